@@ -1,0 +1,201 @@
+//! What a job asks the host to do, and what it reports.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, ErrorKind};
+use crate::http::{HttpRequest, RequestId};
+use crate::providers::Provider;
+use crate::records::RecordFormat;
+use crate::time::Millis;
+
+/// The next thing the host must do, returned by [`crate::ReportJob::poll`].
+#[derive(Debug, Clone)]
+#[must_use]
+#[non_exhaustive]
+pub enum Action {
+    /// Perform this request, then feed `Head`, `Chunk`*, `End` (or
+    /// `TransportFailed`) with its id. Only one request is in flight per job.
+    Send(HttpRequest),
+    /// Nothing to do before `until`: a report is being generated, a rate-limit
+    /// bucket is empty, or a request is in flight. The host MUST call `poll`
+    /// again no later than `until` and MAY call it earlier (an early call
+    /// returns an equivalent `Wait`). Any input also ends the wait. This is
+    /// the end of a drain.
+    Wait {
+        /// Poll again no later than this.
+        until: Millis,
+        /// Why the job is waiting.
+        reason: WaitReason,
+    },
+    /// Something happened; keep polling.
+    Event(Event),
+    /// Terminal and absorbing: the report is complete and verified. Every
+    /// later `poll` returns the same `Done`.
+    Done(Summary),
+    /// Terminal and absorbing: the job gave up. Discard any provisional
+    /// [`Event::Data`] received. Every later `poll` returns the same `Failed`.
+    Failed(Error),
+}
+
+/// Why a job is waiting. Diagnostic only; not a stable contract.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+#[non_exhaustive]
+pub enum WaitReason {
+    /// The report is still being generated; the next status poll is due then.
+    PollBackoff,
+    /// Backing off after a retryable failure.
+    RetryBackoff,
+    /// The provider told us when to come back (`Retry-After` and the like).
+    RetryAfter,
+    /// The job's own view of a rate limit says no request may go out yet.
+    RateLimit {
+        /// The bucket that is empty (e.g. `amazon-ads:status`).
+        bucket: String,
+    },
+    /// A request is in flight; `until` is its timeout.
+    AwaitingResponse {
+        /// The request in flight.
+        id: RequestId,
+    },
+}
+
+/// The phase of a report lifecycle, shared by every provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub enum Phase {
+    /// Obtaining or refreshing an access token.
+    Authorizing,
+    /// Asking the provider to create the report.
+    Creating,
+    /// Waiting for the provider to finish generating it.
+    Polling,
+    /// Obtaining a (fresh) download link.
+    ResolvingLink,
+    /// Downloading, verifying and decoding the report body.
+    Downloading,
+    /// Finished (see `Done`/`Failed`).
+    Finished,
+}
+
+/// Progress and data reported while a job runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+#[non_exhaustive]
+pub enum Event {
+    /// The lifecycle moved to another phase.
+    PhaseChanged {
+        /// Previous phase.
+        from: Phase,
+        /// New phase.
+        to: Phase,
+    },
+    /// The provider accepted the report request. Persist a snapshot now: a
+    /// restored job continues with this id instead of creating another.
+    ReportCreated {
+        /// The provider's report id.
+        #[serde(rename = "reportId")]
+        report_id: String,
+    },
+    /// The provider reported a status for the report (e.g. `IN_PROGRESS`).
+    ReportStatus {
+        /// The provider's status string, verbatim.
+        status: String,
+    },
+    /// A download link was obtained.
+    LinkObtained {
+        /// When the link stops working, if known.
+        #[serde(rename = "expiresAt")]
+        expires_at: Option<Millis>,
+    },
+    /// Decoded report bytes. PROVISIONAL: append them to a temporary place and
+    /// keep them only when the job ends `Done`; on `DataReset` or `Failed`
+    /// throw them away.
+    Data(DataChunk),
+    /// Everything delivered by `Data` so far is void (the download failed a
+    /// check or broke and starts again from byte 0). Truncate your output.
+    DataReset {
+        /// Why the data was voided.
+        cause: ErrorKind,
+    },
+    /// Download progress.
+    Progress {
+        /// Raw bytes received so far (as transferred).
+        #[serde(rename = "bytesIn")]
+        bytes_in: u64,
+        /// Decoded bytes delivered so far.
+        #[serde(rename = "bytesOut")]
+        bytes_out: u64,
+        /// Total raw size, when the provider announced it.
+        #[serde(rename = "bytesTotal")]
+        bytes_total: Option<u64>,
+    },
+    /// A step failed in a retryable way and will be tried again.
+    Retrying {
+        /// Which attempt comes next (2 for the first retry).
+        attempt: u32,
+        /// How long the job waits before it.
+        #[serde(rename = "afterMs")]
+        after_ms: u64,
+        /// What failed.
+        cause: ErrorKind,
+    },
+    /// The provider throttled us (or the job's own bucket is empty).
+    Throttled {
+        /// The bucket concerned.
+        bucket: String,
+        /// When the next request may go out.
+        until: Millis,
+    },
+}
+
+/// A piece of the decoded report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataChunk {
+    /// Offset of `bytes` in the decoded report.
+    pub offset: u64,
+    /// The decoded bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// How a finished report turned out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub enum Outcome {
+    /// The report was downloaded and verified.
+    Complete,
+    /// The provider says there is no data for the request; nothing to download.
+    NoData,
+}
+
+/// What `Done` reports: a complete, verified report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct Summary {
+    /// Which provider produced it.
+    pub provider: Provider,
+    /// The provider's report id.
+    pub report_id: String,
+    /// Complete or verified-empty.
+    pub outcome: Outcome,
+    /// Media type of the decoded bytes (e.g. `application/json`).
+    pub content_type: String,
+    /// How the decoded bytes split into rows.
+    pub record_format: RecordFormat,
+    /// Bytes as transferred.
+    pub raw_bytes: u64,
+    /// Decoded bytes delivered through `Event::Data`.
+    pub bytes: u64,
+    /// Lowercase hex MD5 of the bytes as transferred (what `Content-MD5`
+    /// headers describe).
+    pub md5: String,
+    /// Whether the body was gzip (detected from the bytes, not the labels).
+    pub gzip: bool,
+    /// Rows (JSON array items, TSV lines after the header) in the report.
+    pub rows: u64,
+    /// HTTP requests the job sent, all attempts included.
+    pub requests: u32,
+}

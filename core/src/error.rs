@@ -1,0 +1,340 @@
+//! Typed outcomes and misuse errors.
+//!
+//! Four audiences, four types: [`Error`] is a job's terminal failure
+//! (delivered as data in `Action::Failed`); [`InputError`] is host misuse of
+//! `handle` (never fatal); [`ConfigError`] rejects a bad spec or config before
+//! anything is sent; [`RestoreError`] rejects a snapshot.
+
+use serde::{Deserialize, Serialize};
+
+use crate::http::{RequestId, TransportFailure};
+use crate::integrity::IntegrityError;
+use crate::providers::Provider;
+use crate::records::RecordError;
+use crate::time::Millis;
+
+/// Who has to act to fix a failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub enum Blame {
+    /// The provider failed or misbehaved; retrying later may help.
+    Provider,
+    /// The network between host and provider.
+    Network,
+    /// The host (its config, credentials or parameters) must change something.
+    Config,
+    /// The report data itself was corrupt in transit.
+    Data,
+    /// The host stopped the job.
+    Host,
+}
+
+/// How a provider described a report it will not deliver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub enum ReportFailure {
+    /// Generation failed on the provider's side (`FAILURE`, `FATAL`, `FAILED`).
+    Fatal,
+    /// The provider cancelled the report.
+    Cancelled,
+    /// The report would be too large; narrow the period or the scope.
+    TooLarge,
+    /// The provider no longer knows the report.
+    NotFound,
+}
+
+/// Why a job failed. Delivered in `Action::Failed`; the job is finished.
+///
+/// Messages say what happened and what to do; none contains a secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[serde(tag = "type", content = "detail", rename_all = "camelCase")]
+#[non_exhaustive]
+pub enum Error {
+    /// The provider refused the request for a reason only the caller can fix
+    /// (bad parameters, missing permission, revoked credentials).
+    #[error("{provider} rejected {endpoint} with HTTP {status}{}: {detail} — fix the request or credentials; retrying will not help", code.as_ref().map(|c| format!(" ({c})")).unwrap_or_default())]
+    Rejected {
+        /// Provider that answered.
+        provider: Provider,
+        /// The operation, e.g. `POST /sd/{recordType}/report`.
+        endpoint: String,
+        /// HTTP status.
+        status: u16,
+        /// The provider's error code, if it sent one.
+        code: Option<String>,
+        /// The provider's message.
+        detail: String,
+    },
+    /// The provider answered with a status the job does not expect there.
+    #[error("{provider} answered {endpoint} with unexpected HTTP {status}: {detail}")]
+    UnexpectedStatus {
+        /// Provider that answered.
+        provider: Provider,
+        /// The operation.
+        endpoint: String,
+        /// HTTP status.
+        status: u16,
+        /// What the body said (truncated).
+        detail: String,
+    },
+    /// The provider's response could not be understood.
+    #[error("{provider} sent a malformed response to {endpoint}: {detail} — the API may have changed or a proxy interfered")]
+    MalformedResponse {
+        /// Provider that answered.
+        provider: Provider,
+        /// The operation.
+        endpoint: String,
+        /// What was wrong.
+        detail: String,
+    },
+    /// A response exceeded the job's limits.
+    #[error("response to {endpoint} exceeded the {limit}-byte limit; raise the limit in JobConfig if such a response is expected")]
+    ResponseTooLarge {
+        /// The operation.
+        endpoint: String,
+        /// The limit that was exceeded.
+        limit: u64,
+    },
+    /// The report body failed a check (gzip, CRC32, size, MD5). Received
+    /// `Data` is void.
+    #[error("report body failed verification: {0}")]
+    Integrity(#[from] IntegrityError),
+    /// The decoded report could not be split into rows.
+    #[error("report body is not in the expected format: {0}")]
+    Records(#[from] RecordError),
+    /// The provider will not deliver the report.
+    #[error("{provider} reports the report as {failure:?} ({status}): {detail}")]
+    ReportFailed {
+        /// Provider that answered.
+        provider: Provider,
+        /// Classified failure.
+        failure: ReportFailure,
+        /// The provider's status string, verbatim.
+        status: String,
+        /// The provider's explanation and what to do.
+        detail: String,
+    },
+    /// The transport failed (only seen inside `RetriesExhausted`).
+    #[error("{0}")]
+    Transport(TransportFailure),
+    /// A retryable step kept failing.
+    #[error("gave up after {attempts} attempts; last error: {last}")]
+    RetriesExhausted {
+        /// Attempts made.
+        attempts: u32,
+        /// The last failure.
+        last: Box<Self>,
+    },
+    /// The job's overall deadline passed before the report was ready.
+    #[error("deadline {deadline} passed before the report was ready; restore the snapshot later to continue with the same report")]
+    DeadlineExceeded {
+        /// The deadline.
+        deadline: Millis,
+    },
+    /// The host cancelled the job.
+    #[error("the job was cancelled by the host")]
+    Cancelled,
+}
+
+/// A stable, serializable code for each failure (JavaScript's `err.code`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// See [`Error::Rejected`].
+    Rejected,
+    /// See [`Error::UnexpectedStatus`].
+    UnexpectedStatus,
+    /// See [`Error::MalformedResponse`].
+    MalformedResponse,
+    /// See [`Error::ResponseTooLarge`].
+    ResponseTooLarge,
+    /// An integrity failure other than MD5 (gzip framing, CRC32, sizes, limits).
+    Gzip,
+    /// The MD5 of the body did not match.
+    Md5Mismatch,
+    /// See [`Error::Records`].
+    Records,
+    /// See [`Error::ReportFailed`].
+    ReportFailed,
+    /// See [`Error::Transport`].
+    Transport,
+    /// A 429/420 or equivalent.
+    Throttled,
+    /// A 5xx.
+    ServerError,
+    /// The access token was refused.
+    Unauthorized,
+    /// A download link expired.
+    LinkExpired,
+    /// See [`Error::RetriesExhausted`].
+    RetriesExhausted,
+    /// See [`Error::DeadlineExceeded`].
+    DeadlineExceeded,
+    /// See [`Error::Cancelled`].
+    Cancelled,
+}
+
+impl ErrorKind {
+    /// The code as a string, e.g. `md5_mismatch`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Rejected => "rejected",
+            Self::UnexpectedStatus => "unexpected_status",
+            Self::MalformedResponse => "malformed_response",
+            Self::ResponseTooLarge => "response_too_large",
+            Self::Gzip => "gzip",
+            Self::Md5Mismatch => "md5_mismatch",
+            Self::Records => "records",
+            Self::ReportFailed => "report_failed",
+            Self::Transport => "transport",
+            Self::Throttled => "throttled",
+            Self::ServerError => "server_error",
+            Self::Unauthorized => "unauthorized",
+            Self::LinkExpired => "link_expired",
+            Self::RetriesExhausted => "retries_exhausted",
+            Self::DeadlineExceeded => "deadline_exceeded",
+            Self::Cancelled => "cancelled",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Error {
+    /// The stable code of this failure.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Rejected { .. } => ErrorKind::Rejected,
+            Self::UnexpectedStatus { .. } => ErrorKind::UnexpectedStatus,
+            Self::MalformedResponse { .. } => ErrorKind::MalformedResponse,
+            Self::ResponseTooLarge { .. } => ErrorKind::ResponseTooLarge,
+            Self::Integrity(IntegrityError::Md5Mismatch { .. }) => ErrorKind::Md5Mismatch,
+            Self::Integrity(_) => ErrorKind::Gzip,
+            Self::Records(_) => ErrorKind::Records,
+            Self::ReportFailed { .. } => ErrorKind::ReportFailed,
+            Self::Transport(_) => ErrorKind::Transport,
+            Self::RetriesExhausted { .. } => ErrorKind::RetriesExhausted,
+            Self::DeadlineExceeded { .. } => ErrorKind::DeadlineExceeded,
+            Self::Cancelled => ErrorKind::Cancelled,
+        }
+    }
+
+    /// Who has to act.
+    pub fn blame(&self) -> Blame {
+        match self {
+            Self::Rejected { .. } => Blame::Config,
+            Self::UnexpectedStatus { .. }
+            | Self::MalformedResponse { .. }
+            | Self::ResponseTooLarge { .. }
+            | Self::ReportFailed { .. } => Blame::Provider,
+            Self::Integrity(_) | Self::Records(_) => Blame::Data,
+            Self::Transport(_) => Blame::Network,
+            Self::RetriesExhausted { last, .. } => last.blame(),
+            Self::DeadlineExceeded { .. } => Blame::Provider,
+            Self::Cancelled => Blame::Host,
+        }
+    }
+
+    /// Whether running the job again (or restoring its snapshot later) may
+    /// succeed without changing anything.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Rejected { .. } | Self::Cancelled | Self::Records(_) => false,
+            Self::ReportFailed { failure, .. } => matches!(failure, ReportFailure::Fatal),
+            Self::UnexpectedStatus { status, .. } => *status >= 500,
+            Self::MalformedResponse { .. }
+            | Self::ResponseTooLarge { .. }
+            | Self::Integrity(_)
+            | Self::Transport(_)
+            | Self::RetriesExhausted { .. }
+            | Self::DeadlineExceeded { .. } => true,
+        }
+    }
+}
+
+/// Host misuse of [`crate::ReportJob::handle`]. Never fatal: the job's state
+/// is unchanged and the host may carry on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+#[non_exhaustive]
+pub enum InputError {
+    /// The id is not the request in flight (answered twice, superseded by a
+    /// timeout, or never issued). Safe to ignore.
+    #[error("request {id} is not in flight (stale or unknown); input ignored")]
+    StaleRequest {
+        /// The id the host passed.
+        id: RequestId,
+    },
+    /// `Chunk`/`End` came before `Head`, or `Head` came twice.
+    #[error("request {id}: {detail}; feed Head once, then Chunk*, then End")]
+    OutOfOrder {
+        /// The request concerned.
+        id: RequestId,
+        /// What was out of order.
+        detail: String,
+    },
+    /// The job has already ended; nothing more is accepted.
+    #[error("the job has finished; inputs are no longer accepted")]
+    Finished,
+    /// A value from the host was out of range (e.g. a NaN or negative time
+    /// from JavaScript).
+    #[error("invalid input: {detail}")]
+    Invalid {
+        /// What was wrong.
+        detail: String,
+    },
+}
+
+/// A spec or config that cannot work; nothing was sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A field is missing or malformed.
+    #[error("invalid {field}: {detail}")]
+    Invalid {
+        /// The field, e.g. `reportDate`.
+        field: String,
+        /// What is wrong and what is expected.
+        detail: String,
+    },
+    /// The credentials are for another provider than the spec.
+    #[error("credentials are for {credentials}, but the job is for {spec}")]
+    CredentialsMismatch {
+        /// Provider of the spec.
+        spec: Provider,
+        /// Provider of the credentials.
+        credentials: Provider,
+    },
+}
+
+/// A snapshot that cannot be restored.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+#[non_exhaustive]
+pub enum RestoreError {
+    /// The snapshot was written by an incompatible version of reportflow.
+    #[error("snapshot format {found} is not supported (this build reads {supported}); finish the job with the version that wrote it")]
+    UnsupportedVersion {
+        /// Version in the snapshot.
+        found: u32,
+        /// Version this build writes and reads.
+        supported: u32,
+    },
+    /// The snapshot text is not a reportflow snapshot.
+    #[error("snapshot is malformed: {detail}")]
+    Malformed {
+        /// What the parser said.
+        detail: String,
+    },
+    /// The credentials do not fit the snapshot's job.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+}

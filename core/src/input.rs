@@ -1,0 +1,53 @@
+//! What the host feeds a job.
+
+use crate::http::{RequestId, TransportFailure};
+use crate::secret::Secret;
+
+/// An input to [`crate::ReportJob::handle`].
+///
+/// After every input the host drains [`crate::ReportJob::poll`] until it
+/// returns `Wait`, `Done` or `Failed`.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Input<'a> {
+    /// The status line and headers of the response to request `id`.
+    /// Feed it once, before any `Chunk`.
+    Head {
+        /// The request this answers.
+        id: RequestId,
+        /// HTTP status code.
+        status: u16,
+        /// Response headers as received (names in any case).
+        headers: &'a [(String, String)],
+    },
+    /// The next piece of the response body, in order. Any size is fine; the
+    /// job copies what it needs.
+    Chunk {
+        /// The request this answers.
+        id: RequestId,
+        /// Body bytes exactly as received (not decompressed by the host).
+        bytes: &'a [u8],
+    },
+    /// The response body is complete.
+    End {
+        /// The request this answers.
+        id: RequestId,
+    },
+    /// The exchange failed before `End`; the job decides whether to retry.
+    TransportFailed {
+        /// The request that failed.
+        id: RequestId,
+        /// What went wrong.
+        failure: TransportFailure,
+    },
+    /// The answer to an `Action::Sign`.
+    Signature {
+        /// The sign request this answers.
+        id: RequestId,
+        /// The signature, in the encoding the sign request asked for.
+        value: Secret<String>,
+    },
+    /// Stop the job: it ends `Failed` with [`crate::Error::Cancelled`]. The
+    /// host should abort any request in flight.
+    Cancel,
+}

@@ -1,0 +1,451 @@
+//! [`ReportJob`]: one report lifecycle, driven by the host's inputs.
+
+use std::collections::VecDeque;
+
+use serde::{Deserialize, Serialize};
+
+use crate::action::{Action, Event, Phase, WaitReason};
+use crate::error::{ConfigError, Error, ErrorKind, InputError, RestoreError};
+use crate::exchange::{Exchange, Ready};
+use crate::http::{HttpRequest, RequestId, ResponseLimits};
+use crate::input::Input;
+use crate::integrity::Limits;
+use crate::providers::{amazon_ads, Cx, ExchangeFailure, Phased, Provider, Reply, Step};
+use crate::retry::{PollPolicy, RetryPolicy};
+use crate::snapshot::{Snapshot, FORMAT_VERSION};
+use crate::time::Millis;
+
+/// Which report to fetch, and from which provider.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "provider", rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum JobSpec {
+    /// An Amazon Ads Sponsored Display v2 report.
+    AmazonAds(amazon_ads::ReportSpec),
+}
+
+impl JobSpec {
+    /// The provider the spec is for.
+    pub const fn provider(&self) -> Provider {
+        match self {
+            Self::AmazonAds(_) => Provider::AmazonAds,
+        }
+    }
+}
+
+/// Credentials for the job's provider. Never serialized; `Debug` redacts.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "provider", rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Credentials {
+    /// Login-with-Amazon credentials for the Ads API.
+    AmazonAds(amazon_ads::Credentials),
+}
+
+impl Credentials {
+    /// The provider the credentials are for.
+    pub const fn provider(&self) -> Provider {
+        match self {
+            Self::AmazonAds(_) => Provider::AmazonAds,
+        }
+    }
+}
+
+/// How a job behaves, independent of the provider. Every field has a
+/// sensible default; override what you need.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+#[non_exhaustive]
+pub struct JobConfig {
+    /// Replaces the provider's API origin (scheme, host, optional path
+    /// prefix), e.g. a simulator's `http://127.0.0.1:8080/amazon-ads`.
+    pub base_url: Option<String>,
+    /// Replaces the provider's auth origin (token endpoints).
+    pub auth_base_url: Option<String>,
+    /// Seeds jitter; the same seed replays the same waits.
+    pub seed: u64,
+    /// The job fails with `DeadlineExceeded` this long after it started.
+    pub deadline_ms: u64,
+    /// Timeout of an API request.
+    pub request_timeout_ms: u64,
+    /// Timeout of a report download.
+    pub download_timeout_ms: u64,
+    /// Retries of failing steps.
+    pub retry: RetryPolicy,
+    /// Pacing of status polls.
+    pub poll: PollPolicy,
+    /// Limits on the report body (raw and decoded).
+    pub report_limits: Limits,
+    /// Largest API (non-report) response body.
+    pub max_api_body_bytes: u64,
+    /// Largest response header block.
+    pub max_header_bytes: u64,
+    /// Fresh download links to fetch after an expired link or a corrupt
+    /// download, before the job gives up (or re-requests the report where the
+    /// provider allows nothing else).
+    pub max_link_refreshes: u32,
+    /// Largest `Event::Data` chunk.
+    pub data_chunk_bytes: u32,
+}
+
+impl Default for JobConfig {
+    fn default() -> Self {
+        Self {
+            base_url: None,
+            auth_base_url: None,
+            seed: 0,
+            deadline_ms: 6 * 60 * 60 * 1000,
+            request_timeout_ms: 60_000,
+            download_timeout_ms: 30 * 60 * 1000,
+            retry: RetryPolicy::default(),
+            poll: PollPolicy::default(),
+            report_limits: Limits::default(),
+            max_api_body_bytes: 4 << 20,
+            max_header_bytes: 64 << 10,
+            max_link_refreshes: 3,
+            data_chunk_bytes: 64 << 10,
+        }
+    }
+}
+
+/// The provider machine, as plain data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "provider", rename_all = "kebab-case")]
+enum Machine {
+    AmazonAds(amazon_ads::Machine),
+}
+
+/// Everything that survives a snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct State {
+    machine: Machine,
+    config: JobConfig,
+    clock: Millis,
+    started_at: Millis,
+    next_request_id: u64,
+    requests: u32,
+    phase: Phase,
+    terminal: Option<Terminal>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "value", rename_all = "camelCase")]
+enum Terminal {
+    Done(crate::action::Summary),
+    Failed(Error),
+}
+
+/// One report lifecycle as a pure state machine.
+///
+/// # Run loop
+/// 1. Create the job with [`ReportJob::new`] (or [`ReportJob::restore`]).
+/// 2. Call [`ReportJob::poll`] until it returns `Wait`, `Done` or `Failed`:
+///    perform each `Send` (one at a time; feed its answer with `handle`),
+///    deliver each `Event`.
+/// 3. On `Wait { until }`, sleep until `until` or until a response arrives,
+///    feed what arrived with [`ReportJob::handle`], and go to 2.
+/// 4. `Done` and `Failed` are terminal and absorbing.
+///
+/// Invariants the host can rely on: at most one request is in flight; inputs
+/// for any other id are ignored with [`InputError::StaleRequest`]; `now` may
+/// jump backwards (the job uses the largest `now` it has seen); `Event::Data`
+/// is provisional until `Done`.
+#[derive(Debug)]
+pub struct ReportJob {
+    state: State,
+    credentials: Credentials,
+    exchange: Option<Exchange>,
+    events: VecDeque<Event>,
+}
+
+impl ReportJob {
+    /// Creates a job. Nothing is sent until the first `poll`.
+    ///
+    /// Fails if the spec is invalid or the credentials belong to another
+    /// provider.
+    pub fn new(spec: JobSpec, config: JobConfig, credentials: Credentials, now: Millis) -> Result<Self, ConfigError> {
+        check_credentials(spec.provider(), &credentials)?;
+        let machine = match spec {
+            JobSpec::AmazonAds(spec) => Machine::AmazonAds(amazon_ads::Machine::new(spec, &config, now)?),
+        };
+        let state = State {
+            machine,
+            config,
+            clock: now,
+            started_at: now,
+            next_request_id: 1,
+            requests: 0,
+            phase: Phase::Creating,
+            terminal: None,
+        };
+        let mut job = Self { state, credentials, exchange: None, events: VecDeque::new() };
+        job.state.phase = job.machine_phase();
+        job.install_credentials();
+        Ok(job)
+    }
+
+    /// Continues a job from a [`snapshot`](Self::snapshot), with the same
+    /// report id and counters. A request that was in flight is sent again (a
+    /// download restarts from byte 0).
+    pub fn restore(snapshot: Snapshot, credentials: Credentials, now: Millis) -> Result<Self, RestoreError> {
+        if snapshot.format_version != FORMAT_VERSION {
+            return Err(RestoreError::UnsupportedVersion { found: snapshot.format_version, supported: FORMAT_VERSION });
+        }
+        let mut state = snapshot.state;
+        let provider = match &state.machine {
+            Machine::AmazonAds(_) => Provider::AmazonAds,
+        };
+        check_credentials(provider, &credentials)?;
+        state.clock = state.clock.max(now);
+        let mut job = Self { state, credentials, exchange: None, events: VecDeque::new() };
+        job.install_credentials();
+        Ok(job)
+    }
+
+    /// The job as plain, versioned, secret-free data. Take it after a drain
+    /// (when `poll` returned `Wait`) and persist it; [`Self::restore`] picks up
+    /// from there.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot { format_version: FORMAT_VERSION, state: self.state.clone() }
+    }
+
+    /// The provider of this job.
+    pub fn provider(&self) -> Provider {
+        match &self.state.machine {
+            Machine::AmazonAds(_) => Provider::AmazonAds,
+        }
+    }
+
+    /// The current phase.
+    pub fn phase(&self) -> Phase {
+        self.state.phase
+    }
+
+    /// The provider's report id, once the report was created.
+    pub fn report_id(&self) -> Option<&str> {
+        match &self.state.machine {
+            Machine::AmazonAds(machine) => machine.report_id(),
+        }
+    }
+
+    /// HTTP requests sent so far, all attempts included.
+    pub fn requests_sent(&self) -> u32 {
+        self.state.requests
+    }
+
+    /// Whether the job has ended (`Done` or `Failed`).
+    pub fn is_finished(&self) -> bool {
+        self.state.terminal.is_some()
+    }
+
+    fn install_credentials(&mut self) {
+        match (&mut self.state.machine, &self.credentials) {
+            (Machine::AmazonAds(machine), Credentials::AmazonAds(credentials)) => machine.install(credentials),
+        }
+    }
+
+    fn machine_phase(&self) -> Phase {
+        match &self.state.machine {
+            Machine::AmazonAds(machine) => machine.phase(),
+        }
+    }
+
+    fn observe(&mut self, now: Millis) -> Millis {
+        self.state.clock = self.state.clock.max(now);
+        self.state.clock
+    }
+
+    fn deadline(&self) -> Millis {
+        self.state.started_at.saturating_add(self.state.config.deadline_ms)
+    }
+
+    /// Feeds an input. Call [`Self::poll`] until it returns `Wait`, `Done` or
+    /// `Failed` afterwards.
+    ///
+    /// Errors are host misuse (stale id, wrong order, input after the end);
+    /// they leave the job unchanged and are safe to ignore.
+    pub fn handle(&mut self, now: Millis, input: Input<'_>) -> Result<(), InputError> {
+        self.observe(now);
+        if self.state.terminal.is_some() {
+            return Err(InputError::Finished);
+        }
+        let id = match &input {
+            Input::Cancel => {
+                self.exchange = None;
+                self.events.clear();
+                self.finish(Terminal::Failed(Error::Cancelled));
+                return Ok(());
+            }
+            Input::Head { id, .. }
+            | Input::Chunk { id, .. }
+            | Input::End { id }
+            | Input::TransportFailed { id, .. }
+            | Input::Signature { id, .. } => *id,
+        };
+        let Some(exchange) = self.exchange.as_mut().filter(|exchange| exchange.id == id) else {
+            return Err(InputError::StaleRequest { id });
+        };
+        let result = match input {
+            Input::Head { status, headers, .. } => exchange.head(status, headers),
+            Input::Chunk { bytes, .. } => exchange.chunk(bytes),
+            Input::End { .. } => exchange.end(),
+            Input::TransportFailed { failure, .. } => {
+                exchange.fail(failure);
+                Ok(())
+            }
+            // No provider implemented yet asks the host to sign.
+            Input::Signature { .. } | Input::Cancel => return Err(InputError::StaleRequest { id }),
+        };
+        result.map_err(|detail| InputError::OutOfOrder { id, detail: detail.to_owned() })
+    }
+
+    /// The next action. See the run loop in the type's documentation.
+    pub fn poll(&mut self, now: Millis) -> Action {
+        let now = self.observe(now);
+        // Each pass either returns or retires the exchange, so two passes suffice;
+        // the bound is belt and braces against a machine that loops.
+        for _ in 0..8 {
+            if let Some(terminal) = &self.state.terminal {
+                return match terminal {
+                    Terminal::Done(summary) => Action::Done(summary.clone()),
+                    Terminal::Failed(error) => Action::Failed(error.clone()),
+                };
+            }
+            if let Some(event) = self.events.pop_front() {
+                return Action::Event(event);
+            }
+            if let Some(exchange) = self.exchange.as_mut() {
+                let voids_data = exchange.delivered_data();
+                match exchange.advance(self.state.config.data_chunk_bytes as usize) {
+                    Ready::Event(event) => return Action::Event(event),
+                    Ready::Over(reply) => {
+                        self.exchange = None;
+                        if voids_data && !matches!(reply, Reply::Report { .. }) {
+                            self.events.push_back(Event::DataReset { cause: reply_kind(&reply) });
+                        }
+                        self.deliver(now, reply);
+                        continue;
+                    }
+                    Ready::Nothing if now >= exchange.deadline => {
+                        self.exchange = None;
+                        if voids_data {
+                            self.events.push_back(Event::DataReset { cause: ErrorKind::Transport });
+                        }
+                        self.deliver(now, Reply::Failed(ExchangeFailure::TimedOut));
+                        continue;
+                    }
+                    Ready::Nothing => {
+                        return Action::Wait {
+                            until: exchange.deadline,
+                            reason: WaitReason::AwaitingResponse { id: exchange.id },
+                        }
+                    }
+                }
+            }
+            let step = self.step(now);
+            match step {
+                Step::Send(outgoing) => return self.send(now, outgoing),
+                Step::Wait { until, reason } => {
+                    if until > self.deadline() {
+                        self.finish(Terminal::Failed(Error::DeadlineExceeded { deadline: self.deadline() }));
+                        continue;
+                    }
+                    if !self.events.is_empty() {
+                        continue;
+                    }
+                    return Action::Wait { until: until.max(now), reason };
+                }
+                Step::Done(mut summary) => {
+                    summary.requests = self.state.requests;
+                    self.finish(Terminal::Done(summary));
+                }
+                Step::Failed(error) => self.finish(Terminal::Failed(error)),
+            }
+        }
+        Action::Wait { until: now.saturating_add(1), reason: WaitReason::PollBackoff }
+    }
+
+    fn step(&mut self, now: Millis) -> Step {
+        let before = self.state.phase;
+        let mut cx = Cx::new(now, &self.state.config, &mut self.events);
+        let step = match (&mut self.state.machine, &self.credentials) {
+            (Machine::AmazonAds(machine), Credentials::AmazonAds(credentials)) => machine.next(&mut cx, credentials),
+        };
+        self.note_phase(before);
+        step
+    }
+
+    fn deliver(&mut self, now: Millis, reply: Reply) {
+        let before = self.state.phase;
+        let mut cx = Cx::new(now, &self.state.config, &mut self.events);
+        match &mut self.state.machine {
+            Machine::AmazonAds(machine) => machine.on_reply(&mut cx, reply),
+        }
+        self.note_phase(before);
+    }
+
+    fn note_phase(&mut self, before: Phase) {
+        let after = self.machine_phase();
+        if after != before {
+            self.state.phase = after;
+            self.events.push_back(Event::PhaseChanged { from: before, to: after });
+        }
+    }
+
+    fn send(&mut self, now: Millis, outgoing: crate::providers::Outgoing) -> Action {
+        let config = &self.state.config;
+        let id = RequestId::new(self.state.next_request_id.min(RequestId::MAX));
+        self.state.next_request_id = self.state.next_request_id.saturating_add(1);
+        self.state.requests = self.state.requests.saturating_add(1);
+        let is_report = outgoing.report_body.is_some();
+        let timeout_ms = if is_report { config.download_timeout_ms } else { config.request_timeout_ms };
+        let max_body_bytes = if is_report { config.report_limits.max_compressed_bytes } else { config.max_api_body_bytes };
+        self.exchange = Some(Exchange::new(
+            id,
+            now.saturating_add(timeout_ms),
+            outgoing.endpoint,
+            config.max_header_bytes,
+            config.max_api_body_bytes,
+            outgoing.report_body,
+            config.report_limits,
+        ));
+        Action::Send(HttpRequest {
+            id,
+            method: outgoing.method,
+            url: outgoing.url,
+            headers: outgoing.headers,
+            body: outgoing.body,
+            limits: ResponseLimits { max_header_bytes: config.max_header_bytes, max_body_bytes },
+            timeout_ms,
+            send_before: None,
+            redirect: outgoing.redirect,
+        })
+    }
+
+    fn finish(&mut self, terminal: Terminal) {
+        if self.state.terminal.is_none() {
+            let before = self.state.phase;
+            self.state.phase = Phase::Finished;
+            self.state.terminal = Some(terminal);
+            if before != Phase::Finished {
+                self.events.push_back(Event::PhaseChanged { from: before, to: Phase::Finished });
+            }
+        }
+    }
+}
+
+fn reply_kind(reply: &Reply) -> ErrorKind {
+    match reply {
+        Reply::Failed(failure) => failure.clone().into_error("").kind(),
+        Reply::Response { .. } | Reply::Report { .. } => ErrorKind::UnexpectedStatus,
+    }
+}
+
+fn check_credentials(spec: Provider, credentials: &Credentials) -> Result<(), ConfigError> {
+    if credentials.provider() == spec {
+        Ok(())
+    } else {
+        Err(ConfigError::CredentialsMismatch { spec, credentials: credentials.provider() })
+    }
+}

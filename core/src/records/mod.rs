@@ -1,0 +1,1 @@
+//! Streaming record splitters (being written).

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Every check of the project, from a fresh machine: installs what it needs
+# (wasm32 target, wasm-bindgen CLI at the pinned version, npm packages,
+# Debian's chromium), then runs formatting, lints, docs, all Rust tests, the
+# wasm build of core, and the Node, packaging and Chromium tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "toolchain: wasm32 target"
+rustup target add wasm32-unknown-unknown
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "cargo doc (warnings denied)"
+RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps
+
+step "cargo test (PROPTEST_CASES=${PROPTEST_CASES:=64})"
+PROPTEST_CASES=$PROPTEST_CASES cargo test --workspace
+
+step "core builds for wasm32-unknown-unknown and depends on no I/O crate"
+cargo build -p reportflow --target wasm32-unknown-unknown --release
+io_crates=$(cargo tree -p reportflow --target wasm32-unknown-unknown -e normal --prefix none \
+  | grep -E '^(tokio|mio|socket2|reqwest|ureq|hyper|getrandom|rand|tiny_http|async-std) ' || true)
+if [ -n "$io_crates" ]; then
+  echo "core depends on I/O crates:"; echo "$io_crates"; exit 1
+fi
+
+if [ -x bindings/scripts/test.sh ]; then
+  step "wasm bindings, npm package, Node, packaging and Chromium tests"
+  bindings/scripts/test.sh
+fi
+
+step "all checks passed"
