@@ -9,7 +9,7 @@ use crate::action::{DataChunk, Event};
 use crate::http::{RequestId, TransportFailure};
 use crate::integrity::{Decoder, IntegrityError, Limits};
 use crate::providers::{ExchangeFailure, ReportBody, Reply};
-use crate::records::RecordCounter;
+use crate::records::{RecordFormat, RowCounter};
 use crate::time::Millis;
 
 /// Progress events go out every this many decoded bytes.
@@ -36,7 +36,7 @@ enum State {
 struct Stream {
     bytes_total: Option<u64>,
     decoder: Decoder,
-    records: RecordCounter,
+    records: RowCounter,
     pending: Vec<u8>,
     pending_at: usize,
     raw_in: u64,
@@ -92,7 +92,7 @@ impl Exchange {
             Some(spec) if (200..300).contains(&status) => State::Streaming(Box::new(Stream {
                 bytes_total: spec.size_hint,
                 decoder: Decoder::new(self.limits, None).with_compression(spec.compression),
-                records: RecordCounter::new(spec.record_format),
+                records: RowCounter::new(spec.record_format),
                 pending: Vec::new(),
                 pending_at: 0,
                 raw_in: 0,
@@ -218,8 +218,14 @@ impl Stream {
         }
         let decoder = std::mem::replace(&mut self.decoder, Decoder::new(Limits::default(), None));
         let decoded = decoder.finish().map_err(integrity_failure)?;
-        let records = std::mem::replace(&mut self.records, RecordCounter::new(Default::default()));
-        let rows = records.finish().map_err(|e| Reply::Failed(ExchangeFailure::Records(e)))?;
+        let records = std::mem::replace(&mut self.records, RowCounter::new(RecordFormat::Opaque));
+        let format = records.format();
+        let records = records.finish().map_err(|e| Reply::Failed(ExchangeFailure::Records(e)))?.unwrap_or(0);
+        // Flat files open with a header line; rows are what follows it.
+        let rows = match format {
+            RecordFormat::Tsv | RecordFormat::Csv => records.saturating_sub(1),
+            _ => records,
+        };
         Ok(StreamStep::Finished(Reply::Report { decoded, rows }))
     }
 }

@@ -10,7 +10,7 @@ use crate::exchange::{Exchange, Ready};
 use crate::http::{HttpRequest, RequestId, ResponseLimits};
 use crate::input::Input;
 use crate::integrity::Limits;
-use crate::providers::{amazon_ads, Cx, ExchangeFailure, Phased, Provider, Reply, Step};
+use crate::providers::{amazon_ads, lingxing, Cx, ExchangeFailure, Phased, Provider, Reply, Step};
 use crate::retry::{PollPolicy, RetryPolicy};
 use crate::snapshot::{Snapshot, FORMAT_VERSION};
 use crate::time::Millis;
@@ -22,6 +22,8 @@ use crate::time::Millis;
 pub enum JobSpec {
     /// An Amazon Ads Sponsored Display v2 report.
     AmazonAds(amazon_ads::ReportSpec),
+    /// A Lingxing report-export task (an Amazon SP-API report through Lingxing).
+    Lingxing(lingxing::ReportSpec),
 }
 
 impl JobSpec {
@@ -29,6 +31,7 @@ impl JobSpec {
     pub const fn provider(&self) -> Provider {
         match self {
             Self::AmazonAds(_) => Provider::AmazonAds,
+            Self::Lingxing(_) => Provider::Lingxing,
         }
     }
 }
@@ -40,6 +43,8 @@ impl JobSpec {
 pub enum Credentials {
     /// Login-with-Amazon credentials for the Ads API.
     AmazonAds(amazon_ads::Credentials),
+    /// A Lingxing app's AppID and AppSecret (and optionally current tokens).
+    Lingxing(lingxing::Credentials),
 }
 
 impl Credentials {
@@ -47,6 +52,7 @@ impl Credentials {
     pub const fn provider(&self) -> Provider {
         match self {
             Self::AmazonAds(_) => Provider::AmazonAds,
+            Self::Lingxing(_) => Provider::Lingxing,
         }
     }
 }
@@ -113,6 +119,7 @@ impl Default for JobConfig {
 #[serde(tag = "provider", rename_all = "kebab-case")]
 enum Machine {
     AmazonAds(amazon_ads::Machine),
+    Lingxing(lingxing::Machine),
 }
 
 /// Everything that survives a snapshot.
@@ -168,6 +175,7 @@ impl ReportJob {
         check_credentials(spec.provider(), &credentials)?;
         let machine = match spec {
             JobSpec::AmazonAds(spec) => Machine::AmazonAds(amazon_ads::Machine::new(spec, &config, now)?),
+            JobSpec::Lingxing(spec) => Machine::Lingxing(lingxing::Machine::new(spec, &config, now)?),
         };
         let state = State {
             machine,
@@ -195,6 +203,7 @@ impl ReportJob {
         let mut state = snapshot.state;
         let provider = match &state.machine {
             Machine::AmazonAds(_) => Provider::AmazonAds,
+            Machine::Lingxing(_) => Provider::Lingxing,
         };
         check_credentials(provider, &credentials)?;
         state.clock = state.clock.max(now);
@@ -207,13 +216,19 @@ impl ReportJob {
     /// (when `poll` returned `Wait`) and persist it; [`Self::restore`] picks up
     /// from there.
     pub fn snapshot(&self) -> Snapshot {
-        Snapshot { format_version: FORMAT_VERSION, state: self.state.clone() }
+        let mut state = self.state.clone();
+        state.machine = match &self.state.machine {
+            Machine::AmazonAds(machine) => Machine::AmazonAds(machine.persistable()),
+            Machine::Lingxing(machine) => Machine::Lingxing(machine.persistable()),
+        };
+        Snapshot { format_version: FORMAT_VERSION, state }
     }
 
     /// The provider of this job.
     pub fn provider(&self) -> Provider {
         match &self.state.machine {
             Machine::AmazonAds(_) => Provider::AmazonAds,
+            Machine::Lingxing(_) => Provider::Lingxing,
         }
     }
 
@@ -226,6 +241,7 @@ impl ReportJob {
     pub fn report_id(&self) -> Option<&str> {
         match &self.state.machine {
             Machine::AmazonAds(machine) => machine.report_id(),
+            Machine::Lingxing(machine) => machine.report_id(),
         }
     }
 
@@ -242,12 +258,16 @@ impl ReportJob {
     fn install_credentials(&mut self) {
         match (&mut self.state.machine, &self.credentials) {
             (Machine::AmazonAds(machine), Credentials::AmazonAds(credentials)) => machine.install(credentials),
+            (Machine::Lingxing(machine), Credentials::Lingxing(credentials)) => machine.install(credentials),
+            // `new` and `restore` refuse mismatched credentials.
+            _ => {}
         }
     }
 
     fn machine_phase(&self) -> Phase {
         match &self.state.machine {
             Machine::AmazonAds(machine) => machine.phase(),
+            Machine::Lingxing(machine) => machine.phase(),
         }
     }
 
@@ -371,6 +391,15 @@ impl ReportJob {
         let mut cx = Cx::new(now, &self.state.config, &mut self.events);
         let step = match (&mut self.state.machine, &self.credentials) {
             (Machine::AmazonAds(machine), Credentials::AmazonAds(credentials)) => machine.next(&mut cx, credentials),
+            (Machine::Lingxing(machine), Credentials::Lingxing(credentials)) => machine.next(&mut cx, credentials),
+            // `new` and `restore` refuse mismatched credentials; this is a guard, not a path.
+            (_, credentials) => Step::Failed(Error::Rejected {
+                provider: credentials.provider(),
+                endpoint: "credentials".to_owned(),
+                status: 0,
+                code: None,
+                detail: "the credentials are for another provider than the job".to_owned(),
+            }),
         };
         self.note_phase(before);
         step
@@ -381,6 +410,7 @@ impl ReportJob {
         let mut cx = Cx::new(now, &self.state.config, &mut self.events);
         match &mut self.state.machine {
             Machine::AmazonAds(machine) => machine.on_reply(&mut cx, reply),
+            Machine::Lingxing(machine) => machine.on_reply(&mut cx, reply),
         }
         self.note_phase(before);
     }
@@ -418,7 +448,7 @@ impl ReportJob {
             body: outgoing.body,
             limits: ResponseLimits { max_header_bytes: config.max_header_bytes, max_body_bytes },
             timeout_ms,
-            send_before: None,
+            send_before: outgoing.send_before,
             redirect: outgoing.redirect,
         })
     }
@@ -444,8 +474,173 @@ fn reply_kind(reply: &Reply) -> ErrorKind {
 
 fn check_credentials(spec: Provider, credentials: &Credentials) -> Result<(), ConfigError> {
     if credentials.provider() == spec {
-        Ok(())
+        match credentials {
+            Credentials::Lingxing(credentials) => credentials.validate(),
+            Credentials::AmazonAds(_) => Ok(()),
+        }
     } else {
         Err(ConfigError::CredentialsMismatch { spec, credentials: credentials.provider() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::providers::amazon_ads::{RecordType, Region, ReportSpec, Tactic};
+
+    fn job(now: u64) -> ReportJob {
+        let spec = ReportSpec::new(Region::Na, "42", RecordType::Campaigns, "20240301", Tactic::T00020, vec!["clicks".into()]);
+        let credentials = amazon_ads::Credentials::new("client", "secret", "Atzr|refresh").with_access_token("Atza|token", None);
+        ReportJob::new(JobSpec::AmazonAds(spec), JobConfig::default(), Credentials::AmazonAds(credentials), Millis(now))
+            .unwrap()
+    }
+
+    fn next_send(job: &mut ReportJob, now: u64) -> HttpRequest {
+        for _ in 0..20 {
+            match job.poll(Millis(now)) {
+                Action::Send(request) => return request,
+                Action::Event(_) => {}
+                other => panic!("expected a request, got {other:?}"),
+            }
+        }
+        panic!("no request");
+    }
+
+    fn drain(job: &mut ReportJob, now: u64) -> (Vec<Event>, Action) {
+        let mut events = Vec::new();
+        for _ in 0..50 {
+            match job.poll(Millis(now)) {
+                Action::Event(event) => events.push(event),
+                other => return (events, other),
+            }
+        }
+        panic!("poll never settled");
+    }
+
+    fn answer(job: &mut ReportJob, now: u64, id: RequestId, status: u16, body: &[u8]) {
+        job.handle(Millis(now), Input::Head { id, status, headers: &[] }).unwrap();
+        job.handle(Millis(now), Input::Chunk { id, bytes: body }).unwrap();
+        job.handle(Millis(now), Input::End { id }).unwrap();
+    }
+
+    #[test]
+    fn one_request_in_flight_and_a_wait_until_its_timeout() {
+        let mut job = job(1_000);
+        let create = next_send(&mut job, 1_000);
+        assert!(create.url.ends_with("/sd/campaigns/report"));
+        let (_, action) = drain(&mut job, 1_000);
+        match action {
+            Action::Wait { until, reason: WaitReason::AwaitingResponse { id } } => {
+                assert_eq!(id, create.id);
+                assert_eq!(until, Millis(1_000 + JobConfig::default().request_timeout_ms));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn stale_and_out_of_order_inputs_are_typed_and_harmless() {
+        let mut job = job(0);
+        let create = next_send(&mut job, 0);
+        let stale = RequestId::new(create.id.get() + 7);
+        assert_eq!(job.handle(Millis(0), Input::End { id: stale }), Err(InputError::StaleRequest { id: stale }));
+        assert!(matches!(job.handle(Millis(0), Input::Chunk { id: create.id, bytes: b"x" }), Err(InputError::OutOfOrder { .. })));
+        answer(&mut job, 0, create.id, 202, br#"{"reportId":"r-1","status":"IN_PROGRESS"}"#);
+        let (events, action) = drain(&mut job, 0);
+        assert!(events.contains(&Event::ReportCreated { report_id: "r-1".into() }), "{events:?}");
+        assert!(matches!(action, Action::Wait { reason: WaitReason::PollBackoff, .. }), "{action:?}");
+        // The answered id is now stale.
+        assert_eq!(job.handle(Millis(0), Input::End { id: create.id }), Err(InputError::StaleRequest { id: create.id }));
+        assert_eq!(job.report_id(), Some("r-1"));
+    }
+
+    #[test]
+    fn a_silent_request_times_out_and_is_retried_with_a_new_id() {
+        let mut job = job(0);
+        let first = next_send(&mut job, 0);
+        let timeout = JobConfig::default().request_timeout_ms;
+        let (events, action) = drain(&mut job, timeout);
+        assert!(events.iter().any(|e| matches!(e, Event::Retrying { cause: ErrorKind::Transport, .. })), "{events:?}");
+        let Action::Wait { until, .. } = action else { panic!("{action:?}") };
+        let second = next_send(&mut job, until.as_u64());
+        assert!(second.id > first.id);
+        assert_eq!(second.url, first.url);
+    }
+
+    #[test]
+    fn an_oversized_api_response_is_a_typed_failure_not_a_buffer() {
+        let mut job = job(0);
+        let create = next_send(&mut job, 0);
+        job.handle(Millis(0), Input::Head { id: create.id, status: 202, headers: &[] }).unwrap();
+        let big = vec![b' '; 1 << 20];
+        for _ in 0..8 {
+            job.handle(Millis(0), Input::Chunk { id: create.id, bytes: &big }).unwrap();
+        }
+        job.handle(Millis(0), Input::End { id: create.id }).unwrap();
+        let (events, _) = drain(&mut job, 0);
+        assert!(events.iter().any(|e| matches!(e, Event::Retrying { cause: ErrorKind::ResponseTooLarge, .. })), "{events:?}");
+    }
+
+    #[test]
+    fn huge_headers_are_refused() {
+        let mut job = job(0);
+        let create = next_send(&mut job, 0);
+        let headers = vec![("x-junk".to_owned(), "a".repeat(70_000))];
+        job.handle(Millis(0), Input::Head { id: create.id, status: 202, headers: &headers }).unwrap();
+        let (events, _) = drain(&mut job, 0);
+        assert!(events.iter().any(|e| matches!(e, Event::Retrying { cause: ErrorKind::ResponseTooLarge, .. })), "{events:?}");
+    }
+
+    #[test]
+    fn cancel_is_terminal_and_absorbing() {
+        let mut job = job(0);
+        let _ = next_send(&mut job, 0);
+        job.handle(Millis(0), Input::Cancel).unwrap();
+        let (_, action) = drain(&mut job, 0);
+        assert!(matches!(action, Action::Failed(Error::Cancelled)));
+        assert!(matches!(job.poll(Millis(5)), Action::Failed(Error::Cancelled)));
+        assert_eq!(job.handle(Millis(5), Input::Cancel), Err(InputError::Finished));
+    }
+
+    #[test]
+    fn the_clock_never_runs_backwards() {
+        let mut job = job(10_000);
+        let create = next_send(&mut job, 10_000);
+        answer(&mut job, 10_000, create.id, 202, br#"{"reportId":"r-1"}"#);
+        let (_, action) = drain(&mut job, 10_000);
+        let Action::Wait { until, .. } = action else { panic!("{action:?}") };
+        // A host clock that jumps back an hour still gets a wait no earlier than before.
+        let (_, again) = drain(&mut job, 10_000 - 3_600_000_u64.min(10_000));
+        let Action::Wait { until: again_until, .. } = again else { panic!("{again:?}") };
+        assert_eq!(again_until, until);
+    }
+
+    #[test]
+    fn rejections_carry_amazons_message() {
+        let mut job = job(0);
+        let create = next_send(&mut job, 0);
+        answer(&mut job, 0, create.id, 422, br#"{"code":"422","details":"Invalid metric: clickz"}"#);
+        let (_, action) = drain(&mut job, 0);
+        match action {
+            Action::Failed(error @ Error::Rejected { status: 422, .. }) => {
+                assert!(error.to_string().contains("Invalid metric: clickz"), "{error}");
+                assert_eq!(error.blame(), crate::Blame::Config);
+                assert!(!error.is_retryable());
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn snapshots_are_versioned_and_secret_free() {
+        let snapshot = job(0).snapshot();
+        assert_eq!(snapshot.format_version(), FORMAT_VERSION);
+        let text = snapshot.to_json();
+        assert!(!text.contains("Atza|token") && !text.contains("secret") && !text.contains("Atzr"), "{text}");
+        let restored = Snapshot::from_json(&text).unwrap();
+        assert_eq!(restored, snapshot);
+        let bumped = text.replacen("\"formatVersion\":1", "\"formatVersion\":99", 1);
+        assert!(matches!(Snapshot::from_json(&bumped), Err(RestoreError::UnsupportedVersion { found: 99, .. })));
+        assert!(matches!(Snapshot::from_json("{]"), Err(RestoreError::Malformed { .. })));
     }
 }

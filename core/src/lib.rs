@@ -27,6 +27,54 @@
 //! The streaming integrity helpers ([`integrity`]), the record splitters
 //! ([`records`]) and the provider simulators ([`sim`]) are public on their
 //! own.
+//!
+//! # Example: a complete host loop
+//! A job for the Amazon Ads simulator ([`sim::Sandbox`]), driven to `Done`
+//! in virtual time. A real host performs the `Send` with its HTTP client and
+//! sleeps on `Wait`; everything else is the same.
+//!
+//! ```
+//! use reportflow::sim::{amazon_ads, Sandbox, SandboxConfig, SimRequest};
+//! use reportflow::{providers::Provider, Action, Event, Input, Millis, ReportJob};
+//!
+//! let mut now = Millis(1_709_251_200_000); // 2024-03-01T00:00:00Z, the host's clock
+//! let mut sandbox = Sandbox::new(SandboxConfig::default());
+//! let config = sandbox.job_config(Provider::AmazonAds);
+//! let mut job = ReportJob::new(amazon_ads::sample_spec(now), config, amazon_ads::credentials(), now)?;
+//! let mut report = Vec::new(); // provisional until Done
+//! let mut arriving = None; // (request id, response, body bytes fed)
+//! let summary = loop {
+//!     match job.poll(now) {
+//!         Action::Send(request) => {
+//!             let response = sandbox.handle(now, &SimRequest::from_http(&request));
+//!             job.handle(now, Input::Head { id: request.id, status: response.status, headers: &response.headers })?;
+//!             arriving = Some((request.id, response, 0));
+//!         }
+//!         // End of a drain: feed the next piece of the answer, or sleep.
+//!         Action::Wait { until, .. } => match arriving.as_mut() {
+//!             Some((id, response, fed)) if *fed < response.body.len() => {
+//!                 let end = (*fed + 16 * 1024).min(response.body.len());
+//!                 job.handle(now, Input::Chunk { id: *id, bytes: &response.body[*fed..end] })?;
+//!                 *fed = end;
+//!             }
+//!             Some((id, ..)) => {
+//!                 job.handle(now, Input::End { id: *id })?;
+//!                 arriving = None;
+//!             }
+//!             None => now = now.max(until),
+//!         },
+//!         Action::Event(Event::Data(chunk)) => report.extend_from_slice(&chunk.bytes),
+//!         Action::Event(Event::DataReset { .. }) => report.clear(),
+//!         Action::Event(_) => {}
+//!         Action::Done(summary) => break summary,
+//!         Action::Failed(error) => return Err(error.into()),
+//!         other => unreachable!("a new action: {other:?}"),
+//!     }
+//! };
+//! assert_eq!(summary.rows, 2_000);
+//! assert_eq!(Some(report), sandbox.report_content(&summary.report_id));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
@@ -47,6 +95,7 @@ pub mod integrity;
 pub mod providers;
 pub mod rate;
 pub mod records;
+pub mod sim;
 
 pub use action::{Action, DataChunk, Event, Outcome, Phase, Summary, WaitReason};
 pub use error::{Blame, ConfigError, Error, ErrorKind, InputError, ReportFailure, RestoreError};

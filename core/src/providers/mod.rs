@@ -21,6 +21,7 @@ use crate::retry::RetryPolicy;
 use crate::time::Millis;
 
 pub mod amazon_ads;
+pub mod lingxing;
 
 /// The providers reportflow speaks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -29,6 +30,8 @@ pub mod amazon_ads;
 pub enum Provider {
     /// Amazon Ads Sponsored Display v2 reports.
     AmazonAds,
+    /// Lingxing (领星) OpenAPI Amazon report export.
+    Lingxing,
 }
 
 impl Provider {
@@ -36,6 +39,7 @@ impl Provider {
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::AmazonAds => "amazon-ads",
+            Self::Lingxing => "lingxing",
         }
     }
 }
@@ -87,6 +91,9 @@ pub(crate) struct Outgoing {
     /// When set, a 2xx answer is the report itself and streams through the
     /// integrity pipeline instead of being buffered.
     pub(crate) report_body: Option<ReportBody>,
+    /// Signed requests and short-lived links go stale: the host must not
+    /// send the request after this instant (see `HttpRequest::send_before`).
+    pub(crate) send_before: Option<Millis>,
 }
 
 /// How to verify and decode a report body.

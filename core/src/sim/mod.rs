@@ -8,3 +8,517 @@
 //!
 //! [`Sandbox`] puts every provider behind one origin, each under its own path
 //! prefix (`/amazon-ads/…`), and records every request it sees.
+//!
+//! # Pieces
+//! - [`SimRequest`] / [`SimResponse`]: a request as it goes on the wire
+//!   (origin stripped, secrets exposed, since that is what a server sees) and
+//!   the answer, including where the transport breaks off
+//!   ([`SimResponse::disconnect_after`]).
+//! - [`Sandbox`]: routes by path prefix, injects the faults of a
+//!   [`FaultPlan`], keeps a secret-free [`LoggedRequest`] log, and knows the
+//!   ground truth of every report ([`Sandbox::report_content`]).
+//! - [`amazon_ads`]: the Amazon Ads Sponsored Display v2 simulator, its
+//!   accepted [`credentials`](amazon_ads::credentials) and a
+//!   [`sample_spec`](amazon_ads::sample_spec).
+//! - [`Harness`]: drives a [`ReportJob`](crate::ReportJob) against a
+//!   sandbox in virtual time; it is also the reference host loop.
+//!
+//! Report bodies depend only on the sandbox seed and the report's
+//! parameters, never on time or on how many reports were requested, so a
+//! run with faults ends with exactly the bytes of a run without them.
+//!
+//! ```
+//! use reportflow::sim::{amazon_ads, Harness, Sandbox, SandboxConfig};
+//! use reportflow::{providers::Provider, Millis, ReportJob};
+//!
+//! let start = Millis(1_709_251_200_000); // 2024-03-01T00:00:00Z
+//! let sandbox = Sandbox::new(SandboxConfig::default().with_rows(20).with_faults("throttle,corrupt-body".parse()?));
+//! let job = ReportJob::new(amazon_ads::sample_spec(start), sandbox.job_config(Provider::AmazonAds), amazon_ads::credentials(), start)?;
+//! let run = Harness::new(job, sandbox, start).drive()?;
+//! let summary = run.outcome.as_ref().expect("the job recovers from both faults");
+//! assert_eq!(summary.rows, 20);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::any::Any;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::http::{HttpRequest, Method};
+use crate::job::JobConfig;
+use crate::providers::Provider;
+use crate::time::Millis;
+
+pub mod amazon_ads;
+mod calendar;
+mod faults;
+mod harness;
+
+pub use faults::{Fault, FaultParseError, FaultPlan, Times};
+pub use harness::{ActionRecord, ChunkPlan, Harness, HarnessError, Interference, Run, Stepped};
+
+use faults::{FaultState, Opportunity};
+
+/// A request as the server sees it: method, target (path and query, no
+/// origin), headers and body as they go on the wire.
+///
+/// Built from a job's [`HttpRequest`] with [`SimRequest::from_http`], or by a
+/// loopback HTTP server from the bytes it read. It holds credentials in the
+/// clear (that is what a server receives), so its `Debug` shows header names
+/// and the body length only.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SimRequest {
+    /// HTTP method.
+    pub method: Method,
+    /// Path plus optional `?query`, e.g. `/amazon-ads/v2/reports/abc`.
+    pub target: String,
+    /// Headers as sent, names in their original case.
+    pub headers: Vec<(String, String)>,
+    /// Body as sent.
+    pub body: Vec<u8>,
+}
+
+impl SimRequest {
+    /// A request with no headers and no body.
+    pub fn new(method: Method, target: impl Into<String>) -> Self {
+        Self { method, target: target.into(), headers: Vec::new(), body: Vec::new() }
+    }
+
+    /// What a server receives for `request`: the URL's scheme, host and port
+    /// are stripped; secret headers and bodies are exposed.
+    pub fn from_http(request: &HttpRequest) -> Self {
+        Self {
+            method: request.method,
+            target: target_of(&request.url),
+            headers: request.headers.iter().map(|h| (h.name.clone(), h.value.expose().to_owned())).collect(),
+            body: request.body.expose().to_vec(),
+        }
+    }
+
+    /// The path, without the query.
+    pub fn path(&self) -> &str {
+        self.target.split_once('?').map_or(self.target.as_str(), |(path, _)| path)
+    }
+
+    /// The raw query string (after `?`), if any.
+    pub fn query(&self) -> Option<&str> {
+        self.target.split_once('?').map(|(_, query)| query)
+    }
+
+    /// The first query parameter called `name`, percent-decoded.
+    pub fn query_param(&self, name: &str) -> Option<String> {
+        let query = self.query()?;
+        form_urlencoded::parse(query.as_bytes()).find(|(key, _)| key == name).map(|(_, value)| value.into_owned())
+    }
+
+    /// The first header called `name` (ASCII case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+impl fmt::Debug for SimRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SimRequest")
+            .field("method", &self.method)
+            .field("path", &self.path())
+            .field("headers", &self.headers.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>())
+            .field("body_len", &self.body.len())
+            .finish()
+    }
+}
+
+/// Strips `scheme://host[:port]` from an absolute URL; a relative target is
+/// kept as it is.
+fn target_of(url: &str) -> String {
+    let Some((_, rest)) = url.split_once("://") else {
+        return if url.starts_with('/') { url.to_owned() } else { format!("/{url}") };
+    };
+    match rest.find(['/', '?']) {
+        Some(at) => {
+            let target = rest.get(at..).unwrap_or("/");
+            if target.starts_with('?') {
+                format!("/{target}")
+            } else {
+                target.to_owned()
+            }
+        }
+        None => "/".to_owned(),
+    }
+}
+
+/// A simulator's answer.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SimResponse {
+    /// HTTP status code.
+    pub status: u16,
+    /// Response headers.
+    pub headers: Vec<(String, String)>,
+    /// Response body (complete, even when the transport breaks off early).
+    pub body: Vec<u8>,
+    /// When set, the transport drops the connection after this many body
+    /// bytes: the host delivers them and then reports a reset connection
+    /// instead of the end of the body.
+    pub disconnect_after: Option<usize>,
+}
+
+impl SimResponse {
+    /// A response with a status, no headers and no body.
+    pub fn empty(status: u16) -> Self {
+        Self { status, headers: vec![("Content-Length".to_owned(), "0".to_owned())], body: Vec::new(), disconnect_after: None }
+    }
+
+    /// A JSON response.
+    pub fn json(status: u16, value: &serde_json::Value) -> Self {
+        Self::bytes(status, "application/json", value.to_string().into_bytes())
+    }
+
+    /// An XML response (S3's error documents).
+    pub fn xml(status: u16, text: &str) -> Self {
+        Self::bytes(status, "application/xml", text.as_bytes().to_vec())
+    }
+
+    /// A response with a body of the given content type and a matching
+    /// `Content-Length`.
+    pub fn bytes(status: u16, content_type: &str, body: Vec<u8>) -> Self {
+        Self {
+            status,
+            headers: vec![
+                ("Content-Type".to_owned(), content_type.to_owned()),
+                ("Content-Length".to_owned(), body.len().to_string()),
+            ],
+            body,
+            disconnect_after: None,
+        }
+    }
+
+    /// The same response with one more header.
+    #[must_use]
+    pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.headers.push((name.to_owned(), value.into()));
+        self
+    }
+
+    /// The first header called `name` (ASCII case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// A JSON 404 for paths no simulator serves.
+    fn not_found(method: Method, path: &str) -> Self {
+        Self::json(
+            404,
+            &serde_json::json!({
+                "code": "NOT_FOUND",
+                "details": format!("no simulator route for {} {path}", method.as_str()),
+            }),
+        )
+    }
+}
+
+impl fmt::Debug for SimResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Bodies can hold tokens (LwA answers): show their size only.
+        f.debug_struct("SimResponse")
+            .field("status", &self.status)
+            .field("headers", &self.headers.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>())
+            .field("body_len", &self.body.len())
+            .field("disconnect_after", &self.disconnect_after)
+            .finish()
+    }
+}
+
+/// One request as the sandbox saw it. Holds no header values and no bodies
+/// (they carry credentials), so logs can be printed and stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct LoggedRequest {
+    /// When the sandbox handled it.
+    pub at: Millis,
+    /// HTTP method.
+    pub method: Method,
+    /// Path (without the query).
+    pub path: String,
+    /// Raw query string, if any.
+    pub query: Option<String>,
+    /// Header names, lowercased, in the order sent.
+    pub header_names: Vec<String>,
+    /// Status of the answer.
+    pub status: u16,
+    /// The simulator that answered (`None` for unknown paths).
+    pub provider: Option<Provider>,
+    /// The fault injected into this exchange, if any.
+    pub fault: Option<Fault>,
+}
+
+impl LoggedRequest {
+    /// Whether the request carried a header called `name` (any case).
+    pub fn has_header(&self, name: &str) -> bool {
+        self.header_names.iter().any(|n| n.eq_ignore_ascii_case(name))
+    }
+}
+
+/// How a [`Sandbox`] behaves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+#[non_exhaustive]
+pub struct SandboxConfig {
+    /// Public origin the sandbox is reached at, e.g. `http://127.0.0.1:1234`
+    /// (no trailing slash). Download links and status `location`s use it.
+    pub base_url: String,
+    /// Seeds report contents, ids, tokens and fault positions.
+    pub seed: u64,
+    /// Faults to inject.
+    pub faults: FaultPlan,
+    /// How long a report takes to generate, in ms.
+    pub generation_ms: u64,
+    /// Rows per report.
+    pub rows: u32,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        Self {
+            base_url: "http://sandbox.reportflow.test".to_owned(),
+            seed: 0,
+            faults: FaultPlan::none(),
+            generation_ms: 2_000,
+            rows: 2_000,
+        }
+    }
+}
+
+impl SandboxConfig {
+    /// The default configuration at another origin.
+    pub fn new(base_url: impl Into<String>) -> Self {
+        Self { base_url: base_url.into(), ..Self::default() }
+    }
+
+    /// The same configuration with another seed.
+    #[must_use]
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// The same configuration with a fault plan.
+    #[must_use]
+    pub fn with_faults(mut self, faults: FaultPlan) -> Self {
+        self.faults = faults;
+        self
+    }
+
+    /// The same configuration with another generation delay.
+    #[must_use]
+    pub fn with_generation_ms(mut self, generation_ms: u64) -> Self {
+        self.generation_ms = generation_ms;
+        self
+    }
+
+    /// The same configuration with another row count.
+    #[must_use]
+    pub fn with_rows(mut self, rows: u32) -> Self {
+        self.rows = rows;
+        self
+    }
+
+    /// The same configuration at another origin.
+    #[must_use]
+    pub fn with_base_url(mut self, base_url: impl Into<String>) -> Self {
+        self.base_url = base_url.into();
+        self
+    }
+
+    fn origin(&self) -> &str {
+        self.base_url.trim_end_matches('/')
+    }
+}
+
+/// What a provider simulator sees of the sandbox while it answers.
+pub(crate) struct SimCx<'a> {
+    pub(crate) now: Millis,
+    faults: &'a mut FaultState,
+    fired: Option<Fault>,
+}
+
+impl SimCx<'_> {
+    /// Takes the next fault planned for `opportunity`, if any, and notes it
+    /// for the log.
+    pub(crate) fn fault(&mut self, opportunity: Opportunity) -> Option<Fault> {
+        let fault = self.faults.take(opportunity)?;
+        self.fired = Some(fault);
+        Some(fault)
+    }
+
+    /// How often `fault` fired before (including a firing in this exchange).
+    pub(crate) fn fired(&self, fault: Fault) -> u32 {
+        self.faults.fired(fault)
+    }
+}
+
+/// One provider's simulator behind the sandbox.
+pub(crate) trait ProviderSim: fmt::Debug + Send + Sync {
+    /// The provider; its name is the path prefix (`/amazon-ads`).
+    fn provider(&self) -> Provider;
+    /// Answers a request whose path, prefix removed, is `path`.
+    fn handle(&mut self, cx: &mut SimCx<'_>, request: &SimRequest, path: &str) -> SimResponse;
+    /// The decoded bytes of a report this simulator created.
+    fn report_content(&self, report_id: &str) -> Option<Vec<u8>>;
+    fn box_clone(&self) -> Box<dyn ProviderSim>;
+    fn as_any(&self) -> &dyn Any;
+}
+
+impl Clone for Box<dyn ProviderSim> {
+    fn clone(&self) -> Self {
+        self.box_clone()
+    }
+}
+
+/// Every provider simulator behind one origin, with a fault plan and a
+/// request log.
+///
+/// Routes by the first path segment, which is the provider's name:
+/// `/amazon-ads/…` goes to [`amazon_ads::Simulator`]. Unknown paths get a
+/// JSON 404. Cloning a sandbox clones its whole state (used to fork twin
+/// runs in property tests).
+#[derive(Debug, Clone)]
+pub struct Sandbox {
+    config: SandboxConfig,
+    faults: FaultState,
+    sims: Vec<Box<dyn ProviderSim>>,
+    log: Vec<LoggedRequest>,
+}
+
+impl Sandbox {
+    /// A sandbox with every simulator, in its initial state.
+    pub fn new(config: SandboxConfig) -> Self {
+        // One line per provider.
+        let sims: Vec<Box<dyn ProviderSim>> = vec![Box::new(amazon_ads::Simulator::new(&config))];
+        Self { faults: FaultState::new(&config.faults), config, sims, log: Vec::new() }
+    }
+
+    /// The configuration the sandbox was built with.
+    pub fn config(&self) -> &SandboxConfig {
+        &self.config
+    }
+
+    /// Answers one request at `now` and logs it.
+    pub fn handle(&mut self, now: Millis, request: &SimRequest) -> SimResponse {
+        let path = request.path().to_owned();
+        let mut cx = SimCx { now, faults: &mut self.faults, fired: None };
+        let routed = self.sims.iter_mut().find_map(|sim| {
+            let prefix = sim.provider().as_str();
+            let rest = path.strip_prefix('/')?.strip_prefix(prefix)?;
+            (rest.is_empty() || rest.starts_with('/')).then_some((sim, rest))
+        });
+        let (provider, response) = match routed {
+            Some((sim, rest)) => {
+                let rest = if rest.is_empty() { "/" } else { rest };
+                (Some(sim.provider()), sim.handle(&mut cx, request, rest))
+            }
+            None => (None, SimResponse::not_found(request.method, &path)),
+        };
+        let fault = cx.fired;
+        self.log.push(LoggedRequest {
+            at: now,
+            method: request.method,
+            path,
+            query: request.query().map(str::to_owned),
+            header_names: request.headers.iter().map(|(n, _)| n.to_ascii_lowercase()).collect(),
+            status: response.status,
+            provider,
+            fault,
+        });
+        response
+    }
+
+    /// Every request handled so far, in order.
+    pub fn requests(&self) -> &[LoggedRequest] {
+        &self.log
+    }
+
+    /// The decoded bytes of a report the sandbox created (the ground truth a
+    /// job's output must equal).
+    pub fn report_content(&self, report_id: &str) -> Option<Vec<u8>> {
+        self.sims.iter().find_map(|sim| sim.report_content(report_id))
+    }
+
+    /// The origin plus the provider's prefix, e.g.
+    /// `http://127.0.0.1:1234/amazon-ads`.
+    pub fn base_url_for(&self, provider: Provider) -> String {
+        format!("{}/{}", self.config.origin(), provider.as_str())
+    }
+
+    /// A default [`JobConfig`] whose API and auth origins point at this
+    /// sandbox, with the sandbox's seed for jitter.
+    pub fn job_config(&self, provider: Provider) -> JobConfig {
+        let mut config = JobConfig::default();
+        config.base_url = Some(self.base_url_for(provider));
+        config.auth_base_url = Some(self.base_url_for(provider));
+        config.seed = self.config.seed;
+        config
+    }
+
+    /// A provider simulator by type, e.g. `sandbox.simulator::<amazon_ads::Simulator>()`.
+    pub fn simulator<T: Any>(&self) -> Option<&T> {
+        self.sims.iter().find_map(|sim| sim.as_any().downcast_ref::<T>())
+    }
+
+    /// How many times `fault` has fired so far.
+    pub fn fired(&self, fault: Fault) -> u32 {
+        self.faults.fired(fault)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::{Body, Header, RedirectPolicy, RequestId, ResponseLimits};
+
+    #[test]
+    fn from_http_strips_the_origin_and_exposes_what_goes_on_the_wire() {
+        let request = HttpRequest {
+            id: RequestId::new(3),
+            method: Method::Get,
+            url: "http://127.0.0.1:8080/amazon-ads/_s3/x.json.gz?X-Amz-Expires=30&a=b%20c".into(),
+            headers: vec![Header::secret("Authorization", "Bearer s3cret"), Header::plain("Accept", "*/*")],
+            body: Body::Empty,
+            limits: ResponseLimits { max_header_bytes: 1, max_body_bytes: 1 },
+            timeout_ms: 1,
+            send_before: None,
+            redirect: RedirectPolicy::Follow,
+        };
+        let sim = SimRequest::from_http(&request);
+        assert_eq!(sim.target, "/amazon-ads/_s3/x.json.gz?X-Amz-Expires=30&a=b%20c");
+        assert_eq!(sim.path(), "/amazon-ads/_s3/x.json.gz");
+        assert_eq!(sim.query_param("a").as_deref(), Some("b c"));
+        assert_eq!(sim.header("AUTHORIZATION"), Some("Bearer s3cret"));
+        assert!(!format!("{sim:?}").contains("s3cret"));
+        assert_eq!(target_of("https://h"), "/");
+        assert_eq!(target_of("https://h?x=1"), "/?x=1");
+        assert_eq!(target_of("/p"), "/p");
+    }
+
+    #[test]
+    fn unknown_paths_get_a_json_404_and_are_logged() {
+        let mut sandbox = Sandbox::new(SandboxConfig::default());
+        for path in ["/nope", "/amazon-adsx/v2/reports/1", "/"] {
+            let response = sandbox.handle(Millis(5), &SimRequest::new(Method::Get, path));
+            assert_eq!(response.status, 404, "{path}");
+            assert!(response.header("content-type").is_some_and(|v| v.contains("json")));
+        }
+        assert_eq!(sandbox.requests().len(), 3);
+        assert_eq!(sandbox.requests().first().map(|r| r.provider), Some(None));
+    }
+
+    #[test]
+    fn urls_point_at_the_sandbox() {
+        let sandbox = Sandbox::new(SandboxConfig::new("http://127.0.0.1:9/"));
+        assert_eq!(sandbox.base_url_for(Provider::AmazonAds), "http://127.0.0.1:9/amazon-ads");
+        let config = sandbox.job_config(Provider::AmazonAds);
+        assert_eq!(config.base_url.as_deref(), Some("http://127.0.0.1:9/amazon-ads"));
+        assert!(sandbox.simulator::<amazon_ads::Simulator>().is_some());
+    }
+}

@@ -140,6 +140,12 @@ impl Machine {
             .map(|value| AccessToken { value, expires_at: credentials.access_token_expires_at });
     }
 
+    /// The machine without its secrets and in-flight bookkeeping: exactly
+    /// what a snapshot holds.
+    pub(crate) fn persistable(&self) -> Self {
+        Self { token: None, link: None, in_flight: None, ..self.clone() }
+    }
+
     pub(crate) fn report_id(&self) -> Option<&str> {
         self.report_id.as_deref()
     }
@@ -202,6 +208,7 @@ impl Machine {
                     body: Body::Secret(Secret::new(form.into_bytes())),
                     redirect: RedirectPolicy::Follow,
                     report_body: None,
+                    send_before: None,
                 }
             }
             Call::Create => {
@@ -221,6 +228,7 @@ impl Machine {
                     body: Body::Plain(serde_json::to_vec(&body).unwrap_or_default()),
                     redirect: RedirectPolicy::Follow,
                     report_body: None,
+                    send_before: None,
                 }
             }
             Call::Status => Outgoing {
@@ -231,6 +239,7 @@ impl Machine {
                 body: Body::Empty,
                 redirect: RedirectPolicy::Follow,
                 report_body: None,
+                send_before: None,
             },
             Call::Resolve => Outgoing {
                 endpoint: RESOLVE,
@@ -240,6 +249,7 @@ impl Machine {
                 body: Body::Empty,
                 redirect: RedirectPolicy::Manual,
                 report_body: Some(self.report_body()),
+                send_before: None,
             },
             Call::Download => Outgoing {
                 endpoint: DOWNLOAD,
@@ -251,6 +261,7 @@ impl Machine {
                 body: Body::Empty,
                 redirect: RedirectPolicy::Follow,
                 report_body: Some(self.report_body()),
+                send_before: None,
             },
         };
         Step::Send(outgoing)

@@ -1,0 +1,141 @@
+#!/usr/bin/env node
+// Builds the npm package: cargo → wasm-bindgen (--target web) → wasm-opt →
+// import check → tsc. No wasm-pack. Prints the .wasm size (raw and gzip).
+//
+//   node scripts/build.mjs            everything
+//   node scripts/build.mjs --no-opt   skip wasm-opt
+//   node scripts/build.mjs --tests    also compile test/ to build/
+//
+// Fails when the wasm-bindgen CLI is not the exact version the crate pins,
+// and when the .wasm imports anything clock-, random- or network-shaped.
+
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const pkg = join(here, "..");
+const root = join(pkg, "..");
+const args = new Set(process.argv.slice(2));
+
+function run(cmd, argv, options = {}) {
+  console.error(`$ ${cmd} ${argv.join(" ")}`);
+  return execFileSync(cmd, argv, { stdio: options.capture ? ["ignore", "pipe", "inherit"] : "inherit", cwd: options.cwd ?? root, encoding: "utf8" });
+}
+
+function fail(message) {
+  console.error(`build.mjs: ${message}`);
+  process.exit(1);
+}
+
+// 1. The wasm-bindgen crate (as resolved) and the CLI must be the same version.
+const metadata = JSON.parse(run("cargo", ["metadata", "--format-version", "1"], { capture: true }));
+const crate = metadata.packages.find((p) => p.name === "reportflow-wasm");
+if (!crate) fail("crate reportflow-wasm is not a workspace member");
+const requirement = crate.dependencies.find((d) => d.name === "wasm-bindgen")?.req ?? "";
+if (!/^=\s*\d+\.\d+\.\d+$/.test(requirement)) fail(`wasm/Cargo.toml must pin wasm-bindgen exactly (=X.Y.Z), found "${requirement}"`);
+const pinned = requirement.replace(/^=\s*/, "");
+const resolved = metadata.packages.filter((p) => p.name === "wasm-bindgen").map((p) => p.version);
+if (!resolved.includes(pinned)) fail(`Cargo resolved wasm-bindgen ${resolved.join(", ")} but the pin is ${pinned}`);
+let cli = "";
+try {
+  cli = execFileSync("wasm-bindgen", ["--version"], { encoding: "utf8" }).trim();
+} catch {
+  fail(`wasm-bindgen CLI not found; install it with: cargo install wasm-bindgen-cli --version ${pinned}`);
+}
+const cliVersion = cli.split(/\s+/)[1];
+if (cliVersion !== pinned) {
+  fail(`wasm-bindgen CLI is ${cliVersion} but the crate pins ${pinned}; run: cargo install wasm-bindgen-cli --version ${pinned}`);
+}
+console.error(`wasm-bindgen ${pinned}: crate pin and CLI agree`);
+
+// 2. Compile and generate the glue.
+run("cargo", ["build", "-p", "reportflow-wasm", "--target", "wasm32-unknown-unknown", "--release"]);
+const input = join(metadata.target_directory, "wasm32-unknown-unknown", "release", "reportflow_wasm.wasm");
+const outDir = join(pkg, "wasm");
+rmSync(outDir, { recursive: true, force: true });
+mkdirSync(outDir, { recursive: true });
+run("wasm-bindgen", ["--target", "web", "--out-dir", outDir, input]);
+const wasmFile = join(outDir, "reportflow_wasm_bg.wasm");
+const before = statSync(wasmFile).size;
+
+// 3. Optimise for size with binaryen's wasm-opt from npm, when installed.
+const wasmOpt = join(pkg, "node_modules", ".bin", "wasm-opt");
+if (!args.has("--no-opt") && existsSync(wasmOpt)) {
+  run(wasmOpt, ["-Os", "--enable-bulk-memory", "--enable-nontrapping-float-to-int", "--enable-sign-ext",
+    "--enable-mutable-globals", "--enable-reference-types", "--enable-multivalue", wasmFile, "-o", wasmFile]);
+} else {
+  console.error("wasm-opt skipped");
+}
+
+// 4. The module may import only wasm-bindgen glue, and nothing that reads a
+//    clock, draws randomness or touches the network (quinn's `import "env"`
+//    check, adapted): the core takes time and bytes from the host only.
+const imports = wasmImports(readFileSync(wasmFile));
+const GLUE = new Set(["wbg", "./reportflow_wasm_bg.js"]);
+const FORBIDDEN = /now|date|time|random|crypto|fetch|performance|xmlhttp|websocket|socket|process|require|env|fs_|readfile/i;
+const bad = imports.filter(({ module, name }) => !GLUE.has(module) || FORBIDDEN.test(name.replace(/^__wbg_|_[0-9a-f]{8,}$/g, "")));
+console.error(`wasm imports: ${imports.length} (${[...new Set(imports.map((i) => i.module))].join(", ")})`);
+if (bad.length > 0) {
+  fail(`the wasm module imports what a sans-IO core must not use:\n${bad.map((i) => `  ${i.module} :: ${i.name}`).join("\n")}`);
+}
+
+// 5. TypeScript.
+const tsc = join(pkg, "node_modules", ".bin", "tsc");
+rmSync(join(pkg, "dist"), { recursive: true, force: true });
+run(tsc, ["-p", join(pkg, "tsconfig.json")]);
+if (args.has("--tests")) {
+  rmSync(join(pkg, "build"), { recursive: true, force: true });
+  run(tsc, ["-p", join(pkg, "tsconfig.test.json")]);
+}
+
+// 6. Sizes.
+const bytes = readFileSync(wasmFile);
+const gz = gzipSync(bytes, { level: 9 }).length;
+const kib = (n) => `${(n / 1024).toFixed(1)} KiB`;
+console.log(`wasm size: ${bytes.length} bytes raw (${kib(bytes.length)}), ${gz} bytes gzip (${kib(gz)}); before wasm-opt ${before} bytes`);
+
+/** The (module, name) pairs of a wasm binary's import section. */
+function wasmImports(buf) {
+  let at = 8;
+  const u32 = () => {
+    let result = 0;
+    let shift = 0;
+    for (;;) {
+      const byte = buf[at++];
+      result |= (byte & 0x7f) << shift;
+      if ((byte & 0x80) === 0) return result >>> 0;
+      shift += 7;
+    }
+  };
+  const str = () => {
+    const len = u32();
+    const s = buf.subarray(at, at + len).toString("utf8");
+    at += len;
+    return s;
+  };
+  const found = [];
+  while (at < buf.length) {
+    const id = buf[at++];
+    const size = u32();
+    const end = at + size;
+    if (id === 2) {
+      const count = u32();
+      for (let i = 0; i < count; i++) {
+        const module = str();
+        const name = str();
+        const kind = buf[at++];
+        if (kind === 0) u32();
+        else if (kind === 1) { at++; const flags = u32(); u32(); if (flags & 1) u32(); }
+        else if (kind === 2) { const flags = u32(); u32(); if (flags & 1) u32(); }
+        else if (kind === 3) { at += 2; }
+        else if (kind === 4) { at++; u32(); }
+        found.push({ module, name });
+      }
+    }
+    at = end;
+  }
+  return found;
+}

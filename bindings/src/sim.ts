@@ -1,0 +1,100 @@
+// The simulators in-process: test a host offline, without any server.
+
+import * as wasm from "../wasm/reportflow_wasm.js";
+import type { Credentials, JobConfig, JobSpec, LoggedRequest, Provider, SandboxOptions, SimRequest, SimResponse } from "../wasm/reportflow_wasm.js";
+import { ReportflowError } from "./errors.js";
+import { ensureInitialised } from "./init.js";
+import { TransportError, type Transport } from "./transport.js";
+
+function call<T>(f: () => T): T {
+  ensureInitialised();
+  try {
+    return f();
+  } catch (error) {
+    throw ReportflowError.from(error);
+  }
+}
+
+/**
+ * Every provider simulator behind one (pretend) origin, with a seeded fault
+ * plan: the same simulators as `reportflow sim` and the Rust tests.
+ */
+export class Sandbox {
+  #inner: wasm.Sandbox;
+
+  constructor(options: SandboxOptions = {}) {
+    this.#inner = call(() => new wasm.Sandbox(options));
+  }
+
+  /** Answers one request at `now`. */
+  handle(now: number, request: SimRequest): SimResponse {
+    return call(() => this.#inner.handle(now, request));
+  }
+
+  /** Every request handled so far (no header values, no bodies). */
+  requests(): LoggedRequest[] {
+    return call(() => this.#inner.requests());
+  }
+
+  /** The decoded report the sandbox created: what a job must deliver. */
+  reportContent(reportId: string): Uint8Array | undefined {
+    return call(() => this.#inner.reportContent(reportId));
+  }
+
+  /** A default job config pointing at this sandbox. */
+  jobConfig(provider: Provider): JobConfig {
+    return call(() => this.#inner.jobConfig(provider));
+  }
+
+  /** How many times a fault has fired. */
+  fired(fault: string): number {
+    return call(() => this.#inner.fired(fault));
+  }
+
+  free(): void {
+    this.#inner.free();
+  }
+}
+
+/** Providers that have a simulator. */
+export function simProviders(): Provider[] {
+  return call(() => wasm.simProviders());
+}
+
+/** Credentials a provider's simulator accepts (fake, public values). */
+export function simCredentials(provider: Provider): Credentials {
+  return call(() => wasm.simCredentials(provider));
+}
+
+/** A spec a provider's simulator serves. */
+export function simSampleSpec(provider: Provider, now: number = Date.now()): JobSpec {
+  return call(() => wasm.simSampleSpec(provider, now));
+}
+
+/** Fault names for `SandboxOptions.faults` and `reportflow sim --fault`. */
+export function simFaults(): string[] {
+  return call(() => wasm.simFaults());
+}
+
+/**
+ * A {@link Transport} answered by an in-process {@link Sandbox}: no sockets.
+ * Bodies are cut into `chunkBytes` pieces; a simulated disconnect becomes a
+ * `reset` failure after the bytes that got through.
+ */
+export function sandboxTransport(sandbox: Sandbox, options: { now?: () => number; chunkBytes?: number } = {}): Transport {
+  const now = options.now ?? Date.now;
+  const chunkBytes = Math.max(1, options.chunkBytes ?? 16 * 1024);
+  return async (request, signal) => {
+    if (signal.aborted) throw new TransportError("aborted");
+    const response = sandbox.handle(now(), request);
+    const limit = response.disconnectAfter ?? response.body.byteLength;
+    async function* body(): AsyncGenerator<Uint8Array> {
+      for (let at = 0; at < limit; at += chunkBytes) {
+        if (signal.aborted) throw new TransportError("aborted");
+        yield response.body.subarray(at, Math.min(limit, at + chunkBytes));
+      }
+      if (response.disconnectAfter !== null) throw new TransportError("reset", "simulated disconnect");
+    }
+    return { status: response.status, headers: response.headers, body: body() };
+  };
+}

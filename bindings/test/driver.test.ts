@@ -1,0 +1,143 @@
+// runJob against the in-process simulators, in virtual time: every
+// provider, clean and with every fault.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  Job,
+  ReportflowError,
+  Sandbox,
+  runJob,
+  sandboxTransport,
+  simCredentials,
+  simProviders,
+  simSampleSpec,
+  type Provider,
+  type Summary,
+} from "reportflow";
+import { Collector } from "./helpers.js";
+
+const START = Date.UTC(2024, 2, 1, 9);
+
+/** A virtual clock: sleeping advances it, nothing really waits. */
+function virtualTime(start = START) {
+  let t = start;
+  return {
+    now: () => t,
+    sleep: async (ms: number) => {
+      t += Math.ceil(ms);
+    },
+  };
+}
+
+interface Outcome {
+  summary?: Summary;
+  error?: ReportflowError;
+  collector: Collector;
+  sandbox: Sandbox;
+}
+
+async function run(provider: Provider, faults = "", seed = 7): Promise<Outcome> {
+  const sandbox = new Sandbox({ seed, faults, rows: 300 });
+  const time = virtualTime();
+  const job = new Job(simSampleSpec(provider, START), sandbox.jobConfig(provider), simCredentials(provider), time.now());
+  const collector = new Collector();
+  try {
+    const summary = await runJob(job, {
+      transport: sandboxTransport(sandbox, { now: time.now, chunkBytes: 4096 }),
+      now: time.now,
+      sleep: time.sleep,
+      onEvent: collector.onEvent,
+    });
+    return { summary, collector, sandbox };
+  } catch (error) {
+    assert.ok(error instanceof ReportflowError, String(error));
+    return { error, collector, sandbox };
+  }
+}
+
+for (const provider of simProviders()) {
+  test(`${provider}: runJob ends done with exactly the simulator's bytes`, async () => {
+    const { summary, collector, sandbox, error } = await run(provider);
+    assert.equal(error, undefined, error?.message);
+    assert.ok(summary);
+    assert.equal(summary.provider, provider);
+    assert.equal(summary.outcome, "complete");
+    assert.match(summary.md5, /^[0-9a-f]{32}$/);
+    const truth = sandbox.reportContent(summary.reportId);
+    assert.ok(truth, "the sandbox knows the report");
+    assert.deepEqual(collector.data(), Buffer.from(truth));
+    assert.equal(summary.bytes, truth.length);
+    assert.equal(summary.rows, 300);
+    const types = collector.types();
+    assert.ok(types.includes("reportCreated") && types.includes("data") && types.includes("phaseChanged"), types.join());
+    // The download link is fetched without the provider's credentials.
+    for (const request of sandbox.requests()) {
+      if (request.path.includes("/_s3/")) assert.ok(!request.headerNames.includes("authorization"), request.path);
+    }
+  });
+
+  const recoverable = ["throttle", "server-error", "expired-token", "disconnect", "expired-link", "corrupt-body", "truncated-gzip"];
+  for (const fault of recoverable) {
+    test(`${provider}: recovers from ${fault} with the same bytes`, async () => {
+      const clean = await run(provider);
+      const faulty = await run(provider, fault);
+      assert.equal(faulty.error, undefined, faulty.error?.message);
+      assert.equal(faulty.sandbox.fired(fault), 1, `${fault} fired`);
+      assert.equal(faulty.summary!.md5, clean.summary!.md5);
+      assert.deepEqual(faulty.collector.data(), clean.collector.data());
+      if (["disconnect", "corrupt-body", "truncated-gzip"].includes(fault)) {
+        assert.ok(faulty.collector.types().includes("retrying") || faulty.collector.resets > 0, faulty.collector.types().join());
+      }
+    });
+  }
+
+  const terminal: [string, string, string, boolean][] = [
+    ["report-failure", "report_failed", "provider", true],
+    ["reject-406", "rejected", "config", false],
+    ["reject-422", "rejected", "config", false],
+  ];
+  for (const [fault, code, blame, retryable] of terminal) {
+    test(`${provider}: ${fault} ends in ReportflowError ${code}`, async () => {
+      const { error, summary } = await run(provider, fault);
+      assert.equal(summary, undefined);
+      assert.ok(error);
+      assert.equal(error.code, code, error.message);
+      assert.equal(error.blame, blame);
+      assert.equal(error.retryable, retryable);
+    });
+  }
+
+  test(`${provider}: a body corrupted on every download is never delivered as good`, async () => {
+    const { error, summary, collector } = await run(provider, "corrupt-body:always");
+    assert.equal(summary, undefined, "no summary for corrupt data");
+    assert.ok(error);
+    assert.ok(["md5_mismatch", "gzip"].includes(error.code), error.code);
+    assert.equal(error.blame, "data");
+    assert.equal(error.retryable, true);
+    // Data was streamed provisionally; every attempt was voided by a reset
+    // or by the failure itself.
+    assert.ok(collector.types().includes("data"));
+    assert.ok(collector.resets >= 1, "earlier attempts were reset");
+  });
+}
+
+test("an exception in onEvent stops the run and cancels the job", async () => {
+  const provider = simProviders()[0]!;
+  const sandbox = new Sandbox({ seed: 1 });
+  const time = virtualTime();
+  const job = new Job(simSampleSpec(provider, START), sandbox.jobConfig(provider), simCredentials(provider), time.now());
+  const boom = new Error("host bug");
+  await assert.rejects(
+    runJob(job, {
+      transport: sandboxTransport(sandbox, { now: time.now }),
+      now: time.now,
+      sleep: time.sleep,
+      onEvent: (event) => {
+        if (event.type === "reportCreated") throw boom;
+      },
+    }),
+    (error) => error === boom,
+  );
+  assert.equal(job.isFinished, true);
+});

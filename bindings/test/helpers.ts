@@ -1,0 +1,125 @@
+// Shared by the tests: the loopback simulator server (`reportflow sim`), the
+// Rust CLI as the reference host, and a run collector.
+
+import { spawn, execFile, type ChildProcess } from "node:child_process";
+import { createInterface } from "node:readline";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { dirname, join } from "node:path";
+import { promisify } from "node:util";
+import { createHash } from "node:crypto";
+import type { JobConfig, LoggedRequest, Provider, ReportEvent, Summary } from "reportflow";
+
+export const bindingsDir = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const repoRoot = join(bindingsDir, "..");
+export const cliPath = process.env.REPORTFLOW_CLI ?? join(repoRoot, "target", "debug", "reportflow");
+
+/** Fast pacing for tests: the simulators generate reports in 200 ms. */
+export const FAST = { pollMs: 100, retryMs: 50, generationMs: 200 };
+
+export interface SimServer {
+  baseUrl: string;
+  /** The server's request log (`GET /_sim/requests`). */
+  requests(): Promise<LoggedRequest[]>;
+  stop(): Promise<void>;
+}
+
+/** Starts `reportflow sim` on a free loopback port and reads its base URL. */
+export async function startSim(options: { seed: number; faults?: string[]; rows?: number; generationMs?: number }): Promise<SimServer> {
+  if (!existsSync(cliPath)) throw new Error(`${cliPath} is missing: run cargo build -p reportflow-cli`);
+  const args = ["sim", "--addr", "127.0.0.1:0", "--seed", String(options.seed), "--generation-ms", String(options.generationMs ?? FAST.generationMs)];
+  for (const fault of options.faults ?? []) args.push("--fault", fault);
+  if (options.rows !== undefined) args.push("--rows", String(options.rows));
+  const child = spawn(cliPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+  const baseUrl = await new Promise<string>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    const timer = setTimeout(() => reject(new Error(`reportflow sim printed no URL in 10 s: ${stderr}`)), 10_000);
+    lines.once("line", (line) => {
+      clearTimeout(timer);
+      resolve(line.trim().replace(/\/$/, ""));
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`reportflow sim exited with ${code}: ${stderr}`));
+    });
+  });
+  return {
+    baseUrl,
+    async requests() {
+      const response = await fetch(`${baseUrl}/_sim/requests`);
+      return (await response.json()) as LoggedRequest[];
+    },
+    stop: () => stopChild(child),
+  };
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once("exit", () => resolve());
+    child.kill("SIGTERM");
+  });
+}
+
+export interface CliOutcome {
+  outcome: "done" | "failed";
+  kind: string | null;
+  report_id: string | null;
+  bytes: number | null;
+  rows: number | null;
+  md5: string | null;
+  requests: number;
+}
+
+/** `reportflow fetch <provider> --base-url URL --json --seed S`: the Rust host's answer. */
+export async function cliFetch(provider: Provider, baseUrl: string, seed: number): Promise<CliOutcome> {
+  const args = ["--quiet", "fetch", provider, "--base-url", baseUrl, "--json", "--seed", String(seed), "--poll-ms", String(FAST.pollMs), "--retry-ms", String(FAST.retryMs)];
+  const { stdout } = await promisify(execFile)(cliPath, args, { timeout: 120_000 }).catch((error: { stdout?: string }) => {
+    // Exit 1 (report failed) still prints the JSON outcome.
+    if (error.stdout) return { stdout: error.stdout };
+    throw error;
+  });
+  return JSON.parse(stdout.trim().split("\n").pop()!) as CliOutcome;
+}
+
+/** The job config a test uses against a loopback simulator. */
+export function simConfig(baseUrl: string, provider: Provider, seed: number): JobConfig {
+  const origin = `${baseUrl}/${provider}`;
+  return {
+    baseUrl: origin,
+    authBaseUrl: origin,
+    seed,
+    poll: { initialDelayMs: FAST.pollMs, maxDelayMs: 400 },
+    retry: { maxAttempts: 6, baseDelayMs: FAST.retryMs, maxDelayMs: 2_000 },
+  };
+}
+
+/** Collects what a run delivered, honouring `dataReset`. */
+export class Collector {
+  events: ReportEvent[] = [];
+  chunks: Uint8Array[] = [];
+  resets = 0;
+  readonly onEvent = (event: ReportEvent): void => {
+    this.events.push(event);
+    if (event.type === "data") this.chunks.push(event.bytes);
+    if (event.type === "dataReset") {
+      this.resets++;
+      this.chunks = [];
+    }
+  };
+  /** The provisional data as one buffer (to keep only after `done`). */
+  data(): Buffer {
+    return Buffer.concat(this.chunks);
+  }
+  types(): string[] {
+    return this.events.map((e) => e.type);
+  }
+}
+
+export function md5(bytes: Uint8Array): string {
+  return createHash("md5").update(bytes).digest("hex");
+}
+
+export type { Summary };

@@ -1,0 +1,92 @@
+// Snapshots: secret-free JSON text, round trip, and restore after a crash
+// continues the same report without creating another.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Job, ReportflowError, Sandbox, runJob, sandboxTransport, simCredentials, simProviders, simSampleSpec } from "reportflow";
+import { Collector } from "./helpers.js";
+
+const START = Date.UTC(2024, 2, 1, 9);
+
+for (const provider of simProviders()) {
+  test(`${provider}: snapshot text round-trips and holds no secret`, () => {
+    const sandbox = new Sandbox({ seed: 3 });
+    const job = new Job(simSampleSpec(provider, START), sandbox.jobConfig(provider), simCredentials(provider), START);
+    const action = job.poll(START);
+    assert.equal(action.type, "send");
+    const text = job.snapshot();
+    assert.equal(typeof text, "string");
+    const parsed = JSON.parse(text) as { formatVersion: number };
+    assert.equal(parsed.formatVersion, 1);
+    assert.ok(!text.includes("CANARY"), "no credential in the snapshot");
+    const restored = Job.restore(text, simCredentials(provider), START);
+    assert.equal(restored.snapshot(), text);
+    assert.equal(restored.provider, provider);
+  });
+
+  test(`${provider}: a host that crashes after reportCreated restores and finishes the same report`, async () => {
+    let t = START;
+    const now = () => t;
+    const sleep = async (ms: number) => {
+      t += Math.ceil(ms);
+    };
+    const sandbox = new Sandbox({ seed: 5, rows: 50 });
+    const transport = sandboxTransport(sandbox, { now });
+    const job = new Job(simSampleSpec(provider, START), sandbox.jobConfig(provider), simCredentials(provider), now());
+    let saved = "";
+    const crash = new Error("host crashed");
+    await assert.rejects(
+      runJob(job, {
+        transport,
+        now,
+        sleep,
+        onEvent: (event) => {
+          if (event.type === "reportCreated") {
+            saved = job.snapshot();
+            throw crash;
+          }
+        },
+      }),
+      (error) => error === crash,
+    );
+    const reportId = job.reportId;
+    assert.ok(reportId);
+    assert.ok(saved.includes(reportId));
+    job.free();
+
+    t += 5_000;
+    const restored = Job.restore(saved, simCredentials(provider), now());
+    assert.equal(restored.reportId, reportId);
+    const collector = new Collector();
+    const summary = await runJob(restored, { transport, now, sleep, onEvent: collector.onEvent });
+    assert.equal(summary.reportId, reportId);
+    assert.deepEqual(collector.data(), Buffer.from(sandbox.reportContent(reportId)!));
+    const creates = sandbox.requests().filter((r) => r.method === "POST" && r.path.endsWith("/report"));
+    assert.equal(creates.length, 1, "the restored job did not create a second report");
+  });
+}
+
+test("restore refuses malformed and future snapshots with typed errors", () => {
+  const provider = simProviders()[0]!;
+  const credentials = simCredentials(provider);
+  for (const [text, code] of [
+    ["not json", "malformed_snapshot"],
+    ["{}", "malformed_snapshot"],
+    [JSON.stringify({ formatVersion: 999 }), "unsupported_snapshot"],
+  ] as const) {
+    assert.throws(
+      () => Job.restore(text, credentials, START),
+      (error) => error instanceof ReportflowError && error.code === code && error.blame === "host",
+    );
+  }
+  assert.throws(
+    () => Job.restore(42 as unknown as string, credentials, START),
+    (error) => error instanceof ReportflowError && error.code === "malformed_snapshot",
+  );
+  const sandbox = new Sandbox({});
+  const job = new Job(simSampleSpec(provider, START), sandbox.jobConfig(provider), credentials, START);
+  assert.throws(
+    () => Job.restore(job.snapshot(), credentials, Number.NaN),
+    (error) => error instanceof ReportflowError && error.code === "invalid_input",
+  );
+});

@@ -1,0 +1,411 @@
+//! Public configuration of a Lingxing report-export job.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ConfigError;
+use crate::records::RecordFormat;
+use crate::secret::Secret;
+use crate::time::Millis;
+
+/// The Lingxing OpenAPI gateway (`report-export.json`, `gateway.base_url`).
+pub const API_ORIGIN: &str = "https://openapi.lingxing.com";
+
+/// Amazon's marketplaces as `(country code, marketplace id)`, per region.
+///
+/// Lingxing's region page lists the countries; the ids are Amazon's
+/// (SP-API "Marketplace IDs"). Ireland is in Amazon's `eu` list but not yet
+/// in Lingxing's page; it is accepted so a valid id is never refused here.
+const NA: &[(&str, &str)] =
+    &[("CA", "A2EUQ1WTGCTBG2"), ("US", "ATVPDKIKX0DER"), ("MX", "A1AM78C64UM0Y8"), ("BR", "A2Q3Y263D00KWC")];
+const EU: &[(&str, &str)] = &[
+    ("ES", "A1RKKUPIHCS9HS"),
+    ("UK", "A1F83G8C2ARO7P"),
+    ("FR", "A13V1IB3VIYZZH"),
+    ("BE", "AMEN7PMS3EDWL"),
+    ("NL", "A1805IZSGTT6HS"),
+    ("DE", "A1PA6795UKMFR9"),
+    ("IT", "APJ6JRA9NG5V4"),
+    ("SE", "A2NODRKZP88ZB9"),
+    ("ZA", "AE08WJ6YKNBMC"),
+    ("PL", "A1C3SOZRARQ6R3"),
+    ("EG", "ARBP9OOSHTCHU"),
+    ("TR", "A33AVAJ2PDY3EV"),
+    ("SA", "A17E79C6D8DWNP"),
+    ("AE", "A2VIGQ35RCS4UG"),
+    ("IN", "A21TJRUUN4KGV"),
+    ("IE", "A28R8C7NBKEWEA"),
+];
+const FE: &[(&str, &str)] = &[("SG", "A19VAU5U5O7RUS"), ("AU", "A39IBJ37TRP1C6"), ("JP", "A1VC38T7YXB528")];
+
+/// The Amazon region a seller account lives in (`region` of every report
+/// call). Lingxing writes it in lower case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Region {
+    /// North America: CA, US, MX, BR.
+    Na,
+    /// Europe: ES, UK, FR, BE, NL, DE, IT, SE, ZA, PL, EG, TR, SA, AE, IN (and IE).
+    Eu,
+    /// Far East: SG, AU, JP.
+    Fe,
+}
+
+impl Region {
+    /// Every region.
+    pub const ALL: [Self; 3] = [Self::Na, Self::Eu, Self::Fe];
+
+    /// The wire form: `na`, `eu` or `fe`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Na => "na",
+            Self::Eu => "eu",
+            Self::Fe => "fe",
+        }
+    }
+
+    /// Parses `na`, `eu` or `fe` (any case).
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        Self::ALL
+            .into_iter()
+            .find(|region| region.as_str().eq_ignore_ascii_case(text.trim()))
+            .ok_or_else(|| invalid("region", format!("`{text}` is not one of na, eu, fe")))
+    }
+
+    /// The region's marketplaces as `(country code, Amazon marketplace id)`.
+    pub const fn marketplaces(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Self::Na => NA,
+            Self::Eu => EU,
+            Self::Fe => FE,
+        }
+    }
+
+    /// The marketplace id of a country code (e.g. `US` → `ATVPDKIKX0DER`),
+    /// if the country is in this region.
+    pub fn marketplace_id(self, country: &str) -> Option<&'static str> {
+        self.marketplaces().iter().find(|(code, _)| code.eq_ignore_ascii_case(country.trim())).map(|(_, id)| *id)
+    }
+
+    /// The region a marketplace id belongs to.
+    pub fn of_marketplace(id: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|region| region.marketplaces().iter().any(|(_, known)| *known == id))
+    }
+}
+
+/// A report-export task: which Amazon report, for which seller and
+/// marketplaces, over which period.
+///
+/// ```
+/// use reportflow::providers::lingxing::{Region, ReportSpec};
+///
+/// let spec = ReportSpec::new(Region::Na, "A1MQMW3JWPNCBX", "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL", ["ATVPDKIKX0DER"])
+///     .with_data_range("2024-03-01T00:00:00Z", "2024-03-07T23:59:59Z");
+/// assert!(spec.validate().is_ok());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct ReportSpec {
+    /// Region of the seller account.
+    pub region: Region,
+    /// Lingxing's `seller_id` of the shop (Amazon seller id, e.g. `A1MQMW3JWPNCBX`).
+    pub seller_id: String,
+    /// The Amazon SP-API report type, e.g. `GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL`.
+    pub report_type: String,
+    /// Amazon marketplace ids, all of them in `region`.
+    pub marketplace_ids: Vec<String>,
+    /// Start of the data period, ISO 8601 (`2024-03-01T00:00:00Z` or with an offset).
+    #[serde(default)]
+    pub data_start_time: Option<String>,
+    /// End of the data period, ISO 8601.
+    #[serde(default)]
+    pub data_end_time: Option<String>,
+    /// Amazon `reportOptions` (string to string, e.g. `dateGranularity` → `DAY`).
+    #[serde(default)]
+    pub report_options: BTreeMap<String, String>,
+    /// How to split the report into rows; by default derived from the report
+    /// type (see [`Self::record_format`]).
+    #[serde(default)]
+    pub record_format: Option<RecordFormat>,
+}
+
+impl ReportSpec {
+    /// A spec; call [`Self::validate`] (the job does) before use.
+    pub fn new<I, S>(region: Region, seller_id: impl Into<String>, report_type: impl Into<String>, marketplace_ids: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Self {
+            region,
+            seller_id: seller_id.into(),
+            report_type: report_type.into(),
+            marketplace_ids: marketplace_ids.into_iter().map(Into::into).collect(),
+            data_start_time: None,
+            data_end_time: None,
+            report_options: BTreeMap::new(),
+            record_format: None,
+        }
+    }
+
+    /// The same spec restricted to a data period (ISO 8601 instants).
+    #[must_use]
+    pub fn with_data_range(mut self, start: impl Into<String>, end: impl Into<String>) -> Self {
+        self.data_start_time = Some(start.into());
+        self.data_end_time = Some(end.into());
+        self
+    }
+
+    /// The same spec with one more Amazon report option.
+    #[must_use]
+    pub fn with_report_option(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.report_options.insert(name.into(), value.into());
+        self
+    }
+
+    /// The same spec with an explicit row format.
+    #[must_use]
+    pub fn with_record_format(mut self, format: RecordFormat) -> Self {
+        self.record_format = Some(format);
+        self
+    }
+
+    /// How the report splits into rows: the explicit choice, else TSV for
+    /// Amazon's flat files and opaque bytes for its JSON and XML reports.
+    pub fn record_format(&self) -> RecordFormat {
+        self.record_format.unwrap_or_else(|| match document_kind(&self.report_type) {
+            DocumentKind::Tsv => RecordFormat::Tsv,
+            DocumentKind::Json | DocumentKind::Xml => RecordFormat::Opaque,
+        })
+    }
+
+    /// Media type of the decoded report.
+    pub fn content_type(&self) -> &'static str {
+        match (self.record_format(), document_kind(&self.report_type)) {
+            (RecordFormat::Tsv, _) | (_, DocumentKind::Tsv) => "text/tab-separated-values",
+            (_, DocumentKind::Json) => "application/json",
+            (_, DocumentKind::Xml) => "application/xml",
+        }
+    }
+
+    /// Checks the spec against the API's rules, so a bad request never goes out.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.seller_id.is_empty() || self.seller_id.len() > 64 || !self.seller_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(invalid("sellerId", format!("`{}` must be the shop's seller_id (letters and digits)", self.seller_id)));
+        }
+        let report_type_ok = self.report_type.len() <= 128
+            && self.report_type.starts_with("GET_")
+            && self.report_type.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+        if !report_type_ok {
+            return Err(invalid(
+                "reportType",
+                format!("`{}` is not an Amazon report type (e.g. GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL)", self.report_type),
+            ));
+        }
+        self.check_marketplaces()?;
+        let start = self.data_start_time.as_deref().map(|t| parse_instant("dataStartTime", t)).transpose()?;
+        let end = self.data_end_time.as_deref().map(|t| parse_instant("dataEndTime", t)).transpose()?;
+        if let (Some(start), Some(end)) = (start, end) {
+            if start > end {
+                return Err(invalid("dataEndTime", "the period ends before it starts".to_owned()));
+            }
+        }
+        for (name, value) in &self.report_options {
+            if name.is_empty() || name.len() > 64 || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                return Err(invalid("reportOptions", format!("`{name}` is not an option name")));
+            }
+            if value.is_empty() || value.len() > 256 {
+                return Err(invalid("reportOptions", format!("the value of `{name}` must be 1 to 256 characters")));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_marketplaces(&self) -> Result<(), ConfigError> {
+        if self.marketplace_ids.is_empty() {
+            return Err(invalid("marketplaceIds", "at least one marketplace id is required".to_owned()));
+        }
+        let valid = || self.region.marketplaces().iter().map(|(c, id)| format!("{id} ({c})")).collect::<Vec<_>>().join(", ");
+        for id in &self.marketplace_ids {
+            if self.region.marketplaces().iter().any(|(_, known)| known == id) {
+                continue;
+            }
+            let detail = if let Some(known) = self.region.marketplace_id(id) {
+                format!("`{id}` is a country code; use its marketplace id {known}")
+            } else if let Some(other) = Region::of_marketplace(id) {
+                format!("`{id}` is in region {}, not {}; one job covers one region", other.as_str(), self.region.as_str())
+            } else {
+                format!("`{id}` is not a marketplace of region {}; valid: {}", self.region.as_str(), valid())
+            };
+            return Err(invalid("marketplaceIds", detail));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone, Copy)]
+enum DocumentKind {
+    Tsv,
+    Json,
+    Xml,
+}
+
+/// Amazon's documents are tab-separated flat files except the JSON reports
+/// (analytics, vendor, performance) and the XML ones.
+fn document_kind(report_type: &str) -> DocumentKind {
+    const JSON: [&str; 5] = [
+        "GET_SALES_AND_TRAFFIC_REPORT",
+        "GET_V2_SELLER_PERFORMANCE_REPORT",
+        "GET_PROMOTION_PERFORMANCE_REPORT",
+        "GET_COUPON_PERFORMANCE_REPORT",
+        "GET_SELLER_FEEDBACK_DATA_JSON",
+    ];
+    if report_type.contains("_XML") {
+        DocumentKind::Xml
+    } else if report_type.starts_with("GET_BRAND_ANALYTICS_")
+        || report_type.starts_with("GET_VENDOR_")
+        || report_type.contains("JSON")
+        || JSON.contains(&report_type)
+    {
+        DocumentKind::Json
+    } else {
+        DocumentKind::Tsv
+    }
+}
+
+/// Parses `YYYY-MM-DDTHH:MM:SS[.fff](Z|±HH:MM)` into seconds since the epoch.
+fn parse_instant(field: &str, text: &str) -> Result<i64, ConfigError> {
+    let bad = || invalid(field, format!("`{text}` must be ISO 8601 like 2024-03-01T00:00:00Z or 2024-03-01T00:00:00+08:00"));
+    let bytes = text.as_bytes();
+    let number = |range: std::ops::Range<usize>| -> Result<i64, ConfigError> {
+        let part = text.get(range).ok_or_else(bad)?;
+        if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
+        part.parse::<i64>().map_err(|_| bad())
+    };
+    let at = |i: usize| bytes.get(i).copied();
+    if text.len() < 20 || at(4) != Some(b'-') || at(7) != Some(b'-') || at(10) != Some(b'T') || at(13) != Some(b':') || at(16) != Some(b':')
+    {
+        return Err(bad());
+    }
+    let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
+    let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
+    let mut rest = text.get(19..).ok_or_else(bad)?;
+    if let Some(fraction) = rest.strip_prefix('.') {
+        let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return Err(bad());
+        }
+        rest = fraction.get(digits..).ok_or_else(bad)?;
+    }
+    let offset = match rest.as_bytes() {
+        [b'Z'] => 0,
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+            let digit = |b: &u8| if b.is_ascii_digit() { Ok(i64::from(b - b'0')) } else { Err(bad()) };
+            let (h, m) = (digit(h1)? * 10 + digit(h2)?, digit(m1)? * 10 + digit(m2)?);
+            if h > 18 || m > 59 {
+                return Err(bad());
+            }
+            let seconds = h * 3600 + m * 60;
+            if *sign == b'+' {
+                seconds
+            } else {
+                -seconds
+            }
+        }
+        _ => return Err(bad()),
+    };
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let days_in_month = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return Err(bad()),
+    };
+    if year < 2000 || day == 0 || day > days_in_month || hour > 23 || minute > 59 || second > 60 {
+        return Err(bad());
+    }
+    Ok(days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - offset)
+}
+
+/// Days since 1970-01-01 (H. Hinnant's `days_from_civil`).
+const fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn invalid(field: &str, detail: String) -> ConfigError {
+    ConfigError::Invalid { field: field.to_owned(), detail }
+}
+
+/// An app's OpenAPI credentials (ERP: 设置 > 业务配置 > 全局 > 开放接口).
+///
+/// The job obtains and refreshes access tokens itself; a host that keeps
+/// fresh tokens elsewhere may hand them in with [`Self::with_tokens`].
+/// `Debug` redacts the secret and the tokens; they are never serialized.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct Credentials {
+    /// The AppID (`ak_…`, 16 characters). Sent as `app_key` and used as the
+    /// AES-128 key of every request signature.
+    pub app_id: String,
+    /// The AppSecret; only ever sent to the token endpoint.
+    pub app_secret: Secret<String>,
+    /// A current access token, if the host has one.
+    #[serde(default)]
+    pub access_token: Option<Secret<String>>,
+    /// The refresh token issued with `access_token` (single use).
+    #[serde(default)]
+    pub refresh_token: Option<Secret<String>>,
+    /// When `access_token` expires; without it the token is used until refused.
+    #[serde(default)]
+    pub access_token_expires_at: Option<Millis>,
+}
+
+impl Credentials {
+    /// Credentials from which the job fetches its own tokens.
+    pub fn new(app_id: impl Into<String>, app_secret: impl Into<String>) -> Self {
+        Self {
+            app_id: app_id.into(),
+            app_secret: Secret::new(app_secret.into()),
+            access_token: None,
+            refresh_token: None,
+            access_token_expires_at: None,
+        }
+    }
+
+    /// The same credentials with a current token pair. Hand in a refresh
+    /// token only if nothing else has used it: Lingxing accepts each once.
+    #[must_use]
+    pub fn with_tokens(mut self, access_token: impl Into<String>, refresh_token: Option<String>, expires_at: Option<Millis>) -> Self {
+        self.access_token = Some(Secret::new(access_token.into()));
+        self.refresh_token = refresh_token.map(Secret::new);
+        self.access_token_expires_at = expires_at;
+        self
+    }
+
+    /// Checks what can be checked locally: the AppID is the 16-byte AES key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.app_id.len() != 16 || !self.app_id.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(invalid(
+                "appId",
+                format!("`{}` must be the app's 16-character AppID (e.g. ak_0123456789abc); it is the signing key", self.app_id),
+            ));
+        }
+        if self.app_secret.expose().is_empty() {
+            return Err(invalid("appSecret", "the AppSecret is empty".to_owned()));
+        }
+        Ok(())
+    }
+}

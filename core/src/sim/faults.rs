@@ -1,0 +1,437 @@
+//! Seeded, deterministic fault plans for the simulators.
+//!
+//! A [`FaultPlan`] lists faults and how often each fires. Every fault fires
+//! at its first opportunities, in plan order, and each request suffers at
+//! most one fault, so the same plan against the same job always breaks the
+//! same requests in the same way.
+//!
+//! | name | opportunity | what the simulator does |
+//! |---|---|---|
+//! | `throttle` | next provider API call | `429` with `Retry-After: 2` |
+//! | `server-error` | next provider API call | `500` |
+//! | `expired-token` | next provider API call | revokes every access token issued so far, then `401` |
+//! | `reject-406` | next report creation | `406`, "Report date is too far in the past…" |
+//! | `reject-422` | next report creation | `422`, invalid parameters |
+//! | `report-failure` | next status poll | the report's status becomes `FAILURE` for good |
+//! | `disconnect` | next report download | the transport drops the connection half-way through the body |
+//! | `expired-link` | next report download | S3 answers `403` "Request has expired" |
+//! | `corrupt-body` | next report download | one byte of the gzip body is flipped (position from the seed) |
+//! | `truncated-gzip` | next report download | the gzip body is cut short but delivered as a complete response |
+//!
+//! Text form (the CLI's `--fault` values): `NAME` (fires once), `NAME:N`
+//! (the first N opportunities) or `NAME:always`; several separated by
+//! commas, e.g. `throttle:3,corrupt-body:always`.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// One way a simulator can misbehave. See the module docs for when each
+/// fires; [`Fault::name`] gives the stable kebab-case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Fault {
+    /// `throttle`: the next API call gets `429 Too Many Requests` with
+    /// `Retry-After: 2`.
+    Throttle,
+    /// `server-error`: the next API call gets `500 Internal Server Error`.
+    ServerError,
+    /// `disconnect`: the next report download breaks off half-way through
+    /// the body; the host sees a reset connection.
+    Disconnect,
+    /// `expired-link`: the next download link is refused with S3's `403`
+    /// "Request has expired".
+    ExpiredLink,
+    /// `corrupt-body`: one byte of the next report body is flipped.
+    CorruptBody,
+    /// `truncated-gzip`: the next report body is cut short but delivered as a
+    /// complete HTTP response.
+    TruncatedGzip,
+    /// `report-failure`: the next status poll finds the report `FAILURE`.
+    ReportFailure,
+    /// `expired-token`: every access token issued so far is revoked and the
+    /// next API call gets `401`.
+    ExpiredToken,
+    /// `reject-406`: the next report creation gets `406` (report date too far
+    /// in the past).
+    Reject406,
+    /// `reject-422`: the next report creation gets `422` (invalid parameters).
+    Reject422,
+}
+
+/// Where a fault can fire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Opportunity {
+    /// Any call to the provider's API (not the auth server, not the download host).
+    ApiCall,
+    /// A report creation that passed validation.
+    Create,
+    /// A status poll of a known report.
+    StatusPoll,
+    /// A report body about to be served.
+    Download,
+}
+
+impl Fault {
+    /// Every fault, in documentation order.
+    pub const ALL: [Self; 10] = [
+        Self::Throttle,
+        Self::ServerError,
+        Self::Disconnect,
+        Self::ExpiredLink,
+        Self::CorruptBody,
+        Self::TruncatedGzip,
+        Self::ReportFailure,
+        Self::ExpiredToken,
+        Self::Reject406,
+        Self::Reject422,
+    ];
+
+    /// The stable kebab-case name, e.g. `corrupt-body`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Throttle => "throttle",
+            Self::ServerError => "server-error",
+            Self::Disconnect => "disconnect",
+            Self::ExpiredLink => "expired-link",
+            Self::CorruptBody => "corrupt-body",
+            Self::TruncatedGzip => "truncated-gzip",
+            Self::ReportFailure => "report-failure",
+            Self::ExpiredToken => "expired-token",
+            Self::Reject406 => "reject-406",
+            Self::Reject422 => "reject-422",
+        }
+    }
+
+    /// One line on what the fault does, for `--help` texts.
+    pub const fn description(self) -> &'static str {
+        match self {
+            Self::Throttle => "next API call answers 429 with Retry-After: 2",
+            Self::ServerError => "next API call answers 500",
+            Self::Disconnect => "next report download breaks off half-way through the body",
+            Self::ExpiredLink => "next download link is refused: 403 Request has expired",
+            Self::CorruptBody => "one byte of the next report body is flipped",
+            Self::TruncatedGzip => "next report body is cut short but delivered as complete",
+            Self::ReportFailure => "next status poll finds the report FAILURE",
+            Self::ExpiredToken => "access tokens are revoked; next API call answers 401",
+            Self::Reject406 => "next report creation answers 406 (date too far in the past)",
+            Self::Reject422 => "next report creation answers 422 (invalid parameters)",
+        }
+    }
+
+    /// The names of every fault, for error messages and help texts.
+    pub fn names() -> Vec<&'static str> {
+        Self::ALL.iter().map(|f| f.name()).collect()
+    }
+
+    pub(crate) const fn opportunity(self) -> Opportunity {
+        match self {
+            Self::Throttle | Self::ServerError | Self::ExpiredToken => Opportunity::ApiCall,
+            Self::Reject406 | Self::Reject422 => Opportunity::Create,
+            Self::ReportFailure => Opportunity::StatusPoll,
+            Self::Disconnect | Self::ExpiredLink | Self::CorruptBody | Self::TruncatedGzip => Opportunity::Download,
+        }
+    }
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Fault {
+    type Err = FaultParseError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let text = text.trim();
+        Self::ALL
+            .into_iter()
+            .find(|fault| fault.name() == text)
+            .ok_or_else(|| FaultParseError::UnknownFault { name: text.to_owned(), valid: Self::names().join(", ") })
+    }
+}
+
+/// How many opportunities a fault takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Times {
+    /// The first `n` opportunities (at least 1).
+    Count(u32),
+    /// Every opportunity.
+    Always,
+}
+
+impl fmt::Display for Times {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Count(n) => write!(f, "{n}"),
+            Self::Always => f.write_str("always"),
+        }
+    }
+}
+
+/// Why a fault plan's text could not be parsed. The message lists the valid
+/// names.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FaultParseError {
+    /// The name is not one of [`Fault::ALL`].
+    #[error("unknown fault `{name}`; valid faults: {valid}")]
+    UnknownFault {
+        /// The name given.
+        name: String,
+        /// The valid names, comma-separated.
+        valid: String,
+    },
+    /// The part after `:` is neither a positive count nor `always`.
+    #[error("`{text}` after `{fault}:` is not a positive count or `always` (e.g. `{fault}:3`, `{fault}:always`)")]
+    BadTimes {
+        /// The fault named before the colon.
+        fault: String,
+        /// The text after the colon.
+        text: String,
+    },
+    /// The plan text has an empty item (e.g. `throttle,,`).
+    #[error("empty fault in `{text}`; write NAME, NAME:N or NAME:always, separated by commas")]
+    Empty {
+        /// The whole plan text.
+        text: String,
+    },
+}
+
+/// Which faults a simulator injects, and how often.
+///
+/// Faults fire at their first opportunities, in plan order; a request
+/// suffers at most one fault. Parse from text with [`FaultPlan::parse`] or
+/// [`str::parse`]; [`Display`](fmt::Display) gives the same text back.
+///
+/// ```
+/// use reportflow::sim::{Fault, FaultPlan, Times};
+///
+/// let plan: FaultPlan = "throttle:3,corrupt-body:always".parse()?;
+/// assert_eq!(plan.entries(), &[(Fault::Throttle, Times::Count(3)), (Fault::CorruptBody, Times::Always)]);
+/// assert_eq!(plan.to_string(), "throttle:3,corrupt-body:always");
+/// assert!("no-such-fault".parse::<FaultPlan>().unwrap_err().to_string().contains("server-error"));
+/// # Ok::<(), reportflow::sim::FaultParseError>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct FaultPlan {
+    entries: Vec<(Fault, Times)>,
+}
+
+impl FaultPlan {
+    /// A plan without faults.
+    pub const fn none() -> Self {
+        Self { entries: Vec::new() }
+    }
+
+    /// The same plan with one more fault.
+    #[must_use]
+    pub fn with(mut self, fault: Fault, times: Times) -> Self {
+        self.entries.push((fault, times));
+        self
+    }
+
+    /// Adds a fault to the plan.
+    pub fn push(&mut self, fault: Fault, times: Times) {
+        self.entries.push((fault, times));
+    }
+
+    /// The faults in plan order.
+    pub fn entries(&self) -> &[(Fault, Times)] {
+        &self.entries
+    }
+
+    /// Whether the plan injects nothing.
+    pub fn is_empty(&self) -> bool {
+        self.entries.iter().all(|(_, times)| *times == Times::Count(0))
+    }
+
+    /// How often `fault` fires in total (`None` for always).
+    pub fn budget(&self, fault: Fault) -> Option<u32> {
+        let mut total = 0u32;
+        for (f, times) in &self.entries {
+            if *f == fault {
+                match times {
+                    Times::Always => return None,
+                    Times::Count(n) => total = total.saturating_add(*n),
+                }
+            }
+        }
+        Some(total)
+    }
+
+    /// Parses `NAME`, `NAME:N` or `NAME:always`, several separated by commas.
+    /// An empty text is the empty plan.
+    pub fn parse(text: &str) -> Result<Self, FaultParseError> {
+        let mut plan = Self::none();
+        if text.trim().is_empty() {
+            return Ok(plan);
+        }
+        for item in text.split(',') {
+            let item = item.trim();
+            if item.is_empty() {
+                return Err(FaultParseError::Empty { text: text.to_owned() });
+            }
+            let (name, times) = match item.split_once(':') {
+                None => (item, Times::Count(1)),
+                Some((name, times)) => {
+                    let fault = name.trim();
+                    let times = times.trim();
+                    let parsed = if times.eq_ignore_ascii_case("always") {
+                        Some(Times::Always)
+                    } else {
+                        times.parse::<u32>().ok().filter(|n| *n > 0).map(Times::Count)
+                    };
+                    match parsed {
+                        Some(times) => (fault, times),
+                        None => {
+                            // Name the fault problem first: a typo in the name is likelier.
+                            fault.parse::<Fault>()?;
+                            return Err(FaultParseError::BadTimes { fault: fault.to_owned(), text: times.to_owned() });
+                        }
+                    }
+                }
+            };
+            plan.push(name.parse()?, times);
+        }
+        Ok(plan)
+    }
+}
+
+impl FromStr for FaultPlan {
+    type Err = FaultParseError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Self::parse(text)
+    }
+}
+
+impl fmt::Display for FaultPlan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, (fault, times)) in self.entries.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            match times {
+                Times::Count(1) => write!(f, "{fault}")?,
+                times => write!(f, "{fault}:{times}")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl From<Fault> for FaultPlan {
+    fn from(fault: Fault) -> Self {
+        Self::none().with(fault, Times::Count(1))
+    }
+}
+
+/// A plan being consumed: remaining counts per entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FaultState {
+    /// `(fault, remaining)`; `None` remaining means always.
+    remaining: Vec<(Fault, Option<u32>)>,
+    /// How many times each fault fired, by [`Fault::ALL`] index.
+    fired: Vec<(Fault, u32)>,
+}
+
+impl FaultState {
+    pub(crate) fn new(plan: &FaultPlan) -> Self {
+        let remaining = plan
+            .entries
+            .iter()
+            .map(|(fault, times)| {
+                (
+                    *fault,
+                    match times {
+                        Times::Always => None,
+                        Times::Count(n) => Some(*n),
+                    },
+                )
+            })
+            .collect();
+        Self { remaining, fired: Vec::new() }
+    }
+
+    /// Takes the first fault of the plan that fires at `opportunity` and
+    /// still has budget.
+    pub(crate) fn take(&mut self, opportunity: Opportunity) -> Option<Fault> {
+        let entry = self
+            .remaining
+            .iter_mut()
+            .find(|(fault, left)| fault.opportunity() == opportunity && !matches!(left, Some(0)))?;
+        if let Some(n) = entry.1.as_mut() {
+            *n -= 1;
+        }
+        let fault = entry.0;
+        match self.fired.iter_mut().find(|(f, _)| *f == fault) {
+            Some((_, count)) => *count = count.saturating_add(1),
+            None => self.fired.push((fault, 1)),
+        }
+        Some(fault)
+    }
+
+    /// How many times `fault` has fired so far (its 0-based firing index
+    /// before the current one is this minus one).
+    pub(crate) fn fired(&self, fault: Fault) -> u32 {
+        self.fired.iter().find(|(f, _)| *f == fault).map_or(0, |(_, n)| *n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for fault in Fault::ALL {
+            assert_eq!(fault.name().parse::<Fault>(), Ok(fault));
+            assert_eq!(serde_json::to_string(&fault).unwrap(), format!("\"{}\"", fault.name()));
+        }
+    }
+
+    #[test]
+    fn plans_parse_and_print() {
+        let plan = FaultPlan::parse("throttle").unwrap();
+        assert_eq!(plan.entries(), &[(Fault::Throttle, Times::Count(1))]);
+        assert_eq!(plan.to_string(), "throttle");
+        let plan = FaultPlan::parse(" throttle:3 , corrupt-body:ALWAYS").unwrap();
+        assert_eq!(plan.to_string(), "throttle:3,corrupt-body:always");
+        assert_eq!(plan.to_string().parse::<FaultPlan>().unwrap(), plan);
+        assert_eq!(FaultPlan::parse("").unwrap(), FaultPlan::none());
+    }
+
+    #[test]
+    fn bad_plans_are_typed_errors() {
+        let err = FaultPlan::parse("thrtotle").unwrap_err();
+        assert!(matches!(err, FaultParseError::UnknownFault { .. }));
+        assert!(err.to_string().contains("truncated-gzip"), "{err}");
+        assert!(matches!(FaultPlan::parse("throttle:0"), Err(FaultParseError::BadTimes { .. })));
+        assert!(matches!(FaultPlan::parse("throttle:x"), Err(FaultParseError::BadTimes { .. })));
+        assert!(matches!(FaultPlan::parse("oops:x"), Err(FaultParseError::UnknownFault { .. })));
+        assert!(matches!(FaultPlan::parse("throttle,,"), Err(FaultParseError::Empty { .. })));
+    }
+
+    #[test]
+    fn faults_fire_in_plan_order_within_their_budget() {
+        let plan = FaultPlan::parse("server-error:2,throttle,corrupt-body:always").unwrap();
+        let mut state = FaultState::new(&plan);
+        assert_eq!(state.take(Opportunity::ApiCall), Some(Fault::ServerError));
+        assert_eq!(state.take(Opportunity::ApiCall), Some(Fault::ServerError));
+        assert_eq!(state.take(Opportunity::ApiCall), Some(Fault::Throttle));
+        assert_eq!(state.take(Opportunity::ApiCall), None);
+        assert_eq!(state.take(Opportunity::Create), None);
+        for _ in 0..10 {
+            assert_eq!(state.take(Opportunity::Download), Some(Fault::CorruptBody));
+        }
+        assert_eq!(state.fired(Fault::CorruptBody), 10);
+        assert_eq!(plan.budget(Fault::ServerError), Some(2));
+        assert_eq!(plan.budget(Fault::CorruptBody), None);
+    }
+}

@@ -1,0 +1,780 @@
+//! A virtual-time host that drives a [`ReportJob`] against a [`Sandbox`]:
+//! quinn's `Pair` and str0m's `progress` applied to report lifecycles.
+//!
+//! It is also the reference host loop. Each [`Harness::step`] does one thing
+//! a real host does:
+//!
+//! 1. **poll** the job (while draining) and act on the [`Action`]:
+//!    - `Send`: hand the request to the sandbox (via
+//!      [`SimRequest::from_http`]), keep the answer in an inbox;
+//!    - `Event`: record it; `Data` is appended to the output, `DataReset`
+//!      truncates it;
+//!    - `Wait`: the drain is over; persist a snapshot; if an answer is
+//!      arriving, the next step feeds it, else jump the virtual clock to
+//!      `until`;
+//!    - `Done` / `Failed`: record the outcome;
+//! 2. **feed** the next piece of an arriving answer (`Head`, one `Chunk` of
+//!    a seeded size, `End` — or `TransportFailed { Reset }` where the
+//!    sandbox cut the connection), then drain again.
+//!
+//! While it runs it checks the host-visible contract and stops with
+//! [`HarnessError::Invariant`] on a breach: every `Wait.until` is at least
+//! the largest `now` handed in; no `Send` while another request is in
+//! flight; `Data` offsets are contiguous; `Done` reports exactly the bytes
+//! delivered; terminal actions absorb.
+//!
+//! Tests that need to interleave crashes, clock jumps, stale inputs or
+//! transport failures use [`Harness::step`] with
+//! [`crash_and_restore`](Harness::crash_and_restore),
+//! [`set_now`](Harness::set_now), [`handle`](Harness::handle) and
+//! [`interfere`](Harness::interfere); [`fork`](Harness::fork) builds a twin
+//! from the current snapshot for equivalence checks.
+
+use std::collections::VecDeque;
+
+use serde::Serialize;
+
+use super::{Sandbox, SimRequest, SimResponse};
+use crate::action::{Action, Event, Summary, WaitReason};
+use crate::error::{Error, InputError, RestoreError};
+use crate::http::{HttpRequest, Method, RedirectPolicy, RequestId, TransportFailure};
+use crate::input::Input;
+use crate::job::{Credentials, ReportJob};
+use crate::retry::splitmix64;
+use crate::snapshot::Snapshot;
+use crate::time::Millis;
+
+/// Default bound of [`Harness::drive`].
+const DEFAULT_MAX_STEPS: usize = 100_000;
+/// Most redirects followed in [`Harness::follow_redirects`] mode.
+const MAX_REDIRECTS: usize = 5;
+
+/// Seeded chunk sizes for response bodies: log-uniform between `min` and
+/// `max` bytes, so both single bytes and large blocks occur.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkPlan {
+    /// Seeds the sizes.
+    pub seed: u64,
+    /// Smallest chunk (at least 1).
+    pub min: usize,
+    /// Largest chunk.
+    pub max: usize,
+}
+
+impl Default for ChunkPlan {
+    fn default() -> Self {
+        Self { seed: 0, min: 1, max: 16 * 1024 }
+    }
+}
+
+impl ChunkPlan {
+    /// Chunks of exactly `size` bytes.
+    pub const fn fixed(size: usize) -> Self {
+        Self { seed: 0, min: size, max: size }
+    }
+
+    /// Seeded log-uniform sizes between `min` and `max`.
+    pub const fn seeded(seed: u64, min: usize, max: usize) -> Self {
+        Self { seed, min, max }
+    }
+
+    /// The size of chunk number `n`.
+    pub fn size(&self, n: u64) -> usize {
+        let min = self.min.max(1);
+        let max = self.max.max(min);
+        if min == max {
+            return min;
+        }
+        let r = splitmix64(self.seed ^ n.wrapping_mul(0xA076_1D64_78BD_642F));
+        let bits = (usize::BITS - max.leading_zeros()) as u64;
+        let ceiling = 1u64 << (r % (bits + 1)).min(62);
+        let size = 1 + (splitmix64(r) % ceiling) as usize;
+        size.clamp(min, max)
+    }
+}
+
+/// A transport mishap the harness applies to the next request, instead of
+/// or on top of the sandbox's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Interference {
+    /// The request never reaches the sandbox; the host reports `failure`.
+    Refuse(TransportFailure),
+    /// The sandbox handles the request (side effects happen), but the answer
+    /// is lost: the host reports [`TransportFailure::Reset`].
+    LoseResponse,
+    /// The sandbox handles the request and the answer never arrives; the job
+    /// times the request out.
+    Hang,
+}
+
+/// A loggable, comparable record of one action (or harness event). Holds no
+/// secret: requests are recorded by method, URL and header names, and
+/// `Data` by offset and length.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+#[non_exhaustive]
+pub enum ActionRecord {
+    /// The job sent a request.
+    Send {
+        /// Virtual time of the poll.
+        at: Millis,
+        /// Request id.
+        id: RequestId,
+        /// HTTP method.
+        method: Method,
+        /// Absolute URL.
+        url: String,
+        /// Header names, in order.
+        #[serde(rename = "headerNames")]
+        header_names: Vec<String>,
+        /// Body length.
+        #[serde(rename = "bodyBytes")]
+        body_bytes: usize,
+        /// Redirect rule.
+        redirect: RedirectPolicy,
+        /// Timeout the job set.
+        #[serde(rename = "timeoutMs")]
+        timeout_ms: u64,
+    },
+    /// The job asked to wait.
+    Wait {
+        /// Virtual time of the poll.
+        at: Millis,
+        /// Until when.
+        until: Millis,
+        /// Why.
+        reason: WaitReason,
+    },
+    /// An event other than `Data`.
+    Event {
+        /// Virtual time of the poll.
+        at: Millis,
+        /// The event.
+        event: Event,
+    },
+    /// Decoded report bytes.
+    Data {
+        /// Virtual time of the poll.
+        at: Millis,
+        /// Offset in the decoded report.
+        offset: u64,
+        /// Number of bytes.
+        len: usize,
+    },
+    /// The job finished with a verified report.
+    Done {
+        /// Virtual time of the poll.
+        at: Millis,
+        /// The summary.
+        summary: Summary,
+    },
+    /// The job failed.
+    Failed {
+        /// Virtual time of the poll.
+        at: Millis,
+        /// The error.
+        error: Error,
+    },
+    /// Harness marker: the host crashed and restored the job from its last
+    /// persisted snapshot.
+    Restored {
+        /// Virtual time of the restore.
+        at: Millis,
+    },
+}
+
+impl ActionRecord {
+    /// Virtual time of the record.
+    pub const fn at(&self) -> Millis {
+        match self {
+            Self::Send { at, .. }
+            | Self::Wait { at, .. }
+            | Self::Event { at, .. }
+            | Self::Data { at, .. }
+            | Self::Done { at, .. }
+            | Self::Failed { at, .. }
+            | Self::Restored { at } => *at,
+        }
+    }
+
+    fn of(at: Millis, action: &Action) -> Self {
+        match action {
+            Action::Send(request) => Self::Send {
+                at,
+                id: request.id,
+                method: request.method,
+                url: request.url.clone(),
+                header_names: request.headers.iter().map(|h| h.name.clone()).collect(),
+                body_bytes: request.body.expose().len(),
+                redirect: request.redirect,
+                timeout_ms: request.timeout_ms,
+            },
+            Action::Wait { until, reason } => Self::Wait { at, until: *until, reason: reason.clone() },
+            Action::Event(Event::Data(chunk)) => Self::Data { at, offset: chunk.offset, len: chunk.bytes.len() },
+            Action::Event(event) => Self::Event { at, event: event.clone() },
+            Action::Done(summary) => Self::Done { at, summary: summary.clone() },
+            Action::Failed(error) => Self::Failed { at, error: error.clone() },
+        }
+    }
+}
+
+/// What one [`Harness::step`] did.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Stepped {
+    /// The job was polled and returned this action, which the harness has
+    /// already acted on.
+    Polled(Action),
+    /// A piece of an answer was fed to the job.
+    Fed {
+        /// The request answered.
+        id: RequestId,
+        /// `head`, `chunk`, `end` or `transportFailed`.
+        input: &'static str,
+        /// Body bytes fed (chunks only).
+        bytes: usize,
+    },
+    /// The job had already finished; nothing happened.
+    Finished,
+}
+
+/// Why a harness run stopped without an outcome.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum HarnessError {
+    /// The job did not reach `Done` or `Failed` within the step bound.
+    #[error("no Done or Failed within {steps} steps; the job loops or waits forever")]
+    NoTerminal {
+        /// Steps taken.
+        steps: usize,
+    },
+    /// The job broke the host-visible contract.
+    #[error("step {step}: contract violated: {detail}")]
+    Invariant {
+        /// The step at which it happened.
+        step: usize,
+        /// What was violated.
+        detail: String,
+    },
+    /// The persisted snapshot could not be restored.
+    #[error(transparent)]
+    Restore(#[from] RestoreError),
+}
+
+/// The result of a run that reached `Done` or `Failed`.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Run {
+    /// `Ok` with the summary of `Done`, or the error of `Failed`.
+    pub outcome: Result<Summary, Error>,
+    /// The output a host keeps: the `Data` received (after every
+    /// `DataReset`), or nothing when the job failed.
+    pub data: Vec<u8>,
+    /// Every action (and restore marker), in order.
+    pub actions: Vec<ActionRecord>,
+    /// Every request the job sent, in order (`Debug` redacts credentials).
+    pub requests: Vec<HttpRequest>,
+    /// Each distinct snapshot the host persisted, as JSON, in order.
+    pub snapshots: Vec<String>,
+    /// Steps taken.
+    pub steps: usize,
+    /// Virtual time at the end.
+    pub finished_at: Millis,
+}
+
+impl Run {
+    /// The summary, when the job ended `Done`.
+    pub fn summary(&self) -> Option<&Summary> {
+        self.outcome.as_ref().ok()
+    }
+
+    /// The error, when the job ended `Failed`.
+    pub fn error(&self) -> Option<&Error> {
+        self.outcome.as_ref().err()
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Ending {
+    End,
+    Fail(TransportFailure),
+    /// Nothing more arrives; the job must time the request out.
+    Hang,
+}
+
+/// An answer arriving for the request in flight.
+#[derive(Debug, Clone)]
+struct Inbox {
+    id: RequestId,
+    /// When the job gives up on the request.
+    deadline: Millis,
+    head: Option<(u16, Vec<(String, String)>)>,
+    body: Vec<u8>,
+    fed: usize,
+    /// Body bytes delivered before `ending`.
+    limit: usize,
+    ending: Option<Ending>,
+}
+
+impl Inbox {
+    fn refused(id: RequestId, deadline: Millis, ending: Ending) -> Self {
+        Self { id, deadline, head: None, body: Vec::new(), fed: 0, limit: 0, ending: Some(ending) }
+    }
+
+    fn answer(id: RequestId, deadline: Millis, response: SimResponse) -> Self {
+        let limit = response.disconnect_after.map_or(response.body.len(), |cut| cut.min(response.body.len()));
+        let ending = if response.disconnect_after.is_some() { Ending::Fail(TransportFailure::Reset) } else { Ending::End };
+        Self {
+            id,
+            deadline,
+            head: Some((response.status, response.headers)),
+            body: response.body,
+            fed: 0,
+            limit,
+            ending: Some(ending),
+        }
+    }
+
+    /// Whether the next step can feed something.
+    fn has_input(&self) -> bool {
+        self.head.is_some() || self.fed < self.limit || matches!(self.ending, Some(Ending::End | Ending::Fail(_)))
+    }
+}
+
+/// Drives a [`ReportJob`] against a [`Sandbox`] in virtual time.
+///
+/// ```
+/// use reportflow::sim::{amazon_ads, Harness, Sandbox, SandboxConfig};
+/// use reportflow::{providers::Provider, Millis, ReportJob};
+///
+/// let start = Millis(1_709_251_200_000);
+/// let sandbox = Sandbox::new(SandboxConfig::default().with_rows(10));
+/// let job = ReportJob::new(amazon_ads::sample_spec(start), sandbox.job_config(Provider::AmazonAds), amazon_ads::credentials(), start)?;
+/// let mut harness = Harness::new(job, sandbox, start);
+/// let run = harness.drive_bounded(1_000)?;
+/// let summary = run.summary().expect("a clean run ends Done");
+/// assert_eq!(Some(run.data), harness.sandbox().report_content(&summary.report_id));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct Harness {
+    job: ReportJob,
+    sandbox: Sandbox,
+    now: Millis,
+    /// Largest `now` handed to the current job (reset on restore).
+    max_now: Millis,
+    chunks: ChunkPlan,
+    chunks_fed: u64,
+    interference: VecDeque<Interference>,
+    follow_redirects: bool,
+    inbox: Option<Inbox>,
+    draining: bool,
+    data: Vec<u8>,
+    actions: Vec<ActionRecord>,
+    requests: Vec<HttpRequest>,
+    snapshots: Vec<String>,
+    persisted: String,
+    terminal: Option<Result<Summary, Error>>,
+    steps: usize,
+    restores: u32,
+}
+
+impl Harness {
+    /// A harness at virtual time `start`. The job's initial snapshot counts
+    /// as persisted.
+    pub fn new(job: ReportJob, sandbox: Sandbox, start: Millis) -> Self {
+        let persisted = job.snapshot().to_json();
+        Self {
+            job,
+            sandbox,
+            now: start,
+            max_now: start,
+            chunks: ChunkPlan::default(),
+            chunks_fed: 0,
+            interference: VecDeque::new(),
+            follow_redirects: false,
+            inbox: None,
+            draining: true,
+            data: Vec::new(),
+            actions: Vec::new(),
+            requests: Vec::new(),
+            snapshots: vec![persisted.clone()],
+            persisted,
+            terminal: None,
+            steps: 0,
+            restores: 0,
+        }
+    }
+
+    /// Sets how response bodies are split into chunks.
+    #[must_use]
+    pub fn with_chunks(mut self, chunks: ChunkPlan) -> Self {
+        self.chunks = chunks;
+        self
+    }
+
+    /// Follow redirects the way a browser's `fetch` does even for requests
+    /// that ask not to (`RedirectPolicy::Manual`), dropping `Authorization`
+    /// on the way: the job then gets the final answer in place of the 3xx.
+    #[must_use]
+    pub fn follow_redirects(mut self, follow: bool) -> Self {
+        self.follow_redirects = follow;
+        self
+    }
+
+    /// Queues a transport mishap for the next request not yet affected by
+    /// an earlier one.
+    pub fn interfere(&mut self, interference: Interference) {
+        self.interference.push_back(interference);
+    }
+
+    /// The job.
+    pub fn job(&self) -> &ReportJob {
+        &self.job
+    }
+
+    /// The sandbox.
+    pub fn sandbox(&self) -> &Sandbox {
+        &self.sandbox
+    }
+
+    /// The virtual clock.
+    pub const fn now(&self) -> Millis {
+        self.now
+    }
+
+    /// Sets the virtual clock, forwards or backwards (a host clock jump).
+    pub fn set_now(&mut self, now: Millis) {
+        self.now = now;
+    }
+
+    /// Moves the virtual clock forward.
+    pub fn advance(&mut self, ms: u64) {
+        self.now = self.now.saturating_add(ms);
+    }
+
+    /// Actions recorded so far.
+    pub fn actions(&self) -> &[ActionRecord] {
+        &self.actions
+    }
+
+    /// Requests the job sent so far.
+    pub fn requests(&self) -> &[HttpRequest] {
+        &self.requests
+    }
+
+    /// The output so far (provisional until `Done`).
+    pub fn data(&self) -> &[u8] {
+        &self.data
+    }
+
+    /// The snapshot JSON persisted last.
+    pub fn persisted(&self) -> &str {
+        &self.persisted
+    }
+
+    /// Steps taken so far.
+    pub const fn steps(&self) -> usize {
+        self.steps
+    }
+
+    /// How often the job was restored after a crash.
+    pub const fn restores(&self) -> u32 {
+        self.restores
+    }
+
+    /// The outcome, once the job finished.
+    pub fn outcome(&self) -> Option<&Result<Summary, Error>> {
+        self.terminal.as_ref()
+    }
+
+    /// Whether a request is in flight (its answer not completely fed).
+    pub fn in_flight(&self) -> Option<RequestId> {
+        self.inbox.as_ref().map(|inbox| inbox.id)
+    }
+
+    /// Whether the harness is at a drain point: the last poll returned
+    /// `Wait` and no request is in flight. Snapshots taken here describe
+    /// the whole job.
+    pub fn at_rest(&self) -> bool {
+        self.inbox.is_none() && self.terminal.is_none() && matches!(self.actions.last(), Some(ActionRecord::Wait { .. }))
+    }
+
+    /// Feeds an input directly (e.g. a stale answer or `Cancel`); the next
+    /// step drains. Answers the harness is feeding itself are unaffected
+    /// unless `input` names the request in flight.
+    pub fn handle(&mut self, input: Input<'_>) -> Result<(), InputError> {
+        self.max_now = self.max_now.max(self.now);
+        self.draining = true;
+        self.job.handle(self.now, input)
+    }
+
+    /// Cancels the job (feeds [`Input::Cancel`]).
+    pub fn cancel(&mut self) {
+        // Cancel is accepted in every non-terminal state; after the end it
+        // is a harmless `Finished`.
+        let _ = self.handle(Input::Cancel);
+    }
+
+    /// Simulates a host crash: the job and any answer in flight are lost,
+    /// the provisional output is discarded, and the job is restored from the
+    /// last persisted snapshot (through its JSON form) at the current time.
+    /// Does nothing once the job has finished.
+    pub fn crash_and_restore(&mut self, credentials: Credentials) -> Result<(), HarnessError> {
+        if self.terminal.is_some() {
+            return Ok(());
+        }
+        let snapshot = Snapshot::from_json(&self.persisted)?;
+        self.job = ReportJob::restore(snapshot, credentials, self.now)?;
+        self.inbox = None;
+        self.data.clear();
+        self.draining = true;
+        self.max_now = self.now;
+        self.restores = self.restores.saturating_add(1);
+        self.actions.push(ActionRecord::Restored { at: self.now });
+        Ok(())
+    }
+
+    /// A twin of this harness whose job is restored from the current
+    /// snapshot: same clock, a clone of the sandbox (faults consumed so far
+    /// included), same chunking and queued interference, empty records.
+    /// Only at a drain point ([`Self::at_rest`]).
+    pub fn fork(&self, credentials: Credentials) -> Result<Self, HarnessError> {
+        if !self.at_rest() {
+            return Err(HarnessError::Invariant {
+                step: self.steps,
+                detail: "fork needs a drain point with no request in flight".to_owned(),
+            });
+        }
+        let snapshot = Snapshot::from_json(&self.job.snapshot().to_json())?;
+        let job = ReportJob::restore(snapshot, credentials, self.now)?;
+        let persisted = job.snapshot().to_json();
+        Ok(Self {
+            job,
+            sandbox: self.sandbox.clone(),
+            now: self.now,
+            max_now: self.now,
+            chunks: self.chunks,
+            chunks_fed: self.chunks_fed,
+            interference: self.interference.clone(),
+            follow_redirects: self.follow_redirects,
+            inbox: None,
+            draining: true,
+            data: self.data.clone(),
+            actions: Vec::new(),
+            requests: Vec::new(),
+            snapshots: vec![persisted.clone()],
+            persisted,
+            terminal: None,
+            steps: 0,
+            restores: 0,
+        })
+    }
+
+    /// Runs until `Done` or `Failed`, at most 100 000 steps.
+    pub fn drive(&mut self) -> Result<Run, HarnessError> {
+        self.drive_bounded(DEFAULT_MAX_STEPS)
+    }
+
+    /// Runs until `Done` or `Failed`, at most `max_steps` steps from now.
+    pub fn drive_bounded(&mut self, max_steps: usize) -> Result<Run, HarnessError> {
+        let mut taken = 0;
+        loop {
+            if let Some(outcome) = &self.terminal {
+                return Ok(Run {
+                    outcome: outcome.clone(),
+                    data: self.data.clone(),
+                    actions: self.actions.clone(),
+                    requests: self.requests.clone(),
+                    snapshots: self.snapshots.clone(),
+                    steps: self.steps,
+                    finished_at: self.now,
+                });
+            }
+            if taken >= max_steps {
+                return Err(HarnessError::NoTerminal { steps: taken });
+            }
+            self.step()?;
+            taken += 1;
+        }
+    }
+
+    /// Does one unit of host work: feeds the next piece of an arriving
+    /// answer, or polls the job once and acts on the action.
+    pub fn step(&mut self) -> Result<Stepped, HarnessError> {
+        if self.terminal.is_some() {
+            return Ok(Stepped::Finished);
+        }
+        self.steps = self.steps.saturating_add(1);
+        if !self.draining {
+            self.draining = true;
+            if let Some(fed) = self.feed()? {
+                return Ok(fed);
+            }
+        }
+        self.max_now = self.max_now.max(self.now);
+        let action = self.job.poll(self.now);
+        self.act(&action)?;
+        Ok(Stepped::Polled(action))
+    }
+
+    fn violation(&self, detail: String) -> HarnessError {
+        HarnessError::Invariant { step: self.steps, detail }
+    }
+
+    /// Feeds the next piece of the inbox, if any.
+    fn feed(&mut self) -> Result<Option<Stepped>, HarnessError> {
+        let Some(inbox) = self.inbox.as_mut() else { return Ok(None) };
+        let id = inbox.id;
+        self.max_now = self.max_now.max(self.now);
+        let (result, stepped) = if let Some((status, headers)) = inbox.head.take() {
+            let result = self.job.handle(self.now, Input::Head { id, status, headers: &headers });
+            (result, Stepped::Fed { id, input: "head", bytes: 0 })
+        } else if inbox.fed < inbox.limit {
+            let size = self.chunks.size(self.chunks_fed);
+            self.chunks_fed = self.chunks_fed.wrapping_add(1);
+            let end = inbox.fed.saturating_add(size).min(inbox.limit);
+            let bytes = inbox.body.get(inbox.fed..end).unwrap_or_default();
+            let result = self.job.handle(self.now, Input::Chunk { id, bytes });
+            let fed = end - inbox.fed;
+            inbox.fed = end;
+            (result, Stepped::Fed { id, input: "chunk", bytes: fed })
+        } else {
+            match inbox.ending.take() {
+                Some(Ending::End) => {
+                    self.inbox = None;
+                    (self.job.handle(self.now, Input::End { id }), Stepped::Fed { id, input: "end", bytes: 0 })
+                }
+                Some(Ending::Fail(failure)) => {
+                    self.inbox = None;
+                    (
+                        self.job.handle(self.now, Input::TransportFailed { id, failure }),
+                        Stepped::Fed { id, input: "transportFailed", bytes: 0 },
+                    )
+                }
+                Some(Ending::Hang) | None => {
+                    inbox.ending = Some(Ending::Hang);
+                    return Ok(None);
+                }
+            }
+        };
+        match result {
+            Ok(()) => Ok(Some(stepped)),
+            // The job gave up on this request (timed out) before its answer
+            // arrived: a late answer, harmless.
+            Err(InputError::StaleRequest { .. }) => {
+                self.inbox = None;
+                Ok(Some(stepped))
+            }
+            Err(error) => Err(self.violation(format!("the job refused the harness's {stepped:?}: {error}"))),
+        }
+    }
+
+    fn act(&mut self, action: &Action) -> Result<(), HarnessError> {
+        let record = ActionRecord::of(self.now, action);
+        self.actions.push(record);
+        match action {
+            Action::Send(request) => self.send(request)?,
+            Action::Wait { until, .. } => {
+                if *until < self.max_now {
+                    return Err(self.violation(format!("Wait until {until} is before the largest now seen, {}", self.max_now)));
+                }
+                let persisted = self.job.snapshot().to_json();
+                if self.snapshots.last() != Some(&persisted) {
+                    self.snapshots.push(persisted.clone());
+                }
+                self.persisted = persisted;
+                if self.inbox.as_ref().is_some_and(Inbox::has_input) {
+                    self.draining = false;
+                } else {
+                    self.now = self.now.max(*until);
+                }
+            }
+            Action::Event(Event::Data(chunk)) => {
+                if chunk.offset != self.data.len() as u64 {
+                    return Err(self.violation(format!("Data at offset {} but {} bytes delivered", chunk.offset, self.data.len())));
+                }
+                self.data.extend_from_slice(&chunk.bytes);
+            }
+            Action::Event(Event::DataReset { .. }) => self.data.clear(),
+            Action::Event(_) => {}
+            Action::Done(summary) => {
+                if summary.bytes != self.data.len() as u64 {
+                    return Err(self.violation(format!("Done reports {} bytes but {} were delivered", summary.bytes, self.data.len())));
+                }
+                match self.job.poll(self.now) {
+                    Action::Done(again) if again == *summary => {}
+                    other => return Err(self.violation(format!("Done did not absorb: next poll gave {other:?}"))),
+                }
+                self.terminal = Some(Ok(summary.clone()));
+            }
+            Action::Failed(error) => {
+                match self.job.poll(self.now) {
+                    Action::Failed(again) if again == *error => {}
+                    other => return Err(self.violation(format!("Failed did not absorb: next poll gave {other:?}"))),
+                }
+                self.data.clear();
+                self.terminal = Some(Err(error.clone()));
+            }
+        }
+        Ok(())
+    }
+
+    fn send(&mut self, request: &HttpRequest) -> Result<(), HarnessError> {
+        if let Some(inbox) = &self.inbox {
+            if self.max_now < inbox.deadline {
+                return Err(self.violation(format!("Send {} while {} is in flight", request.id, inbox.id)));
+            }
+            // The job timed the old request out; its answer is moot.
+            self.inbox = None;
+        }
+        self.requests.push(request.clone());
+        let deadline = self.max_now.saturating_add(request.timeout_ms);
+        if request.send_before.is_some_and(|before| self.now > before) {
+            self.inbox = Some(Inbox::refused(request.id, deadline, Ending::Fail(TransportFailure::Expired)));
+            return Ok(());
+        }
+        let inbox = match self.interference.pop_front() {
+            Some(Interference::Refuse(failure)) => Inbox::refused(request.id, deadline, Ending::Fail(failure)),
+            Some(Interference::LoseResponse) => {
+                let _lost = self.exchange(request);
+                Inbox::refused(request.id, deadline, Ending::Fail(TransportFailure::Reset))
+            }
+            Some(Interference::Hang) => {
+                let _lost = self.exchange(request);
+                Inbox::refused(request.id, deadline, Ending::Hang)
+            }
+            None => {
+                let response = self.exchange(request);
+                Inbox::answer(request.id, deadline, response)
+            }
+        };
+        self.inbox = Some(inbox);
+        Ok(())
+    }
+
+    /// One HTTP exchange with the sandbox, following redirects when the
+    /// request allows it (or the harness plays a browser).
+    fn exchange(&mut self, request: &HttpRequest) -> SimResponse {
+        let mut sim = SimRequest::from_http(request);
+        let mut response = self.sandbox.handle(self.now, &sim);
+        let follow = request.redirect == RedirectPolicy::Follow || self.follow_redirects;
+        for _ in 0..MAX_REDIRECTS {
+            let location = match response.header("location") {
+                Some(location) if follow && matches!(response.status, 301 | 302 | 303 | 307 | 308) => location.to_owned(),
+                _ => break,
+            };
+            // Browsers drop Authorization when a redirect leaves the origin;
+            // the download host is another origin in real life.
+            sim.headers.retain(|(name, _)| !name.eq_ignore_ascii_case("authorization"));
+            if response.status == 303 {
+                sim.method = Method::Get;
+                sim.body.clear();
+            }
+            sim.target = SimRequest::from_http(&HttpRequest { url: location, ..request.clone() }).target;
+            response = self.sandbox.handle(self.now, &sim);
+        }
+        response
+    }
+}

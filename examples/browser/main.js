@@ -1,0 +1,120 @@
+// The browser host: the same job as the CLI and Node, driven by runJob with
+// fetchTransport. Decoded bytes are provisional until `done`; the page keeps
+// them in memory (fine for a demo) and shows the first rows.
+
+import { Job, ReportflowError, fetchTransport, runJob, simCredentials, simProviders, simSampleSpec } from "reportflow";
+
+const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.search);
+if (params.get("sim")) $("sim").value = params.get("sim");
+if (params.get("seed")) $("seed").value = params.get("seed");
+if (params.get("localhost") === "0") $("localhost").checked = false;
+for (const provider of simProviders()) $("provider").append(new Option(provider, provider));
+if (params.get("provider")) $("provider").value = params.get("provider");
+
+const kib = (n) => `${(n / 1024).toFixed(1)} KiB`;
+let controller = null;
+
+function showResult(state, value) {
+  const result = $("result");
+  result.dataset.state = state;
+  result.textContent = JSON.stringify(value, null, 2);
+}
+
+function showRows(summary, bytes) {
+  const table = $("rows");
+  table.replaceChildren();
+  const text = new TextDecoder().decode(bytes);
+  let rows = [];
+  if (summary.contentType.includes("json")) {
+    rows = JSON.parse(text).slice(0, 10);
+  } else {
+    const sep = summary.contentType.includes("csv") ? "," : "\t";
+    const lines = text.split(/\r?\n/).filter(Boolean);
+    const head = lines[0].split(sep);
+    rows = lines.slice(1, 11).map((line) => Object.fromEntries(line.split(sep).map((v, i) => [head[i] ?? i, v])));
+  }
+  if (rows.length === 0) return;
+  const columns = Object.keys(rows[0]);
+  table.append(Object.assign(document.createElement("caption"), { textContent: `first ${rows.length} of ${summary.rows} rows` }));
+  const header = table.insertRow();
+  for (const c of columns) header.append(Object.assign(document.createElement("th"), { textContent: c }));
+  for (const row of rows) {
+    const tr = table.insertRow();
+    for (const c of columns) tr.insertCell().textContent = String(row[c]);
+  }
+}
+
+async function run() {
+  const provider = $("provider").value;
+  const sim = $("sim").value.replace(/\/$/, "");
+  let api = sim;
+  if ($("localhost").checked) {
+    const url = new URL(sim);
+    if (url.hostname === "127.0.0.1") url.hostname = "localhost";
+    api = url.origin;
+  }
+  const origin = `${api}/${provider}`;
+  const config = { baseUrl: origin, authBaseUrl: origin, seed: Number($("seed").value), poll: { initialDelayMs: 200, maxDelayMs: 2000 } };
+
+  controller = new AbortController();
+  $("run").disabled = true;
+  $("stop").disabled = false;
+  $("rows").replaceChildren();
+  showResult("running", { state: "running", provider });
+
+  let chunks = [];
+  let phase = "starting";
+  let progress = "";
+  const job = new Job(simSampleSpec(provider), config, simCredentials(provider));
+  const started = performance.now();
+  try {
+    const summary = await runJob(job, {
+      transport: fetchTransport(fetch),
+      signal: controller.signal,
+      onEvent(event) {
+        if (event.type === "phaseChanged") phase = event.to;
+        if (event.type === "progress") progress = `${kib(event.bytesIn)} in, ${kib(event.bytesOut)} decoded`;
+        if (event.type === "retrying") progress = `retry ${event.attempt} in ${event.afterMs} ms (${event.cause})`;
+        if (event.type === "data") chunks.push(event.bytes);
+        if (event.type === "dataReset") chunks = [];
+        $("progress").textContent = `${provider} · ${phase}${job.reportId ? ` · ${job.reportId}` : ""} · ${progress}`;
+      },
+    });
+    const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+    let at = 0;
+    for (const c of chunks) {
+      bytes.set(c, at);
+      at += c.length;
+    }
+    $("progress").textContent = `${provider} · done in ${Math.round(performance.now() - started)} ms · ${summary.rows} rows · ${kib(summary.bytes)}`;
+    showRows(summary, bytes);
+    showResult("done", {
+      state: "done",
+      provider,
+      reportId: summary.reportId,
+      md5: summary.md5,
+      rows: summary.rows,
+      bytes: summary.bytes,
+      requests: summary.requests,
+      dataBytes: bytes.length,
+    });
+  } catch (error) {
+    // Whatever arrived is void: a failed job never delivers data as good.
+    chunks = [];
+    const e = error instanceof ReportflowError ? error : ReportflowError.from(error);
+    $("progress").textContent = `${provider} · failed · ${e.code}`;
+    showResult("failed", { state: "failed", provider, code: e.code, blame: e.blame, retryable: e.retryable, message: e.message, dataBytes: 0 });
+  } finally {
+    job.free();
+    $("run").disabled = false;
+    $("stop").disabled = true;
+  }
+}
+
+$("form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  void run();
+});
+$("stop").addEventListener("click", () => controller?.abort(new Error("stopped by the user")));
+if (params.has("autorun")) void run();

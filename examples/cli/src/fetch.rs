@@ -1,0 +1,310 @@
+//! `reportflow fetch PROVIDER`: one report over real HTTP, streamed to a
+//! file only once verified, resumable with `--state`.
+
+use std::io;
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use reportflow::providers::Provider;
+use reportflow::{Blame, Error, Event, JobConfig, PollPolicy, ReportJob, RetryPolicy, Summary};
+use reportflow_loopback::host::{drive, Step, Transport};
+use reportflow_loopback::wall_clock;
+use serde::Serialize;
+
+use crate::output::{Destination, PartialReport};
+use crate::progress::ProgressView;
+use crate::providers::FetchProvider;
+use crate::state::StateFile;
+use crate::{EXIT_LOCAL_IO, EXIT_REPORT_FAILED, EXIT_USAGE};
+
+/// Flags of `fetch`.
+#[derive(Debug, Args)]
+pub(crate) struct FetchArgs {
+    #[command(subcommand)]
+    provider: FetchProvider,
+    /// Origin of a simulator (the first line `reportflow sim` prints), used
+    /// for the provider's API and auth: requests go to URL/PROVIDER/…
+    /// Without credentials, the simulator's own are used.
+    #[arg(long, global = true, value_name = "URL")]
+    base_url: Option<String>,
+    /// Where the verified report goes: a file, or `-` for stdout (written
+    /// only after verification). Default: stdout, or nowhere with --json.
+    #[arg(long, short, global = true, value_name = "FILE|-")]
+    out: Option<String>,
+    /// Persist the job here after every step and resume from it if it
+    /// exists: a rerun after a crash continues the same report. Deleted
+    /// once the report is fetched.
+    #[arg(long, global = true, value_name = "FILE")]
+    state: Option<PathBuf>,
+    /// Print one JSON object with the outcome on stdout.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Seed of the retry and poll jitter.
+    #[arg(long, global = true, default_value_t = 0)]
+    seed: u64,
+    /// Delay before the first status poll, in ms (later polls back off up
+    /// to 60 s).
+    #[arg(long, global = true, value_name = "MS")]
+    poll_ms: Option<u64>,
+    /// Delay before the first retry of a failed step, in ms (later retries
+    /// back off up to 120 s).
+    #[arg(long, global = true, value_name = "MS")]
+    retry_ms: Option<u64>,
+}
+
+/// The one JSON object `--json` prints.
+#[derive(Debug, Serialize)]
+struct JsonOutcome {
+    /// `done` or `failed`.
+    outcome: &'static str,
+    provider: Provider,
+    /// The error's stable code, on failure.
+    kind: Option<String>,
+    /// Who has to act, on failure.
+    blame: Option<Blame>,
+    /// Whether running again may succeed unchanged, on failure.
+    retryable: Option<bool>,
+    message: String,
+    report_id: Option<String>,
+    bytes: Option<u64>,
+    rows: Option<u64>,
+    /// MD5 of the report as transferred.
+    md5: Option<String>,
+    requests: u32,
+    /// Where the report was written, when it was written to a file.
+    output: Option<PathBuf>,
+}
+
+/// A failure of this process rather than of the report.
+struct LocalFailure {
+    message: String,
+    exit: u8,
+}
+
+impl LocalFailure {
+    fn usage(message: impl Into<String>) -> Self {
+        Self { message: message.into(), exit: EXIT_USAGE }
+    }
+
+    fn io(what: &str, error: &io::Error) -> Self {
+        Self { message: format!("{what}: {error} — check the path, permissions and free space"), exit: EXIT_LOCAL_IO }
+    }
+}
+
+pub(crate) fn run(args: FetchArgs, quiet: bool) -> ExitCode {
+    match fetch(&args, quiet) {
+        Ok(code) => code,
+        Err(failure) => {
+            eprintln!("reportflow: {}", failure.message);
+            ExitCode::from(failure.exit)
+        }
+    }
+}
+
+fn fetch(args: &FetchArgs, quiet: bool) -> Result<ExitCode, LocalFailure> {
+    let provider = args.provider.provider();
+    let destination = match (&args.out, args.json) {
+        (Some(out), _) if out == "-" && args.json => {
+            return Err(LocalFailure::usage("--out - and --json both want stdout; write the report to a file"))
+        }
+        (Some(out), _) => Destination::parse(out),
+        (None, true) => Destination::Discard,
+        (None, false) => Destination::Stdout,
+    };
+    let base_url = args.base_url.as_deref().map(|url| url.trim_end_matches('/'));
+    let now = wall_clock();
+    let (spec, credentials) = args.provider.job(now, base_url.is_some()).map_err(LocalFailure::usage)?;
+    let mut state = args.state.clone().map(StateFile::new);
+    let mut progress = ProgressView::new(provider, quiet);
+
+    let resumed = match &mut state {
+        Some(state) => state.load().map_err(LocalFailure::usage)?,
+        None => None,
+    };
+    let mut job = match resumed {
+        Some(snapshot) => {
+            let job = ReportJob::restore(snapshot, credentials, now).map_err(|e| LocalFailure::usage(e.to_string()))?;
+            if let Some(state) = &state {
+                let report = job.report_id().map(|id| format!(" of report {id}")).unwrap_or_default();
+                progress.note(&format!("resuming{report} from {}", state.path().display()));
+            }
+            job
+        }
+        None => {
+            let config = job_config(args, base_url, provider);
+            ReportJob::new(spec, config, credentials, now).map_err(|e| LocalFailure::usage(e.to_string()))?
+        }
+    };
+
+    let mut report = PartialReport::create(destination).map_err(|e| LocalFailure::io("cannot create the output file", &e))?;
+    let mut local_error: Option<LocalFailure> = None;
+    let result = drive(&mut job, &mut Transport::new(), |job, step| {
+        let written = match step {
+            Step::Event(event) => {
+                progress.on_event(event);
+                match event {
+                    Event::Data(chunk) => report.write(chunk).map_err(|e| LocalFailure::io("cannot write the report", &e)),
+                    Event::DataReset { .. } => report.reset().map_err(|e| LocalFailure::io("cannot write the report", &e)),
+                    // The id must be on disk before anything else happens:
+                    // a crash now must not lead to a second report.
+                    Event::ReportCreated { .. } => save(&mut state, job),
+                    _ => Ok(()),
+                }
+            }
+            Step::Idle { .. } => save(&mut state, job),
+            _ => Ok(()),
+        };
+        match written {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(failure) => {
+                local_error = Some(failure);
+                ControlFlow::Break(())
+            }
+        }
+    });
+    progress.finish();
+
+    if let Some(failure) = local_error {
+        // The state file stays: a rerun continues the same report.
+        report.discard();
+        return Err(failure);
+    }
+    match result {
+        Ok(summary) => {
+            let output = report.commit().map_err(|e| LocalFailure::io("cannot move the report into place", &e))?;
+            if let Some(state) = &state {
+                state.remove().map_err(|e| LocalFailure::io("cannot delete the state file", &e))?;
+            }
+            print_done(args, provider, &summary, output);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(error) => {
+            report.discard();
+            let kept_state = match &state {
+                Some(state) if resumable(&error) => Some(state.path().to_owned()),
+                Some(state) => {
+                    state.remove().map_err(|e| LocalFailure::io("cannot delete the state file", &e))?;
+                    None
+                }
+                None => None,
+            };
+            print_failed(args, provider, &job, &error, kept_state);
+            Ok(ExitCode::from(EXIT_REPORT_FAILED))
+        }
+    }
+}
+
+fn job_config(args: &FetchArgs, base_url: Option<&str>, provider: Provider) -> JobConfig {
+    let mut config = JobConfig::default();
+    config.seed = args.seed;
+    if let Some(url) = base_url {
+        // A simulator serves every provider under its own path prefix, and
+        // its auth endpoints next to the API.
+        let origin = format!("{url}/{}", provider.as_str());
+        config.base_url = Some(origin.clone());
+        config.auth_base_url = Some(origin);
+    }
+    if let Some(poll_ms) = args.poll_ms {
+        config.poll = PollPolicy::new(poll_ms, config.poll.max_delay_ms.max(poll_ms));
+    }
+    if let Some(retry_ms) = args.retry_ms {
+        let defaults = config.retry;
+        config.retry = RetryPolicy::new(defaults.max_attempts, retry_ms, defaults.max_delay_ms.max(retry_ms));
+    }
+    config
+}
+
+fn save(state: &mut Option<StateFile>, job: &ReportJob) -> Result<(), LocalFailure> {
+    match state {
+        Some(state) => state.save(job).map_err(|e| LocalFailure::io("cannot write the state file", &e)),
+        None => Ok(()),
+    }
+}
+
+/// Whether the state file is worth keeping after a failure: only when the
+/// job stopped short of an answer and a later run can continue the same
+/// report. Any other failure is final for that report, so a rerun should
+/// start afresh.
+fn resumable(error: &Error) -> bool {
+    matches!(error, Error::DeadlineExceeded { .. } | Error::Cancelled)
+}
+
+fn print_done(args: &FetchArgs, provider: Provider, summary: &Summary, output: Option<PathBuf>) {
+    if args.json {
+        let outcome = JsonOutcome {
+            outcome: "done",
+            provider,
+            kind: None,
+            blame: None,
+            retryable: None,
+            message: format!("{} rows verified", summary.rows),
+            report_id: Some(summary.report_id.clone()),
+            bytes: Some(summary.bytes),
+            rows: Some(summary.rows),
+            md5: Some(summary.md5.clone()),
+            requests: summary.requests,
+            output,
+        };
+        println!("{}", serde_json::to_string(&outcome).unwrap_or_default());
+    } else {
+        let destination = output.map(|path| format!(" → {}", path.display())).unwrap_or_default();
+        eprintln!(
+            "{provider} report {}: {} rows, {} bytes, md5 {}, {} requests{destination}",
+            summary.report_id, summary.rows, summary.bytes, summary.md5, summary.requests
+        );
+    }
+}
+
+fn print_failed(args: &FetchArgs, provider: Provider, job: &ReportJob, error: &Error, kept_state: Option<PathBuf>) {
+    let mut remedy = remedy(error.blame()).to_owned();
+    if let Some(path) = &kept_state {
+        remedy.push_str(&format!("; rerun with --state {} to continue the same report", path.display()));
+    }
+    eprintln!(
+        "reportflow: {provider} report failed ({}, blame: {}): {error} — {remedy}",
+        error.kind(),
+        blame_label(error.blame())
+    );
+    if args.json {
+        let outcome = JsonOutcome {
+            outcome: "failed",
+            provider,
+            kind: Some(error.kind().as_str().to_owned()),
+            blame: Some(error.blame()),
+            retryable: Some(error.is_retryable()),
+            message: error.to_string(),
+            report_id: job.report_id().map(ToOwned::to_owned),
+            bytes: None,
+            rows: None,
+            md5: None,
+            requests: job.requests_sent(),
+            output: None,
+        };
+        println!("{}", serde_json::to_string(&outcome).unwrap_or_default());
+    }
+}
+
+fn blame_label(blame: Blame) -> &'static str {
+    match blame {
+        Blame::Provider => "provider",
+        Blame::Network => "network",
+        Blame::Config => "config",
+        Blame::Data => "data",
+        Blame::Host => "host",
+        _ => "unknown",
+    }
+}
+
+/// What the user can do, by who has to act.
+fn remedy(blame: Blame) -> &'static str {
+    match blame {
+        Blame::Config => "fix the credentials or report flags; running again unchanged will not help",
+        Blame::Network => "check the network and --base-url, then run again",
+        Blame::Provider => "the provider failed; run again later",
+        Blame::Data => "the download was corrupted in transit and nothing was written; run again",
+        Blame::Host => "the run was stopped",
+        _ => "see the message",
+    }
+}

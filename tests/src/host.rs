@@ -1,0 +1,294 @@
+//! The blocking HTTP host loop shared by the Rust hosts (the CLI, the
+//! end-to-end tests): a [`Transport`] that performs a job's requests with
+//! `ureq`, and [`drive`], the run loop from the `reportflow` crate docs.
+//!
+//! ```no_run
+//! use std::ops::ControlFlow;
+//! use reportflow::{Event, ReportJob};
+//! use reportflow_loopback::host::{drive, Step, Transport};
+//!
+//! # fn run(mut job: ReportJob) -> Result<(), reportflow::Error> {
+//! let mut report = Vec::new();
+//! let summary = drive(&mut job, &mut Transport::new(), |_job, step| {
+//!     match step {
+//!         Step::Event(Event::Data(chunk)) => report.extend_from_slice(&chunk.bytes),
+//!         Step::Event(Event::DataReset { .. }) => report.clear(),
+//!         _ => {}
+//!     }
+//!     ControlFlow::Continue(())
+//! })?;
+//! println!("{} rows, md5 {}", summary.rows, summary.md5);
+//! # Ok(()) }
+//! ```
+
+use std::io::{self, Read};
+use std::ops::ControlFlow;
+use std::thread;
+use std::time::Duration;
+
+use reportflow::{
+    Action, Body, Error, Event, HttpRequest, Input, Millis, RedirectPolicy, ReportJob, RequestId, Summary,
+    TransportFailure, WaitReason,
+};
+use ureq::http;
+
+use crate::wall_clock;
+
+/// Bytes read from a response body per [`Input::Chunk`].
+pub const READ_CHUNK_BYTES: usize = 64 << 10;
+/// Redirects followed for a request whose policy is
+/// [`RedirectPolicy::Follow`].
+const MAX_REDIRECTS: u32 = 10;
+/// Room for the status line on top of the job's header limit, which counts
+/// names and values only.
+const STATUS_LINE_SLACK: u64 = 1 << 10;
+
+/// What [`drive`] tells its observer.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Step<'a> {
+    /// The job reported an event (phase change, status, data, progress…).
+    /// `Event::Data` is provisional until `drive` returns `Ok`.
+    Event(&'a Event),
+    /// The job has drained and has nothing to do until `until`; the host is
+    /// about to sleep. The right moment to persist [`ReportJob::snapshot`].
+    Idle {
+        /// When the job wants to be polled again.
+        until: Millis,
+        /// Why it waits.
+        reason: &'a WaitReason,
+    },
+}
+
+/// Performs a job's HTTP requests over real sockets with a blocking `ureq`
+/// agent (connection pooling included).
+///
+/// It adds nothing of its own: the request goes out exactly as the job built
+/// it, the response comes back raw — status codes are not errors, redirects
+/// are followed only when the request's [`RedirectPolicy`] says so (and then
+/// without `Authorization` on the next hop), and bodies are not decompressed.
+#[derive(Debug, Clone)]
+pub struct Transport {
+    agent: ureq::Agent,
+}
+
+impl Default for Transport {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Transport {
+    /// A transport with its own connection pool.
+    pub fn new() -> Self {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .user_agent(concat!("reportflow/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .new_agent();
+        Self { agent }
+    }
+
+    /// Sends `request` and returns its status, headers and unread body.
+    fn open(&self, request: &HttpRequest) -> Result<OpenResponse, TransportFailure> {
+        if request.send_before.is_some_and(|deadline| wall_clock() > deadline) {
+            return Err(TransportFailure::Expired);
+        }
+        let mut builder = http::Request::builder().method(request.method.as_str()).uri(&request.url);
+        for header in &request.headers {
+            // The one place a credential leaves the process: onto the wire.
+            builder = builder.header(header.name.as_str(), header.value.expose());
+        }
+        let response = match &request.body {
+            Body::Empty => self.run(request, builder.body(())),
+            body => self.run(request, builder.body(body.expose())),
+        }?;
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(name, value)| (name.as_str().to_owned(), String::from_utf8_lossy(value.as_bytes()).into_owned()))
+            .collect();
+        Ok(OpenResponse { status, headers, body: response.into_body().into_reader() })
+    }
+
+    fn run<S: ureq::AsSendBody>(
+        &self,
+        request: &HttpRequest,
+        built: Result<http::Request<S>, http::Error>,
+    ) -> Result<http::Response<ureq::Body>, TransportFailure> {
+        // The job built the request, so a builder error means a URL or header
+        // the HTTP stack refuses; report it instead of guessing a fix.
+        let built = built.map_err(|error| TransportFailure::Other(format!("request not sendable: {error}")))?;
+        let redirects = match request.redirect {
+            RedirectPolicy::Follow => MAX_REDIRECTS,
+            RedirectPolicy::Manual => 0,
+        };
+        let header_limit = request.limits.max_header_bytes.saturating_add(STATUS_LINE_SLACK);
+        let configured = self
+            .agent
+            .configure_request(built)
+            .timeout_global(Some(Duration::from_millis(request.timeout_ms)))
+            .max_redirects(redirects)
+            .max_redirects_will_error(false)
+            .max_response_header_size(usize::try_from(header_limit).unwrap_or(usize::MAX))
+            .build();
+        self.agent.run(configured).map_err(classify)
+    }
+}
+
+/// A response whose body has not been read yet.
+struct OpenResponse {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: ureq::BodyReader<'static>,
+}
+
+/// The response the loop is feeding to the job, chunk by chunk.
+struct Reading {
+    id: RequestId,
+    body: ureq::BodyReader<'static>,
+}
+
+/// Runs `job` to its end over real HTTP: the run loop of the `reportflow`
+/// crate docs, blocking, one request at a time.
+///
+/// Each response body is fed in reads of [`READ_CHUNK_BYTES`]; the job's
+/// `Wait`s are slept through on the wall clock. `observe` hears every event
+/// and every idle moment (see [`Step`]) and may stop the run by returning
+/// `Break`: the job is then cancelled and `drive` returns
+/// `Err(Error::Cancelled)`. An action this host cannot perform (a future
+/// kind, such as a signing request) cancels the job the same way.
+///
+/// Returns the job's own outcome: `Ok` with the verified [`Summary`] on
+/// `Done`, `Err` with its typed [`Error`] on `Failed`. Transport failures are
+/// not errors here; they go to the job, which retries or gives up.
+pub fn drive<F>(job: &mut ReportJob, transport: &mut Transport, mut observe: F) -> Result<Summary, Error>
+where
+    F: FnMut(&ReportJob, Step<'_>) -> ControlFlow<()>,
+{
+    let mut reading: Option<Reading> = None;
+    let mut buffer = vec![0u8; READ_CHUNK_BYTES];
+    loop {
+        let action = job.poll(wall_clock());
+        let flow = match action {
+            Action::Send(request) => {
+                // The job moved on from any response still being read (it
+                // failed a limit or timed out): abandon that one.
+                reading = None;
+                match transport.open(&request) {
+                    Ok(response) => {
+                        let head = Input::Head { id: request.id, status: response.status, headers: &response.headers };
+                        feed(job, head);
+                        reading = Some(Reading { id: request.id, body: response.body });
+                    }
+                    Err(failure) => feed(job, Input::TransportFailed { id: request.id, failure }),
+                }
+                ControlFlow::Continue(())
+            }
+            Action::Wait { until, reason } => {
+                let awaited = match &reason {
+                    WaitReason::AwaitingResponse { id } => Some(*id),
+                    _ => None,
+                };
+                match reading.as_mut().filter(|r| Some(r.id) == awaited) {
+                    Some(current) => {
+                        if !feed_next_piece(job, current, &mut buffer) {
+                            reading = None;
+                        }
+                        ControlFlow::Continue(())
+                    }
+                    None => {
+                        reading = None;
+                        let flow = observe(job, Step::Idle { until, reason: &reason });
+                        if flow.is_continue() {
+                            sleep_until(until);
+                        }
+                        flow
+                    }
+                }
+            }
+            Action::Event(event) => observe(job, Step::Event(&event)),
+            Action::Done(summary) => return Ok(summary),
+            Action::Failed(error) => return Err(error),
+            // A kind of action this host does not know how to perform.
+            _ => ControlFlow::Break(()),
+        };
+        if flow.is_break() {
+            reading = None;
+            feed(job, Input::Cancel);
+        }
+    }
+}
+
+/// Reads the next piece of the body and feeds it. Returns whether the body
+/// has more to read.
+fn feed_next_piece(job: &mut ReportJob, reading: &mut Reading, buffer: &mut [u8]) -> bool {
+    loop {
+        match reading.body.read(buffer) {
+            Ok(0) => {
+                feed(job, Input::End { id: reading.id });
+                return false;
+            }
+            Ok(read) => {
+                feed(job, Input::Chunk { id: reading.id, bytes: buffer.get(..read).unwrap_or_default() });
+                return true;
+            }
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => {
+                feed(job, Input::TransportFailed { id: reading.id, failure: classify(ureq::Error::from(error)) });
+                return false;
+            }
+        }
+    }
+}
+
+/// Hands an input to the job at the current time.
+fn feed(job: &mut ReportJob, input: Input<'_>) {
+    // An `InputError` means the job no longer waits for this answer (it timed
+    // the request out or finished); it leaves the job unchanged, so the
+    // answer is rightly dropped.
+    let _ = job.handle(wall_clock(), input);
+}
+
+fn sleep_until(until: Millis) {
+    let remaining = until.saturating_since(wall_clock());
+    if remaining > 0 {
+        thread::sleep(Duration::from_millis(remaining));
+    }
+}
+
+/// What a `ureq` failure means to the job.
+fn classify(error: ureq::Error) -> TransportFailure {
+    match error {
+        ureq::Error::Timeout(_) => TransportFailure::Timeout,
+        ureq::Error::HostNotFound => TransportFailure::Dns,
+        ureq::Error::ConnectionFailed => TransportFailure::Connect,
+        ureq::Error::Tls(_) | ureq::Error::Rustls(_) | ureq::Error::Pem(_) => TransportFailure::Tls,
+        ureq::Error::Io(error) => match error.kind() {
+            io::ErrorKind::ConnectionRefused | io::ErrorKind::AddrNotAvailable | io::ErrorKind::NetworkUnreachable => {
+                TransportFailure::Connect
+            }
+            io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => TransportFailure::Timeout,
+            _ => TransportFailure::Reset,
+        },
+        // A body cut short of its Content-Length, or broken chunked framing.
+        ureq::Error::Protocol(_) => TransportFailure::Reset,
+        other => TransportFailure::Other(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn io_failures_map_to_what_the_job_retries() {
+        let refused = ureq::Error::Io(io::ErrorKind::ConnectionRefused.into());
+        assert_eq!(classify(refused), TransportFailure::Connect);
+        let cut = ureq::Error::from(io::Error::from(io::ErrorKind::UnexpectedEof));
+        assert_eq!(classify(cut), TransportFailure::Reset);
+        assert_eq!(classify(ureq::Error::HostNotFound), TransportFailure::Dns);
+    }
+}

@@ -1,0 +1,326 @@
+//! Conversions across the boundary: numbers from JavaScript are validated,
+//! control data goes through serde-wasm-bindgen (JSON-compatible mode),
+//! bytes go as `Uint8Array`s, errors become `{ code, blame, retryable,
+//! message }`.
+
+use js_sys::{Array, Object, Reflect, Uint8Array};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use wasm_bindgen::JsValue;
+
+use reportflow::{
+    Action, Blame, ConfigError, Error, Event, HttpRequest, InputError, Millis, RedirectPolicy, RequestId, RestoreError,
+};
+
+/// The largest integer a JavaScript number holds exactly (2^53 - 1).
+pub(crate) const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
+
+/// A failure crossing to JavaScript, before it becomes a JS value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Failure {
+    pub(crate) code: &'static str,
+    pub(crate) blame: &'static str,
+    pub(crate) retryable: bool,
+    pub(crate) message: String,
+    /// The serde form of the underlying Rust error, when there is one.
+    pub(crate) details: Option<serde_json::Value>,
+}
+
+impl Failure {
+    pub(crate) fn new(code: &'static str, blame: &'static str, message: impl Into<String>) -> Self {
+        Self { code, blame, retryable: false, message: message.into(), details: None }
+    }
+
+    /// A value from the host was out of range or of the wrong shape.
+    pub(crate) fn invalid_input(message: impl Into<String>) -> Self {
+        Self::new("invalid_input", "host", message)
+    }
+
+    /// A spec, config or credentials object could not be read.
+    pub(crate) fn invalid_config(message: impl Into<String>) -> Self {
+        Self::new("invalid_config", "config", message)
+    }
+
+    /// Something that would be a bug in reportflow.
+    pub(crate) fn internal(message: impl Into<String>) -> Self {
+        Self::new("internal", "host", message)
+    }
+
+    fn with_details<T: Serialize>(mut self, value: &T) -> Self {
+        self.details = serde_json::to_value(value).ok();
+        self
+    }
+
+    /// A job's terminal failure (also used for integrity helper failures).
+    pub(crate) fn from_error(error: &Error) -> Self {
+        Self {
+            code: error.kind().as_str(),
+            blame: blame_str(error.blame()),
+            retryable: error.is_retryable(),
+            message: error.to_string(),
+            details: None,
+        }
+        .with_details(error)
+    }
+
+    pub(crate) fn from_input(error: &InputError) -> Self {
+        let code = match error {
+            InputError::StaleRequest { .. } => "stale_request",
+            InputError::OutOfOrder { .. } => "out_of_order",
+            InputError::Finished => "finished",
+            _ => "invalid_input",
+        };
+        Self::new(code, "host", error.to_string()).with_details(error)
+    }
+
+    pub(crate) fn from_config(error: &ConfigError) -> Self {
+        let code = match error {
+            ConfigError::CredentialsMismatch { .. } => "credentials_mismatch",
+            _ => "invalid_config",
+        };
+        Self::new(code, "config", error.to_string()).with_details(error)
+    }
+
+    pub(crate) fn from_restore(error: &RestoreError) -> Self {
+        match error {
+            RestoreError::Config(config) => Self::from_config(config),
+            RestoreError::UnsupportedVersion { .. } => {
+                Self::new("unsupported_snapshot", "host", error.to_string()).with_details(error)
+            }
+            _ => Self::new("malformed_snapshot", "host", error.to_string()).with_details(error),
+        }
+    }
+
+    /// A plain object `{ code, blame, retryable, message, details }` (the
+    /// payload of a `failed` action).
+    pub(crate) fn to_object(&self) -> JsValue {
+        let object = Object::new();
+        self.fill(&object);
+        object.into()
+    }
+
+    /// A JavaScript `Error` named `ReportflowError` carrying the same fields,
+    /// for throwing.
+    pub(crate) fn to_js_error(&self) -> JsValue {
+        let error = js_sys::Error::new(&self.message);
+        error.set_name("ReportflowError");
+        let object: &Object = error.as_ref();
+        self.fill(object);
+        error.into()
+    }
+
+    fn fill(&self, object: &Object) {
+        set(object, "code", &JsValue::from_str(self.code));
+        set(object, "blame", &JsValue::from_str(self.blame));
+        set(object, "retryable", &JsValue::from_bool(self.retryable));
+        set(object, "message", &JsValue::from_str(&self.message));
+        let details = self.details.as_ref().map_or(JsValue::NULL, to_js);
+        set(object, "details", &details);
+    }
+}
+
+impl From<Failure> for JsValue {
+    fn from(failure: Failure) -> Self {
+        failure.to_js_error()
+    }
+}
+
+/// The JS string of a [`Blame`].
+pub(crate) fn blame_str(blame: Blame) -> &'static str {
+    match blame {
+        Blame::Provider => "provider",
+        Blame::Network => "network",
+        Blame::Config => "config",
+        Blame::Data => "data",
+        _ => "host",
+    }
+}
+
+/// Checks a JavaScript number that must be a non-negative integer no larger
+/// than 2^53 - 1. NaN, infinities, negatives and fractions are refused.
+pub(crate) fn safe_integer(what: &str, value: f64) -> Result<u64, Failure> {
+    if !value.is_finite() || value < 0.0 || value.fract() != 0.0 || value > MAX_SAFE_INTEGER {
+        return Err(Failure::invalid_input(format!(
+            "{what} must be a non-negative integer no larger than 2^53 - 1, got {value}"
+        )));
+    }
+    // In range and integral, so the cast is exact.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    Ok(value as u64)
+}
+
+/// `now` from JavaScript (milliseconds since the Unix epoch, e.g. `Date.now()`).
+pub(crate) fn millis(now: f64) -> Result<Millis, Failure> {
+    safe_integer("now", now).map(Millis)
+}
+
+/// A request id from JavaScript.
+pub(crate) fn request_id(id: f64) -> Result<RequestId, Failure> {
+    safe_integer("request id", id).map(RequestId::new)
+}
+
+/// An HTTP status from JavaScript: an integer from 100 to 999.
+pub(crate) fn status(value: f64) -> Result<u16, Failure> {
+    let raw = safe_integer("status", value)?;
+    u16::try_from(raw)
+        .ok()
+        .filter(|s| (100..=999).contains(s))
+        .ok_or_else(|| Failure::invalid_input(format!("status must be an HTTP status code (100-999), got {value}")))
+}
+
+/// A JS number from a `u64`, exact below 2^53 (which every id, time and
+/// size reportflow hands out is).
+#[allow(clippy::cast_precision_loss)]
+pub(crate) fn number(value: u64) -> JsValue {
+    JsValue::from_f64(value as f64)
+}
+
+/// Reads control data with serde-wasm-bindgen.
+pub(crate) fn from_js<T: DeserializeOwned>(what: &str, value: JsValue) -> Result<T, Failure> {
+    serde_wasm_bindgen::from_value(value).map_err(|e| Failure::invalid_config(format!("{what}: {e}")))
+}
+
+/// Reads credentials. Serde messages can quote the offending value, which
+/// here may be a secret, so only "missing field" messages are passed on.
+pub(crate) fn credentials_from_js(value: JsValue) -> Result<reportflow::Credentials, Failure> {
+    serde_wasm_bindgen::from_value(value).map_err(|e| {
+        let text = e.to_string();
+        let message = if text.starts_with("missing field") {
+            format!("credentials: {text}")
+        } else {
+            "credentials: not valid for any provider (expected { provider, ... } with string secrets; \
+             the parser's message is withheld because it may quote a secret)"
+                .to_owned()
+        };
+        Failure::invalid_config(message)
+    })
+}
+
+/// Writes control data with serde-wasm-bindgen in JSON-compatible mode
+/// (plain objects, `null` for absent values). Should a value not fit that
+/// mode (an integer above 2^53), it goes through JSON text instead, which
+/// rounds such a number rather than failing.
+pub(crate) fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
+    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+    match value.serialize(&serializer) {
+        Ok(js) => js,
+        Err(_) => serde_json::to_string(value)
+            .ok()
+            .and_then(|text| js_sys::JSON::parse(&text).ok())
+            .unwrap_or(JsValue::NULL),
+    }
+}
+
+pub(crate) fn set(object: &Object, key: &str, value: &JsValue) {
+    // Setting a data property on a plain, extensible object cannot fail.
+    let _ = Reflect::set(object, &JsValue::from_str(key), value);
+}
+
+/// Builds a plain object from key/value pairs.
+pub(crate) fn object(entries: &[(&str, JsValue)]) -> JsValue {
+    let object = Object::new();
+    for (key, value) in entries {
+        set(&object, key, value);
+    }
+    object.into()
+}
+
+/// Copies bytes into a fresh `Uint8Array` owned by JavaScript.
+pub(crate) fn bytes(data: &[u8]) -> JsValue {
+    Uint8Array::from(data).into()
+}
+
+/// A core [`Action`] as the JS `Action` union.
+pub(crate) fn action(action: Action) -> JsValue {
+    match action {
+        Action::Send(request) => object(&[("type", "send".into()), ("request", http_request(&request))]),
+        Action::Wait { until, reason } => {
+            object(&[("type", "wait".into()), ("until", number(until.as_u64())), ("reason", to_js(&reason))])
+        }
+        Action::Event(event) => object(&[("type", "event".into()), ("event", event_to_js(&event))]),
+        Action::Done(summary) => object(&[("type", "done".into()), ("summary", to_js(&summary))]),
+        Action::Failed(error) => object(&[("type", "failed".into()), ("error", Failure::from_error(&error).to_object())]),
+        // A variant added to the core but not yet mapped here: say so as a
+        // typed failure rather than trapping.
+        other => {
+            let failure = Failure::internal(format!("reportflow-wasm cannot map this action yet: {other:?}"));
+            object(&[("type", "failed".into()), ("error", failure.to_object())])
+        }
+    }
+}
+
+/// A core [`Event`] as the JS `ReportEvent` union; `data` bytes become a
+/// `Uint8Array`.
+pub(crate) fn event_to_js(event: &Event) -> JsValue {
+    match event {
+        Event::Data(chunk) => object(&[
+            ("type", "data".into()),
+            ("offset", number(chunk.offset)),
+            ("bytes", bytes(&chunk.bytes)),
+        ]),
+        other => to_js(other),
+    }
+}
+
+/// The one place where credentials reach JavaScript: a request must go on
+/// the wire with its `Authorization` header and its token form.
+fn http_request(request: &HttpRequest) -> JsValue {
+    let headers = Array::new();
+    for header in &request.headers {
+        let pair = Array::new();
+        pair.push(&JsValue::from_str(&header.name));
+        pair.push(&JsValue::from_str(header.value.expose()));
+        headers.push(&pair);
+    }
+    let body = request.body.expose();
+    let body = if body.is_empty() { JsValue::NULL } else { bytes(body) };
+    let limits = object(&[
+        ("maxHeaderBytes", number(request.limits.max_header_bytes)),
+        ("maxBodyBytes", number(request.limits.max_body_bytes)),
+    ]);
+    let redirect = match request.redirect {
+        RedirectPolicy::Follow => "follow",
+        RedirectPolicy::Manual => "manual",
+    };
+    object(&[
+        ("id", number(request.id.get())),
+        ("method", request.method.as_str().into()),
+        ("url", request.url.as_str().into()),
+        ("headers", headers.into()),
+        ("body", body),
+        ("limits", limits),
+        ("timeoutMs", number(request.timeout_ms)),
+        ("sendBefore", request.send_before.map_or(JsValue::NULL, |t| number(t.as_u64()))),
+        ("redirect", redirect.into()),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_from_javascript_are_validated() {
+        assert_eq!(safe_integer("now", 0.0), Ok(0));
+        assert_eq!(safe_integer("now", 1_700_000_000_123.0), Ok(1_700_000_000_123));
+        assert_eq!(safe_integer("now", MAX_SAFE_INTEGER), Ok((1 << 53) - 1));
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -1.0, -0.5, 1.5, MAX_SAFE_INTEGER + 2.0] {
+            let failure = safe_integer("now", bad).expect_err("must be refused");
+            assert_eq!(failure.code, "invalid_input");
+            assert_eq!(failure.blame, "host");
+        }
+        assert_eq!(status(200.0), Ok(200));
+        assert_eq!(status(307.0), Ok(307));
+        for bad in [99.0, 1000.0, 70_000.0, 200.5, f64::NAN] {
+            assert!(status(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn job_errors_keep_code_blame_and_retryability() {
+        let failure = Failure::from_error(&Error::Cancelled);
+        assert_eq!((failure.code, failure.blame, failure.retryable), ("cancelled", "host", false));
+        let failure = Failure::from_input(&InputError::Finished);
+        assert_eq!((failure.code, failure.blame), ("finished", "host"));
+    }
+}

@@ -1,0 +1,258 @@
+//! wasm-bindgen surface of [`reportflow`]: the same report jobs, integrity
+//! helpers and simulators for JavaScript hosts (Node and browsers).
+//!
+//! This crate converts types and nothing else. Every method turns its
+//! JavaScript arguments into core values, calls the one core function that
+//! does the work and converts the result back:
+//!
+//! - bytes cross as typed arrays (`Uint8Array` in, `Uint8Array` out);
+//! - control data (specs, configs, credentials, events, summaries) cross as
+//!   plain objects through serde-wasm-bindgen in JSON-compatible mode;
+//! - times and ids are JavaScript numbers, validated on the way in (NaN,
+//!   negative or fractional values give a typed `invalid_input` error, never
+//!   a trap);
+//! - every failure is `{ code, blame, retryable, message, details }`, thrown
+//!   as an `Error` named `ReportflowError`, or carried as data in a `failed`
+//!   action.
+//!
+//! The only place where a credential reaches JavaScript is the `send`
+//! action's request (its `Authorization` header and token form): the host
+//! must put it on the wire. Snapshots, events and errors never hold one.
+//!
+//! The npm package `reportflow` (in `bindings/`) wraps this module in a
+//! TypeScript facade with `runJob` and `fetchTransport`; use that rather than
+//! this crate directly.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![warn(unreachable_pub)]
+
+mod convert;
+mod integrity;
+mod job;
+mod sim;
+
+pub use integrity::{crc32, gunzip, md5_base64, md5_hex, GunzipStream};
+pub use job::Job;
+pub use sim::Sandbox;
+
+use wasm_bindgen::prelude::*;
+
+/// The version of this build (the crate version, shared by the workspace).
+#[wasm_bindgen]
+pub fn version() -> String {
+    env!("CARGO_PKG_VERSION").to_owned()
+}
+
+// The TypeScript shapes of the control data, declared once, next to the Rust
+// types they mirror (core/src/action.rs, http.rs, error.rs, job.rs and the
+// provider configs). The facade in bindings/src imports them from the
+// generated .d.ts, so `switch (action.type)` is checked for exhaustiveness.
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &'static str = r#"
+/** Milliseconds since the Unix epoch (`Date.now()`); a non-negative integer. */
+export type Millis = number;
+
+/** The providers reportflow speaks to. */
+export type Provider = "amazon-ads";
+
+/** Who has to act to fix a failure. */
+export type Blame = "provider" | "network" | "config" | "data" | "host";
+
+/** Stable error codes: a job's terminal failures, then host misuse. */
+export type ErrorCode =
+  | "rejected" | "unexpected_status" | "malformed_response" | "response_too_large"
+  | "gzip" | "md5_mismatch" | "records" | "report_failed" | "transport" | "throttled"
+  | "server_error" | "unauthorized" | "link_expired" | "retries_exhausted"
+  | "deadline_exceeded" | "cancelled"
+  | "stale_request" | "out_of_order" | "finished" | "invalid_input" | "invalid_config"
+  | "credentials_mismatch" | "unsupported_snapshot" | "malformed_snapshot"
+  | "not_initialised" | "internal";
+
+/** Every error reportflow reports, thrown or as data. */
+export interface ErrorPayload {
+  code: ErrorCode;
+  blame: Blame;
+  /** Whether running (or restoring) the job again may succeed unchanged. */
+  retryable: boolean;
+  message: string;
+  /** The Rust error in its serde form (for logs and diagnostics). */
+  details: unknown;
+}
+
+export type Method = "GET" | "POST" | "PUT" | "DELETE";
+
+/** A complete HTTP request: the transport adds nothing but bytes on a wire. */
+export interface HttpRequest {
+  /** Feed the answer back with this id. */
+  id: number;
+  method: Method;
+  /** Absolute URL, already percent-encoded. */
+  url: string;
+  /** Headers in order. May carry credentials: never log them. */
+  headers: [string, string][];
+  body: Uint8Array | null;
+  limits: { maxHeaderBytes: number; maxBodyBytes: number };
+  /** Abort the exchange after this long. */
+  timeoutMs: number;
+  /** Past this instant, do not send: report `"expired"`. */
+  sendBefore: Millis | null;
+  /**
+   * `"manual"`: do not follow redirects, hand the 3xx head to the job; a
+   * host that cannot avoid following (browser fetch) may follow, since it
+   * drops credentials across origins, and the job accepts the final answer.
+   */
+  redirect: "follow" | "manual";
+}
+
+/** Why a transport could not complete an exchange. */
+export type TransportFailure =
+  | "dns" | "connect" | "tls" | "reset" | "timeout" | "aborted" | "expired"
+  | { other: string };
+
+/** Why a job waits. Diagnostic only. */
+export type WaitReason =
+  | { type: "pollBackoff" }
+  | { type: "retryBackoff" }
+  | { type: "retryAfter" }
+  | { type: "rateLimit"; bucket: string }
+  | { type: "awaitingResponse"; id: number };
+
+export type Phase = "authorizing" | "creating" | "polling" | "resolvingLink" | "downloading" | "finished";
+
+/** Progress and data while a job runs. `data` is provisional until `done`. */
+export type ReportEvent =
+  | { type: "phaseChanged"; from: Phase; to: Phase }
+  | { type: "reportCreated"; reportId: string }
+  | { type: "reportStatus"; status: string }
+  | { type: "linkObtained"; expiresAt: Millis | null }
+  | { type: "data"; offset: number; bytes: Uint8Array }
+  | { type: "dataReset"; cause: ErrorCode }
+  | { type: "progress"; bytesIn: number; bytesOut: number; bytesTotal: number | null }
+  | { type: "retrying"; attempt: number; afterMs: number; cause: ErrorCode }
+  | { type: "throttled"; bucket: string; until: Millis };
+
+/** What `done` reports: a complete, verified report. */
+export interface Summary {
+  provider: Provider;
+  reportId: string;
+  outcome: "complete" | "noData";
+  /** Media type of the decoded bytes. */
+  contentType: string;
+  recordFormat: unknown;
+  /** Bytes as transferred. */
+  rawBytes: number;
+  /** Decoded bytes delivered through `data` events. */
+  bytes: number;
+  /** Lowercase hex MD5 of the bytes as transferred. */
+  md5: string;
+  gzip: boolean;
+  rows: number;
+  requests: number;
+}
+
+/** The next thing the host must do. */
+export type Action =
+  | { type: "send"; request: HttpRequest }
+  | { type: "wait"; until: Millis; reason: WaitReason }
+  | { type: "event"; event: ReportEvent }
+  | { type: "done"; summary: Summary }
+  | { type: "failed"; error: ErrorPayload };
+
+/** An Amazon Ads Sponsored Display v2 report. */
+export interface AmazonAdsSpec {
+  provider: "amazon-ads";
+  region: "na" | "eu" | "fe";
+  /** Decimal advertising profile id. */
+  profileId: string;
+  recordType: "campaigns" | "adGroups" | "productAds" | "targets" | "asins";
+  /** `YYYYMMDD` */
+  reportDate: string;
+  tactic: "T00020" | "T00030";
+  segment?: "matchedTarget" | null;
+  metrics: string[];
+}
+
+/** Which report to fetch, and from which provider. */
+export type JobSpec = AmazonAdsSpec;
+
+/** Login-with-Amazon credentials. */
+export interface AmazonAdsCredentials {
+  provider: "amazon-ads";
+  clientId: string;
+  clientSecret: string;
+  refreshToken: string;
+  accessToken?: string | null;
+  accessTokenExpiresAt?: Millis | null;
+}
+
+export type Credentials = AmazonAdsCredentials;
+
+/** How a job behaves; every field is optional. */
+export interface JobConfig {
+  /** Replaces the provider's API origin, e.g. a simulator's `http://127.0.0.1:8080/amazon-ads`. */
+  baseUrl?: string | null;
+  /** Replaces the provider's auth origin (token endpoints). */
+  authBaseUrl?: string | null;
+  seed?: number;
+  deadlineMs?: number;
+  requestTimeoutMs?: number;
+  downloadTimeoutMs?: number;
+  retry?: Record<string, unknown>;
+  poll?: Record<string, unknown>;
+  reportLimits?: { max_compressed_bytes?: number; max_decompressed_bytes?: number };
+  maxApiBodyBytes?: number;
+  maxHeaderBytes?: number;
+  maxLinkRefreshes?: number;
+  dataChunkBytes?: number;
+}
+
+/** Options of an in-process simulator sandbox. */
+export interface SandboxOptions {
+  /** Origin the sandbox pretends to be at (download links use it). */
+  baseUrl?: string;
+  seed?: number;
+  /** Faults as the CLI's `--fault` takes them, e.g. `"throttle:2,corrupt-body:always"`. */
+  faults?: string;
+  /** How long a report takes to generate, in ms. */
+  generationMs?: number;
+  rows?: number;
+}
+
+/** A request to a sandbox; a `send` action's request fits. */
+export interface SimRequest {
+  method: Method;
+  url: string;
+  headers?: [string, string][];
+  body?: Uint8Array | null;
+}
+
+/** A sandbox's answer. */
+export interface SimResponse {
+  status: number;
+  headers: [string, string][];
+  body: Uint8Array;
+  /** When not null, the connection breaks off after this many body bytes. */
+  disconnectAfter: number | null;
+}
+
+/** One request as a sandbox saw it (no header values, no bodies). */
+export interface LoggedRequest {
+  at: Millis;
+  method: Method;
+  path: string;
+  query: string | null;
+  /** Lowercased. */
+  headerNames: string[];
+  status: number;
+  provider: Provider | null;
+  fault: string | null;
+}
+
+/** Totals of a gzip stream. */
+export interface GunzipStats {
+  compressedBytes: number;
+  decompressedBytes: number;
+  members: number;
+  paddingBytes: number;
+}
+"#;
