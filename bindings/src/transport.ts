@@ -106,7 +106,8 @@ export function fetchTransport(fetchImpl: typeof fetch = globalThis.fetch, optio
       credentials: "omit",
       cache: "no-store",
     };
-    if (request.body && request.method !== "GET") init.body = request.body;
+    // A fresh copy made by the wasm glue, so always ArrayBuffer-backed.
+    if (request.body && request.method !== "GET") init.body = request.body as Uint8Array<ArrayBuffer>;
     let response: Response;
     try {
       response = await fetchImpl(request.url, init);

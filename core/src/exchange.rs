@@ -24,6 +24,8 @@ pub(crate) struct Exchange {
     report_body: Option<ReportBody>,
     limits: Limits,
     state: State,
+    /// Decoded data went out before a transport failure replaced the stream.
+    delivered_before_failure: bool,
 }
 
 enum State {
@@ -71,12 +73,12 @@ impl Exchange {
         report_body: Option<ReportBody>,
         limits: Limits,
     ) -> Self {
-        Self { id, deadline, endpoint, max_header_bytes, max_body_bytes, report_body, limits, state: State::AwaitingHead }
+        Self { id, deadline, endpoint, max_header_bytes, max_body_bytes, report_body, limits, state: State::AwaitingHead, delivered_before_failure: false }
     }
 
     /// Whether decoded data has been handed out (so a failure must void it).
     pub(crate) fn delivered_data(&self) -> bool {
-        matches!(&self.state, State::Streaming(stream) if stream.out > 0)
+        self.delivered_before_failure || matches!(&self.state, State::Streaming(stream) if stream.out > 0)
     }
 
     pub(crate) fn head(&mut self, status: u16, headers: &[(String, String)]) -> Result<(), &'static str> {
@@ -154,6 +156,8 @@ impl Exchange {
 
     pub(crate) fn fail(&mut self, failure: TransportFailure) {
         if !matches!(self.state, State::Over(_)) {
+            // Remember that `Data` went out, so the job can void it.
+            self.delivered_before_failure = self.delivered_data();
             self.state = State::Over(Reply::Failed(ExchangeFailure::Transport(failure)));
         }
     }

@@ -157,8 +157,9 @@ pub enum RedirectPolicy {
 
 /// A complete HTTP request: the transport adds nothing but bytes on a wire.
 ///
-/// `Debug` redacts credential headers and bodies.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// `Debug` redacts credential headers and bodies, and the URL's query: it
+/// can carry tokens and signatures (Lingxing) or a presigned capability (S3).
+#[derive(Clone, PartialEq, Eq)]
 pub struct HttpRequest {
     /// Feed the answer back with this id.
     pub id: RequestId,
@@ -180,6 +181,26 @@ pub struct HttpRequest {
     pub send_before: Option<Millis>,
     /// Redirect rule.
     pub redirect: RedirectPolicy,
+}
+
+impl std::fmt::Debug for HttpRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let url = match self.url.split_once('?') {
+            Some((base, _)) => format!("{base}?** redacted **"),
+            None => self.url.clone(),
+        };
+        f.debug_struct("HttpRequest")
+            .field("id", &self.id)
+            .field("method", &self.method)
+            .field("url", &url)
+            .field("headers", &self.headers)
+            .field("body", &self.body)
+            .field("limits", &self.limits)
+            .field("timeout_ms", &self.timeout_ms)
+            .field("send_before", &self.send_before)
+            .field("redirect", &self.redirect)
+            .finish()
+    }
 }
 
 impl HttpRequest {

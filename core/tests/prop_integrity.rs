@@ -6,15 +6,24 @@
 use std::io::Read;
 
 use proptest::prelude::*;
-use reportflow::integrity::{gzip_compress, Compression, Decoder, Gunzip, IntegrityError, Limits, Md5};
+use reportflow::integrity::{
+    gzip_compress, Compression, Decoder, Gunzip, IntegrityError, Limits, Md5,
+};
 
 /// Data that compresses in interesting ways: runs, repeats and noise.
 fn payload() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
         prop::collection::vec(any::<u8>(), 0..2_000),
-        (prop::collection::vec(any::<u8>(), 1..40), 1usize..3_000)
-            .prop_map(|(unit, reps)| unit.iter().copied().cycle().take(unit.len() * reps).collect()),
-        prop::collection::vec(prop::sample::select(b"{}\"sku\":,[]0123 \n".to_vec()), 0..20_000),
+        (prop::collection::vec(any::<u8>(), 1..40), 1usize..3_000).prop_map(|(unit, reps)| unit
+            .iter()
+            .copied()
+            .cycle()
+            .take(unit.len() * reps)
+            .collect()),
+        prop::collection::vec(
+            prop::sample::select(b"{}\"sku\":,[]0123 \n".to_vec()),
+            0..20_000
+        ),
     ]
 }
 
@@ -28,8 +37,12 @@ fn chunks<'a>(data: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
 }
 
 /// Decodes through `Decoder::pull` with the given chunking and output size.
-fn decode_pull(body: &[u8], cuts: &[usize], out_len: usize, expected: Option<reportflow::integrity::Md5Digest>)
-    -> Result<Vec<u8>, IntegrityError> {
+fn decode_pull(
+    body: &[u8],
+    cuts: &[usize],
+    out_len: usize,
+    expected: Option<reportflow::integrity::Md5Digest>,
+) -> Result<Vec<u8>, IntegrityError> {
     let mut d = Decoder::new(Limits::default(), expected);
     let mut out = vec![0u8; out_len.max(1)];
     let mut got = Vec::new();
@@ -63,7 +76,9 @@ fn gunzip_push(body: &[u8], cuts: &[usize]) -> Result<Vec<u8>, IntegrityError> {
 /// flate2 (zlib-rs) as the independent reference decoder.
 fn reference(body: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::new();
-    flate2::read::MultiGzDecoder::new(body).read_to_end(&mut out).ok()?;
+    flate2::read::MultiGzDecoder::new(body)
+        .read_to_end(&mut out)
+        .ok()?;
     Some(out)
 }
 

@@ -4,7 +4,9 @@
 //! Case count follows `PROPTEST_CASES` (proptest's default config).
 
 use proptest::prelude::*;
-use reportflow::records::{fields, parse_item, DelimitedSplitter, JsonArraySplitter, RowCounter, RecordFormat};
+use reportflow::records::{
+    fields, parse_item, DelimitedSplitter, JsonArraySplitter, RecordFormat, RowCounter,
+};
 use serde_json::Value;
 
 /// JSON values whose text form round-trips exactly (floats are multiples of
@@ -30,7 +32,16 @@ fn json_value() -> impl Strategy<Value = Value> {
 
 /// Splits `data` at the given cut points (taken modulo its length).
 fn chunks<'a>(data: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
-    let mut points: Vec<usize> = cuts.iter().map(|c| if data.is_empty() { 0 } else { c % (data.len() + 1) }).collect();
+    let mut points: Vec<usize> = cuts
+        .iter()
+        .map(|c| {
+            if data.is_empty() {
+                0
+            } else {
+                c % (data.len() + 1)
+            }
+        })
+        .collect();
     points.push(0);
     points.push(data.len());
     points.sort_unstable();

@@ -27,8 +27,8 @@ use std::thread;
 use std::time::Duration;
 
 use reportflow::{
-    Action, Body, Error, Event, HttpRequest, Input, Millis, RedirectPolicy, ReportJob, RequestId, Summary,
-    TransportFailure, WaitReason,
+    Action, Body, Error, Event, HttpRequest, Input, Millis, RedirectPolicy, ReportJob, RequestId,
+    Summary, TransportFailure, WaitReason,
 };
 use ureq::http;
 
@@ -50,6 +50,10 @@ pub enum Step<'a> {
     /// The job reported an event (phase change, status, data, progress…).
     /// `Event::Data` is provisional until `drive` returns `Ok`.
     Event(&'a Event),
+    /// A request is about to go out (after every earlier step of the job has
+    /// been reported). Its `Debug` redacts credentials, but its URL may be a
+    /// presigned link: show the method and phase, not the URL.
+    Sending(&'a HttpRequest),
     /// The job has drained and has nothing to do until `until`; the host is
     /// about to sleep. The right moment to persist [`ReportJob::snapshot`].
     Idle {
@@ -92,10 +96,15 @@ impl Transport {
 
     /// Sends `request` and returns its status, headers and unread body.
     fn open(&self, request: &HttpRequest) -> Result<OpenResponse, TransportFailure> {
-        if request.send_before.is_some_and(|deadline| wall_clock() > deadline) {
+        if request
+            .send_before
+            .is_some_and(|deadline| wall_clock() > deadline)
+        {
             return Err(TransportFailure::Expired);
         }
-        let mut builder = http::Request::builder().method(request.method.as_str()).uri(&request.url);
+        let mut builder = http::Request::builder()
+            .method(request.method.as_str())
+            .uri(&request.url);
         for header in &request.headers {
             // The one place a credential leaves the process: onto the wire.
             builder = builder.header(header.name.as_str(), header.value.expose());
@@ -108,9 +117,18 @@ impl Transport {
         let headers = response
             .headers()
             .iter()
-            .map(|(name, value)| (name.as_str().to_owned(), String::from_utf8_lossy(value.as_bytes()).into_owned()))
+            .map(|(name, value)| {
+                (
+                    name.as_str().to_owned(),
+                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                )
+            })
             .collect();
-        Ok(OpenResponse { status, headers, body: response.into_body().into_reader() })
+        Ok(OpenResponse {
+            status,
+            headers,
+            body: response.into_body().into_reader(),
+        })
     }
 
     fn run<S: ureq::AsSendBody>(
@@ -120,12 +138,16 @@ impl Transport {
     ) -> Result<http::Response<ureq::Body>, TransportFailure> {
         // The job built the request, so a builder error means a URL or header
         // the HTTP stack refuses; report it instead of guessing a fix.
-        let built = built.map_err(|error| TransportFailure::Other(format!("request not sendable: {error}")))?;
+        let built = built
+            .map_err(|error| TransportFailure::Other(format!("request not sendable: {error}")))?;
         let redirects = match request.redirect {
             RedirectPolicy::Follow => MAX_REDIRECTS,
             RedirectPolicy::Manual => 0,
         };
-        let header_limit = request.limits.max_header_bytes.saturating_add(STATUS_LINE_SLACK);
+        let header_limit = request
+            .limits
+            .max_header_bytes
+            .saturating_add(STATUS_LINE_SLACK);
         let configured = self
             .agent
             .configure_request(built)
@@ -155,8 +177,9 @@ struct Reading {
 /// crate docs, blocking, one request at a time.
 ///
 /// Each response body is fed in reads of [`READ_CHUNK_BYTES`]; the job's
-/// `Wait`s are slept through on the wall clock. `observe` hears every event
-/// and every idle moment (see [`Step`]) and may stop the run by returning
+/// `Wait`s are slept through on the wall clock. `observe` hears every event,
+/// every request about to go out and every idle moment (see [`Step`]) and
+/// may stop the run by returning
 /// `Break`: the job is then cancelled and `drive` returns
 /// `Err(Error::Cancelled)`. An action this host cannot perform (a future
 /// kind, such as a signing request) cancels the job the same way.
@@ -164,7 +187,11 @@ struct Reading {
 /// Returns the job's own outcome: `Ok` with the verified [`Summary`] on
 /// `Done`, `Err` with its typed [`Error`] on `Failed`. Transport failures are
 /// not errors here; they go to the job, which retries or gives up.
-pub fn drive<F>(job: &mut ReportJob, transport: &mut Transport, mut observe: F) -> Result<Summary, Error>
+pub fn drive<F>(
+    job: &mut ReportJob,
+    transport: &mut Transport,
+    mut observe: F,
+) -> Result<Summary, Error>
 where
     F: FnMut(&ReportJob, Step<'_>) -> ControlFlow<()>,
 {
@@ -177,15 +204,31 @@ where
                 // The job moved on from any response still being read (it
                 // failed a limit or timed out): abandon that one.
                 reading = None;
-                match transport.open(&request) {
-                    Ok(response) => {
-                        let head = Input::Head { id: request.id, status: response.status, headers: &response.headers };
-                        feed(job, head);
-                        reading = Some(Reading { id: request.id, body: response.body });
+                let flow = observe(job, Step::Sending(&request));
+                if flow.is_continue() {
+                    match transport.open(&request) {
+                        Ok(response) => {
+                            let head = Input::Head {
+                                id: request.id,
+                                status: response.status,
+                                headers: &response.headers,
+                            };
+                            feed(job, head);
+                            reading = Some(Reading {
+                                id: request.id,
+                                body: response.body,
+                            });
+                        }
+                        Err(failure) => feed(
+                            job,
+                            Input::TransportFailed {
+                                id: request.id,
+                                failure,
+                            },
+                        ),
                     }
-                    Err(failure) => feed(job, Input::TransportFailed { id: request.id, failure }),
                 }
-                ControlFlow::Continue(())
+                flow
             }
             Action::Wait { until, reason } => {
                 let awaited = match &reason {
@@ -201,7 +244,13 @@ where
                     }
                     None => {
                         reading = None;
-                        let flow = observe(job, Step::Idle { until, reason: &reason });
+                        let flow = observe(
+                            job,
+                            Step::Idle {
+                                until,
+                                reason: &reason,
+                            },
+                        );
                         if flow.is_continue() {
                             sleep_until(until);
                         }
@@ -232,12 +281,24 @@ fn feed_next_piece(job: &mut ReportJob, reading: &mut Reading, buffer: &mut [u8]
                 return false;
             }
             Ok(read) => {
-                feed(job, Input::Chunk { id: reading.id, bytes: buffer.get(..read).unwrap_or_default() });
+                feed(
+                    job,
+                    Input::Chunk {
+                        id: reading.id,
+                        bytes: buffer.get(..read).unwrap_or_default(),
+                    },
+                );
                 return true;
             }
             Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
             Err(error) => {
-                feed(job, Input::TransportFailed { id: reading.id, failure: classify(ureq::Error::from(error)) });
+                feed(
+                    job,
+                    Input::TransportFailed {
+                        id: reading.id,
+                        failure: classify(ureq::Error::from(error)),
+                    },
+                );
                 return false;
             }
         }
@@ -267,9 +328,9 @@ fn classify(error: ureq::Error) -> TransportFailure {
         ureq::Error::ConnectionFailed => TransportFailure::Connect,
         ureq::Error::Tls(_) | ureq::Error::Rustls(_) | ureq::Error::Pem(_) => TransportFailure::Tls,
         ureq::Error::Io(error) => match error.kind() {
-            io::ErrorKind::ConnectionRefused | io::ErrorKind::AddrNotAvailable | io::ErrorKind::NetworkUnreachable => {
-                TransportFailure::Connect
-            }
+            io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::AddrNotAvailable
+            | io::ErrorKind::NetworkUnreachable => TransportFailure::Connect,
             io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => TransportFailure::Timeout,
             _ => TransportFailure::Reset,
         },

@@ -39,7 +39,10 @@ pub(crate) struct IncomingRequest {
 impl IncomingRequest {
     /// The first header with this name (ASCII case-insensitive).
     pub(crate) fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -90,7 +93,10 @@ pub(crate) struct Connection {
 
 impl Connection {
     pub(crate) fn new(stream: TcpStream) -> Self {
-        Self { stream, buffered: Vec::new() }
+        Self {
+            stream,
+            buffered: Vec::new(),
+        }
     }
 
     /// Reads the next request. `Ok(None)` when the client closed the
@@ -99,19 +105,20 @@ impl Connection {
         let Some(head) = self.read_head()? else {
             return Ok(None);
         };
-        let chunked = head
-            .header("transfer-encoding")
-            .is_some_and(|value| value.split(',').any(|coding| coding.trim().eq_ignore_ascii_case("chunked")));
+        let chunked = head.header("transfer-encoding").is_some_and(|value| {
+            value
+                .split(',')
+                .any(|coding| coding.trim().eq_ignore_ascii_case("chunked"))
+        });
         let body = if chunked {
             self.read_chunked_body()?
         } else {
             match head.header("content-length") {
                 None => Vec::new(),
                 Some(value) => {
-                    let length: usize = value
-                        .trim()
-                        .parse()
-                        .map_err(|_| RequestError::Malformed(format!("Content-Length `{value}` is not a number")))?;
+                    let length: usize = value.trim().parse().map_err(|_| {
+                        RequestError::Malformed(format!("Content-Length `{value}` is not a number"))
+                    })?;
                     if length > MAX_BODY_BYTES {
                         return Err(RequestError::TooLarge("body"));
                     }
@@ -137,7 +144,12 @@ impl Connection {
                             headers: parsed
                                 .headers
                                 .iter()
-                                .map(|h| (h.name.to_owned(), String::from_utf8_lossy(h.value).into_owned()))
+                                .map(|h| {
+                                    (
+                                        h.name.to_owned(),
+                                        String::from_utf8_lossy(h.value).into_owned(),
+                                    )
+                                })
                                 .collect(),
                             body: Vec::new(),
                         };
@@ -148,7 +160,9 @@ impl Connection {
                         return Err(RequestError::TooLarge("head"))
                     }
                     Ok(httparse::Status::Partial) => {}
-                    Err(httparse::Error::TooManyHeaders) => return Err(RequestError::TooLarge("head")),
+                    Err(httparse::Error::TooManyHeaders) => {
+                        return Err(RequestError::TooLarge("head"))
+                    }
                     Err(error) => return Err(RequestError::Malformed(error.to_string())),
                 }
             }
@@ -169,8 +183,9 @@ impl Connection {
         loop {
             let line = self.take_line()?;
             let size_text = line.split(';').next().unwrap_or_default().trim();
-            let size = usize::from_str_radix(size_text, 16)
-                .map_err(|_| RequestError::Malformed(format!("chunk size `{size_text}` is not hexadecimal")))?;
+            let size = usize::from_str_radix(size_text, 16).map_err(|_| {
+                RequestError::Malformed(format!("chunk size `{size_text}` is not hexadecimal"))
+            })?;
             if size == 0 {
                 // Trailer fields until the empty line.
                 while !self.take_line()?.is_empty() {}
@@ -181,7 +196,9 @@ impl Connection {
             }
             body.extend_from_slice(&self.take_exact(size)?);
             if !self.take_line()?.is_empty() {
-                return Err(RequestError::Malformed("chunk data not followed by CRLF".into()));
+                return Err(RequestError::Malformed(
+                    "chunk data not followed by CRLF".into(),
+                ));
             }
         }
     }
@@ -190,7 +207,10 @@ impl Connection {
     fn take_line(&mut self) -> Result<String, RequestError> {
         loop {
             if let Some(end) = self.buffered.windows(2).position(|pair| pair == b"\r\n") {
-                let line: Vec<u8> = self.buffered.drain(..end.saturating_add(2).min(self.buffered.len())).collect();
+                let line: Vec<u8> = self
+                    .buffered
+                    .drain(..end.saturating_add(2).min(self.buffered.len()))
+                    .collect();
                 let text = line.get(..end).unwrap_or_default();
                 return Ok(String::from_utf8_lossy(text).into_owned());
             }
@@ -219,7 +239,8 @@ impl Connection {
         loop {
             match self.stream.read(&mut chunk) {
                 Ok(read) => {
-                    self.buffered.extend_from_slice(chunk.get(..read).unwrap_or_default());
+                    self.buffered
+                        .extend_from_slice(chunk.get(..read).unwrap_or_default());
                     return Ok(read);
                 }
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
@@ -232,12 +253,21 @@ impl Connection {
     /// (under a `Content-Length` announcing the whole body) and the socket is
     /// shut down, so the client sees a body broken mid-way.
     pub(crate) fn write_response(&mut self, response: &OutgoingResponse<'_>) -> io::Result<()> {
-        let OutgoingResponse { status, headers, body, cut_after, keep_alive, head_only } = *response;
+        let OutgoingResponse {
+            status,
+            headers,
+            body,
+            cut_after,
+            keep_alive,
+            head_only,
+        } = *response;
         let mut head = format!("HTTP/1.1 {status} {}\r\n", reason_phrase(status));
         for (name, value) in headers {
             // Framing is this server's job; a simulator's own framing headers
             // would contradict what is actually written.
-            let framing = ["content-length", "transfer-encoding", "connection"].iter().any(|f| name.eq_ignore_ascii_case(f));
+            let framing = ["content-length", "transfer-encoding", "connection"]
+                .iter()
+                .any(|f| name.eq_ignore_ascii_case(f));
             if !framing && !has_line_break(name) && !has_line_break(value) {
                 head.push_str(&format!("{name}: {value}\r\n"));
             }
@@ -349,7 +379,14 @@ mod tests {
             .unwrap();
         drop(client);
         let first = connection.read_request().unwrap().unwrap();
-        assert_eq!((first.method.as_str(), first.target.as_str(), first.body.as_slice()), ("POST", "/a?x=1", &b"hello"[..]));
+        assert_eq!(
+            (
+                first.method.as_str(),
+                first.target.as_str(),
+                first.body.as_slice()
+            ),
+            ("POST", "/a?x=1", &b"hello"[..])
+        );
         assert!(first.keep_alive);
         let second = connection.read_request().unwrap().unwrap();
         assert_eq!(second.body, b"abcde");
@@ -366,14 +403,25 @@ mod tests {
         assert_eq!(connection.read_request().unwrap_err().status(), Some(400));
 
         let (mut client, mut connection) = pair();
-        client.write_all(format!("POST / HTTP/1.1\r\nContent-Length: {}\r\n\r\n", MAX_BODY_BYTES + 1).as_bytes()).unwrap();
+        client
+            .write_all(
+                format!(
+                    "POST / HTTP/1.1\r\nContent-Length: {}\r\n\r\n",
+                    MAX_BODY_BYTES + 1
+                )
+                .as_bytes(),
+            )
+            .unwrap();
         assert_eq!(connection.read_request().unwrap_err().status(), Some(413));
     }
 
     #[test]
     fn a_cut_response_announces_the_whole_body_and_closes() {
         let (mut client, mut connection) = pair();
-        let headers = vec![("Content-Length".to_owned(), "999".to_owned()), ("X-A".to_owned(), "1".to_owned())];
+        let headers = vec![
+            ("Content-Length".to_owned(), "999".to_owned()),
+            ("X-A".to_owned(), "1".to_owned()),
+        ];
         connection
             .write_response(&OutgoingResponse {
                 status: 200,
@@ -387,7 +435,10 @@ mod tests {
         let mut received = String::new();
         client.read_to_string(&mut received).unwrap();
         assert!(received.starts_with("HTTP/1.1 200 OK\r\n"), "{received}");
-        assert!(received.contains("Content-Length: 10\r\n") && !received.contains("999"), "{received}");
+        assert!(
+            received.contains("Content-Length: 10\r\n") && !received.contains("999"),
+            "{received}"
+        );
         assert!(received.ends_with("\r\n\r\n0123"), "{received}");
     }
 }

@@ -91,9 +91,16 @@ impl SimServer {
         });
         let acceptor = {
             let shared = Arc::clone(&shared);
-            thread::Builder::new().name("sim-accept".into()).spawn(move || accept_loop(&listener, &shared))?
+            thread::Builder::new()
+                .name("sim-accept".into())
+                .spawn(move || accept_loop(&listener, &shared))?
         };
-        Ok(Self { base_url, local_addr, shared, acceptor: Some(acceptor) })
+        Ok(Self {
+            base_url,
+            local_addr,
+            shared,
+            acceptor: Some(acceptor),
+        })
     }
 
     /// The server's origin, e.g. `http://127.0.0.1:41234` (no trailing
@@ -162,7 +169,9 @@ impl Drop for SimServer {
 
 impl std::fmt::Debug for SimServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SimServer").field("base_url", &self.base_url).finish_non_exhaustive()
+        f.debug_struct("SimServer")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
     }
 }
 
@@ -175,15 +184,21 @@ impl Shared {
     }
 
     fn connections(&self) -> MutexGuard<'_, HashMap<u64, TcpStream>> {
-        self.connections.lock().unwrap_or_else(PoisonError::into_inner)
+        self.connections
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 }
 
 /// The address clients should use: a wildcard bind is reached on loopback.
 fn reachable(addr: SocketAddr) -> SocketAddr {
     match addr.ip() {
-        IpAddr::V4(ip) if ip.is_unspecified() => SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), addr.port()),
-        IpAddr::V6(ip) if ip.is_unspecified() => SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), addr.port()),
+        IpAddr::V4(ip) if ip.is_unspecified() => {
+            SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), addr.port())
+        }
+        IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), addr.port())
+        }
         _ => addr,
     }
 }
@@ -214,11 +229,13 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
             };
         }
         let worker = Arc::clone(shared);
-        let spawned = thread::Builder::new().name(format!("sim-conn-{id}")).spawn(move || {
-            // Whatever happens on this connection stays on it.
-            let _ = panic::catch_unwind(AssertUnwindSafe(|| serve_connection(stream, &worker)));
-            worker.connections().remove(&id);
-        });
+        let spawned = thread::Builder::new()
+            .name(format!("sim-conn-{id}"))
+            .spawn(move || {
+                // Whatever happens on this connection stays on it.
+                let _ = panic::catch_unwind(AssertUnwindSafe(|| serve_connection(stream, &worker)));
+                worker.connections().remove(&id);
+            });
         if spawned.is_err() {
             if let Some(stream) = shared.connections().remove(&id) {
                 let _ = stream.shutdown(Shutdown::Both);
@@ -287,10 +304,17 @@ fn answer(shared: &Shared, request: &IncomingRequest) -> Answer {
         headers.push(("Content-Type".into(), "application/json".into()));
         let log = serde_json::to_vec(shared.sandbox().requests()).unwrap_or_default();
         (200, log, None)
-    } else if let Some(report_id) = path.strip_prefix(REPORT_CONTENT_PREFIX).filter(|_| method == "GET") {
+    } else if let Some(report_id) = path
+        .strip_prefix(REPORT_CONTENT_PREFIX)
+        .filter(|_| method == "GET")
+    {
         match shared.sandbox().report_content(report_id) {
             Some(content) => (200, content, None),
-            None => (404, format!("no report `{report_id}` in this simulator").into_bytes(), None),
+            None => (
+                404,
+                format!("no report `{report_id}` in this simulator").into_bytes(),
+                None,
+            ),
         }
     } else if let Some(sim_method) = sim_method(&method) {
         let mut sim_request = SimRequest::new(sim_method, request.target.clone());
@@ -300,17 +324,36 @@ fn answer(shared: &Shared, request: &IncomingRequest) -> Answer {
         let mut sandbox = shared.sandbox();
         // Caught inside the lock, so a panicking simulator never poisons it.
         match panic::catch_unwind(AssertUnwindSafe(|| sandbox.handle(now, &sim_request))) {
-            Ok(SimResponse { status, headers: sim_headers, body, disconnect_after, .. }) => {
+            Ok(SimResponse {
+                status,
+                headers: sim_headers,
+                body,
+                disconnect_after,
+                ..
+            }) => {
                 headers.extend(sim_headers);
                 (status, body, disconnect_after)
             }
-            Err(_) => (500, b"the simulator panicked while answering this request".to_vec(), None),
+            Err(_) => (
+                500,
+                b"the simulator panicked while answering this request".to_vec(),
+                None,
+            ),
         }
     } else {
         headers.push(("Allow".into(), "GET, POST, PUT, DELETE, OPTIONS".into()));
-        (405, format!("the simulators do not serve {method}").into_bytes(), None)
+        (
+            405,
+            format!("the simulators do not serve {method}").into_bytes(),
+            None,
+        )
     };
-    Answer { status, headers, body, disconnect_after }
+    Answer {
+        status,
+        headers,
+        body,
+        disconnect_after,
+    }
 }
 
 /// The simulators' methods; anything else is answered 405 here.
@@ -327,12 +370,20 @@ fn sim_method(method: &str) -> Option<Method> {
 fn cors_headers(requested_headers: Option<&str>) -> Vec<(String, String)> {
     // Echoing the preflight's list is the one form that covers any header,
     // `Authorization` included.
-    let allowed = requested_headers.filter(|value| !value.trim().is_empty()).unwrap_or(ALLOWED_HEADERS);
+    let allowed = requested_headers
+        .filter(|value| !value.trim().is_empty())
+        .unwrap_or(ALLOWED_HEADERS);
     vec![
         ("Access-Control-Allow-Origin".into(), "*".into()),
-        ("Access-Control-Allow-Methods".into(), "GET, POST, PUT, DELETE, OPTIONS".into()),
+        (
+            "Access-Control-Allow-Methods".into(),
+            "GET, POST, PUT, DELETE, OPTIONS".into(),
+        ),
         ("Access-Control-Allow-Headers".into(), allowed.into()),
-        ("Access-Control-Expose-Headers".into(), EXPOSED_HEADERS.into()),
+        (
+            "Access-Control-Expose-Headers".into(),
+            EXPOSED_HEADERS.into(),
+        ),
         ("Access-Control-Max-Age".into(), "600".into()),
     ]
 }

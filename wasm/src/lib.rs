@@ -33,7 +33,7 @@ mod sim;
 
 pub use integrity::{crc32, gunzip, md5_base64, md5_hex, GunzipStream};
 pub use job::Job;
-pub use sim::Sandbox;
+pub use sim::{sim_credentials, sim_faults, sim_providers, sim_sample_spec, Sandbox};
 
 use wasm_bindgen::prelude::*;
 
@@ -138,7 +138,8 @@ export interface Summary {
   outcome: "complete" | "noData";
   /** Media type of the decoded bytes. */
   contentType: string;
-  recordFormat: unknown;
+  /** How the decoded bytes split into rows. */
+  recordFormat: "json_array" | "tsv" | "csv" | "opaque";
   /** Bytes as transferred. */
   rawBytes: number;
   /** Decoded bytes delivered through `data` events. */

@@ -215,13 +215,24 @@ mod tests {
             IntegrityError::UnsupportedMethod { method: 7 },
             IntegrityError::ReservedFlags { flags: 0xe0 },
             IntegrityError::Corrupt { detail: "x".into() },
-            IntegrityError::Truncated { part: GzipPart::Trailer },
-            IntegrityError::CrcMismatch { expected: 1, actual: 2 },
-            IntegrityError::SizeMismatch { expected: 1, actual: 2 },
+            IntegrityError::Truncated {
+                part: GzipPart::Trailer,
+            },
+            IntegrityError::CrcMismatch {
+                expected: 1,
+                actual: 2,
+            },
+            IntegrityError::SizeMismatch {
+                expected: 1,
+                actual: 2,
+            },
             IntegrityError::TrailingGarbage { offset: 3 },
             IntegrityError::CompressedTooLarge { limit: 1 },
             IntegrityError::DecompressedTooLarge { limit: 1 },
-            IntegrityError::Md5Mismatch { expected: "a".into(), actual: "b".into() },
+            IntegrityError::Md5Mismatch {
+                expected: "a".into(),
+                actual: "b".into(),
+            },
             IntegrityError::InvalidMd5 { detail: "x".into() },
         ];
         for e in all {

@@ -113,6 +113,8 @@ pub struct Gunzip {
     member_len: u32,
     total_in: u64,
     total_out: u64,
+    /// Offset of the current member's first byte in the compressed input.
+    member_offset: u64,
     members: u32,
     padding: u64,
     failed: Option<IntegrityError>,
@@ -152,6 +154,7 @@ impl Gunzip {
             member_len: 0,
             total_in: 0,
             total_out: 0,
+            member_offset: 0,
             members: 0,
             padding: 0,
             failed: None,
@@ -309,7 +312,10 @@ impl Gunzip {
     /// The part of `input` that may be consumed without passing the
     /// compressed-size limit.
     fn within_limit<'a>(&self, input: &'a [u8]) -> Result<&'a [u8], IntegrityError> {
-        let room = self.limits.max_compressed_bytes.saturating_sub(self.total_in);
+        let room = self
+            .limits
+            .max_compressed_bytes
+            .saturating_sub(self.total_in);
         if room == 0 && !input.is_empty() {
             return Err(IntegrityError::CompressedTooLarge {
                 limit: self.limits.max_compressed_bytes,
@@ -330,8 +336,9 @@ impl Gunzip {
             let rest = input.get(pos..).unwrap_or_default();
             match self.state {
                 State::Header => {
-                    let offset = self.total_in.saturating_add(pos as u64);
-                    let (n, done) = self.header.feed(rest, self.members == 0, offset)?;
+                    let (n, done) =
+                        self.header
+                            .feed(rest, self.members == 0, self.member_offset)?;
                     pos = pos.saturating_add(n);
                     if !done {
                         return Ok(pos);
@@ -370,6 +377,7 @@ impl Gunzip {
                     Some(0) => self.state = State::Padding,
                     Some(0x1f) => {
                         self.header = HeaderParser::new();
+                        self.member_offset = self.total_in.saturating_add(pos as u64);
                         self.state = State::Header;
                     }
                     Some(_) => {

@@ -63,8 +63,8 @@ impl HeaderParser {
     /// Returns how many bytes were consumed and whether the header is
     /// complete; when it is not, all of `input` was consumed. `first_member`
     /// selects the error for a wrong magic number ([`IntegrityError::NotGzip`]
-    /// for the first member, [`IntegrityError::TrailingGarbage`] at `offset`
-    /// for later ones).
+    /// for the first member; for later ones [`IntegrityError::TrailingGarbage`]
+    /// at `offset`, the member's first byte).
     pub(crate) fn feed(
         &mut self,
         input: &[u8],

@@ -56,6 +56,9 @@ mod tests {
         let l: Limits = serde_json::from_str(r#"{"max_compressed_bytes":5}"#).unwrap();
         assert_eq!(l, Limits::new(5, Limits::DEFAULT_MAX_DECOMPRESSED_BYTES));
         let s = serde_json::to_string(&Limits::default()).unwrap();
-        assert_eq!(serde_json::from_str::<Limits>(&s).unwrap(), Limits::default());
+        assert_eq!(
+            serde_json::from_str::<Limits>(&s).unwrap(),
+            Limits::default()
+        );
     }
 }

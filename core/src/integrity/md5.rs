@@ -194,7 +194,10 @@ mod tests {
         ("a", "0cc175b9c0f1b6a831c399e269772661"),
         ("abc", "900150983cd24fb0d6963f7d28e17f72"),
         ("message digest", "f96b697d7cb7938d525a2f31aaf161d0"),
-        ("abcdefghijklmnopqrstuvwxyz", "c3fcd3d76192e4007dfb496cca67e13b"),
+        (
+            "abcdefghijklmnopqrstuvwxyz",
+            "c3fcd3d76192e4007dfb496cca67e13b",
+        ),
         (
             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
             "d174ab98d277d9f5a5611c2c9f419d9f",
@@ -234,12 +237,23 @@ mod tests {
     #[test]
     fn parse_trims_and_unquotes() {
         let d = Md5::digest(b"abc");
-        assert_eq!(Md5Digest::parse("  \"900150983cd24fb0d6963f7d28e17f72\"\r\n").unwrap(), d);
+        assert_eq!(
+            Md5Digest::parse("  \"900150983cd24fb0d6963f7d28e17f72\"\r\n").unwrap(),
+            d
+        );
     }
 
     #[test]
     fn parse_rejects_with_truncated_detail() {
-        for bad in ["", "xyz", "900150983cd24fb0d6963f7d28e17f7", "900150983cd24fb0d6963f7d28e17f7g", "1B2M2Y8AsgTpgAmY7PhCfg=", "1B2M2Y8AsgTpgAmY7PhC====", "AAAAAAAAAAAAAAAAAAAAAAAAAAAA"] {
+        for bad in [
+            "",
+            "xyz",
+            "900150983cd24fb0d6963f7d28e17f7",
+            "900150983cd24fb0d6963f7d28e17f7g",
+            "1B2M2Y8AsgTpgAmY7PhCfg=",
+            "1B2M2Y8AsgTpgAmY7PhC====",
+            "AAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        ] {
             let e = Md5Digest::parse(bad).unwrap_err();
             assert_eq!(e.kind(), "invalid_md5", "{bad}");
         }

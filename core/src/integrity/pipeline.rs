@@ -45,9 +45,11 @@ pub struct DecodeSummary {
 #[derive(Debug, Clone)]
 enum Mode {
     /// Nothing seen yet, or only a first byte `1f` (held back, already hashed).
-    Undecided { held_1f: bool },
+    Undecided {
+        held_1f: bool,
+    },
     Identity,
-    Gzip(Gunzip),
+    Gzip(Box<Gunzip>),
 }
 
 /// Streaming decoder for one download: hashes, detects gzip, decodes, limits.
@@ -344,7 +346,7 @@ impl Decoder {
         if b == 0x8b {
             let mut g = Gunzip::new(self.limits);
             g.push(&[0x1f], &mut |_: &[u8]| {})?;
-            self.mode = Mode::Gzip(g);
+            self.mode = Mode::Gzip(Box::new(g));
             return Ok((0, false));
         }
         if self.compression == Compression::Gzip {

@@ -94,7 +94,11 @@ impl RowCounter {
     /// # Errors
     ///
     /// Any [`RecordError`] of the underlying splitter.
-    pub fn push_with<F: FnMut(&[u8])>(&mut self, chunk: &[u8], on_record: &mut F) -> Result<(), RecordError> {
+    pub fn push_with<F: FnMut(&[u8])>(
+        &mut self,
+        chunk: &[u8],
+        on_record: &mut F,
+    ) -> Result<(), RecordError> {
         match &mut self.inner {
             Inner::Json(s) => s.push(chunk, on_record),
             Inner::Delimited(s) => s.push(chunk, on_record),
@@ -117,7 +121,10 @@ impl RowCounter {
     /// # Errors
     ///
     /// Any [`RecordError`] of the underlying splitter's `finish`.
-    pub fn finish_with<F: FnMut(&[u8])>(self, on_record: &mut F) -> Result<Option<u64>, RecordError> {
+    pub fn finish_with<F: FnMut(&[u8])>(
+        self,
+        on_record: &mut F,
+    ) -> Result<Option<u64>, RecordError> {
         match self.inner {
             Inner::Json(s) => s.finish().map(Some),
             Inner::Delimited(s) => s.finish(on_record).map(Some),

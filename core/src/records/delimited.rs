@@ -103,7 +103,11 @@ impl DelimitedSplitter {
     /// # Errors
     ///
     /// [`RecordError::RowTooLarge`], or the error that stopped splitting earlier.
-    pub fn push<F: FnMut(&[u8])>(&mut self, chunk: &[u8], on_row: &mut F) -> Result<(), RecordError> {
+    pub fn push<F: FnMut(&[u8])>(
+        &mut self,
+        chunk: &[u8],
+        on_row: &mut F,
+    ) -> Result<(), RecordError> {
         if let Some(e) = &self.failed {
             return Err(e.clone());
         }
@@ -149,7 +153,11 @@ impl DelimitedSplitter {
         }
     }
 
-    fn push_inner<F: FnMut(&[u8])>(&mut self, chunk: &[u8], on_row: &mut F) -> Result<(), RecordError> {
+    fn push_inner<F: FnMut(&[u8])>(
+        &mut self,
+        chunk: &[u8],
+        on_row: &mut F,
+    ) -> Result<(), RecordError> {
         let delimiter = self.delimiter;
         let mut i = 0usize;
         let mut row_start = 0usize;
@@ -167,7 +175,10 @@ impl DelimitedSplitter {
                 }
                 continue;
             }
-            let Some(k) = rest.iter().position(|&b| b == delimiter || b == b'\n' || b == b'"') else {
+            let Some(k) = rest
+                .iter()
+                .position(|&b| b == delimiter || b == b'\n' || b == b'"')
+            else {
                 self.field_start = false;
                 i = chunk.len();
                 continue;

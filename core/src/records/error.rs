@@ -132,10 +132,16 @@ mod tests {
     #[test]
     fn kind_matches_serde_tag() {
         let all = [
-            RecordError::NotArray { offset: 0, found: "'{'".into() },
+            RecordError::NotArray {
+                offset: 0,
+                found: "'{'".into(),
+            },
             RecordError::Unterminated { items: 2 },
             RecordError::TrailingGarbage { offset: 9 },
-            RecordError::Malformed { offset: 1, detail: "x".into() },
+            RecordError::Malformed {
+                offset: 1,
+                detail: "x".into(),
+            },
             RecordError::ItemTooLarge { limit: 5 },
             RecordError::TooDeep { limit: 5 },
             RecordError::RowTooLarge { limit: 5 },

@@ -119,7 +119,11 @@ impl JsonArraySplitter {
     /// # Errors
     ///
     /// Any [`RecordError`] about the array's framing or the limits.
-    pub fn push<F: FnMut(&[u8])>(&mut self, chunk: &[u8], on_item: &mut F) -> Result<(), RecordError> {
+    pub fn push<F: FnMut(&[u8])>(
+        &mut self,
+        chunk: &[u8],
+        on_item: &mut F,
+    ) -> Result<(), RecordError> {
         if let Some(e) = &self.failed {
             return Err(e.clone());
         }
@@ -158,7 +162,11 @@ impl JsonArraySplitter {
         self.offset.saturating_add(i as u64)
     }
 
-    fn push_inner<F: FnMut(&[u8])>(&mut self, chunk: &[u8], on_item: &mut F) -> Result<(), RecordError> {
+    fn push_inner<F: FnMut(&[u8])>(
+        &mut self,
+        chunk: &[u8],
+        on_item: &mut F,
+    ) -> Result<(), RecordError> {
         let mut i = 0usize;
         // Where the current item starts in this chunk (0 if it began earlier).
         let mut item_start = 0usize;
@@ -167,7 +175,11 @@ impl JsonArraySplitter {
                 State::Bom(got) => {
                     if BOM.get(usize::from(got)) == Some(&b) {
                         i = i.saturating_add(1);
-                        self.state = if got >= 2 { State::Start } else { State::Bom(got.saturating_add(1)) };
+                        self.state = if got >= 2 {
+                            State::Start
+                        } else {
+                            State::Bom(got.saturating_add(1))
+                        };
                     } else if got == 0 {
                         self.state = State::Start;
                     } else {
@@ -181,7 +193,10 @@ impl JsonArraySplitter {
                     if b == b'[' {
                         self.state = State::First;
                     } else if !is_ws(b) {
-                        return Err(RecordError::NotArray { offset: self.at(i), found: describe(b) });
+                        return Err(RecordError::NotArray {
+                            offset: self.at(i),
+                            found: describe(b),
+                        });
                     }
                     i = i.saturating_add(1);
                 }
@@ -205,28 +220,26 @@ impl JsonArraySplitter {
                     self.begin_item(b)?;
                     i = i.saturating_add(1);
                 }
-                State::Item => {
-                    match self.scan(chunk, i)? {
-                        Some(end) => {
-                            let piece = chunk.get(item_start..end).unwrap_or_default();
-                            let size = self.item.len().saturating_add(piece.len());
-                            if size > self.max_item_bytes {
-                                return Err(self.too_large());
-                            }
-                            if self.item.is_empty() {
-                                on_item(piece);
-                            } else {
-                                self.item.extend_from_slice(piece);
-                                on_item(&self.item);
-                                self.item.clear();
-                            }
-                            self.items = self.items.saturating_add(1);
-                            self.state = State::After;
-                            i = end;
+                State::Item => match self.scan(chunk, i)? {
+                    Some(end) => {
+                        let piece = chunk.get(item_start..end).unwrap_or_default();
+                        let size = self.item.len().saturating_add(piece.len());
+                        if size > self.max_item_bytes {
+                            return Err(self.too_large());
                         }
-                        None => i = chunk.len(),
+                        if self.item.is_empty() {
+                            on_item(piece);
+                        } else {
+                            self.item.extend_from_slice(piece);
+                            on_item(&self.item);
+                            self.item.clear();
+                        }
+                        self.items = self.items.saturating_add(1);
+                        self.state = State::After;
+                        i = end;
                     }
-                }
+                    None => i = chunk.len(),
+                },
                 State::After => {
                     match b {
                         b',' => self.state = State::Next,
@@ -235,7 +248,10 @@ impl JsonArraySplitter {
                         _ => {
                             return Err(RecordError::Malformed {
                                 offset: self.at(i),
-                                detail: format!("expected ',' or ']' after an item, found {}", describe(b)),
+                                detail: format!(
+                                    "expected ',' or ']' after an item, found {}",
+                                    describe(b)
+                                ),
                             })
                         }
                     }
@@ -277,7 +293,9 @@ impl JsonArraySplitter {
             b'{' | b'[' => {
                 self.depth = 1;
                 if self.max_depth == 0 {
-                    return Err(RecordError::TooDeep { limit: self.max_depth });
+                    return Err(RecordError::TooDeep {
+                        limit: self.max_depth,
+                    });
                 }
             }
             b'"' => self.in_string = true,
@@ -315,7 +333,9 @@ impl JsonArraySplitter {
                 continue;
             }
             if self.scalar {
-                let Some(k) = rest.iter().position(|&b| is_ws(b) || matches!(b, b',' | b']' | b'"' | b'{' | b'[' | b'}' | b':')) else {
+                let Some(k) = rest.iter().position(|&b| {
+                    is_ws(b) || matches!(b, b',' | b']' | b'"' | b'{' | b'[' | b'}' | b':')
+                }) else {
                     return Ok(None);
                 };
                 let end = j.saturating_add(k);
@@ -328,7 +348,10 @@ impl JsonArraySplitter {
                     None => Ok(None),
                 };
             }
-            let Some(k) = rest.iter().position(|&b| matches!(b, b'"' | b'{' | b'[' | b'}' | b']')) else {
+            let Some(k) = rest
+                .iter()
+                .position(|&b| matches!(b, b'"' | b'{' | b'[' | b'}' | b']'))
+            else {
                 return Ok(None);
             };
             j = j.saturating_add(k).saturating_add(1);
@@ -337,7 +360,9 @@ impl JsonArraySplitter {
                 Some(b'{' | b'[') => {
                     self.depth = self.depth.saturating_add(1);
                     if self.depth > self.max_depth {
-                        return Err(RecordError::TooDeep { limit: self.max_depth });
+                        return Err(RecordError::TooDeep {
+                            limit: self.max_depth,
+                        });
                     }
                 }
                 _ => {
@@ -385,5 +410,7 @@ pub fn parse_item(bytes: &[u8]) -> Result<serde_json::Value, RecordError> {
 /// [`RecordError::InvalidJson`] when the bytes are not valid JSON or do not
 /// fit `T`.
 pub fn parse_item_as<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, RecordError> {
-    serde_json::from_slice(bytes).map_err(|e| RecordError::InvalidJson { detail: e.to_string() })
+    serde_json::from_slice(bytes).map_err(|e| RecordError::InvalidJson {
+        detail: e.to_string(),
+    })
 }

@@ -82,7 +82,9 @@ fn json_limits() {
     let mut n = 0;
     s.push(b"[\"0123456\",", &mut |_: &[u8]| n += 1).unwrap();
     assert_eq!(n, 1);
-    let e = s.push(b"\"0123456789\"]", &mut |_: &[u8]| n += 1).unwrap_err();
+    let e = s
+        .push(b"\"0123456789\"]", &mut |_: &[u8]| n += 1)
+        .unwrap_err();
     assert_eq!(e, RecordError::ItemTooLarge { limit: 10 });
     // Sticky.
     assert_eq!(s.push(b"", &mut |_: &[u8]| {}).unwrap_err(), e);
@@ -100,22 +102,36 @@ fn json_limits() {
     assert_eq!(err.unwrap().kind(), "item_too_large");
 
     let deep = format!("[{}{}]", "[".repeat(200), "]".repeat(200));
-    assert_eq!(split_json(deep.as_bytes(), 7).unwrap_err(), RecordError::TooDeep { limit: 128 });
+    assert_eq!(
+        split_json(deep.as_bytes(), 7).unwrap_err(),
+        RecordError::TooDeep { limit: 128 }
+    );
     let ok = format!("[{}{}]", "[".repeat(128), "]".repeat(128));
     assert_eq!(split_json(ok.as_bytes(), 7).unwrap().len(), 1);
     let mut s = JsonArraySplitter::new().with_max_depth(0);
-    assert_eq!(s.push(b"[{}]", &mut |_: &[u8]| {}).unwrap_err().kind(), "too_deep");
+    assert_eq!(
+        s.push(b"[{}]", &mut |_: &[u8]| {}).unwrap_err().kind(),
+        "too_deep"
+    );
 }
 
 #[test]
 fn parse_item_keeps_integers_exact() {
-    let v = parse_item(b"{\"id\":1234567890123456789,\"neg\":-1234567890123456789,\"amount\":19.99}").unwrap();
+    let v =
+        parse_item(b"{\"id\":1234567890123456789,\"neg\":-1234567890123456789,\"amount\":19.99}")
+            .unwrap();
     assert_eq!(v["id"].as_u64(), Some(1_234_567_890_123_456_789));
     assert_eq!(v["neg"].as_i64(), Some(-1_234_567_890_123_456_789));
-    assert_eq!(serde_json::to_string(&v["id"]).unwrap(), "1234567890123456789");
+    assert_eq!(
+        serde_json::to_string(&v["id"]).unwrap(),
+        "1234567890123456789"
+    );
     assert_eq!(parse_item(b"{\"a\":]").unwrap_err().kind(), "invalid_json");
     let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
-    assert_eq!(parse_item(deep.as_bytes()).unwrap_err().kind(), "invalid_json");
+    assert_eq!(
+        parse_item(deep.as_bytes()).unwrap_err().kind(),
+        "invalid_json"
+    );
     #[derive(serde::Deserialize)]
     struct Row {
         id: u64,
@@ -134,13 +150,27 @@ fn tsv_rows_quotes_and_terminators() {
         b"C-3\t\"x\"y\t5",
     ];
     for chunk in 1..=data.len() {
-        assert_eq!(split_rows(data, b'\t', chunk).unwrap(), expected, "chunk={chunk}");
+        assert_eq!(
+            split_rows(data, b'\t', chunk).unwrap(),
+            expected,
+            "chunk={chunk}"
+        );
     }
     let f: Vec<Vec<u8>> = fields(expected[1], b'\t').map(|c| c.into_owned()).collect();
-    assert_eq!(f, vec![b"A-1".to_vec(), b"Mug\tlarge\r\nline2 \"q\"".to_vec(), b"3".to_vec()]);
+    assert_eq!(
+        f,
+        vec![
+            b"A-1".to_vec(),
+            b"Mug\tlarge\r\nline2 \"q\"".to_vec(),
+            b"3".to_vec()
+        ]
+    );
     let f: Vec<Vec<u8>> = fields(expected[3], b'\t').map(|c| c.into_owned()).collect();
     assert_eq!(f, vec![b"C-3".to_vec(), b"xy".to_vec(), b"5".to_vec()]);
-    assert!(matches!(fields(b"\"plain\",x", b',').next(), Some(std::borrow::Cow::Borrowed(b"plain"))));
+    assert!(matches!(
+        fields(b"\"plain\",x", b',').next(),
+        Some(std::borrow::Cow::Borrowed(b"plain"))
+    ));
     assert_eq!(fields(b"", b',').count(), 1);
     assert_eq!(fields(b"a,,", b',').count(), 3);
 }
@@ -155,10 +185,16 @@ fn csv_and_limits() {
     );
     let mut s = DelimitedSplitter::tsv().with_max_row_bytes(8);
     s.push(b"1234567\n", &mut |_: &[u8]| {}).unwrap();
-    assert_eq!(s.push(b"12345678\n", &mut |_: &[u8]| {}).unwrap_err(), RecordError::RowTooLarge { limit: 8 });
+    assert_eq!(
+        s.push(b"12345678\n", &mut |_: &[u8]| {}).unwrap_err(),
+        RecordError::RowTooLarge { limit: 8 }
+    );
     let mut s = DelimitedSplitter::tsv().with_max_row_bytes(8);
     assert_eq!(s.push(b"123", &mut |_: &[u8]| {}), Ok(()));
-    assert_eq!(s.push(b"45678", &mut |_: &[u8]| {}).unwrap_err().kind(), "row_too_large");
+    assert_eq!(
+        s.push(b"45678", &mut |_: &[u8]| {}).unwrap_err().kind(),
+        "row_too_large"
+    );
 }
 
 #[test]
@@ -172,7 +208,10 @@ fn row_counter_formats() {
     let mut c = RowCounter::new(RecordFormat::Tsv);
     c.push(b"h1\th2\nx\ty").unwrap();
     let mut last = Vec::new();
-    assert_eq!(c.finish_with(&mut |r: &[u8]| last = r.to_vec()).unwrap(), Some(2));
+    assert_eq!(
+        c.finish_with(&mut |r: &[u8]| last = r.to_vec()).unwrap(),
+        Some(2)
+    );
     assert_eq!(last, b"x\ty");
 
     let mut c = RowCounter::new(RecordFormat::Csv).with_max_record_bytes(4);
@@ -181,5 +220,8 @@ fn row_counter_formats() {
     let mut c = RowCounter::new(RecordFormat::Opaque);
     c.push(b"<xml/>").unwrap();
     assert_eq!(c.finish().unwrap(), None);
-    assert_eq!(serde_json::to_string(&RecordFormat::JsonArray).unwrap(), "\"json_array\"");
+    assert_eq!(
+        serde_json::to_string(&RecordFormat::JsonArray).unwrap(),
+        "\"json_array\""
+    );
 }

@@ -121,8 +121,8 @@ impl std::fmt::Debug for Content {
 
 /// The Amazon Ads simulator. Reach it through a [`Sandbox`](super::Sandbox);
 /// [`Sandbox::simulator`](super::Sandbox::simulator) gives read access to
-/// its state.
-#[derive(Debug, Clone)]
+/// its state. `Debug` leaves the issued tokens out.
+#[derive(Clone)]
 pub struct Simulator {
     origin: String,
     seed: u64,
@@ -134,6 +134,19 @@ pub struct Simulator {
     reports: BTreeMap<String, Report>,
     report_order: Vec<String>,
     contents: BTreeMap<String, Arc<Content>>,
+}
+
+impl std::fmt::Debug for Simulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("amazon_ads::Simulator")
+            .field("origin", &self.origin)
+            .field("seed", &self.seed)
+            .field("rows", &self.rows)
+            .field("generation_ms", &self.generation_ms)
+            .field("tokens_issued", &self.tokens_issued)
+            .field("reports", &self.report_order)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Simulator {

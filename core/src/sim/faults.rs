@@ -17,6 +17,14 @@
 //! | `expired-link` | next report download | S3 answers `403` "Request has expired" |
 //! | `corrupt-body` | next report download | one byte of the gzip body is flipped (position from the seed) |
 //! | `truncated-gzip` | next report download | the gzip body is cut short but delivered as a complete response |
+//! | `lost-answer` | next provider API call | (Lingxing) the call is handled but the connection drops before the answer; the gateway keeps the endpoint's token for 2 minutes |
+//! | `plain-body` | next report creation | (Lingxing) the task's document is served uncompressed, `compression_algorithm: null` |
+//! | `task-cancelled` | next status poll | (Lingxing) the task becomes `CANCELLED` (Amazon: no data) |
+//!
+//! Each simulator answers a fault in its provider's own terms: Lingxing's
+//! `throttle` is body code `3001008` (or `103`) on HTTP 200, its
+//! `report-failure` a `FATAL` task (see `sim::lingxing`). A fault a provider
+//! has no equivalent for is consumed without effect there.
 //!
 //! Text form (the CLI's `--fault` values): `NAME` (fires once), `NAME:N`
 //! (the first N opportunities) or `NAME:always`; several separated by
@@ -56,9 +64,21 @@ pub enum Fault {
     ExpiredToken,
     /// `reject-406`: the next report creation gets `406` (report date too far
     /// in the past).
+    #[serde(rename = "reject-406")]
     Reject406,
     /// `reject-422`: the next report creation gets `422` (invalid parameters).
+    #[serde(rename = "reject-422")]
     Reject422,
+    /// `lost-answer` (Lingxing): the next API call is handled, but the
+    /// connection drops before the answer; the gateway keeps the endpoint's
+    /// only token for 2 minutes.
+    LostAnswer,
+    /// `plain-body` (Lingxing): the next created task's document is plain,
+    /// announced with `compression_algorithm: null`.
+    PlainBody,
+    /// `task-cancelled` (Lingxing): the next status poll finds the task
+    /// `CANCELLED`, Amazon's "no data".
+    TaskCancelled,
 }
 
 /// Where a fault can fire.
@@ -76,7 +96,7 @@ pub(crate) enum Opportunity {
 
 impl Fault {
     /// Every fault, in documentation order.
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 13] = [
         Self::Throttle,
         Self::ServerError,
         Self::Disconnect,
@@ -87,6 +107,9 @@ impl Fault {
         Self::ExpiredToken,
         Self::Reject406,
         Self::Reject422,
+        Self::LostAnswer,
+        Self::PlainBody,
+        Self::TaskCancelled,
     ];
 
     /// The stable kebab-case name, e.g. `corrupt-body`.
@@ -102,6 +125,9 @@ impl Fault {
             Self::ExpiredToken => "expired-token",
             Self::Reject406 => "reject-406",
             Self::Reject422 => "reject-422",
+            Self::LostAnswer => "lost-answer",
+            Self::PlainBody => "plain-body",
+            Self::TaskCancelled => "task-cancelled",
         }
     }
 
@@ -118,6 +144,9 @@ impl Fault {
             Self::ExpiredToken => "access tokens are revoked; next API call answers 401",
             Self::Reject406 => "next report creation answers 406 (date too far in the past)",
             Self::Reject422 => "next report creation answers 422 (invalid parameters)",
+            Self::LostAnswer => "(lingxing) next API call is handled but its answer is lost; the endpoint stays busy 2 minutes",
+            Self::PlainBody => "(lingxing) next task's document is served uncompressed",
+            Self::TaskCancelled => "(lingxing) next status poll finds the task CANCELLED (no data)",
         }
     }
 
@@ -128,9 +157,9 @@ impl Fault {
 
     pub(crate) const fn opportunity(self) -> Opportunity {
         match self {
-            Self::Throttle | Self::ServerError | Self::ExpiredToken => Opportunity::ApiCall,
-            Self::Reject406 | Self::Reject422 => Opportunity::Create,
-            Self::ReportFailure => Opportunity::StatusPoll,
+            Self::Throttle | Self::ServerError | Self::ExpiredToken | Self::LostAnswer => Opportunity::ApiCall,
+            Self::Reject406 | Self::Reject422 | Self::PlainBody => Opportunity::Create,
+            Self::ReportFailure | Self::TaskCancelled => Opportunity::StatusPoll,
             Self::Disconnect | Self::ExpiredLink | Self::CorruptBody | Self::TruncatedGzip => Opportunity::Download,
         }
     }

@@ -304,7 +304,7 @@ enum Ending {
 }
 
 /// An answer arriving for the request in flight.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 struct Inbox {
     id: RequestId,
     /// When the job gives up on the request.
@@ -315,11 +315,30 @@ struct Inbox {
     /// Body bytes delivered before `ending`.
     limit: usize,
     ending: Option<Ending>,
+    /// Whether any input of the answer was fed.
+    started: bool,
+    /// The status fed with the head.
+    status: Option<u16>,
+}
+
+impl std::fmt::Debug for Inbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Bodies can hold tokens (LwA answers): show their size only.
+        f.debug_struct("Inbox")
+            .field("id", &self.id)
+            .field("deadline", &self.deadline)
+            .field("head", &self.head.as_ref().map(|(status, _)| status))
+            .field("body_len", &self.body.len())
+            .field("fed", &self.fed)
+            .field("limit", &self.limit)
+            .field("ending", &self.ending)
+            .finish()
+    }
 }
 
 impl Inbox {
     fn refused(id: RequestId, deadline: Millis, ending: Ending) -> Self {
-        Self { id, deadline, head: None, body: Vec::new(), fed: 0, limit: 0, ending: Some(ending) }
+        Self { id, deadline, head: None, body: Vec::new(), fed: 0, limit: 0, ending: Some(ending), started: false, status: None }
     }
 
     fn answer(id: RequestId, deadline: Millis, response: SimResponse) -> Self {
@@ -333,6 +352,8 @@ impl Inbox {
             fed: 0,
             limit,
             ending: Some(ending),
+            started: false,
+            status: None,
         }
     }
 
@@ -354,7 +375,7 @@ impl Inbox {
 /// let mut harness = Harness::new(job, sandbox, start);
 /// let run = harness.drive_bounded(1_000)?;
 /// let summary = run.summary().expect("a clean run ends Done");
-/// assert_eq!(Some(run.data), harness.sandbox().report_content(&summary.report_id));
+/// assert_eq!(harness.sandbox().report_content(&summary.report_id).as_ref(), Some(&run.data));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
@@ -370,6 +391,9 @@ pub struct Harness {
     follow_redirects: bool,
     inbox: Option<Inbox>,
     draining: bool,
+    /// The last poll returned `Wait` with no request in flight, and nothing
+    /// was fed since: a drain point.
+    settled: bool,
     data: Vec<u8>,
     actions: Vec<ActionRecord>,
     requests: Vec<HttpRequest>,
@@ -378,6 +402,8 @@ pub struct Harness {
     terminal: Option<Result<Summary, Error>>,
     steps: usize,
     restores: u32,
+    aborted: u32,
+    answered: Vec<(RequestId, u16)>,
 }
 
 impl Harness {
@@ -396,6 +422,7 @@ impl Harness {
             follow_redirects: false,
             inbox: None,
             draining: true,
+            settled: false,
             data: Vec::new(),
             actions: Vec::new(),
             requests: Vec::new(),
@@ -404,6 +431,8 @@ impl Harness {
             terminal: None,
             steps: 0,
             restores: 0,
+            aborted: 0,
+            answered: Vec::new(),
         }
     }
 
@@ -484,6 +513,18 @@ impl Harness {
         self.restores
     }
 
+    /// How many transfers the host aborted because the job moved on while
+    /// their answer was still arriving.
+    pub const fn aborted(&self) -> u32 {
+        self.aborted
+    }
+
+    /// Requests whose answer was completely delivered (`End` accepted), with
+    /// the status of that answer, in order.
+    pub fn answered(&self) -> &[(RequestId, u16)] {
+        &self.answered
+    }
+
     /// The outcome, once the job finished.
     pub fn outcome(&self) -> Option<&Result<Summary, Error>> {
         self.terminal.as_ref()
@@ -498,7 +539,7 @@ impl Harness {
     /// `Wait` and no request is in flight. Snapshots taken here describe
     /// the whole job.
     pub fn at_rest(&self) -> bool {
-        self.inbox.is_none() && self.terminal.is_none() && matches!(self.actions.last(), Some(ActionRecord::Wait { .. }))
+        self.settled && self.inbox.is_none() && self.terminal.is_none()
     }
 
     /// Feeds an input directly (e.g. a stale answer or `Cancel`); the next
@@ -507,6 +548,7 @@ impl Harness {
     pub fn handle(&mut self, input: Input<'_>) -> Result<(), InputError> {
         self.max_now = self.max_now.max(self.now);
         self.draining = true;
+        self.settled = false;
         self.job.handle(self.now, input)
     }
 
@@ -530,6 +572,7 @@ impl Harness {
         self.inbox = None;
         self.data.clear();
         self.draining = true;
+        self.settled = false;
         self.max_now = self.now;
         self.restores = self.restores.saturating_add(1);
         self.actions.push(ActionRecord::Restored { at: self.now });
@@ -561,6 +604,7 @@ impl Harness {
             follow_redirects: self.follow_redirects,
             inbox: None,
             draining: true,
+            settled: false,
             data: self.data.clone(),
             actions: Vec::new(),
             requests: Vec::new(),
@@ -569,6 +613,8 @@ impl Harness {
             terminal: None,
             steps: 0,
             restores: 0,
+            aborted: 0,
+            answered: Vec::new(),
         })
     }
 
@@ -627,8 +673,11 @@ impl Harness {
     fn feed(&mut self) -> Result<Option<Stepped>, HarnessError> {
         let Some(inbox) = self.inbox.as_mut() else { return Ok(None) };
         let id = inbox.id;
+        inbox.started = true;
+        self.settled = false;
         self.max_now = self.max_now.max(self.now);
         let (result, stepped) = if let Some((status, headers)) = inbox.head.take() {
+            inbox.status = Some(status);
             let result = self.job.handle(self.now, Input::Head { id, status, headers: &headers });
             (result, Stepped::Fed { id, input: "head", bytes: 0 })
         } else if inbox.fed < inbox.limit {
@@ -643,8 +692,13 @@ impl Harness {
         } else {
             match inbox.ending.take() {
                 Some(Ending::End) => {
+                    let status = inbox.status.unwrap_or_default();
                     self.inbox = None;
-                    (self.job.handle(self.now, Input::End { id }), Stepped::Fed { id, input: "end", bytes: 0 })
+                    let result = self.job.handle(self.now, Input::End { id });
+                    if result.is_ok() {
+                        self.answered.push((id, status));
+                    }
+                    (result, Stepped::Fed { id, input: "end", bytes: 0 })
                 }
                 Some(Ending::Fail(failure)) => {
                     self.inbox = None;
@@ -674,6 +728,7 @@ impl Harness {
     fn act(&mut self, action: &Action) -> Result<(), HarnessError> {
         let record = ActionRecord::of(self.now, action);
         self.actions.push(record);
+        self.settled = matches!(action, Action::Wait { .. }) && self.inbox.is_none();
         match action {
             Action::Send(request) => self.send(request)?,
             Action::Wait { until, .. } => {
@@ -723,10 +778,14 @@ impl Harness {
 
     fn send(&mut self, request: &HttpRequest) -> Result<(), HarnessError> {
         if let Some(inbox) = &self.inbox {
-            if self.max_now < inbox.deadline {
-                return Err(self.violation(format!("Send {} while {} is in flight", request.id, inbox.id)));
+            // The job may give up on a request whose answer is still arriving:
+            // after its deadline, or once it has judged the answer (a report
+            // body that failed a check). A host then aborts that transfer.
+            // Moving on before any answer arrived is a bug.
+            if !inbox.started && self.max_now < inbox.deadline {
+                return Err(self.violation(format!("Send {} while {} is in flight and unanswered", request.id, inbox.id)));
             }
-            // The job timed the old request out; its answer is moot.
+            self.aborted = self.aborted.saturating_add(1);
             self.inbox = None;
         }
         self.requests.push(request.clone());

@@ -20,6 +20,10 @@
 //! - [`amazon_ads`]: the Amazon Ads Sponsored Display v2 simulator, its
 //!   accepted [`credentials`](amazon_ads::credentials) and a
 //!   [`sample_spec`](amazon_ads::sample_spec).
+//! - [`lingxing`]: the Lingxing (领星) report-export simulator (signed
+//!   requests, capacity-1 buckets, 5-minute links),
+//!   [`credentials`](lingxing::credentials) and
+//!   [`sample_spec`](lingxing::sample_spec).
 //! - [`Harness`]: drives a [`ReportJob`](crate::ReportJob) against a
 //!   sandbox in virtual time; it is also the reference host loop.
 //!
@@ -51,6 +55,7 @@ use crate::providers::Provider;
 use crate::time::Millis;
 
 pub mod amazon_ads;
+pub mod lingxing;
 mod calendar;
 mod faults;
 mod harness;
@@ -146,6 +151,19 @@ fn target_of(url: &str) -> String {
         }
         None => "/".to_owned(),
     }
+}
+
+/// A query string with the values of credential parameters (Lingxing's
+/// `access_token` and `sign`) replaced, so the log stays secret-free.
+fn redact_query(query: &str) -> String {
+    query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) if matches!(name, "access_token" | "sign") => format!("{name}=redacted"),
+            _ => pair.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// A simulator's answer.
@@ -395,7 +413,8 @@ impl Sandbox {
     /// A sandbox with every simulator, in its initial state.
     pub fn new(config: SandboxConfig) -> Self {
         // One line per provider.
-        let sims: Vec<Box<dyn ProviderSim>> = vec![Box::new(amazon_ads::Simulator::new(&config))];
+        let sims: Vec<Box<dyn ProviderSim>> =
+            vec![Box::new(amazon_ads::Simulator::new(&config)), Box::new(lingxing::Simulator::new(&config))];
         Self { faults: FaultState::new(&config.faults), config, sims, log: Vec::new() }
     }
 
@@ -425,7 +444,7 @@ impl Sandbox {
             at: now,
             method: request.method,
             path,
-            query: request.query().map(str::to_owned),
+            query: request.query().map(redact_query),
             header_names: request.headers.iter().map(|(n, _)| n.to_ascii_lowercase()).collect(),
             status: response.status,
             provider,

@@ -44,7 +44,9 @@ struct DemoResult {
 }
 
 pub(crate) fn run(args: &DemoArgs, quiet: bool) -> ExitCode {
-    let config = SandboxConfig::default().with_seed(args.seed).with_generation_ms(DEMO_GENERATION_MS);
+    let config = SandboxConfig::default()
+        .with_seed(args.seed)
+        .with_generation_ms(DEMO_GENERATION_MS);
     let server = match SimServer::start("127.0.0.1:0", config) {
         Ok(server) => server,
         Err(error) => {
@@ -52,7 +54,10 @@ pub(crate) fn run(args: &DemoArgs, quiet: bool) -> ExitCode {
             return ExitCode::from(EXIT_LOCAL_IO);
         }
     };
-    let results: Vec<DemoResult> = PROVIDERS.iter().map(|entry| run_one(&server, entry, args.seed, quiet)).collect();
+    let results: Vec<DemoResult> = PROVIDERS
+        .iter()
+        .map(|entry| run_one(&server, entry, args.seed, quiet))
+        .collect();
     print_table(&results);
     if results.iter().all(|r| r.verified) {
         ExitCode::SUCCESS
@@ -76,7 +81,10 @@ fn run_one(server: &SimServer, entry: &ProviderEntry, seed: u64, quiet: bool) ->
     };
     let now = wall_clock();
     let (spec, credentials) = (entry.sample)(now);
-    let config = demo_job_config(server.with_sandbox(|sandbox| sandbox.job_config(provider)), seed);
+    let config = demo_job_config(
+        server.with_sandbox(|sandbox| sandbox.job_config(provider)),
+        seed,
+    );
     let mut job = match ReportJob::new(spec, config, credentials, now) {
         Ok(job) => job,
         Err(error) => {
@@ -88,13 +96,17 @@ fn run_one(server: &SimServer, entry: &ProviderEntry, seed: u64, quiet: bool) ->
     // Hash the decoded bytes as they stream; a reset starts the hash over.
     let mut content_md5 = Md5::new();
     let outcome = drive(&mut job, &mut Transport::new(), |_, step| {
-        if let Step::Event(event) = step {
-            progress.on_event(event);
-            match event {
-                Event::Data(chunk) => content_md5.update(&chunk.bytes),
-                Event::DataReset { .. } => content_md5 = Md5::new(),
-                _ => {}
+        match step {
+            Step::Event(event) => {
+                progress.on_event(event);
+                match event {
+                    Event::Data(chunk) => content_md5.update(&chunk.bytes),
+                    Event::DataReset { .. } => content_md5 = Md5::new(),
+                    _ => {}
+                }
             }
+            Step::Sending(_) => progress.on_sending(),
+            _ => {}
         }
         ControlFlow::Continue(())
     });
@@ -104,9 +116,16 @@ fn run_one(server: &SimServer, entry: &ProviderEntry, seed: u64, quiet: bool) ->
     match outcome {
         Ok(summary) => {
             let received = content_md5.finalize().to_hex();
-            let truth = server.report_content(&summary.report_id).map(|content| Md5::digest(&content).to_hex());
+            let truth = server
+                .report_content(&summary.report_id)
+                .map(|content| Md5::digest(&content).to_hex());
             result.verified = truth.as_deref() == Some(received.as_str());
-            result.outcome = if result.verified { "verified" } else { "MISMATCH" }.to_owned();
+            result.outcome = if result.verified {
+                "verified"
+            } else {
+                "MISMATCH"
+            }
+            .to_owned();
             result.rows = Some(summary.rows);
             result.bytes = Some(summary.bytes);
             result.md5 = Some(received);
@@ -126,7 +145,16 @@ fn demo_job_config(mut config: JobConfig, seed: u64) -> JobConfig {
 
 fn print_table(results: &[DemoResult]) {
     let dash = || "-".to_owned();
-    let header = ["provider", "outcome", "rows", "bytes", "md5 (decoded)", "requests", "time"].map(str::to_owned);
+    let header = [
+        "provider",
+        "outcome",
+        "rows",
+        "bytes",
+        "md5 (decoded)",
+        "requests",
+        "time",
+    ]
+    .map(str::to_owned);
     let rows: Vec<[String; 7]> = results
         .iter()
         .map(|r| {
@@ -148,7 +176,11 @@ fn print_table(results: &[DemoResult]) {
         }
     }
     for row in std::iter::once(&header).chain(&rows) {
-        let line: Vec<String> = row.iter().zip(widths).map(|(cell, width)| format!("{cell:<width$}")).collect();
+        let line: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
         println!("{}", line.join("  ").trim_end());
     }
 }

@@ -27,30 +27,37 @@ pub(crate) struct FetchArgs {
     /// Origin of a simulator (the first line `reportflow sim` prints), used
     /// for the provider's API and auth: requests go to URL/PROVIDER/…
     /// Without credentials, the simulator's own are used.
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(long, global = true, value_name = "URL", help_heading = "Connection")]
     base_url: Option<String>,
     /// Where the verified report goes: a file, or `-` for stdout (written
     /// only after verification). Default: stdout, or nowhere with --json.
-    #[arg(long, short, global = true, value_name = "FILE|-")]
+    #[arg(
+        long,
+        short,
+        global = true,
+        value_name = "FILE|-",
+        help_heading = "Output"
+    )]
     out: Option<String>,
     /// Persist the job here after every step and resume from it if it
-    /// exists: a rerun after a crash continues the same report. Deleted
-    /// once the report is fetched.
-    #[arg(long, global = true, value_name = "FILE")]
+    /// exists: a rerun after a crash continues the same report (with the
+    /// base URL, seed and report flags it started with). Deleted once the
+    /// report is fetched or has failed for good.
+    #[arg(long, global = true, value_name = "FILE", help_heading = "Output")]
     state: Option<PathBuf>,
     /// Print one JSON object with the outcome on stdout.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Output")]
     json: bool,
     /// Seed of the retry and poll jitter.
-    #[arg(long, global = true, default_value_t = 0)]
+    #[arg(long, global = true, default_value_t = 0, help_heading = "Connection")]
     seed: u64,
     /// Delay before the first status poll, in ms (later polls back off up
     /// to 60 s).
-    #[arg(long, global = true, value_name = "MS")]
+    #[arg(long, global = true, value_name = "MS", help_heading = "Connection")]
     poll_ms: Option<u64>,
     /// Delay before the first retry of a failed step, in ms (later retries
     /// back off up to 120 s).
-    #[arg(long, global = true, value_name = "MS")]
+    #[arg(long, global = true, value_name = "MS", help_heading = "Connection")]
     retry_ms: Option<u64>,
 }
 
@@ -85,11 +92,17 @@ struct LocalFailure {
 
 impl LocalFailure {
     fn usage(message: impl Into<String>) -> Self {
-        Self { message: message.into(), exit: EXIT_USAGE }
+        Self {
+            message: message.into(),
+            exit: EXIT_USAGE,
+        }
     }
 
     fn io(what: &str, error: &io::Error) -> Self {
-        Self { message: format!("{what}: {error} — check the path, permissions and free space"), exit: EXIT_LOCAL_IO }
+        Self {
+            message: format!("{what}: {error} — check the path, permissions and free space"),
+            exit: EXIT_LOCAL_IO,
+        }
     }
 }
 
@@ -107,15 +120,23 @@ fn fetch(args: &FetchArgs, quiet: bool) -> Result<ExitCode, LocalFailure> {
     let provider = args.provider.provider();
     let destination = match (&args.out, args.json) {
         (Some(out), _) if out == "-" && args.json => {
-            return Err(LocalFailure::usage("--out - and --json both want stdout; write the report to a file"))
+            return Err(LocalFailure::usage(
+                "--out - and --json both want stdout; write the report to a file",
+            ))
         }
         (Some(out), _) => Destination::parse(out),
         (None, true) => Destination::Discard,
         (None, false) => Destination::Stdout,
     };
-    let base_url = args.base_url.as_deref().map(|url| url.trim_end_matches('/'));
+    let base_url = args
+        .base_url
+        .as_deref()
+        .map(|url| url.trim_end_matches('/'));
     let now = wall_clock();
-    let (spec, credentials) = args.provider.job(now, base_url.is_some()).map_err(LocalFailure::usage)?;
+    let (spec, credentials) = args
+        .provider
+        .job(now, base_url.is_some())
+        .map_err(LocalFailure::usage)?;
     let mut state = args.state.clone().map(StateFile::new);
     let mut progress = ProgressView::new(provider, quiet);
 
@@ -125,28 +146,40 @@ fn fetch(args: &FetchArgs, quiet: bool) -> Result<ExitCode, LocalFailure> {
     };
     let mut job = match resumed {
         Some(snapshot) => {
-            let job = ReportJob::restore(snapshot, credentials, now).map_err(|e| LocalFailure::usage(e.to_string()))?;
+            let job = ReportJob::restore(snapshot, credentials, now)
+                .map_err(|e| LocalFailure::usage(e.to_string()))?;
             if let Some(state) = &state {
-                let report = job.report_id().map(|id| format!(" of report {id}")).unwrap_or_default();
-                progress.note(&format!("resuming{report} from {}", state.path().display()));
+                let report = job
+                    .report_id()
+                    .map_or_else(|| "the job".to_owned(), |id| format!("report {id}"));
+                progress.note(&format!(
+                    "resuming {report} from {}",
+                    state.path().display()
+                ));
             }
             job
         }
         None => {
             let config = job_config(args, base_url, provider);
-            ReportJob::new(spec, config, credentials, now).map_err(|e| LocalFailure::usage(e.to_string()))?
+            ReportJob::new(spec, config, credentials, now)
+                .map_err(|e| LocalFailure::usage(e.to_string()))?
         }
     };
 
-    let mut report = PartialReport::create(destination).map_err(|e| LocalFailure::io("cannot create the output file", &e))?;
+    let mut report = PartialReport::create(destination)
+        .map_err(|e| LocalFailure::io("cannot create the output file", &e))?;
     let mut local_error: Option<LocalFailure> = None;
     let result = drive(&mut job, &mut Transport::new(), |job, step| {
         let written = match step {
             Step::Event(event) => {
                 progress.on_event(event);
                 match event {
-                    Event::Data(chunk) => report.write(chunk).map_err(|e| LocalFailure::io("cannot write the report", &e)),
-                    Event::DataReset { .. } => report.reset().map_err(|e| LocalFailure::io("cannot write the report", &e)),
+                    Event::Data(chunk) => report
+                        .write(chunk)
+                        .map_err(|e| LocalFailure::io("cannot write the report", &e)),
+                    Event::DataReset { .. } => report
+                        .reset()
+                        .map_err(|e| LocalFailure::io("cannot write the report", &e)),
                     // The id must be on disk before anything else happens:
                     // a crash now must not lead to a second report.
                     Event::ReportCreated { .. } => save(&mut state, job),
@@ -154,6 +187,10 @@ fn fetch(args: &FetchArgs, quiet: bool) -> Result<ExitCode, LocalFailure> {
                 }
             }
             Step::Idle { .. } => save(&mut state, job),
+            Step::Sending(_) => {
+                progress.on_sending();
+                Ok(())
+            }
             _ => Ok(()),
         };
         match written {
@@ -173,9 +210,16 @@ fn fetch(args: &FetchArgs, quiet: bool) -> Result<ExitCode, LocalFailure> {
     }
     match result {
         Ok(summary) => {
-            let output = report.commit().map_err(|e| LocalFailure::io("cannot move the report into place", &e))?;
+            let what = if matches!(args.out.as_deref(), Some("-") | None) {
+                "cannot write the report to stdout"
+            } else {
+                "cannot move the report into place"
+            };
+            let output = report.commit().map_err(|e| LocalFailure::io(what, &e))?;
             if let Some(state) = &state {
-                state.remove().map_err(|e| LocalFailure::io("cannot delete the state file", &e))?;
+                state
+                    .remove()
+                    .map_err(|e| LocalFailure::io("cannot delete the state file", &e))?;
             }
             print_done(args, provider, &summary, output);
             Ok(ExitCode::SUCCESS)
@@ -185,7 +229,9 @@ fn fetch(args: &FetchArgs, quiet: bool) -> Result<ExitCode, LocalFailure> {
             let kept_state = match &state {
                 Some(state) if resumable(&error) => Some(state.path().to_owned()),
                 Some(state) => {
-                    state.remove().map_err(|e| LocalFailure::io("cannot delete the state file", &e))?;
+                    state
+                        .remove()
+                        .map_err(|e| LocalFailure::io("cannot delete the state file", &e))?;
                     None
                 }
                 None => None,
@@ -211,14 +257,20 @@ fn job_config(args: &FetchArgs, base_url: Option<&str>, provider: Provider) -> J
     }
     if let Some(retry_ms) = args.retry_ms {
         let defaults = config.retry;
-        config.retry = RetryPolicy::new(defaults.max_attempts, retry_ms, defaults.max_delay_ms.max(retry_ms));
+        config.retry = RetryPolicy::new(
+            defaults.max_attempts,
+            retry_ms,
+            defaults.max_delay_ms.max(retry_ms),
+        );
     }
     config
 }
 
 fn save(state: &mut Option<StateFile>, job: &ReportJob) -> Result<(), LocalFailure> {
     match state {
-        Some(state) => state.save(job).map_err(|e| LocalFailure::io("cannot write the state file", &e)),
+        Some(state) => state
+            .save(job)
+            .map_err(|e| LocalFailure::io("cannot write the state file", &e)),
         None => Ok(()),
     }
 }
@@ -249,7 +301,9 @@ fn print_done(args: &FetchArgs, provider: Provider, summary: &Summary, output: O
         };
         println!("{}", serde_json::to_string(&outcome).unwrap_or_default());
     } else {
-        let destination = output.map(|path| format!(" → {}", path.display())).unwrap_or_default();
+        let destination = output
+            .map(|path| format!(" → {}", path.display()))
+            .unwrap_or_default();
         eprintln!(
             "{provider} report {}: {} rows, {} bytes, md5 {}, {} requests{destination}",
             summary.report_id, summary.rows, summary.bytes, summary.md5, summary.requests
@@ -257,10 +311,19 @@ fn print_done(args: &FetchArgs, provider: Provider, summary: &Summary, output: O
     }
 }
 
-fn print_failed(args: &FetchArgs, provider: Provider, job: &ReportJob, error: &Error, kept_state: Option<PathBuf>) {
+fn print_failed(
+    args: &FetchArgs,
+    provider: Provider,
+    job: &ReportJob,
+    error: &Error,
+    kept_state: Option<PathBuf>,
+) {
     let mut remedy = remedy(error.blame()).to_owned();
     if let Some(path) = &kept_state {
-        remedy.push_str(&format!("; rerun with --state {} to continue the same report", path.display()));
+        remedy.push_str(&format!(
+            "; rerun with --state {} to continue the same report",
+            path.display()
+        ));
     }
     eprintln!(
         "reportflow: {provider} report failed ({}, blame: {}): {error} — {remedy}",
@@ -300,10 +363,12 @@ fn blame_label(blame: Blame) -> &'static str {
 /// What the user can do, by who has to act.
 fn remedy(blame: Blame) -> &'static str {
     match blame {
-        Blame::Config => "fix the credentials or report flags; running again unchanged will not help",
+        Blame::Config => {
+            "fix the credentials or report flags; running again unchanged will not help"
+        }
         Blame::Network => "check the network and --base-url, then run again",
         Blame::Provider => "the provider failed; run again later",
-        Blame::Data => "the download was corrupted in transit and nothing was written; run again",
+        Blame::Data => "nothing was written (a corrupt report is never saved); run again",
         Blame::Host => "the run was stopped",
         _ => "see the message",
     }

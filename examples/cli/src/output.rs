@@ -57,7 +57,11 @@ impl PartialReport {
             Destination::Stdout => Some((BufWriter::new(tempfile::tempfile()?), None)),
             Destination::Discard => None,
         };
-        Ok(Self { destination, file, written: 0 })
+        Ok(Self {
+            destination,
+            file,
+            written: 0,
+        })
     }
 
     /// Appends a chunk of decoded data at its offset.
@@ -69,7 +73,10 @@ impl PartialReport {
                 if chunk.offset > self.written {
                     return Err(io::Error::new(
                         io::ErrorKind::InvalidData,
-                        format!("report data skips from byte {} to {}", self.written, chunk.offset),
+                        format!(
+                            "report data skips from byte {} to {}",
+                            self.written, chunk.offset
+                        ),
                     ));
                 }
                 file.flush()?;
@@ -131,7 +138,10 @@ impl PartialReport {
 /// `dir/.NAME.partial` for `dir/NAME`.
 pub(crate) fn partial_path(path: &Path) -> io::Result<PathBuf> {
     let name = path.file_name().ok_or_else(|| {
-        io::Error::new(io::ErrorKind::InvalidInput, format!("`{}` does not name a file", path.display()))
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("`{}` does not name a file", path.display()),
+        )
     })?;
     let mut partial_name = std::ffi::OsString::from(".");
     partial_name.push(name);
@@ -144,7 +154,10 @@ mod tests {
     use super::*;
 
     fn chunk(offset: u64, bytes: &[u8]) -> DataChunk {
-        DataChunk { offset, bytes: bytes.to_vec() }
+        DataChunk {
+            offset,
+            bytes: bytes.to_vec(),
+        }
     }
 
     #[test]

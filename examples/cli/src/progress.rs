@@ -32,7 +32,12 @@ impl ProgressView {
         bar.set_style(style(SPINNER_TEMPLATE));
         bar.set_prefix(provider.as_str());
         bar.enable_steady_tick(Duration::from_millis(120));
-        let view = Self { bar, phase: Phase::Creating, status: None, downloading: false };
+        let view = Self {
+            bar,
+            phase: Phase::Creating,
+            status: None,
+            downloading: false,
+        };
         view.show_phase();
         view
     }
@@ -61,20 +66,43 @@ impl ProgressView {
                 self.status = Some(status.clone());
                 self.show_phase();
             }
-            Event::ReportCreated { report_id } => self.bar.set_message(format!("created report {report_id}")),
-            Event::Progress { bytes_in, bytes_total, .. } => {
+            Event::ReportCreated { report_id } => {
+                self.bar.set_message(format!("created report {report_id}"))
+            }
+            Event::Progress {
+                bytes_in,
+                bytes_total,
+                ..
+            } => {
                 self.start_download(*bytes_total);
                 self.bar.set_position(*bytes_in);
             }
             Event::DataReset { cause } => {
                 self.bar.set_position(0);
-                self.bar.set_message(format!("(download voided: {cause}; starting again)"));
+                self.bar
+                    .set_message(format!("(download voided: {cause}; starting again)"));
             }
-            Event::Retrying { attempt, after_ms, cause } => {
-                self.bar.set_message(format!("{cause}; attempt {attempt} in {:.1} s", *after_ms as f64 / 1000.0));
+            Event::Retrying {
+                attempt,
+                after_ms,
+                cause,
+            } => {
+                self.bar.set_message(format!(
+                    "{cause}; attempt {attempt} in {:.1} s",
+                    *after_ms as f64 / 1000.0
+                ));
             }
-            Event::Throttled { bucket, .. } => self.bar.set_message(format!("throttled ({bucket}); waiting")),
+            Event::Throttled { bucket, .. } => self
+                .bar
+                .set_message(format!("throttled ({bucket}); waiting")),
             _ => {}
+        }
+    }
+
+    /// A request goes out: whatever the last wait was about is over.
+    pub(crate) fn on_sending(&self) {
+        if !self.downloading {
+            self.show_phase();
         }
     }
 
@@ -84,8 +112,13 @@ impl ProgressView {
     }
 
     fn show_phase(&self) {
-        let status = self.status.as_deref().map(|s| format!(" · {s}")).unwrap_or_default();
-        self.bar.set_message(format!("{}{status}", phase_label(self.phase)));
+        let status = self
+            .status
+            .as_deref()
+            .map(|s| format!(" · {s}"))
+            .unwrap_or_default();
+        self.bar
+            .set_message(format!("{}{status}", phase_label(self.phase)));
     }
 
     fn start_download(&mut self, total: Option<u64>) {
@@ -94,7 +127,11 @@ impl ProgressView {
         }
         self.downloading = true;
         self.bar.set_length(total.unwrap_or(0));
-        let template = if total.is_some() { BAR_TEMPLATE } else { BAR_UNKNOWN_TOTAL_TEMPLATE };
+        let template = if total.is_some() {
+            BAR_TEMPLATE
+        } else {
+            BAR_UNKNOWN_TOTAL_TEMPLATE
+        };
         self.bar.set_style(style(template));
         self.bar.set_message("");
     }
@@ -110,7 +147,9 @@ impl ProgressView {
 fn style(template: &str) -> ProgressStyle {
     // The templates are constants; a bad one is a bug caught by the tests,
     // and the plain default style is a harmless fallback.
-    ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_spinner()).progress_chars("=> ")
+    ProgressStyle::with_template(template)
+        .unwrap_or_else(|_| ProgressStyle::default_spinner())
+        .progress_chars("=> ")
 }
 
 /// A short human name of a phase.

@@ -17,11 +17,16 @@ pub(crate) struct ProviderEntry {
 }
 
 /// Every implemented provider, in demo order.
-pub(crate) const PROVIDERS: &[ProviderEntry] =
-    &[ProviderEntry { provider: Provider::AmazonAds, sample: amazon_ads_sample }];
+pub(crate) const PROVIDERS: &[ProviderEntry] = &[ProviderEntry {
+    provider: Provider::AmazonAds,
+    sample: amazon_ads_sample,
+}];
 
 fn amazon_ads_sample(now: Millis) -> (JobSpec, Credentials) {
-    (sim::amazon_ads::sample_spec(now), sim::amazon_ads::credentials())
+    (
+        sim::amazon_ads::sample_spec(now),
+        sim::amazon_ads::credentials(),
+    )
 }
 
 /// The provider to fetch from, with its own flags.
@@ -46,7 +51,11 @@ impl FetchProvider {
 
     /// The job to run. `simulated` says whether the base URL points at a
     /// simulator, whose credentials are then the default.
-    pub(crate) fn job(&self, now: Millis, simulated: bool) -> Result<(JobSpec, Credentials), String> {
+    pub(crate) fn job(
+        &self,
+        now: Millis,
+        simulated: bool,
+    ) -> Result<(JobSpec, Credentials), String> {
         match self {
             Self::AmazonAds(args) => args.job(now, simulated),
         }
@@ -57,38 +66,63 @@ impl FetchProvider {
 #[derive(Debug, Args)]
 pub(crate) struct AmazonAdsArgs {
     /// Record type: campaigns, adGroups, productAds, targets or asins.
-    #[arg(long, value_name = "TYPE")]
+    #[arg(long, value_name = "TYPE", help_heading = "Report")]
     record_type: Option<String>,
     /// The day to report on, YYYYMMDD, in the profile's time zone.
-    #[arg(long, value_name = "YYYYMMDD")]
+    #[arg(long, value_name = "YYYYMMDD", help_heading = "Report")]
     report_date: Option<String>,
     /// Targeting tactic: T00020 (contextual) or T00030 (audiences).
-    #[arg(long, value_name = "TACTIC")]
+    #[arg(long, value_name = "TACTIC", help_heading = "Report")]
     tactic: Option<String>,
     /// Metrics, comma-separated (e.g. impressions,clicks,cost).
-    #[arg(long, value_name = "A,B,C", value_delimiter = ',')]
+    #[arg(
+        long,
+        value_name = "A,B,C",
+        help_heading = "Report",
+        value_delimiter = ','
+    )]
     metrics: Option<Vec<String>>,
     /// Segmentation: matchedTarget (campaigns, adGroups, targets only).
-    #[arg(long, value_name = "SEGMENT")]
+    #[arg(long, value_name = "SEGMENT", help_heading = "Report")]
     segment: Option<String>,
     /// Advertising profile id (the Amazon-Advertising-API-Scope header).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", help_heading = "Report")]
     profile_id: Option<String>,
     /// API region of the profile: na, eu or fe.
-    #[arg(long, value_name = "REGION")]
+    #[arg(long, value_name = "REGION", help_heading = "Report")]
     region: Option<String>,
     /// Login-with-Amazon client id.
-    #[arg(long, env = "AMAZON_ADS_CLIENT_ID", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "AMAZON_ADS_CLIENT_ID",
+        hide_env_values = true,
+        help_heading = "Credentials"
+    )]
     client_id: Option<String>,
     /// Login-with-Amazon client secret (prefer the environment variable:
     /// flags show up in process lists).
-    #[arg(long, env = "AMAZON_ADS_CLIENT_SECRET", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "AMAZON_ADS_CLIENT_SECRET",
+        hide_env_values = true,
+        help_heading = "Credentials"
+    )]
     client_secret: Option<String>,
     /// Login-with-Amazon refresh token (Atzr|…).
-    #[arg(long, env = "AMAZON_ADS_REFRESH_TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "AMAZON_ADS_REFRESH_TOKEN",
+        hide_env_values = true,
+        help_heading = "Credentials"
+    )]
     refresh_token: Option<String>,
     /// A current access token (Atza|…), used until refused.
-    #[arg(long, env = "AMAZON_ADS_ACCESS_TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "AMAZON_ADS_ACCESS_TOKEN",
+        hide_env_values = true,
+        help_heading = "Credentials"
+    )]
     access_token: Option<String>,
 }
 
@@ -105,7 +139,11 @@ impl AmazonAdsArgs {
             spec.tactic = Tactic::parse(tactic).map_err(|e| e.to_string())?;
         }
         if let Some(metrics) = &self.metrics {
-            spec.metrics = metrics.iter().map(|m| m.trim().to_owned()).filter(|m| !m.is_empty()).collect();
+            spec.metrics = metrics
+                .iter()
+                .map(|m| m.trim().to_owned())
+                .filter(|m| !m.is_empty())
+                .collect();
         }
         if let Some(segment) = &self.segment {
             spec.segment = match segment.as_str() {
@@ -120,16 +158,29 @@ impl AmazonAdsArgs {
         if let Some(region) = &self.region {
             spec.region = Region::parse(region).map_err(|e| e.to_string())?;
         }
-        Ok((JobSpec::AmazonAds(spec), Credentials::AmazonAds(self.credentials(simulated)?)))
+        Ok((
+            JobSpec::AmazonAds(spec),
+            Credentials::AmazonAds(self.credentials(simulated)?),
+        ))
     }
 
     fn credentials(&self, simulated: bool) -> Result<amazon_ads::Credentials, String> {
         let given = [
             ("--client-id / AMAZON_ADS_CLIENT_ID", &self.client_id),
-            ("--client-secret / AMAZON_ADS_CLIENT_SECRET", &self.client_secret),
-            ("--refresh-token / AMAZON_ADS_REFRESH_TOKEN", &self.refresh_token),
+            (
+                "--client-secret / AMAZON_ADS_CLIENT_SECRET",
+                &self.client_secret,
+            ),
+            (
+                "--refresh-token / AMAZON_ADS_REFRESH_TOKEN",
+                &self.refresh_token,
+            ),
         ];
-        let missing: Vec<&str> = given.iter().filter(|(_, value)| value.is_none()).map(|(name, _)| *name).collect();
+        let missing: Vec<&str> = given
+            .iter()
+            .filter(|(_, value)| value.is_none())
+            .map(|(name, _)| *name)
+            .collect();
         let credentials = match (&self.client_id, &self.client_secret, &self.refresh_token) {
             (Some(id), Some(secret), Some(refresh)) => amazon_ads::Credentials::new(id, secret, refresh),
             (None, None, None) if simulated => sim::amazon_ads::provider_credentials(),

@@ -40,7 +40,9 @@ impl SimArgs {
         } else {
             FaultPlan::parse(&self.faults.join(",")).map_err(|e| e.to_string())?
         };
-        let mut config = SandboxConfig::default().with_seed(self.seed).with_faults(plan);
+        let mut config = SandboxConfig::default()
+            .with_seed(self.seed)
+            .with_faults(plan);
         if let Some(generation_ms) = self.generation_ms {
             config = config.with_generation_ms(generation_ms);
         }
@@ -75,7 +77,10 @@ pub(crate) fn run(args: &SimArgs) -> ExitCode {
     let server = match SimServer::start(&args.addr, config) {
         Ok(server) => server,
         Err(error) => {
-            eprintln!("reportflow: cannot listen on {}: {error} — pick another --addr", args.addr);
+            eprintln!(
+                "reportflow: cannot listen on {}: {error} — pick another --addr",
+                args.addr
+            );
             return ExitCode::from(EXIT_LOCAL_IO);
         }
     };
@@ -83,7 +88,10 @@ pub(crate) fn run(args: &SimArgs) -> ExitCode {
     // Scripts read the first line to find the server, so it goes out alone
     // and at once.
     let mut stdout = io::stdout();
-    if writeln!(stdout, "{base_url}").and_then(|()| stdout.flush()).is_err() {
+    if writeln!(stdout, "{base_url}")
+        .and_then(|()| stdout.flush())
+        .is_err()
+    {
         return ExitCode::from(EXIT_LOCAL_IO);
     }
     eprintln!("reportflow sim: serving on {base_url} (request log: {base_url}{REQUEST_LOG_PATH}); Ctrl-C stops");

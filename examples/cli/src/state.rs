@@ -17,7 +17,10 @@ pub(crate) struct StateFile {
 
 impl StateFile {
     pub(crate) fn new(path: PathBuf) -> Self {
-        Self { path, last_saved: None }
+        Self {
+            path,
+            last_saved: None,
+        }
     }
 
     pub(crate) fn path(&self) -> &Path {
@@ -29,10 +32,18 @@ impl StateFile {
         let text = match fs::read_to_string(&self.path) {
             Ok(text) => text,
             Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(error) => return Err(format!("cannot read state file {}: {error}", self.path.display())),
+            Err(error) => {
+                return Err(format!(
+                    "cannot read state file {}: {error}",
+                    self.path.display()
+                ))
+            }
         };
         let snapshot = Snapshot::from_json(&text).map_err(|error| {
-            format!("state file {} cannot be resumed: {error}; delete it to start a new report", self.path.display())
+            format!(
+                "state file {} cannot be resumed: {error}; delete it to start a new report",
+                self.path.display()
+            )
         })?;
         self.last_saved = Some(text);
         Ok(Some(snapshot))
@@ -64,7 +75,11 @@ impl StateFile {
     }
 
     fn temporary_path(&self) -> PathBuf {
-        let mut name = self.path.file_name().map(ToOwned::to_owned).unwrap_or_default();
+        let mut name = self
+            .path
+            .file_name()
+            .map(ToOwned::to_owned)
+            .unwrap_or_default();
         name.push(".tmp");
         self.path.with_file_name(name)
     }

@@ -10,8 +10,9 @@
 //! - an expired or corrupt download is renewed through
 //!   `amazonReportExportTask`; a task is never created twice by choice;
 //! - each report endpoint is a capacity-1 bucket on Lingxing's side: a call
-//!   whose fate is unknown (timeout, reset) holds its endpoint for the
-//!   gateway's 2 minutes before the endpoint is used again.
+//!   holds its endpoint from the moment it is sent until its answer arrives,
+//!   or, when its fate is unknown (timeout, reset, host crash), for the
+//!   gateway's 2 minutes; the hold is persisted, so a restored job keeps it.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -144,8 +145,13 @@ pub(crate) struct Machine {
     not_before: Millis,
     waiting: WaitReason,
     attempts: Attempts,
+    /// Token calls count their own failures, so fetching a token (as every
+    /// restored job does) never changes the budget of the step it serves.
+    #[serde(default)]
+    token_attempts: Attempts,
     link_renewals: u32,
-    reauthorized: bool,
+    /// Tokens obtained since the last call that succeeded, after refusals.
+    reauthorized: u32,
     gates: Gates,
     // Secrets and short-lived capabilities stay out of snapshots: a restored
     // job fetches a token and renews the link.
@@ -202,8 +208,9 @@ impl Machine {
             not_before: now,
             waiting: WaitReason::PollBackoff,
             attempts: Attempts::default(),
+            token_attempts: Attempts::default(),
             link_renewals: 0,
-            reauthorized: false,
+            reauthorized: 0,
             gates: Gates::default(),
             tokens: Tokens::default(),
             link: None,
@@ -351,6 +358,8 @@ impl Machine {
         match outgoing {
             Ok(outgoing) => {
                 self.in_flight = Some(InFlight { call, sent_at: cx.now });
+                // Taken on arrival, returned with the answer or after the gateway's timeout.
+                self.gates.set(call, cx.now.saturating_add(BUCKET_HOLD_MS));
                 Step::Send(outgoing)
             }
             Err(error) => {
@@ -419,13 +428,16 @@ impl Machine {
         let endpoint = endpoint_of(call);
         match reply {
             Reply::Failed(failure) => {
-                // A request that may have reached the gateway holds its
-                // endpoint's only token until the gateway lets go of it.
-                let reached = !matches!(
+                // A request that may have reached the gateway keeps holding its
+                // endpoint's only token (set when it was sent) until the gateway
+                // lets go of it; one that never left frees it.
+                let never_left = matches!(
                     failure,
                     ExchangeFailure::Transport(TransportFailure::Dns | TransportFailure::Connect | TransportFailure::Expired)
                 );
-                if reached {
+                if never_left {
+                    self.gates.set(call, Millis::ZERO);
+                } else {
                     self.gates.set(call, sent_at.saturating_add(BUCKET_HOLD_MS));
                 }
                 match failure {
@@ -457,15 +469,16 @@ impl Machine {
         }
     }
 
-    /// The token was refused: get another once, then give up.
+    /// The token was refused: refresh it (`2001003`), then, refused again,
+    /// fetch a new pair with the AppSecret; refused a third time, give up.
     fn reauthorize(&mut self, refresh: bool, cause: Error) {
-        if self.reauthorized {
+        if self.reauthorized >= 2 {
             return self.fail(cause);
         }
-        self.reauthorized = true;
+        self.reauthorized += 1;
         self.tokens.access = None;
         self.tokens.access_expires_at = None;
-        if !refresh {
+        if !refresh || self.reauthorized > 1 {
             self.tokens.refresh = None;
         }
     }
@@ -492,7 +505,9 @@ impl Machine {
                 let url = renewed.as_ref().and_then(|r| r.url.clone()).filter(|u| is_link(u));
                 match url {
                     Some(url) => {
-                        self.succeeded();
+                        // A renewal serves the download step, whose retry budget
+                        // runs on until the document has arrived.
+                        self.reauthorized = 0;
                         if let Some(id) = renewed.and_then(|r| r.report_document_id).filter(|id| !id.is_empty()) {
                             self.report_document_id = Some(id);
                         }
@@ -612,14 +627,14 @@ impl Machine {
             }
             // A refresh lost in transit may have spent its token: it is gone
             // already, and the next try fetches a new pair.
-            Reply::Failed(failure) => self.retry(cx, failure.into_error(endpoint)),
+            Reply::Failed(failure) => self.retry_token(cx, failure.into_error(endpoint)),
             Reply::Report { .. } => {}
             Reply::Response { status, body, .. } => match classify(endpoint, status, &body, true) {
                 Verdict::Ok(envelope) => match envelope.data_as::<wire::TokenData>() {
                     Some(wire::TokenData { access_token: Some(access), refresh_token, expires_in })
                         if !access.is_empty() =>
                     {
-                        self.attempts.reset();
+                        self.token_attempts.reset();
                         let expires_at = wire::seconds(expires_in.as_ref()).map(|s| cx.now.saturating_add(s.saturating_mul(1000)));
                         self.tokens = Tokens {
                             access: Some(Secret::new(access)),
@@ -629,18 +644,18 @@ impl Machine {
                         };
                     }
                     // Say only what was wrong: the body may hold a token.
-                    _ => self.retry(cx, malformed(endpoint, "not a token answer (data.access_token missing)")),
+                    _ => self.retry_token(cx, malformed(endpoint, "not a token answer (data.access_token missing)")),
                 },
                 // The refresh token is dead (or the call is confused): fetch a new pair.
                 Verdict::RefreshRefused(cause) | Verdict::Reauthorize { cause, .. } if call == Call::Refresh => {
                     self.tokens.refresh = None;
-                    self.retry(cx, cause);
+                    self.retry_token(cx, cause);
                 }
                 Verdict::RefreshRefused(cause)
                 | Verdict::Reauthorize { cause, .. }
                 | Verdict::Throttled(cause)
                 | Verdict::Resign(cause)
-                | Verdict::Retry(cause) => self.retry(cx, cause),
+                | Verdict::Retry(cause) => self.retry_token(cx, cause),
                 Verdict::Fatal(error) => self.fail(error),
             },
         }
@@ -666,6 +681,14 @@ impl Machine {
         let _ = self.retry_until(cx, cause);
     }
 
+    fn retry_token(&mut self, cx: &mut Cx<'_>, cause: Error) {
+        let policy = cx.config.retry;
+        match self.token_attempts.retry(cx, &policy, cause, None) {
+            Ok(until) => self.schedule(until, WaitReason::RetryBackoff),
+            Err(error) => self.fail(error),
+        }
+    }
+
     /// Schedules a retry; `None` once the attempts are spent (the job failed).
     fn retry_until(&mut self, cx: &mut Cx<'_>, cause: Error) -> Option<Millis> {
         let policy = cx.config.retry;
@@ -683,7 +706,7 @@ impl Machine {
 
     fn succeeded(&mut self) {
         self.attempts.reset();
-        self.reauthorized = false;
+        self.reauthorized = 0;
     }
 
     fn schedule(&mut self, until: Millis, reason: WaitReason) {
@@ -769,7 +792,7 @@ fn classify_code(endpoint: &'static str, status: u16, code: &str, message: &str)
     match code {
         "2001003" => Verdict::Reauthorize {
             refresh: true,
-            cause: rejected(endpoint, status, Some(code), message, "the access token was refused again after a refresh"),
+            cause: rejected(endpoint, status, Some(code), message, "fresh access tokens were refused too: check that no other process resets this app's tokens and that the API is granted"),
         },
         "2001005" => Verdict::Reauthorize {
             refresh: false,

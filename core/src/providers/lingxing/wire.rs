@@ -10,7 +10,7 @@ use serde_json::Value;
 enum RawCode {
     Int(i64),
     Text(String),
-    Other(Value),
+    Other(serde::de::IgnoredAny),
 }
 
 /// Both envelopes in one type: business (`code` int, `message`, `data`) and

@@ -1,0 +1,114 @@
+// A real browser: Debian's chromium, driven by playwright-core, loads the
+// example page from 127.0.0.1, runs a job against `reportflow sim`, and the
+// test reads the verified outcome back from the page's #result.
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { chromium, type BrowserContext } from "playwright-core";
+import { simProviders } from "reportflow";
+import { bindingsDir, cliFetch, startSim } from "./helpers.js";
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const SEED = 42;
+const FLAGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+interface PageResult {
+  state: "done" | "failed";
+  md5?: string;
+  rows?: number;
+  bytes?: number;
+  code?: string;
+  blame?: string;
+  dataBytes: number;
+}
+
+let context: BrowserContext;
+let site: { origin: string; close(): Promise<void> };
+let profile: string;
+
+before(async () => {
+  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium (bindings/scripts/test.sh does)`);
+  const serve = (await import(pathToFileURL(join(bindingsDir, "scripts", "serve.mjs")).href)) as {
+    startStaticServer(options?: { port?: number }): Promise<{ origin: string; close(): Promise<void> }>;
+  };
+  site = await serve.startStaticServer();
+  profile = mkdtempSync(join(tmpdir(), "reportflow-chromium-"));
+  context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS });
+});
+
+after(async () => {
+  await context?.close();
+  await site?.close();
+  if (profile) rmSync(profile, { recursive: true, force: true });
+});
+
+async function runInPage(provider: string, simUrl: string): Promise<PageResult> {
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on("pageerror", (error) => problems.push(`pageerror: ${error.message}`));
+  page.on("console", (message) => {
+    if (message.type() === "error") problems.push(`console: ${message.text()}`);
+  });
+  try {
+    const query = new URLSearchParams({ sim: simUrl, seed: String(SEED), provider, autorun: "1" });
+    await page.goto(`${site.origin}/examples/browser/index.html?${query}`);
+    const result = page.locator('#result[data-state="done"], #result[data-state="failed"]');
+    await result.waitFor({ timeout: 90_000 }).catch((error: unknown) => {
+      throw new Error(`the page never finished: ${String(error)}\n${problems.join("\n")}`);
+    });
+    return JSON.parse((await result.textContent())!) as PageResult;
+  } finally {
+    await page.close();
+  }
+}
+
+for (const provider of simProviders()) {
+  test(`${provider}: Chromium ends done with the same MD5 as the Rust CLI`, async () => {
+    const [sim, reference] = await Promise.all([startSim({ seed: SEED }), startSim({ seed: SEED })]);
+    try {
+      const [page, cli] = await Promise.all([runInPage(provider, sim.baseUrl), cliFetch(provider, reference.baseUrl, SEED)]);
+      assert.equal(page.state, "done", JSON.stringify(page));
+      assert.equal(cli.outcome, "done");
+      assert.equal(page.md5, cli.md5, "same report bytes as the Rust host");
+      assert.equal(page.rows, cli.rows);
+      assert.equal(page.bytes, cli.bytes);
+      assert.equal(page.dataBytes, cli.bytes, "every decoded byte reached the page");
+      // The browser followed /download's 307 itself and, the hop being
+      // cross-origin, dropped Authorization: S3 would refuse it otherwise.
+      const log = await sim.requests();
+      assert.ok(log.some((r) => r.status === 307));
+      const s3 = log.filter((r) => r.path.includes("/_s3/") && r.method === "GET");
+      assert.ok(s3.length >= 1);
+      for (const request of s3) assert.ok(!request.headerNames.includes("authorization"), JSON.stringify(request));
+      console.log(`# ${provider} chromium md5 ${page.md5} rows ${page.rows}`);
+    } finally {
+      await Promise.all([sim.stop(), reference.stop()]);
+    }
+  });
+
+  test(`${provider}: in Chromium, a corrupted body ends in ReportflowError and no data`, async () => {
+    const sim = await startSim({ seed: SEED, faults: ["corrupt-body:always"] });
+    try {
+      const page = await runInPage(provider, sim.baseUrl);
+      assert.equal(page.state, "failed", JSON.stringify(page));
+      assert.ok(["md5_mismatch", "gzip"].includes(page.code!), page.code);
+      assert.equal(page.blame, "data");
+      assert.equal(page.dataBytes, 0);
+    } finally {
+      await sim.stop();
+    }
+  });
+}

@@ -1,0 +1,102 @@
+// The package as shipped: `npm pack`, install the tarball into a throwaway
+// project, import it from Node (and type-check against its .d.ts), run a job.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { bindingsDir, cliFetch, startSim } from "./helpers.js";
+
+const exec = promisify(execFile);
+const npm = process.platform === "win32" ? "npm.cmd" : "npm";
+const SEED = 9;
+
+const CHECK_MJS = `
+import { Job, runJob, fetchTransport, Sandbox, sandboxTransport, simProviders, simCredentials, simSampleSpec, md5Hex, ReportflowError } from "reportflow";
+
+const [baseUrl] = process.argv.slice(2);
+const out = {};
+for (const provider of simProviders()) {
+  // Offline, in-process, virtual time.
+  let t = Date.UTC(2024, 2, 1);
+  const sandbox = new Sandbox({ seed: ${SEED}, rows: 10 });
+  const offline = await runJob(new Job(simSampleSpec(provider, t), sandbox.jobConfig(provider), simCredentials(provider), t), {
+    transport: sandboxTransport(sandbox, { now: () => t }),
+    now: () => t,
+    sleep: async (ms) => { t += ms; },
+  });
+  // Over loopback HTTP.
+  const origin = baseUrl + "/" + provider;
+  const online = await runJob(
+    new Job(simSampleSpec(provider), { baseUrl: origin, authBaseUrl: origin, poll: { initialDelayMs: 100, maxDelayMs: 400 } }, simCredentials(provider)),
+    { transport: fetchTransport(fetch) },
+  );
+  out[provider] = { offlineRows: offline.rows, md5: online.md5, rows: online.rows };
+}
+out.md5OfEmpty = md5Hex(new Uint8Array());
+out.errorClass = typeof ReportflowError;
+console.log(JSON.stringify(out));
+`;
+
+const CHECK_TS = `
+import { Job, runJob, type Action, type Summary, type ReportEvent, ReportflowError } from "reportflow";
+
+export function describe(action: Action): string {
+  switch (action.type) {
+    case "send": return action.request.url;
+    case "wait": return String(action.until);
+    case "event": return (action.event satisfies ReportEvent).type;
+    case "done": return action.summary.md5;
+    case "failed": return action.error.code;
+    default: { const never: never = action; return never; }
+  }
+}
+export async function go(job: Job): Promise<Summary | ReportflowError> {
+  return runJob(job, { onEvent: (e) => void e.type }).catch((e: ReportflowError) => e);
+}
+`;
+
+test("npm pack → install the tarball → import from Node → run a job", { timeout: 180_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "reportflow-pack-"));
+  const sim = await startSim({ seed: SEED });
+  try {
+    const { stdout: packed } = await exec(npm, ["pack", "--json", "--pack-destination", dir], { cwd: bindingsDir });
+    const info = (JSON.parse(packed) as { filename: string; files: { path: string }[] }[])[0]!;
+    const files = info.files.map((f) => f.path);
+    for (const needed of ["package.json", "dist/node.js", "dist/browser.js", "dist/index.d.ts", "wasm/reportflow_wasm.js", "wasm/reportflow_wasm_bg.wasm", "wasm/reportflow_wasm.d.ts"]) {
+      assert.ok(files.includes(needed), `the tarball ships ${needed}`);
+    }
+    for (const path of files) assert.ok(/^(package\.json|README\.md|LICENSE.*|dist\/.*|wasm\/.*)$/.test(path), `unexpected file in the tarball: ${path}`);
+
+    const project = join(dir, "project");
+    await exec("mkdir", ["-p", project]);
+    writeFileSync(join(project, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
+    await exec(npm, ["install", join(dir, info.filename), "--offline", "--no-audit", "--no-fund", "--ignore-scripts"], { cwd: project });
+
+    writeFileSync(join(project, "check.mjs"), CHECK_MJS);
+    const { stdout } = await exec(process.execPath, ["check.mjs", sim.baseUrl], { cwd: project, timeout: 120_000 });
+    const result = JSON.parse(stdout.trim()) as Record<string, { md5: string; rows: number; offlineRows: number }> & { md5OfEmpty: string };
+    assert.equal(result.md5OfEmpty, "d41d8cd98f00b204e9800998ecf8427e");
+
+    for (const [provider, run] of Object.entries(result)) {
+      if (typeof run !== "object") continue;
+      assert.equal(run.offlineRows, 10);
+      const cli = await cliFetch(provider as never, sim.baseUrl, SEED);
+      assert.equal(run.md5, cli.md5, `${provider}: the installed package gets the CLI's bytes`);
+    }
+
+    // The shipped .d.ts files type-check a consumer (exports.types first).
+    writeFileSync(join(project, "check.ts"), CHECK_TS);
+    writeFileSync(
+      join(project, "tsconfig.json"),
+      JSON.stringify({ compilerOptions: { strict: true, noEmit: true, module: "nodenext", moduleResolution: "nodenext", target: "es2022", lib: ["es2022", "dom"], types: [] }, files: ["check.ts"] }),
+    );
+    await exec(process.execPath, [join(bindingsDir, "node_modules", "typescript", "bin", "tsc"), "-p", project], { cwd: project });
+  } finally {
+    await sim.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,358 @@
+//! Named stories of a Lingxing job against the Lingxing simulator. Each test
+//! pins one behaviour of `providers::lingxing` or `sim::lingxing`.
+
+use reportflow::integrity::{gzip_compress, Md5};
+use reportflow::providers::lingxing::{Credentials, Region, ReportSpec};
+use reportflow::providers::Provider;
+use reportflow::sim::{lingxing, ActionRecord, ChunkPlan, Harness, Interference, LoggedRequest, Run, Sandbox, SandboxConfig, SimRequest};
+use reportflow::{
+    Credentials as JobCredentials, Error, ErrorKind, Event, JobConfig, JobSpec, Method, Millis, Outcome, ReportFailure, ReportJob,
+};
+
+/// 2024-03-01T00:00:00Z.
+const START: Millis = Millis(1_709_251_200_000);
+const ROWS: u32 = 1_500;
+
+const TOKEN: &str = "/lingxing/api/auth-server/oauth/access-token";
+const REFRESH: &str = "/lingxing/api/auth-server/oauth/refresh";
+const CREATE: &str = "/lingxing/basicOpen/report/create/reportExportTask";
+const QUERY: &str = "/lingxing/basicOpen/report/query/reportExportTask";
+const RENEW: &str = "/lingxing/basicOpen/report/amazonReportExportTask";
+const DOCUMENT: &str = "/lingxing/_amazon/";
+
+fn sandbox(faults: &str) -> Sandbox {
+    Sandbox::new(
+        SandboxConfig::default()
+            .with_seed(7)
+            .with_rows(ROWS)
+            .with_generation_ms(5_000)
+            .with_faults(faults.parse().expect("a valid fault plan")),
+    )
+}
+
+fn job(sandbox: &Sandbox, spec: JobSpec, credentials: JobCredentials) -> ReportJob {
+    ReportJob::new(spec, sandbox.job_config(Provider::Lingxing), credentials, START).expect("a valid job")
+}
+
+fn harness(faults: &str) -> Harness {
+    let sandbox = sandbox(faults);
+    let job = job(&sandbox, lingxing::sample_spec(), lingxing::credentials());
+    Harness::new(job, sandbox, START).with_chunks(ChunkPlan::seeded(3, 1, 24 * 1024))
+}
+
+fn run_with(faults: &str) -> (Run, Harness) {
+    let mut harness = harness(faults);
+    let run = harness.drive_bounded(50_000).expect("a terminal within the bound, contract kept");
+    (run, harness)
+}
+
+fn sim(harness: &Harness) -> &lingxing::Simulator {
+    harness.sandbox().simulator::<lingxing::Simulator>().expect("the Lingxing simulator")
+}
+
+fn log(harness: &Harness) -> &[LoggedRequest] {
+    harness.sandbox().requests()
+}
+
+fn calls<'a>(harness: &'a Harness, path: &'a str) -> impl Iterator<Item = &'a LoggedRequest> + 'a {
+    log(harness).iter().filter(move |r| r.path.starts_with(path))
+}
+
+fn truth(harness: &Harness, run: &Run) -> Vec<u8> {
+    let summary = run.summary().expect("Done");
+    harness.sandbox().report_content(&summary.report_id).expect("the sandbox knows the task")
+}
+
+fn events(run: &Run) -> impl Iterator<Item = &Event> {
+    run.actions.iter().filter_map(|a| match a {
+        ActionRecord::Event { event, .. } => Some(event),
+        _ => None,
+    })
+}
+
+#[test]
+fn a_clean_run_delivers_the_flat_file() {
+    let (run, harness) = run_with("");
+    let summary = run.summary().unwrap_or_else(|| panic!("{:?}", run.outcome));
+    let truth = truth(&harness, &run);
+    assert_eq!(run.data, truth);
+    assert_eq!(summary.provider, Provider::Lingxing);
+    assert_eq!(summary.outcome, Outcome::Complete);
+    assert_eq!(summary.rows, u64::from(ROWS));
+    assert!(summary.gzip);
+    assert_eq!(summary.md5, Md5::digest(&gzip_compress(&truth, 6)).to_hex());
+    assert_eq!(summary.content_type, "text/tab-separated-values");
+    assert_eq!(sim(&harness).tasks_created(), 1);
+    assert_eq!(calls(&harness, CREATE).count(), 1);
+    // IN_QUEUE, IN_PROGRESS, DONE were all seen.
+    let statuses: Vec<&str> = events(&run)
+        .filter_map(|e| match e {
+            Event::ReportStatus { status } => Some(status.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(statuses.first(), Some(&"IN_QUEUE"));
+    assert!(statuses.contains(&"IN_PROGRESS") && statuses.last() == Some(&"DONE"), "{statuses:?}");
+    // The download carries nothing of Lingxing.
+    for request in calls(&harness, DOCUMENT) {
+        assert!(request.header_names.is_empty(), "{request:?}");
+        assert!(!request.query.as_deref().unwrap_or_default().contains("access_token"));
+    }
+    // Every report call was signed with the query only, and the log keeps no token or sign.
+    for request in log(&harness).iter().filter(|r| r.path.contains("/basicOpen/")) {
+        let query = request.query.as_deref().unwrap_or_default();
+        assert!(query.contains("access_token=redacted") && query.contains("sign=redacted"), "{query}");
+    }
+    assert_eq!((sim(&harness).rejected_signs(), sim(&harness).stale_signs(), sim(&harness).bucket_rejections()), (0, 0, 0));
+}
+
+#[test]
+fn a_fatal_task_fails_with_a_typed_report_failure() {
+    let (run, harness) = run_with("report-failure");
+    match run.error() {
+        Some(error @ Error::ReportFailed { failure: ReportFailure::Fatal, provider: Provider::Lingxing, status, .. }) => {
+            assert_eq!(status, "FATAL");
+            assert_eq!(error.kind(), ErrorKind::ReportFailed);
+        }
+        other => panic!("expected ReportFailed Fatal, got {other:?}"),
+    }
+    assert!(run.data.is_empty());
+    assert_eq!(calls(&harness, DOCUMENT).count(), 0);
+}
+
+#[test]
+fn a_cancelled_task_is_done_with_no_data() {
+    let (run, harness) = run_with("task-cancelled");
+    let summary = run.summary().unwrap_or_else(|| panic!("{:?}", run.outcome));
+    assert_eq!(summary.outcome, Outcome::NoData);
+    assert_eq!((summary.raw_bytes, summary.bytes, summary.rows), (0, 0, 0));
+    assert!(run.data.is_empty());
+    assert_eq!(truth(&harness, &run), Vec::<u8>::new());
+    assert_eq!(calls(&harness, DOCUMENT).count(), 0);
+}
+
+#[test]
+fn faults_end_byte_identical_to_a_clean_run_with_a_renewal_and_no_second_create() {
+    let (clean, clean_harness) = run_with("");
+    let (run, harness) = run_with("expired-link,throttle,expired-token,corrupt-body");
+    let summary = run.summary().unwrap_or_else(|| panic!("{:?}", run.outcome));
+    assert_eq!(run.data, clean.data, "byte-identical to the fault-free run");
+    assert_eq!(summary.md5, clean.summary().map(|s| s.md5.clone()).unwrap_or_default());
+    for fault in ["throttle", "expired-token", "expired-link", "corrupt-body"] {
+        let fault = fault.parse().expect("a fault");
+        assert_eq!(harness.sandbox().fired(fault), 1, "{fault} fired");
+    }
+    // A throttled create and a refused-token create reached the gateway,
+    // but only one task exists: no second create.
+    assert_eq!(sim(&harness).tasks_created(), 1);
+    assert_eq!(calls(&harness, CREATE).filter(|r| r.fault.is_none()).count(), 1);
+    // The link was renewed, twice (expired, then corrupt), never re-created.
+    assert_eq!(calls(&harness, RENEW).count(), 2);
+    assert_eq!(sim(&harness).renewals(), 2);
+    assert_eq!(calls(&harness, DOCUMENT).map(|r| r.status).collect::<Vec<_>>(), [403, 200, 200]);
+    // The expired token was refreshed with its refresh token, once.
+    assert_eq!(calls(&harness, REFRESH).count(), 1);
+    assert_eq!(sim(&harness).refresh_reuses(), 0);
+    assert!(events(&run).any(|e| matches!(e, Event::Throttled { bucket, .. } if bucket.ends_with("create/reportExportTask"))));
+    assert_eq!(sim(&clean_harness).renewals(), 0);
+}
+
+#[test]
+fn the_simulator_rejects_a_wrong_app_id_stale_signs_and_missing_parameters() {
+    let mut sandbox = sandbox("");
+    let mut form = SimRequest::new(Method::Post, TOKEN);
+    form.headers.push(("Content-Type".into(), "application/x-www-form-urlencoded".into()));
+    form.body = format!("appId={}&appSecret={}", lingxing::APP_ID, lingxing::APP_SECRET).into_bytes();
+    let answer: serde_json::Value = serde_json::from_slice(&sandbox.handle(START, &form).body).expect("JSON");
+    assert_eq!(answer["code"], "200");
+    let token = answer["data"]["access_token"].as_str().expect("a token").to_owned();
+
+    let signed = |key: &str, now: Millis| -> SimRequest {
+        // Sign the same parameters the gateway re-derives, with `key` as the AES key.
+        let timestamp = now.as_u64() / 1000;
+        let body = r#"{"region":"na","seller_id":"A1MQMW3JWPNCBX","task_id":"nope"}"#;
+        let sign = reportflow_sign(key, &token, timestamp, body);
+        let mut request = SimRequest::new(
+            Method::Post,
+            format!(
+                "{QUERY}?access_token={token}&app_key={}&timestamp={timestamp}&sign={}",
+                lingxing::APP_ID,
+                form_urlencoded::byte_serialize(sign.as_bytes()).collect::<String>()
+            ),
+        );
+        request.headers.push(("Content-Type".into(), "application/json".into()));
+        request.body = body.as_bytes().to_vec();
+        request
+    };
+    let code = |sandbox: &mut Sandbox, request: &SimRequest, now: Millis| -> String {
+        let answer: serde_json::Value = serde_json::from_slice(&sandbox.handle(now, request).body).expect("JSON");
+        match &answer["code"] {
+            serde_json::Value::String(code) => code.clone(),
+            other => other.to_string(),
+        }
+    };
+    // Correctly signed: past the gateway (the task does not exist: business 102).
+    assert_eq!(code(&mut sandbox, &signed(lingxing::APP_ID, START), START), "102");
+    // Signed with another AppID as key: 2001006.
+    assert_eq!(code(&mut sandbox, &signed("ak_wrong01234567", START), START), "2001006");
+    // Signed three minutes ago: 2001007.
+    assert_eq!(code(&mut sandbox, &signed(lingxing::APP_ID, START), START.saturating_add(180_000)), "2001007");
+    // No sign at all: 3001001.
+    assert_eq!(code(&mut sandbox, &SimRequest::new(Method::Post, QUERY), START), "3001001");
+    let sim = sandbox.simulator::<lingxing::Simulator>().expect("sim");
+    assert_eq!((sim.rejected_signs(), sim.stale_signs()), (1, 1));
+}
+
+/// The signing rules, written out independently of the crate's signer:
+/// sorted `k=v&…` → upper MD5 → AES-128-ECB(PKCS#7, key) → Base64.
+fn reportflow_sign(key: &str, token: &str, timestamp: u64, body: &str) -> String {
+    use aes::cipher::{BlockEncrypt, KeyInit};
+    use base64::Engine as _;
+    let body: serde_json::Map<String, serde_json::Value> = serde_json::from_str(body).expect("object");
+    let mut pairs: Vec<(String, String)> =
+        body.into_iter().map(|(k, v)| (k, v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()))).collect();
+    pairs.push(("access_token".into(), token.into()));
+    pairs.push(("app_key".into(), lingxing::APP_ID.into()));
+    pairs.push(("timestamp".into(), timestamp.to_string()));
+    pairs.sort();
+    let canonical = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&");
+    let md5 = Md5::digest(canonical.as_bytes()).to_hex().to_ascii_uppercase();
+    let cipher = aes::Aes128::new_from_slice(key.as_bytes()).expect("16 bytes");
+    let mut bytes = md5.into_bytes();
+    bytes.extend([16u8; 16]);
+    for block in bytes.chunks_mut(16) {
+        cipher.encrypt_block(aes::Block::from_mut_slice(block));
+    }
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+#[test]
+fn a_plain_document_is_delivered_as_is() {
+    let (run, harness) = run_with("plain-body");
+    let summary = run.summary().unwrap_or_else(|| panic!("{:?}", run.outcome));
+    assert!(!summary.gzip);
+    assert_eq!(run.data, truth(&harness, &run));
+    assert_eq!(summary.raw_bytes, summary.bytes);
+    let (clean, _) = run_with("");
+    assert_eq!(run.data, clean.data);
+}
+
+#[test]
+fn a_lost_answer_keeps_the_endpoint_busy_for_two_minutes() {
+    // Fires on the create call: the task exists, the answer is lost.
+    let (run, harness) = run_with("lost-answer");
+    assert!(run.summary().is_some(), "{:?}", run.outcome);
+    assert_eq!(run.data, truth(&harness, &run));
+    let creates: Vec<&LoggedRequest> = calls(&harness, CREATE).collect();
+    assert_eq!(creates.len(), 2, "the lost create is sent again: Lingxing has no idempotency key");
+    let gap = creates[1].at.saturating_since(creates[0].at);
+    assert!(gap >= 120_000, "the second create came {gap} ms after the lost one");
+    assert_eq!(sim(&harness).bucket_rejections(), 0, "the job never hit the held bucket");
+}
+
+#[test]
+fn a_lingxing_throttle_forever_gives_up_typed_and_bounded() {
+    let (run, harness) = run_with("throttle:always");
+    match run.error() {
+        Some(Error::RetriesExhausted { attempts, last }) => {
+            assert_eq!(*attempts, JobConfig::default().retry.max_attempts);
+            assert!(matches!(**last, Error::UnexpectedStatus { status: 200, .. }), "{last:?}");
+        }
+        other => panic!("expected RetriesExhausted, got {other:?}"),
+    }
+    assert_eq!(sim(&harness).tasks_created(), 0);
+}
+
+#[test]
+fn server_errors_in_both_shapes_are_retried() {
+    let (run, harness) = run_with("server-error:2");
+    assert_eq!(run.data, truth(&harness, &run));
+    assert_eq!(calls(&harness, CREATE).map(|r| r.status).collect::<Vec<_>>(), [200, 502, 200]);
+}
+
+#[test]
+fn a_wrong_secret_is_a_config_error_that_says_what_to_fix() {
+    let sandbox = sandbox("");
+    let credentials = JobCredentials::Lingxing(Credentials::new(lingxing::APP_ID, "not-the-secret"));
+    let mut harness = Harness::new(job(&sandbox, lingxing::sample_spec(), credentials), sandbox, START);
+    let run = harness.drive_bounded(1_000).expect("terminal");
+    match run.error() {
+        Some(error @ Error::Rejected { code: Some(code), .. }) => {
+            assert_eq!(code, "2001002");
+            assert!(error.to_string().contains("check appSecret"), "{error}");
+            assert!(!error.is_retryable());
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(log(&harness).len(), 1);
+}
+
+#[test]
+fn an_invalid_report_type_is_refused_by_the_api() {
+    let sandbox = sandbox("reject-422");
+    let spec = JobSpec::Lingxing(ReportSpec::new(Region::Eu, "A1MQMW3JWPNCBX", "GET_AFN_INVENTORY_DATA", ["A1PA6795UKMFR9"]));
+    let mut harness = Harness::new(job(&sandbox, spec, lingxing::credentials()), sandbox, START);
+    let run = harness.drive_bounded(1_000).expect("terminal");
+    assert!(matches!(run.error(), Some(Error::Rejected { code: Some(code), .. }) if code == "102"), "{:?}", run.outcome);
+}
+
+#[test]
+fn a_crash_mid_download_renews_the_link_and_keeps_the_task() {
+    let mut harness = harness("");
+    for _ in 0..20_000 {
+        // Part of the document has arrived (so the snapshot after the send is persisted).
+        if harness.in_flight().is_some() && !harness.data().is_empty() {
+            break;
+        }
+        harness.step().expect("contract");
+    }
+    harness.advance(400_000);
+    harness.crash_and_restore(lingxing::credentials()).expect("restorable");
+    let run = harness.drive_bounded(50_000).expect("terminal");
+    assert_eq!(run.data, truth(&harness, &run));
+    assert_eq!(sim(&harness).tasks_created(), 1);
+    assert_eq!(calls(&harness, RENEW).count(), 1);
+    // The restored job fetched a new token: secrets are never in snapshots.
+    assert_eq!(calls(&harness, TOKEN).count(), 2);
+}
+
+#[test]
+fn a_hung_query_is_not_followed_by_another_query_within_two_minutes() {
+    let mut harness = harness("");
+    // token, create, then the first query hangs.
+    for _ in 0..20_000 {
+        if harness.requests().iter().any(|r| r.url.contains("/query/")) {
+            break;
+        }
+        if harness.requests().len() == 2 && harness.in_flight().is_none() {
+            harness.interfere(Interference::Hang);
+        }
+        harness.step().expect("contract");
+    }
+    let run = harness.drive_bounded(50_000).expect("terminal");
+    assert!(run.summary().is_some(), "{:?}", run.outcome);
+    let queries: Vec<&LoggedRequest> = calls(&harness, QUERY).collect();
+    assert!(queries.len() >= 2);
+    assert!(queries[1].at.saturating_since(queries[0].at) >= 120_000);
+}
+
+#[test]
+fn secrets_never_reach_snapshots_errors_or_debug_output() {
+    let (run, harness) = run_with("expired-token,corrupt-body");
+    let tokens: Vec<String> = sim(&harness).issued_tokens().iter().map(|t| t.expose().clone()).collect();
+    assert!(tokens.len() >= 4);
+    let mut printed = format!("{:?}{:?}{:?}", run.actions, run.requests, run.outcome);
+    printed.push_str(&run.snapshots.join("\n"));
+    printed.push_str(&format!("{:?}", log(&harness)));
+    printed.push_str(&serde_json::to_string(log(&harness)).unwrap_or_default());
+    assert!(!printed.contains(lingxing::CANARY), "canary leaked");
+    for token in tokens {
+        // Request URLs carry the access token by protocol; records and Debug must not.
+        let leaks = printed.matches(token.as_str()).count();
+        let in_urls: usize = run.actions.iter().filter_map(|a| match a {
+            ActionRecord::Send { url, .. } => Some(url.matches(token.as_str()).count()),
+            _ => None,
+        }).sum();
+        assert_eq!(leaks, in_urls, "a token leaked outside the request URLs");
+    }
+}
