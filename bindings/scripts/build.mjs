@@ -10,7 +10,7 @@
 // and when the .wasm imports anything clock-, random- or network-shaped.
 
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
@@ -59,6 +59,12 @@ rmSync(outDir, { recursive: true, force: true });
 mkdirSync(outDir, { recursive: true });
 run("wasm-bindgen", ["--target", "web", "--out-dir", outDir, input]);
 const wasmFile = join(outDir, "reportflow_wasm_bg.wasm");
+// The generated declarations use `[Symbol.dispose]()` (the disposable lib,
+// TypeScript 5.2+) and DOM names (`WebAssembly`, `BufferSource`, `Response`).
+// Say so, so that a consumer on lib "es2022" with only @types/node, or with
+// neither, type-checks without skipLibCheck.
+const dts = join(outDir, "reportflow_wasm.d.ts");
+writeFileSync(dts, `/// <reference lib="esnext.disposable" />\n/// <reference lib="dom" />\n${readFileSync(dts, "utf8")}`);
 const before = statSync(wasmFile).size;
 
 // 3. Optimise for size with binaryen's wasm-opt from npm, when installed.

@@ -104,7 +104,7 @@ for (const provider of simProviders()) {
     try {
       const page = await runInPage(provider, sim.baseUrl);
       assert.equal(page.state, "failed", JSON.stringify(page));
-      assert.ok(["md5_mismatch", "gzip"].includes(page.code!), page.code);
+      assert.ok(["md5_mismatch", "gzip"].includes(page.code!), JSON.stringify(page));
       assert.equal(page.blame, "data");
       assert.equal(page.dataBytes, 0);
     } finally {

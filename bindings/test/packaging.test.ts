@@ -88,13 +88,21 @@ test("npm pack → install the tarball → import from Node → run a job", { ti
       assert.equal(run.md5, cli.md5, `${provider}: the installed package gets the CLI's bytes`);
     }
 
-    // The shipped .d.ts files type-check a consumer (exports.types first).
+    // The shipped .d.ts files type-check a consumer (exports.types first),
+    // without skipLibCheck: a plain ES2022 project, and a Node project with
+    // @types/node but no DOM lib.
     writeFileSync(join(project, "check.ts"), CHECK_TS);
-    writeFileSync(
-      join(project, "tsconfig.json"),
-      JSON.stringify({ compilerOptions: { strict: true, noEmit: true, module: "nodenext", moduleResolution: "nodenext", target: "es2022", lib: ["es2022", "dom"], types: [] }, files: ["check.ts"] }),
-    );
-    await exec(process.execPath, [join(bindingsDir, "node_modules", "typescript", "bin", "tsc"), "-p", project], { cwd: project });
+    const base = { strict: true, noEmit: true, skipLibCheck: false, module: "nodenext", moduleResolution: "nodenext", target: "es2022", lib: ["es2022"] };
+    const configs = {
+      "tsconfig.plain.json": { ...base, types: [] },
+      "tsconfig.node.json": { ...base, typeRoots: [join(bindingsDir, "node_modules", "@types")], types: ["node"] },
+    };
+    for (const [name, compilerOptions] of Object.entries(configs)) {
+      writeFileSync(join(project, name), JSON.stringify({ compilerOptions, files: ["check.ts"] }));
+      await exec(process.execPath, [join(bindingsDir, "node_modules", "typescript", "bin", "tsc"), "-p", join(project, name)], { cwd: project }).catch(
+        (error: { stdout?: string }) => assert.fail(`${name}: ${error.stdout ?? String(error)}`),
+      );
+    }
   } finally {
     await sim.stop();
     rmSync(dir, { recursive: true, force: true });

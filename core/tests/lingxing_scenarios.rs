@@ -4,9 +4,13 @@
 use reportflow::integrity::{gzip_compress, Md5};
 use reportflow::providers::lingxing::{Credentials, Region, ReportSpec};
 use reportflow::providers::Provider;
-use reportflow::sim::{lingxing, ActionRecord, ChunkPlan, Harness, Interference, LoggedRequest, Run, Sandbox, SandboxConfig, SimRequest};
+use reportflow::sim::{
+    lingxing, ActionRecord, ChunkPlan, Harness, Interference, LoggedRequest, Run, Sandbox,
+    SandboxConfig, SimRequest,
+};
 use reportflow::{
-    Credentials as JobCredentials, Error, ErrorKind, Event, JobConfig, JobSpec, Method, Millis, Outcome, ReportFailure, ReportJob,
+    Credentials as JobCredentials, Error, ErrorKind, Event, JobConfig, JobSpec, Method, Millis,
+    Outcome, ReportFailure, ReportJob,
 };
 
 /// 2024-03-01T00:00:00Z.
@@ -31,7 +35,13 @@ fn sandbox(faults: &str) -> Sandbox {
 }
 
 fn job(sandbox: &Sandbox, spec: JobSpec, credentials: JobCredentials) -> ReportJob {
-    ReportJob::new(spec, sandbox.job_config(Provider::Lingxing), credentials, START).expect("a valid job")
+    ReportJob::new(
+        spec,
+        sandbox.job_config(Provider::Lingxing),
+        credentials,
+        START,
+    )
+    .expect("a valid job")
 }
 
 fn harness(faults: &str) -> Harness {
@@ -42,12 +52,17 @@ fn harness(faults: &str) -> Harness {
 
 fn run_with(faults: &str) -> (Run, Harness) {
     let mut harness = harness(faults);
-    let run = harness.drive_bounded(50_000).expect("a terminal within the bound, contract kept");
+    let run = harness
+        .drive_bounded(50_000)
+        .expect("a terminal within the bound, contract kept");
     (run, harness)
 }
 
 fn sim(harness: &Harness) -> &lingxing::Simulator {
-    harness.sandbox().simulator::<lingxing::Simulator>().expect("the Lingxing simulator")
+    harness
+        .sandbox()
+        .simulator::<lingxing::Simulator>()
+        .expect("the Lingxing simulator")
 }
 
 fn log(harness: &Harness) -> &[LoggedRequest] {
@@ -55,12 +70,17 @@ fn log(harness: &Harness) -> &[LoggedRequest] {
 }
 
 fn calls<'a>(harness: &'a Harness, path: &'a str) -> impl Iterator<Item = &'a LoggedRequest> + 'a {
-    log(harness).iter().filter(move |r| r.path.starts_with(path))
+    log(harness)
+        .iter()
+        .filter(move |r| r.path.starts_with(path))
 }
 
 fn truth(harness: &Harness, run: &Run) -> Vec<u8> {
     let summary = run.summary().expect("Done");
-    harness.sandbox().report_content(&summary.report_id).expect("the sandbox knows the task")
+    harness
+        .sandbox()
+        .report_content(&summary.report_id)
+        .expect("the sandbox knows the task")
 }
 
 fn events(run: &Run) -> impl Iterator<Item = &Event> {
@@ -92,25 +112,52 @@ fn a_clean_run_delivers_the_flat_file() {
         })
         .collect();
     assert_eq!(statuses.first(), Some(&"IN_QUEUE"));
-    assert!(statuses.contains(&"IN_PROGRESS") && statuses.last() == Some(&"DONE"), "{statuses:?}");
+    assert!(
+        statuses.contains(&"IN_PROGRESS") && statuses.last() == Some(&"DONE"),
+        "{statuses:?}"
+    );
     // The download carries nothing of Lingxing.
     for request in calls(&harness, DOCUMENT) {
         assert!(request.header_names.is_empty(), "{request:?}");
-        assert!(!request.query.as_deref().unwrap_or_default().contains("access_token"));
+        assert!(!request
+            .query
+            .as_deref()
+            .unwrap_or_default()
+            .contains("access_token"));
     }
     // Every report call was signed with the query only, and the log keeps no token or sign.
-    for request in log(&harness).iter().filter(|r| r.path.contains("/basicOpen/")) {
+    for request in log(&harness)
+        .iter()
+        .filter(|r| r.path.contains("/basicOpen/"))
+    {
         let query = request.query.as_deref().unwrap_or_default();
-        assert!(query.contains("access_token=redacted") && query.contains("sign=redacted"), "{query}");
+        assert!(
+            query.contains("access_token=redacted") && query.contains("sign=redacted"),
+            "{query}"
+        );
     }
-    assert_eq!((sim(&harness).rejected_signs(), sim(&harness).stale_signs(), sim(&harness).bucket_rejections()), (0, 0, 0));
+    assert_eq!(
+        (
+            sim(&harness).rejected_signs(),
+            sim(&harness).stale_signs(),
+            sim(&harness).bucket_rejections()
+        ),
+        (0, 0, 0)
+    );
 }
 
 #[test]
 fn a_fatal_task_fails_with_a_typed_report_failure() {
     let (run, harness) = run_with("report-failure");
     match run.error() {
-        Some(error @ Error::ReportFailed { failure: ReportFailure::Fatal, provider: Provider::Lingxing, status, .. }) => {
+        Some(
+            error @ Error::ReportFailed {
+                failure: ReportFailure::Fatal,
+                provider: Provider::Lingxing,
+                status,
+                ..
+            },
+        ) => {
             assert_eq!(status, "FATAL");
             assert_eq!(error.kind(), ErrorKind::ReportFailed);
         }
@@ -137,7 +184,10 @@ fn faults_end_byte_identical_to_a_clean_run_with_a_renewal_and_no_second_create(
     let (run, harness) = run_with("expired-link,throttle,expired-token,corrupt-body");
     let summary = run.summary().unwrap_or_else(|| panic!("{:?}", run.outcome));
     assert_eq!(run.data, clean.data, "byte-identical to the fault-free run");
-    assert_eq!(summary.md5, clean.summary().map(|s| s.md5.clone()).unwrap_or_default());
+    assert_eq!(
+        summary.md5,
+        clean.summary().map(|s| s.md5.clone()).unwrap_or_default()
+    );
     for fault in ["throttle", "expired-token", "expired-link", "corrupt-body"] {
         let fault = fault.parse().expect("a fault");
         assert_eq!(harness.sandbox().fired(fault), 1, "{fault} fired");
@@ -145,11 +195,21 @@ fn faults_end_byte_identical_to_a_clean_run_with_a_renewal_and_no_second_create(
     // A throttled create and a refused-token create reached the gateway,
     // but only one task exists: no second create.
     assert_eq!(sim(&harness).tasks_created(), 1);
-    assert_eq!(calls(&harness, CREATE).filter(|r| r.fault.is_none()).count(), 1);
+    assert_eq!(
+        calls(&harness, CREATE)
+            .filter(|r| r.fault.is_none())
+            .count(),
+        1
+    );
     // The link was renewed, twice (expired, then corrupt), never re-created.
     assert_eq!(calls(&harness, RENEW).count(), 2);
     assert_eq!(sim(&harness).renewals(), 2);
-    assert_eq!(calls(&harness, DOCUMENT).map(|r| r.status).collect::<Vec<_>>(), [403, 200, 200]);
+    assert_eq!(
+        calls(&harness, DOCUMENT)
+            .map(|r| r.status)
+            .collect::<Vec<_>>(),
+        [403, 200, 200]
+    );
     // The expired token was refreshed with its refresh token, once.
     assert_eq!(calls(&harness, REFRESH).count(), 1);
     assert_eq!(sim(&harness).refresh_reuses(), 0);
@@ -161,11 +221,23 @@ fn faults_end_byte_identical_to_a_clean_run_with_a_renewal_and_no_second_create(
 fn the_simulator_rejects_a_wrong_app_id_stale_signs_and_missing_parameters() {
     let mut sandbox = sandbox("");
     let mut form = SimRequest::new(Method::Post, TOKEN);
-    form.headers.push(("Content-Type".into(), "application/x-www-form-urlencoded".into()));
-    form.body = format!("appId={}&appSecret={}", lingxing::APP_ID, lingxing::APP_SECRET).into_bytes();
-    let answer: serde_json::Value = serde_json::from_slice(&sandbox.handle(START, &form).body).expect("JSON");
+    form.headers.push((
+        "Content-Type".into(),
+        "application/x-www-form-urlencoded".into(),
+    ));
+    form.body = format!(
+        "appId={}&appSecret={}",
+        lingxing::APP_ID,
+        lingxing::APP_SECRET
+    )
+    .into_bytes();
+    let answer: serde_json::Value =
+        serde_json::from_slice(&sandbox.handle(START, &form).body).expect("JSON");
     assert_eq!(answer["code"], "200");
-    let token = answer["data"]["access_token"].as_str().expect("a token").to_owned();
+    let token = answer["data"]["access_token"]
+        .as_str()
+        .expect("a token")
+        .to_owned();
 
     let signed = |key: &str, now: Millis| -> SimRequest {
         // Sign the same parameters the gateway re-derives, with `key` as the AES key.
@@ -180,25 +252,44 @@ fn the_simulator_rejects_a_wrong_app_id_stale_signs_and_missing_parameters() {
                 form_urlencoded::byte_serialize(sign.as_bytes()).collect::<String>()
             ),
         );
-        request.headers.push(("Content-Type".into(), "application/json".into()));
+        request
+            .headers
+            .push(("Content-Type".into(), "application/json".into()));
         request.body = body.as_bytes().to_vec();
         request
     };
     let code = |sandbox: &mut Sandbox, request: &SimRequest, now: Millis| -> String {
-        let answer: serde_json::Value = serde_json::from_slice(&sandbox.handle(now, request).body).expect("JSON");
+        let answer: serde_json::Value =
+            serde_json::from_slice(&sandbox.handle(now, request).body).expect("JSON");
         match &answer["code"] {
             serde_json::Value::String(code) => code.clone(),
             other => other.to_string(),
         }
     };
     // Correctly signed: past the gateway (the task does not exist: business 102).
-    assert_eq!(code(&mut sandbox, &signed(lingxing::APP_ID, START), START), "102");
+    assert_eq!(
+        code(&mut sandbox, &signed(lingxing::APP_ID, START), START),
+        "102"
+    );
     // Signed with another AppID as key: 2001006.
-    assert_eq!(code(&mut sandbox, &signed("ak_wrong01234567", START), START), "2001006");
+    assert_eq!(
+        code(&mut sandbox, &signed("ak_wrong01234567", START), START),
+        "2001006"
+    );
     // Signed three minutes ago: 2001007.
-    assert_eq!(code(&mut sandbox, &signed(lingxing::APP_ID, START), START.saturating_add(180_000)), "2001007");
+    assert_eq!(
+        code(
+            &mut sandbox,
+            &signed(lingxing::APP_ID, START),
+            START.saturating_add(180_000)
+        ),
+        "2001007"
+    );
     // No sign at all: 3001001.
-    assert_eq!(code(&mut sandbox, &SimRequest::new(Method::Post, QUERY), START), "3001001");
+    assert_eq!(
+        code(&mut sandbox, &SimRequest::new(Method::Post, QUERY), START),
+        "3001001"
+    );
     let sim = sandbox.simulator::<lingxing::Simulator>().expect("sim");
     assert_eq!((sim.rejected_signs(), sim.stale_signs()), (1, 1));
 }
@@ -208,15 +299,31 @@ fn the_simulator_rejects_a_wrong_app_id_stale_signs_and_missing_parameters() {
 fn reportflow_sign(key: &str, token: &str, timestamp: u64, body: &str) -> String {
     use aes::cipher::{BlockEncrypt, KeyInit};
     use base64::Engine as _;
-    let body: serde_json::Map<String, serde_json::Value> = serde_json::from_str(body).expect("object");
-    let mut pairs: Vec<(String, String)> =
-        body.into_iter().map(|(k, v)| (k, v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()))).collect();
+    let body: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(body).expect("object");
+    let mut pairs: Vec<(String, String)> = body
+        .into_iter()
+        .map(|(k, v)| {
+            (
+                k,
+                v.as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| v.to_string()),
+            )
+        })
+        .collect();
     pairs.push(("access_token".into(), token.into()));
     pairs.push(("app_key".into(), lingxing::APP_ID.into()));
     pairs.push(("timestamp".into(), timestamp.to_string()));
     pairs.sort();
-    let canonical = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&");
-    let md5 = Md5::digest(canonical.as_bytes()).to_hex().to_ascii_uppercase();
+    let canonical = pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&");
+    let md5 = Md5::digest(canonical.as_bytes())
+        .to_hex()
+        .to_ascii_uppercase();
     let cipher = aes::Aes128::new_from_slice(key.as_bytes()).expect("16 bytes");
     let mut bytes = md5.into_bytes();
     bytes.extend([16u8; 16]);
@@ -244,10 +351,21 @@ fn a_lost_answer_keeps_the_endpoint_busy_for_two_minutes() {
     assert!(run.summary().is_some(), "{:?}", run.outcome);
     assert_eq!(run.data, truth(&harness, &run));
     let creates: Vec<&LoggedRequest> = calls(&harness, CREATE).collect();
-    assert_eq!(creates.len(), 2, "the lost create is sent again: Lingxing has no idempotency key");
+    assert_eq!(
+        creates.len(),
+        2,
+        "the lost create is sent again: Lingxing has no idempotency key"
+    );
     let gap = creates[1].at.saturating_since(creates[0].at);
-    assert!(gap >= 120_000, "the second create came {gap} ms after the lost one");
-    assert_eq!(sim(&harness).bucket_rejections(), 0, "the job never hit the held bucket");
+    assert!(
+        gap >= 120_000,
+        "the second create came {gap} ms after the lost one"
+    );
+    assert_eq!(
+        sim(&harness).bucket_rejections(),
+        0,
+        "the job never hit the held bucket"
+    );
 }
 
 #[test]
@@ -256,7 +374,10 @@ fn a_lingxing_throttle_forever_gives_up_typed_and_bounded() {
     match run.error() {
         Some(Error::RetriesExhausted { attempts, last }) => {
             assert_eq!(*attempts, JobConfig::default().retry.max_attempts);
-            assert!(matches!(**last, Error::UnexpectedStatus { status: 200, .. }), "{last:?}");
+            assert!(
+                matches!(**last, Error::UnexpectedStatus { status: 200, .. }),
+                "{last:?}"
+            );
         }
         other => panic!("expected RetriesExhausted, got {other:?}"),
     }
@@ -267,17 +388,31 @@ fn a_lingxing_throttle_forever_gives_up_typed_and_bounded() {
 fn server_errors_in_both_shapes_are_retried() {
     let (run, harness) = run_with("server-error:2");
     assert_eq!(run.data, truth(&harness, &run));
-    assert_eq!(calls(&harness, CREATE).map(|r| r.status).collect::<Vec<_>>(), [200, 502, 200]);
+    assert_eq!(
+        calls(&harness, CREATE)
+            .map(|r| r.status)
+            .collect::<Vec<_>>(),
+        [200, 502, 200]
+    );
 }
 
 #[test]
 fn a_wrong_secret_is_a_config_error_that_says_what_to_fix() {
     let sandbox = sandbox("");
-    let credentials = JobCredentials::Lingxing(Credentials::new(lingxing::APP_ID, "not-the-secret"));
-    let mut harness = Harness::new(job(&sandbox, lingxing::sample_spec(), credentials), sandbox, START);
+    let credentials =
+        JobCredentials::Lingxing(Credentials::new(lingxing::APP_ID, "not-the-secret"));
+    let mut harness = Harness::new(
+        job(&sandbox, lingxing::sample_spec(), credentials),
+        sandbox,
+        START,
+    );
     let run = harness.drive_bounded(1_000).expect("terminal");
     match run.error() {
-        Some(error @ Error::Rejected { code: Some(code), .. }) => {
+        Some(
+            error @ Error::Rejected {
+                code: Some(code), ..
+            },
+        ) => {
             assert_eq!(code, "2001002");
             assert!(error.to_string().contains("check appSecret"), "{error}");
             assert!(!error.is_retryable());
@@ -290,10 +425,19 @@ fn a_wrong_secret_is_a_config_error_that_says_what_to_fix() {
 #[test]
 fn an_invalid_report_type_is_refused_by_the_api() {
     let sandbox = sandbox("reject-422");
-    let spec = JobSpec::Lingxing(ReportSpec::new(Region::Eu, "A1MQMW3JWPNCBX", "GET_AFN_INVENTORY_DATA", ["A1PA6795UKMFR9"]));
+    let spec = JobSpec::Lingxing(ReportSpec::new(
+        Region::Eu,
+        "A1MQMW3JWPNCBX",
+        "GET_AFN_INVENTORY_DATA",
+        ["A1PA6795UKMFR9"],
+    ));
     let mut harness = Harness::new(job(&sandbox, spec, lingxing::credentials()), sandbox, START);
     let run = harness.drive_bounded(1_000).expect("terminal");
-    assert!(matches!(run.error(), Some(Error::Rejected { code: Some(code), .. }) if code == "102"), "{:?}", run.outcome);
+    assert!(
+        matches!(run.error(), Some(Error::Rejected { code: Some(code), .. }) if code == "102"),
+        "{:?}",
+        run.outcome
+    );
 }
 
 #[test]
@@ -307,7 +451,9 @@ fn a_crash_mid_download_renews_the_link_and_keeps_the_task() {
         harness.step().expect("contract");
     }
     harness.advance(400_000);
-    harness.crash_and_restore(lingxing::credentials()).expect("restorable");
+    harness
+        .crash_and_restore(lingxing::credentials())
+        .expect("restorable");
     let run = harness.drive_bounded(50_000).expect("terminal");
     assert_eq!(run.data, truth(&harness, &run));
     assert_eq!(sim(&harness).tasks_created(), 1);
@@ -339,7 +485,11 @@ fn a_hung_query_is_not_followed_by_another_query_within_two_minutes() {
 #[test]
 fn secrets_never_reach_snapshots_errors_or_debug_output() {
     let (run, harness) = run_with("expired-token,corrupt-body");
-    let tokens: Vec<String> = sim(&harness).issued_tokens().iter().map(|t| t.expose().clone()).collect();
+    let tokens: Vec<String> = sim(&harness)
+        .issued_tokens()
+        .iter()
+        .map(|t| t.expose().clone())
+        .collect();
     assert!(tokens.len() >= 4);
     let mut printed = format!("{:?}{:?}{:?}", run.actions, run.requests, run.outcome);
     printed.push_str(&run.snapshots.join("\n"));
@@ -349,10 +499,14 @@ fn secrets_never_reach_snapshots_errors_or_debug_output() {
     for token in tokens {
         // Request URLs carry the access token by protocol; records and Debug must not.
         let leaks = printed.matches(token.as_str()).count();
-        let in_urls: usize = run.actions.iter().filter_map(|a| match a {
-            ActionRecord::Send { url, .. } => Some(url.matches(token.as_str()).count()),
-            _ => None,
-        }).sum();
+        let in_urls: usize = run
+            .actions
+            .iter()
+            .filter_map(|a| match a {
+                ActionRecord::Send { url, .. } => Some(url.matches(token.as_str()).count()),
+                _ => None,
+            })
+            .sum();
         assert_eq!(leaks, in_urls, "a token leaked outside the request URLs");
     }
 }

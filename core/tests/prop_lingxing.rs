@@ -10,8 +10,13 @@
 use proptest::prelude::*;
 
 use reportflow::providers::Provider;
-use reportflow::sim::{lingxing, ActionRecord, ChunkPlan, Fault, FaultPlan, Harness, Interference, Run, Sandbox, SandboxConfig, Times};
-use reportflow::{Error, Event, Input, JobConfig, Millis, ReportJob, RequestId, TransportFailure, WaitReason};
+use reportflow::sim::{
+    lingxing, ActionRecord, ChunkPlan, Fault, FaultPlan, Harness, Interference, Run, Sandbox,
+    SandboxConfig, Times,
+};
+use reportflow::{
+    Error, Event, Input, JobConfig, Millis, ReportJob, RequestId, TransportFailure, WaitReason,
+};
 
 /// 2024-03-01T00:00:00Z.
 const START: Millis = Millis(1_709_251_200_000);
@@ -36,16 +41,23 @@ fn fault_plan() -> impl Strategy<Value = FaultPlan> {
         Fault::TaskCancelled,
         Fault::Reject422,
     ];
-    let entry = (proptest::sample::select(faults.to_vec()), prop_oneof![8 => (1u32..=3).prop_map(Times::Count), 1 => Just(Times::Always)]);
+    let entry = (
+        proptest::sample::select(faults.to_vec()),
+        prop_oneof![8 => (1u32..=3).prop_map(Times::Count), 1 => Just(Times::Always)],
+    );
     proptest::collection::vec(entry, 0..5).prop_map(|entries| {
-        entries.into_iter().fold(FaultPlan::none(), |plan, (fault, times)| {
-            // Terminal faults fire at most once; `always` is for the retryable ones.
-            let times = match (fault, times) {
-                (Fault::ReportFailure | Fault::TaskCancelled | Fault::Reject422, _) => Times::Count(1),
-                (_, times) => times,
-            };
-            plan.with(fault, times)
-        })
+        entries
+            .into_iter()
+            .fold(FaultPlan::none(), |plan, (fault, times)| {
+                // Terminal faults fire at most once; `always` is for the retryable ones.
+                let times = match (fault, times) {
+                    (Fault::ReportFailure | Fault::TaskCancelled | Fault::Reject422, _) => {
+                        Times::Count(1)
+                    }
+                    (_, times) => times,
+                };
+                plan.with(fault, times)
+            })
     })
 }
 
@@ -105,15 +117,17 @@ fn case() -> impl Strategy<Value = Case> {
         proptest::collection::vec(op(), 0..24),
         proptest::option::weighted(0.05, 0usize..24),
     )
-        .prop_map(|(seed, rows, generation_ms, chunks, faults, ops, cancel_at)| Case {
-            seed,
-            rows,
-            generation_ms,
-            chunks,
-            faults,
-            ops,
-            cancel_at,
-        })
+        .prop_map(
+            |(seed, rows, generation_ms, chunks, faults, ops, cancel_at)| Case {
+                seed,
+                rows,
+                generation_ms,
+                chunks,
+                faults,
+                ops,
+                cancel_at,
+            },
+        )
 }
 
 fn sandbox(case: &Case) -> Sandbox {
@@ -128,14 +142,22 @@ fn sandbox(case: &Case) -> Sandbox {
 
 fn harness(case: &Case) -> Harness {
     let sandbox = sandbox(case);
-    let job = ReportJob::new(lingxing::sample_spec(), sandbox.job_config(Provider::Lingxing), lingxing::credentials(), START)
-        .expect("a valid job");
+    let job = ReportJob::new(
+        lingxing::sample_spec(),
+        sandbox.job_config(Provider::Lingxing),
+        lingxing::credentials(),
+        START,
+    )
+    .expect("a valid job");
     let (seed, min, max) = case.chunks;
     Harness::new(job, sandbox, START).with_chunks(ChunkPlan::seeded(seed, min, max))
 }
 
 fn sim(harness: &Harness) -> &lingxing::Simulator {
-    harness.sandbox().simulator::<lingxing::Simulator>().expect("the Lingxing simulator")
+    harness
+        .sandbox()
+        .simulator::<lingxing::Simulator>()
+        .expect("the Lingxing simulator")
 }
 
 /// The path of a request URL (no origin, no query).
@@ -147,7 +169,9 @@ fn path(url: &str) -> &str {
 
 fn query_param(url: &str, name: &str) -> Option<String> {
     let query = url.split_once('?')?.1;
-    form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
 }
 
 fn is_report_endpoint(path: &str) -> bool {
@@ -166,13 +190,17 @@ fn run(case: &Case) -> Result<(Run, Harness, bool), TestCaseError> {
         match op {
             Op::Steps(n) => {
                 for _ in 0..*n {
-                    harness.step().map_err(|e| TestCaseError::fail(format!("{e}")))?;
+                    harness
+                        .step()
+                        .map_err(|e| TestCaseError::fail(format!("{e}")))?;
                 }
             }
             Op::Refuse(failure) => harness.interfere(Interference::Refuse(failure.clone())),
             Op::Lose => harness.interfere(Interference::LoseResponse),
             Op::Hang => harness.interfere(Interference::Hang),
-            Op::Crash => harness.crash_and_restore(lingxing::credentials()).map_err(|e| TestCaseError::fail(format!("{e}")))?,
+            Op::Crash => harness
+                .crash_and_restore(lingxing::credentials())
+                .map_err(|e| TestCaseError::fail(format!("{e}")))?,
             Op::JumpBack(ms) => {
                 jumped = true;
                 harness.set_now(Millis(harness.now().as_u64().saturating_sub(*ms)));
@@ -189,7 +217,9 @@ fn run(case: &Case) -> Result<(Run, Harness, bool), TestCaseError> {
         }
     }
     // Invariant 2: bounded, and the harness checked the contract (3) on every step.
-    let run = harness.drive_bounded(MAX_STEPS).map_err(|e| TestCaseError::fail(format!("{e}")))?;
+    let run = harness
+        .drive_bounded(MAX_STEPS)
+        .map_err(|e| TestCaseError::fail(format!("{e}")))?;
     Ok((run, harness, jumped))
 }
 
@@ -198,17 +228,35 @@ fn check(case: &Case) -> Result<(), TestCaseError> {
     let config = JobConfig::default();
 
     // 5: retries per step stay within the configured budget.
-    let budget = config.retry.max_attempts.max(config.max_link_refreshes.saturating_add(1));
+    let budget = config
+        .retry
+        .max_attempts
+        .max(config.max_link_refreshes.saturating_add(1));
     for action in &run.actions {
-        if let ActionRecord::Event { event: Event::Retrying { attempt, .. }, .. } = action {
-            prop_assert!(*attempt <= budget, "retry attempt {attempt} over the budget {budget}");
+        if let ActionRecord::Event {
+            event: Event::Retrying { attempt, .. },
+            ..
+        } = action
+        {
+            prop_assert!(
+                *attempt <= budget,
+                "retry attempt {attempt} over the budget {budget}"
+            );
         }
     }
 
     // 6: Done only with the simulator's bytes, exactly.
     if let Some(summary) = run.summary() {
-        let truth = harness.sandbox().report_content(&summary.report_id).unwrap_or_default();
-        prop_assert!(run.data == truth, "Done with {} bytes that are not the document ({} bytes)", run.data.len(), truth.len());
+        let truth = harness
+            .sandbox()
+            .report_content(&summary.report_id)
+            .unwrap_or_default();
+        prop_assert!(
+            run.data == truth,
+            "Done with {} bytes that are not the document ({} bytes)",
+            run.data.len(),
+            truth.len()
+        );
         prop_assert_eq!(summary.bytes, truth.len() as u64);
     } else {
         prop_assert!(run.data.is_empty());
@@ -219,13 +267,21 @@ fn check(case: &Case) -> Result<(), TestCaseError> {
     for action in &run.actions {
         if let ActionRecord::Send { at, url, .. } = action {
             if !is_report_endpoint(path(url)) {
-                prop_assert!(query_param(url, "sign").is_none() && query_param(url, "access_token").is_none(), "{}", path(url));
+                prop_assert!(
+                    query_param(url, "sign").is_none()
+                        && query_param(url, "access_token").is_none(),
+                    "{}",
+                    path(url)
+                );
                 continue;
             }
             let timestamp = query_param(url, "timestamp").and_then(|t| t.parse::<u64>().ok());
             prop_assert!(timestamp.is_some(), "unsigned report call {}", path(url));
             let signed_at = Millis(timestamp.unwrap_or_default().saturating_mul(1000));
-            prop_assert!(at.saturating_since(signed_at) <= SIGN_LIFE_MS, "a sign from {signed_at} sent at {at}");
+            prop_assert!(
+                at.saturating_since(signed_at) <= SIGN_LIFE_MS,
+                "a sign from {signed_at} sent at {at}"
+            );
         }
     }
     prop_assert_eq!(sim(&harness).rejected_signs(), 0);
@@ -241,7 +297,8 @@ fn check(case: &Case) -> Result<(), TestCaseError> {
     // answer never completed may still hold its endpoint on the gateway for
     // 2 minutes, so the next request to that endpoint waits that long
     // (between restores: a crash forgets what the last snapshot did not hold).
-    let answered: std::collections::HashSet<RequestId> = harness.answered().iter().map(|(id, _)| *id).collect();
+    let answered: std::collections::HashSet<RequestId> =
+        harness.answered().iter().map(|(id, _)| *id).collect();
     let mut held: std::collections::HashMap<String, Millis> = std::collections::HashMap::new();
     for action in &run.actions {
         match action {
@@ -249,7 +306,10 @@ fn check(case: &Case) -> Result<(), TestCaseError> {
             ActionRecord::Send { at, id, url, .. } if is_report_endpoint(path(url)) => {
                 let endpoint = path(url).to_owned();
                 if let Some(until) = held.get(&endpoint) {
-                    prop_assert!(at >= until, "{endpoint} called at {at} while an unanswered call held it until {until}");
+                    prop_assert!(
+                        at >= until,
+                        "{endpoint} called at {at} while an unanswered call held it until {until}"
+                    );
                 }
                 if answered.contains(id) {
                     held.remove(&endpoint);
@@ -263,11 +323,20 @@ fn check(case: &Case) -> Result<(), TestCaseError> {
     // A host that crashes between sending and persisting cannot know its
     // request holds the endpoint; the job then meets 3001008 and backs off.
     if harness.restores() == 0 {
-        prop_assert_eq!(sim(&harness).bucket_rejections(), 0, "the gateway refused a call on a held endpoint");
+        prop_assert_eq!(
+            sim(&harness).bucket_rejections(),
+            0,
+            "the gateway refused a call on a held endpoint"
+        );
     }
 
     // 8: no secret in any printable or persisted surface.
-    let mut printed = format!("{:?}{:?}{:?}", run.requests, run.outcome, harness.sandbox().requests());
+    let mut printed = format!(
+        "{:?}{:?}{:?}",
+        run.requests,
+        run.outcome,
+        harness.sandbox().requests()
+    );
     if let Err(error) = &run.outcome {
         printed.push_str(&error.to_string());
     }
@@ -279,7 +348,10 @@ fn check(case: &Case) -> Result<(), TestCaseError> {
     }
     prop_assert!(!printed.contains(lingxing::CANARY), "the canary leaked");
     for token in sim(&harness).issued_tokens() {
-        prop_assert!(!printed.contains(token.expose().as_str()), "an issued token leaked");
+        prop_assert!(
+            !printed.contains(token.expose().as_str()),
+            "an issued token leaked"
+        );
     }
     Ok(())
 }
@@ -292,19 +364,37 @@ fn normalized(actions: &[ActionRecord]) -> Vec<String> {
     actions
         .iter()
         .filter_map(|action| match action {
-            ActionRecord::Send { at, method, url, .. } => (!path(url).contains("/oauth/")
+            ActionRecord::Send {
+                at, method, url, ..
+            } => (!path(url).contains("/oauth/")
                 && !path(url).ends_with("/amazonReportExportTask"))
             .then(|| format!("send {at} {method:?} {}", path(url))),
-            ActionRecord::Event { event: Event::LinkObtained { .. }, .. } => None,
-            ActionRecord::Wait { reason: WaitReason::AwaitingResponse { .. }, .. } => None,
-            ActionRecord::Wait { at, until, reason } => Some(format!("wait {at} {until} {reason:?}")),
             ActionRecord::Event {
-                event: Event::PhaseChanged { .. } | Event::Data(_) | Event::DataReset { .. } | Event::Progress { .. }, ..
+                event: Event::LinkObtained { .. },
+                ..
+            } => None,
+            ActionRecord::Wait {
+                reason: WaitReason::AwaitingResponse { .. },
+                ..
+            } => None,
+            ActionRecord::Wait { at, until, reason } => {
+                Some(format!("wait {at} {until} {reason:?}"))
+            }
+            ActionRecord::Event {
+                event:
+                    Event::PhaseChanged { .. }
+                    | Event::Data(_)
+                    | Event::DataReset { .. }
+                    | Event::Progress { .. },
+                ..
             }
             | ActionRecord::Data { .. }
             | ActionRecord::Restored { .. } => None,
             ActionRecord::Event { at, event } => Some(format!("event {at} {event:?}")),
-            ActionRecord::Done { at, summary } => Some(format!("done {at} {} {} {} {}", summary.report_id, summary.md5, summary.bytes, summary.rows)),
+            ActionRecord::Done { at, summary } => Some(format!(
+                "done {at} {} {} {} {}",
+                summary.report_id, summary.md5, summary.bytes, summary.rows
+            )),
             ActionRecord::Failed { at, error } => Some(format!("failed {at} {error:?}")),
             other => Some(format!("{other:?}")),
         })
@@ -370,6 +460,10 @@ fn cancel_is_terminal_anywhere() {
         }
         harness.cancel();
         let run = harness.drive_bounded(100).expect("terminal");
-        assert!(matches!(run.outcome, Err(Error::Cancelled)) || run.summary().is_some(), "{:?}", run.outcome);
+        assert!(
+            matches!(run.outcome, Err(Error::Cancelled)) || run.summary().is_some(),
+            "{:?}",
+            run.outcome
+        );
     }
 }

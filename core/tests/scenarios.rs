@@ -313,6 +313,21 @@ fn disconnect_mid_body_restarts_with_data_reset() {
 }
 
 #[test]
+fn a_download_that_always_breaks_gives_up() {
+    let (run, harness) = run_with("disconnect:always");
+    match run.error() {
+        Some(Error::RetriesExhausted { attempts, last }) => {
+            assert_eq!(*attempts, JobConfig::default().retry.max_attempts);
+            assert!(matches!(**last, Error::Transport(_)), "{last:?}");
+        }
+        other => panic!("expected RetriesExhausted, got {other:?}"),
+    }
+    // A fresh link per attempt, but the attempts are counted across them.
+    let downloads = log(&harness).iter().filter(|r| is_s3(r)).count() as u32;
+    assert_eq!(downloads, JobConfig::default().retry.max_attempts);
+}
+
+#[test]
 fn restore_after_crash_mid_poll_continues_with_the_same_report() {
     let sandbox = sandbox_generating("", 60_000);
     let job = job_with(&sandbox, amazon_ads::sample_spec(START), |_| {});

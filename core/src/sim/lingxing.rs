@@ -18,7 +18,7 @@
 //! (`3001008`). Business answers use the int-`code` envelope, gateway and
 //! token answers the string-`code` one, all on HTTP 200.
 //!
-//! Faults (see [`Fault`](super::Fault)): `throttle` answers `3001008`
+//! Faults (see [`Fault`]): `throttle` answers `3001008`
 //! (odd firings) or business `103` (even firings); `server-error` answers
 //! business code `1` (odd) or an nginx `502` HTML page (even);
 //! `expired-token` revokes every access token and answers `2001003`;
@@ -139,7 +139,10 @@ struct Content {
 
 impl std::fmt::Debug for Content {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Content").field("tsv_len", &self.tsv.len()).field("gzip_len", &self.gzip.len()).finish()
+        f.debug_struct("Content")
+            .field("tsv_len", &self.tsv.len())
+            .field("gzip_len", &self.gzip.len())
+            .finish()
     }
 }
 
@@ -237,7 +240,11 @@ impl Simulator {
 
     /// Every access and refresh token issued, for leak checks.
     pub fn issued_tokens(&self) -> Vec<Secret<String>> {
-        self.access_tokens.keys().chain(self.refresh_tokens.keys()).map(|t| Secret::new(t.clone())).collect()
+        self.access_tokens
+            .keys()
+            .chain(self.refresh_tokens.keys())
+            .map(|t| Secret::new(t.clone()))
+            .collect()
     }
 
     fn random(&self, salt: u64) -> u64 {
@@ -246,7 +253,14 @@ impl Simulator {
 
     fn uuid(&self, salt: u64) -> String {
         let (a, b) = (self.random(salt), self.random(salt ^ 0x5555));
-        format!("{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}", a >> 32, (a >> 16) & 0xffff, a & 0xfff, (b >> 48) | 0x8000, b & 0xffff_ffff_ffff)
+        format!(
+            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+            a >> 32,
+            (a >> 16) & 0xffff,
+            a & 0xfff,
+            (b >> 48) | 0x8000,
+            b & 0xffff_ffff_ffff
+        )
     }
 
     // ------------------------------------------------------------ tokens
@@ -256,9 +270,20 @@ impl Simulator {
         let n = self.tokens_issued;
         let access = self.uuid(0x6163_6300 ^ n);
         let refresh = format!("sim-{CANARY}-refresh-{}", self.uuid(0x7265_6600 ^ n));
-        self.access_tokens.insert(access.clone(), AccessToken { expires_at: now.saturating_add(TOKEN_LIFETIME_S * 1000), revoked: false });
-        self.refresh_tokens
-            .insert(refresh.clone(), RefreshToken { expires_at: now.saturating_add(REFRESH_LIFETIME_S * 1000), used: false });
+        self.access_tokens.insert(
+            access.clone(),
+            AccessToken {
+                expires_at: now.saturating_add(TOKEN_LIFETIME_S * 1000),
+                revoked: false,
+            },
+        );
+        self.refresh_tokens.insert(
+            refresh.clone(),
+            RefreshToken {
+                expires_at: now.saturating_add(REFRESH_LIFETIME_S * 1000),
+                used: false,
+            },
+        );
         SimResponse::json(
             200,
             &json!({"code": "200", "msg": "OK", "data": {"access_token": access, "refresh_token": refresh, "expires_in": TOKEN_LIFETIME_S}}),
@@ -290,7 +315,11 @@ impl Simulator {
             }
             Some(token) if cx.now >= token.expires_at => {
                 token.used = true;
-                return gateway_error("2001008", "refresh token expired. please get access token again", None);
+                return gateway_error(
+                    "2001008",
+                    "refresh token expired. please get access token again",
+                    None,
+                );
             }
             Some(token) => token.used = true,
         }
@@ -303,10 +332,18 @@ impl Simulator {
     fn gate(&mut self, cx: &mut SimCx<'_>, request: &SimRequest, endpoint: &'static str) -> Early {
         match cx.fault(Opportunity::ApiCall) {
             Some(Fault::Throttle) if cx.fired(Fault::Throttle) % 2 == 0 => {
-                return Err(business_error(cx.now, 103, "请求过于频繁,请稍后再试 [SIMULATOR]"));
+                return Err(business_error(
+                    cx.now,
+                    103,
+                    "请求过于频繁,请稍后再试 [SIMULATOR]",
+                ));
             }
             Some(Fault::Throttle) => {
-                return Err(gateway_error("3001008", "requests too frequently. please request later.", Some(cx.now)));
+                return Err(gateway_error(
+                    "3001008",
+                    "requests too frequently. please request later.",
+                    Some(cx.now),
+                ));
             }
             Some(Fault::ServerError) if cx.fired(Fault::ServerError) % 2 == 0 => {
                 return Err(SimResponse::bytes(
@@ -324,40 +361,76 @@ impl Simulator {
             _ => {}
         }
         let param = |name: &str| request.query_param(name).filter(|v| !v.is_empty());
-        let (Some(token), Some(app_key), Some(timestamp), Some(signature)) =
-            (param("access_token"), param("app_key"), param("timestamp"), param("sign"))
-        else {
-            return Err(gateway_error("3001001", "missing query param(access_token,sign,timestamp,app_key)", Some(cx.now)));
+        let (Some(token), Some(app_key), Some(timestamp), Some(signature)) = (
+            param("access_token"),
+            param("app_key"),
+            param("timestamp"),
+            param("sign"),
+        ) else {
+            return Err(gateway_error(
+                "3001001",
+                "missing query param(access_token,sign,timestamp,app_key)",
+                Some(cx.now),
+            ));
         };
         if app_key != APP_ID {
             return Err(gateway_error("2001001", "app not exist", Some(cx.now)));
         }
         match self.access_tokens.get(&token) {
             Some(info) if !info.revoked && cx.now < info.expires_at => {}
-            _ => return Err(gateway_error("2001003", "access token is missing or expire", Some(cx.now))),
+            _ => {
+                return Err(gateway_error(
+                    "2001003",
+                    "access token is missing or expire",
+                    Some(cx.now),
+                ))
+            }
         }
         let fresh = timestamp.len() == 10
-            && timestamp.parse::<u64>().is_ok_and(|ts| (cx.now.as_u64() / 1000).abs_diff(ts) <= SIGN_WINDOW_S);
+            && timestamp
+                .parse::<u64>()
+                .is_ok_and(|ts| (cx.now.as_u64() / 1000).abs_diff(ts) <= SIGN_WINDOW_S);
         if !fresh {
             self.stale_signs = self.stale_signs.saturating_add(1);
-            return Err(gateway_error("2001007", "api sign has expired", Some(cx.now)));
+            return Err(gateway_error(
+                "2001007",
+                "api sign has expired",
+                Some(cx.now),
+            ));
         }
         let body = match serde_json::from_slice::<Value>(&request.body) {
             Ok(Value::Object(body)) => body,
             _ => Map::new(),
         };
-        let common = [("access_token", Value::from(token)), ("app_key", Value::from(app_key)), ("timestamp", Value::from(timestamp))];
-        let expected = sign::sign(APP_ID, body.iter().map(|(k, v)| (k.as_str(), v)).chain(common.iter().map(|(k, v)| (*k, v))));
+        let common = [
+            ("access_token", Value::from(token)),
+            ("app_key", Value::from(app_key)),
+            ("timestamp", Value::from(timestamp)),
+        ];
+        let expected = sign::sign(
+            APP_ID,
+            body.iter()
+                .map(|(k, v)| (k.as_str(), v))
+                .chain(common.iter().map(|(k, v)| (*k, v))),
+        );
         if expected.ok().as_deref() != Some(signature.as_str()) {
             self.rejected_signs = self.rejected_signs.saturating_add(1);
-            return Err(gateway_error("2001006", " api sign not correct", Some(cx.now)));
+            return Err(gateway_error(
+                "2001006",
+                " api sign not correct",
+                Some(cx.now),
+            ));
         }
         // A request takes the endpoint's only token on arrival and returns it
         // when its answer goes out, which here is at once, unless an earlier
         // answer never went out (`lost-answer`).
         if self.held.get(endpoint).is_some_and(|until| cx.now < *until) {
             self.bucket_rejections = self.bucket_rejections.saturating_add(1);
-            return Err(gateway_error("3001008", "requests too frequently. please request later.", Some(cx.now)));
+            return Err(gateway_error(
+                "3001008",
+                "requests too frequently. please request later.",
+                Some(cx.now),
+            ));
         }
         Ok(())
     }
@@ -372,9 +445,19 @@ impl Simulator {
             Ok(Value::Object(body)) => body,
             _ => return business_error(cx.now, 102, "参数不合法: body must be a JSON object"),
         };
-        let text = |name: &str| body.get(name).and_then(Value::as_str).filter(|s| !s.is_empty());
-        let (Some(seller_id), Some(report_type), Some(region)) = (text("seller_id"), text("report_type"), text("region")) else {
-            return business_error(cx.now, 102, "参数不合法: seller_id, report_type and region are required strings");
+        let text = |name: &str| {
+            body.get(name)
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+        };
+        let (Some(seller_id), Some(report_type), Some(region)) =
+            (text("seller_id"), text("report_type"), text("region"))
+        else {
+            return business_error(
+                cx.now,
+                102,
+                "参数不合法: seller_id, report_type and region are required strings",
+            );
         };
         let Ok(region_parsed) = Region::parse(region) else {
             return business_error(cx.now, 102, "参数不合法: region must be na, eu or fe");
@@ -383,18 +466,43 @@ impl Simulator {
             return business_error(cx.now, 102, "参数不合法: region or report_type");
         }
         let marketplaces: Vec<&str> = match body.get("marketplace_ids") {
-            Some(Value::Array(ids)) if !ids.is_empty() => ids.iter().filter_map(Value::as_str).collect(),
-            Some(Value::String(_)) => return business_error(cx.now, 102, "参数不合法: marketplace_ids must be an array, not a string"),
+            Some(Value::Array(ids)) if !ids.is_empty() => {
+                ids.iter().filter_map(Value::as_str).collect()
+            }
+            Some(Value::String(_)) => {
+                return business_error(
+                    cx.now,
+                    102,
+                    "参数不合法: marketplace_ids must be an array, not a string",
+                )
+            }
             _ => return business_error(cx.now, 102, "参数不合法: marketplace_ids is required"),
         };
-        if marketplaces.len() != body.get("marketplace_ids").and_then(Value::as_array).map_or(0, Vec::len)
-            || marketplaces.iter().any(|id| !region_parsed.marketplaces().iter().any(|(_, known)| known == id))
+        if marketplaces.len()
+            != body
+                .get("marketplace_ids")
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len)
+            || marketplaces.iter().any(|id| {
+                !region_parsed
+                    .marketplaces()
+                    .iter()
+                    .any(|(_, known)| known == id)
+            })
         {
-            return business_error(cx.now, 102, "参数不合法: marketplace_ids must be marketplaces of the region");
+            return business_error(
+                cx.now,
+                102,
+                "参数不合法: marketplace_ids must be marketplaces of the region",
+            );
         }
         for field in ["data_start_time", "data_end_time"] {
             if body.get(field).is_some_and(|v| !v.is_string()) {
-                return business_error(cx.now, 102, &format!("参数不合法: {field} must be a string"));
+                return business_error(
+                    cx.now,
+                    102,
+                    &format!("参数不合法: {field} must be a string"),
+                );
             }
         }
         if body.get("report_options").is_some_and(|v| !v.is_object()) {
@@ -402,12 +510,27 @@ impl Simulator {
         }
         let mut plain = false;
         match cx.fault(Opportunity::Create) {
-            Some(Fault::Reject406) => return business_error(cx.now, 102, "参数不合法: data_start_time is too far in the past"),
-            Some(Fault::Reject422) => return business_error(cx.now, 102, "参数不合法: report_options are not valid for this report type"),
+            Some(Fault::Reject406) => {
+                return business_error(
+                    cx.now,
+                    102,
+                    "参数不合法: data_start_time is too far in the past",
+                )
+            }
+            Some(Fault::Reject422) => {
+                return business_error(
+                    cx.now,
+                    102,
+                    "参数不合法: report_options are not valid for this report type",
+                )
+            }
             Some(Fault::PlainBody) => plain = true,
             _ => {}
         }
-        let options = body.get("report_options").map(|v| sign::compact_json(v).unwrap_or_default()).unwrap_or_default();
+        let options = body
+            .get("report_options")
+            .map(|v| sign::compact_json(v).unwrap_or_default())
+            .unwrap_or_default();
         let key = format!(
             "{seller_id}|{report_type}|{region}|{}|{}|{}|{options}",
             marketplaces.join(","),
@@ -434,7 +557,14 @@ impl Simulator {
         self.documents.insert(document_id.clone(), task_id.clone());
         self.tasks.insert(
             task_id.clone(),
-            Task { created_at: cx.now, region: region.to_owned(), fate: Fate::Normal, plain, document_id, content },
+            Task {
+                created_at: cx.now,
+                region: region.to_owned(),
+                fate: Fate::Normal,
+                plain,
+                document_id,
+                content,
+            },
         );
         self.task_order.push(task_id.clone());
         business_ok(cx.now, json!({ "task_id": task_id }))
@@ -445,7 +575,11 @@ impl Simulator {
             return response;
         }
         let body = serde_json::from_slice::<Value>(&request.body).unwrap_or(Value::Null);
-        let task_id = body.get("task_id").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let task_id = body
+            .get("task_id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
         let (generation_ms, origin, seed) = (self.generation_ms, self.origin.clone(), self.seed);
         let Some(task) = self.tasks.get_mut(&task_id) else {
             return business_error(cx.now, 102, "参数不合法: task_id does not exist");
@@ -459,8 +593,12 @@ impl Simulator {
         let data = match task.fate {
             Fate::Fatal => empty("FATAL"),
             Fate::Cancelled => empty("CANCELLED"),
-            Fate::Normal if cx.now < task.created_at.saturating_add(generation_ms / 2) => empty("IN_QUEUE"),
-            Fate::Normal if cx.now < task.created_at.saturating_add(generation_ms) => empty("IN_PROGRESS"),
+            Fate::Normal if cx.now < task.created_at.saturating_add(generation_ms / 2) => {
+                empty("IN_QUEUE")
+            }
+            Fate::Normal if cx.now < task.created_at.saturating_add(generation_ms) => {
+                empty("IN_PROGRESS")
+            }
             Fate::Normal => json!({
                 "report_document_id": task.document_id,
                 "progress_status": "DONE",
@@ -476,7 +614,12 @@ impl Simulator {
             return response;
         }
         let body = serde_json::from_slice::<Value>(&request.body).unwrap_or(Value::Null);
-        let text = |name: &str| body.get(name).and_then(Value::as_str).unwrap_or_default().to_owned();
+        let text = |name: &str| {
+            body.get(name)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
         let (document_id, region) = (text("report_document_id"), text("region"));
         let known = self
             .documents
@@ -487,45 +630,89 @@ impl Simulator {
             true => {
                 self.renewals = self.renewals.saturating_add(1);
                 let url = link(&self.origin, self.seed, &document_id, cx.now);
-                business_ok(cx.now, json!({ "url": url, "report_document_id": document_id }))
+                business_ok(
+                    cx.now,
+                    json!({ "url": url, "report_document_id": document_id }),
+                )
             }
-            false => business_error(cx.now, 102, "参数不合法: report_document_id does not exist in this region"),
+            false => business_error(
+                cx.now,
+                102,
+                "参数不合法: report_document_id does not exist in this region",
+            ),
         }
     }
 
     fn document(&mut self, cx: &mut SimCx<'_>, request: &SimRequest, object: &str) -> SimResponse {
         if request.header("authorization").is_some()
-            || ["access_token", "sign", "app_key"].iter().any(|p| request.query_param(p).is_some())
+            || ["access_token", "sign", "app_key"]
+                .iter()
+                .any(|p| request.query_param(p).is_some())
         {
-            return s3_error(400, "InvalidArgument", "Only one auth mechanism allowed; the link is presigned", "");
+            return s3_error(
+                400,
+                "InvalidArgument",
+                "Only one auth mechanism allowed; the link is presigned",
+                "",
+            );
         }
         let document_id = decode(object);
-        let Some(task) = self.documents.get(&document_id).and_then(|task| self.tasks.get(task)) else {
+        let Some(task) = self
+            .documents
+            .get(&document_id)
+            .and_then(|task| self.tasks.get(task))
+        else {
             return s3_error(404, "NoSuchKey", "The specified key does not exist.", "");
         };
         let date = request.query_param("X-Amz-Date").unwrap_or_default();
-        let expires = request.query_param("X-Amz-Expires").and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        let expires = request
+            .query_param("X-Amz-Expires")
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
         let signed = request.query_param("X-Amz-Signature").unwrap_or_default();
         let Some(issued) = parse_amz_date(&date) else {
-            return s3_error(403, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided.", "");
+            return s3_error(
+                403,
+                "SignatureDoesNotMatch",
+                "The request signature we calculated does not match the signature you provided.",
+                "",
+            );
         };
         if expires != LINK_LIFETIME_S || signed != signature(self.seed, &document_id, &date) {
-            return s3_error(403, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided.", "");
+            return s3_error(
+                403,
+                "SignatureDoesNotMatch",
+                "The request signature we calculated does not match the signature you provided.",
+                "",
+            );
         }
         let expires_at = issued.saturating_add(expires.saturating_mul(1000));
-        let expired = || s3_error(403, "AccessDenied", "Request has expired", &format!("<X-Amz-Expires>{expires}</X-Amz-Expires>"));
+        let expired = || {
+            s3_error(
+                403,
+                "AccessDenied",
+                "Request has expired",
+                &format!("<X-Amz-Expires>{expires}</X-Amz-Expires>"),
+            )
+        };
         if cx.now > expires_at {
             return expired();
         }
         let plain = task.plain;
-        let mut body = if plain { task.content.tsv.clone() } else { task.content.gzip.clone() };
+        let mut body = if plain {
+            task.content.tsv.clone()
+        } else {
+            task.content.gzip.clone()
+        };
         let mut disconnect_after = None;
         match cx.fault(Opportunity::Download) {
             Some(Fault::ExpiredLink) => return expired(),
             Some(Fault::CorruptBody) if !plain => {
                 // Past the 10-byte header, whose MTIME/XFL/OS bytes no check covers.
                 let span = body.len().saturating_sub(10).max(1) as u64;
-                let at = 10 + (self.random(0x636f_7272 ^ u64::from(cx.fired(Fault::CorruptBody))) % span) as usize;
+                let at = 10
+                    + (self.random(0x636f_7272 ^ u64::from(cx.fired(Fault::CorruptBody))) % span)
+                        as usize;
                 if let Some(byte) = body.get_mut(at) {
                     *byte ^= 0xff;
                 }
@@ -537,7 +724,11 @@ impl Simulator {
             Some(Fault::Disconnect) => disconnect_after = Some(body.len() / 2),
             _ => {}
         }
-        let content_type = if plain { "text/tab-separated-values" } else { "application/octet-stream" };
+        let content_type = if plain {
+            "text/tab-separated-values"
+        } else {
+            "application/octet-stream"
+        };
         let mut response = SimResponse::bytes(200, content_type, body);
         response.disconnect_after = disconnect_after;
         response
@@ -564,7 +755,8 @@ impl ProviderSim for Simulator {
         if cx.fired == Some(Fault::LostAnswer) {
             // Handled, but the connection drops before the answer goes out:
             // the gateway holds the endpoint's token until its timeout.
-            self.held.insert(endpoint, cx.now.saturating_add(BUCKET_HOLD_MS));
+            self.held
+                .insert(endpoint, cx.now.saturating_add(BUCKET_HOLD_MS));
             response.disconnect_after = Some(0);
         }
         response
@@ -572,7 +764,11 @@ impl ProviderSim for Simulator {
 
     fn report_content(&self, report_id: &str) -> Option<Vec<u8>> {
         let task = self.tasks.get(report_id)?;
-        Some(if task.fate == Fate::Cancelled { Vec::new() } else { task.content.tsv.clone() })
+        Some(if task.fate == Fate::Cancelled {
+            Vec::new()
+        } else {
+            task.content.tsv.clone()
+        })
     }
 
     fn box_clone(&self) -> Box<dyn ProviderSim> {
@@ -604,7 +800,12 @@ fn signature(seed: u64, document_id: &str, date: &str) -> String {
 fn wall_time(now: Millis) -> String {
     let (y, m, d) = civil_from_days(day_of(now));
     let seconds = (now.as_u64() % 86_400_000) / 1000;
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}", seconds / 3600, (seconds / 60) % 60, seconds % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        seconds / 3600,
+        (seconds / 60) % 60,
+        seconds % 60
+    )
 }
 
 fn business_ok(now: Millis, data: Value) -> SimResponse {
@@ -661,13 +862,27 @@ fn form_fields(request: &SimRequest) -> BTreeMap<String, String> {
         .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
         .unwrap_or_default();
     let content_type = request.header("content-type").unwrap_or_default();
-    if let Some(boundary) = content_type.split(';').find_map(|p| p.trim().strip_prefix("boundary=")) {
+    if let Some(boundary) = content_type
+        .split(';')
+        .find_map(|p| p.trim().strip_prefix("boundary="))
+    {
         let boundary = format!("--{}", boundary.trim_matches('"'));
         let body = String::from_utf8_lossy(&request.body);
         for part in body.split(boundary.as_str()) {
-            let Some((head, value)) = part.split_once("\r\n\r\n") else { continue };
-            let Some(name) = head.split("name=\"").nth(1).and_then(|rest| rest.split('"').next()) else { continue };
-            fields.insert(name.to_owned(), value.strip_suffix("\r\n").unwrap_or(value).to_owned());
+            let Some((head, value)) = part.split_once("\r\n\r\n") else {
+                continue;
+            };
+            let Some(name) = head
+                .split("name=\"")
+                .nth(1)
+                .and_then(|rest| rest.split('"').next())
+            else {
+                continue;
+            };
+            fields.insert(
+                name.to_owned(),
+                value.strip_suffix("\r\n").unwrap_or(value).to_owned(),
+            );
         }
     } else if content_type.starts_with("application/x-www-form-urlencoded") {
         fields.extend(form_urlencoded::parse(&request.body).into_owned());
@@ -677,7 +892,9 @@ fn form_fields(request: &SimRequest) -> BTreeMap<String, String> {
 
 /// Percent-encodes a path segment.
 fn encode(segment: &str) -> String {
-    form_urlencoded::byte_serialize(segment.as_bytes()).collect::<String>().replace('+', "%20")
+    form_urlencoded::byte_serialize(segment.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
 }
 
 /// Percent-decodes a path segment; malformed escapes stay as they are.
@@ -691,7 +908,14 @@ fn decode(segment: &str) -> String {
 /// An Amazon flat file: a header line and `rows` tab-separated rows whose
 /// values depend only on `seed` and `key`.
 fn render_flat_file(seed: u64, key: &str, report_type: &str, rows: u32) -> Vec<u8> {
-    const SKUS: [&str; 6] = ["TEA-GREEN-100", "TEA-BLACK-250", "MUG-CERAMIC-WHT", "KETTLE-1L", "INFUSER-STEEL", "GIFT-SET-ÄÖÜ"];
+    const SKUS: [&str; 6] = [
+        "TEA-GREEN-100",
+        "TEA-BLACK-250",
+        "MUG-CERAMIC-WHT",
+        "KETTLE-1L",
+        "INFUSER-STEEL",
+        "GIFT-SET-ÄÖÜ",
+    ];
     const STATUS: [&str; 4] = ["Shipped", "Shipped", "Pending", "Cancelled"];
     const CHANNELS: [&str; 2] = ["Amazon", "Merchant"];
     let mut state = splitmix64(seed ^ fnv1a(key) ^ fnv1a(report_type));
@@ -706,7 +930,12 @@ fn render_flat_file(seed: u64, key: &str, report_type: &str, rows: u32) -> Vec<u
         let r = next();
         let index = |n: usize| (r % n as u64) as usize;
         let sku = SKUS.get(index(SKUS.len())).copied().unwrap_or_default();
-        let order = format!("{:03}-{:07}-{:07}", 100 + r % 900, next() % 10_000_000, next() % 10_000_000);
+        let order = format!(
+            "{:03}-{:07}-{:07}",
+            100 + r % 900,
+            next() % 10_000_000,
+            next() % 10_000_000
+        );
         let seconds = 1_709_251_200 + u64::from(row) * 37 + next() % 30;
         let days = i64::try_from(seconds / 86_400).unwrap_or_default();
         let (y, m, d) = civil_from_days(days);
@@ -728,5 +957,7 @@ fn render_flat_file(seed: u64, key: &str, report_type: &str, rows: u32) -> Vec<u
 }
 
 fn fnv1a(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, b| (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
+        (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }

@@ -356,7 +356,10 @@ impl Machine {
                 if (300..400).contains(&status) {
                     match find_header(&headers, "location").filter(|l| l.starts_with("http://") || l.starts_with("https://")) {
                         Some(location) => {
-                            self.succeeded();
+                            // Not `succeeded()`: a fresh link does not reset the
+                            // attempt budget, or a download that fails every
+                            // time would be retried forever.
+                            self.refreshed_after_401 = false;
                             let expires_at = cx.now.saturating_add(LINK_LIFETIME_MS);
                             self.link = Some(Link { url: location.to_owned(), expires_at });
                             self.stage = Stage::Download;

@@ -17,8 +17,12 @@ pub const API_ORIGIN: &str = "https://openapi.lingxing.com";
 /// Lingxing's region page lists the countries; the ids are Amazon's
 /// (SP-API "Marketplace IDs"). Ireland is in Amazon's `eu` list but not yet
 /// in Lingxing's page; it is accepted so a valid id is never refused here.
-const NA: &[(&str, &str)] =
-    &[("CA", "A2EUQ1WTGCTBG2"), ("US", "ATVPDKIKX0DER"), ("MX", "A1AM78C64UM0Y8"), ("BR", "A2Q3Y263D00KWC")];
+const NA: &[(&str, &str)] = &[
+    ("CA", "A2EUQ1WTGCTBG2"),
+    ("US", "ATVPDKIKX0DER"),
+    ("MX", "A1AM78C64UM0Y8"),
+    ("BR", "A2Q3Y263D00KWC"),
+];
 const EU: &[(&str, &str)] = &[
     ("ES", "A1RKKUPIHCS9HS"),
     ("UK", "A1F83G8C2ARO7P"),
@@ -37,7 +41,11 @@ const EU: &[(&str, &str)] = &[
     ("IN", "A21TJRUUN4KGV"),
     ("IE", "A28R8C7NBKEWEA"),
 ];
-const FE: &[(&str, &str)] = &[("SG", "A19VAU5U5O7RUS"), ("AU", "A39IBJ37TRP1C6"), ("JP", "A1VC38T7YXB528")];
+const FE: &[(&str, &str)] = &[
+    ("SG", "A19VAU5U5O7RUS"),
+    ("AU", "A39IBJ37TRP1C6"),
+    ("JP", "A1VC38T7YXB528"),
+];
 
 /// The Amazon region a seller account lives in (`region` of every report
 /// call). Lingxing writes it in lower case.
@@ -86,12 +94,17 @@ impl Region {
     /// The marketplace id of a country code (e.g. `US` → `ATVPDKIKX0DER`),
     /// if the country is in this region.
     pub fn marketplace_id(self, country: &str) -> Option<&'static str> {
-        self.marketplaces().iter().find(|(code, _)| code.eq_ignore_ascii_case(country.trim())).map(|(_, id)| *id)
+        self.marketplaces()
+            .iter()
+            .find(|(code, _)| code.eq_ignore_ascii_case(country.trim()))
+            .map(|(_, id)| *id)
     }
 
     /// The region a marketplace id belongs to.
     pub fn of_marketplace(id: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|region| region.marketplaces().iter().any(|(_, known)| *known == id))
+        Self::ALL
+            .into_iter()
+            .find(|region| region.marketplaces().iter().any(|(_, known)| *known == id))
     }
 }
 
@@ -134,7 +147,12 @@ pub struct ReportSpec {
 
 impl ReportSpec {
     /// A spec; call [`Self::validate`] (the job does) before use.
-    pub fn new<I, S>(region: Region, seller_id: impl Into<String>, report_type: impl Into<String>, marketplace_ids: I) -> Self
+    pub fn new<I, S>(
+        region: Region,
+        seller_id: impl Into<String>,
+        report_type: impl Into<String>,
+        marketplace_ids: I,
+    ) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
@@ -176,10 +194,11 @@ impl ReportSpec {
     /// How the report splits into rows: the explicit choice, else TSV for
     /// Amazon's flat files and opaque bytes for its JSON and XML reports.
     pub fn record_format(&self) -> RecordFormat {
-        self.record_format.unwrap_or_else(|| match document_kind(&self.report_type) {
-            DocumentKind::Tsv => RecordFormat::Tsv,
-            DocumentKind::Json | DocumentKind::Xml => RecordFormat::Opaque,
-        })
+        self.record_format
+            .unwrap_or_else(|| match document_kind(&self.report_type) {
+                DocumentKind::Tsv => RecordFormat::Tsv,
+                DocumentKind::Json | DocumentKind::Xml => RecordFormat::Opaque,
+            })
     }
 
     /// Media type of the decoded report.
@@ -193,12 +212,24 @@ impl ReportSpec {
 
     /// Checks the spec against the API's rules, so a bad request never goes out.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if self.seller_id.is_empty() || self.seller_id.len() > 64 || !self.seller_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            return Err(invalid("sellerId", format!("`{}` must be the shop's seller_id (letters and digits)", self.seller_id)));
+        if self.seller_id.is_empty()
+            || self.seller_id.len() > 64
+            || !self.seller_id.bytes().all(|b| b.is_ascii_alphanumeric())
+        {
+            return Err(invalid(
+                "sellerId",
+                format!(
+                    "`{}` must be the shop's seller_id (letters and digits)",
+                    self.seller_id
+                ),
+            ));
         }
         let report_type_ok = self.report_type.len() <= 128
             && self.report_type.starts_with("GET_")
-            && self.report_type.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+            && self
+                .report_type
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
         if !report_type_ok {
             return Err(invalid(
                 "reportType",
@@ -206,19 +237,39 @@ impl ReportSpec {
             ));
         }
         self.check_marketplaces()?;
-        let start = self.data_start_time.as_deref().map(|t| parse_instant("dataStartTime", t)).transpose()?;
-        let end = self.data_end_time.as_deref().map(|t| parse_instant("dataEndTime", t)).transpose()?;
+        let start = self
+            .data_start_time
+            .as_deref()
+            .map(|t| parse_instant("dataStartTime", t))
+            .transpose()?;
+        let end = self
+            .data_end_time
+            .as_deref()
+            .map(|t| parse_instant("dataEndTime", t))
+            .transpose()?;
         if let (Some(start), Some(end)) = (start, end) {
             if start > end {
-                return Err(invalid("dataEndTime", "the period ends before it starts".to_owned()));
+                return Err(invalid(
+                    "dataEndTime",
+                    "the period ends before it starts".to_owned(),
+                ));
             }
         }
         for (name, value) in &self.report_options {
-            if name.is_empty() || name.len() > 64 || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-                return Err(invalid("reportOptions", format!("`{name}` is not an option name")));
+            if name.is_empty()
+                || name.len() > 64
+                || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            {
+                return Err(invalid(
+                    "reportOptions",
+                    format!("`{name}` is not an option name"),
+                ));
             }
             if value.is_empty() || value.len() > 256 {
-                return Err(invalid("reportOptions", format!("the value of `{name}` must be 1 to 256 characters")));
+                return Err(invalid(
+                    "reportOptions",
+                    format!("the value of `{name}` must be 1 to 256 characters"),
+                ));
             }
         }
         Ok(())
@@ -226,19 +277,42 @@ impl ReportSpec {
 
     fn check_marketplaces(&self) -> Result<(), ConfigError> {
         if self.marketplace_ids.is_empty() {
-            return Err(invalid("marketplaceIds", "at least one marketplace id is required".to_owned()));
+            return Err(invalid(
+                "marketplaceIds",
+                "at least one marketplace id is required".to_owned(),
+            ));
         }
-        let valid = || self.region.marketplaces().iter().map(|(c, id)| format!("{id} ({c})")).collect::<Vec<_>>().join(", ");
+        let valid = || {
+            self.region
+                .marketplaces()
+                .iter()
+                .map(|(c, id)| format!("{id} ({c})"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         for id in &self.marketplace_ids {
-            if self.region.marketplaces().iter().any(|(_, known)| known == id) {
+            if self
+                .region
+                .marketplaces()
+                .iter()
+                .any(|(_, known)| known == id)
+            {
                 continue;
             }
             let detail = if let Some(known) = self.region.marketplace_id(id) {
                 format!("`{id}` is a country code; use its marketplace id {known}")
             } else if let Some(other) = Region::of_marketplace(id) {
-                format!("`{id}` is in region {}, not {}; one job covers one region", other.as_str(), self.region.as_str())
+                format!(
+                    "`{id}` is in region {}, not {}; one job covers one region",
+                    other.as_str(),
+                    self.region.as_str()
+                )
             } else {
-                format!("`{id}` is not a marketplace of region {}; valid: {}", self.region.as_str(), valid())
+                format!(
+                    "`{id}` is not a marketplace of region {}; valid: {}",
+                    self.region.as_str(),
+                    valid()
+                )
             };
             return Err(invalid("marketplaceIds", detail));
         }
@@ -278,7 +352,14 @@ fn document_kind(report_type: &str) -> DocumentKind {
 
 /// Parses `YYYY-MM-DDTHH:MM:SS[.fff](Z|±HH:MM)` into seconds since the epoch.
 fn parse_instant(field: &str, text: &str) -> Result<i64, ConfigError> {
-    let bad = || invalid(field, format!("`{text}` must be ISO 8601 like 2024-03-01T00:00:00Z or 2024-03-01T00:00:00+08:00"));
+    let bad = || {
+        invalid(
+            field,
+            format!(
+                "`{text}` must be ISO 8601 like 2024-03-01T00:00:00Z or 2024-03-01T00:00:00+08:00"
+            ),
+        )
+    };
     let bytes = text.as_bytes();
     let number = |range: std::ops::Range<usize>| -> Result<i64, ConfigError> {
         let part = text.get(range).ok_or_else(bad)?;
@@ -288,7 +369,12 @@ fn parse_instant(field: &str, text: &str) -> Result<i64, ConfigError> {
         part.parse::<i64>().map_err(|_| bad())
     };
     let at = |i: usize| bytes.get(i).copied();
-    if text.len() < 20 || at(4) != Some(b'-') || at(7) != Some(b'-') || at(10) != Some(b'T') || at(13) != Some(b':') || at(16) != Some(b':')
+    if text.len() < 20
+        || at(4) != Some(b'-')
+        || at(7) != Some(b'-')
+        || at(10) != Some(b'T')
+        || at(13) != Some(b':')
+        || at(16) != Some(b':')
     {
         return Err(bad());
     }
@@ -305,7 +391,13 @@ fn parse_instant(field: &str, text: &str) -> Result<i64, ConfigError> {
     let offset = match rest.as_bytes() {
         [b'Z'] => 0,
         [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
-            let digit = |b: &u8| if b.is_ascii_digit() { Ok(i64::from(b - b'0')) } else { Err(bad()) };
+            let digit = |b: &u8| {
+                if b.is_ascii_digit() {
+                    Ok(i64::from(b - b'0'))
+                } else {
+                    Err(bad())
+                }
+            };
             let (h, m) = (digit(h1)? * 10 + digit(h2)?, digit(m1)? * 10 + digit(m2)?);
             if h > 18 || m > 59 {
                 return Err(bad());
@@ -345,7 +437,10 @@ const fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 }
 
 fn invalid(field: &str, detail: String) -> ConfigError {
-    ConfigError::Invalid { field: field.to_owned(), detail }
+    ConfigError::Invalid {
+        field: field.to_owned(),
+        detail,
+    }
 }
 
 /// An app's OpenAPI credentials (ERP: 设置 > 业务配置 > 全局 > 开放接口).
@@ -388,7 +483,12 @@ impl Credentials {
     /// The same credentials with a current token pair. Hand in a refresh
     /// token only if nothing else has used it: Lingxing accepts each once.
     #[must_use]
-    pub fn with_tokens(mut self, access_token: impl Into<String>, refresh_token: Option<String>, expires_at: Option<Millis>) -> Self {
+    pub fn with_tokens(
+        mut self,
+        access_token: impl Into<String>,
+        refresh_token: Option<String>,
+        expires_at: Option<Millis>,
+    ) -> Self {
         self.access_token = Some(Secret::new(access_token.into()));
         self.refresh_token = refresh_token.map(Secret::new);
         self.access_token_expires_at = expires_at;

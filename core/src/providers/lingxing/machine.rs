@@ -25,7 +25,9 @@ use crate::error::{ConfigError, Error, ReportFailure};
 use crate::http::{Body, Header, Method, RedirectPolicy, TransportFailure};
 use crate::integrity::{Compression, Md5};
 use crate::job::JobConfig;
-use crate::providers::{excerpt, Attempts, Cx, ExchangeFailure, Outgoing, Phased, Provider, Reply, ReportBody, Step};
+use crate::providers::{
+    excerpt, Attempts, Cx, ExchangeFailure, Outgoing, Phased, Provider, Reply, ReportBody, Step,
+};
 use crate::secret::Secret;
 use crate::time::Millis;
 
@@ -165,7 +167,13 @@ pub(crate) struct Machine {
 
 impl Phased for Machine {
     fn phase(&self) -> Phase {
-        if matches!(self.in_flight, Some(InFlight { call: Call::Token | Call::Refresh, .. })) {
+        if matches!(
+            self.in_flight,
+            Some(InFlight {
+                call: Call::Token | Call::Refresh,
+                ..
+            })
+        ) {
             return Phase::Authorizing;
         }
         match self.stage {
@@ -182,7 +190,10 @@ impl Phased for Machine {
 enum Verdict {
     Ok(Envelope),
     /// `2001003` (refresh) or `2001005` (fetch anew), then replay.
-    Reauthorize { refresh: bool, cause: Error },
+    Reauthorize {
+        refresh: bool,
+        cause: Error,
+    },
     /// `2001008`/`2001009`: the refresh token is dead; fetch anew.
     RefreshRefused(Error),
     /// `3001008`, `103`, HTTP 429.
@@ -196,7 +207,11 @@ enum Verdict {
 }
 
 impl Machine {
-    pub(crate) fn new(spec: ReportSpec, _config: &JobConfig, now: Millis) -> Result<Self, ConfigError> {
+    pub(crate) fn new(
+        spec: ReportSpec,
+        _config: &JobConfig,
+        now: Millis,
+    ) -> Result<Self, ConfigError> {
         spec.validate()?;
         Ok(Self {
             spec,
@@ -232,7 +247,12 @@ impl Machine {
     /// The machine without its secrets and in-flight bookkeeping: exactly
     /// what a snapshot holds.
     pub(crate) fn persistable(&self) -> Self {
-        Self { tokens: Tokens::default(), link: None, in_flight: None, ..self.clone() }
+        Self {
+            tokens: Tokens::default(),
+            link: None,
+            in_flight: None,
+            ..self.clone()
+        }
     }
 
     /// The export task id, once created.
@@ -247,7 +267,10 @@ impl Machine {
             _ => {}
         }
         if cx.now < self.not_before {
-            return Step::Wait { until: self.not_before, reason: self.waiting.clone() };
+            return Step::Wait {
+                until: self.not_before,
+                reason: self.waiting.clone(),
+            };
         }
         if self.stage == Stage::Download {
             match &self.link {
@@ -275,14 +298,20 @@ impl Machine {
         };
         let free_at = self.gates.free_at(call);
         if cx.now < free_at {
-            return Step::Wait { until: free_at, reason: WaitReason::RateLimit { bucket: bucket(call) } };
+            return Step::Wait {
+                until: free_at,
+                reason: WaitReason::RateLimit {
+                    bucket: bucket(call),
+                },
+            };
         }
         self.send(call, cx, credentials)
     }
 
     /// The token call due now, if the access token is missing or about to expire.
     fn token_call(&self, now: Millis) -> Option<Call> {
-        let fresh = |at: Option<Millis>| at.map_or(true, |at| now.saturating_add(TOKEN_MARGIN_MS) < at);
+        let fresh =
+            |at: Option<Millis>| at.map_or(true, |at| now.saturating_add(TOKEN_MARGIN_MS) < at);
         if self.tokens.access.is_some() && fresh(self.tokens.access_expires_at) {
             return None;
         }
@@ -294,27 +323,52 @@ impl Machine {
     }
 
     fn send(&mut self, call: Call, cx: &Cx<'_>, credentials: &Credentials) -> Step {
-        let api = cx.config.base_url.as_deref().unwrap_or(API_ORIGIN).trim_end_matches('/');
-        let auth = cx.config.auth_base_url.as_deref().unwrap_or(api).trim_end_matches('/');
+        let api = cx
+            .config
+            .base_url
+            .as_deref()
+            .unwrap_or(API_ORIGIN)
+            .trim_end_matches('/');
+        let auth = cx
+            .config
+            .auth_base_url
+            .as_deref()
+            .unwrap_or(api)
+            .trim_end_matches('/');
         let region = Value::from(self.spec.region.as_str());
         let seller = Value::from(self.spec.seller_id.as_str());
         let outgoing = match call {
             Call::Token => token_request(
                 TOKEN,
                 format!("{auth}{TOKEN_PATH}"),
-                &[("appId", &credentials.app_id), ("appSecret", credentials.app_secret.expose())],
+                &[
+                    ("appId", &credentials.app_id),
+                    ("appSecret", credentials.app_secret.expose()),
+                ],
             ),
             Call::Refresh => {
                 // Spent the moment it leaves: whatever happens next, it is never sent again.
-                let refresh = self.tokens.refresh.take().map(|t| t.expose().clone()).unwrap_or_default();
+                let refresh = self
+                    .tokens
+                    .refresh
+                    .take()
+                    .map(|t| t.expose().clone())
+                    .unwrap_or_default();
                 self.tokens.refresh_expires_at = None;
-                token_request(REFRESH, format!("{auth}{REFRESH_PATH}"), &[("appId", &credentials.app_id), ("refreshToken", &refresh)])
+                token_request(
+                    REFRESH,
+                    format!("{auth}{REFRESH_PATH}"),
+                    &[("appId", &credentials.app_id), ("refreshToken", &refresh)],
+                )
             }
             Call::Create => {
                 let mut params = vec![
                     ("seller_id", seller),
                     ("report_type", Value::from(self.spec.report_type.as_str())),
-                    ("marketplace_ids", Value::from(self.spec.marketplace_ids.clone())),
+                    (
+                        "marketplace_ids",
+                        Value::from(self.spec.marketplace_ids.clone()),
+                    ),
                     ("region", region),
                 ];
                 if let Some(start) = &self.spec.data_start_time {
@@ -324,23 +378,54 @@ impl Machine {
                     params.push(("data_end_time", Value::from(end.as_str())));
                 }
                 if !self.spec.report_options.is_empty() {
-                    let options = self.spec.report_options.iter().map(|(k, v)| (k.clone(), Value::from(v.as_str()))).collect();
+                    let options = self
+                        .spec
+                        .report_options
+                        .iter()
+                        .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
+                        .collect();
                     params.push(("report_options", Value::Object(options)));
                 }
-                self.signed(CREATE, format!("{api}{CREATE_PATH}"), params, cx.now, credentials)
+                self.signed(
+                    CREATE,
+                    format!("{api}{CREATE_PATH}"),
+                    params,
+                    cx.now,
+                    credentials,
+                )
             }
             Call::Query => {
                 let task = Value::from(self.task_id.as_deref().unwrap_or_default());
                 let params = vec![("seller_id", seller), ("task_id", task), ("region", region)];
-                self.signed(QUERY, format!("{api}{QUERY_PATH}"), params, cx.now, credentials)
+                self.signed(
+                    QUERY,
+                    format!("{api}{QUERY_PATH}"),
+                    params,
+                    cx.now,
+                    credentials,
+                )
             }
             Call::Renew => {
                 let document = Value::from(self.report_document_id.as_deref().unwrap_or_default());
-                let params = vec![("region", region), ("seller_id", seller), ("report_document_id", document)];
-                self.signed(RENEW, format!("{api}{RENEW_PATH}"), params, cx.now, credentials)
+                let params = vec![
+                    ("region", region),
+                    ("seller_id", seller),
+                    ("report_document_id", document),
+                ];
+                self.signed(
+                    RENEW,
+                    format!("{api}{RENEW_PATH}"),
+                    params,
+                    cx.now,
+                    credentials,
+                )
             }
             Call::Download => {
-                let (url, expires_at) = self.link.as_ref().map(|l| (l.url.clone(), l.expires_at)).unwrap_or_default();
+                let (url, expires_at) = self
+                    .link
+                    .as_ref()
+                    .map(|l| (l.url.clone(), l.expires_at))
+                    .unwrap_or_default();
                 Ok(Outgoing {
                     endpoint: DOWNLOAD,
                     method: Method::Get,
@@ -357,7 +442,10 @@ impl Machine {
         };
         match outgoing {
             Ok(outgoing) => {
-                self.in_flight = Some(InFlight { call, sent_at: cx.now });
+                self.in_flight = Some(InFlight {
+                    call,
+                    sent_at: cx.now,
+                });
                 // Taken on arrival, returned with the answer or after the gateway's timeout.
                 self.gates.set(call, cx.now.saturating_add(BUCKET_HOLD_MS));
                 Step::Send(outgoing)
@@ -378,17 +466,27 @@ impl Machine {
         now: Millis,
         credentials: &Credentials,
     ) -> Result<Outgoing, Error> {
-        let token = self.tokens.access.as_ref().map(|t| t.expose().as_str()).unwrap_or_default();
+        let token = self
+            .tokens
+            .access
+            .as_ref()
+            .map(|t| t.expose().as_str())
+            .unwrap_or_default();
         let timestamp = now.as_u64() / 1000;
         let common = [
             ("access_token", Value::from(token)),
             ("app_key", Value::from(credentials.app_id.as_str())),
             ("timestamp", Value::from(timestamp)),
         ];
-        let signature = sign::sign(&credentials.app_id, params.iter().chain(common.iter()).map(|(k, v)| (*k, v)))
-            .map_err(|e| sign_error(endpoint, &e))?;
-        let body = sign::compact_json(&Value::Object(params.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()))
-            .map_err(|e| sign_error(endpoint, &e))?;
+        let signature = sign::sign(
+            &credentials.app_id,
+            params.iter().chain(common.iter()).map(|(k, v)| (*k, v)),
+        )
+        .map_err(|e| sign_error(endpoint, &e))?;
+        let body = sign::compact_json(&Value::Object(
+            params.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+        ))
+        .map_err(|e| sign_error(endpoint, &e))?;
         let query = format!(
             "access_token={}&app_key={}&timestamp={timestamp}&sign={}",
             sign::encode(token),
@@ -399,24 +497,42 @@ impl Machine {
             endpoint,
             method: Method::Post,
             url: format!("{url}?{query}"),
-            headers: vec![Header::plain("Content-Type", "application/json"), Header::plain("Accept", "application/json")],
+            headers: vec![
+                Header::plain("Content-Type", "application/json"),
+                Header::plain("Accept", "application/json"),
+            ],
             body: Body::Plain(body.into_bytes()),
             redirect: RedirectPolicy::Follow,
             report_body: None,
-            send_before: Some(Millis(timestamp.saturating_mul(1000)).saturating_add(SIGN_SEND_WINDOW_MS)),
+            send_before: Some(
+                Millis(timestamp.saturating_mul(1000)).saturating_add(SIGN_SEND_WINDOW_MS),
+            ),
         })
     }
 
     fn report_body(&self) -> ReportBody {
-        let labelled_gzip = self.compression.as_deref().is_some_and(|label| label.trim().eq_ignore_ascii_case("GZIP"));
+        let labelled_gzip = self
+            .compression
+            .as_deref()
+            .is_some_and(|label| label.trim().eq_ignore_ascii_case("GZIP"));
         // A GZIP label makes gzip mandatory (a body without the magic is corrupt);
         // without it the bytes decide.
-        let compression = if labelled_gzip { Compression::Gzip } else { Compression::Identity };
-        ReportBody { compression, record_format: self.spec.record_format(), size_hint: None }
+        let compression = if labelled_gzip {
+            Compression::Gzip
+        } else {
+            Compression::Identity
+        };
+        ReportBody {
+            compression,
+            record_format: self.spec.record_format(),
+            size_hint: None,
+        }
     }
 
     pub(crate) fn on_reply(&mut self, cx: &mut Cx<'_>, reply: Reply) {
-        let Some(InFlight { call, sent_at }) = self.in_flight.take() else { return };
+        let Some(InFlight { call, sent_at }) = self.in_flight.take() else {
+            return;
+        };
         match call {
             Call::Token | Call::Refresh => self.on_token(cx, call, reply),
             Call::Download => self.on_download(cx, reply),
@@ -433,7 +549,11 @@ impl Machine {
                 // lets go of it; one that never left frees it.
                 let never_left = matches!(
                     failure,
-                    ExchangeFailure::Transport(TransportFailure::Dns | TransportFailure::Connect | TransportFailure::Expired)
+                    ExchangeFailure::Transport(
+                        TransportFailure::Dns
+                            | TransportFailure::Connect
+                            | TransportFailure::Expired
+                    )
                 );
                 if never_left {
                     self.gates.set(call, Millis::ZERO);
@@ -442,7 +562,10 @@ impl Machine {
                 }
                 match failure {
                     ExchangeFailure::TooLarge { limit } => {
-                        self.fail(Error::ResponseTooLarge { endpoint: endpoint.to_owned(), limit });
+                        self.fail(Error::ResponseTooLarge {
+                            endpoint: endpoint.to_owned(),
+                            limit,
+                        });
                     }
                     failure => self.retry(cx, failure.into_error(endpoint)),
                 }
@@ -458,8 +581,13 @@ impl Machine {
                     Verdict::Throttled(cause) => {
                         if let Some(until) = self.retry_until(cx, cause) {
                             self.gates.set(call, until);
-                            self.waiting = WaitReason::RateLimit { bucket: bucket(call) };
-                            cx.emit(Event::Throttled { bucket: bucket(call), until });
+                            self.waiting = WaitReason::RateLimit {
+                                bucket: bucket(call),
+                            };
+                            cx.emit(Event::Throttled {
+                                bucket: bucket(call),
+                                until,
+                            });
                         }
                     }
                     Verdict::Resign(cause) | Verdict::Retry(cause) => self.retry(cx, cause),
@@ -485,16 +613,29 @@ impl Machine {
 
     fn on_success(&mut self, cx: &mut Cx<'_>, call: Call, envelope: &Envelope) {
         match call {
-            Call::Create => match envelope.data_as::<wire::TaskCreated>().and_then(|d| d.task_id).filter(|id| !id.is_empty()) {
+            Call::Create => match envelope
+                .data_as::<wire::TaskCreated>()
+                .and_then(|d| d.task_id)
+                .filter(|id| !id.is_empty())
+            {
                 Some(task_id) => {
                     self.succeeded();
-                    cx.emit(Event::ReportCreated { report_id: task_id.clone() });
+                    cx.emit(Event::ReportCreated {
+                        report_id: task_id.clone(),
+                    });
                     self.task_id = Some(task_id);
                     self.stage = Stage::Poll;
                     self.polls = 0;
-                    self.schedule(cx.now.saturating_add(cx.config.poll.delay(cx.config.seed, 0)), WaitReason::PollBackoff);
+                    self.schedule(
+                        cx.now
+                            .saturating_add(cx.config.poll.delay(cx.config.seed, 0)),
+                        WaitReason::PollBackoff,
+                    );
                 }
-                None => self.retry(cx, malformed(CREATE, "no data.task_id in a successful answer")),
+                None => self.retry(
+                    cx,
+                    malformed(CREATE, "no data.task_id in a successful answer"),
+                ),
             },
             Call::Query => match envelope.data_as::<wire::TaskStatus>() {
                 Some(status) => self.on_status(cx, status),
@@ -502,18 +643,27 @@ impl Machine {
             },
             Call::Renew => {
                 let renewed = envelope.data_as::<wire::Renewed>();
-                let url = renewed.as_ref().and_then(|r| r.url.clone()).filter(|u| is_link(u));
+                let url = renewed
+                    .as_ref()
+                    .and_then(|r| r.url.clone())
+                    .filter(|u| is_link(u));
                 match url {
                     Some(url) => {
                         // A renewal serves the download step, whose retry budget
                         // runs on until the document has arrived.
                         self.reauthorized = 0;
-                        if let Some(id) = renewed.and_then(|r| r.report_document_id).filter(|id| !id.is_empty()) {
+                        if let Some(id) = renewed
+                            .and_then(|r| r.report_document_id)
+                            .filter(|id| !id.is_empty())
+                        {
                             self.report_document_id = Some(id);
                         }
                         self.take_link(cx, url);
                     }
-                    None => self.retry(cx, malformed(RENEW, "no download url in a successful renewal")),
+                    None => self.retry(
+                        cx,
+                        malformed(RENEW, "no download url in a successful renewal"),
+                    ),
                 }
             }
             Call::Token | Call::Refresh | Call::Download => {}
@@ -526,7 +676,9 @@ impl Machine {
             return self.retry(cx, malformed(QUERY, "no progress_status in data"));
         }
         self.succeeded();
-        cx.emit(Event::ReportStatus { status: status.clone() });
+        cx.emit(Event::ReportStatus {
+            status: status.clone(),
+        });
         match status.as_str() {
             "IN_QUEUE" | "IN_PROGRESS" | "UNKNOWN" => {
                 self.polls = self.polls.saturating_add(1);
@@ -563,14 +715,22 @@ impl Machine {
         let expires_at = cx.now.saturating_add(LINK_LIFETIME_MS);
         self.link = Some(Link { url, expires_at });
         self.stage = Stage::Download;
-        cx.emit(Event::LinkObtained { expires_at: Some(expires_at) });
+        cx.emit(Event::LinkObtained {
+            expires_at: Some(expires_at),
+        });
     }
 
     fn on_download(&mut self, cx: &mut Cx<'_>, reply: Reply) {
         match reply {
             Reply::Report { decoded, rows } => {
-                let summary =
-                    self.summary(Outcome::Complete, decoded.raw_bytes, decoded.decoded_bytes, decoded.md5.to_hex(), decoded.gzip, rows);
+                let summary = self.summary(
+                    Outcome::Complete,
+                    decoded.raw_bytes,
+                    decoded.decoded_bytes,
+                    decoded.md5.to_hex(),
+                    decoded.gzip,
+                    rows,
+                );
                 self.stage = Stage::Done { summary };
             }
             Reply::Response { status, body, .. } => {
@@ -587,10 +747,15 @@ impl Machine {
                     self.renew_link(cx, cause);
                 }
             }
-            Reply::Failed(ExchangeFailure::Integrity(error)) => self.renew_link(cx, Error::Integrity(error)),
+            Reply::Failed(ExchangeFailure::Integrity(error)) => {
+                self.renew_link(cx, Error::Integrity(error))
+            }
             Reply::Failed(ExchangeFailure::Records(error)) => self.fail(Error::Records(error)),
             Reply::Failed(ExchangeFailure::TooLarge { limit }) => {
-                self.fail(Error::ResponseTooLarge { endpoint: DOWNLOAD.to_owned(), limit });
+                self.fail(Error::ResponseTooLarge {
+                    endpoint: DOWNLOAD.to_owned(),
+                    limit,
+                });
             }
             Reply::Failed(failure) => {
                 if failure == ExchangeFailure::Transport(TransportFailure::Expired) {
@@ -609,13 +774,20 @@ impl Machine {
         self.link_renewals = self.link_renewals.saturating_add(1);
         if self.link_renewals <= cx.config.max_link_refreshes {
             self.stage = Stage::Renew;
-            cx.emit(Event::Retrying { attempt: self.link_renewals.saturating_add(1), after_ms: 0, cause: cause.kind() });
+            cx.emit(Event::Retrying {
+                attempt: self.link_renewals.saturating_add(1),
+                after_ms: 0,
+                cause: cause.kind(),
+            });
             return;
         }
         match cause {
             // A body that fails its checks on every fresh link will not get better.
             Error::Integrity(_) => self.fail(cause),
-            _ => self.fail(Error::RetriesExhausted { attempts: self.link_renewals, last: Box::new(cause) }),
+            _ => self.fail(Error::RetriesExhausted {
+                attempts: self.link_renewals,
+                last: Box::new(cause),
+            }),
         }
     }
 
@@ -623,7 +795,10 @@ impl Machine {
         let endpoint = endpoint_of(call);
         match reply {
             Reply::Failed(ExchangeFailure::TooLarge { limit }) => {
-                self.fail(Error::ResponseTooLarge { endpoint: endpoint.to_owned(), limit });
+                self.fail(Error::ResponseTooLarge {
+                    endpoint: endpoint.to_owned(),
+                    limit,
+                });
             }
             // A refresh lost in transit may have spent its token: it is gone
             // already, and the next try fetches a new pair.
@@ -631,23 +806,33 @@ impl Machine {
             Reply::Report { .. } => {}
             Reply::Response { status, body, .. } => match classify(endpoint, status, &body, true) {
                 Verdict::Ok(envelope) => match envelope.data_as::<wire::TokenData>() {
-                    Some(wire::TokenData { access_token: Some(access), refresh_token, expires_in })
-                        if !access.is_empty() =>
-                    {
+                    Some(wire::TokenData {
+                        access_token: Some(access),
+                        refresh_token,
+                        expires_in,
+                    }) if !access.is_empty() => {
                         self.token_attempts.reset();
-                        let expires_at = wire::seconds(expires_in.as_ref()).map(|s| cx.now.saturating_add(s.saturating_mul(1000)));
+                        let expires_at = wire::seconds(expires_in.as_ref())
+                            .map(|s| cx.now.saturating_add(s.saturating_mul(1000)));
                         self.tokens = Tokens {
                             access: Some(Secret::new(access)),
                             access_expires_at: expires_at,
                             refresh: refresh_token.filter(|t| !t.is_empty()).map(Secret::new),
-                            refresh_expires_at: Some(cx.now.saturating_add(REFRESH_TOKEN_LIFETIME_MS)),
+                            refresh_expires_at: Some(
+                                cx.now.saturating_add(REFRESH_TOKEN_LIFETIME_MS),
+                            ),
                         };
                     }
                     // Say only what was wrong: the body may hold a token.
-                    _ => self.retry_token(cx, malformed(endpoint, "not a token answer (data.access_token missing)")),
+                    _ => self.retry_token(
+                        cx,
+                        malformed(endpoint, "not a token answer (data.access_token missing)"),
+                    ),
                 },
                 // The refresh token is dead (or the call is confused): fetch a new pair.
-                Verdict::RefreshRefused(cause) | Verdict::Reauthorize { cause, .. } if call == Call::Refresh => {
+                Verdict::RefreshRefused(cause) | Verdict::Reauthorize { cause, .. }
+                    if call == Call::Refresh =>
+                {
                     self.tokens.refresh = None;
                     self.retry_token(cx, cause);
                 }
@@ -661,7 +846,15 @@ impl Machine {
         }
     }
 
-    fn summary(&self, outcome: Outcome, raw_bytes: u64, bytes: u64, md5: String, gzip: bool, rows: u64) -> Summary {
+    fn summary(
+        &self,
+        outcome: Outcome,
+        raw_bytes: u64,
+        bytes: u64,
+        md5: String,
+        gzip: bool,
+        rows: u64,
+    ) -> Summary {
         Summary {
             provider: Provider::Lingxing,
             report_id: self.task_id.clone().unwrap_or_default(),
@@ -720,7 +913,11 @@ impl Machine {
 }
 
 /// A multipart/form-data token request; its body carries a credential.
-fn token_request(endpoint: &'static str, url: String, fields: &[(&str, &str)]) -> Result<Outgoing, Error> {
+fn token_request(
+    endpoint: &'static str,
+    url: String,
+    fields: &[(&str, &str)],
+) -> Result<Outgoing, Error> {
     let mut body = String::new();
     for (name, value) in fields {
         body.push_str("--");
@@ -739,7 +936,10 @@ fn token_request(endpoint: &'static str, url: String, fields: &[(&str, &str)]) -
         method: Method::Post,
         url,
         headers: vec![
-            Header::plain("Content-Type", format!("multipart/form-data; boundary={BOUNDARY}")),
+            Header::plain(
+                "Content-Type",
+                format!("multipart/form-data; boundary={BOUNDARY}"),
+            ),
             Header::plain("Accept", "application/json"),
         ],
         body: Body::Secret(Secret::new(body.into_bytes())),
@@ -761,14 +961,22 @@ fn classify(endpoint: &'static str, status: u16, body: &[u8], sensitive: bool) -
             return classify_code(endpoint, status, code, &envelope.message);
         }
     }
-    let quoted = || match envelope.as_ref().map(|e| e.message.as_str()).filter(|m| !m.is_empty()) {
+    let quoted = || match envelope
+        .as_ref()
+        .map(|e| e.message.as_str())
+        .filter(|m| !m.is_empty())
+    {
         Some(message) => message.to_owned(),
         None if sensitive && (200..300).contains(&status) => "(body withheld)".to_owned(),
         None => excerpt(body, 200),
     };
     match status {
         200..=299 => {
-            let what = if envelope.is_some() { "a JSON answer without a code" } else { "not a JSON envelope (HTML or truncated?)" };
+            let what = if envelope.is_some() {
+                "a JSON answer without a code"
+            } else {
+                "not a JSON envelope (HTML or truncated?)"
+            };
             Verdict::Retry(malformed(endpoint, &format!("{what}: {}", quoted())))
         }
         401 | 403 => {
@@ -782,13 +990,20 @@ fn classify(endpoint: &'static str, status: u16, body: &[u8], sensitive: bool) -
         }
         429 => Verdict::Throttled(unexpected(endpoint, status, &quoted())),
         500..=599 => Verdict::Retry(unexpected(endpoint, status, &quoted())),
-        _ => Verdict::Fatal(rejected(endpoint, status, None, &quoted(), "check base_url: the path does not exist on this host")),
+        _ => Verdict::Fatal(rejected(
+            endpoint,
+            status,
+            None,
+            &quoted(),
+            "check base_url: the path does not exist on this host",
+        )),
     }
 }
 
 fn classify_code(endpoint: &'static str, status: u16, code: &str, message: &str) -> Verdict {
     let retry = || unexpected(endpoint, status, &format!("code {code}: {message}"));
-    let fatal = |remedy: &str| Verdict::Fatal(rejected(endpoint, status, Some(code), message, remedy));
+    let fatal =
+        |remedy: &str| Verdict::Fatal(rejected(endpoint, status, Some(code), message, remedy));
     match code {
         "2001003" => Verdict::Reauthorize {
             refresh: true,
@@ -831,8 +1046,18 @@ fn classify_code(endpoint: &'static str, status: u16, code: &str, message: &str)
 }
 
 fn rejected(endpoint: &str, status: u16, code: Option<&str>, message: &str, remedy: &str) -> Error {
-    let detail = if message.is_empty() { remedy.to_owned() } else { format!("{} — {remedy}", excerpt(message.as_bytes(), 200)) };
-    Error::Rejected { provider: Provider::Lingxing, endpoint: endpoint.to_owned(), status, code: code.map(str::to_owned), detail }
+    let detail = if message.is_empty() {
+        remedy.to_owned()
+    } else {
+        format!("{} — {remedy}", excerpt(message.as_bytes(), 200))
+    };
+    Error::Rejected {
+        provider: Provider::Lingxing,
+        endpoint: endpoint.to_owned(),
+        status,
+        code: code.map(str::to_owned),
+        detail,
+    }
 }
 
 fn unexpected(endpoint: &str, status: u16, detail: &str) -> Error {
@@ -845,15 +1070,27 @@ fn unexpected(endpoint: &str, status: u16, detail: &str) -> Error {
 }
 
 fn malformed(endpoint: &str, detail: &str) -> Error {
-    Error::MalformedResponse { provider: Provider::Lingxing, endpoint: endpoint.to_owned(), detail: detail.to_owned() }
+    Error::MalformedResponse {
+        provider: Provider::Lingxing,
+        endpoint: endpoint.to_owned(),
+        detail: detail.to_owned(),
+    }
 }
 
 fn sign_error(endpoint: &str, error: &SignError) -> Error {
     let detail = match error {
-        SignError::KeyLength(n) => format!("the AppID is {n} bytes; the signing key must be the 16-character AppID"),
+        SignError::KeyLength(n) => {
+            format!("the AppID is {n} bytes; the signing key must be the 16-character AppID")
+        }
         SignError::TooDeep => "a parameter nests too deeply to sign".to_owned(),
     };
-    Error::Rejected { provider: Provider::Lingxing, endpoint: endpoint.to_owned(), status: 0, code: None, detail }
+    Error::Rejected {
+        provider: Provider::Lingxing,
+        endpoint: endpoint.to_owned(),
+        status: 0,
+        code: None,
+        detail,
+    }
 }
 
 fn is_link(url: &str) -> bool {

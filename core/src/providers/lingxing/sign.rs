@@ -44,7 +44,9 @@ fn canonical_value(value: &Value) -> Result<Option<String>, SignError> {
 }
 
 /// The canonical string: `k=v` pairs sorted by key (byte order), joined by `&`.
-pub(crate) fn canonical<'a>(params: impl IntoIterator<Item = (&'a str, &'a Value)>) -> Result<String, SignError> {
+pub(crate) fn canonical<'a>(
+    params: impl IntoIterator<Item = (&'a str, &'a Value)>,
+) -> Result<String, SignError> {
     let mut pairs = Vec::new();
     for (key, value) in params {
         if let Some(text) = canonical_value(value)? {
@@ -66,12 +68,15 @@ pub(crate) fn canonical<'a>(params: impl IntoIterator<Item = (&'a str, &'a Value
 
 /// Upper-case hex MD5 of the canonical string.
 pub(crate) fn md5_upper(canonical: &str) -> String {
-    Md5::digest(canonical.as_bytes()).to_hex().to_ascii_uppercase()
+    Md5::digest(canonical.as_bytes())
+        .to_hex()
+        .to_ascii_uppercase()
 }
 
 /// Base64 of AES-128-ECB-PKCS#7(`plaintext`) under `app_id`.
 pub(crate) fn encrypt(app_id: &str, plaintext: &str) -> Result<String, SignError> {
-    let cipher = Aes128::new_from_slice(app_id.as_bytes()).map_err(|_| SignError::KeyLength(app_id.len()))?;
+    let cipher = Aes128::new_from_slice(app_id.as_bytes())
+        .map_err(|_| SignError::KeyLength(app_id.len()))?;
     let bytes = plaintext.as_bytes();
     let pad = 16 - bytes.len() % 16;
     let mut padded = Vec::with_capacity(bytes.len() + pad);
@@ -90,7 +95,10 @@ pub(crate) fn encrypt(app_id: &str, plaintext: &str) -> Result<String, SignError
 
 /// The `sign` value (Base64, not yet percent-encoded) of a parameter set
 /// that already includes `access_token`, `app_key` and `timestamp`.
-pub(crate) fn sign<'a>(app_id: &str, params: impl IntoIterator<Item = (&'a str, &'a Value)>) -> Result<String, SignError> {
+pub(crate) fn sign<'a>(
+    app_id: &str,
+    params: impl IntoIterator<Item = (&'a str, &'a Value)>,
+) -> Result<String, SignError> {
     encrypt(app_id, &md5_upper(&canonical(params)?))
 }
 

@@ -25,7 +25,10 @@ const REPORT: &[u8] = b"amazon-order-id\tsku\tquantity\n111-1\tSKU-1\t2\n111-2\t
 #[test]
 fn every_signing_vector_reproduces() {
     // Read at compile time: core's tests perform no I/O either.
-    let text = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/specs/lingxing/signing-test-vectors.json"));
+    let text = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/specs/lingxing/signing-test-vectors.json"
+    ));
     let file: Value = serde_json::from_str(text).unwrap();
     let vectors = file["vectors"].as_array().unwrap();
     assert_eq!(vectors.len(), 5);
@@ -34,19 +37,34 @@ fn every_signing_vector_reproduces() {
         let app_id = vector["app_id"].as_str().unwrap();
         let params = vector["params"].as_object().unwrap();
         let canonical = sign::canonical(params.iter().map(|(k, v)| (k.as_str(), v))).unwrap();
-        assert_eq!(canonical, vector["canonical"].as_str().unwrap(), "{name}: canonical");
+        assert_eq!(
+            canonical,
+            vector["canonical"].as_str().unwrap(),
+            "{name}: canonical"
+        );
         let md5 = sign::md5_upper(&canonical);
         assert_eq!(md5, vector["md5_upper"].as_str().unwrap(), "{name}: md5");
         let signature = sign::sign(app_id, params.iter().map(|(k, v)| (k.as_str(), v))).unwrap();
-        assert_eq!(signature, vector["sign_base64"].as_str().unwrap(), "{name}: sign");
-        assert_eq!(sign::encode(&signature), vector["sign_urlencoded"].as_str().unwrap(), "{name}: url-encoded");
+        assert_eq!(
+            signature,
+            vector["sign_base64"].as_str().unwrap(),
+            "{name}: sign"
+        );
+        assert_eq!(
+            sign::encode(&signature),
+            vector["sign_urlencoded"].as_str().unwrap(),
+            "{name}: url-encoded"
+        );
     }
 }
 
 #[test]
 fn nested_values_are_compact_and_key_sorted_whatever_the_input_order() {
     let value: Value = serde_json::from_str(r#"{"b":[1,{"z":true,"a":null}],"a":"x y"}"#).unwrap();
-    assert_eq!(sign::compact_json(&value).unwrap(), r#"{"a":"x y","b":[1,{"a":null,"z":true}]}"#);
+    assert_eq!(
+        sign::compact_json(&value).unwrap(),
+        r#"{"a":"x y","b":[1,{"a":null,"z":true}]}"#
+    );
     let mut deep = Value::from(1);
     for _ in 0..40 {
         deep = Value::Array(vec![deep]);
@@ -58,26 +76,42 @@ fn nested_values_are_compact_and_key_sorted_whatever_the_input_order() {
 fn a_key_that_is_not_16_bytes_is_a_typed_error() {
     assert!(sign::encrypt("short", "ABC").is_err());
     let credentials = Credentials::new("ak_short", "secret");
-    assert!(matches!(credentials.validate(), Err(ConfigError::Invalid { field, .. }) if field == "appId"));
+    assert!(
+        matches!(credentials.validate(), Err(ConfigError::Invalid { field, .. }) if field == "appId")
+    );
 }
 
 // ---------------------------------------------------------------- envelopes
 
 #[test]
 fn both_envelopes_and_hostile_bodies_parse_without_panicking() {
-    let business = Envelope::parse(br#"{"code":0,"message":"success","data":{"task_id":"t"},"total":0}"#).unwrap();
+    let business =
+        Envelope::parse(br#"{"code":0,"message":"success","data":{"task_id":"t"},"total":0}"#)
+            .unwrap();
     assert!(business.is_success());
-    let gateway = Envelope::parse(br#"{"code":"2001006","msg":" api sign not correct","data":{"throwable":"x"}}"#).unwrap();
+    let gateway = Envelope::parse(
+        br#"{"code":"2001006","msg":" api sign not correct","data":{"throwable":"x"}}"#,
+    )
+    .unwrap();
     assert_eq!(gateway.code.as_deref(), Some("2001006"));
     assert_eq!(gateway.message, "api sign not correct");
     assert!(!gateway.is_success());
-    let token = Envelope::parse(br#"{"code":"200","msg":"OK","data":{"access_token":"a"}}"#).unwrap();
+    let token =
+        Envelope::parse(br#"{"code":"200","msg":"OK","data":{"access_token":"a"}}"#).unwrap();
     assert!(token.is_success());
     let waf = Envelope::parse(br#"{"message":"Your IP address is not allowed"}"#).unwrap();
     assert_eq!(waf.code, None);
     let refused = Envelope::parse(br#"{"code":0,"success":false,"message":"x"}"#).unwrap();
     assert!(!refused.is_success());
-    for hostile in [&b"<html><body>405 Not Allowed</body></html>"[..], b"", b"{", b"[1,2]", b"\xff\xfe", b"null", b"{\"code\":[]}"] {
+    for hostile in [
+        &b"<html><body>405 Not Allowed</body></html>"[..],
+        b"",
+        b"{",
+        b"[1,2]",
+        b"\xff\xfe",
+        b"null",
+        b"{\"code\":[]}",
+    ] {
         if let Some(envelope) = Envelope::parse(hostile) {
             assert!(!envelope.is_success());
         }
@@ -88,7 +122,14 @@ fn both_envelopes_and_hostile_bodies_parse_without_panicking() {
 fn the_documented_examples_parse() {
     macro_rules! example {
         ($name:literal) => {
-            ($name, &include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/specs/lingxing/examples/", $name))[..])
+            (
+                $name,
+                &include_bytes!(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/../../shared/specs/lingxing/examples/",
+                    $name
+                ))[..],
+            )
         };
     }
     let examples = [
@@ -115,8 +156,18 @@ fn the_documented_examples_parse() {
 
 #[test]
 fn marketplaces_are_validated_against_the_region() {
-    let spec = |region, ids: &[&str]| ReportSpec::new(region, "A1MQMW3JWPNCBX", "GET_AFN_INVENTORY_DATA", ids.iter().copied());
-    assert_eq!(spec(Region::Na, &["ATVPDKIKX0DER", "A2EUQ1WTGCTBG2"]).validate(), Ok(()));
+    let spec = |region, ids: &[&str]| {
+        ReportSpec::new(
+            region,
+            "A1MQMW3JWPNCBX",
+            "GET_AFN_INVENTORY_DATA",
+            ids.iter().copied(),
+        )
+    };
+    assert_eq!(
+        spec(Region::Na, &["ATVPDKIKX0DER", "A2EUQ1WTGCTBG2"]).validate(),
+        Ok(())
+    );
     assert_eq!(spec(Region::Eu, &["A1PA6795UKMFR9"]).validate(), Ok(()));
     assert_eq!(spec(Region::Fe, &["A1VC38T7YXB528"]).validate(), Ok(()));
     for (region, ids, hint) in [
@@ -140,14 +191,45 @@ fn marketplaces_are_validated_against_the_region() {
 
 #[test]
 fn bad_spec_fields_are_named() {
-    let base = || ReportSpec::new(Region::Na, "A1MQMW3JWPNCBX", "GET_AFN_INVENTORY_DATA", ["ATVPDKIKX0DER"]);
+    let base = || {
+        ReportSpec::new(
+            Region::Na,
+            "A1MQMW3JWPNCBX",
+            "GET_AFN_INVENTORY_DATA",
+            ["ATVPDKIKX0DER"],
+        )
+    };
     let cases: Vec<(ReportSpec, &str)> = vec![
-        (ReportSpec { seller_id: "a b".into(), ..base() }, "sellerId"),
-        (ReportSpec { report_type: "orders".into(), ..base() }, "reportType"),
-        (base().with_data_range("2024-03-01", "2024-03-02T00:00:00Z"), "dataStartTime"),
-        (base().with_data_range("2024-03-02T00:00:00Z", "2024-03-01T00:00:00Z"), "dataEndTime"),
-        (base().with_data_range("2024-02-30T00:00:00Z", "2024-03-01T00:00:00Z"), "dataStartTime"),
-        (base().with_report_option("date Granularity", "DAY"), "reportOptions"),
+        (
+            ReportSpec {
+                seller_id: "a b".into(),
+                ..base()
+            },
+            "sellerId",
+        ),
+        (
+            ReportSpec {
+                report_type: "orders".into(),
+                ..base()
+            },
+            "reportType",
+        ),
+        (
+            base().with_data_range("2024-03-01", "2024-03-02T00:00:00Z"),
+            "dataStartTime",
+        ),
+        (
+            base().with_data_range("2024-03-02T00:00:00Z", "2024-03-01T00:00:00Z"),
+            "dataEndTime",
+        ),
+        (
+            base().with_data_range("2024-02-30T00:00:00Z", "2024-03-01T00:00:00Z"),
+            "dataStartTime",
+        ),
+        (
+            base().with_report_option("date Granularity", "DAY"),
+            "reportOptions",
+        ),
     ];
     for (spec, field) in cases {
         match spec.validate() {
@@ -163,17 +245,37 @@ fn bad_spec_fields_are_named() {
 fn record_formats_follow_the_report_type() {
     use crate::records::RecordFormat;
     let spec = |t: &str| ReportSpec::new(Region::Na, "S", t, ["ATVPDKIKX0DER"]);
-    assert_eq!(spec("GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL").record_format(), RecordFormat::Tsv);
-    assert_eq!(spec("GET_SALES_AND_TRAFFIC_REPORT").record_format(), RecordFormat::Opaque);
-    assert_eq!(spec("GET_SALES_AND_TRAFFIC_REPORT").content_type(), "application/json");
-    assert_eq!(spec("GET_XML_BROWSE_TREE_DATA").content_type(), "application/xml");
-    assert_eq!(spec("GET_AFN_INVENTORY_DATA").with_record_format(RecordFormat::Csv).record_format(), RecordFormat::Csv);
+    assert_eq!(
+        spec("GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL").record_format(),
+        RecordFormat::Tsv
+    );
+    assert_eq!(
+        spec("GET_SALES_AND_TRAFFIC_REPORT").record_format(),
+        RecordFormat::Opaque
+    );
+    assert_eq!(
+        spec("GET_SALES_AND_TRAFFIC_REPORT").content_type(),
+        "application/json"
+    );
+    assert_eq!(
+        spec("GET_XML_BROWSE_TREE_DATA").content_type(),
+        "application/xml"
+    );
+    assert_eq!(
+        spec("GET_AFN_INVENTORY_DATA")
+            .with_record_format(RecordFormat::Csv)
+            .record_format(),
+        RecordFormat::Csv
+    );
 }
 
 #[test]
 fn credentials_never_print_their_secrets() {
-    let credentials =
-        Credentials::new(APP_ID, "canary-secret").with_tokens("canary-access", Some("canary-refresh".into()), None);
+    let credentials = Credentials::new(APP_ID, "canary-secret").with_tokens(
+        "canary-access",
+        Some("canary-refresh".into()),
+        None,
+    );
     let debug = format!("{credentials:?}");
     assert!(!debug.contains("canary"), "{debug}");
 }
@@ -181,13 +283,27 @@ fn credentials_never_print_their_secrets() {
 // ---------------------------------------------------------------- transitions
 
 fn spec() -> ReportSpec {
-    ReportSpec::new(Region::Na, "A1MQMW3JWPNCBX", "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL", ["ATVPDKIKX0DER"])
-        .with_data_range("2024-03-01T00:00:00Z", "2024-03-07T23:59:59Z")
+    ReportSpec::new(
+        Region::Na,
+        "A1MQMW3JWPNCBX",
+        "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL",
+        ["ATVPDKIKX0DER"],
+    )
+    .with_data_range("2024-03-01T00:00:00Z", "2024-03-07T23:59:59Z")
 }
 
 fn job_with(credentials: Credentials) -> ReportJob {
-    let config = JobConfig { base_url: Some("https://lx.test".into()), ..JobConfig::default() };
-    ReportJob::new(JobSpec::Lingxing(spec()), config, JobCredentials::Lingxing(credentials), Millis(T0)).unwrap()
+    let config = JobConfig {
+        base_url: Some("https://lx.test".into()),
+        ..JobConfig::default()
+    };
+    ReportJob::new(
+        JobSpec::Lingxing(spec()),
+        config,
+        JobCredentials::Lingxing(credentials),
+        Millis(T0),
+    )
+    .unwrap()
 }
 
 fn job() -> ReportJob {
@@ -215,7 +331,10 @@ fn next_send(job: &mut ReportJob, mut now: u64) -> (HttpRequest, u64, Vec<Event>
         match action {
             Action::Send(request) => return (request, now, seen),
             Action::Wait { until, reason } => {
-                assert!(!matches!(reason, WaitReason::AwaitingResponse { .. }), "a request is still in flight");
+                assert!(
+                    !matches!(reason, WaitReason::AwaitingResponse { .. }),
+                    "a request is still in flight"
+                );
                 now = until.as_u64().max(now);
             }
             other => panic!("expected a request, got {other:?}"),
@@ -226,21 +345,39 @@ fn next_send(job: &mut ReportJob, mut now: u64) -> (HttpRequest, u64, Vec<Event>
 
 fn answer(job: &mut ReportJob, now: u64, request: &HttpRequest, status: u16, body: &[u8]) {
     let id = request.id;
-    job.handle(Millis(now), Input::Head { id, status, headers: &[] }).unwrap();
+    job.handle(
+        Millis(now),
+        Input::Head {
+            id,
+            status,
+            headers: &[],
+        },
+    )
+    .unwrap();
     for chunk in body.chunks(7) {
-        job.handle(Millis(now), Input::Chunk { id, bytes: chunk }).unwrap();
+        job.handle(Millis(now), Input::Chunk { id, bytes: chunk })
+            .unwrap();
     }
     job.handle(Millis(now), Input::End { id }).unwrap();
 }
 
 fn path(request: &HttpRequest) -> &str {
-    let rest = request.url.strip_prefix("https://lx.test").unwrap_or(&request.url);
+    let rest = request
+        .url
+        .strip_prefix("https://lx.test")
+        .unwrap_or(&request.url);
     rest.split('?').next().unwrap_or_default()
 }
 
 fn query(request: &HttpRequest) -> Vec<(String, String)> {
-    let query = request.url.split_once('?').map(|(_, q)| q).unwrap_or_default();
-    form_urlencoded::parse(query.as_bytes()).into_owned().collect()
+    let query = request
+        .url
+        .split_once('?')
+        .map(|(_, q)| q)
+        .unwrap_or_default();
+    form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect()
 }
 
 fn token_ok(access: &str, refresh: &str, expires_in: u64) -> Vec<u8> {
@@ -255,7 +392,11 @@ fn business(data: &str) -> Vec<u8> {
 
 fn status(progress: &str, url: Option<&str>) -> Vec<u8> {
     let url = url.map_or("null".to_owned(), |u| format!("\"{u}\""));
-    let (doc, gzip) = if progress == "DONE" { ("\"amzn1.spdoc.1.4.na.doc\"", "\"GZIP\"") } else { ("null", "null") };
+    let (doc, gzip) = if progress == "DONE" {
+        ("\"amzn1.spdoc.1.4.na.doc\"", "\"GZIP\"")
+    } else {
+        ("null", "null")
+    };
     business(&format!(
         r#"{{"report_document_id":{doc},"progress_status":"{progress}","compression_algorithm":{gzip},"url":{url}}}"#
     ))
@@ -267,20 +408,34 @@ fn verify_signed(request: &HttpRequest, now: u64, access: &str) -> Value {
     let query = query(request);
     let names: Vec<&str> = query.iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(names, ["access_token", "app_key", "timestamp", "sign"]);
-    let get = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap();
+    let get = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap()
+    };
     assert_eq!(get("access_token"), access);
     assert_eq!(get("app_key"), APP_ID);
     let timestamp: u64 = get("timestamp").parse().unwrap();
     assert_eq!(timestamp, now / 1000, "a fresh timestamp in seconds");
     assert_eq!(request.send_before, Some(Millis(timestamp * 1000 + 60_000)));
     let body: Value = serde_json::from_slice(request.body.expose()).unwrap();
-    let mut params: Vec<(String, Value)> = body.as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let mut params: Vec<(String, Value)> = body
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     params.push(("access_token".into(), Value::from(access)));
     params.push(("app_key".into(), Value::from(APP_ID)));
     params.push(("timestamp".into(), Value::from(timestamp)));
     let expected = sign::sign(APP_ID, params.iter().map(|(k, v)| (k.as_str(), v))).unwrap();
     assert_eq!(get("sign"), expected);
-    assert!(request.url.contains(&sign::encode(&expected)), "the sign is percent-encoded once");
+    assert!(
+        request.url.contains(&sign::encode(&expected)),
+        "the sign is percent-encoded once"
+    );
     body
 }
 
@@ -288,25 +443,53 @@ fn verify_signed(request: &HttpRequest, now: u64, access: &str) -> Value {
 fn to_polling(job: &mut ReportJob) -> u64 {
     let (token, now, _) = next_send(job, T0);
     assert_eq!(path(&token), "/api/auth-server/oauth/access-token");
-    assert!(token.header("content-type").unwrap().expose().starts_with("multipart/form-data; boundary="));
+    assert!(token
+        .header("content-type")
+        .unwrap()
+        .expose()
+        .starts_with("multipart/form-data; boundary="));
     let form = String::from_utf8(token.body.expose().to_vec()).unwrap();
-    assert!(form.contains("name=\"appId\"\r\n\r\nak_0123456789abc\r\n") && form.contains("canary-secret"));
+    assert!(
+        form.contains("name=\"appId\"\r\n\r\nak_0123456789abc\r\n")
+            && form.contains("canary-secret")
+    );
     assert!(!format!("{token:?}").contains("canary"), "{token:?}");
-    answer(job, now, &token, 200, &token_ok("access-1", "refresh-1", 7199));
+    answer(
+        job,
+        now,
+        &token,
+        200,
+        &token_ok("access-1", "refresh-1", 7199),
+    );
 
     let (create, now, _) = next_send(job, now);
     assert_eq!(path(&create), "/basicOpen/report/create/reportExportTask");
     let body = verify_signed(&create, now, "access-1");
-    assert_eq!(body["marketplace_ids"], serde_json::json!(["ATVPDKIKX0DER"]));
+    assert_eq!(
+        body["marketplace_ids"],
+        serde_json::json!(["ATVPDKIKX0DER"])
+    );
     assert_eq!(body["data_start_time"], "2024-03-01T00:00:00Z");
     assert!(body.get("report_options").is_none());
-    answer(job, now, &create, 200, &business(r#"{"task_id":"f5345297-07e2-4b08-becf-a4c29335246b"}"#));
+    answer(
+        job,
+        now,
+        &create,
+        200,
+        &business(r#"{"task_id":"f5345297-07e2-4b08-becf-a4c29335246b"}"#),
+    );
 
     let (poll, now, _) = next_send(job, now);
-    assert_eq!(job.report_id(), Some("f5345297-07e2-4b08-becf-a4c29335246b"));
+    assert_eq!(
+        job.report_id(),
+        Some("f5345297-07e2-4b08-becf-a4c29335246b")
+    );
     assert_eq!(path(&poll), "/basicOpen/report/query/reportExportTask");
     let body = verify_signed(&poll, now, "access-1");
-    assert_eq!(body, serde_json::json!({"region":"na","seller_id":"A1MQMW3JWPNCBX","task_id":"f5345297-07e2-4b08-becf-a4c29335246b"}));
+    assert_eq!(
+        body,
+        serde_json::json!({"region":"na","seller_id":"A1MQMW3JWPNCBX","task_id":"f5345297-07e2-4b08-becf-a4c29335246b"})
+    );
     answer(job, now, &poll, 200, &status("IN_PROGRESS", None));
     now
 }
@@ -329,17 +512,28 @@ fn happy_path_ends_done_with_tsv_rows() {
     let mut job = job();
     let now = to_polling(&mut job);
     let (poll, now, _) = next_send(&mut job, now);
-    answer(&mut job, now, &poll, 200, &status("DONE", Some("https://s3.test/doc?X-Amz-Signature=abc")));
+    answer(
+        &mut job,
+        now,
+        &poll,
+        200,
+        &status("DONE", Some("https://s3.test/doc?X-Amz-Signature=abc")),
+    );
     let (download, now, events) = next_send(&mut job, now);
     assert!(events.iter().any(|e| matches!(e, Event::LinkObtained { expires_at: Some(at) } if at.as_u64() == now + 300_000)));
     assert_eq!(download.url, "https://s3.test/doc?X-Amz-Signature=abc");
-    assert!(download.headers.is_empty(), "no Lingxing auth on the download");
+    assert!(
+        download.headers.is_empty(),
+        "no Lingxing auth on the download"
+    );
     assert_eq!(download.send_before, Some(Millis(now + 300_000)));
     let gz = gzip_compress(REPORT, 6);
     answer(&mut job, now, &download, 200, &gz);
     let (data, action) = collect_to_end(&mut job, now);
     assert_eq!(data, REPORT);
-    let Action::Done(summary) = action else { panic!("{action:?}") };
+    let Action::Done(summary) = action else {
+        panic!("{action:?}")
+    };
     assert_eq!(summary.outcome, Outcome::Complete);
     assert_eq!(summary.raw_bytes, gz.len() as u64);
     assert_eq!(summary.md5, crate::integrity::Md5::digest(&gz).to_hex());
@@ -372,11 +566,18 @@ fn fatal_is_a_typed_report_failure_even_with_code_zero() {
     let mut job = job();
     let now = to_polling(&mut job);
     let (poll, now, _) = next_send(&mut job, now);
-    let fatal = include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/specs/lingxing/examples/query-task-fatal.doc-example.json"));
+    let fatal = include_bytes!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/specs/lingxing/examples/query-task-fatal.doc-example.json"
+    ));
     answer(&mut job, now, &poll, 200, fatal);
     let (_, action) = drain(&mut job, now);
     match action {
-        Action::Failed(Error::ReportFailed { failure: ReportFailure::Fatal, status, .. }) => assert_eq!(status, "FATAL"),
+        Action::Failed(Error::ReportFailed {
+            failure: ReportFailure::Fatal,
+            status,
+            ..
+        }) => assert_eq!(status, "FATAL"),
         other => panic!("{other:?}"),
     }
 }
@@ -388,7 +589,9 @@ fn cancelled_is_done_with_no_data() {
     let (poll, now, _) = next_send(&mut job, now);
     answer(&mut job, now, &poll, 200, &status("CANCELLED", None));
     let (data, action) = collect_to_end(&mut job, now);
-    let Action::Done(summary) = action else { panic!("{action:?}") };
+    let Action::Done(summary) = action else {
+        panic!("{action:?}")
+    };
     assert_eq!(summary.outcome, Outcome::NoData);
     assert_eq!((summary.raw_bytes, summary.bytes, summary.rows), (0, 0, 0));
     assert_eq!(summary.md5, "d41d8cd98f00b204e9800998ecf8427e");
@@ -400,14 +603,35 @@ fn an_expired_link_is_renewed_never_recreated() {
     let mut job = job();
     let now = to_polling(&mut job);
     let (poll, now, _) = next_send(&mut job, now);
-    answer(&mut job, now, &poll, 200, &status("DONE", Some("https://s3.test/old")));
+    answer(
+        &mut job,
+        now,
+        &poll,
+        200,
+        &status("DONE", Some("https://s3.test/old")),
+    );
     let (download, now, _) = next_send(&mut job, now);
-    answer(&mut job, now, &download, 403, b"<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>");
+    answer(
+        &mut job,
+        now,
+        &download,
+        403,
+        b"<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>",
+    );
     let (renew, now, _) = next_send(&mut job, now);
     assert_eq!(path(&renew), "/basicOpen/report/amazonReportExportTask");
     let body = verify_signed(&renew, now, "access-1");
-    assert_eq!(body, serde_json::json!({"region":"na","report_document_id":"amzn1.spdoc.1.4.na.doc","seller_id":"A1MQMW3JWPNCBX"}));
-    answer(&mut job, now, &renew, 200, &business(r#"{"url":"https://s3.test/new","report_document_id":"amzn1.spdoc.1.4.na.doc"}"#));
+    assert_eq!(
+        body,
+        serde_json::json!({"region":"na","report_document_id":"amzn1.spdoc.1.4.na.doc","seller_id":"A1MQMW3JWPNCBX"})
+    );
+    answer(
+        &mut job,
+        now,
+        &renew,
+        200,
+        &business(r#"{"url":"https://s3.test/new","report_document_id":"amzn1.spdoc.1.4.na.doc"}"#),
+    );
     let (download, now, _) = next_send(&mut job, now);
     assert_eq!(download.url, "https://s3.test/new");
     answer(&mut job, now, &download, 200, &gzip_compress(REPORT, 6));
@@ -419,11 +643,24 @@ fn a_link_that_lapses_while_waiting_is_renewed_before_downloading() {
     let mut job = job();
     let now = to_polling(&mut job);
     let (poll, now, _) = next_send(&mut job, now);
-    answer(&mut job, now, &poll, 200, &status("DONE", Some("https://s3.test/old")));
+    answer(
+        &mut job,
+        now,
+        &poll,
+        200,
+        &status("DONE", Some("https://s3.test/old")),
+    );
     let (download, now, _) = next_send(&mut job, now);
     // The download hangs until the link has (almost) lapsed.
     let later = now + 295_000;
-    job.handle(Millis(later), Input::TransportFailed { id: download.id, failure: TransportFailure::Timeout }).unwrap();
+    job.handle(
+        Millis(later),
+        Input::TransportFailed {
+            id: download.id,
+            failure: TransportFailure::Timeout,
+        },
+    )
+    .unwrap();
     let (request, _, _) = next_send(&mut job, later);
     assert_eq!(path(&request), "/basicOpen/report/amazonReportExportTask");
 }
@@ -433,7 +670,13 @@ fn a_corrupt_body_is_renewed_then_a_typed_integrity_failure() {
     let mut job = job();
     let now = to_polling(&mut job);
     let (poll, mut now, _) = next_send(&mut job, now);
-    answer(&mut job, now, &poll, 200, &status("DONE", Some("https://s3.test/d")));
+    answer(
+        &mut job,
+        now,
+        &poll,
+        200,
+        &status("DONE", Some("https://s3.test/d")),
+    );
     let mut bad = gzip_compress(REPORT, 6);
     let middle = bad.len() / 2;
     bad[middle] ^= 0x55;
@@ -454,7 +697,13 @@ fn a_corrupt_body_is_renewed_then_a_typed_integrity_failure() {
         };
         if path(&request) == "/basicOpen/report/amazonReportExportTask" {
             renewals += 1;
-            answer(&mut job, now, &request, 200, &business(r#"{"url":"https://s3.test/d2","report_document_id":""}"#));
+            answer(
+                &mut job,
+                now,
+                &request,
+                200,
+                &business(r#"{"url":"https://s3.test/d2","report_document_id":""}"#),
+            );
         } else {
             assert_eq!(request.method, Method::Get);
             answer(&mut job, now, &request, 200, &bad);
@@ -469,54 +718,132 @@ fn an_expired_token_is_refreshed_once_with_its_refresh_token() {
     let mut job = job();
     let now = to_polling(&mut job);
     let (poll, now, _) = next_send(&mut job, now);
-    answer(&mut job, now, &poll, 200, br#"{"code":"2001003","msg":"access token is missing or expire","data":null}"#);
+    answer(
+        &mut job,
+        now,
+        &poll,
+        200,
+        br#"{"code":"2001003","msg":"access token is missing or expire","data":null}"#,
+    );
     let (refresh, now, _) = next_send(&mut job, now);
     assert_eq!(path(&refresh), "/api/auth-server/oauth/refresh");
     let form = String::from_utf8(refresh.body.expose().to_vec()).unwrap();
-    assert!(form.contains("name=\"refreshToken\"\r\n\r\nrefresh-1\r\n"), "{form}");
-    answer(&mut job, now, &refresh, 200, &token_ok("access-2", "refresh-2", 7199));
+    assert!(
+        form.contains("name=\"refreshToken\"\r\n\r\nrefresh-1\r\n"),
+        "{form}"
+    );
+    answer(
+        &mut job,
+        now,
+        &refresh,
+        200,
+        &token_ok("access-2", "refresh-2", 7199),
+    );
     let (replay, now, _) = next_send(&mut job, now);
     assert_eq!(path(&replay), "/basicOpen/report/query/reportExportTask");
     verify_signed(&replay, now, "access-2");
     answer(&mut job, now, &replay, 200, &status("IN_PROGRESS", None));
     // Later the new token expires too: the new refresh token is used, once.
     let (poll, now, _) = next_send(&mut job, now);
-    answer(&mut job, now, &poll, 200, br#"{"code":"2001003","msg":"access token is missing or expire","data":null}"#);
+    answer(
+        &mut job,
+        now,
+        &poll,
+        200,
+        br#"{"code":"2001003","msg":"access token is missing or expire","data":null}"#,
+    );
     let (refresh2, now, _) = next_send(&mut job, now);
     let form = String::from_utf8(refresh2.body.expose().to_vec()).unwrap();
-    assert!(form.contains("refresh-2") && !form.contains("refresh-1"), "a refresh token goes out once");
-    answer(&mut job, now, &refresh2, 200, &token_ok("access-3", "refresh-3", 7199));
+    assert!(
+        form.contains("refresh-2") && !form.contains("refresh-1"),
+        "a refresh token goes out once"
+    );
+    answer(
+        &mut job,
+        now,
+        &refresh2,
+        200,
+        &token_ok("access-3", "refresh-3", 7199),
+    );
     // Refused again at once: a refresh did not help, so a new pair is fetched
     // with the AppSecret; refused once more, the job stops.
     let (replay, now, _) = next_send(&mut job, now);
-    answer(&mut job, now, &replay, 200, br#"{"code":"2001003","msg":"access token is missing or expire","data":null}"#);
+    answer(
+        &mut job,
+        now,
+        &replay,
+        200,
+        br#"{"code":"2001003","msg":"access token is missing or expire","data":null}"#,
+    );
     let (fetch, now, _) = next_send(&mut job, now);
     assert_eq!(path(&fetch), "/api/auth-server/oauth/access-token");
-    answer(&mut job, now, &fetch, 200, &token_ok("access-4", "refresh-4", 7199));
+    answer(
+        &mut job,
+        now,
+        &fetch,
+        200,
+        &token_ok("access-4", "refresh-4", 7199),
+    );
     let (replay, now, _) = next_send(&mut job, now);
     verify_signed(&replay, now, "access-4");
-    answer(&mut job, now, &replay, 200, br#"{"code":"2001003","msg":"access token is missing or expire","data":null}"#);
+    answer(
+        &mut job,
+        now,
+        &replay,
+        200,
+        br#"{"code":"2001003","msg":"access token is missing or expire","data":null}"#,
+    );
     let (_, action) = drain(&mut job, now);
-    assert!(matches!(action, Action::Failed(Error::Rejected { ref code, .. }) if code.as_deref() == Some("2001003")), "{action:?}");
+    assert!(
+        matches!(action, Action::Failed(Error::Rejected { ref code, .. }) if code.as_deref() == Some("2001003")),
+        "{action:?}"
+    );
 }
 
 #[test]
 fn a_lost_refresh_is_never_retried_with_the_same_token() {
-    let mut job = job_with(Credentials::new(APP_ID, "canary-secret").with_tokens("a", Some("refresh-x".into()), Some(Millis(T0 + 1_000))));
+    let mut job = job_with(Credentials::new(APP_ID, "canary-secret").with_tokens(
+        "a",
+        Some("refresh-x".into()),
+        Some(Millis(T0 + 1_000)),
+    ));
     let (refresh, now, _) = next_send(&mut job, T0);
     assert_eq!(path(&refresh), "/api/auth-server/oauth/refresh");
-    job.handle(Millis(now), Input::TransportFailed { id: refresh.id, failure: TransportFailure::Reset }).unwrap();
+    job.handle(
+        Millis(now),
+        Input::TransportFailed {
+            id: refresh.id,
+            failure: TransportFailure::Reset,
+        },
+    )
+    .unwrap();
     let (again, _, _) = next_send(&mut job, now);
-    assert_eq!(path(&again), "/api/auth-server/oauth/access-token", "the spent refresh token is not reused");
+    assert_eq!(
+        path(&again),
+        "/api/auth-server/oauth/access-token",
+        "the spent refresh token is not reused"
+    );
 }
 
 #[test]
 fn tokens_are_refreshed_before_they_expire() {
     let mut job = job();
     let (token, now, _) = next_send(&mut job, T0);
-    answer(&mut job, now, &token, 200, &token_ok("access-1", "refresh-1", 600));
+    answer(
+        &mut job,
+        now,
+        &token,
+        200,
+        &token_ok("access-1", "refresh-1", 600),
+    );
     let (create, now, _) = next_send(&mut job, now);
-    answer(&mut job, now, &create, 200, &business(r#"{"task_id":"t-1"}"#));
+    answer(
+        &mut job,
+        now,
+        &create,
+        200,
+        &business(r#"{"task_id":"t-1"}"#),
+    );
     // Past expiry minus the margin: the next call refreshes first.
     let (request, _, _) = next_send(&mut job, now + 400_000);
     assert_eq!(path(&request), "/api/auth-server/oauth/refresh");
@@ -549,7 +876,13 @@ fn a_stale_sign_is_replayed_with_a_fresh_timestamp() {
     let mut job = job();
     let now = to_polling(&mut job);
     let (poll, now, _) = next_send(&mut job, now);
-    answer(&mut job, now, &poll, 200, br#"{"code":"2001007","msg":"api sign has expired","data":null}"#);
+    answer(
+        &mut job,
+        now,
+        &poll,
+        200,
+        br#"{"code":"2001007","msg":"api sign has expired","data":null}"#,
+    );
     let (replay, at, _) = next_send(&mut job, now);
     assert!(at > now);
     verify_signed(&replay, at, "access-1");
@@ -560,9 +893,20 @@ fn a_lost_request_holds_its_endpoint_for_two_minutes() {
     let mut job = job();
     let now = to_polling(&mut job);
     let (poll, sent, _) = next_send(&mut job, now);
-    job.handle(Millis(sent + 5_000), Input::TransportFailed { id: poll.id, failure: TransportFailure::Timeout }).unwrap();
+    job.handle(
+        Millis(sent + 5_000),
+        Input::TransportFailed {
+            id: poll.id,
+            failure: TransportFailure::Timeout,
+        },
+    )
+    .unwrap();
     let (replay, at, _) = next_send(&mut job, sent + 5_000);
-    assert!(at >= sent + 120_000, "replayed {} ms after the lost request", at - sent);
+    assert!(
+        at >= sent + 120_000,
+        "replayed {} ms after the lost request",
+        at - sent
+    );
     assert_eq!(path(&replay), "/basicOpen/report/query/reportExportTask");
 }
 
@@ -580,7 +924,13 @@ fn config_errors_are_terminal_and_say_what_to_fix() {
     for (status, body, hint) in cases {
         let mut job = job();
         let (token, now, _) = next_send(&mut job, T0);
-        answer(&mut job, now, &token, 200, &token_ok("access-1", "refresh-1", 7199));
+        answer(
+            &mut job,
+            now,
+            &token,
+            200,
+            &token_ok("access-1", "refresh-1", 7199),
+        );
         let (create, now, _) = next_send(&mut job, now);
         answer(&mut job, now, &create, status, body);
         let (_, action) = drain(&mut job, now);
@@ -599,7 +949,13 @@ fn config_errors_are_terminal_and_say_what_to_fix() {
 fn html_on_200_is_a_retried_typed_error() {
     let mut job = job();
     let (token, now, _) = next_send(&mut job, T0);
-    answer(&mut job, now, &token, 200, &token_ok("access-1", "refresh-1", 7199));
+    answer(
+        &mut job,
+        now,
+        &token,
+        200,
+        &token_ok("access-1", "refresh-1", 7199),
+    );
     let mut now = now;
     for _ in 0..JobConfig::default().retry.max_attempts {
         let (create, at, _) = next_send(&mut job, now);
@@ -608,7 +964,9 @@ fn html_on_200_is_a_retried_typed_error() {
     }
     let (_, action) = drain(&mut job, now);
     match action {
-        Action::Failed(Error::RetriesExhausted { last, .. }) => assert_eq!(last.kind(), ErrorKind::MalformedResponse),
+        Action::Failed(Error::RetriesExhausted { last, .. }) => {
+            assert_eq!(last.kind(), ErrorKind::MalformedResponse)
+        }
         other => panic!("{other:?}"),
     }
 }
@@ -617,7 +975,13 @@ fn html_on_200_is_a_retried_typed_error() {
 fn a_token_answer_that_fails_to_parse_never_quotes_the_body() {
     let mut job = job();
     let (token, now, _) = next_send(&mut job, T0);
-    answer(&mut job, now, &token, 200, br#"{"code":"200","data":{"refresh_token":"canary-refresh"}}"#);
+    answer(
+        &mut job,
+        now,
+        &token,
+        200,
+        br#"{"code":"200","data":{"refresh_token":"canary-refresh"}}"#,
+    );
     let (events, _) = drain(&mut job, now);
     assert!(!format!("{events:?}").contains("canary"));
     let mut job = job_with(Credentials::new(APP_ID, "s"));
@@ -633,7 +997,13 @@ fn a_token_answer_that_fails_to_parse_never_quotes_the_body() {
                 break;
             }
             Action::Wait { until, .. } => now = until.as_u64(),
-            Action::Send(request) => answer(&mut job, now, &request, 200, br#"<html>canary-access</html>"#),
+            Action::Send(request) => answer(
+                &mut job,
+                now,
+                &request,
+                200,
+                br#"<html>canary-access</html>"#,
+            ),
             other => panic!("{other:?}"),
         }
     }
@@ -644,7 +1014,16 @@ fn snapshots_hold_no_secrets_and_a_restored_download_renews_its_link() {
     let mut job = job();
     let now = to_polling(&mut job);
     let (poll, now, _) = next_send(&mut job, now);
-    answer(&mut job, now, &poll, 200, &status("DONE", Some("https://s3.test/doc?X-Amz-Signature=canary-link")));
+    answer(
+        &mut job,
+        now,
+        &poll,
+        200,
+        &status(
+            "DONE",
+            Some("https://s3.test/doc?X-Amz-Signature=canary-link"),
+        ),
+    );
     let (events, action) = drain(&mut job, now);
     assert!(matches!(action, Action::Send(_)), "{events:?} {action:?}");
     let snapshot = job.snapshot().to_json();
@@ -652,13 +1031,25 @@ fn snapshots_hold_no_secrets_and_a_restored_download_renews_its_link() {
         assert!(!snapshot.contains(secret), "{secret} in {snapshot}");
     }
     assert!(snapshot.contains("\"provider\":\"lingxing\""), "{snapshot}");
-    let mut restored =
-        ReportJob::restore(Snapshot::from_json(&snapshot).unwrap(), JobCredentials::Lingxing(Credentials::new(APP_ID, "s")), Millis(now))
-            .unwrap();
-    assert_eq!(restored.report_id(), Some("f5345297-07e2-4b08-becf-a4c29335246b"));
+    let mut restored = ReportJob::restore(
+        Snapshot::from_json(&snapshot).unwrap(),
+        JobCredentials::Lingxing(Credentials::new(APP_ID, "s")),
+        Millis(now),
+    )
+    .unwrap();
+    assert_eq!(
+        restored.report_id(),
+        Some("f5345297-07e2-4b08-becf-a4c29335246b")
+    );
     let (first, now, _) = next_send(&mut restored, now);
     assert_eq!(path(&first), "/api/auth-server/oauth/access-token");
-    answer(&mut restored, now, &first, 200, &token_ok("access-9", "refresh-9", 7199));
+    answer(
+        &mut restored,
+        now,
+        &first,
+        200,
+        &token_ok("access-9", "refresh-9", 7199),
+    );
     let (second, _, _) = next_send(&mut restored, now);
     assert_eq!(path(&second), "/basicOpen/report/amazonReportExportTask");
     assert_eq!(restored.phase(), Phase::ResolvingLink);
@@ -670,7 +1061,10 @@ fn debug_of_a_signed_request_hides_token_and_sign() {
     let (create, _, _) = next_send(&mut job, T0);
     assert!(create.url.contains("canary-access"));
     let debug = format!("{create:?}");
-    assert!(!debug.contains("canary") && !debug.contains("sign="), "{debug}");
+    assert!(
+        !debug.contains("canary") && !debug.contains("sign="),
+        "{debug}"
+    );
 }
 
 #[test]
@@ -682,5 +1076,8 @@ fn mismatched_and_invalid_credentials_are_refused_up_front() {
         JobCredentials::Lingxing(Credentials::new("ak_too_long_for_aes", "s")),
         Millis(T0),
     );
-    assert!(matches!(bad, Err(ConfigError::Invalid { ref field, .. }) if field == "appId"), "{bad:?}");
+    assert!(
+        matches!(bad, Err(ConfigError::Invalid { ref field, .. }) if field == "appId"),
+        "{bad:?}"
+    );
 }

@@ -57,8 +57,15 @@ impl Envelope {
             Some(Value::String(text)) => Some(text.trim().to_owned()),
             _ => None,
         };
-        let message = text(raw.message).or_else(|| text(raw.msg)).unwrap_or_default();
-        Some(Self { code, message, data: raw.data.filter(|d| !d.is_null()), failed: raw.success == Some(false) })
+        let message = text(raw.message)
+            .or_else(|| text(raw.msg))
+            .unwrap_or_default();
+        Some(Self {
+            code,
+            message,
+            data: raw.data.filter(|d| !d.is_null()),
+            failed: raw.success == Some(false),
+        })
     }
 
     /// Whether the code means success (`0` business, `"200"` token calls).
@@ -68,7 +75,9 @@ impl Envelope {
 
     /// `data` as a typed value; `None` when absent or of another shape.
     pub(super) fn data_as<T: serde::de::DeserializeOwned>(&self) -> Option<T> {
-        self.data.clone().and_then(|data| serde_json::from_value(data).ok())
+        self.data
+            .clone()
+            .and_then(|data| serde_json::from_value(data).ok())
     }
 }
 
@@ -115,7 +124,11 @@ pub(super) struct Renewed {
 /// `expires_in` as seconds, whether sent as a number or as text.
 pub(super) fn seconds(value: Option<&Value>) -> Option<u64> {
     match value? {
-        Value::Number(n) => n.as_u64().or_else(|| n.as_f64().filter(|f| f.is_finite() && *f >= 0.0).map(|f| f as u64)),
+        Value::Number(n) => n.as_u64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.is_finite() && *f >= 0.0)
+                .map(|f| f as u64)
+        }),
         Value::String(text) => text.trim().parse().ok(),
         _ => None,
     }
