@@ -20,6 +20,8 @@ export type {
   Action,
   AmazonAdsCredentials,
   AmazonAdsSpec,
+  LingxingCredentials,
+  LingxingSpec,
   Blame,
   Credentials,
   ErrorCode,

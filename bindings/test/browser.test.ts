@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { chromium, type BrowserContext } from "playwright-core";
 import { simProviders } from "reportflow";
-import { bindingsDir, cliFetch, startSim } from "./helpers.js";
+import { CORRUPTION_CODES, bindingsDir, cliFetch, startSim } from "./helpers.js";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const SEED = 42;
@@ -104,7 +104,7 @@ for (const provider of simProviders()) {
     try {
       const page = await runInPage(provider, sim.baseUrl);
       assert.equal(page.state, "failed", JSON.stringify(page));
-      assert.ok(["md5_mismatch", "gzip"].includes(page.code!), JSON.stringify(page));
+      assert.ok(CORRUPTION_CODES.includes(page.code!), JSON.stringify(page));
       assert.equal(page.blame, "data");
       assert.equal(page.dataBytes, 0);
     } finally {

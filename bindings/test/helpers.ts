@@ -118,6 +118,14 @@ export class Collector {
   }
 }
 
+/**
+ * Codes a corrupted report body may end in: the gzip trailer (CRC-32/ISIZE)
+ * or an MD5 catches it, or the garbage inflated from the flipped byte breaks
+ * the record splitter first and the job retries until it gives up. Every one
+ * is blamed on the data.
+ */
+export const CORRUPTION_CODES = ["md5_mismatch", "gzip", "records", "retries_exhausted"];
+
 export function md5(bytes: Uint8Array): string {
   return createHash("md5").update(bytes).digest("hex");
 }

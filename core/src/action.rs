@@ -153,10 +153,31 @@ pub enum Event {
 /// A piece of the decoded report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DataChunk {
-    /// Offset of `bytes` in the decoded report.
+    /// Offset of `bytes` in the decoded report (all parts, in order).
     pub offset: u64,
     /// The decoded bytes.
     pub bytes: Vec<u8>,
+    /// The part the bytes belong to, for reports delivered as several
+    /// named parts (the members of a ZIP archive, e.g. `orders.csv`).
+    /// A part's bytes arrive contiguously, parts in archive order; the name
+    /// is a safe relative path (`/` separators, no `..`). `None` for
+    /// single-file reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part: Option<String>,
+}
+
+/// One part of a multi-part report (a member of a ZIP archive), verified.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct PartSummary {
+    /// The part's name, as in [`DataChunk::part`].
+    pub name: String,
+    /// Decoded bytes of the part.
+    pub bytes: u64,
+    /// Rows of the part (CSV lines after the header, JSON array items; 0
+    /// when the part has no record structure).
+    pub rows: u64,
 }
 
 /// How a finished report turned out.
@@ -198,4 +219,8 @@ pub struct Summary {
     pub rows: u64,
     /// HTTP requests the job sent, all attempts included.
     pub requests: u32,
+    /// The parts of a multi-part report, in order (empty for single-file
+    /// reports). `bytes` and `rows` are their totals.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<PartSummary>,
 }

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::http::{RequestId, TransportFailure};
-use crate::integrity::IntegrityError;
+use crate::integrity::{IntegrityError, ZipError};
 use crate::providers::Provider;
 use crate::records::RecordError;
 use crate::time::Millis;
@@ -43,6 +43,9 @@ pub enum ReportFailure {
     TooLarge,
     /// The provider no longer knows the report.
     NotFound,
+    /// Some entities the request names were not found (Yandex
+    /// `RESOURCE_NOT_FOUND`); check the ids in the request.
+    ResourceNotFound,
 }
 
 /// Why a job failed. Delivered in `Action::Failed`; the job is finished.
@@ -104,6 +107,10 @@ pub enum Error {
     /// The decoded report could not be split into rows.
     #[error("report body is not in the expected format: {0}")]
     Records(#[from] RecordError),
+    /// The report's ZIP archive was refused (corrupt, truncated, or unsafe:
+    /// a zip bomb, a `../` member name, encryption). Received `Data` is void.
+    #[error("report archive refused: {0}")]
+    Zip(#[from] ZipError),
     /// The provider will not deliver the report.
     #[error("{provider} reports the report as {failure:?} ({status}): {detail}")]
     ReportFailed {
@@ -157,6 +164,8 @@ pub enum ErrorKind {
     Md5Mismatch,
     /// See [`Error::Records`].
     Records,
+    /// See [`Error::Zip`].
+    Zip,
     /// See [`Error::ReportFailed`].
     ReportFailed,
     /// See [`Error::Transport`].
@@ -188,6 +197,7 @@ impl ErrorKind {
             Self::Gzip => "gzip",
             Self::Md5Mismatch => "md5_mismatch",
             Self::Records => "records",
+            Self::Zip => "zip",
             Self::ReportFailed => "report_failed",
             Self::Transport => "transport",
             Self::Throttled => "throttled",
@@ -218,6 +228,7 @@ impl Error {
             Self::Integrity(IntegrityError::Md5Mismatch { .. }) => ErrorKind::Md5Mismatch,
             Self::Integrity(_) => ErrorKind::Gzip,
             Self::Records(_) => ErrorKind::Records,
+            Self::Zip(_) => ErrorKind::Zip,
             Self::ReportFailed { .. } => ErrorKind::ReportFailed,
             Self::Transport(_) => ErrorKind::Transport,
             Self::RetriesExhausted { .. } => ErrorKind::RetriesExhausted,
@@ -234,7 +245,7 @@ impl Error {
             | Self::MalformedResponse { .. }
             | Self::ResponseTooLarge { .. }
             | Self::ReportFailed { .. } => Blame::Provider,
-            Self::Integrity(_) | Self::Records(_) => Blame::Data,
+            Self::Integrity(_) | Self::Records(_) | Self::Zip(_) => Blame::Data,
             Self::Transport(_) => Blame::Network,
             Self::RetriesExhausted { last, .. } => last.blame(),
             Self::DeadlineExceeded { .. } => Blame::Provider,
@@ -247,6 +258,7 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Rejected { .. } | Self::Cancelled | Self::Records(_) => false,
+            Self::Zip(error) => error.is_corruption(),
             Self::ReportFailed { failure, .. } => matches!(failure, ReportFailure::Fatal),
             Self::UnexpectedStatus { status, .. } => *status >= 500,
             Self::MalformedResponse { .. }

@@ -4,11 +4,19 @@
 //! Memory stays bounded: a buffered answer is capped by
 //! `JobConfig::max_api_body_bytes`, and a report body is held only as the
 //! last unprocessed chunk plus one output buffer of `data_chunk_bytes`.
+//!
+//! ZIP containers ([`Container`]) add one stage after the integrity
+//! pipeline: the streaming [`ZipReader`]. For an archive of parts (Yandex's
+//! CSV/JSON reports) each member's bytes go out as `Data` named by the
+//! member, rows counted per member; for a file that is itself a ZIP (XLSX)
+//! the bytes go out unchanged while the reader verifies every member's
+//! CRC-32 and size. Either way the archive is checked to its end record
+//! before the exchange reports success.
 
-use crate::action::{DataChunk, Event};
+use crate::action::{DataChunk, Event, PartSummary};
 use crate::http::{RequestId, TransportFailure};
-use crate::integrity::{Decoder, IntegrityError, Limits};
-use crate::providers::{ExchangeFailure, ReportBody, Reply};
+use crate::integrity::{DecodeSummary, Decoder, IntegrityError, Limits, ZipError, ZipLimits, ZipReader};
+use crate::providers::{Container, ExchangeFailure, ReportBody, Reply};
 use crate::records::{RecordFormat, RowCounter};
 use crate::time::Millis;
 
@@ -26,6 +34,8 @@ pub(crate) struct Exchange {
     state: State,
     /// Decoded data went out before a transport failure replaced the stream.
     delivered_before_failure: bool,
+    /// The parts of a finished multi-part report.
+    parts: Vec<PartSummary>,
 }
 
 enum State {
@@ -45,6 +55,69 @@ struct Stream {
     out: u64,
     next_progress: u64,
     ended: bool,
+    zip: Option<Box<ZipStage>>,
+}
+
+/// The ZIP stage after the integrity pipeline.
+struct ZipStage {
+    reader: ZipReader,
+    /// Deliver the members as parts; otherwise only verify them.
+    parts: bool,
+    format: RecordFormat,
+    /// Archive bytes decoded but not yet read by the ZIP reader.
+    buf: Vec<u8>,
+    at: usize,
+    current: Option<PartCounter>,
+    done: Vec<PartSummary>,
+}
+
+/// Bytes and rows of the member being delivered.
+struct PartCounter {
+    index: u32,
+    name: String,
+    bytes: u64,
+    /// `None` until the first significant byte decides (JSON members that
+    /// are not arrays are not counted).
+    counter: Option<RowCounter>,
+    format: RecordFormat,
+}
+
+impl PartCounter {
+    fn new(index: u32, name: String, format: RecordFormat) -> Self {
+        let counter = (format != RecordFormat::JsonArray).then(|| RowCounter::new(format));
+        Self { index, name, bytes: 0, counter, format }
+    }
+
+    fn push(&mut self, bytes: &[u8]) -> Result<(), Reply> {
+        self.bytes = self.bytes.saturating_add(bytes.len() as u64);
+        if self.counter.is_none() {
+            // A JSON member is counted as an array only if it is one.
+            match bytes.iter().find(|b| !b.is_ascii_whitespace() && !matches!(b, 0xEF | 0xBB | 0xBF)) {
+                Some(b'[') => self.counter = Some(RowCounter::new(RecordFormat::JsonArray)),
+                Some(_) => {
+                    self.counter = Some(RowCounter::new(RecordFormat::Opaque));
+                    return Ok(());
+                }
+                None => return Ok(()),
+            }
+        }
+        match self.counter.as_mut() {
+            Some(counter) => counter.push(bytes).map_err(records_failure),
+            None => Ok(()),
+        }
+    }
+
+    fn finish(self) -> Result<PartSummary, Reply> {
+        let records = match self.counter {
+            Some(counter) => counter.finish().map_err(records_failure)?.unwrap_or(0),
+            None => 0,
+        };
+        let rows = match self.format {
+            RecordFormat::Csv | RecordFormat::Tsv => records.saturating_sub(1),
+            _ => records,
+        };
+        Ok(PartSummary { name: self.name, bytes: self.bytes, rows })
+    }
 }
 
 impl std::fmt::Debug for Exchange {
@@ -73,7 +146,23 @@ impl Exchange {
         report_body: Option<ReportBody>,
         limits: Limits,
     ) -> Self {
-        Self { id, deadline, endpoint, max_header_bytes, max_body_bytes, report_body, limits, state: State::AwaitingHead, delivered_before_failure: false }
+        Self {
+            id,
+            deadline,
+            endpoint,
+            max_header_bytes,
+            max_body_bytes,
+            report_body,
+            limits,
+            state: State::AwaitingHead,
+            delivered_before_failure: false,
+            parts: Vec::new(),
+        }
+    }
+
+    /// The parts of the report this exchange delivered, once it is over.
+    pub(crate) fn take_parts(&mut self) -> Vec<PartSummary> {
+        std::mem::take(&mut self.parts)
     }
 
     /// Whether decoded data has been handed out (so a failure must void it).
@@ -101,6 +190,21 @@ impl Exchange {
                 out: 0,
                 next_progress: PROGRESS_EVERY,
                 ended: false,
+                zip: match spec.container {
+                    Container::Single => None,
+                    container => Some(Box::new(ZipStage {
+                        reader: ZipReader::new(
+                            ZipLimits::default()
+                                .with_max_bytes(self.limits.max_decompressed_bytes),
+                        ),
+                        parts: container == Container::Zip,
+                        format: spec.record_format,
+                        buf: Vec::new(),
+                        at: 0,
+                        current: None,
+                        done: Vec::new(),
+                    })),
+                },
             })),
             _ => State::Buffering { status, headers: headers.to_vec(), body: Vec::new(), ended: false },
         };
@@ -175,7 +279,11 @@ impl Exchange {
             State::Streaming(mut stream) => match stream.advance(chunk_bytes) {
                 Ok(StreamStep::Event(event)) => (State::Streaming(stream), Ready::Event(event)),
                 Ok(StreamStep::Idle) => (State::Streaming(stream), Ready::Nothing),
-                Ok(StreamStep::Finished(reply)) | Err(reply) => (State::AwaitingHead, Ready::Over(reply)),
+                Ok(StreamStep::Finished(reply, parts)) => {
+                    self.parts = parts;
+                    (State::AwaitingHead, Ready::Over(reply))
+                }
+                Err(reply) => (State::AwaitingHead, Ready::Over(reply)),
             },
         };
         self.state = next;
@@ -186,7 +294,7 @@ impl Exchange {
 enum StreamStep {
     Event(Event),
     Idle,
-    Finished(Reply),
+    Finished(Reply, Vec<PartSummary>),
 }
 
 impl Stream {
@@ -194,6 +302,9 @@ impl Stream {
         if self.out >= self.next_progress {
             self.next_progress = self.next_progress.saturating_add(PROGRESS_EVERY);
             return Ok(StreamStep::Event(Event::Progress { bytes_in: self.raw_in, bytes_out: self.out, bytes_total: self.bytes_total }));
+        }
+        if self.zip.as_ref().is_some_and(|zip| zip.parts) {
+            return self.advance_parts(chunk_bytes);
         }
         let mut buffer = vec![0u8; chunk_bytes.max(1)];
         let mut produced_total = 0;
@@ -213,15 +324,21 @@ impl Stream {
         if produced_total > 0 {
             buffer.truncate(produced_total);
             self.records.push(&buffer).map_err(|e| Reply::Failed(ExchangeFailure::Records(e)))?;
+            if let Some(zip) = self.zip.as_mut() {
+                zip.verify(&buffer)?;
+            }
             let offset = self.out;
             self.out = self.out.saturating_add(produced_total as u64);
-            return Ok(StreamStep::Event(Event::Data(DataChunk { offset, bytes: buffer })));
+            return Ok(StreamStep::Event(Event::Data(DataChunk { offset, bytes: buffer, part: None })));
         }
         if !self.ended {
             return Ok(StreamStep::Idle);
         }
         let decoder = std::mem::replace(&mut self.decoder, Decoder::new(Limits::default(), None));
         let decoded = decoder.finish().map_err(integrity_failure)?;
+        if let Some(zip) = self.zip.take() {
+            return zip.finish(decoded, self.out);
+        }
         let records = std::mem::replace(&mut self.records, RowCounter::new(RecordFormat::Opaque));
         let format = records.format();
         let records = records.finish().map_err(|e| Reply::Failed(ExchangeFailure::Records(e)))?.unwrap_or(0);
@@ -230,8 +347,140 @@ impl Stream {
             RecordFormat::Tsv | RecordFormat::Csv => records.saturating_sub(1),
             _ => records,
         };
-        Ok(StreamStep::Finished(Reply::Report { decoded, rows }))
+        Ok(StreamStep::Finished(Reply::Report { decoded, rows }, Vec::new()))
     }
+
+    /// Pulls archive bytes out of the decoder into the ZIP stage's buffer.
+    /// Returns how many arrived (0: nothing until more input).
+    fn refill(&mut self, chunk_bytes: usize) -> Result<usize, Reply> {
+        let Some(zip) = self.zip.as_mut() else { return Ok(0) };
+        zip.buf.clear();
+        zip.buf.resize(chunk_bytes.max(1), 0);
+        zip.at = 0;
+        let mut filled = 0;
+        loop {
+            let input = self.pending.get(self.pending_at..).unwrap_or_default();
+            let progress = self.decoder.pull(input, zip.buf.get_mut(filled..).unwrap_or_default()).map_err(integrity_failure)?;
+            self.pending_at = self.pending_at.saturating_add(progress.consumed);
+            filled += progress.produced;
+            if filled == zip.buf.len() || progress.is_stalled() {
+                break;
+            }
+        }
+        zip.buf.truncate(filled);
+        Ok(filled)
+    }
+
+    /// One `Data` event of one member (or nothing until more input).
+    fn advance_parts(&mut self, chunk_bytes: usize) -> Result<StreamStep, Reply> {
+        let mut out = vec![0u8; chunk_bytes.max(1)];
+        // Each pass either delivers bytes, completes a member or runs dry.
+        loop {
+            let mut produced = 0usize;
+            let mut member = None;
+            let mut completed = None;
+            loop {
+                let empty = self.zip.as_ref().map_or(true, |zip| zip.at >= zip.buf.len());
+                if empty && self.refill(chunk_bytes)? == 0 {
+                    break;
+                }
+                let Some(zip) = self.zip.as_mut() else { break };
+                let input = zip.buf.get(zip.at..).unwrap_or_default();
+                let step = zip.reader.pull(input, out.get_mut(produced..).unwrap_or_default()).map_err(zip_failure)?;
+                zip.at = zip.at.saturating_add(step.consumed);
+                if step.produced > 0 {
+                    member = step.member;
+                    produced += step.produced;
+                }
+                if step.completed.is_some() {
+                    completed = step.completed;
+                    break;
+                }
+                if produced == out.len() || (step.is_stalled() && zip.at < zip.buf.len()) {
+                    break;
+                }
+            }
+            let Some(zip) = self.zip.as_mut() else { return Ok(StreamStep::Idle) };
+            if let (Some(index), true) = (member, produced > 0) {
+                if zip.current.as_ref().map_or(true, |part| part.index != index) {
+                    let name = zip.reader.member_name(index).unwrap_or_default().to_owned();
+                    zip.current = Some(PartCounter::new(index, name, zip.format));
+                }
+                if let Some(part) = zip.current.as_mut() {
+                    part.push(out.get(..produced).unwrap_or_default())?;
+                }
+            }
+            let any_completed = completed.is_some();
+            if let Some(entry) = completed {
+                let part = match zip.current.take() {
+                    Some(part) if part.index == entry.index => part,
+                    other => {
+                        zip.current = other;
+                        PartCounter::new(entry.index, entry.name.clone(), zip.format)
+                    }
+                };
+                if !entry.is_dir {
+                    zip.done.push(part.finish()?);
+                }
+            }
+            if produced > 0 {
+                out.truncate(produced);
+                let part = member.and_then(|index| zip.reader.member_name(index)).map(str::to_owned);
+                let offset = self.out;
+                self.out = self.out.saturating_add(produced as u64);
+                return Ok(StreamStep::Event(Event::Data(DataChunk { offset, bytes: out, part })));
+            }
+            if any_completed {
+                continue;
+            }
+            if !self.ended {
+                return Ok(StreamStep::Idle);
+            }
+            let decoder = std::mem::replace(&mut self.decoder, Decoder::new(Limits::default(), None));
+            let decoded = decoder.finish().map_err(integrity_failure)?;
+            return match self.zip.take() {
+                Some(zip) => zip.finish(decoded, self.out),
+                None => Ok(StreamStep::Idle),
+            };
+        }
+    }
+}
+
+impl ZipStage {
+    /// Runs bytes that are delivered as they are through the reader.
+    fn verify(&mut self, bytes: &[u8]) -> Result<(), Reply> {
+        let mut scratch = vec![0u8; 32 * 1024];
+        let mut rest = bytes;
+        loop {
+            let step = self.reader.pull(rest, &mut scratch).map_err(zip_failure)?;
+            rest = rest.get(step.consumed..).unwrap_or_default();
+            if step.is_stalled() {
+                return Ok(());
+            }
+        }
+    }
+
+    /// The archive ended: check it to its end record and total the parts.
+    fn finish(self, decoded: DecodeSummary, delivered: u64) -> Result<StreamStep, Reply> {
+        let summary = self.reader.finish().map_err(zip_failure)?;
+        if !self.parts {
+            return Ok(StreamStep::Finished(Reply::Report { decoded, rows: 0 }, Vec::new()));
+        }
+        let rows = self.done.iter().map(|p| p.rows).sum();
+        if summary.decoded_bytes != delivered {
+            return Err(zip_failure(ZipError::DirectoryMismatch { detail: "delivered bytes differ from the members".to_owned() }));
+        }
+        let decoded = DecodeSummary { decoded_bytes: delivered, ..decoded };
+        Ok(StreamStep::Finished(Reply::Report { decoded, rows }, self.done))
+    }
+}
+
+fn zip_failure(error: ZipError) -> Reply {
+    Reply::Failed(ExchangeFailure::Zip(error))
+}
+
+fn records_failure(error: crate::records::RecordError) -> Reply {
+    Reply::Failed(ExchangeFailure::Records(error))
 }
 
 fn integrity_failure(error: IntegrityError) -> Reply {

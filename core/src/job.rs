@@ -4,13 +4,13 @@ use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
-use crate::action::{Action, Event, Phase, WaitReason};
+use crate::action::{Action, Event, PartSummary, Phase, WaitReason};
 use crate::error::{ConfigError, Error, ErrorKind, InputError, RestoreError};
 use crate::exchange::{Exchange, Ready};
 use crate::http::{HttpRequest, RequestId, ResponseLimits};
 use crate::input::Input;
 use crate::integrity::Limits;
-use crate::providers::{amazon_ads, lingxing, Cx, ExchangeFailure, Phased, Provider, Reply, Step};
+use crate::providers::{amazon_ads, lingxing, yandex_market, Cx, ExchangeFailure, Phased, Provider, Reply, Step};
 use crate::retry::{PollPolicy, RetryPolicy};
 use crate::snapshot::{Snapshot, FORMAT_VERSION};
 use crate::time::Millis;
@@ -24,6 +24,8 @@ pub enum JobSpec {
     AmazonAds(amazon_ads::ReportSpec),
     /// A Lingxing report-export task (an Amazon SP-API report through Lingxing).
     Lingxing(lingxing::ReportSpec),
+    /// A Yandex Market Partner API report.
+    YandexMarket(yandex_market::ReportSpec),
 }
 
 impl JobSpec {
@@ -32,6 +34,7 @@ impl JobSpec {
         match self {
             Self::AmazonAds(_) => Provider::AmazonAds,
             Self::Lingxing(_) => Provider::Lingxing,
+            Self::YandexMarket(_) => Provider::YandexMarket,
         }
     }
 }
@@ -45,6 +48,8 @@ pub enum Credentials {
     AmazonAds(amazon_ads::Credentials),
     /// A Lingxing app's AppID and AppSecret (and optionally current tokens).
     Lingxing(lingxing::Credentials),
+    /// A Yandex Market Api-Key or OAuth token.
+    YandexMarket(yandex_market::Credentials),
 }
 
 impl Credentials {
@@ -53,6 +58,7 @@ impl Credentials {
         match self {
             Self::AmazonAds(_) => Provider::AmazonAds,
             Self::Lingxing(_) => Provider::Lingxing,
+            Self::YandexMarket(_) => Provider::YandexMarket,
         }
     }
 }
@@ -120,6 +126,7 @@ impl Default for JobConfig {
 enum Machine {
     AmazonAds(amazon_ads::Machine),
     Lingxing(lingxing::Machine),
+    YandexMarket(yandex_market::Machine),
 }
 
 /// Everything that survives a snapshot.
@@ -164,6 +171,9 @@ pub struct ReportJob {
     credentials: Credentials,
     exchange: Option<Exchange>,
     events: VecDeque<Event>,
+    /// The parts of the last report body that passed its checks, for the
+    /// `Summary` of the `Done` that follows it.
+    parts: Vec<PartSummary>,
 }
 
 impl ReportJob {
@@ -176,6 +186,7 @@ impl ReportJob {
         let machine = match spec {
             JobSpec::AmazonAds(spec) => Machine::AmazonAds(amazon_ads::Machine::new(spec, &config, now)?),
             JobSpec::Lingxing(spec) => Machine::Lingxing(lingxing::Machine::new(spec, &config, now)?),
+            JobSpec::YandexMarket(spec) => Machine::YandexMarket(yandex_market::Machine::new(spec, &config, now)?),
         };
         let state = State {
             machine,
@@ -187,7 +198,7 @@ impl ReportJob {
             phase: Phase::Creating,
             terminal: None,
         };
-        let mut job = Self { state, credentials, exchange: None, events: VecDeque::new() };
+        let mut job = Self { state, credentials, exchange: None, events: VecDeque::new(), parts: Vec::new() };
         job.state.phase = job.machine_phase();
         job.install_credentials();
         Ok(job)
@@ -204,10 +215,11 @@ impl ReportJob {
         let provider = match &state.machine {
             Machine::AmazonAds(_) => Provider::AmazonAds,
             Machine::Lingxing(_) => Provider::Lingxing,
+            Machine::YandexMarket(_) => Provider::YandexMarket,
         };
         check_credentials(provider, &credentials)?;
         state.clock = state.clock.max(now);
-        let mut job = Self { state, credentials, exchange: None, events: VecDeque::new() };
+        let mut job = Self { state, credentials, exchange: None, events: VecDeque::new(), parts: Vec::new() };
         job.install_credentials();
         Ok(job)
     }
@@ -220,6 +232,7 @@ impl ReportJob {
         state.machine = match &self.state.machine {
             Machine::AmazonAds(machine) => Machine::AmazonAds(machine.persistable()),
             Machine::Lingxing(machine) => Machine::Lingxing(machine.persistable()),
+            Machine::YandexMarket(machine) => Machine::YandexMarket(machine.persistable()),
         };
         Snapshot { format_version: FORMAT_VERSION, state }
     }
@@ -229,6 +242,7 @@ impl ReportJob {
         match &self.state.machine {
             Machine::AmazonAds(_) => Provider::AmazonAds,
             Machine::Lingxing(_) => Provider::Lingxing,
+            Machine::YandexMarket(_) => Provider::YandexMarket,
         }
     }
 
@@ -242,6 +256,7 @@ impl ReportJob {
         match &self.state.machine {
             Machine::AmazonAds(machine) => machine.report_id(),
             Machine::Lingxing(machine) => machine.report_id(),
+            Machine::YandexMarket(machine) => machine.report_id(),
         }
     }
 
@@ -259,6 +274,7 @@ impl ReportJob {
         match (&mut self.state.machine, &self.credentials) {
             (Machine::AmazonAds(machine), Credentials::AmazonAds(credentials)) => machine.install(credentials),
             (Machine::Lingxing(machine), Credentials::Lingxing(credentials)) => machine.install(credentials),
+            (Machine::YandexMarket(machine), Credentials::YandexMarket(credentials)) => machine.install(credentials),
             // `new` and `restore` refuse mismatched credentials.
             _ => {}
         }
@@ -268,6 +284,7 @@ impl ReportJob {
         match &self.state.machine {
             Machine::AmazonAds(machine) => machine.phase(),
             Machine::Lingxing(machine) => machine.phase(),
+            Machine::YandexMarket(machine) => machine.phase(),
         }
     }
 
@@ -340,7 +357,11 @@ impl ReportJob {
                 match exchange.advance(self.state.config.data_chunk_bytes as usize) {
                     Ready::Event(event) => return Action::Event(event),
                     Ready::Over(reply) => {
+                        let parts = exchange.take_parts();
                         self.exchange = None;
+                        if matches!(reply, Reply::Report { .. }) {
+                            self.parts = parts;
+                        }
                         if voids_data && !matches!(reply, Reply::Report { .. }) {
                             self.events.push_back(Event::DataReset { cause: reply_kind(&reply) });
                         }
@@ -378,6 +399,9 @@ impl ReportJob {
                 }
                 Step::Done(mut summary) => {
                     summary.requests = self.state.requests;
+                    if summary.parts.is_empty() {
+                        summary.parts = std::mem::take(&mut self.parts);
+                    }
                     self.finish(Terminal::Done(summary));
                 }
                 Step::Failed(error) => self.finish(Terminal::Failed(error)),
@@ -392,6 +416,7 @@ impl ReportJob {
         let step = match (&mut self.state.machine, &self.credentials) {
             (Machine::AmazonAds(machine), Credentials::AmazonAds(credentials)) => machine.next(&mut cx, credentials),
             (Machine::Lingxing(machine), Credentials::Lingxing(credentials)) => machine.next(&mut cx, credentials),
+            (Machine::YandexMarket(machine), Credentials::YandexMarket(credentials)) => machine.next(&mut cx, credentials),
             // `new` and `restore` refuse mismatched credentials; this is a guard, not a path.
             (_, credentials) => Step::Failed(Error::Rejected {
                 provider: credentials.provider(),
@@ -411,6 +436,7 @@ impl ReportJob {
         match &mut self.state.machine {
             Machine::AmazonAds(machine) => machine.on_reply(&mut cx, reply),
             Machine::Lingxing(machine) => machine.on_reply(&mut cx, reply),
+            Machine::YandexMarket(machine) => machine.on_reply(&mut cx, reply),
         }
         self.note_phase(before);
     }
@@ -476,6 +502,7 @@ fn check_credentials(spec: Provider, credentials: &Credentials) -> Result<(), Co
     if credentials.provider() == spec {
         match credentials {
             Credentials::Lingxing(credentials) => credentials.validate(),
+            Credentials::YandexMarket(credentials) => credentials.validate(),
             Credentials::AmazonAds(_) => Ok(()),
         }
     } else {

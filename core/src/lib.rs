@@ -97,7 +97,7 @@ pub mod rate;
 pub mod records;
 pub mod sim;
 
-pub use action::{Action, DataChunk, Event, Outcome, Phase, Summary, WaitReason};
+pub use action::{Action, DataChunk, Event, Outcome, PartSummary, Phase, Summary, WaitReason};
 pub use error::{Blame, ConfigError, Error, ErrorKind, InputError, ReportFailure, RestoreError};
 pub use http::{Body, Header, HeaderValue, HttpRequest, Method, RedirectPolicy, RequestId, ResponseLimits, TransportFailure};
 pub use input::Input;

@@ -27,7 +27,11 @@ function showRows(summary, bytes) {
   const text = new TextDecoder().decode(bytes);
   let rows = [];
   if (summary.contentType.includes("json")) {
-    rows = JSON.parse(text).slice(0, 10);
+    // Ids can exceed 2^53: keep such numbers as their exact source text
+    // (JSON.parse source access, where the browser has it).
+    const exact = (_key, value, context) =>
+      typeof value === "number" && !Number.isSafeInteger(value) && Number.isInteger(value) && context?.source ? context.source : value;
+    rows = JSON.parse(text, exact).slice(0, 10);
   } else {
     const sep = summary.contentType.includes("csv") ? "," : "\t";
     const lines = text.split(/\r?\n/).filter(Boolean);

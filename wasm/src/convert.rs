@@ -9,7 +9,8 @@ use serde::Serialize;
 use wasm_bindgen::JsValue;
 
 use reportflow::{
-    Action, Blame, ConfigError, Error, Event, HttpRequest, InputError, Millis, RedirectPolicy, RequestId, RestoreError,
+    Action, Blame, ConfigError, Error, Event, HttpRequest, InputError, Millis, RedirectPolicy,
+    RequestId, RestoreError,
 };
 
 /// The largest integer a JavaScript number holds exactly (2^53 - 1).
@@ -28,7 +29,13 @@ pub(crate) struct Failure {
 
 impl Failure {
     pub(crate) fn new(code: &'static str, blame: &'static str, message: impl Into<String>) -> Self {
-        Self { code, blame, retryable: false, message: message.into(), details: None }
+        Self {
+            code,
+            blame,
+            retryable: false,
+            message: message.into(),
+            details: None,
+        }
     }
 
     /// A value from the host was out of range or of the wrong shape.
@@ -165,7 +172,11 @@ pub(crate) fn status(value: f64) -> Result<u16, Failure> {
     u16::try_from(raw)
         .ok()
         .filter(|s| (100..=999).contains(s))
-        .ok_or_else(|| Failure::invalid_input(format!("status must be an HTTP status code (100-999), got {value}")))
+        .ok_or_else(|| {
+            Failure::invalid_input(format!(
+                "status must be an HTTP status code (100-999), got {value}"
+            ))
+        })
 }
 
 /// A JS number from a `u64`, exact below 2^53 (which every id, time and
@@ -177,7 +188,8 @@ pub(crate) fn number(value: u64) -> JsValue {
 
 /// Reads control data with serde-wasm-bindgen.
 pub(crate) fn from_js<T: DeserializeOwned>(what: &str, value: JsValue) -> Result<T, Failure> {
-    serde_wasm_bindgen::from_value(value).map_err(|e| Failure::invalid_config(format!("{what}: {e}")))
+    serde_wasm_bindgen::from_value(value)
+        .map_err(|e| Failure::invalid_config(format!("{what}: {e}")))
 }
 
 /// Reads credentials. Serde messages can quote the offending value, which
@@ -233,17 +245,26 @@ pub(crate) fn bytes(data: &[u8]) -> JsValue {
 /// A core [`Action`] as the JS `Action` union.
 pub(crate) fn action(action: Action) -> JsValue {
     match action {
-        Action::Send(request) => object(&[("type", "send".into()), ("request", http_request(&request))]),
-        Action::Wait { until, reason } => {
-            object(&[("type", "wait".into()), ("until", number(until.as_u64())), ("reason", to_js(&reason))])
+        Action::Send(request) => {
+            object(&[("type", "send".into()), ("request", http_request(&request))])
         }
+        Action::Wait { until, reason } => object(&[
+            ("type", "wait".into()),
+            ("until", number(until.as_u64())),
+            ("reason", to_js(&reason)),
+        ]),
         Action::Event(event) => object(&[("type", "event".into()), ("event", event_to_js(&event))]),
         Action::Done(summary) => object(&[("type", "done".into()), ("summary", to_js(&summary))]),
-        Action::Failed(error) => object(&[("type", "failed".into()), ("error", Failure::from_error(&error).to_object())]),
+        Action::Failed(error) => object(&[
+            ("type", "failed".into()),
+            ("error", Failure::from_error(&error).to_object()),
+        ]),
         // A variant added to the core but not yet mapped here: say so as a
         // typed failure rather than trapping.
         other => {
-            let failure = Failure::internal(format!("reportflow-wasm cannot map this action yet: {other:?}"));
+            let failure = Failure::internal(format!(
+                "reportflow-wasm cannot map this action yet: {other:?}"
+            ));
             object(&[("type", "failed".into()), ("error", failure.to_object())])
         }
     }
@@ -273,7 +294,11 @@ fn http_request(request: &HttpRequest) -> JsValue {
         headers.push(&pair);
     }
     let body = request.body.expose();
-    let body = if body.is_empty() { JsValue::NULL } else { bytes(body) };
+    let body = if body.is_empty() {
+        JsValue::NULL
+    } else {
+        bytes(body)
+    };
     let limits = object(&[
         ("maxHeaderBytes", number(request.limits.max_header_bytes)),
         ("maxBodyBytes", number(request.limits.max_body_bytes)),
@@ -290,7 +315,12 @@ fn http_request(request: &HttpRequest) -> JsValue {
         ("body", body),
         ("limits", limits),
         ("timeoutMs", number(request.timeout_ms)),
-        ("sendBefore", request.send_before.map_or(JsValue::NULL, |t| number(t.as_u64()))),
+        (
+            "sendBefore",
+            request
+                .send_before
+                .map_or(JsValue::NULL, |t| number(t.as_u64())),
+        ),
         ("redirect", redirect.into()),
     ])
 }
@@ -302,9 +332,20 @@ mod tests {
     #[test]
     fn numbers_from_javascript_are_validated() {
         assert_eq!(safe_integer("now", 0.0), Ok(0));
-        assert_eq!(safe_integer("now", 1_700_000_000_123.0), Ok(1_700_000_000_123));
+        assert_eq!(
+            safe_integer("now", 1_700_000_000_123.0),
+            Ok(1_700_000_000_123)
+        );
         assert_eq!(safe_integer("now", MAX_SAFE_INTEGER), Ok((1 << 53) - 1));
-        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -1.0, -0.5, 1.5, MAX_SAFE_INTEGER + 2.0] {
+        for bad in [
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            -1.0,
+            -0.5,
+            1.5,
+            MAX_SAFE_INTEGER + 2.0,
+        ] {
             let failure = safe_integer("now", bad).expect_err("must be refused");
             assert_eq!(failure.code, "invalid_input");
             assert_eq!(failure.blame, "host");
@@ -319,7 +360,10 @@ mod tests {
     #[test]
     fn job_errors_keep_code_blame_and_retryability() {
         let failure = Failure::from_error(&Error::Cancelled);
-        assert_eq!((failure.code, failure.blame, failure.retryable), ("cancelled", "host", false));
+        assert_eq!(
+            (failure.code, failure.blame, failure.retryable),
+            ("cancelled", "host", false)
+        );
         let failure = Failure::from_input(&InputError::Finished);
         assert_eq!((failure.code, failure.blame), ("finished", "host"));
     }

@@ -22,7 +22,10 @@ fn limits(max_decompressed_bytes: Option<f64>) -> Result<Limits, JsValue> {
 /// and ISIZE. Throws a `ReportflowError` (code `gzip`) on corrupt input or
 /// when the output would exceed `maxDecompressedBytes` (default 16 GiB).
 #[wasm_bindgen]
-pub fn gunzip(bytes: &[u8], #[wasm_bindgen(js_name = maxDecompressedBytes)] max_decompressed_bytes: Option<f64>) -> Result<Vec<u8>, JsValue> {
+pub fn gunzip(
+    bytes: &[u8],
+    #[wasm_bindgen(js_name = maxDecompressedBytes)] max_decompressed_bytes: Option<f64>,
+) -> Result<Vec<u8>, JsValue> {
     integrity::gunzip(bytes, limits(max_decompressed_bytes)?).map_err(failure)
 }
 
@@ -38,15 +41,21 @@ pub struct GunzipStream {
 impl GunzipStream {
     /// A decoder that refuses to produce more than `maxDecompressedBytes`.
     #[wasm_bindgen(constructor)]
-    pub fn new(#[wasm_bindgen(js_name = maxDecompressedBytes)] max_decompressed_bytes: Option<f64>) -> Result<Self, JsValue> {
-        Ok(Self { inner: Some(integrity::Gunzip::new(limits(max_decompressed_bytes)?)) })
+    pub fn new(
+        #[wasm_bindgen(js_name = maxDecompressedBytes)] max_decompressed_bytes: Option<f64>,
+    ) -> Result<Self, JsValue> {
+        Ok(Self {
+            inner: Some(integrity::Gunzip::new(limits(max_decompressed_bytes)?)),
+        })
     }
 
     /// Decodes the next compressed chunk and returns what it yielded.
     pub fn push(&mut self, bytes: &[u8]) -> Result<Vec<u8>, JsValue> {
         let inner = self.inner.as_mut().ok_or_else(finished)?;
         let mut out = Vec::new();
-        inner.push(bytes, &mut |piece: &[u8]| out.extend_from_slice(piece)).map_err(failure)?;
+        inner
+            .push(bytes, &mut |piece: &[u8]| out.extend_from_slice(piece))
+            .map_err(failure)?;
         Ok(out)
     }
 
@@ -57,7 +66,10 @@ impl GunzipStream {
         let stats = inner.finish().map_err(failure)?;
         Ok(convert::object(&[
             ("compressedBytes", convert::number(stats.compressed_bytes)),
-            ("decompressedBytes", convert::number(stats.decompressed_bytes)),
+            (
+                "decompressedBytes",
+                convert::number(stats.decompressed_bytes),
+            ),
             ("members", JsValue::from(stats.members)),
             ("paddingBytes", convert::number(stats.padding_bytes)),
         ]))
@@ -65,7 +77,12 @@ impl GunzipStream {
 }
 
 fn finished() -> JsValue {
-    Failure::new("finished", "host", "this Gunzip has finished; create a new one").into()
+    Failure::new(
+        "finished",
+        "host",
+        "this Gunzip has finished; create a new one",
+    )
+    .into()
 }
 
 /// Lowercase hex MD5 of `bytes`.

@@ -33,10 +33,14 @@ impl Job {
     ) -> JsResult<Self> {
         let now = convert::millis(now)?;
         let spec: JobSpec = convert::from_js("spec", spec)?;
-        let config: JobConfig =
-            if config.is_null() || config.is_undefined() { JobConfig::default() } else { convert::from_js("config", config)? };
+        let config: JobConfig = if config.is_null() || config.is_undefined() {
+            JobConfig::default()
+        } else {
+            convert::from_js("config", config)?
+        };
         let credentials = convert::credentials_from_js(credentials)?;
-        let inner = ReportJob::new(spec, config, credentials, now).map_err(|e| Failure::from_config(&e))?;
+        let inner =
+            ReportJob::new(spec, config, credentials, now).map_err(|e| Failure::from_config(&e))?;
         Ok(Self { inner })
     }
 
@@ -49,7 +53,8 @@ impl Job {
         let now = convert::millis(now)?;
         let snapshot = Snapshot::from_json(snapshot).map_err(|e| Failure::from_restore(&e))?;
         let credentials = convert::credentials_from_js(credentials)?;
-        let inner = ReportJob::restore(snapshot, credentials, now).map_err(|e| Failure::from_restore(&e))?;
+        let inner = ReportJob::restore(snapshot, credentials, now)
+            .map_err(|e| Failure::from_restore(&e))?;
         Ok(Self { inner })
     }
 
@@ -74,9 +79,18 @@ impl Job {
         let now = convert::millis(now)?;
         let id = convert::request_id(id)?;
         let status = convert::status(status)?;
-        let headers: Vec<(String, String)> = serde_wasm_bindgen::from_value(headers)
-            .map_err(|e| Failure::invalid_input(format!("headers must be [name, value] string pairs: {e}")))?;
-        self.handle(now, Input::Head { id, status, headers: &headers })
+        let headers: Vec<(String, String)> =
+            serde_wasm_bindgen::from_value(headers).map_err(|e| {
+                Failure::invalid_input(format!("headers must be [name, value] string pairs: {e}"))
+            })?;
+        self.handle(
+            now,
+            Input::Head {
+                id,
+                status,
+                headers: &headers,
+            },
+        )
     }
 
     /// Feeds the next piece of the response body, exactly as received.
@@ -120,7 +134,13 @@ impl Job {
     pub fn handle_signature(&mut self, now: f64, id: f64, value: String) -> JsResult<()> {
         let now = convert::millis(now)?;
         let id = convert::request_id(id)?;
-        self.handle(now, Input::Signature { id, value: Secret::new(value) })
+        self.handle(
+            now,
+            Input::Signature {
+                id,
+                value: Secret::new(value),
+            },
+        )
     }
 
     /// Stops the job: it ends `failed` with code `cancelled`. Abort any
@@ -168,6 +188,8 @@ impl Job {
 
 impl Job {
     fn handle(&mut self, now: reportflow::Millis, input: Input<'_>) -> JsResult<()> {
-        self.inner.handle(now, input).map_err(|e| Failure::from_input(&e).into())
+        self.inner
+            .handle(now, input)
+            .map_err(|e| Failure::from_input(&e).into())
     }
 }

@@ -53,7 +53,7 @@ const TS_TYPES: &'static str = r#"
 export type Millis = number;
 
 /** The providers reportflow speaks to. */
-export type Provider = "amazon-ads";
+export type Provider = "amazon-ads" | "lingxing" | "yandex-market";
 
 /** Who has to act to fix a failure. */
 export type Blame = "provider" | "network" | "config" | "data" | "host";
@@ -173,8 +173,25 @@ export interface AmazonAdsSpec {
   metrics: string[];
 }
 
+/** A Lingxing report-export task (an Amazon SP-API report through Lingxing). */
+export interface LingxingSpec {
+  provider: "lingxing";
+  region: "na" | "eu" | "fe";
+  /** Lingxing's seller_id of the shop (the Amazon seller id). */
+  sellerId: string;
+  /** Amazon SP-API report type, e.g. `GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL`. */
+  reportType: string;
+  marketplaceIds: string[];
+  /** ISO 8601 */
+  dataStartTime?: string | null;
+  /** ISO 8601 */
+  dataEndTime?: string | null;
+  reportOptions?: Record<string, string>;
+  recordFormat?: "json_array" | "tsv" | "csv" | "opaque" | null;
+}
+
 /** Which report to fetch, and from which provider. */
-export type JobSpec = AmazonAdsSpec;
+export type JobSpec = AmazonAdsSpec | LingxingSpec;
 
 /** Login-with-Amazon credentials. */
 export interface AmazonAdsCredentials {
@@ -186,7 +203,17 @@ export interface AmazonAdsCredentials {
   accessTokenExpiresAt?: Millis | null;
 }
 
-export type Credentials = AmazonAdsCredentials;
+/** A Lingxing app's AppID and AppSecret (and optionally current tokens). */
+export interface LingxingCredentials {
+  provider: "lingxing";
+  appId: string;
+  appSecret: string;
+  accessToken?: string | null;
+  refreshToken?: string | null;
+  accessTokenExpiresAt?: Millis | null;
+}
+
+export type Credentials = AmazonAdsCredentials | LingxingCredentials;
 
 /** How a job behaves; every field is optional. */
 export interface JobConfig {

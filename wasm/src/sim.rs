@@ -5,7 +5,9 @@ use wasm_bindgen::prelude::*;
 
 use reportflow::providers::Provider;
 use reportflow::sim::{self, Fault, FaultPlan, SandboxConfig, SimRequest};
-use reportflow::{Body, Credentials, Header, HttpRequest, Method, RedirectPolicy, RequestId, ResponseLimits};
+use reportflow::{
+    Body, Credentials, Header, HttpRequest, Method, RedirectPolicy, RequestId, ResponseLimits,
+};
 
 use crate::convert::{self, Failure};
 
@@ -39,7 +41,9 @@ struct SimRequestJs {
 mod serde_bytes_opt {
     use serde::de::{Deserializer, Error, SeqAccess, Visitor};
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Vec<u8>>, D::Error> {
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Vec<u8>>, D::Error> {
         struct Bytes;
         impl<'de> Visitor<'de> for Bytes {
             type Value = Option<Vec<u8>>;
@@ -53,7 +57,7 @@ mod serde_bytes_opt {
                 Ok(None)
             }
             fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
-                d.deserialize_byte_buf(Bytes)
+                d.deserialize_byte_buf(Self)
             }
             fn visit_bytes<E: Error>(self, v: &[u8]) -> Result<Self::Value, E> {
                 Ok(Some(v.to_vec()))
@@ -93,9 +97,15 @@ pub struct Sandbox {
 impl Sandbox {
     /// `{ baseUrl?, seed?, faults?: "throttle,corrupt-body:always", generationMs?, rows? }`.
     #[wasm_bindgen(constructor)]
-    pub fn new(#[wasm_bindgen(unchecked_param_type = "SandboxOptions | null | undefined")] options: JsValue) -> Result<Self, JsValue> {
-        let options: SandboxOptions =
-            if options.is_null() || options.is_undefined() { SandboxOptions::default() } else { convert::from_js("sandbox options", options)? };
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "SandboxOptions | null | undefined")]
+        options: JsValue,
+    ) -> Result<Self, JsValue> {
+        let options: SandboxOptions = if options.is_null() || options.is_undefined() {
+            SandboxOptions::default()
+        } else {
+            convert::from_js("sandbox options", options)?
+        };
         let mut config = SandboxConfig::default();
         if let Some(base_url) = options.base_url {
             config = config.with_base_url(base_url);
@@ -104,7 +114,9 @@ impl Sandbox {
             config = config.with_seed(seed);
         }
         if let Some(faults) = options.faults {
-            let plan: FaultPlan = faults.parse().map_err(|e| Failure::invalid_config(format!("faults: {e}")))?;
+            let plan: FaultPlan = faults
+                .parse()
+                .map_err(|e| Failure::invalid_config(format!("faults: {e}")))?;
             config = config.with_faults(plan);
         }
         if let Some(generation_ms) = options.generation_ms {
@@ -113,7 +125,9 @@ impl Sandbox {
         if let Some(rows) = options.rows {
             config = config.with_rows(rows);
         }
-        Ok(Self { inner: sim::Sandbox::new(config) })
+        Ok(Self {
+            inner: sim::Sandbox::new(config),
+        })
     }
 
     /// Answers one request at `now`. `request` is `{ method, url, headers,
@@ -127,17 +141,27 @@ impl Sandbox {
         #[wasm_bindgen(unchecked_param_type = "SimRequest")] request: JsValue,
     ) -> Result<JsValue, JsValue> {
         let now = convert::millis(now)?;
-        let request: SimRequestJs = serde_wasm_bindgen::from_value(request)
-            .map_err(|e| Failure::invalid_input(format!("request must be {{ method, url, headers, body }}: {e}")))?;
+        let request: SimRequestJs = serde_wasm_bindgen::from_value(request).map_err(|e| {
+            Failure::invalid_input(format!(
+                "request must be {{ method, url, headers, body }}: {e}"
+            ))
+        })?;
         // Through HttpRequest so the origin is stripped exactly as the
         // sandbox's own hosts do it.
         let http = HttpRequest {
             id: RequestId::new(0),
             method: request.method,
             url: request.url,
-            headers: request.headers.iter().map(|(name, value)| Header::plain(name, value.as_str())).collect(),
+            headers: request
+                .headers
+                .iter()
+                .map(|(name, value)| Header::plain(name, value.as_str()))
+                .collect(),
             body: request.body.map_or(Body::Empty, Body::Plain),
-            limits: ResponseLimits { max_header_bytes: u64::MAX, max_body_bytes: u64::MAX },
+            limits: ResponseLimits {
+                max_header_bytes: u64::MAX,
+                max_body_bytes: u64::MAX,
+            },
             timeout_ms: 0,
             send_before: None,
             redirect: RedirectPolicy::Follow,
@@ -154,7 +178,12 @@ impl Sandbox {
             ("status", JsValue::from(response.status)),
             ("headers", headers.into()),
             ("body", convert::bytes(&response.body)),
-            ("disconnectAfter", response.disconnect_after.map_or(JsValue::NULL, |n| convert::number(n as u64))),
+            (
+                "disconnectAfter",
+                response
+                    .disconnect_after
+                    .map_or(JsValue::NULL, |n| convert::number(n as u64)),
+            ),
         ]))
     }
 
@@ -180,7 +209,9 @@ impl Sandbox {
     /// A default job config whose API and auth origins point at this sandbox.
     #[wasm_bindgen(js_name = jobConfig, unchecked_return_type = "JobConfig")]
     pub fn job_config(&self, provider_name: &str) -> Result<JsValue, JsValue> {
-        Ok(convert::to_js(&self.inner.job_config(provider(provider_name)?)))
+        Ok(convert::to_js(
+            &self.inner.job_config(provider(provider_name)?),
+        ))
     }
 
     /// How many times a fault (by its CLI name, e.g. `corrupt-body`) fired.
@@ -194,7 +225,7 @@ impl Sandbox {
 /// The providers that have a simulator (and so a sample spec and credentials).
 #[wasm_bindgen(js_name = simProviders, unchecked_return_type = "Provider[]")]
 pub fn sim_providers() -> JsValue {
-    convert::to_js(&[Provider::AmazonAds.as_str()])
+    convert::to_js(&[Provider::AmazonAds.as_str(), Provider::Lingxing.as_str()])
 }
 
 /// Credentials the provider's simulator accepts (fake, public values).
@@ -202,6 +233,7 @@ pub fn sim_providers() -> JsValue {
 pub fn sim_credentials(provider_name: &str) -> Result<JsValue, JsValue> {
     let credentials = match provider(provider_name)? {
         Provider::AmazonAds => sim::amazon_ads::credentials(),
+        Provider::Lingxing => sim::lingxing::credentials(),
         other => return Err(Failure::invalid_input(format!("no simulator for {other}")).into()),
     };
     credentials_to_js(&credentials)
@@ -213,6 +245,7 @@ pub fn sim_sample_spec(provider_name: &str, now: f64) -> Result<JsValue, JsValue
     let now = convert::millis(now)?;
     let spec = match provider(provider_name)? {
         Provider::AmazonAds => sim::amazon_ads::sample_spec(now),
+        Provider::Lingxing => sim::lingxing::sample_spec(),
         other => return Err(Failure::invalid_input(format!("no simulator for {other}")).into()),
     };
     Ok(convert::to_js(&spec))
@@ -234,7 +267,24 @@ fn credentials_to_js(credentials: &Credentials) -> Result<JsValue, JsValue> {
             ("clientId", c.client_id.as_str().into()),
             ("clientSecret", c.client_secret.expose().as_str().into()),
             ("refreshToken", c.refresh_token.expose().as_str().into()),
+            (
+                "accessToken",
+                c.access_token
+                    .as_ref()
+                    .map_or(JsValue::NULL, |t| t.expose().as_str().into()),
+            ),
+            (
+                "accessTokenExpiresAt",
+                c.access_token_expires_at
+                    .map_or(JsValue::NULL, |t| convert::number(t.as_u64())),
+            ),
+        ])),
+        Credentials::Lingxing(c) => Ok(convert::object(&[
+            ("provider", "lingxing".into()),
+            ("appId", c.app_id.as_str().into()),
+            ("appSecret", c.app_secret.expose().as_str().into()),
             ("accessToken", c.access_token.as_ref().map_or(JsValue::NULL, |t| t.expose().as_str().into())),
+            ("refreshToken", c.refresh_token.as_ref().map_or(JsValue::NULL, |t| t.expose().as_str().into())),
             (
                 "accessTokenExpiresAt",
                 c.access_token_expires_at.map_or(JsValue::NULL, |t| convert::number(t.as_u64())),

@@ -58,6 +58,7 @@ mod limits;
 mod md5;
 mod pipeline;
 mod sniff;
+mod zip;
 
 #[cfg(test)]
 mod tests;
@@ -70,3 +71,4 @@ pub use limits::Limits;
 pub use md5::{Md5, Md5Digest};
 pub use pipeline::{Compression, DecodeSummary, Decoder};
 pub use sniff::{sniff, ContentKind};
+pub use zip::{unzip, zip_archive, ZipEntry, ZipError, ZipLimits, ZipMember, ZipMethod, ZipPart, ZipProgress, ZipReader, ZipSummary};

@@ -648,7 +648,7 @@ impl ZipReader {
             return Err(e);
         }
         let part = match self.state {
-            State::Done | State::End => {
+            State::Done => {
                 return Ok(ZipSummary { entries: self.entries, archive_bytes: self.offset, decoded_bytes: self.decoded })
             }
             State::Signature if self.offset == 0 && self.hdr.is_empty() => return Err(ZipError::NotZip),
@@ -662,7 +662,7 @@ impl ZipReader {
             }
             State::Data => ZipPart::Data,
             State::Descriptor => ZipPart::Descriptor,
-            State::Comment { .. } => ZipPart::EndRecord,
+            State::End | State::Comment { .. } => ZipPart::EndRecord,
         };
         Err(ZipError::Truncated { part })
     }
@@ -1252,4 +1252,358 @@ fn check_name(name: &str) -> Result<bool, ZipError> {
         }
     }
     Ok(is_dir)
+}
+
+/// A member to write with [`zip_archive`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ZipMember<'a> {
+    /// The name, written as given (even an unsafe one, so tests can build
+    /// hostile archives).
+    pub name: &'a str,
+    /// The member's bytes.
+    pub data: &'a [u8],
+    /// How to store them.
+    pub method: ZipMethod,
+    /// Write the CRC and sizes in a data descriptor after the data (as
+    /// streaming writers do) instead of in the local header.
+    pub descriptor: bool,
+}
+
+impl<'a> ZipMember<'a> {
+    /// A member with its sizes in the local header.
+    #[must_use]
+    pub const fn new(name: &'a str, data: &'a [u8], method: ZipMethod) -> Self {
+        Self { name, data, method, descriptor: false }
+    }
+
+    /// The same member, written with a data descriptor.
+    #[must_use]
+    pub const fn with_descriptor(mut self) -> Self {
+        self.descriptor = true;
+        self
+    }
+}
+
+/// Writes a ZIP archive of `members` in memory: UTF-8 names, a fixed
+/// timestamp (1980-01-01), deflate level 6, no zip64.
+///
+/// Meant for simulators and tests (the output depends on the members only);
+/// a stored member with a descriptor still carries its sizes in the local
+/// header so that streaming readers can find its end.
+#[must_use]
+pub fn zip_archive(members: &[ZipMember<'_>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut directory = Vec::new();
+    for member in members {
+        let offset = out.len() as u32;
+        let crc = Crc32::checksum(member.data);
+        let stored;
+        let data: &[u8] = match member.method {
+            ZipMethod::Stored => member.data,
+            ZipMethod::Deflated => {
+                stored = miniz_oxide::deflate::compress_to_vec(member.data, 6);
+                &stored
+            }
+        };
+        // Sizes beyond 4 GiB would need zip64, which this writer does not do.
+        let (csize, size) = (data.len() as u32, member.data.len() as u32);
+        let descriptor = member.descriptor;
+        let flags: u16 = (1 << 11) | if descriptor { FLAG_DESCRIPTOR } else { 0 };
+        let local_sizes = !descriptor || member.method == ZipMethod::Stored;
+        let name = member.name.as_bytes();
+        let name_len = name.len() as u16;
+        out.extend_from_slice(&SIG_LOCAL.to_le_bytes());
+        out.extend_from_slice(&20u16.to_le_bytes());
+        out.extend_from_slice(&flags.to_le_bytes());
+        out.extend_from_slice(&member.method.code().to_le_bytes());
+        out.extend_from_slice(&0u16.to_le_bytes());
+        out.extend_from_slice(&0x0021u16.to_le_bytes());
+        for value in [crc, csize, size] {
+            out.extend_from_slice(&if local_sizes { value } else { 0 }.to_le_bytes());
+        }
+        out.extend_from_slice(&name_len.to_le_bytes());
+        out.extend_from_slice(&0u16.to_le_bytes());
+        out.extend_from_slice(name);
+        out.extend_from_slice(data);
+        if descriptor {
+            out.extend_from_slice(&SIG_DESCRIPTOR.to_le_bytes());
+            for value in [crc, csize, size] {
+                out.extend_from_slice(&value.to_le_bytes());
+            }
+        }
+        directory.extend_from_slice(&SIG_CENTRAL.to_le_bytes());
+        directory.extend_from_slice(&20u16.to_le_bytes());
+        directory.extend_from_slice(&20u16.to_le_bytes());
+        directory.extend_from_slice(&flags.to_le_bytes());
+        directory.extend_from_slice(&member.method.code().to_le_bytes());
+        directory.extend_from_slice(&0u16.to_le_bytes());
+        directory.extend_from_slice(&0x0021u16.to_le_bytes());
+        for value in [crc, csize, size] {
+            directory.extend_from_slice(&value.to_le_bytes());
+        }
+        directory.extend_from_slice(&name_len.to_le_bytes());
+        directory.extend_from_slice(&[0; 8]);
+        directory.extend_from_slice(&0u32.to_le_bytes());
+        directory.extend_from_slice(&offset.to_le_bytes());
+        directory.extend_from_slice(name);
+    }
+    let start = out.len() as u32;
+    let count = members.len() as u16;
+    out.extend_from_slice(&directory);
+    out.extend_from_slice(&SIG_END.to_le_bytes());
+    out.extend_from_slice(&[0; 4]);
+    out.extend_from_slice(&count.to_le_bytes());
+    out.extend_from_slice(&count.to_le_bytes());
+    out.extend_from_slice(&(directory.len() as u32).to_le_bytes());
+    out.extend_from_slice(&start.to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes());
+    out
+}
+
+/// Reads a complete archive held in memory into its members (directories
+/// included, with no bytes).
+///
+/// For small archives (tests, fixtures); stream large ones through
+/// [`ZipReader`].
+///
+/// # Errors
+///
+/// Any [`ZipError`] [`ZipReader`] reports.
+pub fn unzip(bytes: &[u8], limits: ZipLimits) -> Result<Vec<(ZipEntry, Vec<u8>)>, ZipError> {
+    let mut reader = ZipReader::new(limits);
+    let mut out = vec![0u8; 64 * 1024];
+    let mut members: Vec<Vec<u8>> = Vec::new();
+    let mut rest = bytes;
+    loop {
+        let p = reader.pull(rest, &mut out)?;
+        if let Some(index) = p.member {
+            let index = index as usize;
+            if members.len() <= index {
+                members.resize_with(index + 1, Vec::new);
+            }
+            if let Some(member) = members.get_mut(index) {
+                member.extend_from_slice(out.get(..p.produced).unwrap_or_default());
+            }
+        }
+        rest = rest.get(p.consumed..).unwrap_or_default();
+        if p.is_stalled() {
+            break;
+        }
+    }
+    let summary = reader.finish()?;
+    members.resize_with(summary.entries.len(), Vec::new);
+    Ok(summary.entries.into_iter().zip(members).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Vec<u8> {
+        zip_archive(&[
+            ZipMember::new("a.csv", b"ID,NAME\n1,x\n2,y\n", ZipMethod::Deflated),
+            ZipMember::new("dir/b.csv", &[b'z'; 5000], ZipMethod::Stored),
+            ZipMember::new("c.json", b"[{\"a\":1}]", ZipMethod::Deflated).with_descriptor(),
+            ZipMember::new("empty.csv", b"", ZipMethod::Deflated).with_descriptor(),
+            ZipMember::new("e.csv", b"E\n", ZipMethod::Stored).with_descriptor(),
+        ])
+    }
+
+    /// Reads `bytes` in chunks of `chunk` with an output buffer of `out`.
+    fn read(bytes: &[u8], chunk: usize, out: usize, limits: ZipLimits) -> Result<Vec<(String, Vec<u8>)>, ZipError> {
+        let mut reader = ZipReader::new(limits);
+        let mut buf = vec![0u8; out];
+        let mut parts: Vec<(String, Vec<u8>)> = Vec::new();
+        let mut completed = Vec::new();
+        for piece in bytes.chunks(chunk.max(1)) {
+            let mut rest = piece;
+            loop {
+                let p = reader.pull(rest, &mut buf)?;
+                if let Some(m) = p.member {
+                    let name = reader.member_name(m).unwrap().to_owned();
+                    if parts.last().map(|(n, _)| n != &name).unwrap_or(true) {
+                        parts.push((name, Vec::new()));
+                    }
+                    parts.last_mut().unwrap().1.extend_from_slice(&buf[..p.produced]);
+                }
+                if let Some(entry) = p.completed.clone() {
+                    completed.push(entry.name);
+                }
+                rest = &rest[p.consumed..];
+                if p.is_stalled() {
+                    break;
+                }
+            }
+        }
+        let summary = reader.finish()?;
+        assert_eq!(summary.entries.iter().map(|e| e.name.clone()).collect::<Vec<_>>(), completed);
+        Ok(parts)
+    }
+
+    #[test]
+    fn reads_every_method_and_descriptor_at_any_chunking() {
+        let archive = sample();
+        let expected = vec![
+            ("a.csv".to_owned(), b"ID,NAME\n1,x\n2,y\n".to_vec()),
+            ("dir/b.csv".to_owned(), vec![b'z'; 5000]),
+            ("c.json".to_owned(), b"[{\"a\":1}]".to_vec()),
+            ("e.csv".to_owned(), b"E\n".to_vec()),
+        ];
+        for chunk in [1, 2, 3, 7, 64, 1000, archive.len()] {
+            for out in [1, 5, 64, 70_000] {
+                assert_eq!(read(&archive, chunk, out, ZipLimits::default()).unwrap(), expected, "chunk {chunk} out {out}");
+            }
+        }
+        let all = unzip(&archive, ZipLimits::default()).unwrap();
+        assert_eq!(all.len(), 5);
+        assert_eq!(all[3].0.name, "empty.csv");
+        assert!(all[3].1.is_empty());
+        assert_eq!(all[1].0.size, 5000);
+    }
+
+    #[test]
+    fn large_deflated_member_streams_through_the_window() {
+        let data: Vec<u8> = (0..600_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        let archive = zip_archive(&[ZipMember::new("big.bin", &data, ZipMethod::Deflated).with_descriptor()]);
+        let parts = read(&archive, 4096, 10_000, ZipLimits::default()).unwrap();
+        assert_eq!(parts[0].1, data);
+    }
+
+    #[test]
+    fn empty_archive_is_fine_and_empty_input_is_not_zip() {
+        let archive = zip_archive(&[]);
+        assert!(unzip(&archive, ZipLimits::default()).unwrap().is_empty());
+        assert_eq!(unzip(b"", ZipLimits::default()), Err(ZipError::NotZip));
+        assert_eq!(unzip(b"<html>", ZipLimits::default()), Err(ZipError::NotZip));
+    }
+
+    #[test]
+    fn every_cut_is_truncated_and_every_flip_is_caught() {
+        let archive = sample();
+        for cut in 1..archive.len() {
+            let result = unzip(&archive[..cut], ZipLimits::default());
+            assert!(matches!(result, Err(ZipError::Truncated { .. })), "cut at {cut}: {result:?}");
+        }
+        for at in 0..archive.len() {
+            let mut bad = archive.clone();
+            bad[at] ^= 0x10;
+            // A flip may hit bytes nobody checks (times, version fields); it
+            // must never change the members silently.
+            if let Ok(members) = unzip(&bad, ZipLimits::default()) {
+                let good = unzip(&archive, ZipLimits::default()).unwrap();
+                let strip = |v: Vec<(ZipEntry, Vec<u8>)>| v.into_iter().map(|(e, d)| (e.name, d)).collect::<Vec<_>>();
+                assert_eq!(strip(members), strip(good), "flip at {at}");
+            }
+        }
+        let mut extra = archive.clone();
+        extra.push(0);
+        assert_eq!(unzip(&extra, ZipLimits::default()), Err(ZipError::TrailingGarbage { offset: archive.len() as u64 }));
+    }
+
+    #[test]
+    fn crc_mismatch_is_reported_for_the_member() {
+        let mut archive = zip_archive(&[ZipMember::new("a.csv", b"hello world", ZipMethod::Stored)]);
+        // Flip a data byte (after the 30-byte header and the 5-byte name).
+        archive[30 + 5 + 2] ^= 1;
+        assert!(matches!(unzip(&archive, ZipLimits::default()), Err(ZipError::CrcMismatch { ref name, .. }) if name == "\"a.csv\""));
+    }
+
+    #[test]
+    fn unsafe_names_are_refused() {
+        for (name, reason) in [
+            ("../evil.csv", ".."),
+            ("a/../../evil", ".."),
+            ("/etc/passwd", "absolute"),
+            ("C:evil", "drive"),
+            ("a\\..\\b", "backslash"),
+            ("a\nb", "control"),
+            ("a//b", "empty"),
+            ("./a", "`.`"),
+            ("", "empty"),
+        ] {
+            let archive = zip_archive(&[ZipMember::new(name, b"x", ZipMethod::Stored)]);
+            match unzip(&archive, ZipLimits::default()) {
+                Err(e @ ZipError::UnsafeName { .. }) => {
+                    assert!(e.to_string().contains(reason), "{name:?}: {e}");
+                    assert!(!e.is_corruption());
+                    assert!(!e.to_string().contains('\n'));
+                }
+                other => panic!("{name:?}: {other:?}"),
+            }
+        }
+        let ok = zip_archive(&[
+            ZipMember::new("[Content_Types].xml", b"x", ZipMethod::Stored),
+            ZipMember::new("xl/worksheets/", b"", ZipMethod::Stored),
+            ZipMember::new("отчёт.csv", b"y", ZipMethod::Deflated),
+        ]);
+        let members = unzip(&ok, ZipLimits::default()).unwrap();
+        assert!(members[1].0.is_dir);
+        let dup = zip_archive(&[ZipMember::new("a", b"1", ZipMethod::Stored), ZipMember::new("a", b"2", ZipMethod::Stored)]);
+        assert!(matches!(unzip(&dup, ZipLimits::default()), Err(ZipError::DuplicateName { .. })));
+    }
+
+    #[test]
+    fn zip_bombs_are_refused_while_inflating_and_from_headers() {
+        let zeros = vec![0u8; 4 << 20];
+        let streamed = zip_archive(&[ZipMember::new("bomb.csv", &zeros, ZipMethod::Deflated).with_descriptor()]);
+        let result = read(&streamed, 1 << 16, 1 << 16, ZipLimits::default());
+        assert!(matches!(result, Err(ZipError::Bomb { .. })), "{result:?}");
+        let declared = zip_archive(&[ZipMember::new("bomb.csv", &zeros, ZipMethod::Deflated)]);
+        let mut reader = ZipReader::new(ZipLimits::default());
+        let mut out = [0u8; 16];
+        // Refused at the header, before a byte is inflated.
+        let err = reader.pull(&declared[..60], &mut out).unwrap_err();
+        assert!(matches!(err, ZipError::Bomb { .. }), "{err}");
+        assert!(!err.is_corruption());
+        // A header that lies about the size is caught as soon as inflating passes it.
+        let mut lying = declared.clone();
+        lying[22..26].copy_from_slice(&1000u32.to_le_bytes());
+        assert!(matches!(unzip(&lying, ZipLimits::default()), Err(ZipError::SizeMismatch { .. })));
+        // And limits hold whatever the ratio.
+        let plain = zip_archive(&[ZipMember::new("big", &zeros[..100_000], ZipMethod::Stored)]);
+        assert!(matches!(unzip(&plain, ZipLimits::default().with_max_bytes(50_000)), Err(ZipError::EntryTooLarge { .. })));
+        let many: Vec<String> = (0..5).map(|i| format!("m{i}")).collect();
+        let members: Vec<ZipMember<'_>> = many.iter().map(|n| ZipMember::new(n, b"", ZipMethod::Stored)).collect();
+        let limits = ZipLimits { max_entries: 4, ..ZipLimits::default() };
+        assert_eq!(unzip(&zip_archive(&members), limits), Err(ZipError::TooManyEntries { limit: 4 }));
+    }
+
+    #[test]
+    fn encrypted_and_unknown_methods_are_refused() {
+        let mut archive = zip_archive(&[ZipMember::new("a", b"x", ZipMethod::Stored)]);
+        archive[6] |= 1;
+        assert!(matches!(unzip(&archive, ZipLimits::default()), Err(ZipError::Encrypted { .. })));
+        let mut archive = zip_archive(&[ZipMember::new("a", b"x", ZipMethod::Stored)]);
+        archive[8] = 12; // bzip2
+        assert!(matches!(unzip(&archive, ZipLimits::default()), Err(ZipError::UnsupportedMethod { method: 12, .. })));
+        let mut descriptor_only = zip_archive(&[ZipMember::new("a", b"x", ZipMethod::Stored).with_descriptor()]);
+        descriptor_only[18..26].fill(0);
+        assert!(matches!(unzip(&descriptor_only, ZipLimits::default()), Err(ZipError::Unsupported { .. })));
+    }
+
+    #[test]
+    fn a_directory_that_disagrees_is_refused() {
+        let archive = zip_archive(&[ZipMember::new("a", b"x", ZipMethod::Stored), ZipMember::new("b", b"y", ZipMethod::Stored)]);
+        // Point the second directory entry at the first local header (overlap).
+        let directory = archive.windows(4).rposition(|w| w == SIG_CENTRAL.to_le_bytes()).unwrap();
+        let mut overlapping = archive.clone();
+        overlapping[directory + 42..directory + 46].copy_from_slice(&0u32.to_le_bytes());
+        assert!(matches!(unzip(&overlapping, ZipLimits::default()), Err(ZipError::DirectoryMismatch { .. })));
+    }
+
+    #[test]
+    fn error_kinds_match_serde_tags() {
+        let errors = [
+            ZipError::NotZip,
+            ZipError::Truncated { part: ZipPart::Data },
+            ZipError::UnsafeName { name: "x".into(), reason: "y".into() },
+            ZipError::Bomb { name: "x".into(), ratio: 9, limit: 1 },
+        ];
+        for e in errors {
+            let v = serde_json::to_value(&e).unwrap();
+            assert_eq!(v["kind"], e.kind());
+            assert_eq!(serde_json::from_value::<ZipError>(v).unwrap(), e);
+        }
+    }
 }

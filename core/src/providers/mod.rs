@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::action::{Event, Phase, Summary, WaitReason};
 use crate::error::Error;
 use crate::http::{Body, Header, Method, RedirectPolicy, TransportFailure};
-use crate::integrity::{Compression, DecodeSummary, IntegrityError};
+use crate::integrity::{Compression, DecodeSummary, IntegrityError, ZipError};
 use crate::job::JobConfig;
 use crate::records::{RecordError, RecordFormat};
 use crate::retry::RetryPolicy;
@@ -22,6 +22,7 @@ use crate::time::Millis;
 
 pub mod amazon_ads;
 pub mod lingxing;
+pub mod yandex_market;
 
 /// The providers reportflow speaks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -32,6 +33,8 @@ pub enum Provider {
     AmazonAds,
     /// Lingxing (领星) OpenAPI Amazon report export.
     Lingxing,
+    /// Yandex Market Partner API reports.
+    YandexMarket,
 }
 
 impl Provider {
@@ -40,6 +43,7 @@ impl Provider {
         match self {
             Self::AmazonAds => "amazon-ads",
             Self::Lingxing => "lingxing",
+            Self::YandexMarket => "yandex-market",
         }
     }
 }
@@ -103,6 +107,21 @@ pub(crate) struct ReportBody {
     pub(crate) record_format: RecordFormat,
     /// Announced size of the raw body, for progress events.
     pub(crate) size_hint: Option<u64>,
+    /// How the decoded body is packaged.
+    pub(crate) container: Container,
+}
+
+/// How a report body is packaged, after gzip decoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Container {
+    /// One file: its bytes are the report.
+    Single,
+    /// One file that is itself a ZIP container (XLSX): delivered as is, and
+    /// verified member by member (CRC-32, sizes, limits) on the way.
+    VerifiedZip,
+    /// A ZIP archive whose members are the report's parts: each is
+    /// delivered as `Data` with its name, rows counted per member.
+    Zip,
 }
 
 /// How an exchange ended, as the machine sees it.
@@ -125,6 +144,7 @@ pub(crate) enum ExchangeFailure {
     TooLarge { limit: u64 },
     Integrity(IntegrityError),
     Records(RecordError),
+    Zip(ZipError),
 }
 
 impl ExchangeFailure {
@@ -135,6 +155,7 @@ impl ExchangeFailure {
             Self::TooLarge { limit } => Error::ResponseTooLarge { endpoint: endpoint.to_owned(), limit },
             Self::Integrity(error) => Error::Integrity(error),
             Self::Records(error) => Error::Records(error),
+            Self::Zip(error) => Error::Zip(error),
         }
     }
 }

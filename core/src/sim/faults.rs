@@ -20,6 +20,12 @@
 //! | `lost-answer` | next provider API call | (Lingxing) the call is handled but the connection drops before the answer; the gateway keeps the endpoint's token for 2 minutes |
 //! | `plain-body` | next report creation | (Lingxing) the task's document is served uncompressed, `compression_algorithm: null` |
 //! | `task-cancelled` | next status poll | (Lingxing) the task becomes `CANCELLED` (Amazon: no data) |
+//! | `wrong-estimate` | next report creation | (Yandex) the report takes three times longer than its estimates say |
+//! | `no-data` | next report creation | (Yandex) the report ends `DONE` with sub-status `NO_DATA` |
+//! | `too-large` | next report creation | (Yandex) the report ends `FAILED` with sub-status `TOO_LARGE` |
+//! | `malformed-envelope` | next provider API call | (Yandex) a cut JSON answer on 200, or an HTML 503 without the error envelope |
+//! | `zip-bomb` | next report download | (Yandex) the archive holds a member that inflates a thousandfold |
+//! | `zip-slip` | next report download | (Yandex) the archive holds a member named `../../evil.csv` |
 //!
 //! Each simulator answers a fault in its provider's own terms: Lingxing's
 //! `throttle` is body code `3001008` (or `103`) on HTTP 200, its
@@ -79,6 +85,20 @@ pub enum Fault {
     /// `task-cancelled` (Lingxing): the next status poll finds the task
     /// `CANCELLED`, Amazon's "no data".
     TaskCancelled,
+    /// `wrong-estimate` (Yandex): the next report takes three times longer
+    /// than its `estimatedGenerationTime`s say.
+    WrongEstimate,
+    /// `no-data` (Yandex): the next report ends `DONE`/`NO_DATA`.
+    NoData,
+    /// `too-large` (Yandex): the next report ends `FAILED`/`TOO_LARGE`.
+    TooLarge,
+    /// `malformed-envelope` (Yandex): the next API call gets a cut JSON
+    /// answer (odd firings) or an HTML 503 (even firings).
+    MalformedEnvelope,
+    /// `zip-bomb` (Yandex): the next archive downloaded is a zip bomb.
+    ZipBomb,
+    /// `zip-slip` (Yandex): the next archive downloaded has a `../` member.
+    ZipSlip,
 }
 
 /// Where a fault can fire.
@@ -96,7 +116,7 @@ pub(crate) enum Opportunity {
 
 impl Fault {
     /// Every fault, in documentation order.
-    pub const ALL: [Self; 13] = [
+    pub const ALL: [Self; 19] = [
         Self::Throttle,
         Self::ServerError,
         Self::Disconnect,
@@ -110,6 +130,12 @@ impl Fault {
         Self::LostAnswer,
         Self::PlainBody,
         Self::TaskCancelled,
+        Self::WrongEstimate,
+        Self::NoData,
+        Self::TooLarge,
+        Self::MalformedEnvelope,
+        Self::ZipBomb,
+        Self::ZipSlip,
     ];
 
     /// The stable kebab-case name, e.g. `corrupt-body`.
@@ -128,6 +154,12 @@ impl Fault {
             Self::LostAnswer => "lost-answer",
             Self::PlainBody => "plain-body",
             Self::TaskCancelled => "task-cancelled",
+            Self::WrongEstimate => "wrong-estimate",
+            Self::NoData => "no-data",
+            Self::TooLarge => "too-large",
+            Self::MalformedEnvelope => "malformed-envelope",
+            Self::ZipBomb => "zip-bomb",
+            Self::ZipSlip => "zip-slip",
         }
     }
 
@@ -147,6 +179,12 @@ impl Fault {
             Self::LostAnswer => "(lingxing) next API call is handled but its answer is lost; the endpoint stays busy 2 minutes",
             Self::PlainBody => "(lingxing) next task's document is served uncompressed",
             Self::TaskCancelled => "(lingxing) next status poll finds the task CANCELLED (no data)",
+            Self::WrongEstimate => "(yandex-market) next report takes 3x longer than its estimates say",
+            Self::NoData => "(yandex-market) next report ends DONE with sub-status NO_DATA",
+            Self::TooLarge => "(yandex-market) next report ends FAILED with sub-status TOO_LARGE",
+            Self::MalformedEnvelope => "(yandex-market) next API call gets a cut JSON answer or an HTML 503",
+            Self::ZipBomb => "(yandex-market) next archive downloaded is a zip bomb",
+            Self::ZipSlip => "(yandex-market) next archive downloaded has a ../ member name",
         }
     }
 
@@ -157,10 +195,16 @@ impl Fault {
 
     pub(crate) const fn opportunity(self) -> Opportunity {
         match self {
-            Self::Throttle | Self::ServerError | Self::ExpiredToken | Self::LostAnswer => Opportunity::ApiCall,
-            Self::Reject406 | Self::Reject422 | Self::PlainBody => Opportunity::Create,
+            Self::Throttle | Self::ServerError | Self::ExpiredToken | Self::LostAnswer | Self::MalformedEnvelope => {
+                Opportunity::ApiCall
+            }
+            Self::Reject406 | Self::Reject422 | Self::PlainBody | Self::WrongEstimate | Self::NoData | Self::TooLarge => {
+                Opportunity::Create
+            }
             Self::ReportFailure | Self::TaskCancelled => Opportunity::StatusPoll,
-            Self::Disconnect | Self::ExpiredLink | Self::CorruptBody | Self::TruncatedGzip => Opportunity::Download,
+            Self::Disconnect | Self::ExpiredLink | Self::CorruptBody | Self::TruncatedGzip | Self::ZipBomb | Self::ZipSlip => {
+                Opportunity::Download
+            }
         }
     }
 }

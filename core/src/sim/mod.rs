@@ -24,6 +24,11 @@
 //!   requests, capacity-1 buckets, 5-minute links),
 //!   [`credentials`](lingxing::credentials) and
 //!   [`sample_spec`](lingxing::sample_spec).
+//! - [`yandex_market`]: the Yandex Market Partner API report simulator
+//!   (estimates, `X-RateLimit-*` headers and `420`s, 60-minute links, real
+//!   ZIP archives of CSV/JSON members, XLSX stand-ins),
+//!   [`credentials`](yandex_market::credentials) and
+//!   [`sample_spec`](yandex_market::sample_spec).
 //! - [`Harness`]: drives a [`ReportJob`](crate::ReportJob) against a
 //!   sandbox in virtual time; it is also the reference host loop.
 //!
@@ -56,6 +61,7 @@ use crate::time::Millis;
 
 pub mod amazon_ads;
 pub mod lingxing;
+pub mod yandex_market;
 mod calendar;
 mod faults;
 mod harness;
@@ -414,7 +420,11 @@ impl Sandbox {
     pub fn new(config: SandboxConfig) -> Self {
         // One line per provider.
         let sims: Vec<Box<dyn ProviderSim>> =
-            vec![Box::new(amazon_ads::Simulator::new(&config)), Box::new(lingxing::Simulator::new(&config))];
+            vec![
+                Box::new(amazon_ads::Simulator::new(&config)),
+                Box::new(lingxing::Simulator::new(&config)),
+                Box::new(yandex_market::Simulator::new(&config)),
+            ];
         Self { faults: FaultState::new(&config.faults), config, sims, log: Vec::new() }
     }
 

@@ -278,7 +278,12 @@ impl Machine {
     }
 
     fn report_body(&self) -> ReportBody {
-        ReportBody { compression: Compression::Auto, record_format: RecordFormat::JsonArray, size_hint: self.file_size }
+        ReportBody {
+            compression: Compression::Auto,
+            record_format: RecordFormat::JsonArray,
+            size_hint: self.file_size,
+            container: crate::providers::Container::Single,
+        }
     }
 
     pub(crate) fn on_reply(&mut self, cx: &mut Cx<'_>, reply: Reply) {
@@ -298,6 +303,7 @@ impl Machine {
                     gzip: decoded.gzip,
                     rows,
                     requests: 0,
+                    parts: Vec::new(),
                 };
                 self.stage = Stage::Done { summary };
             }
@@ -310,8 +316,11 @@ impl Machine {
                     detail: excerpt(&body, 300),
                 };
                 if status >= 500 {
-                    self.retry(cx, cause, None);
-                    self.stage = Stage::ResolveLink;
+                    // Only when a retry is due: once attempts are spent, the
+                    // stage is `Failed` and must stay so.
+                    if self.retry_until(cx, cause, None).is_some() {
+                        self.stage = Stage::ResolveLink;
+                    }
                 } else {
                     self.refresh_link(cx, cause);
                 }
@@ -321,8 +330,7 @@ impl Machine {
             }
             (call, Reply::Failed(failure)) => {
                 let endpoint = endpoint_of(call);
-                self.retry(cx, failure.into_error(endpoint), None);
-                if call == Call::Download {
+                if self.retry_until(cx, failure.into_error(endpoint), None).is_some() && call == Call::Download {
                     self.stage = Stage::ResolveLink;
                 }
             }

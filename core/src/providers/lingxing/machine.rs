@@ -526,6 +526,7 @@ impl Machine {
             compression,
             record_format: self.spec.record_format(),
             size_hint: None,
+            container: crate::providers::Container::Single,
         }
     }
 
@@ -867,6 +868,7 @@ impl Machine {
             gzip,
             rows,
             requests: 0,
+            parts: Vec::new(),
         }
     }
 
