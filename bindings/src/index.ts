@@ -22,6 +22,8 @@ export type {
   AmazonAdsSpec,
   LingxingCredentials,
   LingxingSpec,
+  YandexMarketCredentials,
+  YandexMarketSpec,
   Blame,
   Credentials,
   ErrorCode,

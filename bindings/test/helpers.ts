@@ -84,6 +84,53 @@ export async function cliFetch(provider: Provider, baseUrl: string, seed: number
   return JSON.parse(stdout.trim().split("\n").pop()!) as CliOutcome;
 }
 
+let cliProviderList: string[] | undefined;
+
+/** The providers `reportflow fetch` knows (its subcommands). */
+export async function cliProviders(): Promise<string[]> {
+  if (!cliProviderList) {
+    const { stdout } = await promisify(execFile)(cliPath, ["fetch", "--help"]);
+    const commands = stdout.split(/\n\s*\n/).find((block) => block.startsWith("Commands:")) ?? "";
+    cliProviderList = commands
+      .split("\n")
+      .slice(1)
+      .map((line) => line.trim().split(/\s+/)[0]!)
+      .filter((name) => name && name !== "help");
+  }
+  return cliProviderList;
+}
+
+/**
+ * The MD5 the reference host gets for `provider` from a fresh simulator
+ * with `seed`: the Rust CLI where it knows the provider, else (reported in
+ * the test output) a clean Node run.
+ */
+export async function referenceMd5(provider: Provider, seed: number, note: (message: string) => void): Promise<string | null> {
+  const sim = await startSim({ seed });
+  try {
+    if ((await cliProviders()).includes(provider)) {
+      const cli = await cliFetch(provider, sim.baseUrl, seed);
+      return cli.md5;
+    }
+    note(`reportflow fetch has no ${provider} subcommand yet: the reference MD5 comes from a clean Node run`);
+    const { Job, runJob, fetchTransport, simSampleSpec, simCredentials } = await import("reportflow");
+    const job = new Job(simSampleSpec(provider), simConfig(sim.baseUrl, provider, seed), simCredentials(provider));
+    return (await runJob(job, { transport: fetchTransport(fetch) })).md5;
+  } finally {
+    await sim.stop();
+  }
+}
+
+/** Requests to a presigned download host (S3 and the simulators' stand-ins). */
+export function isDownloadHost(request: LoggedRequest): boolean {
+  return /^\/[^/]+\/_(s3|amazon|files)\//.test(request.path);
+}
+
+/** Whether a request carried a provider credential header. */
+export function carriesCredentials(request: LoggedRequest): boolean {
+  return ["authorization", "api-key"].some((name) => request.headerNames.includes(name));
+}
+
 /** The job config a test uses against a loopback simulator. */
 export function simConfig(baseUrl: string, provider: Provider, seed: number): JobConfig {
   const origin = `${baseUrl}/${provider}`;
@@ -120,11 +167,11 @@ export class Collector {
 
 /**
  * Codes a corrupted report body may end in: the gzip trailer (CRC-32/ISIZE)
- * or an MD5 catches it, or the garbage inflated from the flipped byte breaks
+ * (or a ZIP member's CRC-32) or an MD5 catches it, or the garbage inflated from the flipped byte breaks
  * the record splitter first and the job retries until it gives up. Every one
  * is blamed on the data.
  */
-export const CORRUPTION_CODES = ["md5_mismatch", "gzip", "records", "retries_exhausted"];
+export const CORRUPTION_CODES = ["md5_mismatch", "gzip", "zip", "records", "retries_exhausted"];
 
 export function md5(bytes: Uint8Array): string {
   return createHash("md5").update(bytes).digest("hex");

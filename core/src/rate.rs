@@ -50,6 +50,7 @@ impl TokenBucket {
     }
 
     fn refill(&mut self, now: Millis) {
+        // `updated_at` may lie ahead of `now` after `exhaust_until`: no tokens accrue before it.
         let elapsed = now.saturating_since(self.updated_at);
         if elapsed == 0 {
             return;
@@ -63,12 +64,13 @@ impl TokenBucket {
     /// When a token will be available (`now` if one is available now).
     pub fn ready_at(&mut self, now: Millis) -> Millis {
         self.refill(now);
-        if self.milli_tokens >= MILLI {
+        let accrual_starts = self.updated_at.max(now);
+        if self.milli_tokens >= MILLI && accrual_starts == now {
             return now;
         }
-        let missing = MILLI - self.milli_tokens;
+        let missing = MILLI.saturating_sub(self.milli_tokens);
         let wait = missing.saturating_mul(self.refill_every_ms).div_ceil(MILLI);
-        now.saturating_add(wait)
+        accrual_starts.saturating_add(wait)
     }
 
     /// Takes a token if one is available now; otherwise returns when one will be.
@@ -77,7 +79,7 @@ impl TokenBucket {
         if ready > now {
             return Err(ready);
         }
-        self.milli_tokens -= MILLI;
+        self.milli_tokens = self.milli_tokens.saturating_sub(MILLI);
         Ok(())
     }
 

@@ -278,6 +278,13 @@ pub(crate) fn event_to_js(event: &Event) -> JsValue {
             ("type", "data".into()),
             ("offset", number(chunk.offset)),
             ("bytes", bytes(&chunk.bytes)),
+            (
+                "part",
+                chunk
+                    .part
+                    .as_deref()
+                    .map_or(JsValue::NULL, JsValue::from_str),
+            ),
         ]),
         other => to_js(other),
     }

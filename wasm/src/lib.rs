@@ -61,7 +61,7 @@ export type Blame = "provider" | "network" | "config" | "data" | "host";
 /** Stable error codes: a job's terminal failures, then host misuse. */
 export type ErrorCode =
   | "rejected" | "unexpected_status" | "malformed_response" | "response_too_large"
-  | "gzip" | "md5_mismatch" | "records" | "report_failed" | "transport" | "throttled"
+  | "gzip" | "md5_mismatch" | "records" | "zip" | "report_failed" | "transport" | "throttled"
   | "server_error" | "unauthorized" | "link_expired" | "retries_exhausted"
   | "deadline_exceeded" | "cancelled"
   | "stale_request" | "out_of_order" | "finished" | "invalid_input" | "invalid_config"
@@ -125,7 +125,8 @@ export type ReportEvent =
   | { type: "reportCreated"; reportId: string }
   | { type: "reportStatus"; status: string }
   | { type: "linkObtained"; expiresAt: Millis | null }
-  | { type: "data"; offset: number; bytes: Uint8Array }
+  /** `part` names the file inside a multi-part report (a ZIP of CSVs), else null. */
+  | { type: "data"; offset: number; bytes: Uint8Array; part: string | null }
   | { type: "dataReset"; cause: ErrorCode }
   | { type: "progress"; bytesIn: number; bytesOut: number; bytesTotal: number | null }
   | { type: "retrying"; attempt: number; afterMs: number; cause: ErrorCode }
@@ -149,6 +150,8 @@ export interface Summary {
   gzip: boolean;
   rows: number;
   requests: number;
+  /** The parts of a multi-part report, in order (absent for single-file reports). */
+  parts?: { name: string; bytes: number; rows: number }[];
 }
 
 /** The next thing the host must do. */
@@ -190,8 +193,21 @@ export interface LingxingSpec {
   recordFormat?: "json_array" | "tsv" | "csv" | "opaque" | null;
 }
 
+/** A Yandex Market Partner API report (`POST /v2/reports/.../generate`). */
+export interface YandexMarketSpec {
+  provider: "yandex-market";
+  /** The report kind and its request body, as the API documents them. */
+  request: { kind: string; body: Record<string, unknown> };
+  format?: "FILE" | "CSV" | "JSON";
+  language?: "RU" | "EN";
+  sourceType?: string;
+  pageFormat?: string;
+  pathPrefix?: string;
+  generateLimit?: { amount: number; periodMs?: number; [key: string]: unknown };
+}
+
 /** Which report to fetch, and from which provider. */
-export type JobSpec = AmazonAdsSpec | LingxingSpec;
+export type JobSpec = AmazonAdsSpec | LingxingSpec | YandexMarketSpec;
 
 /** Login-with-Amazon credentials. */
 export interface AmazonAdsCredentials {
@@ -213,7 +229,14 @@ export interface LingxingCredentials {
   accessTokenExpiresAt?: Millis | null;
 }
 
-export type Credentials = AmazonAdsCredentials | LingxingCredentials;
+/** A Yandex Market Api-Key or OAuth token (one of the two). */
+export interface YandexMarketCredentials {
+  provider: "yandex-market";
+  apiKey?: string | null;
+  oauthToken?: string | null;
+}
+
+export type Credentials = AmazonAdsCredentials | LingxingCredentials | YandexMarketCredentials;
 
 /** How a job behaves; every field is optional. */
 export interface JobConfig {

@@ -225,7 +225,11 @@ impl Sandbox {
 /// The providers that have a simulator (and so a sample spec and credentials).
 #[wasm_bindgen(js_name = simProviders, unchecked_return_type = "Provider[]")]
 pub fn sim_providers() -> JsValue {
-    convert::to_js(&[Provider::AmazonAds.as_str(), Provider::Lingxing.as_str()])
+    convert::to_js(&[
+        Provider::AmazonAds.as_str(),
+        Provider::Lingxing.as_str(),
+        Provider::YandexMarket.as_str(),
+    ])
 }
 
 /// Credentials the provider's simulator accepts (fake, public values).
@@ -234,6 +238,7 @@ pub fn sim_credentials(provider_name: &str) -> Result<JsValue, JsValue> {
     let credentials = match provider(provider_name)? {
         Provider::AmazonAds => sim::amazon_ads::credentials(),
         Provider::Lingxing => sim::lingxing::credentials(),
+        Provider::YandexMarket => sim::yandex_market::credentials(),
         other => return Err(Failure::invalid_input(format!("no simulator for {other}")).into()),
     };
     credentials_to_js(&credentials)
@@ -246,6 +251,7 @@ pub fn sim_sample_spec(provider_name: &str, now: f64) -> Result<JsValue, JsValue
     let spec = match provider(provider_name)? {
         Provider::AmazonAds => sim::amazon_ads::sample_spec(now),
         Provider::Lingxing => sim::lingxing::sample_spec(),
+        Provider::YandexMarket => sim::yandex_market::sample_spec(now),
         other => return Err(Failure::invalid_input(format!("no simulator for {other}")).into()),
     };
     Ok(convert::to_js(&spec))
@@ -283,11 +289,37 @@ fn credentials_to_js(credentials: &Credentials) -> Result<JsValue, JsValue> {
             ("provider", "lingxing".into()),
             ("appId", c.app_id.as_str().into()),
             ("appSecret", c.app_secret.expose().as_str().into()),
-            ("accessToken", c.access_token.as_ref().map_or(JsValue::NULL, |t| t.expose().as_str().into())),
-            ("refreshToken", c.refresh_token.as_ref().map_or(JsValue::NULL, |t| t.expose().as_str().into())),
+            (
+                "accessToken",
+                c.access_token
+                    .as_ref()
+                    .map_or(JsValue::NULL, |t| t.expose().as_str().into()),
+            ),
+            (
+                "refreshToken",
+                c.refresh_token
+                    .as_ref()
+                    .map_or(JsValue::NULL, |t| t.expose().as_str().into()),
+            ),
             (
                 "accessTokenExpiresAt",
-                c.access_token_expires_at.map_or(JsValue::NULL, |t| convert::number(t.as_u64())),
+                c.access_token_expires_at
+                    .map_or(JsValue::NULL, |t| convert::number(t.as_u64())),
+            ),
+        ])),
+        Credentials::YandexMarket(c) => Ok(convert::object(&[
+            ("provider", "yandex-market".into()),
+            (
+                "apiKey",
+                c.api_key
+                    .as_ref()
+                    .map_or(JsValue::NULL, |t| t.expose().as_str().into()),
+            ),
+            (
+                "oauthToken",
+                c.oauth_token
+                    .as_ref()
+                    .map_or(JsValue::NULL, |t| t.expose().as_str().into()),
             ),
         ])),
         _ => Err(Failure::internal("no JavaScript form for these credentials yet").into()),

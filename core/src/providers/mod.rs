@@ -4,7 +4,7 @@
 //! wait, what a status means); the job does the bookkeeping every provider
 //! shares: request ids, the one request in flight, timeouts, bounded response
 //! buffers, the streaming integrity pipeline, deadlines and terminal states.
-//! The machine never sees a partial response: it gets a [`Reply`] once the
+//! The machine never sees a partial response: it gets a `Reply` once the
 //! exchange is over.
 
 use std::collections::VecDeque;

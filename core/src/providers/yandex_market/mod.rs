@@ -44,7 +44,7 @@
 //!   broken one is replaced by the one the next info call returns, never by
 //!   a new generate.
 
-mod config;
+pub(crate) mod config;
 pub(crate) mod date;
 mod machine;
 mod wire;
