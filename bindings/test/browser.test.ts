@@ -76,7 +76,7 @@ async function runInPage(provider: string, simUrl: string): Promise<PageResult> 
 }
 
 for (const provider of simProviders()) {
-  test(`${provider}: Chromium ends done with the same MD5 as the Rust CLI`, async (t) => {
+  test(`${provider}: Chromium ends done with the reference (Rust CLI) MD5`, async (t) => {
     const sim = await startSim({ seed: SEED });
     try {
       const [page, reference] = await Promise.all([runInPage(provider, sim.baseUrl), referenceMd5(provider, SEED, (m) => t.diagnostic(m))]);

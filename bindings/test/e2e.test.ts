@@ -33,7 +33,7 @@ async function groundTruth(baseUrl: string, reportId: string): Promise<Buffer> {
 }
 
 for (const provider of simProviders()) {
-  test(`${provider}: Node ends done with the simulator's bytes and the Rust CLI's MD5 for seed ${SEED}`, async (t) => {
+  test(`${provider}: Node ends done with the simulator's bytes and the reference (Rust CLI) MD5 for seed ${SEED}`, async (t) => {
     const sim = await startSim({ seed: SEED });
     try {
       const [node, reference] = await Promise.all([

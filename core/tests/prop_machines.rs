@@ -21,7 +21,7 @@
 //!    `Debug`/`Display` of actions, errors, events, input errors, the job,
 //!    or snapshot JSON.
 //!
-//! `PROPTEST_CASES` sets the number of cases (default 64 per property).
+//! `PROPTEST_CASES` sets the number of cases (default 256 per property).
 
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
@@ -42,7 +42,7 @@ fn cases() -> u32 {
     // Tests may read the environment; the core library may not.
     #[allow(clippy::disallowed_methods)]
     let configured = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok());
-    configured.unwrap_or(64)
+    configured.unwrap_or(256)
 }
 
 #[derive(Debug, Clone)]
@@ -75,7 +75,7 @@ struct Case {
 
 fn fault_plan() -> impl Strategy<Value = FaultPlan> {
     let times = prop_oneof![4 => (1u32..=3).prop_map(Times::Count), 1 => Just(Times::Always)];
-    prop::collection::vec((prop::sample::select(Fault::ALL.to_vec()), times), 0..=3).prop_map(|entries| {
+    prop::collection::vec((prop::sample::select(amazon_ads::FAULTS.to_vec()), times), 0..=3).prop_map(|entries| {
         entries.into_iter().fold(FaultPlan::none(), |plan, (fault, times)| plan.with(fault, times))
     })
 }
@@ -180,7 +180,7 @@ impl Checker {
         self.running_max = self.running_max.max(now);
     }
 
-    fn after_step(&mut self, stepped: &Stepped) -> Result<(), TestCaseError> {
+    fn after_step(&mut self, stepped: &Stepped, sandbox: &Sandbox) -> Result<(), TestCaseError> {
         let Stepped::Polled(action) = stepped else { return Ok(()) };
         no_canary("an action", &format!("{action:?}"))?;
         match action {
@@ -204,12 +204,14 @@ impl Checker {
                 }
             }
             Action::Event(Event::Throttled { until, .. }) => {
+                let answered_at = sandbox.requests().iter().rev().find(|r| r.status == 429).map(|r| r.at);
+                prop_assert!(answered_at.is_some(), "Throttled without a 429");
+                let not_before = answered_at.unwrap_or_default().saturating_add(RETRY_AFTER_MS);
                 prop_assert!(
-                    *until >= self.running_max.saturating_add(RETRY_AFTER_MS),
-                    "throttled until {} but Retry-After asks for {} ms after {}",
+                    *until >= not_before,
+                    "throttled until {} but the 429's Retry-After asks for {}",
                     until,
-                    RETRY_AFTER_MS,
-                    self.running_max
+                    not_before
                 );
                 self.throttled_until = Some(self.throttled_until.map_or(*until, |u| u.max(*until)));
             }
@@ -218,8 +220,14 @@ impl Checker {
             }
             Action::Failed(error) => {
                 no_canary("an error message", &error.to_string())?;
-                if let Error::RetriesExhausted { attempts, .. } = error {
-                    prop_assert!(*attempts <= self.max_attempts, "{} attempts > {}", attempts, self.max_attempts);
+                if let Error::RetriesExhausted { attempts, last } = error {
+                    // Link refreshes have their own budget (max_link_refreshes + 1).
+                    let bound = if matches!(**last, Error::UnexpectedStatus { status: 400..=499, .. }) {
+                        self.max_retry_attempt
+                    } else {
+                        self.max_attempts
+                    };
+                    prop_assert!(*attempts <= bound, "{} attempts > {} ({})", attempts, bound, last);
                 }
             }
             _ => {}
@@ -239,8 +247,9 @@ fn apply(harness: &mut Harness, checker: &mut Checker, transition: &Transition, 
         Transition::JumpBack(ms) => harness.set_now(Millis(harness.now().as_u64().saturating_sub(*ms))),
         Transition::Tick(ms) => harness.advance(*ms),
         Transition::Stale => {
-            let in_flight = harness.in_flight();
-            let old = harness.requests().first().map(|r| r.id).filter(|id| Some(*id) != in_flight);
+            // Not the latest request: the job may still hold its answer, unpolled.
+            let latest = harness.requests().last().map(|r| r.id);
+            let old = harness.requests().first().map(|r| r.id).filter(|id| Some(*id) != latest);
             let id = old.unwrap_or(RequestId::new(0));
             let finished = harness.outcome().is_some();
             let result = harness.handle(Input::End { id });
@@ -282,7 +291,7 @@ fn run_case(case: &Case) -> Result<Ran, TestCaseError> {
         }
         checker.before_step(harness.now());
         let stepped = harness.step().map_err(|e| TestCaseError::fail(format!("{e} (faults {})", case.faults)))?;
-        checker.after_step(&stepped)?;
+        checker.after_step(&stepped, harness.sandbox())?;
     }
     Ok(Ran { harness, cancelled })
 }

@@ -21,6 +21,42 @@ function showResult(state, value) {
   result.textContent = JSON.stringify(value, null, 2);
 }
 
+/** The first `limit` records of CSV/TSV text; quoted fields may hold separators, quotes ("") and newlines. */
+function parseDelimited(text, sep, limit) {
+  const records = [];
+  let fields = [];
+  let field = "";
+  let quoted = false;
+  for (let i = 0; i < text.length && records.length < limit; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') {
+        quoted = false;
+      } else {
+        field += c;
+      }
+    } else if (c === '"' && field === "") {
+      quoted = true;
+    } else if (c === sep) {
+      fields.push(field);
+      field = "";
+    } else if (c === "\n" || c === "\r") {
+      if (c === "\r" && text[i + 1] === "\n") i++;
+      fields.push(field);
+      records.push(fields);
+      fields = [];
+      field = "";
+    } else {
+      field += c;
+    }
+  }
+  if ((field !== "" || fields.length > 0) && records.length < limit) records.push([...fields, field]);
+  return records;
+}
+
 function showRows(summary, bytes) {
   const table = $("rows");
   table.replaceChildren();
@@ -33,10 +69,9 @@ function showRows(summary, bytes) {
       typeof value === "number" && !Number.isSafeInteger(value) && Number.isInteger(value) && context?.source ? context.source : value;
     rows = JSON.parse(text, exact).slice(0, 10);
   } else {
-    const sep = summary.contentType.includes("csv") ? "," : "\t";
-    const lines = text.split(/\r?\n/).filter(Boolean);
-    const head = lines[0].split(sep);
-    rows = lines.slice(1, 11).map((line) => Object.fromEntries(line.split(sep).map((v, i) => [head[i] ?? i, v])));
+    const records = parseDelimited(text, summary.contentType.includes("csv") ? "," : "\t", 11);
+    const head = records[0] ?? [];
+    rows = records.slice(1).map((fields) => Object.fromEntries(fields.map((v, i) => [head[i] ?? i, v])));
   }
   if (rows.length === 0) return;
   const columns = Object.keys(rows[0]);

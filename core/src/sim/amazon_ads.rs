@@ -54,6 +54,20 @@ pub const HISTORY_DAYS: i64 = 60;
 pub const SAMPLE_METRICS: [&str; 8] =
     ["campaignName", "campaignId", "impressions", "clicks", "cost", "currency", "attributedConversions14d", "attributedSales14d"];
 
+/// The faults this simulator implements (see [`Fault`] for each).
+pub const FAULTS: [Fault; 10] = [
+    Fault::Throttle,
+    Fault::ServerError,
+    Fault::Disconnect,
+    Fault::ExpiredLink,
+    Fault::CorruptBody,
+    Fault::TruncatedGzip,
+    Fault::ReportFailure,
+    Fault::ExpiredToken,
+    Fault::Reject406,
+    Fault::Reject422,
+];
+
 /// `Retry-After` of the `throttle` fault, in seconds.
 const THROTTLE_RETRY_AFTER_S: u64 = 2;
 /// `location` expiration announced by status polls.
@@ -524,6 +538,10 @@ impl ProviderSim for Simulator {
 
     fn report_content(&self, report_id: &str) -> Option<Vec<u8>> {
         self.reports.get(report_id).map(|report| report.content.json.clone())
+    }
+
+    fn faults(&self) -> &'static [Fault] {
+        &FAULTS
     }
 
     fn box_clone(&self) -> Box<dyn ProviderSim> {

@@ -29,8 +29,10 @@
 //!
 //! Each simulator answers a fault in its provider's own terms: Lingxing's
 //! `throttle` is body code `3001008` (or `103`) on HTTP 200, its
-//! `report-failure` a `FATAL` task (see `sim::lingxing`). A fault a provider
-//! has no equivalent for is consumed without effect there.
+//! `report-failure` a `FATAL` task (see `sim::lingxing`). A simulator that
+//! does not implement a fault (it does not list it in its `faults()`, e.g.
+//! [`amazon_ads::FAULTS`](super::amazon_ads::FAULTS)) neither fires nor uses
+//! it up: the fault waits for an opportunity at a simulator that does.
 //!
 //! Text form (the CLI's `--fault` values): `NAME` (fires once), `NAME:N`
 //! (the first N opportunities) or `NAME:always`; several separated by
@@ -432,13 +434,12 @@ impl FaultState {
         Self { remaining, fired: Vec::new() }
     }
 
-    /// Takes the first fault of the plan that fires at `opportunity` and
-    /// still has budget.
-    pub(crate) fn take(&mut self, opportunity: Opportunity) -> Option<Fault> {
-        let entry = self
-            .remaining
-            .iter_mut()
-            .find(|(fault, left)| fault.opportunity() == opportunity && !matches!(left, Some(0)))?;
+    /// Takes the first fault of the plan that fires at `opportunity`, is
+    /// `supported` by the simulator answering, and still has budget.
+    pub(crate) fn take(&mut self, opportunity: Opportunity, supported: &[Fault]) -> Option<Fault> {
+        let entry = self.remaining.iter_mut().find(|(fault, left)| {
+            fault.opportunity() == opportunity && supported.contains(fault) && !matches!(left, Some(0))
+        })?;
         if let Some(n) = entry.1.as_mut() {
             *n -= 1;
         }
@@ -495,15 +496,20 @@ mod tests {
     fn faults_fire_in_plan_order_within_their_budget() {
         let plan = FaultPlan::parse("server-error:2,throttle,corrupt-body:always").unwrap();
         let mut state = FaultState::new(&plan);
-        assert_eq!(state.take(Opportunity::ApiCall), Some(Fault::ServerError));
-        assert_eq!(state.take(Opportunity::ApiCall), Some(Fault::ServerError));
-        assert_eq!(state.take(Opportunity::ApiCall), Some(Fault::Throttle));
-        assert_eq!(state.take(Opportunity::ApiCall), None);
-        assert_eq!(state.take(Opportunity::Create), None);
+        assert_eq!(state.take(Opportunity::ApiCall, &Fault::ALL), Some(Fault::ServerError));
+        assert_eq!(state.take(Opportunity::ApiCall, &Fault::ALL), Some(Fault::ServerError));
+        assert_eq!(state.take(Opportunity::ApiCall, &Fault::ALL), Some(Fault::Throttle));
+        assert_eq!(state.take(Opportunity::ApiCall, &Fault::ALL), None);
+        assert_eq!(state.take(Opportunity::Create, &Fault::ALL), None);
         for _ in 0..10 {
-            assert_eq!(state.take(Opportunity::Download), Some(Fault::CorruptBody));
+            assert_eq!(state.take(Opportunity::Download, &Fault::ALL), Some(Fault::CorruptBody));
         }
         assert_eq!(state.fired(Fault::CorruptBody), 10);
+        // A simulator that does not implement a fault neither fires nor spends it.
+        let mut state = FaultState::new(&FaultPlan::parse("zip-bomb,corrupt-body").unwrap());
+        assert_eq!(state.take(Opportunity::Download, &[Fault::CorruptBody]), Some(Fault::CorruptBody));
+        assert_eq!(state.take(Opportunity::Download, &[Fault::CorruptBody]), None);
+        assert_eq!(state.take(Opportunity::Download, &Fault::ALL), Some(Fault::ZipBomb));
         assert_eq!(plan.budget(Fault::ServerError), Some(2));
         assert_eq!(plan.budget(Fault::CorruptBody), None);
     }

@@ -591,13 +591,16 @@ impl Harness {
             });
         }
         let snapshot = Snapshot::from_json(&self.job.snapshot().to_json())?;
-        let job = ReportJob::restore(snapshot, credentials, self.now)?;
+        // Restore at the latest instant the job has seen, not at the clock the
+        // harness may already have moved on to: the twin must see exactly the
+        // times the original sees from here on.
+        let job = ReportJob::restore(snapshot, credentials, self.max_now)?;
         let persisted = job.snapshot().to_json();
         Ok(Self {
             job,
             sandbox: self.sandbox.clone(),
             now: self.now,
-            max_now: self.now,
+            max_now: self.max_now,
             chunks: self.chunks,
             chunks_fed: self.chunks_fed,
             interference: self.interference.clone(),

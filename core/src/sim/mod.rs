@@ -364,6 +364,8 @@ impl SandboxConfig {
 pub(crate) struct SimCx<'a> {
     pub(crate) now: Millis,
     faults: &'a mut FaultState,
+    /// The faults the answering simulator implements.
+    supported: &'static [Fault],
     fired: Option<Fault>,
 }
 
@@ -371,7 +373,7 @@ impl SimCx<'_> {
     /// Takes the next fault planned for `opportunity`, if any, and notes it
     /// for the log.
     pub(crate) fn fault(&mut self, opportunity: Opportunity) -> Option<Fault> {
-        let fault = self.faults.take(opportunity)?;
+        let fault = self.faults.take(opportunity, self.supported)?;
         self.fired = Some(fault);
         Some(fault)
     }
@@ -390,6 +392,11 @@ pub(crate) trait ProviderSim: fmt::Debug + Send + Sync {
     fn handle(&mut self, cx: &mut SimCx<'_>, request: &SimRequest, path: &str) -> SimResponse;
     /// The decoded bytes of a report this simulator created.
     fn report_content(&self, report_id: &str) -> Option<Vec<u8>>;
+    /// The faults this simulator implements. Others in a plan never fire at
+    /// (and are not used up by) this simulator's requests.
+    fn faults(&self) -> &'static [Fault] {
+        &Fault::ALL
+    }
     fn box_clone(&self) -> Box<dyn ProviderSim>;
     fn as_any(&self) -> &dyn Any;
 }
@@ -436,20 +443,20 @@ impl Sandbox {
     /// Answers one request at `now` and logs it.
     pub fn handle(&mut self, now: Millis, request: &SimRequest) -> SimResponse {
         let path = request.path().to_owned();
-        let mut cx = SimCx { now, faults: &mut self.faults, fired: None };
         let routed = self.sims.iter_mut().find_map(|sim| {
             let prefix = sim.provider().as_str();
             let rest = path.strip_prefix('/')?.strip_prefix(prefix)?;
             (rest.is_empty() || rest.starts_with('/')).then_some((sim, rest))
         });
-        let (provider, response) = match routed {
+        let (provider, response, fault) = match routed {
             Some((sim, rest)) => {
                 let rest = if rest.is_empty() { "/" } else { rest };
-                (Some(sim.provider()), sim.handle(&mut cx, request, rest))
+                let mut cx = SimCx { now, faults: &mut self.faults, supported: sim.faults(), fired: None };
+                let response = sim.handle(&mut cx, request, rest);
+                (Some(sim.provider()), response, cx.fired)
             }
-            None => (None, SimResponse::not_found(request.method, &path)),
+            None => (None, SimResponse::not_found(request.method, &path), None),
         };
-        let fault = cx.fired;
         self.log.push(LoggedRequest {
             at: now,
             method: request.method,

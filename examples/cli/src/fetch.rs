@@ -8,12 +8,16 @@ use std::process::ExitCode;
 
 use clap::Args;
 use reportflow::providers::Provider;
-use reportflow::{Blame, Error, Event, JobConfig, PollPolicy, ReportJob, RetryPolicy, Summary};
+use reportflow::{
+    Blame, DataChunk, Error, Event, JobConfig, JobSpec, Outcome, PollPolicy, ReportJob, RetryPolicy,
+    Summary,
+};
 use reportflow_loopback::host::{drive, Step, Transport};
 use reportflow_loopback::wall_clock;
 use serde::Serialize;
 
 use crate::output::{Destination, PartialReport};
+use crate::parts::PartsReport;
 use crate::progress::ProgressView;
 use crate::providers::FetchProvider;
 use crate::state::StateFile;
@@ -82,6 +86,47 @@ struct JsonOutcome {
     requests: u32,
     /// Where the report was written, when it was written to a file.
     output: Option<PathBuf>,
+    /// The files of a multi-part report, when written under --out DIR.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    files: Vec<PathBuf>,
+}
+
+/// Where provisional report bytes go: one file, or one file per part.
+enum Sink {
+    Single(PartialReport),
+    Parts(PartsReport),
+}
+
+impl Sink {
+    fn write(&mut self, chunk: &DataChunk) -> io::Result<()> {
+        match self {
+            Self::Single(report) => report.write(chunk),
+            Self::Parts(parts) => parts.write(chunk),
+        }
+    }
+
+    fn reset(&mut self) -> io::Result<()> {
+        match self {
+            Self::Single(report) => report.reset(),
+            Self::Parts(parts) => parts.reset(),
+        }
+    }
+
+    fn discard(self) {
+        match self {
+            Self::Single(report) => report.discard(),
+            Self::Parts(parts) => parts.discard(),
+        }
+    }
+
+    /// Moves the verified report into place; returns the file (single) or
+    /// the files (parts) written.
+    fn commit(self, summary: &Summary) -> io::Result<(Option<PathBuf>, Vec<PathBuf>)> {
+        match self {
+            Self::Single(report) => report.commit().map(|path| (path, Vec::new())),
+            Self::Parts(parts) => parts.commit(&summary.parts).map(|files| (None, files)),
+        }
+    }
 }
 
 /// A failure of this process rather than of the report.
@@ -137,6 +182,17 @@ fn fetch(args: &FetchArgs, quiet: bool) -> Result<ExitCode, LocalFailure> {
         .provider
         .job(now, base_url.is_some())
         .map_err(LocalFailure::usage)?;
+    let multipart = matches!(&spec, JobSpec::YandexMarket(spec) if spec.delivers_parts());
+    if multipart && args.out.as_deref() == Some("-") {
+        return Err(LocalFailure::usage(
+            "this report is a ZIP archive of one file per sheet: give --out DIR, not stdout",
+        ));
+    }
+    if multipart && args.out.is_none() && !args.json {
+        return Err(LocalFailure::usage(
+            "this report is a ZIP archive of one file per sheet: give --out DIR (or use --format file)",
+        ));
+    }
     let mut state = args.state.clone().map(StateFile::new);
     let mut progress = ProgressView::new(provider, quiet);
 
@@ -166,8 +222,16 @@ fn fetch(args: &FetchArgs, quiet: bool) -> Result<ExitCode, LocalFailure> {
         }
     };
 
-    let mut report = PartialReport::create(destination)
-        .map_err(|e| LocalFailure::io("cannot create the output file", &e))?;
+    let mut report = match (&destination, multipart) {
+        (Destination::File(dir), true) => Sink::Parts(
+            PartsReport::create(dir)
+                .map_err(|e| LocalFailure::io("cannot create the output directory", &e))?,
+        ),
+        _ => Sink::Single(
+            PartialReport::create(destination)
+                .map_err(|e| LocalFailure::io("cannot create the output file", &e))?,
+        ),
+    };
     let mut local_error: Option<LocalFailure> = None;
     let result = drive(&mut job, &mut Transport::new(), |job, step| {
         let written = match step {
@@ -209,19 +273,32 @@ fn fetch(args: &FetchArgs, quiet: bool) -> Result<ExitCode, LocalFailure> {
         return Err(failure);
     }
     match result {
+        Ok(summary) if summary.outcome == Outcome::NoData => {
+            // Nothing to write: the provider says the request has no data.
+            report.discard();
+            if let Some(state) = &state {
+                state
+                    .remove()
+                    .map_err(|e| LocalFailure::io("cannot delete the state file", &e))?;
+            }
+            print_done(args, provider, &summary, None, Vec::new());
+            Ok(ExitCode::SUCCESS)
+        }
         Ok(summary) => {
             let what = if matches!(args.out.as_deref(), Some("-") | None) {
                 "cannot write the report to stdout"
             } else {
                 "cannot move the report into place"
             };
-            let output = report.commit().map_err(|e| LocalFailure::io(what, &e))?;
+            let (output, files) = report
+                .commit(&summary)
+                .map_err(|e| LocalFailure::io(what, &e))?;
             if let Some(state) = &state {
                 state
                     .remove()
                     .map_err(|e| LocalFailure::io("cannot delete the state file", &e))?;
             }
-            print_done(args, provider, &summary, output);
+            print_done(args, provider, &summary, output, files);
             Ok(ExitCode::SUCCESS)
         }
         Err(error) => {
@@ -283,23 +360,56 @@ fn resumable(error: &Error) -> bool {
     matches!(error, Error::DeadlineExceeded { .. } | Error::Cancelled)
 }
 
-fn print_done(args: &FetchArgs, provider: Provider, summary: &Summary, output: Option<PathBuf>) {
+fn print_done(
+    args: &FetchArgs,
+    provider: Provider,
+    summary: &Summary,
+    output: Option<PathBuf>,
+    files: Vec<PathBuf>,
+) {
+    let no_data = summary.outcome == Outcome::NoData;
+    if no_data {
+        eprintln!(
+            "{provider} report {}: no data for this request (NO_DATA) — check the period, ids and filters; nothing was written",
+            summary.report_id
+        );
+    }
     if args.json {
+        let message = if no_data {
+            "no data for this request; nothing was written".to_owned()
+        } else {
+            format!("{} rows verified", summary.rows)
+        };
         let outcome = JsonOutcome {
-            outcome: "done",
+            outcome: if no_data { "no_data" } else { "done" },
             provider,
             kind: None,
             blame: None,
             retryable: None,
-            message: format!("{} rows verified", summary.rows),
+            message,
             report_id: Some(summary.report_id.clone()),
             bytes: Some(summary.bytes),
             rows: Some(summary.rows),
             md5: Some(summary.md5.clone()),
             requests: summary.requests,
             output,
+            files,
         };
         println!("{}", serde_json::to_string(&outcome).unwrap_or_default());
+    } else if no_data {
+    } else if !files.is_empty() {
+        eprintln!(
+            "{provider} report {}: {} rows in {} files, {} bytes, md5 {} (archive), {} requests",
+            summary.report_id,
+            summary.rows,
+            files.len(),
+            summary.bytes,
+            summary.md5,
+            summary.requests
+        );
+        for (file, part) in files.iter().zip(&summary.parts) {
+            eprintln!("  {} ({} rows)", file.display(), part.rows);
+        }
     } else {
         let destination = output
             .map(|path| format!(" → {}", path.display()))
@@ -344,6 +454,7 @@ fn print_failed(
             md5: None,
             requests: job.requests_sent(),
             output: None,
+            files: Vec::new(),
         };
         println!("{}", serde_json::to_string(&outcome).unwrap_or_default());
     }

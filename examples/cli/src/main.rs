@@ -14,6 +14,7 @@
 mod demo;
 mod fetch;
 mod output;
+mod parts;
 mod progress;
 mod providers;
 mod serve;

@@ -157,6 +157,7 @@ mod tests {
         DataChunk {
             offset,
             bytes: bytes.to_vec(),
+            part: None,
         }
     }
 

@@ -4,6 +4,7 @@
 
 use clap::{Args, Subcommand};
 use reportflow::providers::amazon_ads::{self, RecordType, Region, Segment, Tactic};
+use reportflow::providers::yandex_market::{self, ReportFormat, ReportKind};
 use reportflow::providers::Provider;
 use reportflow::sim;
 use reportflow::{Credentials, JobSpec, Millis};
@@ -17,15 +18,28 @@ pub(crate) struct ProviderEntry {
 }
 
 /// Every implemented provider, in demo order.
-pub(crate) const PROVIDERS: &[ProviderEntry] = &[ProviderEntry {
-    provider: Provider::AmazonAds,
-    sample: amazon_ads_sample,
-}];
+pub(crate) const PROVIDERS: &[ProviderEntry] = &[
+    ProviderEntry {
+        provider: Provider::AmazonAds,
+        sample: amazon_ads_sample,
+    },
+    ProviderEntry {
+        provider: Provider::YandexMarket,
+        sample: yandex_market_sample,
+    },
+];
 
 fn amazon_ads_sample(now: Millis) -> (JobSpec, Credentials) {
     (
         sim::amazon_ads::sample_spec(now),
         sim::amazon_ads::credentials(),
+    )
+}
+
+fn yandex_market_sample(now: Millis) -> (JobSpec, Credentials) {
+    (
+        sim::yandex_market::sample_spec(now),
+        sim::yandex_market::credentials(),
     )
 }
 
@@ -39,6 +53,16 @@ pub(crate) enum FetchProvider {
     /// Credentials come from the flags or the environment; with --base-url
     /// and no credentials at all, the simulator's credentials are used.
     AmazonAds(AmazonAdsArgs),
+    /// Yandex Market Partner API report (POST /v2/reports/<kind>/generate).
+    ///
+    /// --kind names a report of the spec (united-orders, goods-realization,
+    /// documents/labels, …) or any other kind, sent as a raw request;
+    /// --body-json is its JSON body (the API's field names). Formats: file
+    /// (XLSX, written to --out FILE) or csv / json (ZIP archives of one file
+    /// per sheet, written as separate files under --out DIR). With
+    /// --base-url and no credentials, the simulator's Api-Key and, without
+    /// --kind, its sample orders report are used.
+    YandexMarket(YandexMarketArgs),
 }
 
 impl FetchProvider {
@@ -46,6 +70,7 @@ impl FetchProvider {
     pub(crate) fn provider(&self) -> Provider {
         match self {
             Self::AmazonAds(_) => Provider::AmazonAds,
+            Self::YandexMarket(_) => Provider::YandexMarket,
         }
     }
 
@@ -58,7 +83,121 @@ impl FetchProvider {
     ) -> Result<(JobSpec, Credentials), String> {
         match self {
             Self::AmazonAds(args) => args.job(now, simulated),
+            Self::YandexMarket(args) => args.job(now, simulated),
         }
+    }
+}
+
+/// Flags of `fetch yandex-market`.
+#[derive(Debug, Args)]
+pub(crate) struct YandexMarketArgs {
+    /// Report kind: a name from the spec (united-orders, stocks-on-warehouses,
+    /// documents/labels, …); any other name or an absolute path is sent as a
+    /// raw request with the body as given.
+    #[arg(long, value_name = "KIND", help_heading = "Report")]
+    kind: Option<String>,
+    /// The request body as JSON, or @FILE to read it from a file.
+    #[arg(long, value_name = "JSON|@FILE", help_heading = "Report")]
+    body_json: Option<String>,
+    /// file (XLSX), csv or json (csv and json are ZIP archives, written as
+    /// one file per sheet under --out DIR).
+    #[arg(long, value_name = "FORMAT", default_value = "file", help_heading = "Report")]
+    format: String,
+    /// Report language, RU or EN (united-netting, united-marketplace-services,
+    /// united-orders).
+    #[arg(long, value_name = "LANG", help_heading = "Report")]
+    language: Option<String>,
+    /// Cabinet type, SELLER or ADVERTISER (promotion reports).
+    #[arg(long, value_name = "TYPE", help_heading = "Report")]
+    source_type: Option<String>,
+    /// Replaces the /v2 path prefix ("" for the legacy unprefixed paths).
+    #[arg(long, value_name = "PREFIX", help_heading = "Connection")]
+    path_prefix: Option<String>,
+    /// Api-Key token (prefer the environment variable: flags show up in
+    /// process lists).
+    #[arg(
+        long,
+        env = "YANDEX_MARKET_API_KEY",
+        hide_env_values = true,
+        help_heading = "Credentials"
+    )]
+    api_key: Option<String>,
+    /// OAuth token, sent as Authorization: Bearer (deprecated by Yandex).
+    #[arg(
+        long,
+        env = "YANDEX_MARKET_OAUTH_TOKEN",
+        hide_env_values = true,
+        help_heading = "Credentials"
+    )]
+    oauth_token: Option<String>,
+}
+
+impl YandexMarketArgs {
+    fn job(&self, now: Millis, simulated: bool) -> Result<(JobSpec, Credentials), String> {
+        let format = ReportFormat::parse(&self.format).map_err(|e| e.to_string())?;
+        let body = match self.body_json.as_deref() {
+            Some(text) => {
+                let text = match text.strip_prefix('@') {
+                    Some(path) => std::fs::read_to_string(path)
+                        .map_err(|e| format!("cannot read --body-json {path}: {e}"))?,
+                    None => text.to_owned(),
+                };
+                Some(
+                    serde_json::from_str::<serde_json::Value>(&text)
+                        .map_err(|e| format!("--body-json is not JSON: {e}"))?,
+                )
+            }
+            None => None,
+        };
+        let request = match (&self.kind, body) {
+            (Some(kind), Some(body)) => yandex_market::ReportSpec::request_from_json(kind, body)
+                .map_err(|e| e.to_string())?,
+            (Some(kind), None) => match ReportKind::parse(kind) {
+                Some(known) if simulated => sim::yandex_market::sample_request(known, now),
+                _ => return Err(format!("--kind {kind} needs --body-json with the report's body")),
+            },
+            (None, _) if simulated => sim::yandex_market::sample_request(ReportKind::UnitedOrders, now),
+            (None, _) => {
+                return Err(
+                    "--kind is required (e.g. --kind united-orders --body-json '{\"businessId\":…}')".into(),
+                )
+            }
+        };
+        let mut spec = yandex_market::ReportSpec::new(request, format);
+        if let Some(language) = &self.language {
+            spec.language = Some(
+                serde_json::from_value(serde_json::json!(language.to_ascii_uppercase()))
+                    .map_err(|_| format!("invalid language `{language}`: RU or EN"))?,
+            );
+        }
+        if let Some(source) = &self.source_type {
+            spec.source_type = Some(
+                serde_json::from_value(serde_json::json!(source.to_ascii_uppercase()))
+                    .map_err(|_| format!("invalid source type `{source}`: SELLER or ADVERTISER"))?,
+            );
+        }
+        if let Some(prefix) = &self.path_prefix {
+            spec.path_prefix = Some(prefix.clone());
+        }
+        spec.validate().map_err(|e| e.to_string())?;
+        let credentials = match (&self.api_key, &self.oauth_token) {
+            (Some(key), None) => yandex_market::Credentials::api_key(key),
+            (None, Some(token)) => yandex_market::Credentials::oauth(token),
+            (None, None) if simulated => sim::yandex_market::provider_credentials(),
+            (None, None) => {
+                return Err("no Yandex Market credentials: set YANDEX_MARKET_API_KEY (or YANDEX_MARKET_OAUTH_TOKEN), \
+                            or point --base-url at `reportflow sim`"
+                    .into())
+            }
+            (Some(_), Some(_)) => {
+                return Err("give --api-key or --oauth-token, not both".into())
+            }
+        };
+        credentials.validate().map_err(|e| e.to_string())?;
+        Ok((
+            JobSpec::YandexMarket(spec),
+            Credentials::YandexMarket(credentials),
+        ))
     }
 }
 

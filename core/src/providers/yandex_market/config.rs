@@ -246,7 +246,12 @@ macro_rules! kinds {
                     $(Self::$variant(body) => serde_json::to_value(body),)*
                     Self::Raw(raw) => Ok(raw.body.clone()),
                 };
-                value.unwrap_or(Value::Null)
+                let mut value = value.unwrap_or(Value::Null);
+                if let (Self::MarketingDetalization(_), Value::Object(map)) = (self, &mut value) {
+                    // A path parameter, not a body field.
+                    map.remove("businessId");
+                }
+                value
             }
 
             fn validate_body(&self) -> Result<(), ConfigError> {
@@ -487,6 +492,13 @@ impl ReportSpec {
             return Err(invalid("body", format!("{} bytes; the API accepts at most {MAX_BODY_BYTES}", body.len())));
         }
         Ok(())
+    }
+
+    /// Whether the report arrives as several named parts (`Data` with
+    /// `part` set): the CSV and JSON formats and the closing documents,
+    /// which are ZIP archives. Hosts write those as one file per part.
+    pub fn delivers_parts(&self) -> bool {
+        matches!(self.output(), Output::Archive { .. })
     }
 
     /// The generate call's path (with the prefix applied).
