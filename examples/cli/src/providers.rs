@@ -4,6 +4,7 @@
 
 use clap::{Args, Subcommand};
 use reportflow::providers::amazon_ads::{self, RecordType, Region, Segment, Tactic};
+use reportflow::providers::lingxing;
 use reportflow::providers::yandex_market::{self, ReportFormat, ReportKind};
 use reportflow::providers::Provider;
 use reportflow::sim;
@@ -27,7 +28,15 @@ pub(crate) const PROVIDERS: &[ProviderEntry] = &[
         provider: Provider::YandexMarket,
         sample: yandex_market_sample,
     },
+    ProviderEntry {
+        provider: Provider::Lingxing,
+        sample: lingxing_sample,
+    },
 ];
+
+fn lingxing_sample(_now: Millis) -> (JobSpec, Credentials) {
+    (sim::lingxing::sample_spec(), sim::lingxing::credentials())
+}
 
 fn amazon_ads_sample(now: Millis) -> (JobSpec, Credentials) {
     (
@@ -63,6 +72,14 @@ pub(crate) enum FetchProvider {
     /// --base-url and no credentials, the simulator's Api-Key and, without
     /// --kind, its sample orders report are used.
     YandexMarket(YandexMarketArgs),
+    /// Lingxing (领星) OpenAPI Amazon report export task
+    /// (/basicOpen/report/create/reportExportTask).
+    ///
+    /// Report flags default to the simulator's sample (an all-orders flat
+    /// file for its seller in the US marketplace). Credentials come from the
+    /// flags or LINGXING_APP_ID / LINGXING_APP_SECRET; with --base-url and no
+    /// credentials, the simulator's are used.
+    Lingxing(LingxingArgs),
 }
 
 impl FetchProvider {
@@ -71,6 +88,7 @@ impl FetchProvider {
         match self {
             Self::AmazonAds(_) => Provider::AmazonAds,
             Self::YandexMarket(_) => Provider::YandexMarket,
+            Self::Lingxing(_) => Provider::Lingxing,
         }
     }
 
@@ -84,6 +102,7 @@ impl FetchProvider {
         match self {
             Self::AmazonAds(args) => args.job(now, simulated),
             Self::YandexMarket(args) => args.job(now, simulated),
+            Self::Lingxing(args) => args.job(simulated),
         }
     }
 }
@@ -198,6 +217,70 @@ impl YandexMarketArgs {
             JobSpec::YandexMarket(spec),
             Credentials::YandexMarket(credentials),
         ))
+    }
+}
+
+/// Flags of `fetch lingxing`.
+#[derive(Debug, Args)]
+pub(crate) struct LingxingArgs {
+    /// Lingxing's seller_id of the shop (the Amazon seller id).
+    #[arg(long, value_name = "ID", help_heading = "Report")]
+    seller_id: Option<String>,
+    /// Region of the seller account: na, eu or fe.
+    #[arg(long, value_name = "REGION", help_heading = "Report")]
+    region: Option<String>,
+    /// Amazon SP-API report type, e.g. GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL.
+    #[arg(long, value_name = "TYPE", help_heading = "Report")]
+    report_type: Option<String>,
+    /// Amazon marketplace ids, comma-separated, all in --region.
+    #[arg(long, value_name = "ID,ID", value_delimiter = ',', help_heading = "Report")]
+    marketplace_id: Option<Vec<String>>,
+    /// Start of the data period, ISO 8601 (2024-03-01T00:00:00Z).
+    #[arg(long, value_name = "INSTANT", requires = "end", help_heading = "Report")]
+    start: Option<String>,
+    /// End of the data period, ISO 8601.
+    #[arg(long, value_name = "INSTANT", requires = "start", help_heading = "Report")]
+    end: Option<String>,
+    /// Lingxing AppID (also the AES key of request signing).
+    #[arg(long, env = "LINGXING_APP_ID", hide_env_values = true, help_heading = "Credentials")]
+    app_id: Option<String>,
+    /// Lingxing AppSecret (prefer the environment variable: flags show up
+    /// in process lists).
+    #[arg(long, env = "LINGXING_APP_SECRET", hide_env_values = true, help_heading = "Credentials")]
+    app_secret: Option<String>,
+}
+
+impl LingxingArgs {
+    fn job(&self, simulated: bool) -> Result<(JobSpec, Credentials), String> {
+        let mut spec = sim::lingxing::sample_report_spec();
+        if let Some(region) = &self.region {
+            spec.region = lingxing::Region::parse(region).map_err(|e| e.to_string())?;
+        }
+        if let Some(seller_id) = &self.seller_id {
+            spec.seller_id.clone_from(seller_id);
+        }
+        if let Some(report_type) = &self.report_type {
+            spec.report_type.clone_from(report_type);
+        }
+        if let Some(ids) = &self.marketplace_id {
+            spec.marketplace_ids = ids.iter().map(|id| id.trim().to_owned()).filter(|id| !id.is_empty()).collect();
+        }
+        if let (Some(start), Some(end)) = (&self.start, &self.end) {
+            spec = spec.with_data_range(start, end);
+        }
+        spec.validate().map_err(|e| e.to_string())?;
+        let credentials = match (&self.app_id, &self.app_secret) {
+            (Some(id), Some(secret)) => lingxing::Credentials::new(id, secret),
+            (None, None) if simulated => sim::lingxing::provider_credentials(),
+            (None, None) => {
+                return Err("no Lingxing credentials: set LINGXING_APP_ID and LINGXING_APP_SECRET, \
+                            or point --base-url at `reportflow sim`"
+                    .into())
+            }
+            _ => return Err("incomplete Lingxing credentials: give both the AppID and the AppSecret".into()),
+        };
+        credentials.validate().map_err(|e| e.to_string())?;
+        Ok((JobSpec::Lingxing(spec), Credentials::Lingxing(credentials)))
     }
 }
 
