@@ -73,9 +73,18 @@ export interface CliOutcome {
   requests: number;
 }
 
+/**
+ * Flags that make `reportflow fetch <provider>` request the simulator's
+ * sample report (`simSampleSpec`), where its defaults differ: the CLI asks
+ * Yandex Market for XLSX by default, the sample spec for CSV.
+ */
+const CLI_SAMPLE_FLAGS: Partial<Record<Provider, string[]>> = {
+  "yandex-market": ["--format", "csv"],
+};
+
 /** `reportflow fetch <provider> --base-url URL --json --seed S`: the Rust host's answer. */
 export async function cliFetch(provider: Provider, baseUrl: string, seed: number): Promise<CliOutcome> {
-  const args = ["--quiet", "fetch", provider, "--base-url", baseUrl, "--json", "--seed", String(seed), "--poll-ms", String(FAST.pollMs), "--retry-ms", String(FAST.retryMs)];
+  const args = ["--quiet", "fetch", provider, ...(CLI_SAMPLE_FLAGS[provider] ?? []), "--base-url", baseUrl, "--json", "--seed", String(seed), "--poll-ms", String(FAST.pollMs), "--retry-ms", String(FAST.retryMs)];
   const { stdout } = await promisify(execFile)(cliPath, args, { timeout: 120_000 }).catch((error: { stdout?: string }) => {
     // Exit 1 (report failed) still prints the JSON outcome.
     if (error.stdout) return { stdout: error.stdout };

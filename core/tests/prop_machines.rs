@@ -251,7 +251,7 @@ fn apply(harness: &mut Harness, checker: &mut Checker, transition: &Transition, 
             let latest = harness.requests().last().map(|r| r.id);
             let old = harness.requests().first().map(|r| r.id).filter(|id| Some(*id) != latest);
             let id = old.unwrap_or(RequestId::new(0));
-            let finished = harness.outcome().is_some();
+            let finished = harness.job().is_finished();
             let result = harness.handle(Input::End { id });
             no_canary("an input error", &format!("{result:?}"))?;
             if finished {
@@ -261,7 +261,7 @@ fn apply(harness: &mut Harness, checker: &mut Checker, transition: &Transition, 
             }
         }
         Transition::CrashRestore => {
-            if harness.outcome().is_none() {
+            if !harness.job().is_finished() {
                 harness
                     .crash_and_restore(amazon_ads::credentials())
                     .map_err(|e| TestCaseError::fail(format!("restore failed: {e}")))?;

@@ -14,9 +14,12 @@ use proptest::prelude::*;
 use reportflow::providers::yandex_market::{ReportFormat, ReportKind, ReportSpec};
 use reportflow::providers::Provider;
 use reportflow::sim::{
-    yandex_market, ActionRecord, ChunkPlan, Fault, FaultPlan, Harness, Interference, Run, Sandbox, SandboxConfig, Times,
+    yandex_market, ActionRecord, ChunkPlan, Fault, FaultPlan, Harness, Interference, Run, Sandbox,
+    SandboxConfig, Times,
 };
-use reportflow::{Event, Input, JobConfig, JobSpec, Millis, Phase, ReportJob, RequestId, TransportFailure};
+use reportflow::{
+    Event, Input, JobConfig, JobSpec, Millis, Phase, ReportJob, RequestId, TransportFailure,
+};
 
 /// 2024-03-01T00:00:00Z.
 const START: Millis = Millis(1_709_251_200_000);
@@ -45,22 +48,24 @@ fn fault_plan() -> impl Strategy<Value = FaultPlan> {
         prop_oneof![8 => (1u32..=3).prop_map(Times::Count), 1 => Just(Times::Always)],
     );
     proptest::collection::vec(entry, 0..5).prop_map(|entries| {
-        entries.into_iter().fold(FaultPlan::none(), |plan, (fault, times)| {
-            let times = match (fault, times) {
-                (
-                    Fault::NoData
-                    | Fault::TooLarge
-                    | Fault::ReportFailure
-                    | Fault::ZipBomb
-                    | Fault::ZipSlip
-                    | Fault::Reject422
-                    | Fault::ExpiredToken,
-                    _,
-                ) => Times::Count(1),
-                (_, times) => times,
-            };
-            plan.with(fault, times)
-        })
+        entries
+            .into_iter()
+            .fold(FaultPlan::none(), |plan, (fault, times)| {
+                let times = match (fault, times) {
+                    (
+                        Fault::NoData
+                        | Fault::TooLarge
+                        | Fault::ReportFailure
+                        | Fault::ZipBomb
+                        | Fault::ZipSlip
+                        | Fault::Reject422
+                        | Fault::ExpiredToken,
+                        _,
+                    ) => Times::Count(1),
+                    (_, times) => times,
+                };
+                plan.with(fault, times)
+            })
     })
 }
 
@@ -108,7 +113,11 @@ fn case() -> impl Strategy<Value = Case> {
         any::<u64>(),
         0u32..200,
         0u64..30_000,
-        prop_oneof![Just(ReportFormat::Csv), Just(ReportFormat::Json), Just(ReportFormat::File)],
+        prop_oneof![
+            Just(ReportFormat::Csv),
+            Just(ReportFormat::Json),
+            Just(ReportFormat::File)
+        ],
         prop_oneof![
             6 => Just(ReportKind::UnitedOrders),
             1 => Just(ReportKind::KeyIndicators),
@@ -117,26 +126,45 @@ fn case() -> impl Strategy<Value = Case> {
         ],
         (any::<u64>(), 1usize..64, 64usize..20_000),
         fault_plan(),
-        (proptest::collection::vec(op(), 0..24), proptest::option::weighted(0.05, 0usize..24), 0u16..300),
+        (
+            proptest::collection::vec(op(), 0..24),
+            proptest::option::weighted(0.05, 0usize..24),
+            0u16..300,
+        ),
     )
-        .prop_map(|(seed, rows, generation_ms, format, kind, chunks, faults, (ops, cancel_at, fork_after))| Case {
-            seed,
-            rows,
-            generation_ms,
-            format,
-            kind,
-            chunks,
-            faults,
-            ops,
-            cancel_at,
-            fork_after,
-        })
+        .prop_map(
+            |(
+                seed,
+                rows,
+                generation_ms,
+                format,
+                kind,
+                chunks,
+                faults,
+                (ops, cancel_at, fork_after),
+            )| Case {
+                seed,
+                rows,
+                generation_ms,
+                format,
+                kind,
+                chunks,
+                faults,
+                ops,
+                cancel_at,
+                fork_after,
+            },
+        )
 }
 
 fn spec(case: &Case) -> JobSpec {
     JobSpec::YandexMarket(ReportSpec::new(
         yandex_market::sample_request(case.kind, START),
-        if matches!(case.kind, ReportKind::Labels | ReportKind::ClosureDocuments) { ReportFormat::File } else { case.format },
+        if matches!(case.kind, ReportKind::Labels | ReportKind::ClosureDocuments) {
+            ReportFormat::File
+        } else {
+            case.format
+        },
     ))
 }
 
@@ -148,14 +176,22 @@ fn harness(case: &Case) -> Harness {
             .with_generation_ms(case.generation_ms)
             .with_faults(case.faults.clone()),
     );
-    let job = ReportJob::new(spec(case), sandbox.job_config(Provider::YandexMarket), yandex_market::credentials(), START)
-        .expect("a valid job");
+    let job = ReportJob::new(
+        spec(case),
+        sandbox.job_config(Provider::YandexMarket),
+        yandex_market::credentials(),
+        START,
+    )
+    .expect("a valid job");
     let (seed, min, max) = case.chunks;
     Harness::new(job, sandbox, START).with_chunks(ChunkPlan::seeded(seed, min, max))
 }
 
 fn sim(harness: &Harness) -> &yandex_market::Simulator {
-    harness.sandbox().simulator::<yandex_market::Simulator>().expect("the Yandex simulator")
+    harness
+        .sandbox()
+        .simulator::<yandex_market::Simulator>()
+        .expect("the Yandex simulator")
 }
 
 fn bucket_of(url: &str) -> Option<&'static str> {
@@ -184,7 +220,9 @@ fn run(case: &Case) -> Result<Outcome, TestCaseError> {
         match op {
             Op::Steps(n) => {
                 for _ in 0..*n {
-                    harness.step().map_err(|e| TestCaseError::fail(format!("{e}")))?;
+                    harness
+                        .step()
+                        .map_err(|e| TestCaseError::fail(format!("{e}")))?;
                 }
             }
             Op::Refuse(failure) => {
@@ -202,7 +240,9 @@ fn run(case: &Case) -> Result<Outcome, TestCaseError> {
             }
             Op::Crash => {
                 disturbed = true;
-                harness.crash_and_restore(yandex_market::credentials()).map_err(|e| TestCaseError::fail(format!("{e}")))?;
+                harness
+                    .crash_and_restore(yandex_market::credentials())
+                    .map_err(|e| TestCaseError::fail(format!("{e}")))?;
             }
             Op::JumpBack(ms) => {
                 disturbed = true;
@@ -213,32 +253,63 @@ fn run(case: &Case) -> Result<Outcome, TestCaseError> {
                 let id = RequestId::new(*raw);
                 if harness.in_flight() != Some(id) {
                     // 1: hostile input is a typed error, never a panic.
-                    prop_assert!(harness.handle(Input::End { id }).is_err(), "a stale End for {id} was accepted");
+                    prop_assert!(
+                        harness.handle(Input::End { id }).is_err(),
+                        "a stale End for {id} was accepted"
+                    );
                 }
             }
         }
     }
     // 2: bounded; the harness checks 3 (waits, one in flight) on every step.
-    let run = harness.drive_bounded(MAX_STEPS).map_err(|e| TestCaseError::fail(format!("{e}")))?;
-    Ok(Outcome { run, harness, disturbed })
+    let run = harness
+        .drive_bounded(MAX_STEPS)
+        .map_err(|e| TestCaseError::fail(format!("{e}")))?;
+    Ok(Outcome {
+        run,
+        harness,
+        disturbed,
+    })
 }
 
 fn check(case: &Case) -> Result<(), TestCaseError> {
-    let Outcome { run, harness, disturbed } = run(case)?;
+    let Outcome {
+        run,
+        harness,
+        disturbed,
+    } = run(case)?;
     let config = JobConfig::default();
 
     // 5: retries per step within the budget.
-    let budget = config.retry.max_attempts.max(config.max_link_refreshes.saturating_add(1));
+    let budget = config
+        .retry
+        .max_attempts
+        .max(config.max_link_refreshes.saturating_add(1));
     for action in &run.actions {
-        if let ActionRecord::Event { event: Event::Retrying { attempt, .. }, .. } = action {
-            prop_assert!(*attempt <= budget, "retry attempt {attempt} over the budget {budget}");
+        if let ActionRecord::Event {
+            event: Event::Retrying { attempt, .. },
+            ..
+        } = action
+        {
+            prop_assert!(
+                *attempt <= budget,
+                "retry attempt {attempt} over the budget {budget}"
+            );
         }
     }
 
     // 6: Done only with the simulator's bytes, exactly.
     if let Some(summary) = run.summary() {
-        let truth = harness.sandbox().report_content(&summary.report_id).unwrap_or_default();
-        prop_assert!(run.data == truth, "Done with {} bytes that are not the report ({} bytes)", run.data.len(), truth.len());
+        let truth = harness
+            .sandbox()
+            .report_content(&summary.report_id)
+            .unwrap_or_default();
+        prop_assert!(
+            run.data == truth,
+            "Done with {} bytes that are not the report ({} bytes)",
+            run.data.len(),
+            truth.len()
+        );
         prop_assert_eq!(summary.bytes, truth.len() as u64);
         let parts: u64 = summary.parts.iter().map(|p| p.bytes).sum();
         prop_assert!(summary.parts.is_empty() || parts == summary.bytes);
@@ -248,7 +319,11 @@ fn check(case: &Case) -> Result<(), TestCaseError> {
 
     // Yandex: one report per job unless a generate's answer was lost.
     if !disturbed {
-        prop_assert!(sim(&harness).reports_created() <= 1, "{} reports generated", sim(&harness).reports_created());
+        prop_assert!(
+            sim(&harness).reports_created() <= 1,
+            "{} reports generated",
+            sim(&harness).reports_created()
+        );
     }
 
     // Yandex: no request while the job's view of its quota says none is
@@ -265,18 +340,31 @@ fn check(case: &Case) -> Result<(), TestCaseError> {
                 silence_until = Millis::ZERO;
                 last_420 = None;
             }
-            ActionRecord::Event { event: Event::Throttled { bucket, until }, .. } => {
-                let bucket = if bucket.ends_with("generate") { "yandex-market:generate" } else { "yandex-market:info" };
+            ActionRecord::Event {
+                event: Event::Throttled { bucket, until },
+                ..
+            } => {
+                let bucket = if bucket.ends_with("generate") {
+                    "yandex-market:generate"
+                } else {
+                    "yandex-market:info"
+                };
                 empty_until.insert(bucket, *until);
                 if last_420.take().is_some() {
                     silence_until = silence_until.max(*until);
                 }
             }
             ActionRecord::Send { at, id, url, .. } => {
-                prop_assert!(*at >= silence_until, "a request at {at} before the 420's Until {silence_until}");
+                prop_assert!(
+                    *at >= silence_until,
+                    "a request at {at} before the 420's Until {silence_until}"
+                );
                 if let Some(bucket) = bucket_of(url) {
                     if let Some(until) = empty_until.get(bucket) {
-                        prop_assert!(at >= until, "{bucket} used at {at} while the job's view said empty until {until}");
+                        prop_assert!(
+                            at >= until,
+                            "{bucket} used at {at} while the job's view said empty until {until}"
+                        );
                     }
                     if answered.get(id) == Some(&420) {
                         last_420 = Some(*id);
@@ -298,7 +386,12 @@ fn check(case: &Case) -> Result<(), TestCaseError> {
     }
 
     // 8: no secret in any printable or persisted surface.
-    let mut printed = format!("{:?}{:?}{:?}", run.requests, run.outcome, harness.sandbox().requests());
+    let mut printed = format!(
+        "{:?}{:?}{:?}",
+        run.requests,
+        run.outcome,
+        harness.sandbox().requests()
+    );
     if let Err(error) = &run.outcome {
         printed.push_str(&error.to_string());
     }
@@ -308,7 +401,10 @@ fn check(case: &Case) -> Result<(), TestCaseError> {
             printed.push_str(&format!("{event:?}"));
         }
     }
-    prop_assert!(!printed.contains(yandex_market::CANARY), "the canary leaked");
+    prop_assert!(
+        !printed.contains(yandex_market::CANARY),
+        "the canary leaked"
+    );
     for snapshot in &run.snapshots {
         prop_assert!(!snapshot.contains("/_files/"), "a file link was persisted");
     }
@@ -320,25 +416,38 @@ fn check(case: &Case) -> Result<(), TestCaseError> {
 fn check_twins(case: &Case) -> Result<(), TestCaseError> {
     let mut harness = harness(case);
     for _ in 0..case.fork_after {
-        harness.step().map_err(|e| TestCaseError::fail(format!("{e}")))?;
+        harness
+            .step()
+            .map_err(|e| TestCaseError::fail(format!("{e}")))?;
     }
     for _ in 0..500 {
         if harness.at_rest() || harness.outcome().is_some() {
             break;
         }
-        harness.step().map_err(|e| TestCaseError::fail(format!("{e}")))?;
+        harness
+            .step()
+            .map_err(|e| TestCaseError::fail(format!("{e}")))?;
     }
     if !harness.at_rest() || matches!(harness.job().phase(), Phase::Downloading) {
         return Ok(());
     }
-    let mut twin = harness.fork(yandex_market::credentials()).map_err(|e| TestCaseError::fail(format!("{e}")))?;
+    let mut twin = harness
+        .fork(yandex_market::credentials())
+        .map_err(|e| TestCaseError::fail(format!("{e}")))?;
     let seen = harness.actions().len();
-    let a = harness.drive_bounded(MAX_STEPS).map_err(|e| TestCaseError::fail(format!("{e}")))?;
-    let b = twin.drive_bounded(MAX_STEPS).map_err(|e| TestCaseError::fail(format!("{e}")))?;
+    let a = harness
+        .drive_bounded(MAX_STEPS)
+        .map_err(|e| TestCaseError::fail(format!("{e}")))?;
+    let b = twin
+        .drive_bounded(MAX_STEPS)
+        .map_err(|e| TestCaseError::fail(format!("{e}")))?;
     let rest: Vec<&ActionRecord> = a.actions.iter().skip(seen).collect();
     let twin_actions: Vec<&ActionRecord> = b.actions.iter().collect();
     prop_assert_eq!(rest, twin_actions);
-    prop_assert_eq!(a.outcome.map(|s| s.report_id), b.outcome.map(|s| s.report_id));
+    prop_assert_eq!(
+        a.outcome.map(|s| s.report_id),
+        b.outcome.map(|s| s.report_id)
+    );
     Ok(())
 }
 
@@ -363,8 +472,13 @@ fn quota_headers_are_honoured_across_many_jobs() {
     let mut now = START;
     let mut ids = HashSet::new();
     for _ in 0..3 {
-        let job = ReportJob::new(yandex_market::sample_spec(now), sandbox.job_config(Provider::YandexMarket), yandex_market::credentials(), now)
-            .expect("a valid job");
+        let job = ReportJob::new(
+            yandex_market::sample_spec(now),
+            sandbox.job_config(Provider::YandexMarket),
+            yandex_market::credentials(),
+            now,
+        )
+        .expect("a valid job");
         let mut harness = Harness::new(job, sandbox.clone(), now);
         let run = harness.drive_bounded(MAX_STEPS).expect("ends");
         let summary = run.summary().expect("Done");
@@ -373,6 +487,12 @@ fn quota_headers_are_honoured_across_many_jobs() {
         sandbox = harness.sandbox().clone();
     }
     assert_eq!(ids.len(), 3);
-    let hits = sandbox.simulator::<yandex_market::Simulator>().expect("sim").limit_hits();
-    assert!(hits <= 2, "at most one 420 per job that started inside a used window: {hits}");
+    let hits = sandbox
+        .simulator::<yandex_market::Simulator>()
+        .expect("sim")
+        .limit_hits();
+    assert!(
+        hits <= 2,
+        "at most one 420 per job that started inside a used window: {hits}"
+    );
 }

@@ -7,14 +7,23 @@ use reportflow::providers::yandex_market::{
 };
 use reportflow::providers::yandex_market::{ReportRequest, SourceType};
 use reportflow::providers::Provider;
-use reportflow::sim::{yandex_market, ActionRecord, FaultPlan, Harness, Run, Sandbox, SandboxConfig};
-use reportflow::{Credentials, Error, ErrorKind, Event, JobConfig, JobSpec, Millis, Outcome, ReportFailure, ReportJob, WaitReason};
+use reportflow::sim::{
+    yandex_market, ActionRecord, FaultPlan, Harness, Run, Sandbox, SandboxConfig,
+};
+use reportflow::{
+    Credentials, Error, ErrorKind, Event, JobConfig, JobSpec, Millis, Outcome, ReportFailure,
+    ReportJob, WaitReason,
+};
 
 /// 2024-03-01T00:00:00Z.
 const START: Millis = Millis(1_709_251_200_000);
 
 fn sandbox(faults: &str, rows: u32) -> Sandbox {
-    Sandbox::new(SandboxConfig::default().with_rows(rows).with_faults(FaultPlan::parse(faults).expect("a fault plan")))
+    Sandbox::new(
+        SandboxConfig::default()
+            .with_rows(rows)
+            .with_faults(FaultPlan::parse(faults).expect("a fault plan")),
+    )
 }
 
 fn spec(format: ReportFormat) -> ReportSpec {
@@ -25,8 +34,13 @@ fn spec(format: ReportFormat) -> ReportSpec {
 
 fn run_with(spec: ReportSpec, faults: &str, rows: u32, credentials: Credentials) -> (Run, Harness) {
     let sandbox = sandbox(faults, rows);
-    let job = ReportJob::new(JobSpec::YandexMarket(spec), sandbox.job_config(Provider::YandexMarket), credentials, START)
-        .expect("a valid job");
+    let job = ReportJob::new(
+        JobSpec::YandexMarket(spec),
+        sandbox.job_config(Provider::YandexMarket),
+        credentials,
+        START,
+    )
+    .expect("a valid job");
     let mut harness = Harness::new(job, sandbox, START);
     let run = harness.drive_bounded(20_000).expect("the job ends");
     (run, harness)
@@ -37,7 +51,10 @@ fn go(format: ReportFormat, faults: &str) -> (Run, Harness) {
 }
 
 fn sim(harness: &Harness) -> &yandex_market::Simulator {
-    harness.sandbox().simulator::<yandex_market::Simulator>().expect("the Yandex simulator")
+    harness
+        .sandbox()
+        .simulator::<yandex_market::Simulator>()
+        .expect("the Yandex simulator")
 }
 
 fn sends(run: &Run) -> Vec<(Millis, String)> {
@@ -60,14 +77,26 @@ fn csv_report_arrives_as_named_parts_with_rows_counted() {
     assert_eq!(summary.parts[0].name, "united_orders.csv");
     assert_eq!(summary.parts[0].rows, 40);
     assert_eq!(summary.rows, 40);
-    assert_eq!(Some(run.data.clone()), harness.sandbox().report_content(&summary.report_id));
+    assert_eq!(
+        Some(run.data.clone()),
+        harness.sandbox().report_content(&summary.report_id)
+    );
     assert!(summary.raw_bytes > 0 && summary.md5.len() == 32);
     assert_eq!(sim(&harness).reports_created(), 1);
     // Generate, info until DONE, one download; the estimate sets the first poll.
     let sent = sends(&run);
-    assert!(sent[0].1.contains("/v2/reports/united-orders/generate?format=CSV"), "{sent:?}");
+    assert!(
+        sent[0]
+            .1
+            .contains("/v2/reports/united-orders/generate?format=CSV"),
+        "{sent:?}"
+    );
     assert!(sent[1].1.contains("/v2/reports/info/"), "{sent:?}");
-    assert_eq!(sent[1].0, START.saturating_add(2_000), "first poll at the estimate");
+    assert_eq!(
+        sent[1].0,
+        START.saturating_add(2_000),
+        "first poll at the estimate"
+    );
 }
 
 #[test]
@@ -76,28 +105,52 @@ fn json_and_xlsx_formats_verify_and_deliver() {
     let summary = run.summary().expect("Done");
     assert_eq!(summary.parts[0].name, "united_orders.json");
     assert_eq!(summary.rows, 40);
-    assert_eq!(Some(run.data.clone()), harness.sandbox().report_content(&summary.report_id));
+    assert_eq!(
+        Some(run.data.clone()),
+        harness.sandbox().report_content(&summary.report_id)
+    );
 
-    let (run, harness) = run_with(spec(ReportFormat::File), "", 10, yandex_market::credentials());
+    let (run, harness) = run_with(
+        spec(ReportFormat::File),
+        "",
+        10,
+        yandex_market::credentials(),
+    );
     let summary = run.summary().expect("Done");
     assert!(summary.content_type.contains("spreadsheetml"));
     assert!(summary.parts.is_empty());
     assert_eq!(summary.bytes, summary.raw_bytes);
-    let xlsx = harness.sandbox().report_content(&summary.report_id).expect("truth");
+    let xlsx = harness
+        .sandbox()
+        .report_content(&summary.report_id)
+        .expect("truth");
     assert_eq!(run.data, xlsx);
-    assert!(unzip(&run.data, ZipLimits::default()).expect("an OOXML container").iter().any(|(e, _)| e.name == "xl/workbook.xml"));
+    assert!(unzip(&run.data, ZipLimits::default())
+        .expect("an OOXML container")
+        .iter()
+        .any(|(e, _)| e.name == "xl/workbook.xml"));
 }
 
 #[test]
 fn faults_of_the_issue_end_done_identical_to_a_clean_run_with_one_generate() {
     let (clean, _) = go(ReportFormat::Csv, "");
     let (faulty, harness) = go(ReportFormat::Csv, "throttle,wrong-estimate,expired-link,server-error:2,corrupt-body,truncated-gzip,disconnect");
-    let (a, b) = (clean.summary().expect("clean Done"), faulty.summary().expect("faulty Done"));
+    let (a, b) = (
+        clean.summary().expect("clean Done"),
+        faulty.summary().expect("faulty Done"),
+    );
     assert_eq!(clean.data, faulty.data);
     assert_eq!((a.rows, a.bytes, &a.parts), (b.rows, b.bytes, &b.parts));
     assert_eq!(sim(&harness).reports_created(), 1, "one generate");
-    assert_eq!(sim(&harness).limit_hits(), 0, "the job never provoked a 420");
-    let generates = sends(&faulty).iter().filter(|(_, url)| url.contains("/generate")).count();
+    assert_eq!(
+        sim(&harness).limit_hits(),
+        0,
+        "the job never provoked a 420"
+    );
+    let generates = sends(&faulty)
+        .iter()
+        .filter(|(_, url)| url.contains("/generate"))
+        .count();
     // The API faults hit the first calls, all generates: the 420, two 5xx,
     // then the one that created the report.
     assert_eq!(generates, 4);
@@ -107,7 +160,10 @@ fn faults_of_the_issue_end_done_identical_to_a_clean_run_with_one_generate() {
 fn a_420_waits_until_the_rate_limit_window_ends() {
     let (run, _) = go(ReportFormat::Csv, "throttle");
     let throttled = run.actions.iter().find_map(|a| match a {
-        ActionRecord::Event { event: Event::Throttled { bucket, until }, .. } => Some((bucket.clone(), *until)),
+        ActionRecord::Event {
+            event: Event::Throttled { bucket, until },
+            ..
+        } => Some((bucket.clone(), *until)),
         _ => None,
     });
     let (bucket, until) = throttled.expect("a Throttled event");
@@ -116,7 +172,11 @@ fn a_420_waits_until_the_rate_limit_window_ends() {
     assert_eq!(until, Millis(START.as_u64() + 2_000));
     let sent = sends(&run);
     assert_eq!(sent[0].0, START);
-    assert!(sent[1].0 >= until, "second generate at {} before {until}", sent[1].0);
+    assert!(
+        sent[1].0 >= until,
+        "second generate at {} before {until}",
+        sent[1].0
+    );
     assert!(run.summary().is_some());
 }
 
@@ -124,7 +184,11 @@ fn a_420_waits_until_the_rate_limit_window_ends() {
 fn wrong_estimates_fall_back_to_capped_backoff() {
     let (run, harness) = go(ReportFormat::Csv, "wrong-estimate");
     assert!(run.summary().is_some());
-    let polls: Vec<Millis> = sends(&run).iter().filter(|(_, u)| u.contains("/info/")).map(|(at, _)| *at).collect();
+    let polls: Vec<Millis> = sends(&run)
+        .iter()
+        .filter(|(_, u)| u.contains("/info/"))
+        .map(|(at, _)| *at)
+        .collect();
     // The report takes 7 s; estimates say 2 s: polls keep coming, spaced by
     // the backoff (never hot), and stop once DONE.
     assert!(polls.len() >= 3, "{polls:?}");
@@ -139,14 +203,24 @@ fn an_expired_link_is_replaced_by_the_next_info_call() {
     let (run, harness) = go(ReportFormat::Csv, "expired-link");
     assert!(run.summary().is_some());
     let sent = sends(&run);
-    let downloads: Vec<usize> = sent.iter().enumerate().filter(|(_, (_, u))| u.contains("/_files/")).map(|(i, _)| i).collect();
+    let downloads: Vec<usize> = sent
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, u))| u.contains("/_files/"))
+        .map(|(i, _)| i)
+        .collect();
     assert_eq!(downloads.len(), 2);
-    assert!(sent[downloads[0] + 1].1.contains("/info/"), "a fresh link comes from info");
+    assert!(
+        sent[downloads[0] + 1].1.contains("/info/"),
+        "a fresh link comes from info"
+    );
     assert_eq!(sim(&harness).reports_created(), 1);
     // The file host never saw the API's credentials.
     for request in &run.requests {
         if request.url.contains("/_files/") {
-            assert!(request.header("api-key").is_none() && request.header("authorization").is_none());
+            assert!(
+                request.header("api-key").is_none() && request.header("authorization").is_none()
+            );
         }
     }
 }
@@ -164,7 +238,12 @@ fn no_data_is_a_typed_outcome() {
 fn too_large_and_failed_are_typed_failures() {
     let (run, _) = go(ReportFormat::Csv, "too-large");
     match run.error() {
-        Some(error @ Error::ReportFailed { failure: ReportFailure::TooLarge, .. }) => {
+        Some(
+            error @ Error::ReportFailed {
+                failure: ReportFailure::TooLarge,
+                ..
+            },
+        ) => {
             assert!(error.to_string().contains("shorter period"), "{error}");
             assert!(!error.is_retryable());
         }
@@ -172,7 +251,11 @@ fn too_large_and_failed_are_typed_failures() {
     }
     let (run, _) = go(ReportFormat::Csv, "report-failure");
     match run.error() {
-        Some(Error::ReportFailed { failure: ReportFailure::Fatal, status, .. }) => assert_eq!(status, "FAILED"),
+        Some(Error::ReportFailed {
+            failure: ReportFailure::Fatal,
+            status,
+            ..
+        }) => assert_eq!(status, "FAILED"),
         other => panic!("{other:?}"),
     }
 }
@@ -188,26 +271,48 @@ fn zip_bombs_and_traversal_names_are_refused_with_typed_errors() {
         other => panic!("{other:?}"),
     }
     assert!(run.data.is_empty());
-    assert_eq!(sim(&harness).downloads(), 1, "a bomb is not downloaded twice");
+    assert_eq!(
+        sim(&harness).downloads(),
+        1,
+        "a bomb is not downloaded twice"
+    );
     let (run, _) = go(ReportFormat::Json, "zip-slip");
     match run.error() {
-        Some(error @ Error::Zip(ZipError::UnsafeName { .. })) => assert!(error.to_string().contains(".."), "{error}"),
+        Some(error @ Error::Zip(ZipError::UnsafeName { .. })) => {
+            assert!(error.to_string().contains(".."), "{error}")
+        }
         other => panic!("{other:?}"),
     }
 }
 
 #[test]
 fn error_envelopes_become_typed_errors_with_yandex_codes() {
-    let (run, _) = run_with(spec(ReportFormat::Csv), "", 5, Credentials::YandexMarket(YandexCredentials::api_key("ACMA:wrong")));
+    let (run, _) = run_with(
+        spec(ReportFormat::Csv),
+        "",
+        5,
+        Credentials::YandexMarket(YandexCredentials::api_key("ACMA:wrong")),
+    );
     match run.error() {
-        Some(error @ Error::Rejected { status: 401, code: Some(code), .. }) => {
+        Some(
+            error @ Error::Rejected {
+                status: 401,
+                code: Some(code),
+                ..
+            },
+        ) => {
             assert_eq!(code, "UNAUTHORIZED");
-            assert!(error.to_string().contains("Api-Key token is invalid"), "{error}");
+            assert!(
+                error.to_string().contains("Api-Key token is invalid"),
+                "{error}"
+            );
         }
         other => panic!("{other:?}"),
     }
     let (run, _) = go(ReportFormat::Csv, "reject-422");
-    assert!(matches!(run.error(), Some(Error::Rejected { status: 400, code: Some(c), .. }) if c == "BAD_REQUEST"));
+    assert!(
+        matches!(run.error(), Some(Error::Rejected { status: 400, code: Some(c), .. }) if c == "BAD_REQUEST")
+    );
     // 5xx and malformed envelopes are retried.
     let (run, harness) = go(ReportFormat::Csv, "server-error:3,malformed-envelope:2");
     assert!(run.summary().is_some(), "{:?}", run.error());
@@ -216,56 +321,101 @@ fn error_envelopes_become_typed_errors_with_yandex_codes() {
 
 #[test]
 fn oauth_tokens_go_in_the_authorization_header() {
-    let credentials = Credentials::YandexMarket(YandexCredentials::oauth(yandex_market::OAUTH_TOKEN));
+    let credentials =
+        Credentials::YandexMarket(YandexCredentials::oauth(yandex_market::OAUTH_TOKEN));
     let (run, _) = run_with(spec(ReportFormat::Csv), "", 5, credentials);
     assert!(run.summary().is_some());
     let generate = &run.requests[0];
     assert!(generate.header("api-key").is_none());
-    assert!(generate.header("authorization").is_some_and(|v| v.is_secret()));
+    assert!(generate
+        .header("authorization")
+        .is_some_and(|v| v.is_secret()));
     assert!(!format!("{generate:?}").contains(yandex_market::CANARY));
 }
 
 #[test]
 fn the_path_prefix_is_configurable() {
-    let (run, _) = run_with(spec(ReportFormat::Csv).with_path_prefix(""), "", 5, yandex_market::credentials());
+    let (run, _) = run_with(
+        spec(ReportFormat::Csv).with_path_prefix(""),
+        "",
+        5,
+        yandex_market::credentials(),
+    );
     assert!(run.summary().is_some());
     let sent = sends(&run);
-    assert!(sent[0].1.contains("/yandex-market/reports/united-orders/generate"), "{sent:?}");
-    assert!(sent[1].1.contains("/yandex-market/reports/info/"), "{sent:?}");
+    assert!(
+        sent[0]
+            .1
+            .contains("/yandex-market/reports/united-orders/generate"),
+        "{sent:?}"
+    );
+    assert!(
+        sent[1].1.contains("/yandex-market/reports/info/"),
+        "{sent:?}"
+    );
 }
 
 #[test]
 fn a_restored_job_continues_the_same_report_with_a_fresh_link() {
     let sandbox = sandbox("", 30);
-    let job = ReportJob::new(yandex_market::sample_spec(START), sandbox.job_config(Provider::YandexMarket), yandex_market::credentials(), START)
-        .expect("a valid job");
+    let job = ReportJob::new(
+        yandex_market::sample_spec(START),
+        sandbox.job_config(Provider::YandexMarket),
+        yandex_market::credentials(),
+        START,
+    )
+    .expect("a valid job");
     let mut harness = Harness::new(job, sandbox, START);
     // Step until a link is obtained, then crash.
     for _ in 0..200 {
         harness.step().expect("a step");
-        if harness.actions().iter().any(|a| matches!(a, ActionRecord::Event { event: Event::LinkObtained { .. }, .. })) && harness.at_rest() {
+        if harness.actions().iter().any(|a| {
+            matches!(
+                a,
+                ActionRecord::Event {
+                    event: Event::LinkObtained { .. },
+                    ..
+                }
+            )
+        }) && harness.at_rest()
+        {
             break;
         }
     }
-    harness.crash_and_restore(yandex_market::credentials()).expect("restore");
+    harness
+        .crash_and_restore(yandex_market::credentials())
+        .expect("restore");
     let run = harness.drive_bounded(5_000).expect("ends");
     assert!(run.summary().is_some());
     assert_eq!(sim(&harness).reports_created(), 1);
     for snapshot in &run.snapshots {
-        assert!(!snapshot.contains("/_files/") && !snapshot.contains(yandex_market::CANARY), "{snapshot}");
+        assert!(
+            !snapshot.contains("/_files/") && !snapshot.contains(yandex_market::CANARY),
+            "{snapshot}"
+        );
     }
 }
 
 #[test]
 fn every_report_kind_runs_end_to_end() {
     for kind in ReportKind::ALL {
-        let mut spec = ReportSpec::new(yandex_market::sample_request(*kind, START), ReportFormat::File);
+        let mut spec = ReportSpec::new(
+            yandex_market::sample_request(*kind, START),
+            ReportFormat::File,
+        );
         if matches!(kind, ReportKind::BoostConsolidated) {
             spec = spec.with_source_type(SourceType::Seller);
         }
         let (run, harness) = run_with(spec, "", 7, yandex_market::credentials());
-        let summary = run.summary().unwrap_or_else(|| panic!("{}: {:?}", kind.name(), run.error()));
-        assert_eq!(Some(run.data.clone()), harness.sandbox().report_content(&summary.report_id), "{}", kind.name());
+        let summary = run
+            .summary()
+            .unwrap_or_else(|| panic!("{}: {:?}", kind.name(), run.error()));
+        assert_eq!(
+            Some(run.data.clone()),
+            harness.sandbox().report_content(&summary.report_id),
+            "{}",
+            kind.name()
+        );
     }
 }
 
@@ -287,26 +437,59 @@ fn nothing_is_sent_while_the_quota_view_is_empty() {
     // Two jobs share one sandbox: the second one's generate finds the
     // kind's quota used and gets a 420 whose Until it honours.
     let mut sandbox = sandbox("", 5);
-    let job = ReportJob::new(yandex_market::sample_spec(START), sandbox.job_config(Provider::YandexMarket), yandex_market::credentials(), START)
-        .expect("a valid job");
-    let first = Harness::new(job, sandbox.clone(), START).drive_bounded(5_000).expect("ends");
+    let job = ReportJob::new(
+        yandex_market::sample_spec(START),
+        sandbox.job_config(Provider::YandexMarket),
+        yandex_market::credentials(),
+        START,
+    )
+    .expect("a valid job");
+    let first = Harness::new(job, sandbox.clone(), START)
+        .drive_bounded(5_000)
+        .expect("ends");
     assert!(first.summary().is_some());
     // Spend the quota directly, then run a job against that sandbox.
     let request = reportflow::sim::SimRequest {
         method: reportflow::Method::Post,
         target: "/yandex-market/v2/reports/united-orders/generate?format=CSV".into(),
-        headers: vec![("Api-Key".into(), yandex_market::API_KEY.into()), ("Content-Type".into(), "application/json".into())],
-        body: yandex_market::sample_request(ReportKind::UnitedOrders, START).body_json().to_string().into_bytes(),
+        headers: vec![
+            ("Api-Key".into(), yandex_market::API_KEY.into()),
+            ("Content-Type".into(), "application/json".into()),
+        ],
+        body: yandex_market::sample_request(ReportKind::UnitedOrders, START)
+            .body_json()
+            .to_string()
+            .into_bytes(),
     };
     assert_eq!(sandbox.handle(START, &request).status, 200);
-    let job = ReportJob::new(yandex_market::sample_spec(START), sandbox.job_config(Provider::YandexMarket), yandex_market::credentials(), START)
-        .expect("a valid job");
+    let job = ReportJob::new(
+        yandex_market::sample_spec(START),
+        sandbox.job_config(Provider::YandexMarket),
+        yandex_market::credentials(),
+        START,
+    )
+    .expect("a valid job");
     let mut harness = Harness::new(job, sandbox, START);
     let run = harness.drive_bounded(5_000).expect("ends");
     assert!(run.summary().is_some());
     let sent = sends(&run);
-    assert!(sent[1].0 >= Millis(START.as_u64() + yandex_market::GENERATE_PERIOD_MS), "{sent:?}");
-    assert_eq!(sim(&harness).limit_hits(), 1, "the one 420 that taught the job the window");
-    let waits_on_quota = run.actions.iter().any(|a| matches!(a, ActionRecord::Wait { reason: WaitReason::RateLimit { .. }, .. }));
+    assert!(
+        sent[1].0 >= Millis(START.as_u64() + yandex_market::GENERATE_PERIOD_MS),
+        "{sent:?}"
+    );
+    assert_eq!(
+        sim(&harness).limit_hits(),
+        1,
+        "the one 420 that taught the job the window"
+    );
+    let waits_on_quota = run.actions.iter().any(|a| {
+        matches!(
+            a,
+            ActionRecord::Wait {
+                reason: WaitReason::RateLimit { .. },
+                ..
+            }
+        )
+    });
     assert!(waits_on_quota);
 }

@@ -14,21 +14,30 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Map, Value};
 
-use reportflow::providers::yandex_market::{ReportFormat, ReportKind, ReportLanguage, ReportSpec, SourceType};
+use reportflow::providers::yandex_market::{
+    ReportFormat, ReportKind, ReportLanguage, ReportSpec, SourceType,
+};
 use reportflow::providers::Provider;
 use reportflow::sim::yandex_market;
 use reportflow::{
-    Action, Error, Event, HttpRequest, Input, JobConfig, JobSpec, Millis, Outcome, ReportFailure, ReportJob, RequestId,
+    Action, Error, Event, HttpRequest, Input, JobConfig, JobSpec, Millis, Outcome, ReportFailure,
+    ReportJob, RequestId,
 };
 
 const START: Millis = Millis(1_709_251_200_000);
 
 fn spec_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/specs/yandex-market");
-    assert!(dir.join("openapi.yaml").is_file(), "the official spec is expected at {}", dir.display());
+    assert!(
+        dir.join("openapi.yaml").is_file(),
+        "the official spec is expected at {}",
+        dir.display()
+    );
     dir
 }
 
+// A test may read the spec from disk; the library never does.
+#[allow(clippy::disallowed_methods)]
 fn load(path: &Path) -> Value {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_norway::from_str::<Value>(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
@@ -44,7 +53,8 @@ fn resolve(value: &Value, base: &Path, depth: usize) -> Value {
             if let Some(Value::String(reference)) = map.get("$ref") {
                 let target = base.join(reference);
                 let loaded = load(&target);
-                let mut resolved = resolve(&loaded, target.parent().expect("a directory"), depth + 1);
+                let mut resolved =
+                    resolve(&loaded, target.parent().expect("a directory"), depth + 1);
                 if let Value::Object(resolved_map) = &mut resolved {
                     for (key, sibling) in map {
                         if key != "$ref" && key != "description" {
@@ -54,9 +64,15 @@ fn resolve(value: &Value, base: &Path, depth: usize) -> Value {
                 }
                 return resolved;
             }
-            Value::Object(map.iter().map(|(k, v)| (k.clone(), resolve(v, base, depth + 1))).collect())
+            Value::Object(
+                map.iter()
+                    .map(|(k, v)| (k.clone(), resolve(v, base, depth + 1)))
+                    .collect(),
+            )
         }
-        Value::Array(items) => Value::Array(items.iter().map(|v| resolve(v, base, depth + 1)).collect()),
+        Value::Array(items) => {
+            Value::Array(items.iter().map(|v| resolve(v, base, depth + 1)).collect())
+        }
         other => other.clone(),
     }
 }
@@ -69,7 +85,10 @@ fn operations() -> BTreeMap<(String, String), Value> {
     for (path, item) in root["paths"].as_object().expect("paths") {
         let item = resolve(item, &dir, 0);
         for (method, operation) in item.as_object().expect("a path item") {
-            out.insert((path.clone(), method.to_ascii_uppercase()), operation.clone());
+            out.insert(
+                (path.clone(), method.to_ascii_uppercase()),
+                operation.clone(),
+            );
         }
     }
     out
@@ -108,7 +127,11 @@ fn check(schema: &Value, value: &Value, at: &str, errors: &mut Vec<String>, stri
         }
     }
     match schema["type"].as_str() {
-        Some("object") | None if schema["properties"].is_object() || schema["required"].is_array() || schema["allOf"].is_array() => {
+        Some("object") | None
+            if schema["properties"].is_object()
+                || schema["required"].is_array()
+                || schema["allOf"].is_array() =>
+        {
             let Some(object) = value.as_object() else {
                 return errors.push(format!("{at}: {value} is not an object"));
             };
@@ -118,7 +141,10 @@ fn check(schema: &Value, value: &Value, at: &str, errors: &mut Vec<String>, stri
                     errors.push(format!("{at}: required field {name} is missing"));
                 }
             }
-            let own = schema["properties"].as_object().cloned().unwrap_or_default();
+            let own = schema["properties"]
+                .as_object()
+                .cloned()
+                .unwrap_or_default();
             let declared = declared_properties(schema);
             for (name, field) in object {
                 if let Some(field_schema) = own.get(name) {
@@ -158,15 +184,23 @@ fn check(schema: &Value, value: &Value, at: &str, errors: &mut Vec<String>, stri
                 return errors.push(format!("{at}: {value} is not a string"));
             };
             let chars = text.chars().count() as u64;
-            if schema["minLength"].as_u64().is_some_and(|min| chars < min) || schema["maxLength"].as_u64().is_some_and(|max| chars > max) {
+            if schema["minLength"].as_u64().is_some_and(|min| chars < min)
+                || schema["maxLength"].as_u64().is_some_and(|max| chars > max)
+            {
                 errors.push(format!("{at}: length {chars} out of bounds"));
             }
             match schema["format"].as_str() {
-                Some("date") if !is_date(text) => errors.push(format!("{at}: {text} is not a date")),
-                Some("date-time") if !is_date_time(text) => errors.push(format!("{at}: {text} is not a date-time")),
+                Some("date") if !is_date(text) => {
+                    errors.push(format!("{at}: {text} is not a date"))
+                }
+                Some("date-time") if !is_date_time(text) => {
+                    errors.push(format!("{at}: {text} is not a date-time"))
+                }
                 _ => {}
             }
-            if schema["pattern"].is_string() && (text.trim().is_empty() || text.chars().any(|c| c.is_control() && c != '\t')) {
+            if schema["pattern"].is_string()
+                && (text.trim().is_empty() || text.chars().any(|c| c.is_control() && c != '\t'))
+            {
                 errors.push(format!("{at}: {text:?} does not match the SKU pattern"));
             }
         }
@@ -187,14 +221,21 @@ fn check(schema: &Value, value: &Value, at: &str, errors: &mut Vec<String>, stri
                 errors.push(format!("{at}: {number} above the maximum"));
             }
         }
-        Some("number") if !value.is_number() => errors.push(format!("{at}: {value} is not a number")),
-        Some("boolean") if !value.is_boolean() => errors.push(format!("{at}: {value} is not a boolean")),
+        Some("number") if !value.is_number() => {
+            errors.push(format!("{at}: {value} is not a number"))
+        }
+        Some("boolean") if !value.is_boolean() => {
+            errors.push(format!("{at}: {value} is not a boolean"))
+        }
         _ => {}
     }
 }
 
 fn declared_properties(schema: &Value) -> Map<String, Value> {
-    let mut out = schema["properties"].as_object().cloned().unwrap_or_default();
+    let mut out = schema["properties"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
     for part in schema["allOf"].as_array().into_iter().flatten() {
         out.extend(declared_properties(part));
     }
@@ -206,7 +247,10 @@ fn is_date(text: &str) -> bool {
     b.len() == 10
         && b[4] == b'-'
         && b[7] == b'-'
-        && text.chars().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+        && text
+            .chars()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
         && (1..=12).contains(&text[5..7].parse::<u32>().unwrap_or(0))
         && (1..=31).contains(&text[8..10].parse::<u32>().unwrap_or(0))
 }
@@ -234,7 +278,12 @@ fn example(schema: &Value) -> Value {
     }
     match schema["type"].as_str() {
         Some("object") | None if schema["properties"].is_object() => Value::Object(
-            schema["properties"].as_object().expect("properties").iter().map(|(k, v)| (k.clone(), example(v))).collect(),
+            schema["properties"]
+                .as_object()
+                .expect("properties")
+                .iter()
+                .map(|(k, v)| (k.clone(), example(v)))
+                .collect(),
         ),
         Some("array") => json!([example(&schema["items"])]),
         Some("integer") => json!(schema["minimum"].as_i64().unwrap_or(1).max(1)),
@@ -272,10 +321,31 @@ fn first_send(job: &mut ReportJob, now: Millis) -> HttpRequest {
 
 /// Feeds a complete answer and drains; returns the events and the action
 /// that ended the drain.
-fn answer(job: &mut ReportJob, now: Millis, id: RequestId, status: u16, body: &Value) -> (Vec<Event>, Action) {
+fn answer(
+    job: &mut ReportJob,
+    now: Millis,
+    id: RequestId,
+    status: u16,
+    body: &Value,
+) -> (Vec<Event>, Action) {
     let text = body.to_string();
-    job.handle(now, Input::Head { id, status, headers: &[] }).expect("head");
-    job.handle(now, Input::Chunk { id, bytes: text.as_bytes() }).expect("chunk");
+    job.handle(
+        now,
+        Input::Head {
+            id,
+            status,
+            headers: &[],
+        },
+    )
+    .expect("head");
+    job.handle(
+        now,
+        Input::Chunk {
+            id,
+            bytes: text.as_bytes(),
+        },
+    )
+    .expect("chunk");
     job.handle(now, Input::End { id }).expect("end");
     let mut events = Vec::new();
     for _ in 0..50 {
@@ -289,9 +359,13 @@ fn answer(job: &mut ReportJob, now: Millis, id: RequestId, status: u16, body: &V
 
 /// Splits a URL into its path (after the sandbox-free origin) and query pairs.
 fn split(url: &str) -> (String, Vec<(String, String)>) {
-    let rest = url.strip_prefix(reportflow::providers::yandex_market::API_ORIGIN).expect("the API origin");
+    let rest = url
+        .strip_prefix(reportflow::providers::yandex_market::API_ORIGIN)
+        .expect("the API origin");
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
-    let pairs = form_urlencoded::parse(query.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    let pairs = form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
     (path.to_owned(), pairs)
 }
 
@@ -317,10 +391,15 @@ fn check_request(ops: &BTreeMap<(String, String), Value>, request: &HttpRequest)
     let mut errors = Vec::new();
     let (path, query) = split(&request.url);
     let found = ops.iter().find_map(|((template, method), op)| {
-        (method == request.method.as_str()).then(|| match_template(template, &path).map(|params| (template, op, params))).flatten()
+        (method == request.method.as_str())
+            .then(|| match_template(template, &path).map(|params| (template, op, params)))
+            .flatten()
     });
     let Some((template, operation, path_params)) = found else {
-        return vec![format!("{} {path} is not an operation of the spec", request.method.as_str())];
+        return vec![format!(
+            "{} {path} is not an operation of the spec",
+            request.method.as_str()
+        )];
     };
     let declared = parameters(operation);
     for (name, value) in &path_params {
@@ -330,16 +409,31 @@ fn check_request(ops: &BTreeMap<(String, String), Value>, request: &HttpRequest)
         } else {
             json!(value)
         };
-        validate(schema, &parsed, &format!("{template} path {name}"), &mut errors);
+        validate(
+            schema,
+            &parsed,
+            &format!("{template} path {name}"),
+            &mut errors,
+        );
     }
     for (name, value) in &query {
         match declared.get(name).filter(|p| p["in"] == json!("query")) {
-            Some(param) => validate(&param["schema"], &json!(value), &format!("query {name}"), &mut errors),
-            None => errors.push(format!("query parameter {name} is not declared for {template}")),
+            Some(param) => validate(
+                &param["schema"],
+                &json!(value),
+                &format!("query {name}"),
+                &mut errors,
+            ),
+            None => errors.push(format!(
+                "query parameter {name} is not declared for {template}"
+            )),
         }
     }
     for (name, param) in &declared {
-        if param["in"] == json!("query") && param["required"] == json!(true) && !query.iter().any(|(k, _)| k == name) {
+        if param["in"] == json!("query")
+            && param["required"] == json!(true)
+            && !query.iter().any(|(k, _)| k == name)
+        {
             errors.push(format!("required query parameter {name} is missing"));
         }
     }
@@ -353,7 +447,12 @@ fn check_request(ops: &BTreeMap<(String, String), Value>, request: &HttpRequest)
         schema => {
             let value: Value = serde_json::from_slice(body).expect("a JSON body");
             validate(schema, &value, "body", &mut errors);
-            if request.header("content-type").map(|v| v.expose().to_owned()).as_deref() != Some("application/json") {
+            if request
+                .header("content-type")
+                .map(|v| v.expose().to_owned())
+                .as_deref()
+                != Some("application/json")
+            {
                 errors.push("Content-Type is not application/json".to_owned());
             }
         }
@@ -367,10 +466,17 @@ fn check_request(ops: &BTreeMap<(String, String), Value>, request: &HttpRequest)
 
 /// The formats and parameters worth trying for a kind.
 fn variants(kind: ReportKind, ops: &BTreeMap<(String, String), Value>) -> Vec<ReportSpec> {
-    let operation = ops.values().find(|op| op["operationId"] == json!(kind.operation_id())).expect("the operation");
+    let operation = ops
+        .values()
+        .find(|op| op["operationId"] == json!(kind.operation_id()))
+        .expect("the operation");
     let params = parameters(operation);
     let formats: Vec<ReportFormat> = match params.get("format") {
-        Some(p) if p["schema"]["enum"].as_array().is_some_and(|e| e.contains(&json!("CSV"))) => {
+        Some(p)
+            if p["schema"]["enum"]
+                .as_array()
+                .is_some_and(|e| e.contains(&json!("CSV"))) =>
+        {
             vec![ReportFormat::File, ReportFormat::Csv, ReportFormat::Json]
         }
         _ => vec![ReportFormat::File],
@@ -386,8 +492,15 @@ fn variants(kind: ReportKind, ops: &BTreeMap<(String, String), Value>) -> Vec<Re
             out.push(base.clone().with_source_type(SourceType::Advertiser));
         }
     }
-    if params.get("format").is_some_and(|p| p["schema"]["enum"].as_array().is_some_and(|e| e.contains(&json!("A4")))) {
-        let mut labels = ReportSpec::new(yandex_market::sample_request(kind, START), ReportFormat::File);
+    if params.get("format").is_some_and(|p| {
+        p["schema"]["enum"]
+            .as_array()
+            .is_some_and(|e| e.contains(&json!("A4")))
+    }) {
+        let mut labels = ReportSpec::new(
+            yandex_market::sample_request(kind, START),
+            ReportFormat::File,
+        );
         labels.page_format = Some(reportflow::providers::yandex_market::PageFormat::A9Horizontally);
         out.push(labels);
     }
@@ -395,24 +508,41 @@ fn variants(kind: ReportKind, ops: &BTreeMap<(String, String), Value>) -> Vec<Re
 }
 
 fn job(spec: ReportSpec) -> ReportJob {
-    ReportJob::new(JobSpec::YandexMarket(spec), JobConfig::default(), yandex_market::credentials(), START).expect("a valid job")
+    ReportJob::new(
+        JobSpec::YandexMarket(spec),
+        JobConfig::default(),
+        yandex_market::credentials(),
+        START,
+    )
+    .expect("a valid job")
 }
 
 #[test]
 fn the_spec_and_the_kinds_list_the_same_operations() {
     let ops = operations();
-    let generate: Vec<&str> =
-        ops.values().filter_map(|op| op["operationId"].as_str()).filter(|id| id.starts_with("generate")).collect();
+    let generate: Vec<&str> = ops
+        .values()
+        .filter_map(|op| op["operationId"].as_str())
+        .filter(|id| id.starts_with("generate"))
+        .collect();
     assert_eq!(generate.len(), ReportKind::ALL.len());
     for kind in ReportKind::ALL {
-        let found = ops.iter().find(|(_, op)| op["operationId"] == json!(kind.operation_id()));
-        let ((path, method), op) = found.unwrap_or_else(|| panic!("{} is not in the spec", kind.operation_id()));
+        let found = ops
+            .iter()
+            .find(|(_, op)| op["operationId"] == json!(kind.operation_id()));
+        let ((path, method), op) =
+            found.unwrap_or_else(|| panic!("{} is not in the spec", kind.operation_id()));
         assert_eq!(path, kind.spec_path());
         assert_eq!(method, "POST");
         let schema = op["requestBody"]["content"]["application/json"]["schema"].clone();
         assert!(schema.is_object(), "{}", kind.name());
         let limit = &op["x-resource-limit-config"]["none"];
-        assert_eq!(u64::from(kind.default_limit().amount), limit["amount"].as_u64().expect("amount"), "{}", kind.name());
+        assert_eq!(
+            u64::from(kind.default_limit().amount),
+            limit["amount"].as_u64().expect("amount"),
+            "{}",
+            kind.name()
+        );
     }
 }
 
@@ -436,34 +566,64 @@ fn every_generate_request_of_every_kind_conforms() {
 #[test]
 fn info_requests_conform_and_spec_answers_parse() {
     let ops = operations();
-    let generate_op = ops.values().find(|op| op["operationId"] == json!("generateUnitedOrdersReport")).expect("op");
-    let info_op = ops.values().find(|op| op["operationId"] == json!("getReportInfo")).expect("op");
+    let generate_op = ops
+        .values()
+        .find(|op| op["operationId"] == json!("generateUnitedOrdersReport"))
+        .expect("op");
+    let info_op = ops
+        .values()
+        .find(|op| op["operationId"] == json!("getReportInfo"))
+        .expect("op");
     let generated = example(response_schema(generate_op, "200"));
     let mut problems = Vec::new();
-    validate(response_schema(generate_op, "200"), &generated, "example", &mut problems);
+    validate(
+        response_schema(generate_op, "200"),
+        &generated,
+        "example",
+        &mut problems,
+    );
     assert!(problems.is_empty(), "{problems:?}");
-    let report_id = generated["result"]["reportId"].as_str().expect("reportId").to_owned();
+    let report_id = generated["result"]["reportId"]
+        .as_str()
+        .expect("reportId")
+        .to_owned();
 
     let info_schema = response_schema(info_op, "200");
-    let statuses = info_schema["allOf"][1]["properties"]["result"]["properties"]["status"]["enum"].clone();
-    let subs = info_schema["allOf"][1]["properties"]["result"]["properties"]["subStatus"]["enum"].clone();
+    let statuses =
+        info_schema["allOf"][1]["properties"]["result"]["properties"]["status"]["enum"].clone();
+    let subs =
+        info_schema["allOf"][1]["properties"]["result"]["properties"]["subStatus"]["enum"].clone();
     let statuses: Vec<String> = serde_json::from_value(statuses).expect("status enum");
-    let mut subs: Vec<Option<String>> = serde_json::from_value::<Vec<String>>(subs).expect("subStatus enum").into_iter().map(Some).collect();
+    let mut subs: Vec<Option<String>> = serde_json::from_value::<Vec<String>>(subs)
+        .expect("subStatus enum")
+        .into_iter()
+        .map(Some)
+        .collect();
     subs.push(None);
     for source in [None, Some(SourceType::Advertiser)] {
         for status in &statuses {
             for sub in &subs {
                 // sourceType rides along on info calls of kinds that take it.
                 let spec = match source {
-                    Some(source) => ReportSpec::new(yandex_market::sample_request(ReportKind::BoostConsolidated, START), ReportFormat::Csv)
-                        .with_source_type(source),
+                    Some(source) => ReportSpec::new(
+                        yandex_market::sample_request(ReportKind::BoostConsolidated, START),
+                        ReportFormat::Csv,
+                    )
+                    .with_source_type(source),
                     None => yandex_market::sample_report_spec(START),
                 };
                 let mut job = job(spec);
                 let create = first_send(&mut job, START);
                 let (events, action) = answer(&mut job, START, create.id, 200, &generated);
-                assert!(events.contains(&Event::ReportCreated { report_id: report_id.clone() }), "{events:?}");
-                let Action::Wait { until, .. } = action else { panic!("{action:?}") };
+                assert!(
+                    events.contains(&Event::ReportCreated {
+                        report_id: report_id.clone()
+                    }),
+                    "{events:?}"
+                );
+                let Action::Wait { until, .. } = action else {
+                    panic!("{action:?}")
+                };
                 let info = first_send(&mut job, until);
                 let errors = check_request(&ops, &info);
                 assert!(errors.is_empty(), "{errors:#?}");
@@ -475,7 +635,10 @@ fn info_requests_conform_and_spec_answers_parse() {
                 match sub {
                     Some(sub) => answer_body["result"]["subStatus"] = json!(sub),
                     None => {
-                        answer_body["result"].as_object_mut().expect("result").remove("subStatus");
+                        answer_body["result"]
+                            .as_object_mut()
+                            .expect("result")
+                            .remove("subStatus");
                     }
                 }
                 let mut problems = Vec::new();
@@ -484,24 +647,55 @@ fn info_requests_conform_and_spec_answers_parse() {
                 let (events, action) = answer(&mut job, until, info.id, 200, &answer_body);
                 let label = format!("{status}/{sub:?}");
                 match (status.as_str(), sub.as_deref()) {
-                    (_, Some("NO_DATA")) => assert!(matches!(&action, Action::Done(s) if s.outcome == Outcome::NoData), "{label}: {action:?}"),
+                    (_, Some("NO_DATA")) => assert!(
+                        matches!(&action, Action::Done(s) if s.outcome == Outcome::NoData),
+                        "{label}: {action:?}"
+                    ),
                     (_, Some("TOO_LARGE")) => assert!(
-                        matches!(&action, Action::Failed(Error::ReportFailed { failure: ReportFailure::TooLarge, .. })),
+                        matches!(
+                            &action,
+                            Action::Failed(Error::ReportFailed {
+                                failure: ReportFailure::TooLarge,
+                                ..
+                            })
+                        ),
                         "{label}: {action:?}"
                     ),
                     (_, Some("RESOURCE_NOT_FOUND")) => assert!(
-                        matches!(&action, Action::Failed(Error::ReportFailed { failure: ReportFailure::ResourceNotFound, .. })),
+                        matches!(
+                            &action,
+                            Action::Failed(Error::ReportFailed {
+                                failure: ReportFailure::ResourceNotFound,
+                                ..
+                            })
+                        ),
                         "{label}: {action:?}"
                     ),
                     ("FAILED", _) => assert!(
-                        matches!(&action, Action::Failed(Error::ReportFailed { failure: ReportFailure::Fatal, .. })),
+                        matches!(
+                            &action,
+                            Action::Failed(Error::ReportFailed {
+                                failure: ReportFailure::Fatal,
+                                ..
+                            })
+                        ),
                         "{label}: {action:?}"
                     ),
                     ("DONE", _) => {
-                        assert!(events.iter().any(|e| matches!(e, Event::LinkObtained { .. })), "{label}: {events:?}");
-                        let Action::Send(download) = action else { panic!("{label}: {action:?}") };
+                        assert!(
+                            events
+                                .iter()
+                                .any(|e| matches!(e, Event::LinkObtained { .. })),
+                            "{label}: {events:?}"
+                        );
+                        let Action::Send(download) = action else {
+                            panic!("{label}: {action:?}")
+                        };
                         assert_eq!(download.url, "https://files.example/report.zip");
-                        assert!(download.headers.is_empty(), "no credentials to the file host");
+                        assert!(
+                            download.headers.is_empty(),
+                            "no credentials to the file host"
+                        );
                     }
                     _ => assert!(matches!(action, Action::Wait { .. }), "{label}: {action:?}"),
                 }
@@ -513,21 +707,41 @@ fn info_requests_conform_and_spec_answers_parse() {
 #[test]
 fn the_spec_error_answers_become_typed_errors() {
     let ops = operations();
-    let generate_op = ops.values().find(|op| op["operationId"] == json!("generateUnitedOrdersReport")).expect("op");
+    let generate_op = ops
+        .values()
+        .find(|op| op["operationId"] == json!("generateUnitedOrdersReport"))
+        .expect("op");
     let doc_example = load(&spec_dir().join("examples/error-unauthorized.doc-example.json"));
     for status in ["400", "401", "403", "404", "420", "500"] {
         let schema = response_schema(generate_op, status);
         assert!(schema.is_object(), "{status} has a schema");
-        let body = if status == "401" { doc_example.clone() } else { example(schema) };
+        let body = if status == "401" {
+            doc_example.clone()
+        } else {
+            example(schema)
+        };
         let mut problems = Vec::new();
         validate(schema, &body, status, &mut problems);
         assert!(problems.is_empty(), "{status}: {problems:?}");
         let mut job = job(yandex_market::sample_report_spec(START));
         let create = first_send(&mut job, START);
-        let (_, action) = answer(&mut job, START, create.id, status.parse().expect("status"), &body);
+        let (_, action) = answer(
+            &mut job,
+            START,
+            create.id,
+            status.parse().expect("status"),
+            &body,
+        );
         let code = body["errors"][0]["code"].as_str().expect("code").to_owned();
         match (status, action) {
-            ("400" | "401" | "403" | "404", Action::Failed(Error::Rejected { code: Some(got), detail, .. })) => {
+            (
+                "400" | "401" | "403" | "404",
+                Action::Failed(Error::Rejected {
+                    code: Some(got),
+                    detail,
+                    ..
+                }),
+            ) => {
                 assert_eq!(got, code);
                 if status == "401" {
                     assert!(detail.contains("Api-Key token is invalid"), "{detail}");

@@ -422,14 +422,25 @@ enum State {
     /// Expecting a 4-byte signature.
     Signature,
     LocalHeader,
-    LocalName { len: usize, extra: usize },
-    Skip { left: u64, then: AfterSkip },
+    LocalName {
+        len: usize,
+        extra: usize,
+    },
+    Skip {
+        left: u64,
+        then: AfterSkip,
+    },
     Data,
     Descriptor,
     CentralHeader,
-    CentralName { len: usize, skip: u64 },
+    CentralName {
+        len: usize,
+        skip: u64,
+    },
     End,
-    Comment { left: u64 },
+    Comment {
+        left: u64,
+    },
     Done,
 }
 
@@ -473,7 +484,13 @@ struct Inflater {
 
 impl Inflater {
     fn new() -> Self {
-        Self { state: Box::default(), buf: vec![0u8; BUF_BYTES].into_boxed_slice(), read: 0, write: 0, done: false }
+        Self {
+            state: Box::default(),
+            buf: vec![0u8; BUF_BYTES].into_boxed_slice(),
+            read: 0,
+            write: 0,
+            done: false,
+        }
     }
 
     fn reset(&mut self) {
@@ -506,8 +523,10 @@ impl Inflater {
             self.read = WINDOW_BYTES;
             self.write = WINDOW_BYTES;
         }
-        let flags = inflate_flags::TINFL_FLAG_HAS_MORE_INPUT | inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF;
-        let (status, consumed, produced) = decompress(&mut self.state, input, &mut self.buf, self.write, flags);
+        let flags = inflate_flags::TINFL_FLAG_HAS_MORE_INPUT
+            | inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF;
+        let (status, consumed, produced) =
+            decompress(&mut self.state, input, &mut self.buf, self.write, flags);
         let start = self.write;
         let end = start.saturating_add(produced).min(self.buf.len());
         self.write = end;
@@ -649,17 +668,29 @@ impl ZipReader {
         }
         let part = match self.state {
             State::Done => {
-                return Ok(ZipSummary { entries: self.entries, archive_bytes: self.offset, decoded_bytes: self.decoded })
+                return Ok(ZipSummary {
+                    entries: self.entries,
+                    archive_bytes: self.offset,
+                    decoded_bytes: self.decoded,
+                })
             }
-            State::Signature if self.offset == 0 && self.hdr.is_empty() => return Err(ZipError::NotZip),
+            State::Signature if self.offset == 0 && self.hdr.is_empty() => {
+                return Err(ZipError::NotZip)
+            }
             State::Signature | State::LocalHeader | State::LocalName { .. } => match self.phase {
                 Phase::Members => ZipPart::LocalHeader,
                 Phase::Directory => ZipPart::CentralDirectory,
             },
-            State::Skip { then: AfterSkip::Data, .. } => ZipPart::LocalHeader,
-            State::Skip { then: AfterSkip::Signature, .. } | State::CentralHeader | State::CentralName { .. } => {
-                ZipPart::CentralDirectory
+            State::Skip {
+                then: AfterSkip::Data,
+                ..
+            } => ZipPart::LocalHeader,
+            State::Skip {
+                then: AfterSkip::Signature,
+                ..
             }
+            | State::CentralHeader
+            | State::CentralName { .. } => ZipPart::CentralDirectory,
             State::Data => ZipPart::Data,
             State::Descriptor => ZipPart::Descriptor,
             State::End | State::Comment { .. } => ZipPart::EndRecord,
@@ -676,7 +707,8 @@ impl ZipReader {
     fn collect(&mut self, p: &mut ZipProgress, input: &[u8], need: usize) -> bool {
         let rest = input.get(p.consumed..).unwrap_or_default();
         let take = need.saturating_sub(self.hdr.len()).min(rest.len());
-        self.hdr.extend_from_slice(rest.get(..take).unwrap_or_default());
+        self.hdr
+            .extend_from_slice(rest.get(..take).unwrap_or_default());
         self.eat(p, take);
         self.hdr.len() >= need
     }
@@ -708,7 +740,10 @@ impl ZipReader {
                     }
                     let name = self.take_name()?;
                     self.begin_member(name)?;
-                    self.state = State::Skip { left: extra as u64, then: AfterSkip::Data };
+                    self.state = State::Skip {
+                        left: extra as u64,
+                        then: AfterSkip::Data,
+                    };
                 }
                 State::Skip { left, then } => {
                     let rest = input.get(p.consumed..).unwrap_or_default();
@@ -734,14 +769,23 @@ impl ZipReader {
                     if !self.collect(&mut p, input, 4) {
                         return Ok(p);
                     }
-                    let need = if le32(&self.hdr, 0) == SIG_DESCRIPTOR { 16 } else { 12 };
+                    let need = if le32(&self.hdr, 0) == SIG_DESCRIPTOR {
+                        16
+                    } else {
+                        12
+                    };
                     if !self.collect(&mut p, input, need) {
                         return Ok(p);
                     }
                     let at = need - 12;
-                    let (crc, compressed, size) = (le32(&self.hdr, at), le32(&self.hdr, at + 4), le32(&self.hdr, at + 8));
+                    let (crc, compressed, size) = (
+                        le32(&self.hdr, at),
+                        le32(&self.hdr, at + 4),
+                        le32(&self.hdr, at + 8),
+                    );
                     self.hdr.clear();
-                    p.completed = Some(self.complete(Some((crc, u64::from(compressed), u64::from(size))))?);
+                    p.completed =
+                        Some(self.complete(Some((crc, u64::from(compressed), u64::from(size))))?);
                     self.state = State::Signature;
                     return Ok(p);
                 }
@@ -757,7 +801,10 @@ impl ZipReader {
                     }
                     self.check_central_name()?;
                     self.hdr.clear();
-                    self.state = State::Skip { left: skip, then: AfterSkip::Signature };
+                    self.state = State::Skip {
+                        left: skip,
+                        then: AfterSkip::Signature,
+                    };
                 }
                 State::End => {
                     if !self.collect(&mut p, input, END_FIXED) {
@@ -780,7 +827,9 @@ impl ZipReader {
                 }
                 State::Done => {
                     if input.len() > p.consumed {
-                        return Err(ZipError::TrailingGarbage { offset: self.offset });
+                        return Err(ZipError::TrailingGarbage {
+                            offset: self.offset,
+                        });
                     }
                     return Ok(p);
                 }
@@ -792,7 +841,9 @@ impl ZipReader {
         match (sig, self.phase) {
             (SIG_LOCAL, Phase::Members) => {
                 if self.entries.len() >= self.limits.max_entries as usize {
-                    return Err(ZipError::TooManyEntries { limit: self.limits.max_entries });
+                    return Err(ZipError::TooManyEntries {
+                        limit: self.limits.max_entries,
+                    });
                 }
                 self.header_offsets.push(self.sig_offset);
                 self.state = State::LocalHeader;
@@ -810,8 +861,12 @@ impl ZipReader {
                 }
                 self.state = State::End;
             }
-            (SIG_ZIP64_END | SIG_ZIP64_LOCATOR, _) => return Err(unsupported("zip64 (archives or members over 4 GiB)")),
-            (SIG_DESCRIPTOR, _) if self.sig_offset == 0 => return Err(unsupported("split (multi-part) archives")),
+            (SIG_ZIP64_END | SIG_ZIP64_LOCATOR, _) => {
+                return Err(unsupported("zip64 (archives or members over 4 GiB)"))
+            }
+            (SIG_DESCRIPTOR, _) if self.sig_offset == 0 => {
+                return Err(unsupported("split (multi-part) archives"))
+            }
             _ if self.sig_offset == 0 => return Err(ZipError::NotZip),
             (other, _) => {
                 return Err(ZipError::BadHeader {
@@ -868,7 +923,10 @@ impl ZipReader {
             read: 0,
             produced: 0,
         });
-        self.state = State::LocalName { len: name_len, extra: extra_len };
+        self.state = State::LocalName {
+            len: name_len,
+            extra: extra_len,
+        };
         Ok(())
     }
 
@@ -889,36 +947,66 @@ impl ZipReader {
     fn begin_member(&mut self, name: String) -> Result<(), ZipError> {
         let is_dir = check_name(&name)?;
         if self.entries.iter().any(|e| e.name == name) {
-            return Err(ZipError::DuplicateName { name: excerpt(&name) });
+            return Err(ZipError::DuplicateName {
+                name: excerpt(&name),
+            });
         }
         match self.pending.take() {
-            Some(PendingCheck::Encrypted) => return Err(ZipError::Encrypted { name: excerpt(&name) }),
-            Some(PendingCheck::Method(method)) => return Err(ZipError::UnsupportedMethod { name: excerpt(&name), method }),
+            Some(PendingCheck::Encrypted) => {
+                return Err(ZipError::Encrypted {
+                    name: excerpt(&name),
+                })
+            }
+            Some(PendingCheck::Method(method)) => {
+                return Err(ZipError::UnsupportedMethod {
+                    name: excerpt(&name),
+                    method,
+                })
+            }
             None => {}
         }
         let Some(member) = self.member.as_mut() else {
-            return Err(ZipError::BadHeader { offset: self.offset, detail: "member name without a header".to_owned() });
+            return Err(ZipError::BadHeader {
+                offset: self.offset,
+                detail: "member name without a header".to_owned(),
+            });
         };
         if member.method == ZipMethod::Stored && member.descriptor && !member.sizes_known {
-            return Err(unsupported("a stored member with a data descriptor (its end cannot be found while streaming)"));
+            return Err(unsupported(
+                "a stored member with a data descriptor (its end cannot be found while streaming)",
+            ));
         }
         if member.sizes_known {
-            if member.method == ZipMethod::Stored && member.declared_compressed != member.declared_size {
+            if member.method == ZipMethod::Stored
+                && member.declared_compressed != member.declared_size
+            {
                 return Err(ZipError::BadHeader {
                     offset: self.offset,
                     detail: format!("stored member {} declares different sizes", excerpt(&name)),
                 });
             }
             if member.declared_size > self.limits.max_entry_bytes {
-                return Err(ZipError::EntryTooLarge { name: excerpt(&name), limit: self.limits.max_entry_bytes });
+                return Err(ZipError::EntryTooLarge {
+                    name: excerpt(&name),
+                    limit: self.limits.max_entry_bytes,
+                });
             }
             let ratio = member.declared_size / member.declared_compressed.max(1);
-            if member.declared_size > self.limits.ratio_grace_bytes && ratio > u64::from(self.limits.max_ratio) {
-                return Err(ZipError::Bomb { name: excerpt(&name), ratio, limit: self.limits.max_ratio });
+            if member.declared_size > self.limits.ratio_grace_bytes
+                && ratio > u64::from(self.limits.max_ratio)
+            {
+                return Err(ZipError::Bomb {
+                    name: excerpt(&name),
+                    ratio,
+                    limit: self.limits.max_ratio,
+                });
             }
         }
         if is_dir && member.sizes_known && member.declared_size != 0 {
-            return Err(ZipError::UnsafeName { name: excerpt(&name), reason: "a directory entry with data".to_owned() });
+            return Err(ZipError::UnsafeName {
+                name: excerpt(&name),
+                reason: "a directory entry with data".to_owned(),
+            });
         }
         if member.method == ZipMethod::Deflated {
             match self.inflater.as_mut() {
@@ -940,9 +1028,17 @@ impl ZipReader {
 
     /// Moves member data. Returns `true` to continue the state loop, `false`
     /// when the call must return (output full or input used up).
-    fn data(&mut self, p: &mut ZipProgress, input: &[u8], out: &mut [u8]) -> Result<bool, ZipError> {
+    fn data(
+        &mut self,
+        p: &mut ZipProgress,
+        input: &[u8],
+        out: &mut [u8],
+    ) -> Result<bool, ZipError> {
         let Some(member) = self.member.as_ref() else {
-            return Err(ZipError::BadHeader { offset: self.offset, detail: "member data without a header".to_owned() });
+            return Err(ZipError::BadHeader {
+                offset: self.offset,
+                detail: "member data without a header".to_owned(),
+            });
         };
         let index = member.index;
         let known_left = member.declared_compressed.saturating_sub(member.read);
@@ -953,11 +1049,16 @@ impl ZipReader {
                 }
                 let rest = input.get(p.consumed..).unwrap_or_default();
                 let dst = out.get_mut(p.produced..).unwrap_or_default();
-                let n = usize::try_from(known_left).unwrap_or(usize::MAX).min(rest.len()).min(dst.len());
+                let n = usize::try_from(known_left)
+                    .unwrap_or(usize::MAX)
+                    .min(rest.len())
+                    .min(dst.len());
                 if n == 0 {
                     return Ok(false);
                 }
-                let (Some(src), Some(dst)) = (rest.get(..n), dst.get_mut(..n)) else { return Ok(false) };
+                let (Some(src), Some(dst)) = (rest.get(..n), dst.get_mut(..n)) else {
+                    return Ok(false);
+                };
                 self.check_limits(n as u64, n as u64)?;
                 dst.copy_from_slice(src);
                 if let Some(member) = self.member.as_mut() {
@@ -971,7 +1072,10 @@ impl ZipReader {
             ZipMethod::Deflated => {
                 let sizes_known = member.sizes_known;
                 let Some(inflater) = self.inflater.as_mut() else {
-                    return Err(ZipError::BadHeader { offset: self.offset, detail: "no inflater".to_owned() });
+                    return Err(ZipError::BadHeader {
+                        offset: self.offset,
+                        detail: "no inflater".to_owned(),
+                    });
                 };
                 let dst = out.get_mut(p.produced..).unwrap_or_default();
                 let copied = inflater.copy_pending(dst);
@@ -987,7 +1091,12 @@ impl ZipReader {
                 }
                 let rest = input.get(p.consumed..).unwrap_or_default();
                 let allowed = if sizes_known {
-                    rest.get(..usize::try_from(known_left).unwrap_or(usize::MAX).min(rest.len())).unwrap_or_default()
+                    rest.get(
+                        ..usize::try_from(known_left)
+                            .unwrap_or(usize::MAX)
+                            .min(rest.len()),
+                    )
+                    .unwrap_or_default()
                 } else {
                     rest
                 };
@@ -995,7 +1104,9 @@ impl ZipReader {
                     if sizes_known && known_left == 0 {
                         // The declared compressed size is used up but the
                         // deflate stream has not ended.
-                        return Err(self.corrupt("the deflate stream runs past the member's declared size"));
+                        return Err(
+                            self.corrupt("the deflate stream runs past the member's declared size")
+                        );
                     }
                     return Ok(false);
                 }
@@ -1006,11 +1117,18 @@ impl ZipReader {
                 let fresh_len = (fresh.end - fresh.start) as u64;
                 self.check_limits(consumed as u64, fresh_len)?;
                 // The CRC is taken while the fresh bytes are still in cache.
-                if let (Some(inflater), Some(member)) = (self.inflater.as_ref(), self.member.as_mut()) {
-                    member.crc.update(inflater.buf.get(fresh).unwrap_or_default());
+                if let (Some(inflater), Some(member)) =
+                    (self.inflater.as_ref(), self.member.as_mut())
+                {
+                    member
+                        .crc
+                        .update(inflater.buf.get(fresh).unwrap_or_default());
                 }
                 self.eat(p, consumed);
-                if consumed == 0 && fresh_len == 0 && !self.inflater.as_ref().is_some_and(|i| i.done) {
+                if consumed == 0
+                    && fresh_len == 0
+                    && !self.inflater.as_ref().is_some_and(|i| i.done)
+                {
                     return Ok(false);
                 }
                 Ok(true)
@@ -1019,33 +1137,54 @@ impl ZipReader {
     }
 
     fn corrupt(&self, detail: &str) -> ZipError {
-        ZipError::Corrupt { name: self.current_name_excerpt(), detail: detail.to_owned() }
+        ZipError::Corrupt {
+            name: self.current_name_excerpt(),
+            detail: detail.to_owned(),
+        }
     }
 
     fn current_name_excerpt(&self) -> String {
-        self.entries.last().map(|e| excerpt(&e.name)).unwrap_or_default()
+        self.entries
+            .last()
+            .map(|e| excerpt(&e.name))
+            .unwrap_or_default()
     }
 
     fn check_limits(&mut self, compressed: u64, produced: u64) -> Result<(), ZipError> {
         let name = self.current_name_excerpt();
         let limits = self.limits;
-        let Some(member) = self.member.as_mut() else { return Ok(()) };
+        let Some(member) = self.member.as_mut() else {
+            return Ok(());
+        };
         member.read = member.read.saturating_add(compressed);
         member.produced = member.produced.saturating_add(produced);
         self.decoded = self.decoded.saturating_add(produced);
         if member.sizes_known && member.produced > member.declared_size {
-            return Err(ZipError::SizeMismatch { name, expected: member.declared_size, actual: member.produced });
+            return Err(ZipError::SizeMismatch {
+                name,
+                expected: member.declared_size,
+                actual: member.produced,
+            });
         }
         if member.produced > limits.max_entry_bytes {
-            return Err(ZipError::EntryTooLarge { name, limit: limits.max_entry_bytes });
+            return Err(ZipError::EntryTooLarge {
+                name,
+                limit: limits.max_entry_bytes,
+            });
         }
         if self.decoded > limits.max_total_bytes {
-            return Err(ZipError::TooLarge { limit: limits.max_total_bytes });
+            return Err(ZipError::TooLarge {
+                limit: limits.max_total_bytes,
+            });
         }
         if member.produced > limits.ratio_grace_bytes {
             let ratio = member.produced / member.read.max(1);
             if ratio > u64::from(limits.max_ratio) {
-                return Err(ZipError::Bomb { name, ratio, limit: limits.max_ratio });
+                return Err(ZipError::Bomb {
+                    name,
+                    ratio,
+                    limit: limits.max_ratio,
+                });
             }
         }
         Ok(())
@@ -1053,7 +1192,9 @@ impl ZipReader {
 
     /// The member's data ended: read its descriptor or complete it.
     fn end_of_data(&mut self, p: &mut ZipProgress) -> Result<bool, ZipError> {
-        let Some(member) = self.member.as_ref() else { return Ok(true) };
+        let Some(member) = self.member.as_ref() else {
+            return Ok(true);
+        };
         if member.descriptor {
             self.state = State::Descriptor;
             return Ok(true);
@@ -1067,7 +1208,10 @@ impl ZipReader {
     fn complete(&mut self, descriptor: Option<(u32, u64, u64)>) -> Result<ZipEntry, ZipError> {
         let name = self.current_name_excerpt();
         let Some(member) = self.member.take() else {
-            return Err(ZipError::BadHeader { offset: self.offset, detail: "no member to complete".to_owned() });
+            return Err(ZipError::BadHeader {
+                offset: self.offset,
+                detail: "no member to complete".to_owned(),
+            });
         };
         let actual_crc = member.crc.value();
         let (crc, compressed, size) = match descriptor {
@@ -1075,23 +1219,46 @@ impl ZipReader {
                 if member.sizes_known
                     && (values.1 != member.declared_compressed || values.2 != member.declared_size)
                 {
-                    return Err(ZipError::SizeMismatch { name, expected: member.declared_size, actual: values.2 });
+                    return Err(ZipError::SizeMismatch {
+                        name,
+                        expected: member.declared_size,
+                        actual: values.2,
+                    });
                 }
                 values
             }
-            None => (member.declared_crc, member.declared_compressed, member.declared_size),
+            None => (
+                member.declared_crc,
+                member.declared_compressed,
+                member.declared_size,
+            ),
         };
         if compressed != member.read {
-            return Err(ZipError::SizeMismatch { name, expected: compressed, actual: member.read });
+            return Err(ZipError::SizeMismatch {
+                name,
+                expected: compressed,
+                actual: member.read,
+            });
         }
         if size != member.produced {
-            return Err(ZipError::SizeMismatch { name, expected: size, actual: member.produced });
+            return Err(ZipError::SizeMismatch {
+                name,
+                expected: size,
+                actual: member.produced,
+            });
         }
         if crc != actual_crc {
-            return Err(ZipError::CrcMismatch { name, expected: crc, actual: actual_crc });
+            return Err(ZipError::CrcMismatch {
+                name,
+                expected: crc,
+                actual: actual_crc,
+            });
         }
         let Some(entry) = self.entries.get_mut(member.index) else {
-            return Err(ZipError::BadHeader { offset: self.offset, detail: "member index out of range".to_owned() });
+            return Err(ZipError::BadHeader {
+                offset: self.offset,
+                detail: "member index out of range".to_owned(),
+            });
         };
         entry.crc32 = actual_crc;
         entry.compressed_size = member.read;
@@ -1104,9 +1271,15 @@ impl ZipReader {
         let name_len = usize::from(le16(h, 24));
         let skip = u64::from(le16(h, 26)) + u64::from(le16(h, 28));
         if name_len > self.limits.max_name_bytes as usize {
-            return Err(mismatch(format!("directory entry {} has a {name_len}-byte name", self.directory_entries)));
+            return Err(mismatch(format!(
+                "directory entry {} has a {name_len}-byte name",
+                self.directory_entries
+            )));
         }
-        self.state = State::CentralName { len: name_len, skip };
+        self.state = State::CentralName {
+            len: name_len,
+            skip,
+        };
         Ok(())
     }
 
@@ -1114,7 +1287,10 @@ impl ZipReader {
         let h = &self.hdr;
         let k = self.directory_entries;
         let Some(entry) = self.entries.get(k) else {
-            return Err(mismatch(format!("the directory lists more than the {} members read", self.entries.len())));
+            return Err(mismatch(format!(
+                "the directory lists more than the {} members read",
+                self.entries.len()
+            )));
         };
         let flags = le16(h, 4);
         let method = le16(h, 6);
@@ -1131,7 +1307,9 @@ impl ZipReader {
             return Err(unsupported("split (multi-part) archives"));
         }
         if flags & (FLAG_ENCRYPTED | FLAG_STRONG_ENCRYPTION) != 0 {
-            return Err(ZipError::Encrypted { name: excerpt(&entry.name) });
+            return Err(ZipError::Encrypted {
+                name: excerpt(&entry.name),
+            });
         }
         let expected_offset = self.header_offsets.get(k).copied().unwrap_or(u64::MAX);
         let problem = if name != entry.name.as_bytes() {
@@ -1148,7 +1326,10 @@ impl ZipReader {
             None
         };
         if let Some(what) = problem {
-            return Err(mismatch(format!("entry {k} ({}) differs in its {what}", excerpt(&entry.name))));
+            return Err(mismatch(format!(
+                "entry {k} ({}) differs in its {what}",
+                excerpt(&entry.name)
+            )));
         }
         self.directory_entries = k.saturating_add(1);
         Ok(())
@@ -1176,7 +1357,9 @@ impl ZipReader {
         }
         let directory_size = self.sig_offset.saturating_sub(self.directory_start);
         if u64::from(start) != self.directory_start || u64::from(size) != directory_size {
-            return Err(mismatch("the end record points at another directory".to_owned()));
+            return Err(mismatch(
+                "the end record points at another directory".to_owned(),
+            ));
         }
         Ok(comment)
     }
@@ -1204,7 +1387,9 @@ fn le32(bytes: &[u8], at: usize) -> u32 {
 }
 
 fn unsupported(feature: &str) -> ZipError {
-    ZipError::Unsupported { feature: feature.to_owned() }
+    ZipError::Unsupported {
+        feature: feature.to_owned(),
+    }
 }
 
 fn mismatch(detail: String) -> ZipError {
@@ -1224,7 +1409,12 @@ fn excerpt(name: &str) -> String {
 /// Checks that a member name is a plain relative path; returns whether it
 /// names a directory.
 fn check_name(name: &str) -> Result<bool, ZipError> {
-    let unsafe_name = |reason: &str| Err(ZipError::UnsafeName { name: excerpt(name), reason: reason.to_owned() });
+    let unsafe_name = |reason: &str| {
+        Err(ZipError::UnsafeName {
+            name: excerpt(name),
+            reason: reason.to_owned(),
+        })
+    };
     if name.is_empty() {
         return unsafe_name("empty");
     }
@@ -1274,7 +1464,12 @@ impl<'a> ZipMember<'a> {
     /// A member with its sizes in the local header.
     #[must_use]
     pub const fn new(name: &'a str, data: &'a [u8], method: ZipMethod) -> Self {
-        Self { name, data, method, descriptor: false }
+        Self {
+            name,
+            data,
+            method,
+            descriptor: false,
+        }
     }
 
     /// The same member, written with a data descriptor.
@@ -1411,7 +1606,12 @@ mod tests {
     }
 
     /// Reads `bytes` in chunks of `chunk` with an output buffer of `out`.
-    fn read(bytes: &[u8], chunk: usize, out: usize, limits: ZipLimits) -> Result<Vec<(String, Vec<u8>)>, ZipError> {
+    fn read(
+        bytes: &[u8],
+        chunk: usize,
+        out: usize,
+        limits: ZipLimits,
+    ) -> Result<Vec<(String, Vec<u8>)>, ZipError> {
         let mut reader = ZipReader::new(limits);
         let mut buf = vec![0u8; out];
         let mut parts: Vec<(String, Vec<u8>)> = Vec::new();
@@ -1425,7 +1625,11 @@ mod tests {
                     if parts.last().map(|(n, _)| n != &name).unwrap_or(true) {
                         parts.push((name, Vec::new()));
                     }
-                    parts.last_mut().unwrap().1.extend_from_slice(&buf[..p.produced]);
+                    parts
+                        .last_mut()
+                        .unwrap()
+                        .1
+                        .extend_from_slice(&buf[..p.produced]);
                 }
                 if let Some(entry) = p.completed.clone() {
                     completed.push(entry.name);
@@ -1437,7 +1641,14 @@ mod tests {
             }
         }
         let summary = reader.finish()?;
-        assert_eq!(summary.entries.iter().map(|e| e.name.clone()).collect::<Vec<_>>(), completed);
+        assert_eq!(
+            summary
+                .entries
+                .iter()
+                .map(|e| e.name.clone())
+                .collect::<Vec<_>>(),
+            completed
+        );
         Ok(parts)
     }
 
@@ -1452,7 +1663,11 @@ mod tests {
         ];
         for chunk in [1, 2, 3, 7, 64, 1000, archive.len()] {
             for out in [1, 5, 64, 70_000] {
-                assert_eq!(read(&archive, chunk, out, ZipLimits::default()).unwrap(), expected, "chunk {chunk} out {out}");
+                assert_eq!(
+                    read(&archive, chunk, out, ZipLimits::default()).unwrap(),
+                    expected,
+                    "chunk {chunk} out {out}"
+                );
             }
         }
         let all = unzip(&archive, ZipLimits::default()).unwrap();
@@ -1464,8 +1679,11 @@ mod tests {
 
     #[test]
     fn large_deflated_member_streams_through_the_window() {
-        let data: Vec<u8> = (0..600_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
-        let archive = zip_archive(&[ZipMember::new("big.bin", &data, ZipMethod::Deflated).with_descriptor()]);
+        let data: Vec<u8> = (0..600_000u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        let archive =
+            zip_archive(&[ZipMember::new("big.bin", &data, ZipMethod::Deflated).with_descriptor()]);
         let parts = read(&archive, 4096, 10_000, ZipLimits::default()).unwrap();
         assert_eq!(parts[0].1, data);
     }
@@ -1475,7 +1693,10 @@ mod tests {
         let archive = zip_archive(&[]);
         assert!(unzip(&archive, ZipLimits::default()).unwrap().is_empty());
         assert_eq!(unzip(b"", ZipLimits::default()), Err(ZipError::NotZip));
-        assert_eq!(unzip(b"<html>", ZipLimits::default()), Err(ZipError::NotZip));
+        assert_eq!(
+            unzip(b"<html>", ZipLimits::default()),
+            Err(ZipError::NotZip)
+        );
     }
 
     #[test]
@@ -1483,7 +1704,10 @@ mod tests {
         let archive = sample();
         for cut in 1..archive.len() {
             let result = unzip(&archive[..cut], ZipLimits::default());
-            assert!(matches!(result, Err(ZipError::Truncated { .. })), "cut at {cut}: {result:?}");
+            assert!(
+                matches!(result, Err(ZipError::Truncated { .. })),
+                "cut at {cut}: {result:?}"
+            );
         }
         for at in 0..archive.len() {
             let mut bad = archive.clone();
@@ -1492,21 +1716,31 @@ mod tests {
             // must never change the members silently.
             if let Ok(members) = unzip(&bad, ZipLimits::default()) {
                 let good = unzip(&archive, ZipLimits::default()).unwrap();
-                let strip = |v: Vec<(ZipEntry, Vec<u8>)>| v.into_iter().map(|(e, d)| (e.name, d)).collect::<Vec<_>>();
+                let strip = |v: Vec<(ZipEntry, Vec<u8>)>| {
+                    v.into_iter().map(|(e, d)| (e.name, d)).collect::<Vec<_>>()
+                };
                 assert_eq!(strip(members), strip(good), "flip at {at}");
             }
         }
         let mut extra = archive.clone();
         extra.push(0);
-        assert_eq!(unzip(&extra, ZipLimits::default()), Err(ZipError::TrailingGarbage { offset: archive.len() as u64 }));
+        assert_eq!(
+            unzip(&extra, ZipLimits::default()),
+            Err(ZipError::TrailingGarbage {
+                offset: archive.len() as u64
+            })
+        );
     }
 
     #[test]
     fn crc_mismatch_is_reported_for_the_member() {
-        let mut archive = zip_archive(&[ZipMember::new("a.csv", b"hello world", ZipMethod::Stored)]);
+        let mut archive =
+            zip_archive(&[ZipMember::new("a.csv", b"hello world", ZipMethod::Stored)]);
         // Flip a data byte (after the 30-byte header and the 5-byte name).
         archive[30 + 5 + 2] ^= 1;
-        assert!(matches!(unzip(&archive, ZipLimits::default()), Err(ZipError::CrcMismatch { ref name, .. }) if name == "\"a.csv\""));
+        assert!(
+            matches!(unzip(&archive, ZipLimits::default()), Err(ZipError::CrcMismatch { ref name, .. }) if name == "\"a.csv\"")
+        );
     }
 
     #[test]
@@ -1539,14 +1773,22 @@ mod tests {
         ]);
         let members = unzip(&ok, ZipLimits::default()).unwrap();
         assert!(members[1].0.is_dir);
-        let dup = zip_archive(&[ZipMember::new("a", b"1", ZipMethod::Stored), ZipMember::new("a", b"2", ZipMethod::Stored)]);
-        assert!(matches!(unzip(&dup, ZipLimits::default()), Err(ZipError::DuplicateName { .. })));
+        let dup = zip_archive(&[
+            ZipMember::new("a", b"1", ZipMethod::Stored),
+            ZipMember::new("a", b"2", ZipMethod::Stored),
+        ]);
+        assert!(matches!(
+            unzip(&dup, ZipLimits::default()),
+            Err(ZipError::DuplicateName { .. })
+        ));
     }
 
     #[test]
     fn zip_bombs_are_refused_while_inflating_and_from_headers() {
         let zeros = vec![0u8; 4 << 20];
-        let streamed = zip_archive(&[ZipMember::new("bomb.csv", &zeros, ZipMethod::Deflated).with_descriptor()]);
+        let streamed = zip_archive(&[
+            ZipMember::new("bomb.csv", &zeros, ZipMethod::Deflated).with_descriptor()
+        ]);
         let result = read(&streamed, 1 << 16, 1 << 16, ZipLimits::default());
         assert!(matches!(result, Err(ZipError::Bomb { .. })), "{result:?}");
         let declared = zip_archive(&[ZipMember::new("bomb.csv", &zeros, ZipMethod::Deflated)]);
@@ -1559,46 +1801,89 @@ mod tests {
         // A header that lies about the size is caught as soon as inflating passes it.
         let mut lying = declared.clone();
         lying[22..26].copy_from_slice(&1000u32.to_le_bytes());
-        assert!(matches!(unzip(&lying, ZipLimits::default()), Err(ZipError::SizeMismatch { .. })));
+        assert!(matches!(
+            unzip(&lying, ZipLimits::default()),
+            Err(ZipError::SizeMismatch { .. })
+        ));
         // And limits hold whatever the ratio.
         let plain = zip_archive(&[ZipMember::new("big", &zeros[..100_000], ZipMethod::Stored)]);
-        assert!(matches!(unzip(&plain, ZipLimits::default().with_max_bytes(50_000)), Err(ZipError::EntryTooLarge { .. })));
+        assert!(matches!(
+            unzip(&plain, ZipLimits::default().with_max_bytes(50_000)),
+            Err(ZipError::EntryTooLarge { .. })
+        ));
         let many: Vec<String> = (0..5).map(|i| format!("m{i}")).collect();
-        let members: Vec<ZipMember<'_>> = many.iter().map(|n| ZipMember::new(n, b"", ZipMethod::Stored)).collect();
-        let limits = ZipLimits { max_entries: 4, ..ZipLimits::default() };
-        assert_eq!(unzip(&zip_archive(&members), limits), Err(ZipError::TooManyEntries { limit: 4 }));
+        let members: Vec<ZipMember<'_>> = many
+            .iter()
+            .map(|n| ZipMember::new(n, b"", ZipMethod::Stored))
+            .collect();
+        let limits = ZipLimits {
+            max_entries: 4,
+            ..ZipLimits::default()
+        };
+        assert_eq!(
+            unzip(&zip_archive(&members), limits),
+            Err(ZipError::TooManyEntries { limit: 4 })
+        );
     }
 
     #[test]
     fn encrypted_and_unknown_methods_are_refused() {
         let mut archive = zip_archive(&[ZipMember::new("a", b"x", ZipMethod::Stored)]);
         archive[6] |= 1;
-        assert!(matches!(unzip(&archive, ZipLimits::default()), Err(ZipError::Encrypted { .. })));
+        assert!(matches!(
+            unzip(&archive, ZipLimits::default()),
+            Err(ZipError::Encrypted { .. })
+        ));
         let mut archive = zip_archive(&[ZipMember::new("a", b"x", ZipMethod::Stored)]);
         archive[8] = 12; // bzip2
-        assert!(matches!(unzip(&archive, ZipLimits::default()), Err(ZipError::UnsupportedMethod { method: 12, .. })));
-        let mut descriptor_only = zip_archive(&[ZipMember::new("a", b"x", ZipMethod::Stored).with_descriptor()]);
+        assert!(matches!(
+            unzip(&archive, ZipLimits::default()),
+            Err(ZipError::UnsupportedMethod { method: 12, .. })
+        ));
+        let mut descriptor_only =
+            zip_archive(&[ZipMember::new("a", b"x", ZipMethod::Stored).with_descriptor()]);
         descriptor_only[18..26].fill(0);
-        assert!(matches!(unzip(&descriptor_only, ZipLimits::default()), Err(ZipError::Unsupported { .. })));
+        assert!(matches!(
+            unzip(&descriptor_only, ZipLimits::default()),
+            Err(ZipError::Unsupported { .. })
+        ));
     }
 
     #[test]
     fn a_directory_that_disagrees_is_refused() {
-        let archive = zip_archive(&[ZipMember::new("a", b"x", ZipMethod::Stored), ZipMember::new("b", b"y", ZipMethod::Stored)]);
+        let archive = zip_archive(&[
+            ZipMember::new("a", b"x", ZipMethod::Stored),
+            ZipMember::new("b", b"y", ZipMethod::Stored),
+        ]);
         // Point the second directory entry at the first local header (overlap).
-        let directory = archive.windows(4).rposition(|w| w == SIG_CENTRAL.to_le_bytes()).unwrap();
+        let directory = archive
+            .windows(4)
+            .rposition(|w| w == SIG_CENTRAL.to_le_bytes())
+            .unwrap();
         let mut overlapping = archive.clone();
         overlapping[directory + 42..directory + 46].copy_from_slice(&0u32.to_le_bytes());
-        assert!(matches!(unzip(&overlapping, ZipLimits::default()), Err(ZipError::DirectoryMismatch { .. })));
+        assert!(matches!(
+            unzip(&overlapping, ZipLimits::default()),
+            Err(ZipError::DirectoryMismatch { .. })
+        ));
     }
 
     #[test]
     fn error_kinds_match_serde_tags() {
         let errors = [
             ZipError::NotZip,
-            ZipError::Truncated { part: ZipPart::Data },
-            ZipError::UnsafeName { name: "x".into(), reason: "y".into() },
-            ZipError::Bomb { name: "x".into(), ratio: 9, limit: 1 },
+            ZipError::Truncated {
+                part: ZipPart::Data,
+            },
+            ZipError::UnsafeName {
+                name: "x".into(),
+                reason: "y".into(),
+            },
+            ZipError::Bomb {
+                name: "x".into(),
+                ratio: 9,
+                limit: 1,
+            },
         ];
         for e in errors {
             let v = serde_json::to_value(&e).unwrap();

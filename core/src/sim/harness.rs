@@ -562,9 +562,10 @@ impl Harness {
     /// Simulates a host crash: the job and any answer in flight are lost,
     /// the provisional output is discarded, and the job is restored from the
     /// last persisted snapshot (through its JSON form) at the current time.
-    /// Does nothing once the job has finished.
+    /// Does nothing once the job has finished (a cancel included, even
+    /// before a poll reported it).
     pub fn crash_and_restore(&mut self, credentials: Credentials) -> Result<(), HarnessError> {
-        if self.terminal.is_some() {
+        if self.terminal.is_some() || self.job.is_finished() {
             return Ok(());
         }
         let snapshot = Snapshot::from_json(&self.persisted)?;

@@ -52,7 +52,9 @@ use crate::integrity::{zip_archive, ZipMember, ZipMethod};
 use crate::job::{Credentials as JobCredentials, JobSpec};
 use crate::providers::yandex_market::config::Output;
 use crate::providers::yandex_market::date::format_http_date;
-use crate::providers::yandex_market::{Credentials, RawRequest, ReportFormat, ReportKind, ReportRequest, ReportSpec};
+use crate::providers::yandex_market::{
+    Credentials, RawRequest, ReportFormat, ReportKind, ReportRequest, ReportSpec,
+};
 use crate::providers::Provider;
 use crate::retry::splitmix64;
 use crate::time::Millis;
@@ -105,31 +107,57 @@ pub fn sample_request(kind: ReportKind, now: Millis) -> ReportRequest {
     let month = json!({ "year": y, "month": m });
     let (b, c) = (BUSINESS_ID, CAMPAIGN_ID);
     let body = match kind {
-        ReportKind::UnitedNetting => json!({ "businessId": b, "dateFrom": from, "dateTo": to, "placementPrograms": ["FBS", "FBY"] }),
-        ReportKind::UnitedMarketplaceServices => json!({ "businessId": b, "dateFrom": from, "dateTo": to, "campaignIds": [c] }),
+        ReportKind::UnitedNetting => {
+            json!({ "businessId": b, "dateFrom": from, "dateTo": to, "placementPrograms": ["FBS", "FBY"] })
+        }
+        ReportKind::UnitedMarketplaceServices => {
+            json!({ "businessId": b, "dateFrom": from, "dateTo": to, "campaignIds": [c] })
+        }
         ReportKind::UnitedOrders => json!({ "businessId": b, "dateFrom": from, "dateTo": to }),
-        ReportKind::UnitedReturns => json!({ "businessId": b, "dateFrom": from, "dateTo": to, "returnType": "RETURN", "returnStatusTypes": ["PICKED", "LOST"] }),
+        ReportKind::UnitedReturns => {
+            json!({ "businessId": b, "dateFrom": from, "dateTo": to, "returnType": "RETURN", "returnStatusTypes": ["PICKED", "LOST"] })
+        }
         ReportKind::GoodsRealization => json!({ "campaignId": c, "year": y, "month": m }),
-        ReportKind::StocksOnWarehouses => json!({ "businessId": b, "campaignIds": [c], "hasStocks": true, "categoryIds": [91_491] }),
-        ReportKind::GoodsMovement => json!({ "campaignId": c, "dateFrom": from, "dateTo": to, "shopSku": "SKU-000001" }),
-        ReportKind::ShowsSales => json!({ "businessId": b, "dateFrom": from, "dateTo": to, "grouping": "OFFERS" }),
-        ReportKind::CompetitorsPosition => json!({ "businessId": b, "categoryId": 91_491, "dateFrom": from, "dateTo": to }),
+        ReportKind::StocksOnWarehouses => {
+            json!({ "businessId": b, "campaignIds": [c], "hasStocks": true, "categoryIds": [91_491] })
+        }
+        ReportKind::GoodsMovement => {
+            json!({ "campaignId": c, "dateFrom": from, "dateTo": to, "shopSku": "SKU-000001" })
+        }
+        ReportKind::ShowsSales => {
+            json!({ "businessId": b, "dateFrom": from, "dateTo": to, "grouping": "OFFERS" })
+        }
+        ReportKind::CompetitorsPosition => {
+            json!({ "businessId": b, "categoryId": 91_491, "dateFrom": from, "dateTo": to })
+        }
         ReportKind::GoodsPrices => json!({ "businessId": b, "categoryIds": [91_491, 90_401] }),
         ReportKind::GoodsTurnover => json!({ "campaignId": c, "date": to }),
-        ReportKind::BoostConsolidated | ReportKind::BannersStatistics => json!({ "businessId": b, "dateFrom": from, "dateTo": to }),
+        ReportKind::BoostConsolidated | ReportKind::BannersStatistics => {
+            json!({ "businessId": b, "dateFrom": from, "dateTo": to })
+        }
         ReportKind::ShipmentList => json!({ "campaignId": c, "orderIds": [100_001, 100_002] }),
         ReportKind::ShelfStatistics | ReportKind::ShowsBoost => {
             json!({ "businessId": b, "dateFrom": from, "dateTo": to, "attributionType": "CLICKS" })
         }
-        ReportKind::Labels => json!({ "businessId": b, "orderIds": [100_001, 100_002, 100_003], "sortingType": "SORT_BY_GIVEN_ORDER" }),
+        ReportKind::Labels => {
+            json!({ "businessId": b, "orderIds": [100_001, 100_002, 100_003], "sortingType": "SORT_BY_GIVEN_ORDER" })
+        }
         ReportKind::GoodsFeedback => json!({ "businessId": b }),
-        ReportKind::ClosureDocuments => json!({ "campaignId": c, "monthOfYear": month, "contractTypes": ["INCOME", "OUTCOME"] }),
+        ReportKind::ClosureDocuments => {
+            json!({ "campaignId": c, "monthOfYear": month, "contractTypes": ["INCOME", "OUTCOME"] })
+        }
         ReportKind::JewelryFiscal => json!({ "campaignId": c, "dateFrom": from, "dateTo": to }),
-        ReportKind::SalesGeography => json!({ "businessId": b, "dateFrom": from, "dateTo": to, "offerIds": ["SKU-000001", "SKU-000002"] }),
+        ReportKind::SalesGeography => {
+            json!({ "businessId": b, "dateFrom": from, "dateTo": to, "offerIds": ["SKU-000001", "SKU-000002"] })
+        }
         ReportKind::KeyIndicators => json!({ "businessId": b, "detalizationLevel": "WEEK" }),
-        ReportKind::ClosureDocumentsDetalization => json!({ "campaignId": c, "monthOfYear": month, "contractType": "INCOME" }),
+        ReportKind::ClosureDocumentsDetalization => {
+            json!({ "campaignId": c, "monthOfYear": month, "contractType": "INCOME" })
+        }
         ReportKind::MarketingDetalization => json!({ "businessId": b, "monthOfYear": month }),
-        ReportKind::Barcodes => json!({ "campaignId": c, "barcodeFormat": "F_43_25", "barcodeOfferInfos": [{ "offerId": "SKU-000001", "barcodeCount": 2 }] }),
+        ReportKind::Barcodes => {
+            json!({ "campaignId": c, "barcodeFormat": "F_43_25", "barcodeOfferInfos": [{ "offerId": "SKU-000001", "barcodeCount": 2 }] })
+        }
     };
     ReportSpec::request_from_json(kind.name(), body.clone())
         .unwrap_or_else(|_| ReportRequest::Raw(RawRequest::new(kind.spec_path(), body)))
@@ -137,7 +165,10 @@ pub fn sample_request(kind: ReportKind, now: Millis) -> ReportRequest {
 
 /// An orders report of [`BUSINESS_ID`] for the 30 days before `now`, as CSV.
 pub fn sample_report_spec(now: Millis) -> ReportSpec {
-    ReportSpec::new(sample_request(ReportKind::UnitedOrders, now), ReportFormat::Csv)
+    ReportSpec::new(
+        sample_request(ReportKind::UnitedOrders, now),
+        ReportFormat::Csv,
+    )
 }
 
 /// [`sample_report_spec`] as a job spec.
@@ -165,7 +196,10 @@ struct Content {
 
 impl std::fmt::Debug for Content {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Content").field("file_len", &self.file.len()).field("name", &self.name).finish()
+        f.debug_struct("Content")
+            .field("file_len", &self.file.len())
+            .field("name", &self.name)
+            .finish()
     }
 }
 
@@ -179,6 +213,9 @@ struct Report {
     fate: Fate,
     content: Arc<Content>,
 }
+
+/// Response headers.
+type Headers = Vec<(String, String)>;
 
 /// One quota window of a resource.
 #[derive(Debug, Clone, Copy)]
@@ -267,26 +304,53 @@ impl Simulator {
         match cx.fault(Opportunity::ApiCall) {
             Some(Fault::Throttle) => {
                 let until = ceil_second(cx.now.saturating_add(THROTTLE_MS));
-                return Err(error(420, "LIMIT_EXCEEDED", "Hit rate limit of '1' requests per 'MINUTE' for resource 'reports'")
-                    .with_header("X-RateLimit-Resource-Limit", "1")
-                    .with_header("X-RateLimit-Resource-Remaining", "0")
-                    .with_header("X-RateLimit-Resource-Until", format_http_date(until)));
+                return Err(error(
+                    420,
+                    "LIMIT_EXCEEDED",
+                    "Hit rate limit of '1' requests per 'MINUTE' for resource 'reports'",
+                )
+                .with_header("X-RateLimit-Resource-Limit", "1")
+                .with_header("X-RateLimit-Resource-Remaining", "0")
+                .with_header("X-RateLimit-Resource-Until", format_http_date(until)));
             }
             Some(Fault::ServerError) => {
                 return Err(if cx.fired(Fault::ServerError) % 2 == 1 {
-                    error(500, "INTERNAL_ERROR", "Internal server error, try again later")
+                    error(
+                        500,
+                        "INTERNAL_ERROR",
+                        "Internal server error, try again later",
+                    )
                 } else {
-                    error(503, "SERVICE_UNAVAILABLE", "The service is overloaded, try again later")
+                    error(
+                        503,
+                        "SERVICE_UNAVAILABLE",
+                        "The service is overloaded, try again later",
+                    )
                 })
             }
             Some(Fault::MalformedEnvelope) => {
                 return Err(if cx.fired(Fault::MalformedEnvelope) % 2 == 1 {
-                    SimResponse::bytes(200, "application/json", br#"{"status":"OK","result":{"reportId":"#.to_vec())
+                    SimResponse::bytes(
+                        200,
+                        "application/json",
+                        br#"{"status":"OK","result":{"reportId":"#.to_vec(),
+                    )
                 } else {
-                    SimResponse::bytes(503, "text/html", b"<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>".to_vec())
+                    SimResponse::bytes(
+                        503,
+                        "text/html",
+                        b"<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>"
+                            .to_vec(),
+                    )
                 })
             }
-            Some(Fault::ExpiredToken) => return Err(error(401, "UNAUTHORIZED", "OAuth token is expired or Api-Key token is revoked")),
+            Some(Fault::ExpiredToken) => {
+                return Err(error(
+                    401,
+                    "UNAUTHORIZED",
+                    "OAuth token is expired or Api-Key token is revoked",
+                ))
+            }
             _ => {}
         }
         let api_key = request.header("api-key");
@@ -298,7 +362,11 @@ impl Simulator {
                 Err(error(401, "UNAUTHORIZED", "Api-Key token prefix invalid"))
             }
             (None, None) => Err(error(401, "UNAUTHORIZED", "Credentials are not specified")),
-            (Some(_), Some(_)) => Err(error(401, "UNAUTHORIZED", "Specify either Api-Key or OAuth token, not both")),
+            (Some(_), Some(_)) => Err(error(
+                401,
+                "UNAUTHORIZED",
+                "Specify either Api-Key or OAuth token, not both",
+            )),
             (Some(_), None) => Err(error(401, "UNAUTHORIZED", "Api-Key token is invalid")),
             (None, Some(_)) => Err(error(403, "FORBIDDEN", "OAuth token is invalid")),
         }
@@ -306,10 +374,22 @@ impl Simulator {
 
     /// Counts a request against `resource`; `Err` with a `420` when its
     /// quota is used up. Returns the headers to add either way.
-    fn quota(&mut self, now: Millis, resource: &str, limit: u32, period_ms: u64) -> Result<Vec<(String, String)>, Vec<(String, String)>> {
-        let window = self.windows.entry(resource.to_owned()).or_insert(Window { until: Millis::ZERO, used: 0 });
+    fn quota(
+        &mut self,
+        now: Millis,
+        resource: &str,
+        limit: u32,
+        period_ms: u64,
+    ) -> Result<Headers, Headers> {
+        let window = self.windows.entry(resource.to_owned()).or_insert(Window {
+            until: Millis::ZERO,
+            used: 0,
+        });
         if now >= window.until {
-            *window = Window { until: ceil_second(now.saturating_add(period_ms)), used: 0 };
+            *window = Window {
+                until: ceil_second(now.saturating_add(period_ms)),
+                used: 0,
+            };
         }
         let allowed = window.used < limit;
         if allowed {
@@ -317,8 +397,14 @@ impl Simulator {
         }
         let headers = vec![
             ("X-RateLimit-Resource-Limit".to_owned(), limit.to_string()),
-            ("X-RateLimit-Resource-Remaining".to_owned(), limit.saturating_sub(window.used).to_string()),
-            ("X-RateLimit-Resource-Until".to_owned(), format_http_date(window.until)),
+            (
+                "X-RateLimit-Resource-Remaining".to_owned(),
+                limit.saturating_sub(window.used).to_string(),
+            ),
+            (
+                "X-RateLimit-Resource-Until".to_owned(),
+                format_http_date(window.until),
+            ),
         ];
         if allowed {
             Ok(headers)
@@ -328,7 +414,13 @@ impl Simulator {
         }
     }
 
-    fn generate(&mut self, cx: &mut SimCx<'_>, request: &SimRequest, kind: ReportKind, path_business: Option<i64>) -> SimResponse {
+    fn generate(
+        &mut self,
+        cx: &mut SimCx<'_>,
+        request: &SimRequest,
+        kind: ReportKind,
+        path_business: Option<i64>,
+    ) -> SimResponse {
         if let Err(response) = self.gate(cx, request) {
             return response;
         }
@@ -347,12 +439,26 @@ impl Simulator {
         with_headers(answer, headers)
     }
 
-    fn generate_checked(&mut self, cx: &mut SimCx<'_>, request: &SimRequest, kind: ReportKind, path_business: Option<i64>) -> SimResponse {
-        if !request.header("content-type").is_some_and(|v| v.trim_start().starts_with("application/json")) {
-            return error(415, "UNSUPPORTED_MEDIA_TYPE", "Content-Type must be application/json");
+    fn generate_checked(
+        &mut self,
+        cx: &mut SimCx<'_>,
+        request: &SimRequest,
+        kind: ReportKind,
+        path_business: Option<i64>,
+    ) -> SimResponse {
+        if !request
+            .header("content-type")
+            .is_some_and(|v| v.trim_start().starts_with("application/json"))
+        {
+            return error(
+                415,
+                "UNSUPPORTED_MEDIA_TYPE",
+                "Content-Type must be application/json",
+            );
         }
         let mut spec_query: Vec<(String, String)> = Vec::new();
-        for (name, value) in form_urlencoded::parse(request.query().unwrap_or_default().as_bytes()) {
+        for (name, value) in form_urlencoded::parse(request.query().unwrap_or_default().as_bytes())
+        {
             spec_query.push((name.into_owned(), value.into_owned()));
         }
         let mut body = match serde_json::from_slice::<Value>(&request.body) {
@@ -369,23 +475,29 @@ impl Simulator {
         let mut spec = ReportSpec::new(request_body, ReportFormat::File);
         for (name, value) in &spec_query {
             let parsed = match name.as_str() {
-                "format" if kind == ReportKind::Labels => {
-                    serde_json::from_value(json!(value)).map(|v| spec.page_format = Some(v)).map_err(|_| ())
+                "format" if kind == ReportKind::Labels => serde_json::from_value(json!(value))
+                    .map(|v| spec.page_format = Some(v))
+                    .map_err(|_| ()),
+                // The spec's enum exactly: no aliases on the wire.
+                "format" if matches!(value.as_str(), "FILE" | "CSV" | "JSON") => {
+                    ReportFormat::parse(value)
+                        .map(|f| spec.format = f)
+                        .map_err(|_| ())
                 }
-                "format" => ReportFormat::parse(value).map(|f| spec.format = f).map_err(|_| ()).and_then(|()| {
-                    // The enum is the spec's: no XLSX alias on the wire.
-                    if matches!(value.as_str(), "FILE" | "CSV" | "JSON") {
-                        Ok(())
-                    } else {
-                        Err(())
-                    }
-                }),
-                "language" => serde_json::from_value(json!(value)).map(|v| spec.language = Some(v)).map_err(|_| ()),
-                "sourceType" => serde_json::from_value(json!(value)).map(|v| spec.source_type = Some(v)).map_err(|_| ()),
+                "language" => serde_json::from_value(json!(value))
+                    .map(|v| spec.language = Some(v))
+                    .map_err(|_| ()),
+                "sourceType" => serde_json::from_value(json!(value))
+                    .map(|v| spec.source_type = Some(v))
+                    .map_err(|_| ()),
                 _ => Err(()),
             };
             if parsed.is_err() {
-                return error(400, "BAD_REQUEST", &format!("Invalid query parameter {name}={value}"));
+                return error(
+                    400,
+                    "BAD_REQUEST",
+                    &format!("Invalid query parameter {name}={value}"),
+                );
             }
         }
         if let Err(e) = spec.validate() {
@@ -394,7 +506,11 @@ impl Simulator {
         let (mut fate, mut wrong) = (Fate::Normal, false);
         match cx.fault(Opportunity::Create) {
             Some(Fault::Reject406 | Fault::Reject422) => {
-                return error(400, "BAD_REQUEST", "The period is too long: at most 3 months are allowed for this report")
+                return error(
+                    400,
+                    "BAD_REQUEST",
+                    "The period is too long: at most 3 months are allowed for this report",
+                )
             }
             Some(Fault::WrongEstimate) => wrong = true,
             Some(Fault::NoData) => fate = Fate::NoData,
@@ -402,15 +518,40 @@ impl Simulator {
             _ => {}
         }
         let n = self.order.len() as u64;
-        let id = format!("{:08x}{:016x}", self.random(0x7265_7000 ^ n) as u32, self.random(0x7265_7001 ^ n));
+        let id = format!(
+            "{:08x}{:016x}",
+            self.random(0x7265_7000 ^ n) as u32,
+            self.random(0x7265_7001 ^ n)
+        );
         // The canonical body (serde_json sorts object keys) keys the content.
-        let key = format!("{}|{}|{}", kind.name(), spec.format.as_str(), spec.request.body_json());
+        let key = format!(
+            "{}|{}|{}",
+            kind.name(),
+            spec.format.as_str(),
+            spec.request.body_json()
+        );
         let content = Arc::new(self.render(&spec, &key));
         let estimate_ms = self.generation_ms;
-        let actual_ms = if wrong { self.generation_ms.saturating_mul(3).saturating_add(1_000) } else { self.generation_ms };
-        self.reports.insert(id.clone(), Report { created_at: cx.now, actual_ms, estimate_ms, fate, content });
+        let actual_ms = if wrong {
+            self.generation_ms.saturating_mul(3).saturating_add(1_000)
+        } else {
+            self.generation_ms
+        };
+        self.reports.insert(
+            id.clone(),
+            Report {
+                created_at: cx.now,
+                actual_ms,
+                estimate_ms,
+                fate,
+                content,
+            },
+        );
         self.order.push(id.clone());
-        SimResponse::json(200, &json!({ "status": "OK", "result": { "reportId": id, "estimatedGenerationTime": estimate_ms } }))
+        SimResponse::json(
+            200,
+            &json!({ "status": "OK", "result": { "reportId": id, "estimatedGenerationTime": estimate_ms } }),
+        )
     }
 
     fn info(&mut self, cx: &mut SimCx<'_>, request: &SimRequest, id: &str) -> SimResponse {
@@ -443,7 +584,11 @@ impl Simulator {
         let requested = rfc3339(report.created_at);
         let finished = rfc3339(report.created_at.saturating_add(report.actual_ms));
         let result = if elapsed < report.actual_ms {
-            let status = if elapsed < report.actual_ms / 4 { "PENDING" } else { "PROCESSING" };
+            let status = if elapsed < report.actual_ms / 4 {
+                "PENDING"
+            } else {
+                "PROCESSING"
+            };
             let remaining = report.estimate_ms.saturating_sub(elapsed);
             json!({ "status": status, "generationRequestedAt": requested, "estimatedGenerationTime": remaining })
         } else {
@@ -459,12 +604,21 @@ impl Simulator {
                     );
                     json!({ "status": "DONE", "generationRequestedAt": requested, "generationFinishedAt": finished, "file": link })
                 }
-                Fate::NoData => json!({ "status": "DONE", "subStatus": "NO_DATA", "generationRequestedAt": requested, "generationFinishedAt": finished }),
-                Fate::TooLarge => json!({ "status": "FAILED", "subStatus": "TOO_LARGE", "generationRequestedAt": requested, "generationFinishedAt": finished }),
-                Fate::Failed => json!({ "status": "FAILED", "generationRequestedAt": requested, "generationFinishedAt": finished }),
+                Fate::NoData => {
+                    json!({ "status": "DONE", "subStatus": "NO_DATA", "generationRequestedAt": requested, "generationFinishedAt": finished })
+                }
+                Fate::TooLarge => {
+                    json!({ "status": "FAILED", "subStatus": "TOO_LARGE", "generationRequestedAt": requested, "generationFinishedAt": finished })
+                }
+                Fate::Failed => {
+                    json!({ "status": "FAILED", "generationRequestedAt": requested, "generationFinishedAt": finished })
+                }
             }
         };
-        with_headers(SimResponse::json(200, &json!({ "status": "OK", "result": result })), headers)
+        with_headers(
+            SimResponse::json(200, &json!({ "status": "OK", "result": result })),
+            headers,
+        )
     }
 
     fn signature(&self, id: &str, expires: u64) -> String {
@@ -473,7 +627,11 @@ impl Simulator {
 
     fn file(&mut self, cx: &mut SimCx<'_>, request: &SimRequest, rest: &str) -> SimResponse {
         if request.header("api-key").is_some() || request.header("authorization").is_some() {
-            return SimResponse::bytes(400, "text/plain", b"API credentials are not accepted by the file host".to_vec());
+            return SimResponse::bytes(
+                400,
+                "text/plain",
+                b"API credentials are not accepted by the file host".to_vec(),
+            );
         }
         let Some((id, _name)) = rest.split_once('/') else {
             return SimResponse::bytes(404, "text/plain", b"Not Found".to_vec());
@@ -482,11 +640,20 @@ impl Simulator {
         let Some(report) = self.reports.get(&id) else {
             return SimResponse::bytes(404, "text/plain", b"Not Found".to_vec());
         };
-        let expires = request.query_param("expires").and_then(|e| e.parse::<u64>().ok()).unwrap_or(0);
+        let expires = request
+            .query_param("expires")
+            .and_then(|e| e.parse::<u64>().ok())
+            .unwrap_or(0);
         if request.query_param("sig").as_deref() != Some(self.signature(&id, expires).as_str()) {
             return SimResponse::bytes(403, "text/plain", b"SignatureDoesNotMatch".to_vec());
         }
-        let expired = || SimResponse::bytes(403, "text/plain", b"Link expired; request a new one with GET /v2/reports/info/{reportId}".to_vec());
+        let expired = || {
+            SimResponse::bytes(
+                403,
+                "text/plain",
+                b"Link expired; request a new one with GET /v2/reports/info/{reportId}".to_vec(),
+            )
+        };
         if cx.now.as_u64() > expires {
             return expired();
         }
@@ -497,8 +664,14 @@ impl Simulator {
             Some(Fault::ExpiredLink) => return expired(),
             Some(Fault::CorruptBody) if content.zip => {
                 // Inside the first member's data, which its CRC-32 covers.
-                let name_len = usize::from(u16::from_le_bytes([body.get(26).copied().unwrap_or(0), body.get(27).copied().unwrap_or(0)]));
-                let extra = usize::from(u16::from_le_bytes([body.get(28).copied().unwrap_or(0), body.get(29).copied().unwrap_or(0)]));
+                let name_len = usize::from(u16::from_le_bytes([
+                    body.get(26).copied().unwrap_or(0),
+                    body.get(27).copied().unwrap_or(0),
+                ]));
+                let extra = usize::from(u16::from_le_bytes([
+                    body.get(28).copied().unwrap_or(0),
+                    body.get(29).copied().unwrap_or(0),
+                ]));
                 let size = u32::from_le_bytes([
                     body.get(18).copied().unwrap_or(0),
                     body.get(19).copied().unwrap_or(0),
@@ -506,7 +679,11 @@ impl Simulator {
                     body.get(21).copied().unwrap_or(0),
                 ]);
                 let span = u64::from(size.max(1));
-                let at = 30 + name_len + extra + (self.random(0x636f_7272 ^ u64::from(cx.fired(Fault::CorruptBody))) % span) as usize;
+                let at = 30
+                    + name_len
+                    + extra
+                    + (self.random(0x636f_7272 ^ u64::from(cx.fired(Fault::CorruptBody))) % span)
+                        as usize;
                 if let Some(byte) = body.get_mut(at) {
                     *byte ^= 0xff;
                 }
@@ -517,14 +694,20 @@ impl Simulator {
             }
             Some(Fault::ZipBomb) if content.zip => body = bomb(),
             Some(Fault::ZipSlip) if content.zip => {
-                body = zip_archive(&[ZipMember::new("../../evil.csv", b"ID\n1\n", ZipMethod::Deflated)]);
+                body = zip_archive(&[ZipMember::new(
+                    "../../evil.csv",
+                    b"ID\n1\n",
+                    ZipMethod::Deflated,
+                )]);
             }
             Some(Fault::Disconnect) => disconnect_after = Some(body.len() / 2),
             _ => {}
         }
         self.downloads = self.downloads.saturating_add(1);
-        let mut response = SimResponse::bytes(200, content.content_type, body)
-            .with_header("Content-Disposition", format!("attachment; filename=\"{}\"", content.name));
+        let mut response = SimResponse::bytes(200, content.content_type, body).with_header(
+            "Content-Disposition",
+            format!("attachment; filename=\"{}\"", content.name),
+        );
         response.disconnect_after = disconnect_after;
         response
     }
@@ -533,9 +716,14 @@ impl Simulator {
     fn render(&self, spec: &ReportSpec, key: &str) -> Content {
         let mut rng = Rng(splitmix64(self.seed ^ fnv1a(key)));
         let kind = spec.request.kind();
-        let stem = kind.map_or_else(|| "report".to_owned(), |k| k.name().replace(['-', '/'], "_"));
+        let stem = kind.map_or_else(
+            || "report".to_owned(),
+            |k| k.name().replace(['-', '/'], "_"),
+        );
         let sheets: Vec<String> = match kind {
-            Some(ReportKind::KeyIndicators) => vec![format!("{stem}_summary"), format!("{stem}_revenue")],
+            Some(ReportKind::KeyIndicators) => {
+                vec![format!("{stem}_summary"), format!("{stem}_revenue")]
+            }
             Some(ReportKind::UnitedNetting | ReportKind::ClosureDocumentsDetalization) => {
                 vec![format!("{stem}_transactions"), format!("{stem}_summary")]
             }
@@ -551,27 +739,55 @@ impl Simulator {
             .collect();
         let shape = rng.next();
         match spec.output() {
-            Output::Archive { record_format, .. } if record_format == crate::records::RecordFormat::Opaque => {
+            Output::Archive {
+                record_format: crate::records::RecordFormat::Opaque,
+                ..
+            } => {
                 // Closing documents: one PDF per contract type.
-                let pdfs: Vec<(String, Vec<u8>)> =
-                    ["INCOME", "OUTCOME"].iter().map(|t| (format!("{t}.pdf"), pdf(&format!("closing documents {t}"), self.rows))).collect();
+                let pdfs: Vec<(String, Vec<u8>)> = ["INCOME", "OUTCOME"]
+                    .iter()
+                    .map(|t| {
+                        (
+                            format!("{t}.pdf"),
+                            pdf(&format!("closing documents {t}"), self.rows),
+                        )
+                    })
+                    .collect();
                 archive(pdfs, shape, "documents.zip")
             }
             Output::Archive { .. } => {
                 let json = spec.format == ReportFormat::Json;
                 let members: Vec<(String, Vec<u8>)> = tables
                     .iter()
-                    .map(|(sheet, rows)| if json { (format!("{sheet}.json"), to_json(rows)) } else { (format!("{sheet}.csv"), to_csv(rows)) })
+                    .map(|(sheet, rows)| {
+                        if json {
+                            (format!("{sheet}.json"), to_json(rows))
+                        } else {
+                            (format!("{sheet}.csv"), to_csv(rows))
+                        }
+                    })
                     .collect();
                 archive(members, shape, "report.zip")
             }
             Output::Xlsx => {
                 let file = xlsx(&tables);
-                Content { truth: file.clone(), file, name: "report.xlsx", content_type: XLSX, zip: true }
+                Content {
+                    truth: file.clone(),
+                    file,
+                    name: "report.xlsx",
+                    content_type: XLSX,
+                    zip: true,
+                }
             }
             Output::Pdf | Output::Opaque => {
                 let file = pdf(kind.map_or("report", ReportKind::name), self.rows);
-                Content { truth: file.clone(), file, name: "document.pdf", content_type: "application/pdf", zip: false }
+                Content {
+                    truth: file.clone(),
+                    file,
+                    name: "document.pdf",
+                    content_type: "application/pdf",
+                    zip: false,
+                }
             }
         }
     }
@@ -591,12 +807,18 @@ impl ProviderSim for Simulator {
         }
         // `/v2/…`, `/v1/…` and the legacy unprefixed paths.
         let (version, rest) = match path.get(..3) {
-            Some("/v1" | "/v2") => (path.get(..3).unwrap_or_default(), path.get(3..).unwrap_or_default()),
+            Some("/v1" | "/v2") => (
+                path.get(..3).unwrap_or_default(),
+                path.get(3..).unwrap_or_default(),
+            ),
             _ => ("", path),
         };
         match request.method {
             Method::Get => {
-                if let Some(id) = rest.strip_prefix("/reports/info/").filter(|id| !id.is_empty() && !id.contains('/')) {
+                if let Some(id) = rest
+                    .strip_prefix("/reports/info/")
+                    .filter(|id| !id.is_empty() && !id.contains('/'))
+                {
                     if version != "/v1" {
                         return self.info(cx, request, id);
                     }
@@ -609,7 +831,11 @@ impl ProviderSim for Simulator {
             }
             _ => {}
         }
-        error(404, "NOT_FOUND", &format!("Unknown method {} {path}", request.method.as_str()))
+        error(
+            404,
+            "NOT_FOUND",
+            &format!("Unknown method {} {path}", request.method.as_str()),
+        )
     }
 
     fn report_content(&self, report_id: &str) -> Option<Vec<u8>> {
@@ -641,7 +867,10 @@ fn route_generate(version: &str, rest: &str) -> Option<(ReportKind, Option<i64>)
             None => (rest == spec_rest).then_some((*kind, None)),
             Some((before, after)) => {
                 let id = rest.strip_prefix(before)?.strip_suffix(after)?;
-                let id = id.parse::<i64>().ok().filter(|_| id.bytes().all(|b| b.is_ascii_digit()))?;
+                let id = id
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|_| id.bytes().all(|b| b.is_ascii_digit()))?;
                 Some((*kind, Some(id)))
             }
         }
@@ -652,7 +881,10 @@ const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.
 
 /// The error envelope.
 fn error(status: u16, code: &str, message: &str) -> SimResponse {
-    SimResponse::json(status, &json!({ "status": "ERROR", "errors": [{ "code": code, "message": message }] }))
+    SimResponse::json(
+        status,
+        &json!({ "status": "ERROR", "errors": [{ "code": code, "message": message }] }),
+    )
 }
 
 fn with_headers(mut response: SimResponse, headers: Vec<(String, String)>) -> SimResponse {
@@ -669,7 +901,12 @@ fn rfc3339(at: Millis) -> String {
     let seconds = at.as_u64() / 1000;
     let (y, m, d) = civil_from_days(i64::try_from(seconds / 86_400).unwrap_or(0));
     let rest = seconds % 86_400;
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rest / 3_600, (rest / 60) % 60, rest % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rest / 3_600,
+        (rest / 60) % 60,
+        rest % 60
+    )
 }
 
 /// A ZIP of `members`, stored or deflated and with or without descriptors
@@ -680,7 +917,11 @@ fn archive(members: Vec<(String, Vec<u8>)>, shape: u64, name: &'static str) -> C
         .enumerate()
         .map(|(i, (member, data))| {
             let bits = shape.rotate_right(2 * i as u32);
-            let method = if bits % 3 == 0 { ZipMethod::Stored } else { ZipMethod::Deflated };
+            let method = if bits % 3 == 0 {
+                ZipMethod::Stored
+            } else {
+                ZipMethod::Deflated
+            };
             let entry = ZipMember::new(member, data, method);
             if (bits >> 1) % 2 == 0 {
                 entry.with_descriptor()
@@ -690,9 +931,18 @@ fn archive(members: Vec<(String, Vec<u8>)>, shape: u64, name: &'static str) -> C
         })
         .collect();
     let file = zip_archive(&zipped);
-    let truth = members.iter().flat_map(|(_, data)| data.iter().copied()).collect();
+    let truth = members
+        .iter()
+        .flat_map(|(_, data)| data.iter().copied())
+        .collect();
     let content_type = "application/zip";
-    Content { file, truth, name, content_type, zip: true }
+    Content {
+        file,
+        truth,
+        name,
+        content_type,
+        zip: true,
+    }
 }
 
 /// A ZIP whose only member inflates about a thousandfold.
@@ -701,9 +951,29 @@ fn bomb() -> Vec<u8> {
     zip_archive(&[ZipMember::new("orders.csv", &zeros, ZipMethod::Deflated).with_descriptor()])
 }
 
-const COLUMNS: [&str; 7] = ["ORDER_ID", "ORDER_CREATION_DATE", "SHOP_SKU", "OFFER_NAME", "COUNT", "PRICE", "STATUS"];
-const OFFERS: [&str; 6] = ["Чайник электрический, 1.7 л", "Кабель \"USB-C\" 1 м", "Lamp", "Наушники", "Чехол; синий", "Подушка 50×70"];
-const STATUSES: [&str; 4] = ["DELIVERED", "CANCELLED_IN_DELIVERY", "RETURNED", "PROCESSING"];
+const COLUMNS: [&str; 7] = [
+    "ORDER_ID",
+    "ORDER_CREATION_DATE",
+    "SHOP_SKU",
+    "OFFER_NAME",
+    "COUNT",
+    "PRICE",
+    "STATUS",
+];
+const OFFERS: [&str; 6] = [
+    "Чайник электрический, 1.7 л",
+    "Кабель \"USB-C\" 1 м",
+    "Lamp",
+    "Наушники",
+    "Чехол; синий",
+    "Подушка 50×70",
+];
+const STATUSES: [&str; 4] = [
+    "DELIVERED",
+    "CANCELLED_IN_DELIVERY",
+    "RETURNED",
+    "PROCESSING",
+];
 
 /// A table with a header row and `rows` rows.
 fn table(rng: &mut Rng, rows: u32) -> Vec<Vec<String>> {
@@ -713,10 +983,18 @@ fn table(rng: &mut Rng, rows: u32) -> Vec<Vec<String>> {
             (40_000_000_000 + rng.below(9_999_999_999)).to_string(),
             format!("2025-{:02}-{:02}", 1 + rng.below(12), 1 + rng.below(28)),
             format!("SKU-{:06}", rng.below(1_000_000)),
-            OFFERS.get(rng.below(OFFERS.len() as u64) as usize).copied().unwrap_or("Lamp").to_owned(),
+            OFFERS
+                .get(rng.below(OFFERS.len() as u64) as usize)
+                .copied()
+                .unwrap_or("Lamp")
+                .to_owned(),
             (1 + rng.below(9)).to_string(),
             format!("{}.{:02}", 100 + rng.below(90_000), rng.below(100)),
-            STATUSES.get(rng.below(STATUSES.len() as u64) as usize).copied().unwrap_or("DELIVERED").to_owned(),
+            STATUSES
+                .get(rng.below(STATUSES.len() as u64) as usize)
+                .copied()
+                .unwrap_or("DELIVERED")
+                .to_owned(),
         ]);
     }
     out
@@ -727,7 +1005,13 @@ fn to_csv(rows: &[Vec<String>]) -> Vec<u8> {
     for row in rows {
         let cells: Vec<String> = row
             .iter()
-            .map(|cell| if cell.contains([',', '"', '\n']) { format!("\"{}\"", cell.replace('"', "\"\"")) } else { cell.clone() })
+            .map(|cell| {
+                if cell.contains([',', '"', '\n']) {
+                    format!("\"{}\"", cell.replace('"', "\"\""))
+                } else {
+                    cell.clone()
+                }
+            })
             .collect();
         out.push_str(&cells.join(","));
         out.push('\n');
@@ -754,7 +1038,9 @@ fn camel(column: &str) -> String {
 }
 
 fn to_json(rows: &[Vec<String>]) -> Vec<u8> {
-    let Some((header, body)) = rows.split_first() else { return b"[]".to_vec() };
+    let Some((header, body)) = rows.split_first() else {
+        return b"[]".to_vec();
+    };
     let keys: Vec<String> = header.iter().map(|h| camel(h)).collect();
     let items: Vec<Value> = body
         .iter()
@@ -764,7 +1050,9 @@ fn to_json(rows: &[Vec<String>]) -> Vec<u8> {
                 .zip(row)
                 .map(|(key, cell)| {
                     let value = match key.as_str() {
-                        "orderId" | "count" => cell.parse::<u64>().map_or_else(|_| json!(cell), |n| json!(n)),
+                        "orderId" | "count" => cell
+                            .parse::<u64>()
+                            .map_or_else(|_| json!(cell), |n| json!(n)),
                         _ => json!(cell),
                     };
                     (key.clone(), value)
@@ -777,7 +1065,10 @@ fn to_json(rows: &[Vec<String>]) -> Vec<u8> {
 }
 
 fn xml_escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// A stand-in XLSX: a real OOXML ZIP container with one worksheet per sheet
@@ -789,22 +1080,32 @@ fn xlsx(tables: &[(String, Vec<Vec<String>>)]) -> Vec<u8> {
     let mut workbook = String::from(
         r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>"#,
     );
-    let mut rels = String::from(r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">"#);
+    let mut rels = String::from(
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">"#,
+    );
     let mut sheets = Vec::new();
     for (i, (name, rows)) in tables.iter().enumerate() {
         let n = i + 1;
         types.push_str(&format!(
             r#"<Override PartName="/xl/worksheets/sheet{n}.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>"#
         ));
-        workbook.push_str(&format!(r#"<sheet name="{}" sheetId="{n}" r:id="rId{n}"/>"#, xml_escape(name)));
+        workbook.push_str(&format!(
+            r#"<sheet name="{}" sheetId="{n}" r:id="rId{n}"/>"#,
+            xml_escape(name)
+        ));
         rels.push_str(&format!(
             r#"<Relationship Id="rId{n}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet{n}.xml"/>"#
         ));
-        let mut sheet = String::from(r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>"#);
+        let mut sheet = String::from(
+            r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>"#,
+        );
         for (r, row) in rows.iter().enumerate() {
             sheet.push_str(&format!(r#"<row r="{}">"#, r + 1));
             for cell in row {
-                sheet.push_str(&format!(r#"<c t="inlineStr"><is><t>{}</t></is></c>"#, xml_escape(cell)));
+                sheet.push_str(&format!(
+                    r#"<c t="inlineStr"><is><t>{}</t></is></c>"#,
+                    xml_escape(cell)
+                ));
             }
             sheet.push_str("</row>");
         }
@@ -819,7 +1120,11 @@ fn xlsx(tables: &[(String, Vec<Vec<String>>)]) -> Vec<u8> {
         ZipMember::new("[Content_Types].xml", types.as_bytes(), ZipMethod::Deflated),
         ZipMember::new("_rels/.rels", root_rels.as_bytes(), ZipMethod::Stored),
         ZipMember::new("xl/workbook.xml", workbook.as_bytes(), ZipMethod::Deflated),
-        ZipMember::new("xl/_rels/workbook.xml.rels", rels.as_bytes(), ZipMethod::Deflated),
+        ZipMember::new(
+            "xl/_rels/workbook.xml.rels",
+            rels.as_bytes(),
+            ZipMethod::Deflated,
+        ),
     ];
     for (name, data) in &sheets {
         members.push(ZipMember::new(name, data, ZipMethod::Deflated).with_descriptor());
@@ -850,15 +1155,22 @@ impl Rng {
 }
 
 fn fnv1a(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, b| (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
+        (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 fn encode(segment: &str) -> String {
-    form_urlencoded::byte_serialize(segment.as_bytes()).collect::<String>().replace('+', "%20")
+    form_urlencoded::byte_serialize(segment.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
 }
 
 fn decode(segment: &str) -> String {
-    form_urlencoded::parse(format!("x={segment}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default()
+    form_urlencoded::parse(format!("x={segment}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -870,12 +1182,19 @@ mod tests {
     const NOW: Millis = Millis(1_709_294_645_000); // 2024-03-01T12:04:05Z
 
     fn sandbox(faults: &str) -> Sandbox {
-        Sandbox::new(SandboxConfig::default().with_rows(25).with_faults(FaultPlan::parse(faults).unwrap()))
+        Sandbox::new(
+            SandboxConfig::default()
+                .with_rows(25)
+                .with_faults(FaultPlan::parse(faults).unwrap()),
+        )
     }
 
     fn api(method: Method, target: &str, body: &Value) -> SimRequest {
         let mut request = SimRequest::new(method, target);
-        request.headers = vec![("Api-Key".into(), API_KEY.into()), ("Content-Type".into(), "application/json".into())];
+        request.headers = vec![
+            ("Api-Key".into(), API_KEY.into()),
+            ("Content-Type".into(), "application/json".into()),
+        ];
         request.body = body.to_string().into_bytes();
         request
     }
@@ -887,24 +1206,62 @@ mod tests {
     #[test]
     fn full_lifecycle_by_hand() {
         let mut sandbox = sandbox("");
-        let generated = sandbox.handle(NOW, &api(Method::Post, "/yandex-market/v2/reports/united-orders/generate?format=CSV", &orders()));
-        assert_eq!(generated.status, 200, "{}", String::from_utf8_lossy(&generated.body));
-        assert_eq!(generated.header("x-ratelimit-resource-remaining"), Some("0"));
+        let generated = sandbox.handle(
+            NOW,
+            &api(
+                Method::Post,
+                "/yandex-market/v2/reports/united-orders/generate?format=CSV",
+                &orders(),
+            ),
+        );
+        assert_eq!(
+            generated.status,
+            200,
+            "{}",
+            String::from_utf8_lossy(&generated.body)
+        );
+        assert_eq!(
+            generated.header("x-ratelimit-resource-remaining"),
+            Some("0")
+        );
         let body: Value = serde_json::from_slice(&generated.body).unwrap();
         let id = body["result"]["reportId"].as_str().unwrap().to_owned();
         assert_eq!(body["result"]["estimatedGenerationTime"], 2_000);
         let info = |sandbox: &mut Sandbox, at: Millis| {
-            let response = sandbox.handle(at, &api(Method::Get, &format!("/yandex-market/v2/reports/info/{id}"), &Value::Null));
+            let response = sandbox.handle(
+                at,
+                &api(
+                    Method::Get,
+                    &format!("/yandex-market/v2/reports/info/{id}"),
+                    &Value::Null,
+                ),
+            );
             serde_json::from_slice::<Value>(&response.body).unwrap()["result"].clone()
         };
         assert_eq!(info(&mut sandbox, NOW)["status"], "PENDING");
-        assert_eq!(info(&mut sandbox, NOW.saturating_add(1_000))["status"], "PROCESSING");
+        assert_eq!(
+            info(&mut sandbox, NOW.saturating_add(1_000))["status"],
+            "PROCESSING"
+        );
         let done = info(&mut sandbox, NOW.saturating_add(2_000));
         assert_eq!(done["status"], "DONE");
-        let link = done["file"].as_str().unwrap().strip_prefix("http://sandbox.reportflow.test").unwrap().to_owned();
+        let link = done["file"]
+            .as_str()
+            .unwrap()
+            .strip_prefix("http://sandbox.reportflow.test")
+            .unwrap()
+            .to_owned();
         // The API's credentials are refused by the file host.
-        assert_eq!(sandbox.handle(NOW, &api(Method::Get, &link, &Value::Null)).status, 400);
-        let file = sandbox.handle(NOW.saturating_add(2_000), &SimRequest::new(Method::Get, &link));
+        assert_eq!(
+            sandbox
+                .handle(NOW, &api(Method::Get, &link, &Value::Null))
+                .status,
+            400
+        );
+        let file = sandbox.handle(
+            NOW.saturating_add(2_000),
+            &SimRequest::new(Method::Get, &link),
+        );
         assert_eq!(file.status, 200);
         let members = unzip(&file.body, ZipLimits::default()).unwrap();
         assert_eq!(members[0].0.name, "united_orders.csv");
@@ -912,7 +1269,10 @@ mod tests {
         assert_eq!(sandbox.report_content(&id), Some(truth.clone()));
         assert_eq!(String::from_utf8(truth).unwrap().lines().count(), 26);
         // Links expire after an hour.
-        let late = sandbox.handle(NOW.saturating_add(2_000 + LINK_LIFETIME_MS + 1), &SimRequest::new(Method::Get, &link));
+        let late = sandbox.handle(
+            NOW.saturating_add(2_000 + LINK_LIFETIME_MS + 1),
+            &SimRequest::new(Method::Get, &link),
+        );
         assert_eq!(late.status, 403);
     }
 
@@ -920,21 +1280,51 @@ mod tests {
     fn quotas_and_auth_follow_the_docs() {
         let mut sandbox = sandbox("");
         let target = "/yandex-market/v2/reports/united-orders/generate?format=CSV";
-        assert_eq!(sandbox.handle(NOW, &api(Method::Post, target, &orders())).status, 200);
-        let second = sandbox.handle(NOW.saturating_add(1_000), &api(Method::Post, target, &orders()));
+        assert_eq!(
+            sandbox
+                .handle(NOW, &api(Method::Post, target, &orders()))
+                .status,
+            200
+        );
+        let second = sandbox.handle(
+            NOW.saturating_add(1_000),
+            &api(Method::Post, target, &orders()),
+        );
         assert_eq!(second.status, 420);
         assert_eq!(sandbox.simulator::<Simulator>().unwrap().limit_hits(), 1);
-        let until = crate::providers::yandex_market::date::parse_http_date(second.header("x-ratelimit-resource-until").unwrap()).unwrap();
+        let until = crate::providers::yandex_market::date::parse_http_date(
+            second.header("x-ratelimit-resource-until").unwrap(),
+        )
+        .unwrap();
         assert_eq!(until, ceil_second(NOW.saturating_add(GENERATE_PERIOD_MS)));
-        assert_eq!(sandbox.handle(until, &api(Method::Post, target, &orders())).status, 200);
+        assert_eq!(
+            sandbox
+                .handle(until, &api(Method::Post, target, &orders()))
+                .status,
+            200
+        );
         let mut bearer = api(Method::Post, target, &orders());
         bearer.headers[0] = ("Authorization".into(), format!("Bearer {API_KEY}"));
         let refused = sandbox.handle(NOW, &bearer);
         assert_eq!(refused.status, 401);
         assert!(String::from_utf8_lossy(&refused.body).contains("prefix invalid"));
-        let bad = sandbox.handle(NOW.saturating_add(10 * GENERATE_PERIOD_MS), &api(Method::Post, "/yandex-market/v2/reports/united-orders/generate?format=XLS", &orders()));
+        let bad = sandbox.handle(
+            NOW.saturating_add(10 * GENERATE_PERIOD_MS),
+            &api(
+                Method::Post,
+                "/yandex-market/v2/reports/united-orders/generate?format=XLS",
+                &orders(),
+            ),
+        );
         assert_eq!(bad.status, 400);
-        let missing = sandbox.handle(NOW, &api(Method::Post, "/yandex-market/v2/reports/goods-feedback/generate", &json!({})));
+        let missing = sandbox.handle(
+            NOW,
+            &api(
+                Method::Post,
+                "/yandex-market/v2/reports/goods-feedback/generate",
+                &json!({}),
+            ),
+        );
         assert_eq!(missing.status, 400);
     }
 
@@ -943,13 +1333,25 @@ mod tests {
         for kind in ReportKind::ALL {
             let mut sandbox = sandbox("");
             let spec = ReportSpec::new(sample_request(*kind, NOW), ReportFormat::File);
-            let mut query = spec.generate_query().into_iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&");
+            let mut query = spec
+                .generate_query()
+                .into_iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("&");
             if !query.is_empty() {
                 query.insert(0, '?');
             }
             let target = format!("/yandex-market{}{query}", spec.generate_path());
-            let response = sandbox.handle(NOW, &api(Method::Post, &target, &spec.request.body_json()));
-            assert_eq!(response.status, 200, "{}: {}", kind.name(), String::from_utf8_lossy(&response.body));
+            let response =
+                sandbox.handle(NOW, &api(Method::Post, &target, &spec.request.body_json()));
+            assert_eq!(
+                response.status,
+                200,
+                "{}: {}",
+                kind.name(),
+                String::from_utf8_lossy(&response.body)
+            );
         }
     }
 
@@ -962,11 +1364,20 @@ mod tests {
         assert_eq!(first.status, 200);
         let target = "/yandex-market/reports/united-orders/generate?format=CSV";
         let ra = a.handle(NOW, &api(Method::Post, target, &orders()));
-        let rb = b.handle(NOW.saturating_add(500_000), &api(Method::Post, target, &orders()));
-        let id = |r: &SimResponse| serde_json::from_slice::<Value>(&r.body).unwrap()["result"]["reportId"].as_str().unwrap().to_owned();
+        let rb = b.handle(
+            NOW.saturating_add(500_000),
+            &api(Method::Post, target, &orders()),
+        );
+        let id = |r: &SimResponse| {
+            serde_json::from_slice::<Value>(&r.body).unwrap()["result"]["reportId"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        };
         assert_ne!(id(&ra), id(&rb));
         assert_eq!(a.report_content(&id(&ra)), b.report_content(&id(&rb)));
-        let json_truth: Vec<Value> = serde_json::from_slice(&b.report_content(&id(&first)).unwrap()).unwrap();
+        let json_truth: Vec<Value> =
+            serde_json::from_slice(&b.report_content(&id(&first)).unwrap()).unwrap();
         assert_eq!(json_truth.len(), 25);
     }
 }

@@ -9,8 +9,8 @@ use std::process::ExitCode;
 use clap::Args;
 use reportflow::providers::Provider;
 use reportflow::{
-    Blame, DataChunk, Error, Event, JobConfig, JobSpec, Outcome, PollPolicy, ReportJob, RetryPolicy,
-    Summary,
+    Blame, DataChunk, Error, Event, JobConfig, JobSpec, Outcome, PollPolicy, ReportJob,
+    RetryPolicy, Summary,
 };
 use reportflow_loopback::host::{drive, Step, Transport};
 use reportflow_loopback::wall_clock;

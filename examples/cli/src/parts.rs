@@ -161,7 +161,11 @@ mod tests {
         parts.write(&chunk(5, "sub/b.csv", b"X\n")).unwrap();
         assert!(!out.join("a.csv").exists());
         let placed = parts
-            .commit(&[summary("a.csv", 5), summary("sub/b.csv", 2), summary("empty.csv", 0)])
+            .commit(&[
+                summary("a.csv", 5),
+                summary("sub/b.csv", 2),
+                summary("empty.csv", 0),
+            ])
             .unwrap();
         assert_eq!(placed.len(), 3);
         assert_eq!(fs::read(out.join("a.csv")).unwrap(), b"ID\n1\n");

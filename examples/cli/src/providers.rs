@@ -62,7 +62,7 @@ pub(crate) enum FetchProvider {
     /// Credentials come from the flags or the environment; with --base-url
     /// and no credentials at all, the simulator's credentials are used.
     AmazonAds(AmazonAdsArgs),
-    /// Yandex Market Partner API report (POST /v2/reports/<kind>/generate).
+    /// Yandex Market Partner API report (`POST /v2/reports/<kind>/generate`).
     ///
     /// --kind names a report of the spec (united-orders, goods-realization,
     /// documents/labels, …) or any other kind, sent as a raw request;
@@ -120,7 +120,12 @@ pub(crate) struct YandexMarketArgs {
     body_json: Option<String>,
     /// file (XLSX), csv or json (csv and json are ZIP archives, written as
     /// one file per sheet under --out DIR).
-    #[arg(long, value_name = "FORMAT", default_value = "file", help_heading = "Report")]
+    #[arg(
+        long,
+        value_name = "FORMAT",
+        default_value = "file",
+        help_heading = "Report"
+    )]
     format: String,
     /// Report language, RU or EN (united-netting, united-marketplace-services,
     /// united-orders).
@@ -173,14 +178,19 @@ impl YandexMarketArgs {
                 .map_err(|e| e.to_string())?,
             (Some(kind), None) => match ReportKind::parse(kind) {
                 Some(known) if simulated => sim::yandex_market::sample_request(known, now),
-                _ => return Err(format!("--kind {kind} needs --body-json with the report's body")),
+                _ => {
+                    return Err(format!(
+                        "--kind {kind} needs --body-json with the report's body"
+                    ))
+                }
             },
-            (None, _) if simulated => sim::yandex_market::sample_request(ReportKind::UnitedOrders, now),
-            (None, _) => {
-                return Err(
-                    "--kind is required (e.g. --kind united-orders --body-json '{\"businessId\":…}')".into(),
-                )
+            (None, _) if simulated => {
+                sim::yandex_market::sample_request(ReportKind::UnitedOrders, now)
             }
+            (None, _) => return Err(
+                "--kind is required (e.g. --kind united-orders --body-json '{\"businessId\":…}')"
+                    .into(),
+            ),
         };
         let mut spec = yandex_market::ReportSpec::new(request, format);
         if let Some(language) = &self.language {
@@ -233,20 +243,45 @@ pub(crate) struct LingxingArgs {
     #[arg(long, value_name = "TYPE", help_heading = "Report")]
     report_type: Option<String>,
     /// Amazon marketplace ids, comma-separated, all in --region.
-    #[arg(long, value_name = "ID,ID", value_delimiter = ',', help_heading = "Report")]
+    #[arg(
+        long,
+        value_name = "ID,ID",
+        value_delimiter = ',',
+        help_heading = "Report"
+    )]
     marketplace_id: Option<Vec<String>>,
     /// Start of the data period, ISO 8601 (2024-03-01T00:00:00Z).
-    #[arg(long, value_name = "INSTANT", requires = "end", help_heading = "Report")]
+    #[arg(
+        long,
+        value_name = "INSTANT",
+        requires = "end",
+        help_heading = "Report"
+    )]
     start: Option<String>,
     /// End of the data period, ISO 8601.
-    #[arg(long, value_name = "INSTANT", requires = "start", help_heading = "Report")]
+    #[arg(
+        long,
+        value_name = "INSTANT",
+        requires = "start",
+        help_heading = "Report"
+    )]
     end: Option<String>,
     /// Lingxing AppID (also the AES key of request signing).
-    #[arg(long, env = "LINGXING_APP_ID", hide_env_values = true, help_heading = "Credentials")]
+    #[arg(
+        long,
+        env = "LINGXING_APP_ID",
+        hide_env_values = true,
+        help_heading = "Credentials"
+    )]
     app_id: Option<String>,
     /// Lingxing AppSecret (prefer the environment variable: flags show up
     /// in process lists).
-    #[arg(long, env = "LINGXING_APP_SECRET", hide_env_values = true, help_heading = "Credentials")]
+    #[arg(
+        long,
+        env = "LINGXING_APP_SECRET",
+        hide_env_values = true,
+        help_heading = "Credentials"
+    )]
     app_secret: Option<String>,
 }
 
@@ -263,7 +298,11 @@ impl LingxingArgs {
             spec.report_type.clone_from(report_type);
         }
         if let Some(ids) = &self.marketplace_id {
-            spec.marketplace_ids = ids.iter().map(|id| id.trim().to_owned()).filter(|id| !id.is_empty()).collect();
+            spec.marketplace_ids = ids
+                .iter()
+                .map(|id| id.trim().to_owned())
+                .filter(|id| !id.is_empty())
+                .collect();
         }
         if let (Some(start), Some(end)) = (&self.start, &self.end) {
             spec = spec.with_data_range(start, end);
@@ -273,11 +312,17 @@ impl LingxingArgs {
             (Some(id), Some(secret)) => lingxing::Credentials::new(id, secret),
             (None, None) if simulated => sim::lingxing::provider_credentials(),
             (None, None) => {
-                return Err("no Lingxing credentials: set LINGXING_APP_ID and LINGXING_APP_SECRET, \
+                return Err(
+                    "no Lingxing credentials: set LINGXING_APP_ID and LINGXING_APP_SECRET, \
                             or point --base-url at `reportflow sim`"
-                    .into())
+                        .into(),
+                )
             }
-            _ => return Err("incomplete Lingxing credentials: give both the AppID and the AppSecret".into()),
+            _ => {
+                return Err(
+                    "incomplete Lingxing credentials: give both the AppID and the AppSecret".into(),
+                )
+            }
         };
         credentials.validate().map_err(|e| e.to_string())?;
         Ok((JobSpec::Lingxing(spec), Credentials::Lingxing(credentials)))

@@ -46,7 +46,10 @@ impl ReportFormat {
             "FILE" | "XLSX" => Ok(Self::File),
             "CSV" => Ok(Self::Csv),
             "JSON" => Ok(Self::Json),
-            _ => Err(invalid("format", format!("`{text}` is not one of FILE, CSV, JSON"))),
+            _ => Err(invalid(
+                "format",
+                format!("`{text}` is not one of FILE, CSV, JSON"),
+            )),
         }
     }
 }
@@ -165,7 +168,10 @@ pub(crate) enum Output {
     /// One PDF.
     Pdf,
     /// A ZIP archive whose members are delivered as parts.
-    Archive { record_format: RecordFormat, content_type: &'static str },
+    Archive {
+        record_format: RecordFormat,
+        content_type: &'static str,
+    },
     /// Unknown bytes (raw requests in `FILE` format).
     Opaque,
 }
@@ -265,15 +271,33 @@ macro_rules! kinds {
 }
 
 const fn params(report_format: bool, language: bool, source_type: bool) -> Params {
-    Params { report_format, page_format: false, language, source_type, business_in_path: false }
+    Params {
+        report_format,
+        page_format: false,
+        language,
+        source_type,
+        business_in_path: false,
+    }
 }
 
 const REPORT: Params = params(true, false, false);
 const REPORT_LANG: Params = params(true, true, false);
 const REPORT_SOURCE: Params = params(true, false, true);
 const NO_PARAMS: Params = params(false, false, false);
-const LABELS: Params = Params { report_format: false, page_format: true, language: false, source_type: false, business_in_path: false };
-const MARKETING: Params = Params { report_format: true, page_format: false, language: false, source_type: true, business_in_path: true };
+const LABELS: Params = Params {
+    report_format: false,
+    page_format: true,
+    language: false,
+    source_type: false,
+    business_in_path: false,
+};
+const MARKETING: Params = Params {
+    report_format: true,
+    page_format: false,
+    language: false,
+    source_type: true,
+    business_in_path: true,
+};
 
 const PER_2_MIN: RateLimit = RateLimit::new(1, 2 * MINUTE);
 const PER_10_MIN: RateLimit = RateLimit::new(1, 10 * MINUTE);
@@ -337,14 +361,22 @@ impl ReportKind {
     pub fn parse(text: &str) -> Option<Self> {
         let trimmed = text.trim().trim_end_matches('/');
         let trimmed = trimmed.strip_suffix("/generate").unwrap_or(trimmed);
-        let trimmed = ["/v2/reports/", "/v1/reports/", "/reports/", "v2/reports/", "reports/"]
-            .iter()
-            .find_map(|p| trimmed.strip_prefix(p))
-            .unwrap_or(trimmed);
+        let trimmed = [
+            "/v2/reports/",
+            "/v1/reports/",
+            "/reports/",
+            "v2/reports/",
+            "reports/",
+        ]
+        .iter()
+        .find_map(|p| trimmed.strip_prefix(p))
+        .unwrap_or(trimmed);
         Self::ALL.iter().copied().find(|k| {
             k.name().eq_ignore_ascii_case(trimmed)
                 || k.operation_id().eq_ignore_ascii_case(trimmed)
-                || k.name().rsplit('/').next().is_some_and(|last| last.eq_ignore_ascii_case(trimmed) && k.name().starts_with("documents/"))
+                || k.name().rsplit('/').next().is_some_and(|last| {
+                    last.eq_ignore_ascii_case(trimmed) && k.name().starts_with("documents/")
+                })
         })
     }
 
@@ -362,11 +394,20 @@ impl ReportKind {
     pub(crate) const fn output(self, format: ReportFormat) -> Output {
         match self {
             Self::Labels | Self::ShipmentList | Self::Barcodes => Output::Pdf,
-            Self::ClosureDocuments => Output::Archive { record_format: RecordFormat::Opaque, content_type: "application/pdf" },
+            Self::ClosureDocuments => Output::Archive {
+                record_format: RecordFormat::Opaque,
+                content_type: "application/pdf",
+            },
             _ => match format {
                 ReportFormat::File => Output::Xlsx,
-                ReportFormat::Csv => Output::Archive { record_format: RecordFormat::Csv, content_type: "text/csv" },
-                ReportFormat::Json => Output::Archive { record_format: RecordFormat::JsonArray, content_type: "application/json" },
+                ReportFormat::Csv => Output::Archive {
+                    record_format: RecordFormat::Csv,
+                    content_type: "text/csv",
+                },
+                ReportFormat::Json => Output::Archive {
+                    record_format: RecordFormat::JsonArray,
+                    content_type: "application/json",
+                },
             },
         }
     }
@@ -406,7 +447,15 @@ pub struct ReportSpec {
 impl ReportSpec {
     /// A spec for `request` in `format`; call [`Self::validate`] (the job does).
     pub fn new(request: ReportRequest, format: ReportFormat) -> Self {
-        Self { request, format, language: None, source_type: None, page_format: None, path_prefix: None, generate_limit: None }
+        Self {
+            request,
+            format,
+            language: None,
+            source_type: None,
+            page_format: None,
+            path_prefix: None,
+            generate_limit: None,
+        }
     }
 
     /// A typed request from a kind name and a JSON body (as the CLI's
@@ -416,7 +465,8 @@ impl ReportSpec {
         match ReportKind::parse(kind) {
             Some(known) => {
                 let tagged = serde_json::json!({ "kind": known.name(), "body": body });
-                serde_json::from_value(tagged).map_err(|e| invalid("body", format!("{}: {e}", known.name())))
+                serde_json::from_value(tagged)
+                    .map_err(|e| invalid("body", format!("{}: {e}", known.name())))
             }
             None => {
                 let path = if kind.starts_with('/') {
@@ -458,38 +508,75 @@ impl ReportSpec {
                 || (prefix.starts_with('/')
                     && !prefix.ends_with('/')
                     && prefix.len() <= 64
-                    && prefix.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'.'))
+                    && prefix.bytes().all(|b| {
+                        b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'.')
+                    })
                     && !prefix.split('/').any(|s| s == ".." || s == "."));
             if !ok {
-                return Err(invalid("pathPrefix", format!("`{prefix}` must be empty or like /v2 (no trailing slash)")));
+                return Err(invalid(
+                    "pathPrefix",
+                    format!("`{prefix}` must be empty or like /v2 (no trailing slash)"),
+                ));
             }
         }
         let params = match self.request.kind() {
             Some(kind) => kind.params(),
             // A raw request takes whatever query the caller sets.
-            None => Params { report_format: true, page_format: true, language: true, source_type: true, business_in_path: false },
+            None => Params {
+                report_format: true,
+                page_format: true,
+                language: true,
+                source_type: true,
+                business_in_path: false,
+            },
         };
-        let name = self.request.kind().map_or("this raw request", ReportKind::name);
+        let name = self
+            .request
+            .kind()
+            .map_or("this raw request", ReportKind::name);
         if self.format != ReportFormat::File && !params.report_format {
-            return Err(invalid("format", format!("{name} has no format parameter; it always produces its own document format")));
+            return Err(invalid(
+                "format",
+                format!(
+                    "{name} has no format parameter; it always produces its own document format"
+                ),
+            ));
         }
         if self.language.is_some() && !params.language {
-            return Err(invalid("language", format!("{name} takes no language parameter")));
+            return Err(invalid(
+                "language",
+                format!("{name} takes no language parameter"),
+            ));
         }
         if self.source_type.is_some() && !params.source_type && self.request.kind().is_some() {
-            return Err(invalid("sourceType", format!("{name} takes no sourceType parameter")));
+            return Err(invalid(
+                "sourceType",
+                format!("{name} takes no sourceType parameter"),
+            ));
         }
         if self.page_format.is_some() && !params.page_format {
-            return Err(invalid("pageFormat", format!("{name} takes no page format; only documents/labels does")));
+            return Err(invalid(
+                "pageFormat",
+                format!("{name} takes no page format; only documents/labels does"),
+            ));
         }
         if let Some(limit) = self.generate_limit {
             if limit.amount == 0 || limit.period_ms == 0 {
-                return Err(invalid("generateLimit", "amount and period must be positive".to_owned()));
+                return Err(invalid(
+                    "generateLimit",
+                    "amount and period must be positive".to_owned(),
+                ));
             }
         }
         let body = serde_json::to_vec(&self.request.body_json()).unwrap_or_default();
         if body.len() > MAX_BODY_BYTES {
-            return Err(invalid("body", format!("{} bytes; the API accepts at most {MAX_BODY_BYTES}", body.len())));
+            return Err(invalid(
+                "body",
+                format!(
+                    "{} bytes; the API accepts at most {MAX_BODY_BYTES}",
+                    body.len()
+                ),
+            ));
         }
         Ok(())
     }
@@ -505,10 +592,12 @@ impl ReportSpec {
     pub(crate) fn generate_path(&self) -> String {
         match &self.request {
             ReportRequest::Raw(raw) => raw.path.clone(),
-            ReportRequest::MarketingDetalization(body) => {
-                ReportKind::MarketingDetalization.path(self.path_prefix.as_deref(), body.business_id)
-            }
-            other => other.kind().map(|k| k.path(self.path_prefix.as_deref(), 0)).unwrap_or_default(),
+            ReportRequest::MarketingDetalization(body) => ReportKind::MarketingDetalization
+                .path(self.path_prefix.as_deref(), body.business_id),
+            other => other
+                .kind()
+                .map(|k| k.path(self.path_prefix.as_deref(), 0))
+                .unwrap_or_default(),
         }
     }
 
@@ -520,14 +609,23 @@ impl ReportSpec {
     /// The generate call's query parameters, in the spec's order.
     pub(crate) fn generate_query(&self) -> Vec<(&'static str, &'static str)> {
         let params = self.request.kind().map_or(
-            Params { report_format: true, page_format: false, language: true, source_type: true, business_in_path: false },
+            Params {
+                report_format: true,
+                page_format: false,
+                language: true,
+                source_type: true,
+                business_in_path: false,
+            },
             ReportKind::params,
         );
         let mut query = Vec::new();
         if params.report_format {
             query.push(("format", self.format.as_str()));
         }
-        if let Some(page) = self.page_format.filter(|_| params.page_format || self.request.kind().is_none()) {
+        if let Some(page) = self
+            .page_format
+            .filter(|_| params.page_format || self.request.kind().is_none())
+        {
             query.push(("format", page.as_str()));
         }
         if let Some(language) = self.language {
@@ -541,7 +639,11 @@ impl ReportSpec {
 
     /// The static rate of the generate call.
     pub(crate) fn generate_rate(&self) -> RateLimit {
-        self.generate_limit.unwrap_or_else(|| self.request.kind().map_or(PER_2_MIN, ReportKind::default_limit))
+        self.generate_limit.unwrap_or_else(|| {
+            self.request
+                .kind()
+                .map_or(PER_2_MIN, ReportKind::default_limit)
+        })
     }
 
     /// What the file is.
@@ -570,7 +672,10 @@ pub struct RawRequest {
 impl RawRequest {
     /// A raw request.
     pub fn new(path: impl Into<String>, body: Value) -> Self {
-        Self { path: path.into(), body }
+        Self {
+            path: path.into(),
+            body,
+        }
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
@@ -578,9 +683,15 @@ impl RawRequest {
         let ok = p.starts_with('/')
             && p.len() <= 512
             && !p.split('/').any(|s| s == ".." || s == ".")
-            && p.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'.'));
+            && p.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'.'));
         if !ok {
-            return Err(invalid("path", format!("`{p}` must be an absolute API path such as /v2/reports/new-thing/generate")));
+            return Err(invalid(
+                "path",
+                format!(
+                    "`{p}` must be an absolute API path such as /v2/reports/new-thing/generate"
+                ),
+            ));
         }
         if !self.body.is_object() {
             return Err(invalid("body", "a report body is a JSON object".to_owned()));
@@ -606,12 +717,18 @@ pub struct Credentials {
 impl Credentials {
     /// Credentials with an Api-Key token.
     pub fn api_key(token: impl Into<String>) -> Self {
-        Self { api_key: Some(Secret::new(token.into())), oauth_token: None }
+        Self {
+            api_key: Some(Secret::new(token.into())),
+            oauth_token: None,
+        }
     }
 
     /// Credentials with an OAuth token.
     pub fn oauth(token: impl Into<String>) -> Self {
-        Self { api_key: None, oauth_token: Some(Secret::new(token.into())) }
+        Self {
+            api_key: None,
+            oauth_token: Some(Secret::new(token.into())),
+        }
     }
 
     /// Exactly one token, usable as a header value.
@@ -619,15 +736,31 @@ impl Credentials {
         let token = match (&self.api_key, &self.oauth_token) {
             (Some(key), None) => key,
             (None, Some(token)) => token,
-            (None, None) => return Err(invalid("credentials", "give an Api-Key token or an OAuth token".to_owned())),
-            (Some(_), Some(_)) => return Err(invalid("credentials", "give an Api-Key token or an OAuth token, not both".to_owned())),
+            (None, None) => {
+                return Err(invalid(
+                    "credentials",
+                    "give an Api-Key token or an OAuth token".to_owned(),
+                ))
+            }
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    "credentials",
+                    "give an Api-Key token or an OAuth token, not both".to_owned(),
+                ))
+            }
         };
         let value = token.expose();
         if value.is_empty() || value.len() > 4096 || !value.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(invalid("credentials", "the token must be non-empty printable ASCII without spaces".to_owned()));
+            return Err(invalid(
+                "credentials",
+                "the token must be non-empty printable ASCII without spaces".to_owned(),
+            ));
         }
         if self.api_key.is_some() && value.to_ascii_lowercase().starts_with("bearer") {
-            return Err(invalid("credentials", "an Api-Key token is sent without a Bearer prefix".to_owned()));
+            return Err(invalid(
+                "credentials",
+                "an Api-Key token is sent without a Bearer prefix".to_owned(),
+            ));
         }
         Ok(())
     }
@@ -800,7 +933,18 @@ impl<T> Absent for Option<T> {
 macro_rules! never_absent {
     ($($t:ty),*) => { $(impl Absent for $t { fn absent(&self) -> bool { false } })* };
 }
-never_absent!(i64, i32, String, MonthOfYear, Vec<i64>, ShowsSalesGrouping, AttributionType, DetalizationLevel, ContractType, BarcodeFormat);
+never_absent!(
+    i64,
+    i32,
+    String,
+    MonthOfYear,
+    Vec<i64>,
+    ShowsSalesGrouping,
+    AttributionType,
+    DetalizationLevel,
+    ContractType,
+    BarcodeFormat
+);
 
 fn is_absent<T: Absent>(value: &T) -> bool {
     value.absent()
@@ -941,7 +1085,13 @@ body!(
 impl UnitedOrdersRequest {
     /// An orders report of a cabinet for a period.
     pub fn new(business_id: i64, date_from: impl Into<String>, date_to: impl Into<String>) -> Self {
-        Self { business_id, date_from: date_from.into(), date_to: date_to.into(), campaign_ids: None, promo_id: None }
+        Self {
+            business_id,
+            date_from: date_from.into(),
+            date_to: date_to.into(),
+            campaign_ids: None,
+            promo_id: None,
+        }
     }
 }
 
@@ -1365,10 +1515,16 @@ body!(
 // Rules shared by the bodies.
 
 fn invalid(field: &str, detail: String) -> ConfigError {
-    ConfigError::Invalid { field: field.to_owned(), detail }
+    ConfigError::Invalid {
+        field: field.to_owned(),
+        detail,
+    }
 }
 
-fn opt<T>(value: &Option<T>, check: impl FnOnce(&T) -> Result<(), ConfigError>) -> Result<(), ConfigError> {
+fn opt<T>(
+    value: &Option<T>,
+    check: impl FnOnce(&T) -> Result<(), ConfigError>,
+) -> Result<(), ConfigError> {
     value.as_ref().map_or(Ok(()), check)
 }
 
@@ -1390,18 +1546,32 @@ fn one_of_ids(business: Option<i64>, campaign: Option<i64>) -> Result<(), Config
     match (business, campaign) {
         (Some(b), None) => id("businessId", b),
         (None, Some(c)) => id("campaignId", c),
-        _ => Err(invalid("businessId", "give businessId or campaignId, exactly one".into())),
+        _ => Err(invalid(
+            "businessId",
+            "give businessId or campaignId, exactly one".into(),
+        )),
     }
 }
 
 /// `minItems`, `maxItems` and `uniqueItems` of an optional array.
-fn list<T: PartialEq>(field: &str, items: Option<&[T]>, min: usize, max: Option<usize>) -> Result<(), ConfigError> {
+fn list<T: PartialEq>(
+    field: &str,
+    items: Option<&[T]>,
+    min: usize,
+    max: Option<usize>,
+) -> Result<(), ConfigError> {
     let Some(items) = items else { return Ok(()) };
     if items.len() < min {
-        return Err(invalid(field, format!("needs at least {min} item(s); leave it out instead of sending it empty")));
+        return Err(invalid(
+            field,
+            format!("needs at least {min} item(s); leave it out instead of sending it empty"),
+        ));
     }
     if let Some(max) = max.filter(|max| items.len() > *max) {
-        return Err(invalid(field, format!("{} items; at most {max}", items.len())));
+        return Err(invalid(
+            field,
+            format!("{} items; at most {max}", items.len()),
+        ));
     }
     for (i, item) in items.iter().enumerate() {
         if items.iter().skip(i + 1).any(|other| other == item) {
@@ -1422,7 +1592,10 @@ fn ids(field: &str, items: Option<&[i64]>, max: Option<usize>) -> Result<(), Con
 fn categories(field: &str, items: Option<&[i32]>, max: Option<usize>) -> Result<(), ConfigError> {
     list(field, items, 1, max)?;
     if let Some(bad) = items.unwrap_or_default().iter().find(|v| **v <= 0) {
-        return Err(invalid(field, format!("{bad} is not a positive category id")));
+        return Err(invalid(
+            field,
+            format!("{bad} is not a positive category id"),
+        ));
     }
     Ok(())
 }
@@ -1432,9 +1605,14 @@ fn shop_sku(field: &str, value: &str) -> Result<(), ConfigError> {
     let count = value.chars().count();
     let ok = (1..=255).contains(&count)
         && value.chars().any(|c| !c.is_whitespace())
-        && !value.chars().any(|c| (c.is_control() && c != '\t') || c == '\u{7f}');
+        && !value
+            .chars()
+            .any(|c| (c.is_control() && c != '\t') || c == '\u{7f}');
     if !ok {
-        return Err(invalid(field, format!("`{value}` is not a SKU (1–255 characters, no line breaks)")));
+        return Err(invalid(
+            field,
+            format!("`{value}` is not a SKU (1–255 characters, no line breaks)"),
+        ));
     }
     Ok(())
 }
@@ -1447,7 +1625,10 @@ pub(crate) fn parse_date(text: &str) -> Option<i64> {
     }
     let number = |range: std::ops::Range<usize>| {
         let part = text.get(range)?;
-        part.bytes().all(|b| b.is_ascii_digit()).then(|| part.parse::<i64>().ok()).flatten()
+        part.bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| part.parse::<i64>().ok())
+            .flatten()
     };
     let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
     if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
@@ -1467,13 +1648,23 @@ fn days_in_month(year: i64, month: i64) -> i64 {
 }
 
 fn date(field: &str, value: &str) -> Result<(), ConfigError> {
-    parse_date(value).map(|_| ()).ok_or_else(|| invalid(field, format!("`{value}` is not a date as YYYY-MM-DD")))
+    parse_date(value)
+        .map(|_| ())
+        .ok_or_else(|| invalid(field, format!("`{value}` is not a date as YYYY-MM-DD")))
 }
 
 /// RFC 3339 `date-time`: `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`.
 fn date_time(field: &str, value: &str) -> Result<(), ConfigError> {
-    let bad = || invalid(field, format!("`{value}` is not a date-time such as 2025-08-01T00:00:00+03:00"));
-    let (day, rest) = (value.get(..10).ok_or_else(bad)?, value.get(10..).ok_or_else(bad)?);
+    let bad = || {
+        invalid(
+            field,
+            format!("`{value}` is not a date-time such as 2025-08-01T00:00:00+03:00"),
+        )
+    };
+    let (day, rest) = (
+        value.get(..10).ok_or_else(bad)?,
+        value.get(10..).ok_or_else(bad)?,
+    );
     parse_date(day).ok_or_else(bad)?;
     let rest = rest.strip_prefix(['T', 't']).ok_or_else(bad)?;
     let time = rest.get(..8).ok_or_else(bad)?;
@@ -1501,10 +1692,20 @@ fn date_time(field: &str, value: &str) -> Result<(), ConfigError> {
     let offset_ok = zb.len() == 6
         && matches!(zb.first(), Some(b'+' | b'-'))
         && zb.get(3) == Some(&b':')
-        && zone.get(1..3).and_then(|h| h.parse::<u32>().ok()).is_some_and(|h| h <= 23)
-        && zone.get(4..6).and_then(|m| m.parse::<u32>().ok()).is_some_and(|m| m <= 59)
-        && zone.get(1..3).is_some_and(|h| h.bytes().all(|b| b.is_ascii_digit()))
-        && zone.get(4..6).is_some_and(|m| m.bytes().all(|b| b.is_ascii_digit()));
+        && zone
+            .get(1..3)
+            .and_then(|h| h.parse::<u32>().ok())
+            .is_some_and(|h| h <= 23)
+        && zone
+            .get(4..6)
+            .and_then(|m| m.parse::<u32>().ok())
+            .is_some_and(|m| m <= 59)
+        && zone
+            .get(1..3)
+            .is_some_and(|h| h.bytes().all(|b| b.is_ascii_digit()))
+        && zone
+            .get(4..6)
+            .is_some_and(|m| m.bytes().all(|b| b.is_ascii_digit()));
     if offset_ok {
         Ok(())
     } else {
@@ -1515,7 +1716,10 @@ fn date_time(field: &str, value: &str) -> Result<(), ConfigError> {
 /// `dateFrom` ≤ `dateTo`, both dates.
 fn period(from: Option<&str>, to: Option<&str>) -> Result<(), ConfigError> {
     let (Some(from), Some(to)) = (from, to) else {
-        return Err(invalid("dateFrom", "a period needs dateFrom and dateTo".into()));
+        return Err(invalid(
+            "dateFrom",
+            "a period needs dateFrom and dateTo".into(),
+        ));
     };
     date("dateFrom", from)?;
     date("dateTo", to)?;
@@ -1544,14 +1748,26 @@ mod tests {
 
     #[test]
     fn paths_follow_the_prefix() {
-        let orders = ReportSpec::new(ReportRequest::UnitedOrders(UnitedOrdersRequest::new(1, "2025-01-01", "2025-01-31")), ReportFormat::Csv);
+        let orders = ReportSpec::new(
+            ReportRequest::UnitedOrders(UnitedOrdersRequest::new(1, "2025-01-01", "2025-01-31")),
+            ReportFormat::Csv,
+        );
         assert_eq!(orders.generate_path(), "/v2/reports/united-orders/generate");
-        assert_eq!(orders.clone().with_path_prefix("").generate_path(), "/reports/united-orders/generate");
+        assert_eq!(
+            orders.clone().with_path_prefix("").generate_path(),
+            "/reports/united-orders/generate"
+        );
         let marketing = ReportSpec::new(
-            ReportRequest::MarketingDetalization(MarketingDetalizationRequest { business_id: 77, month_of_year: MonthOfYear::new(2025, 1) }),
+            ReportRequest::MarketingDetalization(MarketingDetalizationRequest {
+                business_id: 77,
+                month_of_year: MonthOfYear::new(2025, 1),
+            }),
             ReportFormat::File,
         );
-        assert_eq!(marketing.generate_path(), "/v1/businesses/77/reports/marketing-detalization/generate");
+        assert_eq!(
+            marketing.generate_path(),
+            "/v1/businesses/77/reports/marketing-detalization/generate"
+        );
         assert!(orders.clone().with_path_prefix("/v2/").validate().is_err());
         assert!(orders.with_path_prefix("/../x").validate().is_err());
     }
@@ -1568,8 +1784,9 @@ mod tests {
             r#"{"businessId":1,"dateFrom":"2025-01-01"}"#,
         ];
         for body in bad {
-            let result = ReportSpec::request_from_json("united-orders", serde_json::from_str(body).unwrap())
-                .and_then(|r| ReportSpec::new(r, ReportFormat::Csv).validate());
+            let result =
+                ReportSpec::request_from_json("united-orders", serde_json::from_str(body).unwrap())
+                    .and_then(|r| ReportSpec::new(r, ReportFormat::Csv).validate());
             assert!(result.is_err(), "{body}");
         }
         let netting = |body: &str| {
@@ -1577,8 +1794,14 @@ mod tests {
                 .and_then(|r| ReportSpec::new(r, ReportFormat::Json).validate())
         };
         assert!(netting(r#"{"businessId":1,"monthOfYear":{"year":2025,"month":3}}"#).is_ok());
-        assert!(netting(r#"{"businessId":1,"bankOrderId":5,"bankOrderDateTime":"2025-03-01T10:00:00+03:00"}"#).is_ok());
-        assert!(netting(r#"{"businessId":1,"bankOrderId":5,"bankOrderDateTime":"2025-03-01 10:00"}"#).is_err());
+        assert!(netting(
+            r#"{"businessId":1,"bankOrderId":5,"bankOrderDateTime":"2025-03-01T10:00:00+03:00"}"#
+        )
+        .is_ok());
+        assert!(netting(
+            r#"{"businessId":1,"bankOrderId":5,"bankOrderDateTime":"2025-03-01 10:00"}"#
+        )
+        .is_err());
         assert!(netting(r#"{"businessId":1,"monthOfYear":{"year":2025,"month":3},"dateFrom":"2025-01-01","dateTo":"2025-01-02"}"#).is_err());
         assert!(netting(r#"{"businessId":1,"monthOfYear":{"year":2025,"month":13}}"#).is_err());
     }
@@ -1593,10 +1816,22 @@ mod tests {
             return_type: Some(ReturnType::Return),
             return_status_types: None,
         });
-        assert!(ReportSpec::new(returns.clone(), ReportFormat::Csv).with_language(ReportLanguage::En).validate().is_err());
-        assert!(ReportSpec::new(returns, ReportFormat::Csv).with_source_type(SourceType::Advertiser).validate().is_err());
-        let labels = ReportRequest::Labels(LabelsRequest { business_id: 1, order_ids: vec![1, 2], sorting_type: None });
-        assert!(ReportSpec::new(labels.clone(), ReportFormat::Csv).validate().is_err());
+        assert!(ReportSpec::new(returns.clone(), ReportFormat::Csv)
+            .with_language(ReportLanguage::En)
+            .validate()
+            .is_err());
+        assert!(ReportSpec::new(returns, ReportFormat::Csv)
+            .with_source_type(SourceType::Advertiser)
+            .validate()
+            .is_err());
+        let labels = ReportRequest::Labels(LabelsRequest {
+            business_id: 1,
+            order_ids: vec![1, 2],
+            sorting_type: None,
+        });
+        assert!(ReportSpec::new(labels.clone(), ReportFormat::Csv)
+            .validate()
+            .is_err());
         let mut spec = ReportSpec::new(labels, ReportFormat::File);
         spec.page_format = Some(PageFormat::A4);
         assert_eq!(spec.generate_query(), vec![("format", "A4")]);
@@ -1604,12 +1839,17 @@ mod tests {
 
     #[test]
     fn unknown_kinds_become_raw_requests() {
-        let request = ReportSpec::request_from_json("brand-new", serde_json::json!({"businessId": 5})).unwrap();
+        let request =
+            ReportSpec::request_from_json("brand-new", serde_json::json!({"businessId": 5}))
+                .unwrap();
         assert_eq!(request.kind(), None);
         let spec = ReportSpec::new(request, ReportFormat::Csv);
         assert_eq!(spec.generate_path(), "/v2/reports/brand-new/generate");
         assert_eq!(spec.validate(), Ok(()));
-        let bad = ReportSpec::new(ReportRequest::Raw(RawRequest::new("/v2/../x", serde_json::json!({}))), ReportFormat::Csv);
+        let bad = ReportSpec::new(
+            ReportRequest::Raw(RawRequest::new("/v2/../x", serde_json::json!({}))),
+            ReportFormat::Csv,
+        );
         assert!(bad.validate().is_err());
     }
 
@@ -1618,7 +1858,12 @@ mod tests {
         assert!(Credentials::api_key("ACMA:sim-CANARY:1").validate().is_ok());
         assert!(Credentials::api_key("Bearer ACMA:x").validate().is_err());
         assert!(Credentials::api_key("with space").validate().is_err());
-        assert!(Credentials { api_key: None, oauth_token: None }.validate().is_err());
+        assert!(Credentials {
+            api_key: None,
+            oauth_token: None
+        }
+        .validate()
+        .is_err());
         let debug = format!("{:?}", Credentials::oauth("y0_CANARY"));
         assert!(!debug.contains("CANARY"), "{debug}");
     }

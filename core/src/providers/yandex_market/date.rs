@@ -4,7 +4,9 @@
 
 use crate::time::Millis;
 
-const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
 const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
 
 /// Days since 1970-01-01 of a civil date (proleptic Gregorian).
@@ -32,7 +34,9 @@ const fn civil_from_days(days: i64) -> (i64, i64, i64) {
 }
 
 fn number(text: &str, min_len: usize, max_len: usize) -> Option<i64> {
-    (text.len() >= min_len && text.len() <= max_len && text.bytes().all(|b| b.is_ascii_digit())).then(|| text.parse().ok()).flatten()
+    (text.len() >= min_len && text.len() <= max_len && text.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| text.parse().ok())
+        .flatten()
 }
 
 /// Parses an RFC 822 / RFC 1123 date-time, e.g. `Thu, 10 Jul 2018 00:42:42 GMT`.
@@ -59,7 +63,10 @@ pub(crate) fn parse_http_date(text: &str) -> Option<Millis> {
     let mut parts = rest.split_ascii_whitespace();
     let day = number(parts.next()?, 1, 2)?;
     let month_name = parts.next()?;
-    let month = MONTHS.iter().position(|m| m.eq_ignore_ascii_case(month_name))? as i64 + 1;
+    let month = MONTHS
+        .iter()
+        .position(|m| m.eq_ignore_ascii_case(month_name))? as i64
+        + 1;
     let year_text = parts.next()?;
     let year = match year_text.len() {
         4 => number(year_text, 4, 4)?,
@@ -122,8 +129,11 @@ pub(crate) fn parse_http_date(text: &str) -> Option<Millis> {
     if day < 1 || day > days_in_month || year < 1970 {
         return None;
     }
-    let seconds = days_from_civil(year, month, day) * 86_400 + hour * 3_600 + minute * 60 + second - offset_minutes * 60;
-    u64::try_from(seconds).ok().map(|s| Millis(s.saturating_mul(1000)))
+    let seconds = days_from_civil(year, month, day) * 86_400 + hour * 3_600 + minute * 60 + second
+        - offset_minutes * 60;
+    u64::try_from(seconds)
+        .ok()
+        .map(|s| Millis(s.saturating_mul(1000)))
 }
 
 /// Formats `at` as an RFC 1123 date in GMT (whole seconds, rounded down).
@@ -131,10 +141,21 @@ pub(crate) fn format_http_date(at: Millis) -> String {
     let seconds = at.as_u64() / 1000;
     let days = i64::try_from(seconds / 86_400).unwrap_or(0);
     let (y, m, d) = civil_from_days(days);
-    let weekday = DAYS.get(usize::try_from(days.rem_euclid(7)).unwrap_or(0)).copied().unwrap_or("Thu");
-    let month = MONTHS.get(usize::try_from(m - 1).unwrap_or(0)).copied().unwrap_or("Jan");
+    let weekday = DAYS
+        .get(usize::try_from(days.rem_euclid(7)).unwrap_or(0))
+        .copied()
+        .unwrap_or("Thu");
+    let month = MONTHS
+        .get(usize::try_from(m - 1).unwrap_or(0))
+        .copied()
+        .unwrap_or("Jan");
     let rest = seconds % 86_400;
-    format!("{weekday}, {d:02} {month} {y:04} {:02}:{:02}:{:02} GMT", rest / 3_600, (rest / 60) % 60, rest % 60)
+    format!(
+        "{weekday}, {d:02} {month} {y:04} {:02}:{:02}:{:02} GMT",
+        rest / 3_600,
+        (rest / 60) % 60,
+        rest % 60
+    )
 }
 
 #[cfg(test)]
@@ -144,12 +165,27 @@ mod tests {
     #[test]
     fn parses_the_documented_forms() {
         // The docs' example (whose weekday is wrong: 10 Jul 2018 was a Tuesday).
-        assert_eq!(parse_http_date("Thu, 10 Jul 2018 00:42:42 GMT"), Some(Millis(1_531_183_362_000)));
+        assert_eq!(
+            parse_http_date("Thu, 10 Jul 2018 00:42:42 GMT"),
+            Some(Millis(1_531_183_362_000))
+        );
         // A recorded header (lower-case names, right weekday).
-        assert_eq!(parse_http_date("Tue, 09 Jan 2024 14:05:00 GMT"), Some(Millis(1_704_809_100_000)));
-        assert_eq!(parse_http_date("9 Jan 2024 14:05 +0300"), Some(Millis(1_704_809_100_000 - 3 * 3_600_000)));
-        assert_eq!(parse_http_date("Tue, 09 Jan 24 09:05:00 EST"), Some(Millis(1_704_809_100_000)));
-        assert_eq!(parse_http_date("Thu, 29 Feb 2024 00:00:00 GMT"), Some(Millis(1_709_164_800_000)));
+        assert_eq!(
+            parse_http_date("Tue, 09 Jan 2024 14:05:00 GMT"),
+            Some(Millis(1_704_809_100_000))
+        );
+        assert_eq!(
+            parse_http_date("9 Jan 2024 14:05 +0300"),
+            Some(Millis(1_704_809_100_000 - 3 * 3_600_000))
+        );
+        assert_eq!(
+            parse_http_date("Tue, 09 Jan 24 09:05:00 EST"),
+            Some(Millis(1_704_809_100_000))
+        );
+        assert_eq!(
+            parse_http_date("Thu, 29 Feb 2024 00:00:00 GMT"),
+            Some(Millis(1_709_164_800_000))
+        );
     }
 
     #[test]
@@ -174,10 +210,18 @@ mod tests {
 
     #[test]
     fn formats_round_trip() {
-        for ms in [0u64, 1_531_183_362_000, 1_709_164_800_000, 4_102_444_799_000] {
+        for ms in [
+            0u64,
+            1_531_183_362_000,
+            1_709_164_800_000,
+            4_102_444_799_000,
+        ] {
             let text = format_http_date(Millis(ms));
             assert_eq!(parse_http_date(&text), Some(Millis(ms)), "{text}");
         }
-        assert_eq!(format_http_date(Millis(1_704_809_100_999)), "Tue, 09 Jan 2024 14:05:00 GMT");
+        assert_eq!(
+            format_http_date(Millis(1_704_809_100_999)),
+            "Tue, 09 Jan 2024 14:05:00 GMT"
+        );
     }
 }

@@ -20,7 +20,10 @@ use crate::error::{ConfigError, Error, ReportFailure};
 use crate::http::{find_header, Body, Header, Method, RedirectPolicy, TransportFailure};
 use crate::integrity::{Compression, Md5};
 use crate::job::JobConfig;
-use crate::providers::{excerpt, Attempts, Container, Cx, ExchangeFailure, Outgoing, Phased, Provider, Reply, ReportBody, Step};
+use crate::providers::{
+    excerpt, Attempts, Container, Cx, ExchangeFailure, Outgoing, Phased, Provider, Reply,
+    ReportBody, Step,
+};
 use crate::rate::TokenBucket;
 use crate::records::RecordFormat;
 use crate::time::Millis;
@@ -92,7 +95,9 @@ impl Quota {
             return;
         }
         match (self.remaining, self.until) {
-            (Some(left), Some(until)) if now < until => self.remaining = Some(left.saturating_sub(1)),
+            (Some(left), Some(until)) if now < until => {
+                self.remaining = Some(left.saturating_sub(1))
+            }
             // The window the API described is over; the next answer
             // describes the new one.
             _ => {
@@ -105,13 +110,16 @@ impl Quota {
     /// Takes the headers of an answer; returns the instant until which the
     /// view now says no request is left, if it says so.
     fn observe(&mut self, now: Millis, headers: &[(String, String)]) -> Option<Millis> {
-        let number = |name: &str| find_header(headers, name).and_then(|v| v.trim().parse::<u64>().ok());
+        let number =
+            |name: &str| find_header(headers, name).and_then(|v| v.trim().parse::<u64>().ok());
         let remaining = number("x-ratelimit-resource-remaining");
         let until = find_header(headers, "x-ratelimit-resource-until").and_then(parse_http_date);
         if let Some(limit) = number("x-ratelimit-resource-limit") {
             self.limit = Some(u32::try_from(limit).unwrap_or(u32::MAX));
         }
-        let (Some(remaining), Some(until)) = (remaining, until) else { return None };
+        let (Some(remaining), Some(until)) = (remaining, until) else {
+            return None;
+        };
         self.seen = true;
         self.remaining = Some(u32::try_from(remaining).unwrap_or(u32::MAX));
         self.until = Some(until.min(now.saturating_add(MAX_RATE_WAIT_MS)));
@@ -194,7 +202,11 @@ impl Phased for Machine {
 }
 
 impl Machine {
-    pub(crate) fn new(spec: ReportSpec, _config: &JobConfig, now: Millis) -> Result<Self, ConfigError> {
+    pub(crate) fn new(
+        spec: ReportSpec,
+        _config: &JobConfig,
+        now: Millis,
+    ) -> Result<Self, ConfigError> {
         spec.validate()?;
         let generate_quota = Quota::new(GENERATE_BUCKET, spec.generate_rate(), now);
         Ok(Self {
@@ -223,7 +235,11 @@ impl Machine {
     /// The machine without its link and in-flight bookkeeping: exactly
     /// what a snapshot holds.
     pub(crate) fn persistable(&self) -> Self {
-        Self { link: None, in_flight: None, ..self.clone() }
+        Self {
+            link: None,
+            in_flight: None,
+            ..self.clone()
+        }
     }
 
     pub(crate) fn report_id(&self) -> Option<&str> {
@@ -237,7 +253,10 @@ impl Machine {
             _ => {}
         }
         if cx.now < self.not_before {
-            return Step::Wait { until: self.not_before, reason: self.waiting.clone() };
+            return Step::Wait {
+                until: self.not_before,
+                reason: self.waiting.clone(),
+            };
         }
         if self.stage == Stage::Download {
             match &self.link {
@@ -258,7 +277,12 @@ impl Machine {
         };
         let ready = quota.ready_at(cx.now);
         if ready > cx.now {
-            return Step::Wait { until: ready, reason: WaitReason::RateLimit { bucket: bucket.to_owned() } };
+            return Step::Wait {
+                until: ready,
+                reason: WaitReason::RateLimit {
+                    bucket: bucket.to_owned(),
+                },
+            };
         }
         quota.take(cx.now);
         self.send(call, cx, credentials)
@@ -266,7 +290,12 @@ impl Machine {
 
     fn send(&mut self, call: Call, cx: &Cx<'_>, credentials: &Credentials) -> Step {
         self.in_flight = Some(call);
-        let api = cx.config.base_url.as_deref().unwrap_or(API_ORIGIN).trim_end_matches('/');
+        let api = cx
+            .config
+            .base_url
+            .as_deref()
+            .unwrap_or(API_ORIGIN)
+            .trim_end_matches('/');
         let outgoing = match call {
             Call::Generate => {
                 let mut query = form_urlencoded::Serializer::new(String::new());
@@ -312,7 +341,11 @@ impl Machine {
                 }
             }
             Call::Download => {
-                let (url, expires_at) = self.link.as_ref().map(|l| (l.url.clone(), l.expires_at)).unwrap_or_default();
+                let (url, expires_at) = self
+                    .link
+                    .as_ref()
+                    .map(|l| (l.url.clone(), l.expires_at))
+                    .unwrap_or_default();
                 Outgoing {
                     endpoint: DOWNLOAD,
                     method: Method::Get,
@@ -336,15 +369,31 @@ impl Machine {
             Output::Pdf | Output::Opaque => (RecordFormat::Opaque, Container::Single),
             Output::Archive { record_format, .. } => (record_format, Container::Zip),
         };
-        ReportBody { compression: Compression::Identity, record_format, size_hint: None, container }
+        ReportBody {
+            compression: Compression::Identity,
+            record_format,
+            size_hint: None,
+            container,
+        }
     }
 
-    fn summary(&self, outcome: Outcome, raw_bytes: u64, bytes: u64, md5: String, gzip: bool, rows: u64) -> Summary {
+    fn summary(
+        &self,
+        outcome: Outcome,
+        raw_bytes: u64,
+        bytes: u64,
+        md5: String,
+        gzip: bool,
+        rows: u64,
+    ) -> Summary {
         let (content_type, record_format) = match self.spec.output() {
             Output::Xlsx => (XLSX, RecordFormat::Opaque),
             Output::Pdf => ("application/pdf", RecordFormat::Opaque),
             Output::Opaque => ("application/octet-stream", RecordFormat::Opaque),
-            Output::Archive { record_format, content_type } => (content_type, record_format),
+            Output::Archive {
+                record_format,
+                content_type,
+            } => (content_type, record_format),
         };
         Summary {
             provider: Provider::YandexMarket,
@@ -363,7 +412,9 @@ impl Machine {
     }
 
     pub(crate) fn on_reply(&mut self, cx: &mut Cx<'_>, reply: Reply) {
-        let Some(call) = self.in_flight.take() else { return };
+        let Some(call) = self.in_flight.take() else {
+            return;
+        };
         match call {
             Call::Generate | Call::Info => self.on_api(cx, call, reply),
             Call::Download => self.on_download(cx, reply),
@@ -374,15 +425,25 @@ impl Machine {
         let endpoint = endpoint_of(call);
         match reply {
             Reply::Failed(ExchangeFailure::TooLarge { limit }) => {
-                self.fail(Error::ResponseTooLarge { endpoint: endpoint.to_owned(), limit });
+                self.fail(Error::ResponseTooLarge {
+                    endpoint: endpoint.to_owned(),
+                    limit,
+                });
             }
             Reply::Failed(failure) => self.retry(cx, failure.into_error(endpoint), None),
             Reply::Report { .. } => {}
-            Reply::Response { status, headers, body } => {
+            Reply::Response {
+                status,
+                headers,
+                body,
+            } => {
                 let (quota, bucket) = self.quota(call);
                 let empty = quota.observe(cx.now, &headers);
                 if let Some(until) = empty {
-                    cx.emit(Event::Throttled { bucket: bucket.to_owned(), until });
+                    cx.emit(Event::Throttled {
+                        bucket: bucket.to_owned(),
+                        until,
+                    });
                 }
                 if !(200..300).contains(&status) {
                     return self.api_failure(cx, call, status, &headers, &body, empty.is_some());
@@ -405,16 +466,37 @@ impl Machine {
     fn on_generated(&mut self, cx: &mut Cx<'_>, body: &[u8]) {
         let parsed = serde_json::from_slice::<wire::GenerateResponse>(body);
         let result = match parsed {
-            Ok(wire::GenerateResponse { status, result: Some(result) }) if status.as_deref().map_or(true, |s| s == "OK") => result,
-            Ok(_) => return self.retry(cx, malformed(GENERATE, &format!("no result in {}", excerpt(body, 120))), None),
-            Err(e) => return self.retry(cx, malformed(GENERATE, &format!("{e} in {}", excerpt(body, 120))), None),
+            Ok(wire::GenerateResponse {
+                status,
+                result: Some(result),
+            }) if status.as_deref().map_or(true, |s| s == "OK") => result,
+            Ok(_) => {
+                return self.retry(
+                    cx,
+                    malformed(GENERATE, &format!("no result in {}", excerpt(body, 120))),
+                    None,
+                )
+            }
+            Err(e) => {
+                return self.retry(
+                    cx,
+                    malformed(GENERATE, &format!("{e} in {}", excerpt(body, 120))),
+                    None,
+                )
+            }
         };
         let id = result.report_id.unwrap_or_default();
         if id.is_empty() || id.len() > 255 || id.chars().any(char::is_control) {
-            return self.retry(cx, malformed(GENERATE, "no usable reportId in the answer"), None);
+            return self.retry(
+                cx,
+                malformed(GENERATE, "no usable reportId in the answer"),
+                None,
+            );
         }
         self.succeeded();
-        cx.emit(Event::ReportCreated { report_id: id.clone() });
+        cx.emit(Event::ReportCreated {
+            report_id: id.clone(),
+        });
         self.report_id = Some(id);
         self.stage = Stage::Poll;
         self.polls = 0;
@@ -427,9 +509,24 @@ impl Machine {
 
     fn on_info(&mut self, cx: &mut Cx<'_>, body: &[u8]) {
         let info = match serde_json::from_slice::<wire::InfoResponse>(body) {
-            Ok(wire::InfoResponse { status, result: Some(info) }) if status.as_deref().map_or(true, |s| s == "OK") => info,
-            Ok(_) => return self.retry(cx, malformed(INFO, &format!("no result in {}", excerpt(body, 120))), None),
-            Err(e) => return self.retry(cx, malformed(INFO, &format!("{e} in {}", excerpt(body, 120))), None),
+            Ok(wire::InfoResponse {
+                status,
+                result: Some(info),
+            }) if status.as_deref().map_or(true, |s| s == "OK") => info,
+            Ok(_) => {
+                return self.retry(
+                    cx,
+                    malformed(INFO, &format!("no result in {}", excerpt(body, 120))),
+                    None,
+                )
+            }
+            Err(e) => {
+                return self.retry(
+                    cx,
+                    malformed(INFO, &format!("{e} in {}", excerpt(body, 120))),
+                    None,
+                )
+            }
         };
         let status = info.status.unwrap_or_default();
         if status.is_empty() {
@@ -437,10 +534,16 @@ impl Machine {
         }
         let sub = info.sub_status.filter(|s| !s.is_empty());
         let verbatim = match &sub {
-            Some(sub) => format!("{}/{}", excerpt(status.as_bytes(), 40), excerpt(sub.as_bytes(), 40)),
+            Some(sub) => format!(
+                "{}/{}",
+                excerpt(status.as_bytes(), 40),
+                excerpt(sub.as_bytes(), 40)
+            ),
             None => excerpt(status.as_bytes(), 40),
         };
-        cx.emit(Event::ReportStatus { status: verbatim.clone() });
+        cx.emit(Event::ReportStatus {
+            status: verbatim.clone(),
+        });
         match (status.as_str(), sub.as_deref()) {
             (_, Some("NO_DATA")) => {
                 let summary = self.summary(Outcome::NoData, 0, 0, Md5::digest(b"").to_hex(), false, 0);
@@ -497,7 +600,15 @@ impl Machine {
     }
 
     /// A non-2xx answer from the API.
-    fn api_failure(&mut self, cx: &mut Cx<'_>, call: Call, status: u16, headers: &[(String, String)], body: &[u8], announced: bool) {
+    fn api_failure(
+        &mut self,
+        cx: &mut Cx<'_>,
+        call: Call,
+        status: u16,
+        headers: &[(String, String)],
+        body: &[u8],
+        announced: bool,
+    ) {
         let endpoint = endpoint_of(call);
         let (code, message) = envelope(body);
         let detail = match (&code, &message) {
@@ -509,7 +620,12 @@ impl Machine {
             Some(code) => format!("{code}: {detail}"),
             None => detail.clone(),
         };
-        let unexpected = Error::UnexpectedStatus { provider: Provider::YandexMarket, endpoint: endpoint.to_owned(), status, detail: quoted };
+        let unexpected = Error::UnexpectedStatus {
+            provider: Provider::YandexMarket,
+            endpoint: endpoint.to_owned(),
+            status,
+            detail: quoted,
+        };
         let rejected = |remedy: &str| Error::Rejected {
             provider: Provider::YandexMarket,
             endpoint: endpoint.to_owned(),
@@ -556,8 +672,14 @@ impl Machine {
     fn on_download(&mut self, cx: &mut Cx<'_>, reply: Reply) {
         match reply {
             Reply::Report { decoded, rows } => {
-                let summary =
-                    self.summary(Outcome::Complete, decoded.raw_bytes, decoded.decoded_bytes, decoded.md5.to_hex(), decoded.gzip, rows);
+                let summary = self.summary(
+                    Outcome::Complete,
+                    decoded.raw_bytes,
+                    decoded.decoded_bytes,
+                    decoded.md5.to_hex(),
+                    decoded.gzip,
+                    rows,
+                );
                 self.stage = Stage::Done { summary };
             }
             Reply::Response { status, body, .. } => {
@@ -574,12 +696,19 @@ impl Machine {
                     self.refresh_link(cx, cause);
                 }
             }
-            Reply::Failed(ExchangeFailure::Zip(error)) if error.is_corruption() => self.refresh_link(cx, Error::Zip(error)),
+            Reply::Failed(ExchangeFailure::Zip(error)) if error.is_corruption() => {
+                self.refresh_link(cx, Error::Zip(error))
+            }
             Reply::Failed(ExchangeFailure::Zip(error)) => self.fail(Error::Zip(error)),
-            Reply::Failed(ExchangeFailure::Integrity(error)) => self.refresh_link(cx, Error::Integrity(error)),
+            Reply::Failed(ExchangeFailure::Integrity(error)) => {
+                self.refresh_link(cx, Error::Integrity(error))
+            }
             Reply::Failed(ExchangeFailure::Records(error)) => self.fail(Error::Records(error)),
             Reply::Failed(ExchangeFailure::TooLarge { limit }) => {
-                self.fail(Error::ResponseTooLarge { endpoint: DOWNLOAD.to_owned(), limit });
+                self.fail(Error::ResponseTooLarge {
+                    endpoint: DOWNLOAD.to_owned(),
+                    limit,
+                });
             }
             Reply::Failed(ExchangeFailure::Transport(TransportFailure::Expired)) => {
                 // The host held the request past the link's life.
@@ -597,13 +726,20 @@ impl Machine {
         if self.link_refreshes <= cx.config.max_link_refreshes {
             self.stage = Stage::Poll;
             self.relinking = true;
-            cx.emit(Event::Retrying { attempt: self.link_refreshes.saturating_add(1), after_ms: 0, cause: cause.kind() });
+            cx.emit(Event::Retrying {
+                attempt: self.link_refreshes.saturating_add(1),
+                after_ms: 0,
+                cause: cause.kind(),
+            });
             return;
         }
         match cause {
             // A body that fails its checks on every fresh link will not get better.
             Error::Zip(_) | Error::Integrity(_) => self.fail(cause),
-            _ => self.fail(Error::RetriesExhausted { attempts: self.link_refreshes, last: Box::new(cause) }),
+            _ => self.fail(Error::RetriesExhausted {
+                attempts: self.link_refreshes,
+                last: Box::new(cause),
+            }),
         }
     }
 
@@ -612,7 +748,12 @@ impl Machine {
     }
 
     /// Schedules a retry; `None` once the attempts are spent (the job failed).
-    fn retry_until(&mut self, cx: &mut Cx<'_>, cause: Error, at_least: Option<Millis>) -> Option<Millis> {
+    fn retry_until(
+        &mut self,
+        cx: &mut Cx<'_>,
+        cause: Error,
+        at_least: Option<Millis>,
+    ) -> Option<Millis> {
         let policy = cx.config.retry;
         match self.attempts.retry(cx, &policy, cause, at_least) {
             Ok(until) => {
@@ -644,7 +785,10 @@ fn api_headers(credentials: &Credentials) -> Vec<Header> {
     let mut headers = Vec::with_capacity(2);
     match (&credentials.api_key, &credentials.oauth_token) {
         (Some(key), _) => headers.push(Header::secret("Api-Key", key.expose().clone())),
-        (None, Some(token)) => headers.push(Header::secret("Authorization", format!("Bearer {}", token.expose()))),
+        (None, Some(token)) => headers.push(Header::secret(
+            "Authorization",
+            format!("Bearer {}", token.expose()),
+        )),
         (None, None) => {}
     }
     headers.push(Header::plain("Accept", "application/json"));
@@ -653,13 +797,24 @@ fn api_headers(credentials: &Credentials) -> Vec<Header> {
 
 /// The first error's code and every error's message, from an error envelope.
 fn envelope(body: &[u8]) -> (Option<String>, Option<String>) {
-    let Ok(parsed) = serde_json::from_slice::<wire::ErrorResponse>(body) else { return (None, None) };
+    let Ok(parsed) = serde_json::from_slice::<wire::ErrorResponse>(body) else {
+        return (None, None);
+    };
     let errors = parsed.errors.unwrap_or_default();
-    let code = errors.iter().find_map(|e| e.code.clone()).filter(|c| !c.is_empty()).map(|c| excerpt(c.as_bytes(), 80));
+    let code = errors
+        .iter()
+        .find_map(|e| e.code.clone())
+        .filter(|c| !c.is_empty())
+        .map(|c| excerpt(c.as_bytes(), 80));
     let messages: Vec<String> = errors
         .iter()
         .take(3)
-        .filter_map(|e| e.message.as_deref().filter(|m| !m.is_empty()).map(|m| excerpt(m.as_bytes(), 200)))
+        .filter_map(|e| {
+            e.message
+                .as_deref()
+                .filter(|m| !m.is_empty())
+                .map(|m| excerpt(m.as_bytes(), 200))
+        })
         .collect();
     let message = (!messages.is_empty()).then(|| messages.join("; "));
     (code, message)
@@ -674,10 +829,16 @@ fn endpoint_of(call: Call) -> &'static str {
 }
 
 fn malformed(endpoint: &str, detail: &str) -> Error {
-    Error::MalformedResponse { provider: Provider::YandexMarket, endpoint: endpoint.to_owned(), detail: detail.to_owned() }
+    Error::MalformedResponse {
+        provider: Provider::YandexMarket,
+        endpoint: endpoint.to_owned(),
+        detail: detail.to_owned(),
+    }
 }
 
 /// Report ids are opaque; keep them from changing the URL's shape.
 fn encode_segment(segment: &str) -> String {
-    form_urlencoded::byte_serialize(segment.as_bytes()).collect::<String>().replace('+', "%20")
+    form_urlencoded::byte_serialize(segment.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
 }

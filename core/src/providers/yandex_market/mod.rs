@@ -50,15 +50,17 @@ mod machine;
 mod wire;
 
 pub use config::{
-    AttributionType, BannersStatisticsRequest, BarcodeFormat, BarcodeOfferInfo, BarcodesRequest, BoostConsolidatedRequest,
-    ClosureDocumentsDetalizationRequest, ClosureDocumentsRequest, CompetitorsPositionRequest, ContractType, Credentials,
-    DetalizationLevel, GoodsFeedbackRequest, GoodsMovementRequest, GoodsPricesRequest, GoodsRealizationRequest,
-    GoodsTurnoverRequest, JewelryFiscalRequest, KeyIndicatorsRequest, LabelsRequest, LabelsSorting,
-    MarketingDetalizationRequest, MonthOfYear, PageFormat, PlacementType, RateLimit, RawRequest, ReportFormat, ReportKind,
-    ReportLanguage, ReportRequest, ReportSpec, ReturnShipmentStatus, ReturnType, SalesGeographyRequest, ShelfStatisticsRequest,
-    ShipmentListRequest, ShowsBoostRequest, ShowsSalesGrouping, ShowsSalesRequest, SourceType, StocksOnWarehousesRequest,
-    UnitedMarketplaceServicesRequest, UnitedNettingRequest, UnitedOrdersRequest, UnitedReturnsRequest, API_ORIGIN,
-    MAX_BODY_BYTES,
+    AttributionType, BannersStatisticsRequest, BarcodeFormat, BarcodeOfferInfo, BarcodesRequest,
+    BoostConsolidatedRequest, ClosureDocumentsDetalizationRequest, ClosureDocumentsRequest,
+    CompetitorsPositionRequest, ContractType, Credentials, DetalizationLevel, GoodsFeedbackRequest,
+    GoodsMovementRequest, GoodsPricesRequest, GoodsRealizationRequest, GoodsTurnoverRequest,
+    JewelryFiscalRequest, KeyIndicatorsRequest, LabelsRequest, LabelsSorting,
+    MarketingDetalizationRequest, MonthOfYear, PageFormat, PlacementType, RateLimit, RawRequest,
+    ReportFormat, ReportKind, ReportLanguage, ReportRequest, ReportSpec, ReturnShipmentStatus,
+    ReturnType, SalesGeographyRequest, ShelfStatisticsRequest, ShipmentListRequest,
+    ShowsBoostRequest, ShowsSalesGrouping, ShowsSalesRequest, SourceType,
+    StocksOnWarehousesRequest, UnitedMarketplaceServicesRequest, UnitedNettingRequest,
+    UnitedOrdersRequest, UnitedReturnsRequest, API_ORIGIN, MAX_BODY_BYTES,
 };
 pub(crate) use machine::Machine;
 #[allow(unused_imports)]

@@ -67,5 +67,13 @@ pub(super) struct ApiError {
 /// Milliseconds of an `estimatedGenerationTime`, if positive.
 pub(super) fn millis(number: Option<&serde_json::Number>) -> Option<u64> {
     let number = number?;
-    number.as_u64().or_else(|| number.as_f64().filter(|f| f.is_finite() && *f >= 0.0).map(|f| f as u64)).filter(|ms| *ms > 0)
+    number
+        .as_u64()
+        .or_else(|| {
+            number
+                .as_f64()
+                .filter(|f| f.is_finite() && *f >= 0.0)
+                .map(|f| f as u64)
+        })
+        .filter(|ms| *ms > 0)
 }
