@@ -328,17 +328,60 @@ fn final_checks(case: &Case, ran: Ran) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-/// The credentials a host restoring the job right now would hold: the
-/// refresh credentials plus the access token the job last received, if any.
-fn current_credentials(harness: &Harness) -> Credentials {
-    let last_token_request = harness.requests().iter().rev().find(|r| r.url.ends_with("/auth/o2/token")).map(|r| r.id);
-    let holds_token = last_token_request.is_some_and(|id| harness.answered().contains(&(id, 200)));
-    let token = harness.sandbox().simulator::<amazon_ads::Simulator>().and_then(amazon_ads::Simulator::latest_token);
-    match token {
-        Some((token, expires_at)) if holds_token => Credentials::AmazonAds(
-            amazon_ads::provider_credentials().with_access_token(token.expose().clone(), Some(expires_at)),
-        ),
-        _ => amazon_ads::credentials(),
+/// A model of the job's clock (the largest `now` it has seen), to know the
+/// expiry it computed for its access token: `expires_in` after the clock at
+/// which it processed the token answer.
+#[derive(Default)]
+struct ClockModel {
+    clock: Millis,
+    persisted: Millis,
+    /// Token request whose `End` was just fed; its answer is processed at the next poll.
+    token_answer_pending: Option<RequestId>,
+    token_expires_at: Option<(RequestId, Millis)>,
+}
+
+impl ClockModel {
+    fn before_step(&mut self, now: Millis) {
+        self.clock = self.clock.max(now);
+    }
+
+    fn after_step(&mut self, harness: &Harness, stepped: &Stepped) {
+        match stepped {
+            Stepped::Fed { id, input: "end", .. }
+                if harness.requests().iter().any(|r| r.id == *id && r.url.ends_with("/auth/o2/token")) =>
+            {
+                self.token_answer_pending = Some(*id);
+            }
+            Stepped::Polled(action) => {
+                if let Some(id) = self.token_answer_pending.take() {
+                    self.token_expires_at = Some((id, self.clock.saturating_add(amazon_ads::TOKEN_LIFETIME_S * 1000)));
+                }
+                if matches!(action, Action::Wait { .. }) {
+                    self.persisted = self.clock;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn restored(&mut self, now: Millis) {
+        self.clock = self.persisted.max(now);
+        self.token_answer_pending = None;
+    }
+
+    /// The credentials a host restoring the job right now would hold: the
+    /// refresh credentials plus the access token the job last received (and
+    /// the expiry the job computed for it), if it holds one.
+    fn credentials(&self, harness: &Harness) -> Credentials {
+        let last_token_request = harness.requests().iter().rev().find(|r| r.url.ends_with("/auth/o2/token")).map(|r| r.id);
+        let holds_token = last_token_request.is_some_and(|id| harness.answered().contains(&(id, 200)));
+        let token = harness.sandbox().simulator::<amazon_ads::Simulator>().and_then(amazon_ads::Simulator::latest_token);
+        match (token, self.token_expires_at) {
+            (Some((token, _)), Some((id, expires_at))) if holds_token && Some(id) == last_token_request => Credentials::AmazonAds(
+                amazon_ads::provider_credentials().with_access_token(token.expose().clone(), Some(expires_at)),
+            ),
+            _ => amazon_ads::credentials(),
+        }
     }
 }
 
@@ -361,19 +404,26 @@ proptest! {
         let mut checker = Checker::new(&case);
         let mut cancelled = false;
         let mut pending = before.iter().peekable();
+        let mut model = ClockModel { clock: START, persisted: START, ..ClockModel::default() };
         while primary.outcome().is_none() && !(primary.steps() >= fork_at && primary.at_rest()) {
             prop_assert!(primary.steps() < MAX_STEPS);
             while let Some((_, transition)) = pending.next_if(|(at, _)| *at <= primary.steps()) {
+                let restores = primary.restores();
                 apply(&mut primary, &mut checker, transition, &mut cancelled)?;
+                if primary.restores() > restores {
+                    model.restored(primary.now());
+                }
             }
-            primary.step().map_err(|e| TestCaseError::fail(e.to_string()))?;
+            model.before_step(primary.now());
+            let stepped = primary.step().map_err(|e| TestCaseError::fail(e.to_string()))?;
+            model.after_step(&primary, &stepped);
         }
         if primary.outcome().is_some() {
             return Ok(());
         }
         let fork_index = primary.actions().len();
         let fork_step = primary.steps();
-        let mut twin = primary.fork(current_credentials(&primary)).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let mut twin = primary.fork(model.credentials(&primary)).map_err(|e| TestCaseError::fail(e.to_string()))?;
         let mut twin_checker = Checker::new(&case);
         let mut twin_cancelled = false;
         let mut pending = after.iter().peekable();

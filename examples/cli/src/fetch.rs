@@ -397,6 +397,7 @@ fn print_done(
         };
         println!("{}", serde_json::to_string(&outcome).unwrap_or_default());
     } else if no_data {
+        // The no-data line above is the whole report.
     } else if !files.is_empty() {
         eprintln!(
             "{provider} report {}: {} rows in {} files, {} bytes, md5 {} (archive), {} requests",
