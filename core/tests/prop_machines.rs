@@ -366,7 +366,9 @@ impl ClockModel {
 
     fn restored(&mut self, now: Millis) {
         self.clock = self.persisted.max(now);
+        // Tokens are not in snapshots: the restored job has none.
         self.token_answer_pending = None;
+        self.token_expires_at = None;
     }
 
     /// The credentials a host restoring the job right now would hold: the

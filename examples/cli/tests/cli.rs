@@ -2,154 +2,32 @@
 //! would run them.
 
 use std::fs;
-use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_reportflow");
-const SEED: &str = "11";
-/// Every secret the simulator accepts or issues contains this marker.
-const CANARY: &str = "CANARY";
+mod common;
 
-/// A `reportflow sim` child process, killed on drop.
-struct Sim {
-    child: Child,
-    base_url: String,
-}
+use common::{fetch_command, json_outcome, Sim, BIN, CANARY};
 
-impl Sim {
-    fn start(extra: &[&str]) -> Self {
-        let mut child = Command::new(BIN)
-            .args([
-                "sim",
-                "--addr",
-                "127.0.0.1:0",
-                "--seed",
-                SEED,
-                "--rows",
-                "500",
-            ])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut first_line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut first_line)
-            .unwrap();
-        let base_url = first_line.trim().to_owned();
-        assert!(
-            base_url.starts_with("http://127.0.0.1:"),
-            "first line of `sim` is its base URL: {first_line:?}"
-        );
-        Self { child, base_url }
-    }
+const SEED: u64 = 11;
+const ROWS: u32 = 500;
 
-    fn get(&self, path: &str) -> (u16, Vec<u8>) {
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build()
-            .new_agent();
-        let mut response = agent
-            .get(format!("{}{path}", self.base_url))
-            .call()
-            .unwrap();
-        let mut body = Vec::new();
-        response
-            .body_mut()
-            .as_reader()
-            .read_to_end(&mut body)
-            .unwrap();
-        (response.status().as_u16(), body)
-    }
-
-    fn request_log(&self) -> Vec<Value> {
-        let (status, body) = self.get("/_sim/requests");
-        assert_eq!(status, 200);
-        serde_json::from_slice(&body).unwrap()
-    }
-
-    fn report_content(&self, report_id: &str) -> Vec<u8> {
-        let (status, body) = self.get(&format!("/_sim/reports/{report_id}"));
-        assert_eq!(status, 200, "{report_id}");
-        body
-    }
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// `reportflow fetch amazon-ads --base-url … --json` plus `extra`, with fast
-/// polls and retries.
-fn fetch_command(sim: &Sim, extra: &[&str]) -> Command {
-    let mut command = Command::new(BIN);
-    command
-        .args([
-            "fetch",
-            "amazon-ads",
-            "--base-url",
-            &sim.base_url,
-            "--poll-ms",
-            "100",
-            "--retry-ms",
-            "100",
-        ])
-        .args(extra)
-        // Credentials in the caller's environment must not change the test.
-        .env_remove("AMAZON_ADS_CLIENT_ID")
-        .env_remove("AMAZON_ADS_CLIENT_SECRET")
-        .env_remove("AMAZON_ADS_REFRESH_TOKEN")
-        .env_remove("AMAZON_ADS_ACCESS_TOKEN");
-    command
+fn start_sim(extra: &[&str]) -> Sim {
+    Sim::start_with(SEED, ROWS, extra)
 }
 
 fn fetch(sim: &Sim, extra: &[&str]) -> Output {
-    let output = fetch_command(sim, extra).output().unwrap();
-    let printed = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(!printed.contains(CANARY), "a secret was printed: {printed}");
-    output
-}
-
-/// The one JSON object `--json` prints.
-fn json_outcome(output: &Output) -> Value {
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let mut lines = stdout.lines();
-    let outcome = serde_json::from_str(lines.next().unwrap_or_default()).unwrap_or_else(|e| {
-        panic!(
-            "{e}: {stdout}; stderr: {}",
-            String::from_utf8_lossy(&output.stderr)
-        )
-    });
-    assert_eq!(lines.next(), None, "exactly one line on stdout");
-    outcome
+    common::fetch(sim, "amazon-ads", extra)
 }
 
 /// Report creations the simulator accepted (a throttled or failed attempt
 /// created nothing).
-fn creates(log: &[Value]) -> usize {
-    log.iter()
-        .filter(|r| {
-            r["method"] == "POST" && r["path"].as_str().is_some_and(|p| p.ends_with("/report"))
-        })
-        .filter(|r| {
-            r["status"]
-                .as_u64()
-                .is_some_and(|status| (200..300).contains(&status))
-        })
-        .count()
+fn creates(sim: &Sim) -> usize {
+    sim.accepted("POST", "/report")
 }
 
 fn files_in(dir: &Path) -> Vec<String> {
@@ -161,13 +39,13 @@ fn files_in(dir: &Path) -> Vec<String> {
 
 #[test]
 fn sim_prints_its_base_url_first_and_serves_the_request_log() {
-    let sim = Sim::start(&[]);
+    let sim = start_sim(&[]);
     assert!(sim.request_log().is_empty());
 }
 
 #[test]
 fn fetch_writes_the_verified_report_and_reports_json() {
-    let sim = Sim::start(&["--generation-ms", "300"]);
+    let sim = start_sim(&["--generation-ms", "300"]);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("report.json");
     let output = fetch(&sim, &["--json", "--out", out.to_str().unwrap()]);
@@ -194,7 +72,7 @@ fn fetch_writes_the_verified_report_and_reports_json() {
 
 #[test]
 fn fetch_to_stdout_prints_the_report_itself() {
-    let sim = Sim::start(&["--generation-ms", "300"]);
+    let sim = start_sim(&["--generation-ms", "300"]);
     let output = fetch(&sim, &["--out", "-", "--quiet"]);
     assert!(
         output.status.success(),
@@ -217,14 +95,14 @@ fn fetch_to_stdout_prints_the_report_itself() {
 /// The md5 `fetch --json` reports with `fault` on the simulator, and
 /// without; the seed is the same, so they must agree.
 fn assert_md5_unchanged_by(fault: &str) {
-    let clean_sim = Sim::start(&["--generation-ms", "300"]);
+    let clean_sim = start_sim(&["--generation-ms", "300"]);
     let clean = fetch(&clean_sim, &["--json"]);
     assert!(
         clean.status.success(),
         "{}",
         String::from_utf8_lossy(&clean.stderr)
     );
-    let faulty_sim = Sim::start(&["--generation-ms", "300", "--fault", fault]);
+    let faulty_sim = start_sim(&["--generation-ms", "300", "--fault", fault]);
     let faulty = fetch(&faulty_sim, &["--json"]);
     assert!(
         faulty.status.success(),
@@ -239,7 +117,7 @@ fn assert_md5_unchanged_by(fault: &str) {
         log.iter().any(|r| r["fault"] == fault),
         "{fault} fired: {log:#?}"
     );
-    assert_eq!(creates(&log), 1, "{fault}: one report requested");
+    assert_eq!(creates(&faulty_sim), 1, "{fault}: one report requested");
 }
 
 #[test]
@@ -264,7 +142,7 @@ fn a_corrupt_body_does_not_change_the_report() {
 
 #[test]
 fn a_report_corrupt_every_time_fails_and_never_lands_on_disk() {
-    let sim = Sim::start(&["--generation-ms", "300", "--fault", "corrupt-body:always"]);
+    let sim = start_sim(&["--generation-ms", "300", "--fault", "corrupt-body:always"]);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("report.json");
     let output = fetch(&sim, &["--json", "--out", out.to_str().unwrap()]);
@@ -294,7 +172,7 @@ fn a_report_corrupt_every_time_fails_and_never_lands_on_disk() {
 
 #[test]
 fn bad_arguments_exit_2_with_a_reason() {
-    let sim = Sim::start(&[]);
+    let sim = start_sim(&[]);
     let output = fetch(&sim, &["--report-date", "2024-03-01", "--json"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("reportDate"));
@@ -306,7 +184,7 @@ fn bad_arguments_exit_2_with_a_reason() {
 #[test]
 fn a_fetch_killed_mid_poll_resumes_the_same_report() {
     // Slow generation: the first run is still polling when it is killed.
-    let sim = Sim::start(&["--generation-ms", "3000"]);
+    let sim = start_sim(&["--generation-ms", "3000"]);
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("job.state");
     let out = dir.path().join("report.json");
@@ -318,7 +196,7 @@ fn a_fetch_killed_mid_poll_resumes_the_same_report() {
         out.to_str().unwrap(),
     ];
 
-    let mut first = fetch_command(&sim, &args)
+    let mut first = fetch_command(&sim, "amazon-ads", &args)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -358,11 +236,11 @@ fn a_fetch_killed_mid_poll_resumes_the_same_report() {
     );
     assert_eq!(fs::read(&out).unwrap(), sim.report_content(report_id));
     assert!(!state.exists(), "the state file is deleted after Done");
-    let log = sim.request_log();
     assert_eq!(
-        creates(&log),
+        creates(&sim),
         1,
-        "exactly one report was requested: {log:#?}"
+        "exactly one report was requested: {:#?}",
+        sim.request_log()
     );
 }
 

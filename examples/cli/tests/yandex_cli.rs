@@ -2,112 +2,28 @@
 //! user would run them.
 
 use std::fs;
-use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_reportflow");
-const CANARY: &str = "CANARY";
+mod common;
 
-/// A `reportflow sim` child process, killed on drop.
-struct Sim {
-    child: Child,
-    base_url: String,
-}
+use common::{Sim, BIN};
 
-impl Sim {
-    fn start(faults: &[&str]) -> Self {
-        let mut command = Command::new(BIN);
-        command.args([
-            "sim",
-            "--addr",
-            "127.0.0.1:0",
-            "--seed",
-            "7",
-            "--rows",
-            "300",
-            "--generation-ms",
-            "300",
-        ]);
-        for fault in faults {
-            command.args(["--fault", fault]);
-        }
-        let mut child = command
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut first_line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut first_line)
-            .unwrap();
-        let base_url = first_line.trim().to_owned();
-        assert!(base_url.starts_with("http://127.0.0.1:"), "{first_line:?}");
-        Self { child, base_url }
-    }
-
-    fn get(&self, path: &str) -> Vec<u8> {
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build()
-            .new_agent();
-        let mut response = agent
-            .get(format!("{}{path}", self.base_url))
-            .call()
-            .unwrap();
-        let mut body = Vec::new();
-        response
-            .body_mut()
-            .as_reader()
-            .read_to_end(&mut body)
-            .unwrap();
-        body
-    }
-
-    fn generates(&self) -> usize {
-        let log: Vec<Value> = serde_json::from_slice(&self.get("/_sim/requests")).unwrap();
-        log.iter()
-            .filter(|r| {
-                r["path"].as_str().is_some_and(|p| p.ends_with("/generate")) && r["status"] == 200
-            })
-            .count()
-    }
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+fn start_sim(faults: &[&str]) -> Sim {
+    Sim::with_faults(7, 300, faults)
 }
 
 fn fetch(sim: &Sim, extra: &[&str]) -> Output {
-    let output = Command::new(BIN)
-        .args([
-            "fetch",
-            "yandex-market",
-            "--base-url",
-            &sim.base_url,
-            "--poll-ms",
-            "100",
-            "--retry-ms",
-            "100",
-            "--json",
-        ])
-        .args(extra)
-        .env_remove("YANDEX_MARKET_API_KEY")
-        .env_remove("YANDEX_MARKET_OAUTH_TOKEN")
-        .output()
-        .unwrap();
-    let printed = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(!printed.contains(CANARY), "a secret was printed: {printed}");
-    output
+    let mut args = vec!["--json"];
+    args.extend_from_slice(extra);
+    common::fetch(sim, "yandex-market", &args)
+}
+
+/// Report generations the simulator accepted.
+fn generates(sim: &Sim) -> usize {
+    sim.accepted("POST", "/generate")
 }
 
 fn outcome(output: &Output) -> Value {
@@ -135,7 +51,7 @@ fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
 #[test]
 fn csv_parts_land_as_files_and_faults_change_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let clean_sim = Sim::start(&[]);
+    let clean_sim = start_sim(&[]);
     let clean_dir = dir.path().join("clean");
     let clean = fetch(
         &clean_sim,
@@ -164,13 +80,10 @@ fn csv_parts_land_as_files_and_faults_change_nothing() {
             .collect::<Vec<_>>(),
         ["united_orders.csv"]
     );
-    let truth = clean_sim.get(&format!(
-        "/_sim/reports/{}",
-        clean_json["report_id"].as_str().unwrap()
-    ));
+    let truth = clean_sim.report_content(clean_json["report_id"].as_str().unwrap());
     assert_eq!(clean_files[0].1, truth);
 
-    let faulty_sim = Sim::start(&[
+    let faulty_sim = start_sim(&[
         "throttle",
         "wrong-estimate",
         "expired-link",
@@ -200,12 +113,12 @@ fn csv_parts_land_as_files_and_faults_change_nothing() {
         clean_files,
         "identical to a fault-free run"
     );
-    assert_eq!(faulty_sim.generates(), 1, "one generate");
+    assert_eq!(generates(&faulty_sim), 1, "one generate");
 }
 
 #[test]
 fn json_and_file_formats_write_their_outputs() {
-    let sim = Sim::start(&[]);
+    let sim = start_sim(&[]);
     let dir = tempfile::tempdir().unwrap();
     let json_dir = dir.path().join("json");
     let output = fetch(
@@ -253,7 +166,7 @@ fn json_and_file_formats_write_their_outputs() {
 #[test]
 fn no_data_and_too_large_end_with_clear_messages() {
     let dir = tempfile::tempdir().unwrap();
-    let sim = Sim::start(&["no-data"]);
+    let sim = start_sim(&["no-data"]);
     let output = fetch(
         &sim,
         &[
@@ -268,7 +181,7 @@ fn no_data_and_too_large_end_with_clear_messages() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("no data"));
     assert!(files(&dir.path().join("a")).is_empty());
 
-    let sim = Sim::start(&["too-large"]);
+    let sim = start_sim(&["too-large"]);
     let output = fetch(
         &sim,
         &[
@@ -291,7 +204,7 @@ fn no_data_and_too_large_end_with_clear_messages() {
 fn hostile_archives_are_refused_with_typed_errors_and_write_nothing() {
     for (fault, kind) in [("zip-bomb", "bomb"), ("zip-slip", "unsafe_name")] {
         let dir = tempfile::tempdir().unwrap();
-        let sim = Sim::start(&[fault]);
+        let sim = start_sim(&[fault]);
         let out = dir.path().join("out");
         let output = fetch(&sim, &["--format", "csv", "--out", out.to_str().unwrap()]);
         assert_eq!(output.status.code(), Some(1), "{fault}");
@@ -311,7 +224,7 @@ fn hostile_archives_are_refused_with_typed_errors_and_write_nothing() {
 
 #[test]
 fn multipart_formats_need_a_directory() {
-    let sim = Sim::start(&[]);
+    let sim = start_sim(&[]);
     let output = Command::new(BIN)
         .args([
             "fetch",
