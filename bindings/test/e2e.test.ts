@@ -121,9 +121,15 @@ for (const provider of simProviders()) {
       assert.ok(CORRUPTION_CODES.includes(error.code), error.message);
       assert.equal(error.blame, "data");
       if ((await cliProviders()).includes(provider)) {
-        const cli = await cliFetch(provider, sim.baseUrl, SEED);
-        assert.equal(cli.outcome, "failed");
-        assert.ok(CORRUPTION_CODES.includes(cli.kind!), cli.kind!);
+        // A fresh simulator: providers rate-limit report creation per kind.
+        const cliSim = await startSim({ seed: SEED, faults: ["corrupt-body:always"] });
+        try {
+          const cli = await cliFetch(provider, cliSim.baseUrl, SEED);
+          assert.equal(cli.outcome, "failed");
+          assert.ok(CORRUPTION_CODES.includes(cli.kind!), cli.kind!);
+        } finally {
+          await cliSim.stop();
+        }
       }
     } finally {
       await sim.stop();

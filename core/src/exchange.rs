@@ -56,6 +56,8 @@ struct Stream {
     next_progress: u64,
     ended: bool,
     zip: Option<Box<ZipStage>>,
+    /// The row format broke; held until the integrity verdict (see `advance`).
+    records_failed: Option<crate::records::RecordError>,
 }
 
 /// The ZIP stage after the integrity pipeline.
@@ -205,6 +207,7 @@ impl Exchange {
                         done: Vec::new(),
                     })),
                 },
+                records_failed: None,
             })),
             _ => State::Buffering { status, headers: headers.to_vec(), body: Vec::new(), ended: false },
         };
@@ -307,26 +310,41 @@ impl Stream {
             return self.advance_parts(chunk_bytes);
         }
         let mut buffer = vec![0u8; chunk_bytes.max(1)];
-        let mut produced_total = 0;
-        // Inflate until the output buffer is full or the input is used up.
+        // Each pass inflates until the output buffer is full or the input is
+        // used up; passes repeat only while a records error discards output.
         loop {
-            let input = self.pending.get(self.pending_at..).unwrap_or_default();
-            let progress = self
-                .decoder
-                .pull(input, buffer.get_mut(produced_total..).unwrap_or_default())
-                .map_err(integrity_failure)?;
-            self.pending_at = self.pending_at.saturating_add(progress.consumed);
-            produced_total += progress.produced;
-            if produced_total == buffer.len() || progress.is_stalled() {
+            let mut produced_total = 0;
+            loop {
+                let input = self.pending.get(self.pending_at..).unwrap_or_default();
+                let progress = self
+                    .decoder
+                    .pull(input, buffer.get_mut(produced_total..).unwrap_or_default())
+                    .map_err(integrity_failure)?;
+                self.pending_at = self.pending_at.saturating_add(progress.consumed);
+                produced_total += progress.produced;
+                if produced_total == buffer.len() || progress.is_stalled() {
+                    break;
+                }
+            }
+            if produced_total == 0 {
                 break;
             }
-        }
-        if produced_total > 0 {
-            buffer.truncate(produced_total);
-            self.records.push(&buffer).map_err(|e| Reply::Failed(ExchangeFailure::Records(e)))?;
-            if let Some(zip) = self.zip.as_mut() {
-                zip.verify(&buffer)?;
+            let bytes = buffer.get(..produced_total).unwrap_or_default();
+            if self.records_failed.is_none() {
+                if let Err(error) = self.records.push(bytes) {
+                    // Garbage from a corrupt body also breaks the row format:
+                    // let the integrity checks give their verdict first, and
+                    // report the format only if they pass. Deliver no more.
+                    self.records_failed = Some(error);
+                }
             }
+            if self.records_failed.is_some() {
+                continue;
+            }
+            if let Some(zip) = self.zip.as_mut() {
+                zip.verify(bytes)?;
+            }
+            buffer.truncate(produced_total);
             let offset = self.out;
             self.out = self.out.saturating_add(produced_total as u64);
             return Ok(StreamStep::Event(Event::Data(DataChunk { offset, bytes: buffer, part: None })));
@@ -336,6 +354,9 @@ impl Stream {
         }
         let decoder = std::mem::replace(&mut self.decoder, Decoder::new(Limits::default(), None));
         let decoded = decoder.finish().map_err(integrity_failure)?;
+        if let Some(error) = self.records_failed.take() {
+            return Err(Reply::Failed(ExchangeFailure::Records(error)));
+        }
         if let Some(zip) = self.zip.take() {
             return zip.finish(decoded, self.out);
         }

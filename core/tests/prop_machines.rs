@@ -27,9 +27,13 @@ use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use reportflow::providers::Provider;
 use reportflow::sim::{
-    amazon_ads, ActionRecord, ChunkPlan, Fault, FaultPlan, Harness, Interference, Sandbox, SandboxConfig, Stepped, Times,
+    amazon_ads, ActionRecord, ChunkPlan, Fault, FaultPlan, Harness, Interference, Sandbox,
+    SandboxConfig, Stepped, Times,
 };
-use reportflow::{Action, Credentials, Error, Event, Input, InputError, JobConfig, Millis, ReportJob, RequestId, RetryPolicy, TransportFailure};
+use reportflow::{
+    Action, Credentials, Error, Event, Input, InputError, JobConfig, Millis, ReportJob, RequestId,
+    RetryPolicy, TransportFailure,
+};
 
 /// 2024-03-01T00:00:00Z.
 const START: Millis = Millis(1_709_251_200_000);
@@ -41,7 +45,9 @@ const RETRY_AFTER_MS: u64 = 2_000;
 fn cases() -> u32 {
     // Tests may read the environment; the core library may not.
     #[allow(clippy::disallowed_methods)]
-    let configured = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok());
+    let configured = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok());
     configured.unwrap_or(256)
 }
 
@@ -75,8 +81,16 @@ struct Case {
 
 fn fault_plan() -> impl Strategy<Value = FaultPlan> {
     let times = prop_oneof![4 => (1u32..=3).prop_map(Times::Count), 1 => Just(Times::Always)];
-    prop::collection::vec((prop::sample::select(amazon_ads::FAULTS.to_vec()), times), 0..=3).prop_map(|entries| {
-        entries.into_iter().fold(FaultPlan::none(), |plan, (fault, times)| plan.with(fault, times))
+    prop::collection::vec(
+        (prop::sample::select(amazon_ads::FAULTS.to_vec()), times),
+        0..=3,
+    )
+    .prop_map(|entries| {
+        entries
+            .into_iter()
+            .fold(FaultPlan::none(), |plan, (fault, times)| {
+                plan.with(fault, times)
+            })
     })
 }
 
@@ -104,19 +118,30 @@ fn case() -> impl Strategy<Value = Case> {
         1u32..=6,
         prop::collection::vec((0usize..400, transition()), 0..6),
     )
-        .prop_map(|(seed, rows, generation_ms, faults, (chunk_seed, min, max), browser, max_attempts, mut transitions)| {
-            transitions.sort_by_key(|(at, _)| *at);
-            Case {
+        .prop_map(
+            |(
                 seed,
                 rows,
                 generation_ms,
                 faults,
-                chunks: ChunkPlan::seeded(chunk_seed, min, max),
+                (chunk_seed, min, max),
                 browser,
                 max_attempts,
-                transitions,
-            }
-        })
+                mut transitions,
+            )| {
+                transitions.sort_by_key(|(at, _)| *at);
+                Case {
+                    seed,
+                    rows,
+                    generation_ms,
+                    faults,
+                    chunks: ChunkPlan::seeded(chunk_seed, min, max),
+                    browser,
+                    max_attempts,
+                    transitions,
+                }
+            },
+        )
 }
 
 fn setup(case: &Case) -> Harness {
@@ -129,9 +154,21 @@ fn setup(case: &Case) -> Harness {
     );
     let mut config = sandbox.job_config(Provider::AmazonAds);
     let default = JobConfig::default().retry;
-    config.retry = RetryPolicy::new(case.max_attempts, default.base_delay_ms, default.max_delay_ms);
-    let job = ReportJob::new(amazon_ads::sample_spec(START), config, amazon_ads::credentials(), START).expect("a valid job");
-    Harness::new(job, sandbox, START).with_chunks(case.chunks).follow_redirects(case.browser)
+    config.retry = RetryPolicy::new(
+        case.max_attempts,
+        default.base_delay_ms,
+        default.max_delay_ms,
+    );
+    let job = ReportJob::new(
+        amazon_ads::sample_spec(START),
+        config,
+        amazon_ads::credentials(),
+        START,
+    )
+    .expect("a valid job");
+    Harness::new(job, sandbox, START)
+        .with_chunks(case.chunks)
+        .follow_redirects(case.browser)
 }
 
 fn is_api(url: &str) -> bool {
@@ -140,7 +177,13 @@ fn is_api(url: &str) -> bool {
 
 fn no_canary(what: &str, text: &str) -> Result<(), TestCaseError> {
     for canary in [amazon_ads::CANARY, "Atza|", "Atzr|"] {
-        prop_assert!(!text.contains(canary), "{} leaks `{}`: {}", what, canary, text);
+        prop_assert!(
+            !text.contains(canary),
+            "{} leaks `{}`: {}",
+            what,
+            canary,
+            text
+        );
     }
     Ok(())
 }
@@ -181,13 +224,20 @@ impl Checker {
     }
 
     fn after_step(&mut self, stepped: &Stepped, sandbox: &Sandbox) -> Result<(), TestCaseError> {
-        let Stepped::Polled(action) = stepped else { return Ok(()) };
+        let Stepped::Polled(action) = stepped else {
+            return Ok(());
+        };
         no_canary("an action", &format!("{action:?}"))?;
         match action {
             Action::Send(request) if is_api(&request.url) => {
                 let t = self.running_max;
                 if let Some(until) = self.throttled_until {
-                    prop_assert!(t >= until, "API request at {} before Retry-After deadline {}", t, until);
+                    prop_assert!(
+                        t >= until,
+                        "API request at {} before Retry-After deadline {}",
+                        t,
+                        until
+                    );
                 }
                 self.api_sends.push(t);
                 let j = self.api_sends.len() - 1;
@@ -204,9 +254,16 @@ impl Checker {
                 }
             }
             Action::Event(Event::Throttled { until, .. }) => {
-                let answered_at = sandbox.requests().iter().rev().find(|r| r.status == 429).map(|r| r.at);
+                let answered_at = sandbox
+                    .requests()
+                    .iter()
+                    .rev()
+                    .find(|r| r.status == 429)
+                    .map(|r| r.at);
                 prop_assert!(answered_at.is_some(), "Throttled without a 429");
-                let not_before = answered_at.unwrap_or_default().saturating_add(RETRY_AFTER_MS);
+                let not_before = answered_at
+                    .unwrap_or_default()
+                    .saturating_add(RETRY_AFTER_MS);
                 prop_assert!(
                     *until >= not_before,
                     "throttled until {} but the 429's Retry-After asks for {}",
@@ -216,18 +273,35 @@ impl Checker {
                 self.throttled_until = Some(self.throttled_until.map_or(*until, |u| u.max(*until)));
             }
             Action::Event(Event::Retrying { attempt, .. }) => {
-                prop_assert!(*attempt <= self.max_retry_attempt, "retry attempt {} > {}", attempt, self.max_retry_attempt);
+                prop_assert!(
+                    *attempt <= self.max_retry_attempt,
+                    "retry attempt {} > {}",
+                    attempt,
+                    self.max_retry_attempt
+                );
             }
             Action::Failed(error) => {
                 no_canary("an error message", &error.to_string())?;
                 if let Error::RetriesExhausted { attempts, last } = error {
                     // Link refreshes have their own budget (max_link_refreshes + 1).
-                    let bound = if matches!(**last, Error::UnexpectedStatus { status: 400..=499, .. }) {
+                    let bound = if matches!(
+                        **last,
+                        Error::UnexpectedStatus {
+                            status: 400..=499,
+                            ..
+                        }
+                    ) {
                         self.max_retry_attempt
                     } else {
                         self.max_attempts
                     };
-                    prop_assert!(*attempts <= bound, "{} attempts > {} ({})", attempts, bound, last);
+                    prop_assert!(
+                        *attempts <= bound,
+                        "{} attempts > {} ({})",
+                        attempts,
+                        bound,
+                        last
+                    );
                 }
             }
             _ => {}
@@ -242,14 +316,25 @@ struct Ran {
     cancelled: bool,
 }
 
-fn apply(harness: &mut Harness, checker: &mut Checker, transition: &Transition, cancelled: &mut bool) -> Result<(), TestCaseError> {
+fn apply(
+    harness: &mut Harness,
+    checker: &mut Checker,
+    transition: &Transition,
+    cancelled: &mut bool,
+) -> Result<(), TestCaseError> {
     match transition {
-        Transition::JumpBack(ms) => harness.set_now(Millis(harness.now().as_u64().saturating_sub(*ms))),
+        Transition::JumpBack(ms) => {
+            harness.set_now(Millis(harness.now().as_u64().saturating_sub(*ms)))
+        }
         Transition::Tick(ms) => harness.advance(*ms),
         Transition::Stale => {
             // Not the latest request: the job may still hold its answer, unpolled.
             let latest = harness.requests().last().map(|r| r.id);
-            let old = harness.requests().first().map(|r| r.id).filter(|id| Some(*id) != latest);
+            let old = harness
+                .requests()
+                .first()
+                .map(|r| r.id)
+                .filter(|id| Some(*id) != latest);
             let id = old.unwrap_or(RequestId::new(0));
             let finished = harness.job().is_finished();
             let result = harness.handle(Input::End { id });
@@ -285,12 +370,19 @@ fn run_case(case: &Case) -> Result<Ran, TestCaseError> {
     let mut cancelled = false;
     let mut pending = case.transitions.iter().peekable();
     while harness.outcome().is_none() {
-        prop_assert!(harness.steps() < MAX_STEPS, "no terminal within {} steps ({:?})", MAX_STEPS, case.faults.to_string());
+        prop_assert!(
+            harness.steps() < MAX_STEPS,
+            "no terminal within {} steps ({:?})",
+            MAX_STEPS,
+            case.faults.to_string()
+        );
         while let Some((_, transition)) = pending.next_if(|(at, _)| *at <= harness.steps()) {
             apply(&mut harness, &mut checker, transition, &mut cancelled)?;
         }
         checker.before_step(harness.now());
-        let stepped = harness.step().map_err(|e| TestCaseError::fail(format!("{e} (faults {})", case.faults)))?;
+        let stepped = harness
+            .step()
+            .map_err(|e| TestCaseError::fail(format!("{e} (faults {})", case.faults)))?;
         checker.after_step(&stepped, harness.sandbox())?;
     }
     Ok(Ran { harness, cancelled })
@@ -298,23 +390,46 @@ fn run_case(case: &Case) -> Result<Ran, TestCaseError> {
 
 fn final_checks(case: &Case, ran: Ran) -> Result<(), TestCaseError> {
     let mut harness = ran.harness;
-    let run = harness.drive_bounded(0).map_err(|e| TestCaseError::fail(e.to_string()))?;
-    for snapshot in run.snapshots.iter().map(String::as_str).chain([harness.persisted()]) {
+    let run = harness
+        .drive_bounded(0)
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    for snapshot in run
+        .snapshots
+        .iter()
+        .map(String::as_str)
+        .chain([harness.persisted()])
+    {
         no_canary("a snapshot", snapshot)?;
     }
     no_canary("the job", &format!("{:?}", harness.job()))?;
     no_canary("the harness", &format!("{harness:?}"))?;
     let harness = &harness;
-    no_canary("the action records", &serde_json::to_string(&run.actions).unwrap_or_default())?;
+    no_canary(
+        "the action records",
+        &serde_json::to_string(&run.actions).unwrap_or_default(),
+    )?;
     if ran.cancelled {
-        prop_assert!(matches!(run.outcome, Err(Error::Cancelled)), "cancelled job ended {:?}", run.outcome);
+        prop_assert!(
+            matches!(run.outcome, Err(Error::Cancelled)),
+            "cancelled job ended {:?}",
+            run.outcome
+        );
     }
-    let hopeless = [Fault::CorruptBody, Fault::TruncatedGzip].into_iter().any(|f| case.faults.budget(f).is_none());
+    let hopeless = [Fault::CorruptBody, Fault::TruncatedGzip]
+        .into_iter()
+        .any(|f| case.faults.budget(f).is_none());
     match &run.outcome {
         Ok(summary) => {
-            prop_assert!(!hopeless, "Done although every body is broken ({})", case.faults);
+            prop_assert!(
+                !hopeless,
+                "Done although every body is broken ({})",
+                case.faults
+            );
             let truth = harness.sandbox().report_content(&summary.report_id);
-            prop_assert!(truth.as_deref() == Some(&run.data[..]), "Done with bytes that differ from the ground truth");
+            prop_assert!(
+                truth.as_deref() == Some(&run.data[..]),
+                "Done with bytes that differ from the ground truth"
+            );
             prop_assert_eq!(summary.rows, u64::from(case.rows));
             prop_assert_eq!(summary.bytes, run.data.len() as u64);
         }
@@ -323,8 +438,14 @@ fn final_checks(case: &Case, ran: Ran) -> Result<(), TestCaseError> {
             no_canary("the final error", &format!("{error:?} {error}"))?;
         }
     }
-    let done_recorded = run.actions.iter().any(|a| matches!(a, ActionRecord::Done { .. }));
-    prop_assert!(!done_recorded || run.outcome.is_ok(), "a Done record in a failed run");
+    let done_recorded = run
+        .actions
+        .iter()
+        .any(|a| matches!(a, ActionRecord::Done { .. }));
+    prop_assert!(
+        !done_recorded || run.outcome.is_ok(),
+        "a Done record in a failed run"
+    );
     Ok(())
 }
 
@@ -347,14 +468,22 @@ impl ClockModel {
 
     fn after_step(&mut self, harness: &Harness, stepped: &Stepped) {
         match stepped {
-            Stepped::Fed { id, input: "end", .. }
-                if harness.requests().iter().any(|r| r.id == *id && r.url.ends_with("/auth/o2/token")) =>
+            Stepped::Fed {
+                id, input: "end", ..
+            } if harness
+                .requests()
+                .iter()
+                .any(|r| r.id == *id && r.url.ends_with("/auth/o2/token")) =>
             {
                 self.token_answer_pending = Some(*id);
             }
             Stepped::Polled(action) => {
                 if let Some(id) = self.token_answer_pending.take() {
-                    self.token_expires_at = Some((id, self.clock.saturating_add(amazon_ads::TOKEN_LIFETIME_S * 1000)));
+                    self.token_expires_at = Some((
+                        id,
+                        self.clock
+                            .saturating_add(amazon_ads::TOKEN_LIFETIME_S * 1000),
+                    ));
                 }
                 if matches!(action, Action::Wait { .. }) {
                     self.persisted = self.clock;
@@ -375,13 +504,27 @@ impl ClockModel {
     /// refresh credentials plus the access token the job last received (and
     /// the expiry the job computed for it), if it holds one.
     fn credentials(&self, harness: &Harness) -> Credentials {
-        let last_token_request = harness.requests().iter().rev().find(|r| r.url.ends_with("/auth/o2/token")).map(|r| r.id);
-        let holds_token = last_token_request.is_some_and(|id| harness.answered().contains(&(id, 200)));
-        let token = harness.sandbox().simulator::<amazon_ads::Simulator>().and_then(amazon_ads::Simulator::latest_token);
+        let last_token_request = harness
+            .requests()
+            .iter()
+            .rev()
+            .find(|r| r.url.ends_with("/auth/o2/token"))
+            .map(|r| r.id);
+        let holds_token =
+            last_token_request.is_some_and(|id| harness.answered().contains(&(id, 200)));
+        let token = harness
+            .sandbox()
+            .simulator::<amazon_ads::Simulator>()
+            .and_then(amazon_ads::Simulator::latest_token);
         match (token, self.token_expires_at) {
-            (Some((token, _)), Some((id, expires_at))) if holds_token && Some(id) == last_token_request => Credentials::AmazonAds(
-                amazon_ads::provider_credentials().with_access_token(token.expose().clone(), Some(expires_at)),
-            ),
+            (Some((token, _)), Some((id, expires_at)))
+                if holds_token && Some(id) == last_token_request =>
+            {
+                Credentials::AmazonAds(
+                    amazon_ads::provider_credentials()
+                        .with_access_token(token.expose().clone(), Some(expires_at)),
+                )
+            }
             _ => amazon_ads::credentials(),
         }
     }

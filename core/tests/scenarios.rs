@@ -3,8 +3,14 @@
 
 use reportflow::integrity::{gzip_compress, IntegrityError, Md5};
 use reportflow::providers::Provider;
-use reportflow::sim::{amazon_ads, ActionRecord, ChunkPlan, Harness, LoggedRequest, Run, Sandbox, SandboxConfig, Stepped};
-use reportflow::{Error, ErrorKind, Event, Input, InputError, JobConfig, JobSpec, Millis, Phase, ReportFailure, ReportJob, WaitReason};
+use reportflow::sim::{
+    amazon_ads, ActionRecord, ChunkPlan, Harness, LoggedRequest, Run, Sandbox, SandboxConfig,
+    Stepped,
+};
+use reportflow::{
+    Error, ErrorKind, Event, Input, InputError, JobConfig, JobSpec, Millis, Phase, ReportFailure,
+    ReportJob, WaitReason,
+};
 
 /// 2024-03-01T00:00:00Z.
 const START: Millis = Millis(1_709_251_200_000);
@@ -36,7 +42,9 @@ fn harness(faults: &str) -> Harness {
 }
 
 fn drive(harness: &mut Harness) -> Run {
-    harness.drive_bounded(50_000).expect("the job reaches a terminal within the bound and keeps the contract")
+    harness
+        .drive_bounded(50_000)
+        .expect("the job reaches a terminal within the bound and keeps the contract")
 }
 
 fn run_with(faults: &str) -> (Run, Harness) {
@@ -47,7 +55,10 @@ fn run_with(faults: &str) -> (Run, Harness) {
 
 fn truth(harness: &Harness, run: &Run) -> Vec<u8> {
     let summary = run.summary().expect("Done");
-    harness.sandbox().report_content(&summary.report_id).expect("the sandbox knows the report")
+    harness
+        .sandbox()
+        .report_content(&summary.report_id)
+        .expect("the sandbox knows the report")
 }
 
 fn log(harness: &Harness) -> &[LoggedRequest] {
@@ -72,7 +83,10 @@ fn is_api(r: &LoggedRequest) -> bool {
 }
 
 fn created(harness: &Harness) -> usize {
-    log(harness).iter().filter(|r| is_create(r) && r.status == 202).count()
+    log(harness)
+        .iter()
+        .filter(|r| is_create(r) && r.status == 202)
+        .count()
 }
 
 fn events(run: &Run) -> impl Iterator<Item = &Event> {
@@ -109,22 +123,37 @@ fn happy_path_delivers_the_ground_truth() {
     assert_eq!(s3.len(), 1);
     for request in s3 {
         assert!(!request.has_header("authorization"), "{request:?}");
-        assert!(!request.header_names.iter().any(|n| n.starts_with("amazon-advertising")), "{request:?}");
+        assert!(
+            !request
+                .header_names
+                .iter()
+                .any(|n| n.starts_with("amazon-advertising")),
+            "{request:?}"
+        );
     }
     // token, create, polls..., resolve, download: every request got an answer the job used.
     assert_eq!(summary.requests as usize, log(&harness).len());
-    assert!(events(&run).any(|e| matches!(e, Event::ReportCreated { report_id } if *report_id == summary.report_id)));
+    assert!(events(&run).any(
+        |e| matches!(e, Event::ReportCreated { report_id } if *report_id == summary.report_id)
+    ));
 }
 
 #[test]
 fn the_report_is_json_with_exact_big_ids() {
     let (run, _) = run_with("");
-    let rows: Vec<serde_json::Map<String, serde_json::Value>> = serde_json::from_slice(&run.data).expect("a JSON array");
+    let rows: Vec<serde_json::Map<String, serde_json::Value>> =
+        serde_json::from_slice(&run.data).expect("a JSON array");
     assert_eq!(rows.len(), ROWS as usize);
     for row in &rows {
-        let id = row.get("campaignId").and_then(serde_json::Value::as_u64).expect("an integer campaignId");
+        let id = row
+            .get("campaignId")
+            .and_then(serde_json::Value::as_u64)
+            .expect("an integer campaignId");
         assert!((15..=19).contains(&id.to_string().len()));
-        assert!(id > 1 << 53, "ids exceed 2^53, so they must not pass through f64");
+        assert!(
+            id > 1 << 53,
+            "ids exceed 2^53, so they must not pass through f64"
+        );
         for metric in amazon_ads::SAMPLE_METRICS {
             assert!(row.contains_key(metric), "{metric} missing in {row:?}");
         }
@@ -135,17 +164,35 @@ fn the_report_is_json_with_exact_big_ids() {
 fn throttle_honours_retry_after() {
     let (run, harness) = run_with("throttle");
     assert!(run.summary().is_some(), "{:?}", run.outcome);
-    let throttled = log(&harness).iter().find(|r| r.status == 429).expect("one 429");
+    let throttled = log(&harness)
+        .iter()
+        .find(|r| r.status == 429)
+        .expect("one 429");
     let not_before = throttled.at.saturating_add(2_000);
-    let later_api: Vec<_> = log(&harness).iter().filter(|r| is_api(r) && r.at > throttled.at).collect();
+    let later_api: Vec<_> = log(&harness)
+        .iter()
+        .filter(|r| is_api(r) && r.at > throttled.at)
+        .collect();
     assert!(!later_api.is_empty());
     for request in later_api {
-        assert!(request.at >= not_before, "{request:?} came before Retry-After passed ({not_before})");
+        assert!(
+            request.at >= not_before,
+            "{request:?} came before Retry-After passed ({not_before})"
+        );
     }
     // No API request at all between the 429 and its Retry-After.
-    let index = log(&harness).iter().position(|r| r.status == 429).unwrap_or_default();
-    assert!(log(&harness).iter().skip(index + 1).filter(|r| is_api(r)).all(|r| r.at >= not_before));
-    assert!(events(&run).any(|e| matches!(e, Event::Throttled { until, .. } if *until >= not_before)));
+    let index = log(&harness)
+        .iter()
+        .position(|r| r.status == 429)
+        .unwrap_or_default();
+    assert!(log(&harness)
+        .iter()
+        .skip(index + 1)
+        .filter(|r| is_api(r))
+        .all(|r| r.at >= not_before));
+    assert!(
+        events(&run).any(|e| matches!(e, Event::Throttled { until, .. } if *until >= not_before))
+    );
 }
 
 #[test]
@@ -154,7 +201,10 @@ fn throttled_forever_gives_up_with_retries_exhausted() {
     match run.error() {
         Some(Error::RetriesExhausted { attempts, last }) => {
             assert_eq!(*attempts, JobConfig::default().retry.max_attempts);
-            assert!(matches!(**last, Error::UnexpectedStatus { status: 429, .. }), "{last:?}");
+            assert!(
+                matches!(**last, Error::UnexpectedStatus { status: 429, .. }),
+                "{last:?}"
+            );
         }
         other => panic!("expected RetriesExhausted, got {other:?}"),
     }
@@ -168,7 +218,11 @@ fn expired_link_is_refreshed_without_recreating() {
     assert_eq!(run.data, truth(&harness, &run));
     assert_eq!(created(&harness), 1);
     assert_eq!(log(&harness).iter().filter(|r| is_resolve(r)).count(), 2);
-    let s3: Vec<_> = log(&harness).iter().filter(|r| is_s3(r)).map(|r| r.status).collect();
+    let s3: Vec<_> = log(&harness)
+        .iter()
+        .filter(|r| is_s3(r))
+        .map(|r| r.status)
+        .collect();
     assert_eq!(s3, [403, 200]);
 }
 
@@ -181,7 +235,9 @@ fn crash_mid_download_resolves_a_fresh_link() {
     // The host dies and comes back a minute later: the old link is dead, and
     // links are never persisted anyway.
     harness.advance(61_000);
-    harness.crash_and_restore(amazon_ads::credentials()).expect("restorable");
+    harness
+        .crash_and_restore(amazon_ads::credentials())
+        .expect("restorable");
     let run = drive(&mut harness);
     assert_eq!(run.data, truth(&harness, &run));
     assert_eq!(created(&harness), 1);
@@ -195,7 +251,11 @@ fn server_errors_are_retried() {
     assert_eq!(log(&harness).iter().filter(|r| r.status == 500).count(), 3);
     let retries: Vec<_> = events(&run)
         .filter_map(|e| match e {
-            Event::Retrying { attempt, cause: ErrorKind::UnexpectedStatus, .. } => Some(*attempt),
+            Event::Retrying {
+                attempt,
+                cause: ErrorKind::UnexpectedStatus,
+                ..
+            } => Some(*attempt),
             _ => None,
         })
         .collect();
@@ -205,7 +265,10 @@ fn server_errors_are_retried() {
 #[test]
 fn corrupt_body_on_every_attempt_ends_failed_with_an_integrity_error() {
     let (run, harness) = run_with("corrupt-body:always");
-    assert!(!run.actions.iter().any(|a| matches!(a, ActionRecord::Done { .. })));
+    assert!(!run
+        .actions
+        .iter()
+        .any(|a| matches!(a, ActionRecord::Done { .. })));
     match run.error() {
         Some(error @ Error::Integrity(_)) => assert_eq!(error.kind(), ErrorKind::Gzip, "{error}"),
         other => panic!("expected an integrity error, got {other:?}"),
@@ -213,8 +276,37 @@ fn corrupt_body_on_every_attempt_ends_failed_with_an_integrity_error() {
     assert!(run.data.is_empty());
     // One download per link: the first and max_link_refreshes fresh ones.
     let downloads = log(&harness).iter().filter(|r| is_s3(r)).count();
-    assert_eq!(downloads as u32, 1 + JobConfig::default().max_link_refreshes);
+    assert_eq!(
+        downloads as u32,
+        1 + JobConfig::default().max_link_refreshes
+    );
     assert_eq!(created(&harness), 1);
+}
+
+#[test]
+fn a_corrupt_body_is_an_integrity_error_even_when_its_garbage_breaks_the_json() {
+    // Found by the property tests: a flipped byte can make the inflater emit
+    // garbage that the JSON splitter rejects before the CRC-32 is checked.
+    // The integrity verdict must win, and with any retry budget.
+    for seed in [17_909_048_990_610_020_885, 1, 2, 3, 4, 5, 6, 7] {
+        let sandbox = Sandbox::new(
+            SandboxConfig::default()
+                .with_seed(seed)
+                .with_rows(44)
+                .with_faults("corrupt-body:always".parse().expect("a plan")),
+        );
+        let job = job_with(&sandbox, amazon_ads::sample_spec(START), |c| {
+            c.retry = reportflow::RetryPolicy::new(1, 2_000, 120_000)
+        });
+        let mut harness =
+            Harness::new(job, sandbox, START).with_chunks(ChunkPlan::seeded(0, 15, 512));
+        let run = drive(&mut harness);
+        assert!(
+            matches!(run.error(), Some(Error::Integrity(_))),
+            "seed {seed}: {:?}",
+            run.outcome
+        );
+    }
 }
 
 #[test]
@@ -222,7 +314,10 @@ fn corrupt_once_then_recovers_byte_identical() {
     let (clean, _) = run_with("");
     let (run, harness) = run_with("corrupt-body");
     assert_eq!(run.data, truth(&harness, &run));
-    assert_eq!(run.data, clean.data, "a faulty run ends with the bytes of a clean one");
+    assert_eq!(
+        run.data, clean.data,
+        "a faulty run ends with the bytes of a clean one"
+    );
     assert_eq!(log(&harness).iter().filter(|r| is_s3(r)).count(), 2);
     assert_eq!(created(&harness), 1);
 }
@@ -230,7 +325,11 @@ fn corrupt_once_then_recovers_byte_identical() {
 #[test]
 fn truncated_gzip_is_never_done() {
     let (run, harness) = run_with("truncated-gzip");
-    assert_eq!(run.data, truth(&harness, &run), "one truncated body, then a good one");
+    assert_eq!(
+        run.data,
+        truth(&harness, &run),
+        "one truncated body, then a good one"
+    );
     let (run, _) = run_with("truncated-gzip:always");
     match run.error() {
         Some(Error::Integrity(IntegrityError::Truncated { .. })) => {}
@@ -242,7 +341,12 @@ fn truncated_gzip_is_never_done() {
 fn failure_status_is_a_typed_report_failure() {
     let (run, harness) = run_with("report-failure");
     match run.error() {
-        Some(Error::ReportFailed { provider: Provider::AmazonAds, failure: ReportFailure::Fatal, status, detail }) => {
+        Some(Error::ReportFailed {
+            provider: Provider::AmazonAds,
+            failure: ReportFailure::Fatal,
+            status,
+            detail,
+        }) => {
             assert_eq!(status, "FAILURE");
             assert!(detail.contains("Report generation failed"), "{detail}");
         }
@@ -255,7 +359,10 @@ fn failure_status_is_a_typed_report_failure() {
 fn a_401_refreshes_the_token_once() {
     let (run, harness) = run_with("expired-token");
     assert_eq!(run.data, truth(&harness, &run));
-    let tokens = log(&harness).iter().filter(|r| r.path.ends_with("/auth/o2/token")).count();
+    let tokens = log(&harness)
+        .iter()
+        .filter(|r| r.path.ends_with("/auth/o2/token"))
+        .count();
     assert_eq!(tokens, 2);
     assert_eq!(created(&harness), 1);
 
@@ -264,7 +371,10 @@ fn a_401_refreshes_the_token_once() {
         Some(Error::Rejected { status: 401, .. }) => {}
         other => panic!("expected a 401 rejection after one refresh, got {other:?}"),
     }
-    let tokens = log(&harness).iter().filter(|r| r.path.ends_with("/auth/o2/token")).count();
+    let tokens = log(&harness)
+        .iter()
+        .filter(|r| r.path.ends_with("/auth/o2/token"))
+        .count();
     assert_eq!(tokens, 2, "exactly one refresh");
 }
 
@@ -272,14 +382,28 @@ fn a_401_refreshes_the_token_once() {
 fn rejections_406_and_422_carry_amazons_message() {
     let (run, _) = run_with("reject-406");
     match run.error() {
-        Some(Error::Rejected { status: 406, detail, .. }) => {
-            assert!(detail.starts_with("Report date is too far in the past"), "{detail}");
+        Some(Error::Rejected {
+            status: 406,
+            detail,
+            ..
+        }) => {
+            assert!(
+                detail.starts_with("Report date is too far in the past"),
+                "{detail}"
+            );
         }
         other => panic!("expected a 406 rejection, got {other:?}"),
     }
     let (run, _) = run_with("reject-422");
     match run.error() {
-        Some(error @ Error::Rejected { status: 422, code, detail, .. }) => {
+        Some(
+            error @ Error::Rejected {
+                status: 422,
+                code,
+                detail,
+                ..
+            },
+        ) => {
             assert_eq!(code.as_deref(), Some("422"));
             assert!(detail.contains("Invalid parameters"), "{detail}");
             assert!(!error.is_retryable());
@@ -292,21 +416,43 @@ fn rejections_406_and_422_carry_amazons_message() {
     spec.report_date = amazon_ads::report_date(START, 90);
     let job = job_with(&sandbox, JobSpec::AmazonAds(spec), |_| {});
     let run = drive(&mut Harness::new(job, sandbox, START));
-    assert!(matches!(run.error(), Some(Error::Rejected { status: 406, .. })), "{:?}", run.outcome);
+    assert!(
+        matches!(run.error(), Some(Error::Rejected { status: 406, .. })),
+        "{:?}",
+        run.outcome
+    );
 }
 
 #[test]
 fn disconnect_mid_body_restarts_with_data_reset() {
     let (run, harness) = run_with("disconnect");
     assert_eq!(run.data, truth(&harness, &run));
-    let reset = run.actions.iter().position(|a| matches!(a, ActionRecord::Event { event: Event::DataReset { .. }, .. }));
-    let first_data = run.actions.iter().position(|a| matches!(a, ActionRecord::Data { .. }));
-    assert!(first_data < reset && reset.is_some(), "data arrived, then was voided");
-    // After the reset, data starts again at offset 0.
-    let restart = run.actions.iter().skip(reset.unwrap_or_default()).find_map(|a| match a {
-        ActionRecord::Data { offset, .. } => Some(*offset),
-        _ => None,
+    let reset = run.actions.iter().position(|a| {
+        matches!(
+            a,
+            ActionRecord::Event {
+                event: Event::DataReset { .. },
+                ..
+            }
+        )
     });
+    let first_data = run
+        .actions
+        .iter()
+        .position(|a| matches!(a, ActionRecord::Data { .. }));
+    assert!(
+        first_data < reset && reset.is_some(),
+        "data arrived, then was voided"
+    );
+    // After the reset, data starts again at offset 0.
+    let restart = run
+        .actions
+        .iter()
+        .skip(reset.unwrap_or_default())
+        .find_map(|a| match a {
+            ActionRecord::Data { offset, .. } => Some(*offset),
+            _ => None,
+        });
     assert_eq!(restart, Some(0));
     assert_eq!(log(&harness).iter().filter(|r| is_s3(r)).count(), 2);
     assert_eq!(created(&harness), 1);
@@ -335,25 +481,42 @@ fn restore_after_crash_mid_poll_continues_with_the_same_report() {
     step_until(&mut harness, "a status poll in flight", |h| {
         h.job().phase() == Phase::Polling && h.in_flight().is_some() && h.requests().len() >= 4
     });
-    let report_id = harness.job().report_id().map(str::to_owned).expect("created");
-    harness.crash_and_restore(amazon_ads::credentials()).expect("restorable");
+    let report_id = harness
+        .job()
+        .report_id()
+        .map(str::to_owned)
+        .expect("created");
+    harness
+        .crash_and_restore(amazon_ads::credentials())
+        .expect("restorable");
     assert_eq!(harness.job().report_id(), Some(report_id.as_str()));
     let run = drive(&mut harness);
     let summary = run.summary().expect("Done");
     assert_eq!(summary.report_id, report_id);
     assert_eq!(created(&harness), 1);
     assert_eq!(run.data, truth(&harness, &run));
-    assert!(run.actions.iter().any(|a| matches!(a, ActionRecord::Restored { .. })));
+    assert!(run
+        .actions
+        .iter()
+        .any(|a| matches!(a, ActionRecord::Restored { .. })));
 }
 
 #[test]
 fn snapshots_and_printed_actions_contain_no_secret() {
-    for faults in ["", "expired-token", "corrupt-body:always", "throttle,disconnect"] {
+    for faults in [
+        "",
+        "expired-token",
+        "corrupt-body:always",
+        "throttle,disconnect",
+    ] {
         let (run, harness) = run_with(faults);
         assert!(run.snapshots.len() > 3);
         for snapshot in &run.snapshots {
             for canary in [amazon_ads::CANARY, "Atza|", "Atzr|", "X-Amz-Signature"] {
-                assert!(!snapshot.contains(canary), "{faults}: snapshot leaks {canary}: {snapshot}");
+                assert!(
+                    !snapshot.contains(canary),
+                    "{faults}: snapshot leaks {canary}: {snapshot}"
+                );
             }
         }
         let printed = format!("{:?}{:?}{:?}", run.actions, run.requests, run.outcome);
@@ -363,6 +526,7 @@ fn snapshots_and_printed_actions_contain_no_secret() {
         }
         let json = serde_json::to_string(&run.actions).expect("records serialize");
         assert!(!json.contains(amazon_ads::CANARY));
+        assert!(!json.contains("X-Amz-Signature=") || json.contains("X-Amz-Signature=redacted"));
         assert!(!format!("{:?}", harness.sandbox().requests()).contains(amazon_ads::CANARY));
     }
 }
@@ -370,7 +534,9 @@ fn snapshots_and_printed_actions_contain_no_secret() {
 #[test]
 fn deadline_exceeded_is_typed_and_resumable() {
     let sandbox = sandbox_generating("", 3_600_000);
-    let job = job_with(&sandbox, amazon_ads::sample_spec(START), |c| c.deadline_ms = 120_000);
+    let job = job_with(&sandbox, amazon_ads::sample_spec(START), |c| {
+        c.deadline_ms = 120_000
+    });
     let mut harness = Harness::new(job, sandbox, START);
     let run = drive(&mut harness);
     match run.error() {
@@ -387,11 +553,17 @@ fn deadline_exceeded_is_typed_and_resumable() {
 #[test]
 fn cancel_ends_failed_and_sends_nothing_more() {
     let mut harness = harness("");
-    step_until(&mut harness, "report created", |h| h.job().report_id().is_some() && h.at_rest());
+    step_until(&mut harness, "report created", |h| {
+        h.job().report_id().is_some() && h.at_rest()
+    });
     let sent = harness.requests().len();
     harness.cancel();
     let run = drive(&mut harness);
-    assert!(matches!(run.error(), Some(Error::Cancelled)), "{:?}", run.outcome);
+    assert!(
+        matches!(run.error(), Some(Error::Cancelled)),
+        "{:?}",
+        run.outcome
+    );
     assert_eq!(harness.requests().len(), sent);
     assert_eq!(harness.handle(Input::Cancel), Err(InputError::Finished));
 }
@@ -399,16 +571,32 @@ fn cancel_ends_failed_and_sends_nothing_more() {
 #[test]
 fn a_stale_id_is_a_harmless_input_error() {
     let mut harness = harness("");
-    step_until(&mut harness, "two requests answered", |h| h.requests().len() >= 2 && h.at_rest());
-    let old = harness.requests().first().map(|r| r.id).expect("a first request");
-    assert_eq!(harness.handle(Input::End { id: old }), Err(InputError::StaleRequest { id: old }));
+    step_until(&mut harness, "two requests answered", |h| {
+        h.requests().len() >= 2 && h.at_rest()
+    });
+    let old = harness
+        .requests()
+        .first()
+        .map(|r| r.id)
+        .expect("a first request");
     assert_eq!(
-        harness.handle(Input::Chunk { id: old, bytes: b"garbage" }),
+        harness.handle(Input::End { id: old }),
+        Err(InputError::StaleRequest { id: old })
+    );
+    assert_eq!(
+        harness.handle(Input::Chunk {
+            id: old,
+            bytes: b"garbage"
+        }),
         Err(InputError::StaleRequest { id: old })
     );
     let unknown = reportflow::RequestId::new(9_999);
     assert_eq!(
-        harness.handle(Input::Head { id: unknown, status: 200, headers: &[] }),
+        harness.handle(Input::Head {
+            id: unknown,
+            status: 200,
+            headers: &[]
+        }),
         Err(InputError::StaleRequest { id: unknown })
     );
     let run = drive(&mut harness);
@@ -420,12 +608,16 @@ fn clock_jumping_back_does_not_break_waits() {
     let sandbox = sandbox_generating("throttle", 20_000);
     let job = job_with(&sandbox, amazon_ads::sample_spec(START), |_| {});
     let mut harness = Harness::new(job, sandbox, START);
-    step_until(&mut harness, "polling", |h| h.job().phase() == Phase::Polling && h.at_rest());
+    step_until(&mut harness, "polling", |h| {
+        h.job().phase() == Phase::Polling && h.at_rest()
+    });
     let ahead = harness.now();
     harness.set_now(Millis(ahead.as_u64() - 600_000));
     // The harness itself checks every Wait against the largest now it handed in.
     match harness.step().expect("the contract holds") {
-        Stepped::Polled(reportflow::Action::Wait { until, .. }) => assert!(until >= ahead, "{until} < {ahead}"),
+        Stepped::Polled(reportflow::Action::Wait { until, .. }) => {
+            assert!(until >= ahead, "{until} < {ahead}")
+        }
         other => panic!("expected a Wait while the clock is behind, got {other:?}"),
     }
     let run = drive(&mut harness);
@@ -439,10 +631,17 @@ fn browser_style_followed_redirect_is_accepted() {
     assert_eq!(run.data, truth(&harness, &run));
     // The job never sent its own S3 request: the 200 body came back on /download.
     assert!(!run.requests.iter().any(|r| r.url.contains("/_s3/")));
-    let resolve = run.requests.iter().filter(|r| r.url.ends_with("/download")).count();
+    let resolve = run
+        .requests
+        .iter()
+        .filter(|r| r.url.ends_with("/download"))
+        .count();
     assert_eq!(resolve, 1);
     // The followed hop went without the bearer token.
-    let s3 = log(&harness).iter().find(|r| is_s3(r)).expect("the followed hop");
+    let s3 = log(&harness)
+        .iter()
+        .find(|r| is_s3(r))
+        .expect("the followed hop");
     assert_eq!(s3.status, 200);
     assert!(!s3.has_header("authorization"));
 }
@@ -459,5 +658,7 @@ fn waits_are_polite_and_explained() {
         })
         .collect();
     assert!(waits.iter().any(|r| matches!(r, WaitReason::PollBackoff)));
-    assert!(waits.iter().any(|r| matches!(r, WaitReason::AwaitingResponse { .. })));
+    assert!(waits
+        .iter()
+        .any(|r| matches!(r, WaitReason::AwaitingResponse { .. })));
 }

@@ -50,7 +50,11 @@ pub(crate) fn parse_yyyymmdd(text: &str) -> Option<i64> {
     if text.len() != 8 {
         return None;
     }
-    let (y, m, d) = (digits(text, 0..4)?, digits(text, 4..6)?, digits(text, 6..8)?);
+    let (y, m, d) = (
+        digits(text, 0..4)?,
+        digits(text, 4..6)?,
+        digits(text, 6..8)?,
+    );
     if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
         return None;
     }
@@ -68,7 +72,13 @@ pub(crate) fn format_yyyymmdd(days: i64) -> String {
 pub(crate) fn amz_date(now: Millis) -> String {
     let days = day_of(now);
     let seconds = (now.as_u64() % DAY_MS) / 1000;
-    format!("{}T{:02}{:02}{:02}Z", format_yyyymmdd(days), seconds / 3600, (seconds / 60) % 60, seconds % 60)
+    format!(
+        "{}T{:02}{:02}{:02}Z",
+        format_yyyymmdd(days),
+        seconds / 3600,
+        (seconds / 60) % 60,
+        seconds % 60
+    )
 }
 
 /// Parses [`amz_date`]'s form back to milliseconds (whole seconds).
@@ -77,12 +87,18 @@ pub(crate) fn parse_amz_date(text: &str) -> Option<Millis> {
         return None;
     }
     let days = u64::try_from(parse_yyyymmdd(text.get(0..8)?)?).ok()?;
-    let (h, m, s) = (digits(text, 9..11)?, digits(text, 11..13)?, digits(text, 13..15)?);
+    let (h, m, s) = (
+        digits(text, 9..11)?,
+        digits(text, 11..13)?,
+        digits(text, 13..15)?,
+    );
     if h > 23 || m > 59 || s > 59 {
         return None;
     }
     let seconds = u64::try_from(h * 3600 + m * 60 + s).ok()?;
-    Some(Millis(days.checked_mul(DAY_MS)?.checked_add(seconds * 1000)?))
+    Some(Millis(
+        days.checked_mul(DAY_MS)?.checked_add(seconds * 1000)?,
+    ))
 }
 
 #[cfg(test)]
@@ -94,7 +110,10 @@ mod tests {
         assert_eq!(days_from_civil(1970, 1, 1), 0);
         assert_eq!(parse_yyyymmdd("20240301"), Some(19_783));
         assert_eq!(format_yyyymmdd(19_783), "20240301");
-        assert_eq!(parse_yyyymmdd("20240229").map(format_yyyymmdd).as_deref(), Some("20240229"));
+        assert_eq!(
+            parse_yyyymmdd("20240229").map(format_yyyymmdd).as_deref(),
+            Some("20240229")
+        );
         assert_eq!(parse_yyyymmdd("20230229"), None);
         assert_eq!(parse_yyyymmdd("2024-3-1"), None);
         assert_eq!(parse_yyyymmdd("2024+301"), None);

@@ -197,16 +197,24 @@ impl Fault {
 
     pub(crate) const fn opportunity(self) -> Opportunity {
         match self {
-            Self::Throttle | Self::ServerError | Self::ExpiredToken | Self::LostAnswer | Self::MalformedEnvelope => {
-                Opportunity::ApiCall
-            }
-            Self::Reject406 | Self::Reject422 | Self::PlainBody | Self::WrongEstimate | Self::NoData | Self::TooLarge => {
-                Opportunity::Create
-            }
+            Self::Throttle
+            | Self::ServerError
+            | Self::ExpiredToken
+            | Self::LostAnswer
+            | Self::MalformedEnvelope => Opportunity::ApiCall,
+            Self::Reject406
+            | Self::Reject422
+            | Self::PlainBody
+            | Self::WrongEstimate
+            | Self::NoData
+            | Self::TooLarge => Opportunity::Create,
             Self::ReportFailure | Self::TaskCancelled => Opportunity::StatusPoll,
-            Self::Disconnect | Self::ExpiredLink | Self::CorruptBody | Self::TruncatedGzip | Self::ZipBomb | Self::ZipSlip => {
-                Opportunity::Download
-            }
+            Self::Disconnect
+            | Self::ExpiredLink
+            | Self::CorruptBody
+            | Self::TruncatedGzip
+            | Self::ZipBomb
+            | Self::ZipSlip => Opportunity::Download,
         }
     }
 }
@@ -225,7 +233,10 @@ impl FromStr for Fault {
         Self::ALL
             .into_iter()
             .find(|fault| fault.name() == text)
-            .ok_or_else(|| FaultParseError::UnknownFault { name: text.to_owned(), valid: Self::names().join(", ") })
+            .ok_or_else(|| FaultParseError::UnknownFault {
+                name: text.to_owned(),
+                valid: Self::names().join(", "),
+            })
     }
 }
 
@@ -301,7 +312,9 @@ pub struct FaultPlan {
 impl FaultPlan {
     /// A plan without faults.
     pub const fn none() -> Self {
-        Self { entries: Vec::new() }
+        Self {
+            entries: Vec::new(),
+        }
     }
 
     /// The same plan with one more fault.
@@ -323,7 +336,9 @@ impl FaultPlan {
 
     /// Whether the plan injects nothing.
     pub fn is_empty(&self) -> bool {
-        self.entries.iter().all(|(_, times)| *times == Times::Count(0))
+        self.entries
+            .iter()
+            .all(|(_, times)| *times == Times::Count(0))
     }
 
     /// How often `fault` fires in total (`None` for always).
@@ -350,7 +365,9 @@ impl FaultPlan {
         for item in text.split(',') {
             let item = item.trim();
             if item.is_empty() {
-                return Err(FaultParseError::Empty { text: text.to_owned() });
+                return Err(FaultParseError::Empty {
+                    text: text.to_owned(),
+                });
             }
             let (name, times) = match item.split_once(':') {
                 None => (item, Times::Count(1)),
@@ -360,14 +377,21 @@ impl FaultPlan {
                     let parsed = if times.eq_ignore_ascii_case("always") {
                         Some(Times::Always)
                     } else {
-                        times.parse::<u32>().ok().filter(|n| *n > 0).map(Times::Count)
+                        times
+                            .parse::<u32>()
+                            .ok()
+                            .filter(|n| *n > 0)
+                            .map(Times::Count)
                     };
                     match parsed {
                         Some(times) => (fault, times),
                         None => {
                             // Name the fault problem first: a typo in the name is likelier.
                             fault.parse::<Fault>()?;
-                            return Err(FaultParseError::BadTimes { fault: fault.to_owned(), text: times.to_owned() });
+                            return Err(FaultParseError::BadTimes {
+                                fault: fault.to_owned(),
+                                text: times.to_owned(),
+                            });
                         }
                     }
                 }
@@ -431,14 +455,19 @@ impl FaultState {
                 )
             })
             .collect();
-        Self { remaining, fired: Vec::new() }
+        Self {
+            remaining,
+            fired: Vec::new(),
+        }
     }
 
     /// Takes the first fault of the plan that fires at `opportunity`, is
     /// `supported` by the simulator answering, and still has budget.
     pub(crate) fn take(&mut self, opportunity: Opportunity, supported: &[Fault]) -> Option<Fault> {
         let entry = self.remaining.iter_mut().find(|(fault, left)| {
-            fault.opportunity() == opportunity && supported.contains(fault) && !matches!(left, Some(0))
+            fault.opportunity() == opportunity
+                && supported.contains(fault)
+                && !matches!(left, Some(0))
         })?;
         if let Some(n) = entry.1.as_mut() {
             *n -= 1;
@@ -454,7 +483,10 @@ impl FaultState {
     /// How many times `fault` has fired so far (its 0-based firing index
     /// before the current one is this minus one).
     pub(crate) fn fired(&self, fault: Fault) -> u32 {
-        self.fired.iter().find(|(f, _)| *f == fault).map_or(0, |(_, n)| *n)
+        self.fired
+            .iter()
+            .find(|(f, _)| *f == fault)
+            .map_or(0, |(_, n)| *n)
     }
 }
 
@@ -466,7 +498,10 @@ mod tests {
     fn names_round_trip() {
         for fault in Fault::ALL {
             assert_eq!(fault.name().parse::<Fault>(), Ok(fault));
-            assert_eq!(serde_json::to_string(&fault).unwrap(), format!("\"{}\"", fault.name()));
+            assert_eq!(
+                serde_json::to_string(&fault).unwrap(),
+                format!("\"{}\"", fault.name())
+            );
         }
     }
 
@@ -486,30 +521,63 @@ mod tests {
         let err = FaultPlan::parse("thrtotle").unwrap_err();
         assert!(matches!(err, FaultParseError::UnknownFault { .. }));
         assert!(err.to_string().contains("truncated-gzip"), "{err}");
-        assert!(matches!(FaultPlan::parse("throttle:0"), Err(FaultParseError::BadTimes { .. })));
-        assert!(matches!(FaultPlan::parse("throttle:x"), Err(FaultParseError::BadTimes { .. })));
-        assert!(matches!(FaultPlan::parse("oops:x"), Err(FaultParseError::UnknownFault { .. })));
-        assert!(matches!(FaultPlan::parse("throttle,,"), Err(FaultParseError::Empty { .. })));
+        assert!(matches!(
+            FaultPlan::parse("throttle:0"),
+            Err(FaultParseError::BadTimes { .. })
+        ));
+        assert!(matches!(
+            FaultPlan::parse("throttle:x"),
+            Err(FaultParseError::BadTimes { .. })
+        ));
+        assert!(matches!(
+            FaultPlan::parse("oops:x"),
+            Err(FaultParseError::UnknownFault { .. })
+        ));
+        assert!(matches!(
+            FaultPlan::parse("throttle,,"),
+            Err(FaultParseError::Empty { .. })
+        ));
     }
 
     #[test]
     fn faults_fire_in_plan_order_within_their_budget() {
         let plan = FaultPlan::parse("server-error:2,throttle,corrupt-body:always").unwrap();
         let mut state = FaultState::new(&plan);
-        assert_eq!(state.take(Opportunity::ApiCall, &Fault::ALL), Some(Fault::ServerError));
-        assert_eq!(state.take(Opportunity::ApiCall, &Fault::ALL), Some(Fault::ServerError));
-        assert_eq!(state.take(Opportunity::ApiCall, &Fault::ALL), Some(Fault::Throttle));
+        assert_eq!(
+            state.take(Opportunity::ApiCall, &Fault::ALL),
+            Some(Fault::ServerError)
+        );
+        assert_eq!(
+            state.take(Opportunity::ApiCall, &Fault::ALL),
+            Some(Fault::ServerError)
+        );
+        assert_eq!(
+            state.take(Opportunity::ApiCall, &Fault::ALL),
+            Some(Fault::Throttle)
+        );
         assert_eq!(state.take(Opportunity::ApiCall, &Fault::ALL), None);
         assert_eq!(state.take(Opportunity::Create, &Fault::ALL), None);
         for _ in 0..10 {
-            assert_eq!(state.take(Opportunity::Download, &Fault::ALL), Some(Fault::CorruptBody));
+            assert_eq!(
+                state.take(Opportunity::Download, &Fault::ALL),
+                Some(Fault::CorruptBody)
+            );
         }
         assert_eq!(state.fired(Fault::CorruptBody), 10);
         // A simulator that does not implement a fault neither fires nor spends it.
         let mut state = FaultState::new(&FaultPlan::parse("zip-bomb,corrupt-body").unwrap());
-        assert_eq!(state.take(Opportunity::Download, &[Fault::CorruptBody]), Some(Fault::CorruptBody));
-        assert_eq!(state.take(Opportunity::Download, &[Fault::CorruptBody]), None);
-        assert_eq!(state.take(Opportunity::Download, &Fault::ALL), Some(Fault::ZipBomb));
+        assert_eq!(
+            state.take(Opportunity::Download, &[Fault::CorruptBody]),
+            Some(Fault::CorruptBody)
+        );
+        assert_eq!(
+            state.take(Opportunity::Download, &[Fault::CorruptBody]),
+            None
+        );
+        assert_eq!(
+            state.take(Opportunity::Download, &Fault::ALL),
+            Some(Fault::ZipBomb)
+        );
         assert_eq!(plan.budget(Fault::ServerError), Some(2));
         assert_eq!(plan.budget(Fault::CorruptBody), None);
     }

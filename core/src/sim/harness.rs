@@ -63,14 +63,22 @@ pub struct ChunkPlan {
 
 impl Default for ChunkPlan {
     fn default() -> Self {
-        Self { seed: 0, min: 1, max: 16 * 1024 }
+        Self {
+            seed: 0,
+            min: 1,
+            max: 16 * 1024,
+        }
     }
 }
 
 impl ChunkPlan {
     /// Chunks of exactly `size` bytes.
     pub const fn fixed(size: usize) -> Self {
-        Self { seed: 0, min: size, max: size }
+        Self {
+            seed: 0,
+            min: size,
+            max: size,
+        }
     }
 
     /// Seeded log-uniform sizes between `min` and `max`.
@@ -109,8 +117,9 @@ pub enum Interference {
 }
 
 /// A loggable, comparable record of one action (or harness event). Holds no
-/// secret: requests are recorded by method, URL and header names, and
-/// `Data` by offset and length.
+/// secret: requests are recorded by method, URL (query values redacted: they
+/// can be signatures or tokens) and header names, and `Data` by offset and
+/// length.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
 #[non_exhaustive]
@@ -123,7 +132,7 @@ pub enum ActionRecord {
         id: RequestId,
         /// HTTP method.
         method: Method,
-        /// Absolute URL.
+        /// Absolute URL, query values replaced by `redacted`.
         url: String,
         /// Header names, in order.
         #[serde(rename = "headerNames")]
@@ -204,19 +213,52 @@ impl ActionRecord {
                 at,
                 id: request.id,
                 method: request.method,
-                url: request.url.clone(),
+                url: loggable_url(&request.url),
                 header_names: request.headers.iter().map(|h| h.name.clone()).collect(),
                 body_bytes: request.body.expose().len(),
                 redirect: request.redirect,
                 timeout_ms: request.timeout_ms,
             },
-            Action::Wait { until, reason } => Self::Wait { at, until: *until, reason: reason.clone() },
-            Action::Event(Event::Data(chunk)) => Self::Data { at, offset: chunk.offset, len: chunk.bytes.len() },
-            Action::Event(event) => Self::Event { at, event: event.clone() },
-            Action::Done(summary) => Self::Done { at, summary: summary.clone() },
-            Action::Failed(error) => Self::Failed { at, error: error.clone() },
+            Action::Wait { until, reason } => Self::Wait {
+                at,
+                until: *until,
+                reason: reason.clone(),
+            },
+            Action::Event(Event::Data(chunk)) => Self::Data {
+                at,
+                offset: chunk.offset,
+                len: chunk.bytes.len(),
+            },
+            Action::Event(event) => Self::Event {
+                at,
+                event: event.clone(),
+            },
+            Action::Done(summary) => Self::Done {
+                at,
+                summary: summary.clone(),
+            },
+            Action::Failed(error) => Self::Failed {
+                at,
+                error: error.clone(),
+            },
         }
     }
+}
+
+/// `url` with every query value replaced: presigned links and signed
+/// requests carry credentials there.
+fn loggable_url(url: &str) -> String {
+    let Some((base, query)) = url.split_once('?') else {
+        return url.to_owned();
+    };
+    let names: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) => format!("{name}=redacted"),
+            None => pair.to_owned(),
+        })
+        .collect();
+    format!("{base}?{}", names.join("&"))
 }
 
 /// What one [`Harness::step`] did.
@@ -338,12 +380,28 @@ impl std::fmt::Debug for Inbox {
 
 impl Inbox {
     fn refused(id: RequestId, deadline: Millis, ending: Ending) -> Self {
-        Self { id, deadline, head: None, body: Vec::new(), fed: 0, limit: 0, ending: Some(ending), started: false, status: None }
+        Self {
+            id,
+            deadline,
+            head: None,
+            body: Vec::new(),
+            fed: 0,
+            limit: 0,
+            ending: Some(ending),
+            started: false,
+            status: None,
+        }
     }
 
     fn answer(id: RequestId, deadline: Millis, response: SimResponse) -> Self {
-        let limit = response.disconnect_after.map_or(response.body.len(), |cut| cut.min(response.body.len()));
-        let ending = if response.disconnect_after.is_some() { Ending::Fail(TransportFailure::Reset) } else { Ending::End };
+        let limit = response
+            .disconnect_after
+            .map_or(response.body.len(), |cut| cut.min(response.body.len()));
+        let ending = if response.disconnect_after.is_some() {
+            Ending::Fail(TransportFailure::Reset)
+        } else {
+            Ending::End
+        };
         Self {
             id,
             deadline,
@@ -359,7 +417,9 @@ impl Inbox {
 
     /// Whether the next step can feed something.
     fn has_input(&self) -> bool {
-        self.head.is_some() || self.fed < self.limit || matches!(self.ending, Some(Ending::End | Ending::Fail(_)))
+        self.head.is_some()
+            || self.fed < self.limit
+            || matches!(self.ending, Some(Ending::End | Ending::Fail(_)))
     }
 }
 
@@ -670,20 +730,39 @@ impl Harness {
     }
 
     fn violation(&self, detail: String) -> HarnessError {
-        HarnessError::Invariant { step: self.steps, detail }
+        HarnessError::Invariant {
+            step: self.steps,
+            detail,
+        }
     }
 
     /// Feeds the next piece of the inbox, if any.
     fn feed(&mut self) -> Result<Option<Stepped>, HarnessError> {
-        let Some(inbox) = self.inbox.as_mut() else { return Ok(None) };
+        let Some(inbox) = self.inbox.as_mut() else {
+            return Ok(None);
+        };
         let id = inbox.id;
         inbox.started = true;
         self.settled = false;
         self.max_now = self.max_now.max(self.now);
         let (result, stepped) = if let Some((status, headers)) = inbox.head.take() {
             inbox.status = Some(status);
-            let result = self.job.handle(self.now, Input::Head { id, status, headers: &headers });
-            (result, Stepped::Fed { id, input: "head", bytes: 0 })
+            let result = self.job.handle(
+                self.now,
+                Input::Head {
+                    id,
+                    status,
+                    headers: &headers,
+                },
+            );
+            (
+                result,
+                Stepped::Fed {
+                    id,
+                    input: "head",
+                    bytes: 0,
+                },
+            )
         } else if inbox.fed < inbox.limit {
             let size = self.chunks.size(self.chunks_fed);
             self.chunks_fed = self.chunks_fed.wrapping_add(1);
@@ -692,7 +771,14 @@ impl Harness {
             let result = self.job.handle(self.now, Input::Chunk { id, bytes });
             let fed = end - inbox.fed;
             inbox.fed = end;
-            (result, Stepped::Fed { id, input: "chunk", bytes: fed })
+            (
+                result,
+                Stepped::Fed {
+                    id,
+                    input: "chunk",
+                    bytes: fed,
+                },
+            )
         } else {
             match inbox.ending.take() {
                 Some(Ending::End) => {
@@ -702,13 +788,25 @@ impl Harness {
                     if result.is_ok() {
                         self.answered.push((id, status));
                     }
-                    (result, Stepped::Fed { id, input: "end", bytes: 0 })
+                    (
+                        result,
+                        Stepped::Fed {
+                            id,
+                            input: "end",
+                            bytes: 0,
+                        },
+                    )
                 }
                 Some(Ending::Fail(failure)) => {
                     self.inbox = None;
                     (
-                        self.job.handle(self.now, Input::TransportFailed { id, failure }),
-                        Stepped::Fed { id, input: "transportFailed", bytes: 0 },
+                        self.job
+                            .handle(self.now, Input::TransportFailed { id, failure }),
+                        Stepped::Fed {
+                            id,
+                            input: "transportFailed",
+                            bytes: 0,
+                        },
                     )
                 }
                 Some(Ending::Hang) | None => {
@@ -725,7 +823,9 @@ impl Harness {
                 self.inbox = None;
                 Ok(Some(stepped))
             }
-            Err(error) => Err(self.violation(format!("the job refused the harness's {stepped:?}: {error}"))),
+            Err(error) => Err(self.violation(format!(
+                "the job refused the harness's {stepped:?}: {error}"
+            ))),
         }
     }
 
@@ -737,7 +837,10 @@ impl Harness {
             Action::Send(request) => self.send(request)?,
             Action::Wait { until, .. } => {
                 if *until < self.max_now {
-                    return Err(self.violation(format!("Wait until {until} is before the largest now seen, {}", self.max_now)));
+                    return Err(self.violation(format!(
+                        "Wait until {until} is before the largest now seen, {}",
+                        self.max_now
+                    )));
                 }
                 let persisted = self.job.snapshot().to_json();
                 if self.snapshots.last() != Some(&persisted) {
@@ -752,7 +855,11 @@ impl Harness {
             }
             Action::Event(Event::Data(chunk)) => {
                 if chunk.offset != self.data.len() as u64 {
-                    return Err(self.violation(format!("Data at offset {} but {} bytes delivered", chunk.offset, self.data.len())));
+                    return Err(self.violation(format!(
+                        "Data at offset {} but {} bytes delivered",
+                        chunk.offset,
+                        self.data.len()
+                    )));
                 }
                 self.data.extend_from_slice(&chunk.bytes);
             }
@@ -760,18 +867,28 @@ impl Harness {
             Action::Event(_) => {}
             Action::Done(summary) => {
                 if summary.bytes != self.data.len() as u64 {
-                    return Err(self.violation(format!("Done reports {} bytes but {} were delivered", summary.bytes, self.data.len())));
+                    return Err(self.violation(format!(
+                        "Done reports {} bytes but {} were delivered",
+                        summary.bytes,
+                        self.data.len()
+                    )));
                 }
                 match self.job.poll(self.now) {
                     Action::Done(again) if again == *summary => {}
-                    other => return Err(self.violation(format!("Done did not absorb: next poll gave {other:?}"))),
+                    other => {
+                        return Err(self
+                            .violation(format!("Done did not absorb: next poll gave {other:?}")))
+                    }
                 }
                 self.terminal = Some(Ok(summary.clone()));
             }
             Action::Failed(error) => {
                 match self.job.poll(self.now) {
                     Action::Failed(again) if again == *error => {}
-                    other => return Err(self.violation(format!("Failed did not absorb: next poll gave {other:?}"))),
+                    other => {
+                        return Err(self
+                            .violation(format!("Failed did not absorb: next poll gave {other:?}")))
+                    }
                 }
                 self.data.clear();
                 self.terminal = Some(Err(error.clone()));
@@ -787,7 +904,10 @@ impl Harness {
             // body that failed a check). A host then aborts that transfer.
             // Moving on before any answer arrived is a bug.
             if !inbox.started && self.max_now < inbox.deadline {
-                return Err(self.violation(format!("Send {} while {} is in flight and unanswered", request.id, inbox.id)));
+                return Err(self.violation(format!(
+                    "Send {} while {} is in flight and unanswered",
+                    request.id, inbox.id
+                )));
             }
             self.aborted = self.aborted.saturating_add(1);
             self.inbox = None;
@@ -795,11 +915,17 @@ impl Harness {
         self.requests.push(request.clone());
         let deadline = self.max_now.saturating_add(request.timeout_ms);
         if request.send_before.is_some_and(|before| self.now > before) {
-            self.inbox = Some(Inbox::refused(request.id, deadline, Ending::Fail(TransportFailure::Expired)));
+            self.inbox = Some(Inbox::refused(
+                request.id,
+                deadline,
+                Ending::Fail(TransportFailure::Expired),
+            ));
             return Ok(());
         }
         let inbox = match self.interference.pop_front() {
-            Some(Interference::Refuse(failure)) => Inbox::refused(request.id, deadline, Ending::Fail(failure)),
+            Some(Interference::Refuse(failure)) => {
+                Inbox::refused(request.id, deadline, Ending::Fail(failure))
+            }
             Some(Interference::LoseResponse) => {
                 let _lost = self.exchange(request);
                 Inbox::refused(request.id, deadline, Ending::Fail(TransportFailure::Reset))
@@ -825,17 +951,26 @@ impl Harness {
         let follow = request.redirect == RedirectPolicy::Follow || self.follow_redirects;
         for _ in 0..MAX_REDIRECTS {
             let location = match response.header("location") {
-                Some(location) if follow && matches!(response.status, 301 | 302 | 303 | 307 | 308) => location.to_owned(),
+                Some(location)
+                    if follow && matches!(response.status, 301 | 302 | 303 | 307 | 308) =>
+                {
+                    location.to_owned()
+                }
                 _ => break,
             };
             // Browsers drop Authorization when a redirect leaves the origin;
             // the download host is another origin in real life.
-            sim.headers.retain(|(name, _)| !name.eq_ignore_ascii_case("authorization"));
+            sim.headers
+                .retain(|(name, _)| !name.eq_ignore_ascii_case("authorization"));
             if response.status == 303 {
                 sim.method = Method::Get;
                 sim.body.clear();
             }
-            sim.target = SimRequest::from_http(&HttpRequest { url: location, ..request.clone() }).target;
+            sim.target = SimRequest::from_http(&HttpRequest {
+                url: location,
+                ..request.clone()
+            })
+            .target;
             response = self.sandbox.handle(self.now, &sim);
         }
         response

@@ -60,11 +60,11 @@ use crate::providers::Provider;
 use crate::time::Millis;
 
 pub mod amazon_ads;
-pub mod lingxing;
-pub mod yandex_market;
 mod calendar;
 mod faults;
 mod harness;
+pub mod lingxing;
+pub mod yandex_market;
 
 pub use faults::{Fault, FaultParseError, FaultPlan, Times};
 pub use harness::{ActionRecord, ChunkPlan, Harness, HarnessError, Interference, Run, Stepped};
@@ -93,7 +93,12 @@ pub struct SimRequest {
 impl SimRequest {
     /// A request with no headers and no body.
     pub fn new(method: Method, target: impl Into<String>) -> Self {
-        Self { method, target: target.into(), headers: Vec::new(), body: Vec::new() }
+        Self {
+            method,
+            target: target.into(),
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
     }
 
     /// What a server receives for `request`: the URL's scheme, host and port
@@ -102,14 +107,20 @@ impl SimRequest {
         Self {
             method: request.method,
             target: target_of(&request.url),
-            headers: request.headers.iter().map(|h| (h.name.clone(), h.value.expose().to_owned())).collect(),
+            headers: request
+                .headers
+                .iter()
+                .map(|h| (h.name.clone(), h.value.expose().to_owned()))
+                .collect(),
             body: request.body.expose().to_vec(),
         }
     }
 
     /// The path, without the query.
     pub fn path(&self) -> &str {
-        self.target.split_once('?').map_or(self.target.as_str(), |(path, _)| path)
+        self.target
+            .split_once('?')
+            .map_or(self.target.as_str(), |(path, _)| path)
     }
 
     /// The raw query string (after `?`), if any.
@@ -120,12 +131,17 @@ impl SimRequest {
     /// The first query parameter called `name`, percent-decoded.
     pub fn query_param(&self, name: &str) -> Option<String> {
         let query = self.query()?;
-        form_urlencoded::parse(query.as_bytes()).find(|(key, _)| key == name).map(|(_, value)| value.into_owned())
+        form_urlencoded::parse(query.as_bytes())
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.into_owned())
     }
 
     /// The first header called `name` (ASCII case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -134,7 +150,14 @@ impl fmt::Debug for SimRequest {
         f.debug_struct("SimRequest")
             .field("method", &self.method)
             .field("path", &self.path())
-            .field("headers", &self.headers.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>())
+            .field(
+                "headers",
+                &self
+                    .headers
+                    .iter()
+                    .map(|(n, _)| n.as_str())
+                    .collect::<Vec<_>>(),
+            )
             .field("body_len", &self.body.len())
             .finish()
     }
@@ -144,7 +167,11 @@ impl fmt::Debug for SimRequest {
 /// kept as it is.
 fn target_of(url: &str) -> String {
     let Some((_, rest)) = url.split_once("://") else {
-        return if url.starts_with('/') { url.to_owned() } else { format!("/{url}") };
+        return if url.starts_with('/') {
+            url.to_owned()
+        } else {
+            format!("/{url}")
+        };
     };
     match rest.find(['/', '?']) {
         Some(at) => {
@@ -165,7 +192,9 @@ fn redact_query(query: &str) -> String {
     query
         .split('&')
         .map(|pair| match pair.split_once('=') {
-            Some((name, _)) if matches!(name, "access_token" | "sign") => format!("{name}=redacted"),
+            Some((name, _)) if matches!(name, "access_token" | "sign") => {
+                format!("{name}=redacted")
+            }
             _ => pair.to_owned(),
         })
         .collect::<Vec<_>>()
@@ -190,7 +219,12 @@ pub struct SimResponse {
 impl SimResponse {
     /// A response with a status, no headers and no body.
     pub fn empty(status: u16) -> Self {
-        Self { status, headers: vec![("Content-Length".to_owned(), "0".to_owned())], body: Vec::new(), disconnect_after: None }
+        Self {
+            status,
+            headers: vec![("Content-Length".to_owned(), "0".to_owned())],
+            body: Vec::new(),
+            disconnect_after: None,
+        }
     }
 
     /// A JSON response.
@@ -226,7 +260,10 @@ impl SimResponse {
 
     /// The first header called `name` (ASCII case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// A JSON 404 for paths no simulator serves.
@@ -246,7 +283,14 @@ impl fmt::Debug for SimResponse {
         // Bodies can hold tokens (LwA answers): show their size only.
         f.debug_struct("SimResponse")
             .field("status", &self.status)
-            .field("headers", &self.headers.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>())
+            .field(
+                "headers",
+                &self
+                    .headers
+                    .iter()
+                    .map(|(n, _)| n.as_str())
+                    .collect::<Vec<_>>(),
+            )
             .field("body_len", &self.body.len())
             .field("disconnect_after", &self.disconnect_after)
             .finish()
@@ -280,7 +324,9 @@ pub struct LoggedRequest {
 impl LoggedRequest {
     /// Whether the request carried a header called `name` (any case).
     pub fn has_header(&self, name: &str) -> bool {
-        self.header_names.iter().any(|n| n.eq_ignore_ascii_case(name))
+        self.header_names
+            .iter()
+            .any(|n| n.eq_ignore_ascii_case(name))
     }
 }
 
@@ -317,7 +363,10 @@ impl Default for SandboxConfig {
 impl SandboxConfig {
     /// The default configuration at another origin.
     pub fn new(base_url: impl Into<String>) -> Self {
-        Self { base_url: base_url.into(), ..Self::default() }
+        Self {
+            base_url: base_url.into(),
+            ..Self::default()
+        }
     }
 
     /// The same configuration with another seed.
@@ -426,13 +475,17 @@ impl Sandbox {
     /// A sandbox with every simulator, in its initial state.
     pub fn new(config: SandboxConfig) -> Self {
         // One line per provider.
-        let sims: Vec<Box<dyn ProviderSim>> =
-            vec![
-                Box::new(amazon_ads::Simulator::new(&config)),
-                Box::new(lingxing::Simulator::new(&config)),
-                Box::new(yandex_market::Simulator::new(&config)),
-            ];
-        Self { faults: FaultState::new(&config.faults), config, sims, log: Vec::new() }
+        let sims: Vec<Box<dyn ProviderSim>> = vec![
+            Box::new(amazon_ads::Simulator::new(&config)),
+            Box::new(lingxing::Simulator::new(&config)),
+            Box::new(yandex_market::Simulator::new(&config)),
+        ];
+        Self {
+            faults: FaultState::new(&config.faults),
+            config,
+            sims,
+            log: Vec::new(),
+        }
     }
 
     /// The configuration the sandbox was built with.
@@ -451,7 +504,12 @@ impl Sandbox {
         let (provider, response, fault) = match routed {
             Some((sim, rest)) => {
                 let rest = if rest.is_empty() { "/" } else { rest };
-                let mut cx = SimCx { now, faults: &mut self.faults, supported: sim.faults(), fired: None };
+                let mut cx = SimCx {
+                    now,
+                    faults: &mut self.faults,
+                    supported: sim.faults(),
+                    fired: None,
+                };
                 let response = sim.handle(&mut cx, request, rest);
                 (Some(sim.provider()), response, cx.fired)
             }
@@ -462,7 +520,11 @@ impl Sandbox {
             method: request.method,
             path,
             query: request.query().map(redact_query),
-            header_names: request.headers.iter().map(|(n, _)| n.to_ascii_lowercase()).collect(),
+            header_names: request
+                .headers
+                .iter()
+                .map(|(n, _)| n.to_ascii_lowercase())
+                .collect(),
             status: response.status,
             provider,
             fault,
@@ -478,7 +540,9 @@ impl Sandbox {
     /// The decoded bytes of a report the sandbox created (the ground truth a
     /// job's output must equal).
     pub fn report_content(&self, report_id: &str) -> Option<Vec<u8>> {
-        self.sims.iter().find_map(|sim| sim.report_content(report_id))
+        self.sims
+            .iter()
+            .find_map(|sim| sim.report_content(report_id))
     }
 
     /// The origin plus the provider's prefix, e.g.
@@ -499,7 +563,9 @@ impl Sandbox {
 
     /// A provider simulator by type, e.g. `sandbox.simulator::<amazon_ads::Simulator>()`.
     pub fn simulator<T: Any>(&self) -> Option<&T> {
-        self.sims.iter().find_map(|sim| sim.as_any().downcast_ref::<T>())
+        self.sims
+            .iter()
+            .find_map(|sim| sim.as_any().downcast_ref::<T>())
     }
 
     /// How many times `fault` has fired so far.
@@ -519,15 +585,24 @@ mod tests {
             id: RequestId::new(3),
             method: Method::Get,
             url: "http://127.0.0.1:8080/amazon-ads/_s3/x.json.gz?X-Amz-Expires=30&a=b%20c".into(),
-            headers: vec![Header::secret("Authorization", "Bearer s3cret"), Header::plain("Accept", "*/*")],
+            headers: vec![
+                Header::secret("Authorization", "Bearer s3cret"),
+                Header::plain("Accept", "*/*"),
+            ],
             body: Body::Empty,
-            limits: ResponseLimits { max_header_bytes: 1, max_body_bytes: 1 },
+            limits: ResponseLimits {
+                max_header_bytes: 1,
+                max_body_bytes: 1,
+            },
             timeout_ms: 1,
             send_before: None,
             redirect: RedirectPolicy::Follow,
         };
         let sim = SimRequest::from_http(&request);
-        assert_eq!(sim.target, "/amazon-ads/_s3/x.json.gz?X-Amz-Expires=30&a=b%20c");
+        assert_eq!(
+            sim.target,
+            "/amazon-ads/_s3/x.json.gz?X-Amz-Expires=30&a=b%20c"
+        );
         assert_eq!(sim.path(), "/amazon-ads/_s3/x.json.gz");
         assert_eq!(sim.query_param("a").as_deref(), Some("b c"));
         assert_eq!(sim.header("AUTHORIZATION"), Some("Bearer s3cret"));
@@ -543,7 +618,9 @@ mod tests {
         for path in ["/nope", "/amazon-adsx/v2/reports/1", "/"] {
             let response = sandbox.handle(Millis(5), &SimRequest::new(Method::Get, path));
             assert_eq!(response.status, 404, "{path}");
-            assert!(response.header("content-type").is_some_and(|v| v.contains("json")));
+            assert!(response
+                .header("content-type")
+                .is_some_and(|v| v.contains("json")));
         }
         assert_eq!(sandbox.requests().len(), 3);
         assert_eq!(sandbox.requests().first().map(|r| r.provider), Some(None));
@@ -552,9 +629,15 @@ mod tests {
     #[test]
     fn urls_point_at_the_sandbox() {
         let sandbox = Sandbox::new(SandboxConfig::new("http://127.0.0.1:9/"));
-        assert_eq!(sandbox.base_url_for(Provider::AmazonAds), "http://127.0.0.1:9/amazon-ads");
+        assert_eq!(
+            sandbox.base_url_for(Provider::AmazonAds),
+            "http://127.0.0.1:9/amazon-ads"
+        );
         let config = sandbox.job_config(Provider::AmazonAds);
-        assert_eq!(config.base_url.as_deref(), Some("http://127.0.0.1:9/amazon-ads"));
+        assert_eq!(
+            config.base_url.as_deref(),
+            Some("http://127.0.0.1:9/amazon-ads")
+        );
         assert!(sandbox.simulator::<amazon_ads::Simulator>().is_some());
     }
 }

@@ -1,0 +1,87 @@
+//! When a machine may act next, and the retry budget of the step it is on.
+//!
+//! Every machine persists this (a restored job keeps its backoff and its
+//! budget), so a retry storm cannot be restarted by snapshot and restore.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Cx, Step};
+use crate::action::{Event, WaitReason};
+use crate::error::Error;
+use crate::time::Millis;
+
+/// Counts attempts of one step and schedules its retries.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Attempts {
+    failures: u32,
+}
+
+impl Attempts {
+    /// Records a retryable failure. Returns when to try again (per the job's
+    /// `RetryPolicy`), or the terminal error once its attempts are spent.
+    /// `at_least` is a provider hint (e.g. `Retry-After`) the delay never
+    /// undercuts.
+    pub(crate) fn retry(&mut self, cx: &mut Cx<'_>, cause: Error, at_least: Option<Millis>) -> Result<Millis, Error> {
+        let policy = cx.config.retry;
+        self.failures = self.failures.saturating_add(1);
+        if self.failures >= policy.max_attempts.max(1) {
+            return Err(Error::RetriesExhausted { attempts: self.failures, last: Box::new(cause) });
+        }
+        let backoff = cx.now.saturating_add(policy.delay(cx.config.seed, self.failures - 1));
+        let until = at_least.map_or(backoff, |hint| hint.max(backoff));
+        cx.emit(Event::Retrying {
+            attempt: self.failures.saturating_add(1),
+            after_ms: until.saturating_since(cx.now),
+            cause: cause.kind(),
+        });
+        Ok(until)
+    }
+
+    /// The step succeeded: the next failure starts a fresh budget.
+    pub(crate) fn reset(&mut self) {
+        self.failures = 0;
+    }
+}
+
+/// The earliest instant a machine may send again, why it waits until then,
+/// and the attempt budget of its current step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Pacing {
+    not_before: Millis,
+    waiting: WaitReason,
+    attempts: Attempts,
+}
+
+impl Pacing {
+    /// Free to act at `now`, with a fresh budget.
+    pub(crate) fn new(now: Millis) -> Self {
+        Self { not_before: now, waiting: WaitReason::PollBackoff, attempts: Attempts::default() }
+    }
+
+    /// `Step::Wait` while the machine must not act yet.
+    pub(crate) fn gate(&self, now: Millis) -> Option<Step> {
+        (now < self.not_before).then(|| Step::Wait { until: self.not_before, reason: self.waiting.clone() })
+    }
+
+    /// Holds the machine until `until`, for `reason`.
+    pub(crate) fn schedule(&mut self, until: Millis, reason: WaitReason) {
+        self.not_before = until;
+        self.waiting = reason;
+    }
+
+    /// Records a retryable failure of the current step and holds the
+    /// machine for its backoff (see [`Attempts::retry`]). The caller fails
+    /// the job with the `Err`; it may re-`schedule` the `Ok` instant with a
+    /// more telling reason (rate limits).
+    pub(crate) fn retry(&mut self, cx: &mut Cx<'_>, cause: Error, at_least: Option<Millis>) -> Result<Millis, Error> {
+        let until = self.attempts.retry(cx, cause, at_least)?;
+        self.schedule(until, WaitReason::RetryBackoff);
+        Ok(until)
+    }
+
+    /// The current step succeeded: the next failure starts a fresh budget.
+    pub(crate) fn succeeded(&mut self) {
+        self.attempts.reset();
+    }
+}
