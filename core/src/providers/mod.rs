@@ -17,12 +17,14 @@ use crate::http::{Body, Header, Method, RedirectPolicy, TransportFailure};
 use crate::integrity::{Compression, DecodeSummary, IntegrityError, ZipError};
 use crate::job::JobConfig;
 use crate::records::{RecordError, RecordFormat};
-use crate::retry::RetryPolicy;
 use crate::time::Millis;
 
 pub mod amazon_ads;
 pub mod lingxing;
+mod pacing;
 pub mod yandex_market;
+
+pub(crate) use pacing::{Attempts, Pacing};
 
 /// The providers reportflow speaks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -160,41 +162,65 @@ impl ExchangeFailure {
     }
 }
 
-/// Counts attempts of one step and schedules its retries.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Attempts {
-    failures: u32,
+/// How a machine's lifecycle ended. Terminal: every later `next` repeats it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "finish", rename_all = "camelCase")]
+pub(crate) enum Finish {
+    Done { summary: Summary },
+    Failed { error: Error },
 }
 
-impl Attempts {
-    /// Records a retryable failure. Returns when to try again, or the
-    /// terminal error once the policy's attempts are spent. `at_least` is a
-    /// provider hint (e.g. `Retry-After`) the delay never undercuts.
-    pub(crate) fn retry(
-        &mut self,
-        cx: &mut Cx<'_>,
-        policy: &RetryPolicy,
-        cause: Error,
-        at_least: Option<Millis>,
-    ) -> Result<Millis, Error> {
-        self.failures = self.failures.saturating_add(1);
-        if self.failures >= policy.max_attempts.max(1) {
-            return Err(Error::RetriesExhausted { attempts: self.failures, last: Box::new(cause) });
+impl Finish {
+    /// The step that reports this end.
+    pub(crate) fn step(&self) -> Step {
+        match self {
+            Self::Done { summary } => Step::Done(summary.clone()),
+            Self::Failed { error } => Step::Failed(error.clone()),
         }
-        let backoff = cx.now.saturating_add(policy.delay(cx.config.seed, self.failures - 1));
-        let until = at_least.map_or(backoff, |hint| hint.max(backoff));
-        cx.emit(Event::Retrying {
-            attempt: self.failures.saturating_add(1),
-            after_ms: until.saturating_since(cx.now),
-            cause: cause.kind(),
-        });
-        Ok(until)
+    }
+}
+
+/// A download link a provider handed out. It is a short-lived capability, so
+/// machines keep it out of snapshots; a restored job obtains a fresh one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Link {
+    pub(crate) url: String,
+    pub(crate) expires_at: Millis,
+}
+
+impl Link {
+    /// A link received now that lives `lifetime_ms`; tells the host when it lapses.
+    pub(crate) fn obtained(cx: &mut Cx<'_>, url: String, lifetime_ms: u64) -> Self {
+        let expires_at = cx.now.saturating_add(lifetime_ms);
+        cx.emit(Event::LinkObtained { expires_at: Some(expires_at) });
+        Self { url, expires_at }
     }
 
-    /// The step succeeded: the next failure starts a fresh budget.
-    pub(crate) fn reset(&mut self) {
-        self.failures = 0;
+    /// Whether a download may start at `now`: more than `margin_ms` of its
+    /// life left, so it does not lapse on the way.
+    pub(crate) fn usable(&self, now: Millis, margin_ms: u64) -> bool {
+        now.saturating_add(margin_ms) < self.expires_at
     }
+}
+
+/// Whether a provider's link is absolute HTTP(S); anything else would send
+/// the download to a place the host never meant to reach.
+pub(crate) fn is_http_url(url: &str) -> bool {
+    url.starts_with("https://") || url.starts_with("http://")
+}
+
+/// Percent-encodes an opaque id so it cannot change the URL's shape.
+pub(crate) fn encode_segment(segment: &str) -> String {
+    form_urlencoded::byte_serialize(segment.as_bytes()).collect::<String>().replace('+', "%20")
+}
+
+/// A JSON answer as `T`, or `MalformedResponse` quoting the start of the body.
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(provider: Provider, endpoint: &str, body: &[u8]) -> Result<T, Error> {
+    serde_json::from_slice(body).map_err(|e| Error::MalformedResponse {
+        provider,
+        endpoint: endpoint.to_owned(),
+        detail: format!("{e} in {}", excerpt(body, 120)),
+    })
 }
 
 /// At most `max` characters of a provider's body, for error messages.
