@@ -14,7 +14,11 @@ use crate::time::Millis;
 #[non_exhaustive]
 pub enum Action {
     /// Perform this request, then feed `Head`, `Chunk`*, `End` (or
-    /// `TransportFailed`) with its id. Only one request is in flight per job.
+    /// `TransportFailed`) with its id. Only one request is in flight per job:
+    /// a new `Send` supersedes the previous request (e.g. after a report body
+    /// failed a check mid-stream, or after its timeout). The host should then
+    /// abort the old transfer; its inputs are answered with
+    /// [`crate::InputError::StaleRequest`].
     Send(HttpRequest),
     /// Nothing to do before `until`: a report is being generated, a rate-limit
     /// bucket is empty, or a request is in flight. The host MUST call `poll`

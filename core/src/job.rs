@@ -343,14 +343,15 @@ impl ReportJob {
         // Each pass either returns or retires the exchange, so two passes suffice;
         // the bound is belt and braces against a machine that loops.
         for _ in 0..8 {
+            // Events first: the last `PhaseChanged` (and a `DataReset`) precede the terminal.
+            if let Some(event) = self.events.pop_front() {
+                return Action::Event(event);
+            }
             if let Some(terminal) = &self.state.terminal {
                 return match terminal {
                     Terminal::Done(summary) => Action::Done(summary.clone()),
                     Terminal::Failed(error) => Action::Failed(error.clone()),
                 };
-            }
-            if let Some(event) = self.events.pop_front() {
-                return Action::Event(event);
             }
             if let Some(exchange) = self.exchange.as_mut() {
                 let voids_data = exchange.delivered_data();

@@ -10,7 +10,10 @@ use crate::error::{ConfigError, Error, ReportFailure};
 use crate::http::{find_header, Body, Header, Method, RedirectPolicy};
 use crate::integrity::Compression;
 use crate::job::JobConfig;
-use crate::providers::{excerpt, Attempts, Cx, ExchangeFailure, Outgoing, Phased, Provider, Reply, ReportBody, Step};
+use crate::providers::{
+    encode_segment, excerpt, is_http_url, parse_json, Cx, ExchangeFailure, Finish, Link, Outgoing, Pacing, Phased, Provider, Reply,
+    ReportBody, Step,
+};
 use crate::rate::TokenBucket;
 use crate::records::RecordFormat;
 use crate::secret::Secret;
@@ -43,8 +46,7 @@ enum Stage {
     Poll,
     ResolveLink,
     Download,
-    Done { summary: Summary },
-    Failed { error: Error },
+    Finished(Finish),
 }
 
 /// Which request is in flight; not persisted (a restored job re-sends).
@@ -63,12 +65,6 @@ struct AccessToken {
     expires_at: Option<Millis>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Link {
-    url: String,
-    expires_at: Millis,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Machine {
@@ -77,9 +73,7 @@ pub(crate) struct Machine {
     report_id: Option<String>,
     file_size: Option<u64>,
     polls: u32,
-    not_before: Millis,
-    waiting: WaitReason,
-    attempts: Attempts,
+    pacing: Pacing,
     link_refreshes: u32,
     recreated: bool,
     refreshed_after_401: bool,
@@ -104,7 +98,7 @@ impl Phased for Machine {
             Stage::Poll => Phase::Polling,
             Stage::ResolveLink => Phase::ResolvingLink,
             Stage::Download => Phase::Downloading,
-            Stage::Done { .. } | Stage::Failed { .. } => Phase::Finished,
+            Stage::Finished(_) => Phase::Finished,
         }
     }
 }
@@ -118,9 +112,7 @@ impl Machine {
             report_id: None,
             file_size: None,
             polls: 0,
-            not_before: now,
-            waiting: WaitReason::PollBackoff,
-            attempts: Attempts::default(),
+            pacing: Pacing::new(now),
             link_refreshes: 0,
             recreated: false,
             refreshed_after_401: false,
@@ -151,17 +143,15 @@ impl Machine {
     }
 
     pub(crate) fn next(&mut self, cx: &mut Cx<'_>, credentials: &Credentials) -> Step {
-        match &self.stage {
-            Stage::Done { summary } => return Step::Done(summary.clone()),
-            Stage::Failed { error } => return Step::Failed(error.clone()),
-            _ => {}
+        if let Stage::Finished(finish) = &self.stage {
+            return finish.step();
         }
-        if cx.now < self.not_before {
-            return Step::Wait { until: self.not_before, reason: self.waiting.clone() };
+        if let Some(wait) = self.pacing.gate(cx.now) {
+            return wait;
         }
         if self.stage == Stage::Download {
             match &self.link {
-                Some(link) if cx.now < link.expires_at => return self.send(Call::Download, cx, credentials),
+                Some(link) if link.usable(cx.now, 0) => return self.send(Call::Download, cx, credentials),
                 // Expired before we got to it, or lost in a restore: ask for a fresh one.
                 _ => self.stage = Stage::ResolveLink,
             }
@@ -305,7 +295,7 @@ impl Machine {
                     requests: 0,
                     parts: Vec::new(),
                 };
-                self.stage = Stage::Done { summary };
+                self.stage = Stage::Finished(Finish::Done { summary });
             }
             (Call::Download, Reply::Response { status, body, .. }) => {
                 // S3 answers 403 "Request has expired" for a stale presigned URL.
@@ -338,14 +328,14 @@ impl Machine {
                 if !(200..300).contains(&status) {
                     return self.api_failure(cx, CREATE, status, &headers, &body);
                 }
-                match parse::<wire::ReportResponse>(&body, CREATE) {
+                match parse_json::<wire::ReportResponse>(Provider::AmazonAds, CREATE, &body) {
                     Ok(wire::ReportResponse { report_id: Some(id), .. }) if !id.is_empty() => {
                         self.succeeded();
                         cx.emit(Event::ReportCreated { report_id: id.clone() });
                         self.report_id = Some(id);
                         self.stage = Stage::Poll;
                         self.polls = 0;
-                        self.schedule(cx.now.saturating_add(cx.config.poll.delay(cx.config.seed, 0)), WaitReason::PollBackoff);
+                        self.pacing.schedule(cx.now.saturating_add(cx.config.poll.delay(cx.config.seed, 0)), WaitReason::PollBackoff);
                     }
                     Ok(_) => self.retry(cx, malformed(CREATE, "no reportId in the response".into()), None),
                     Err(error) => self.retry(cx, error, None),
@@ -355,23 +345,21 @@ impl Machine {
                 if !(200..300).contains(&status) {
                     return self.api_failure(cx, STATUS, status, &headers, &body);
                 }
-                match parse::<wire::ReportResponse>(&body, STATUS) {
+                match parse_json::<wire::ReportResponse>(Provider::AmazonAds, STATUS, &body) {
                     Ok(report) => self.on_status(cx, report),
                     Err(error) => self.retry(cx, error, None),
                 }
             }
             (Call::Resolve, Reply::Response { status, headers, body }) => {
                 if (300..400).contains(&status) {
-                    match find_header(&headers, "location").filter(|l| l.starts_with("http://") || l.starts_with("https://")) {
+                    match find_header(&headers, "location").filter(|l| is_http_url(l)) {
                         Some(location) => {
                             // Not `succeeded()`: a fresh link does not reset the
                             // attempt budget, or a download that fails every
                             // time would be retried forever.
                             self.refreshed_after_401 = false;
-                            let expires_at = cx.now.saturating_add(LINK_LIFETIME_MS);
-                            self.link = Some(Link { url: location.to_owned(), expires_at });
+                            self.link = Some(Link::obtained(cx, location.to_owned(), LINK_LIFETIME_MS));
                             self.stage = Stage::Download;
-                            cx.emit(Event::LinkObtained { expires_at: Some(expires_at) });
                         }
                         None => self.retry(cx, malformed(RESOLVE, format!("HTTP {status} without an absolute Location header")), None),
                     }
@@ -391,7 +379,7 @@ impl Machine {
             "IN_PROGRESS" | "PENDING" => {
                 self.polls = self.polls.saturating_add(1);
                 let delay = cx.config.poll.delay(cx.config.seed, self.polls);
-                self.schedule(cx.now.saturating_add(delay), WaitReason::PollBackoff);
+                self.pacing.schedule(cx.now.saturating_add(delay), WaitReason::PollBackoff);
             }
             "SUCCESS" => {
                 self.file_size = report.file_size;
@@ -415,7 +403,7 @@ impl Machine {
         match reply {
             Reply::Response { status: 200..=299, body, .. } => match serde_json::from_slice::<wire::TokenResponse>(&body) {
                 Ok(token) if !token.access_token.is_empty() => {
-                    self.attempts.reset();
+                    self.pacing.succeeded();
                     let expires_at = token.expires_in.map(|s| cx.now.saturating_add(s.saturating_mul(1000)));
                     self.token = Some(AccessToken { value: Secret::new(token.access_token), expires_at });
                 }
@@ -460,7 +448,7 @@ impl Machine {
                 let cause = Error::UnexpectedStatus { provider: Provider::AmazonAds, endpoint: endpoint.to_owned(), status, detail };
                 if let Some(until) = self.retry_until(cx, cause, hint) {
                     self.bucket.exhaust_until(cx.now, until);
-                    self.waiting = WaitReason::RetryAfter;
+                    self.pacing.schedule(until, WaitReason::RetryAfter);
                     cx.emit(Event::Throttled { bucket: API_BUCKET.to_owned(), until });
                 }
             }
@@ -508,31 +496,16 @@ impl Machine {
 
     /// Schedules a retry; `None` once the attempts are spent (the job failed).
     fn retry_until(&mut self, cx: &mut Cx<'_>, cause: Error, at_least: Option<Millis>) -> Option<Millis> {
-        let policy = cx.config.retry;
-        match self.attempts.retry(cx, &policy, cause, at_least) {
-            Ok(until) => {
-                self.schedule(until, WaitReason::RetryBackoff);
-                Some(until)
-            }
-            Err(error) => {
-                self.fail(error);
-                None
-            }
-        }
+        self.pacing.retry(cx, cause, at_least).map_err(|error| self.fail(error)).ok()
     }
 
     fn succeeded(&mut self) {
-        self.attempts.reset();
+        self.pacing.succeeded();
         self.refreshed_after_401 = false;
     }
 
-    fn schedule(&mut self, until: Millis, reason: WaitReason) {
-        self.not_before = until;
-        self.waiting = reason;
-    }
-
     fn fail(&mut self, error: Error) {
-        self.stage = Stage::Failed { error };
+        self.stage = Stage::Finished(Finish::Failed { error });
     }
 }
 
@@ -546,15 +519,6 @@ fn endpoint_of(call: Call) -> &'static str {
     }
 }
 
-fn parse<T: serde::de::DeserializeOwned>(body: &[u8], endpoint: &str) -> Result<T, Error> {
-    serde_json::from_slice(body).map_err(|e| malformed(endpoint, format!("{e} in {}", excerpt(body, 120))))
-}
-
 fn malformed(endpoint: &str, detail: String) -> Error {
     Error::MalformedResponse { provider: Provider::AmazonAds, endpoint: endpoint.to_owned(), detail }
-}
-
-/// Report ids are opaque; keep them from changing the URL's shape.
-fn encode_segment(segment: &str) -> String {
-    form_urlencoded::byte_serialize(segment.as_bytes()).collect::<String>().replace('+', "%20")
 }

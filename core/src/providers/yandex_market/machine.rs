@@ -21,8 +21,8 @@ use crate::http::{find_header, Body, Header, Method, RedirectPolicy, TransportFa
 use crate::integrity::{Compression, Md5};
 use crate::job::JobConfig;
 use crate::providers::{
-    excerpt, Attempts, Container, Cx, ExchangeFailure, Outgoing, Phased, Provider, Reply,
-    ReportBody, Step,
+    encode_segment, excerpt, is_http_url, parse_json, Container, Cx, ExchangeFailure, Finish,
+    Link, Outgoing, Pacing, Phased, Provider, Reply, ReportBody, Step,
 };
 use crate::rate::TokenBucket;
 use crate::records::RecordFormat;
@@ -148,8 +148,7 @@ enum Stage {
     Generate,
     Poll,
     Download,
-    Done { summary: Summary },
-    Failed { error: Error },
+    Finished(Finish),
 }
 
 /// Which request is in flight; not persisted (a restored job re-sends).
@@ -160,12 +159,6 @@ enum Call {
     Download,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Link {
-    url: String,
-    expires_at: Millis,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Machine {
@@ -173,9 +166,7 @@ pub(crate) struct Machine {
     stage: Stage,
     report_id: Option<String>,
     polls: u32,
-    not_before: Millis,
-    waiting: WaitReason,
-    attempts: Attempts,
+    pacing: Pacing,
     link_refreshes: u32,
     /// The info call is for a fresh link, not for progress.
     relinking: bool,
@@ -196,7 +187,7 @@ impl Phased for Machine {
             Stage::Poll if self.relinking => Phase::ResolvingLink,
             Stage::Poll => Phase::Polling,
             Stage::Download => Phase::Downloading,
-            Stage::Done { .. } | Stage::Failed { .. } => Phase::Finished,
+            Stage::Finished(_) => Phase::Finished,
         }
     }
 }
@@ -214,9 +205,7 @@ impl Machine {
             stage: Stage::Generate,
             report_id: None,
             polls: 0,
-            not_before: now,
-            waiting: WaitReason::PollBackoff,
-            attempts: Attempts::default(),
+            pacing: Pacing::new(now),
             link_refreshes: 0,
             relinking: false,
             generate_quota,
@@ -247,20 +236,15 @@ impl Machine {
     }
 
     pub(crate) fn next(&mut self, cx: &mut Cx<'_>, credentials: &Credentials) -> Step {
-        match &self.stage {
-            Stage::Done { summary } => return Step::Done(summary.clone()),
-            Stage::Failed { error } => return Step::Failed(error.clone()),
-            _ => {}
+        if let Stage::Finished(finish) = &self.stage {
+            return finish.step();
         }
-        if cx.now < self.not_before {
-            return Step::Wait {
-                until: self.not_before,
-                reason: self.waiting.clone(),
-            };
+        if let Some(wait) = self.pacing.gate(cx.now) {
+            return wait;
         }
         if self.stage == Stage::Download {
             match &self.link {
-                Some(link) if cx.now.saturating_add(LINK_MARGIN_MS) < link.expires_at => {
+                Some(link) if link.usable(cx.now, LINK_MARGIN_MS) => {
                     return self.send(Call::Download, cx, credentials)
                 }
                 // Lapsed before we got to it, or lost in a restore.
@@ -464,26 +448,9 @@ impl Machine {
     }
 
     fn on_generated(&mut self, cx: &mut Cx<'_>, body: &[u8]) {
-        let parsed = serde_json::from_slice::<wire::GenerateResponse>(body);
-        let result = match parsed {
-            Ok(wire::GenerateResponse {
-                status,
-                result: Some(result),
-            }) if status.as_deref().map_or(true, |s| s == "OK") => result,
-            Ok(_) => {
-                return self.retry(
-                    cx,
-                    malformed(GENERATE, &format!("no result in {}", excerpt(body, 120))),
-                    None,
-                )
-            }
-            Err(e) => {
-                return self.retry(
-                    cx,
-                    malformed(GENERATE, &format!("{e} in {}", excerpt(body, 120))),
-                    None,
-                )
-            }
+        let result = match result_of::<wire::GenerateReport>(GENERATE, body) {
+            Ok(result) => result,
+            Err(error) => return self.retry(cx, error, None),
         };
         let id = result.report_id.unwrap_or_default();
         if id.is_empty() || id.len() > 255 || id.chars().any(char::is_control) {
@@ -493,7 +460,7 @@ impl Machine {
                 None,
             );
         }
-        self.succeeded();
+        self.pacing.succeeded();
         cx.emit(Event::ReportCreated {
             report_id: id.clone(),
         });
@@ -504,29 +471,14 @@ impl Machine {
             Some(estimate) => estimate.min(MAX_ESTIMATE_MS),
             None => cx.config.poll.delay(cx.config.seed, 0),
         };
-        self.schedule(cx.now.saturating_add(delay), WaitReason::PollBackoff);
+        self.pacing
+            .schedule(cx.now.saturating_add(delay), WaitReason::PollBackoff);
     }
 
     fn on_info(&mut self, cx: &mut Cx<'_>, body: &[u8]) {
-        let info = match serde_json::from_slice::<wire::InfoResponse>(body) {
-            Ok(wire::InfoResponse {
-                status,
-                result: Some(info),
-            }) if status.as_deref().map_or(true, |s| s == "OK") => info,
-            Ok(_) => {
-                return self.retry(
-                    cx,
-                    malformed(INFO, &format!("no result in {}", excerpt(body, 120))),
-                    None,
-                )
-            }
-            Err(e) => {
-                return self.retry(
-                    cx,
-                    malformed(INFO, &format!("{e} in {}", excerpt(body, 120))),
-                    None,
-                )
-            }
+        let info = match result_of::<wire::ReportInfo>(INFO, body) {
+            Ok(info) => info,
+            Err(error) => return self.retry(cx, error, None),
         };
         let status = info.status.unwrap_or_default();
         if status.is_empty() {
@@ -547,7 +499,7 @@ impl Machine {
         match (status.as_str(), sub.as_deref()) {
             (_, Some("NO_DATA")) => {
                 let summary = self.summary(Outcome::NoData, 0, 0, Md5::digest(b"").to_hex(), false, 0);
-                self.stage = Stage::Done { summary };
+                self.stage = Stage::Finished(Finish::Done { summary });
             }
             (_, Some("TOO_LARGE")) => self.fail(Error::ReportFailed {
                 provider: Provider::YandexMarket,
@@ -573,16 +525,14 @@ impl Machine {
                          order), then generate it again later"
                     .to_owned(),
             }),
-            ("DONE", _) => match info.file.filter(|f| f.starts_with("https://") || f.starts_with("http://")) {
+            ("DONE", _) => match info.file.filter(|f| is_http_url(f)) {
                 Some(url) => {
                     // Not `succeeded()`: a fresh link does not reset the
                     // attempt budget, or a download that fails every time
                     // would be retried forever.
                     self.relinking = false;
-                    let expires_at = cx.now.saturating_add(LINK_LIFETIME_MS);
-                    self.link = Some(Link { url, expires_at });
+                    self.link = Some(Link::obtained(cx, url, LINK_LIFETIME_MS));
                     self.stage = Stage::Download;
-                    cx.emit(Event::LinkObtained { expires_at: Some(expires_at) });
                 }
                 None => self.retry(cx, malformed(INFO, "status DONE without a file link"), None),
             },
@@ -590,11 +540,11 @@ impl Machine {
             // (Yandex asks integrations to tolerate new ones): keep waiting,
             // up to the job's deadline.
             _ => {
-                self.succeeded();
+                self.pacing.succeeded();
                 self.polls = self.polls.saturating_add(1);
                 let backoff = cx.config.poll.delay(cx.config.seed, self.polls);
                 let estimate = wire::millis(info.estimated_generation_time.as_ref()).unwrap_or(0).min(MAX_ESTIMATE_MS);
-                self.schedule(cx.now.saturating_add(estimate.max(backoff)), WaitReason::PollBackoff);
+                self.pacing.schedule(cx.now.saturating_add(estimate.max(backoff)), WaitReason::PollBackoff);
             }
         }
     }
@@ -645,8 +595,8 @@ impl Machine {
                 if !announced {
                     cx.emit(Event::Throttled { bucket: bucket.to_owned(), until });
                 }
-                if self.retry_until(cx, unexpected, Some(until)).is_some() {
-                    self.waiting = WaitReason::RateLimit { bucket: bucket.to_owned() };
+                if let Some(retry_at) = self.retry_until(cx, unexpected, Some(until)) {
+                    self.pacing.schedule(retry_at, WaitReason::RateLimit { bucket: bucket.to_owned() });
                 }
             }
             400 => self.fail(rejected("fix the report body or parameters (the period, ids, format)")),
@@ -680,7 +630,7 @@ impl Machine {
                     decoded.gzip,
                     rows,
                 );
-                self.stage = Stage::Done { summary };
+                self.stage = Stage::Finished(Finish::Done { summary });
             }
             Reply::Response { status, body, .. } => {
                 let cause = Error::UnexpectedStatus {
@@ -754,30 +704,11 @@ impl Machine {
         cause: Error,
         at_least: Option<Millis>,
     ) -> Option<Millis> {
-        let policy = cx.config.retry;
-        match self.attempts.retry(cx, &policy, cause, at_least) {
-            Ok(until) => {
-                self.schedule(until, WaitReason::RetryBackoff);
-                Some(until)
-            }
-            Err(error) => {
-                self.fail(error);
-                None
-            }
-        }
-    }
-
-    fn succeeded(&mut self) {
-        self.attempts.reset();
-    }
-
-    fn schedule(&mut self, until: Millis, reason: WaitReason) {
-        self.not_before = until;
-        self.waiting = reason;
+        self.pacing.retry(cx, cause, at_least).map_err(|error| self.fail(error)).ok()
     }
 
     fn fail(&mut self, error: Error) {
-        self.stage = Stage::Failed { error };
+        self.stage = Stage::Finished(Finish::Failed { error });
     }
 }
 
@@ -820,6 +751,21 @@ fn envelope(body: &[u8]) -> (Option<String>, Option<String>) {
     (code, message)
 }
 
+/// The `result` of an answer whose `status` is `OK` (or absent); anything
+/// else is malformed, quoting the body's start.
+fn result_of<T: serde::de::DeserializeOwned>(endpoint: &str, body: &[u8]) -> Result<T, Error> {
+    match parse_json::<wire::Answer<T>>(Provider::YandexMarket, endpoint, body)? {
+        wire::Answer {
+            status,
+            result: Some(result),
+        } if status.as_deref().map_or(true, |s| s == "OK") => Ok(result),
+        _ => Err(malformed(
+            endpoint,
+            &format!("no result in {}", excerpt(body, 120)),
+        )),
+    }
+}
+
 fn endpoint_of(call: Call) -> &'static str {
     match call {
         Call::Generate => GENERATE,
@@ -834,11 +780,4 @@ fn malformed(endpoint: &str, detail: &str) -> Error {
         endpoint: endpoint.to_owned(),
         detail: detail.to_owned(),
     }
-}
-
-/// Report ids are opaque; keep them from changing the URL's shape.
-fn encode_segment(segment: &str) -> String {
-    form_urlencoded::byte_serialize(segment.as_bytes())
-        .collect::<String>()
-        .replace('+', "%20")
 }

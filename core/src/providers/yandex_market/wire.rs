@@ -4,14 +4,19 @@
 
 use serde::Deserialize;
 
-/// `GenerateReportResponse`.
+/// `GenerateReportResponse` (`T` = [`GenerateReport`]) and
+/// `GetReportInfoResponse` (`T` = [`ReportInfo`]).
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(super) struct GenerateResponse {
+pub(super) struct Answer<T> {
     #[serde(default)]
     pub(super) status: Option<String>,
-    #[serde(default)]
-    pub(super) result: Option<GenerateReport>,
+    #[serde(default = "none")]
+    pub(super) result: Option<T>,
+}
+
+/// `Option::default` without serde's `T: Default` bound on `#[serde(default)]`.
+fn none<T>() -> Option<T> {
+    None
 }
 
 /// `GenerateReportDTO`.
@@ -22,16 +27,6 @@ pub(super) struct GenerateReport {
     pub(super) report_id: Option<String>,
     #[serde(default)]
     pub(super) estimated_generation_time: Option<serde_json::Number>,
-}
-
-/// `GetReportInfoResponse`.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(super) struct InfoResponse {
-    #[serde(default)]
-    pub(super) status: Option<String>,
-    #[serde(default)]
-    pub(super) result: Option<ReportInfo>,
 }
 
 /// `ReportInfoDTO`.
