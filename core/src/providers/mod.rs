@@ -66,7 +66,11 @@ pub(crate) struct Cx<'a> {
 
 impl<'a> Cx<'a> {
     pub(crate) fn new(now: Millis, config: &'a JobConfig, events: &'a mut VecDeque<Event>) -> Self {
-        Self { now, config, events }
+        Self {
+            now,
+            config,
+            events,
+        }
     }
 
     /// Queues an event for the host.
@@ -130,7 +134,11 @@ pub(crate) enum Container {
 #[derive(Debug)]
 pub(crate) enum Reply {
     /// A buffered (non-report) response.
-    Response { status: u16, headers: Vec<(String, String)>, body: Vec<u8> },
+    Response {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    },
     /// A report body that passed every check; its bytes went out as `Data`.
     Report { decoded: DecodeSummary, rows: u64 },
     /// The exchange failed before a usable answer.
@@ -143,7 +151,9 @@ pub(crate) enum ExchangeFailure {
     Transport(TransportFailure),
     /// The job gave up waiting (`timeout_ms`).
     TimedOut,
-    TooLarge { limit: u64 },
+    TooLarge {
+        limit: u64,
+    },
     Integrity(IntegrityError),
     Records(RecordError),
     Zip(ZipError),
@@ -154,7 +164,10 @@ impl ExchangeFailure {
         match self {
             Self::Transport(failure) => Error::Transport(failure),
             Self::TimedOut => Error::Transport(TransportFailure::Timeout),
-            Self::TooLarge { limit } => Error::ResponseTooLarge { endpoint: endpoint.to_owned(), limit },
+            Self::TooLarge { limit } => Error::ResponseTooLarge {
+                endpoint: endpoint.to_owned(),
+                limit,
+            },
             Self::Integrity(error) => Error::Integrity(error),
             Self::Records(error) => Error::Records(error),
             Self::Zip(error) => Error::Zip(error),
@@ -192,7 +205,9 @@ impl Link {
     /// A link received now that lives `lifetime_ms`; tells the host when it lapses.
     pub(crate) fn obtained(cx: &mut Cx<'_>, url: String, lifetime_ms: u64) -> Self {
         let expires_at = cx.now.saturating_add(lifetime_ms);
-        cx.emit(Event::LinkObtained { expires_at: Some(expires_at) });
+        cx.emit(Event::LinkObtained {
+            expires_at: Some(expires_at),
+        });
         Self { url, expires_at }
     }
 
@@ -211,11 +226,17 @@ pub(crate) fn is_http_url(url: &str) -> bool {
 
 /// Percent-encodes an opaque id so it cannot change the URL's shape.
 pub(crate) fn encode_segment(segment: &str) -> String {
-    form_urlencoded::byte_serialize(segment.as_bytes()).collect::<String>().replace('+', "%20")
+    form_urlencoded::byte_serialize(segment.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
 }
 
 /// A JSON answer as `T`, or `MalformedResponse` quoting the start of the body.
-pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(provider: Provider, endpoint: &str, body: &[u8]) -> Result<T, Error> {
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
+    provider: Provider,
+    endpoint: &str,
+    body: &[u8],
+) -> Result<T, Error> {
     serde_json::from_slice(body).map_err(|e| Error::MalformedResponse {
         provider,
         endpoint: endpoint.to_owned(),

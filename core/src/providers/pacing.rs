@@ -21,13 +21,23 @@ impl Attempts {
     /// `RetryPolicy`), or the terminal error once its attempts are spent.
     /// `at_least` is a provider hint (e.g. `Retry-After`) the delay never
     /// undercuts.
-    pub(crate) fn retry(&mut self, cx: &mut Cx<'_>, cause: Error, at_least: Option<Millis>) -> Result<Millis, Error> {
+    pub(crate) fn retry(
+        &mut self,
+        cx: &mut Cx<'_>,
+        cause: Error,
+        at_least: Option<Millis>,
+    ) -> Result<Millis, Error> {
         let policy = cx.config.retry;
         self.failures = self.failures.saturating_add(1);
         if self.failures >= policy.max_attempts.max(1) {
-            return Err(Error::RetriesExhausted { attempts: self.failures, last: Box::new(cause) });
+            return Err(Error::RetriesExhausted {
+                attempts: self.failures,
+                last: Box::new(cause),
+            });
         }
-        let backoff = cx.now.saturating_add(policy.delay(cx.config.seed, self.failures - 1));
+        let backoff = cx
+            .now
+            .saturating_add(policy.delay(cx.config.seed, self.failures - 1));
         let until = at_least.map_or(backoff, |hint| hint.max(backoff));
         cx.emit(Event::Retrying {
             attempt: self.failures.saturating_add(1),
@@ -56,12 +66,19 @@ pub(crate) struct Pacing {
 impl Pacing {
     /// Free to act at `now`, with a fresh budget.
     pub(crate) fn new(now: Millis) -> Self {
-        Self { not_before: now, waiting: WaitReason::PollBackoff, attempts: Attempts::default() }
+        Self {
+            not_before: now,
+            waiting: WaitReason::PollBackoff,
+            attempts: Attempts::default(),
+        }
     }
 
     /// `Step::Wait` while the machine must not act yet.
     pub(crate) fn gate(&self, now: Millis) -> Option<Step> {
-        (now < self.not_before).then(|| Step::Wait { until: self.not_before, reason: self.waiting.clone() })
+        (now < self.not_before).then(|| Step::Wait {
+            until: self.not_before,
+            reason: self.waiting.clone(),
+        })
     }
 
     /// Holds the machine until `until`, for `reason`.
@@ -74,7 +91,12 @@ impl Pacing {
     /// machine for its backoff (see [`Attempts::retry`]). The caller fails
     /// the job with the `Err`; it may re-`schedule` the `Ok` instant with a
     /// more telling reason (rate limits).
-    pub(crate) fn retry(&mut self, cx: &mut Cx<'_>, cause: Error, at_least: Option<Millis>) -> Result<Millis, Error> {
+    pub(crate) fn retry(
+        &mut self,
+        cx: &mut Cx<'_>,
+        cause: Error,
+        at_least: Option<Millis>,
+    ) -> Result<Millis, Error> {
         let until = self.attempts.retry(cx, cause, at_least)?;
         self.schedule(until, WaitReason::RetryBackoff);
         Ok(until)

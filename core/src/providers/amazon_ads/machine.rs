@@ -11,8 +11,8 @@ use crate::http::{find_header, Body, Header, Method, RedirectPolicy};
 use crate::integrity::Compression;
 use crate::job::JobConfig;
 use crate::providers::{
-    encode_segment, excerpt, is_http_url, parse_json, Cx, ExchangeFailure, Finish, Link, Outgoing, Pacing, Phased, Provider, Reply,
-    ReportBody, Step,
+    encode_segment, excerpt, is_http_url, parse_json, Cx, ExchangeFailure, Finish, Link, Outgoing,
+    Pacing, Phased, Provider, Reply, ReportBody, Step,
 };
 use crate::rate::TokenBucket;
 use crate::records::RecordFormat;
@@ -104,7 +104,11 @@ impl Phased for Machine {
 }
 
 impl Machine {
-    pub(crate) fn new(spec: ReportSpec, _config: &JobConfig, now: Millis) -> Result<Self, ConfigError> {
+    pub(crate) fn new(
+        spec: ReportSpec,
+        _config: &JobConfig,
+        now: Millis,
+    ) -> Result<Self, ConfigError> {
         spec.validate()?;
         Ok(Self {
             spec,
@@ -126,16 +130,21 @@ impl Machine {
     /// Takes the host's current access token, if it gave one.
     pub(crate) fn install(&mut self, credentials: &Credentials) {
         self.in_flight = None;
-        self.token = credentials
-            .access_token
-            .clone()
-            .map(|value| AccessToken { value, expires_at: credentials.access_token_expires_at });
+        self.token = credentials.access_token.clone().map(|value| AccessToken {
+            value,
+            expires_at: credentials.access_token_expires_at,
+        });
     }
 
     /// The machine without its secrets and in-flight bookkeeping: exactly
     /// what a snapshot holds.
     pub(crate) fn persistable(&self) -> Self {
-        Self { token: None, link: None, in_flight: None, ..self.clone() }
+        Self {
+            token: None,
+            link: None,
+            in_flight: None,
+            ..self.clone()
+        }
     }
 
     pub(crate) fn report_id(&self) -> Option<&str> {
@@ -151,20 +160,29 @@ impl Machine {
         }
         if self.stage == Stage::Download {
             match &self.link {
-                Some(link) if link.usable(cx.now, 0) => return self.send(Call::Download, cx, credentials),
+                Some(link) if link.usable(cx.now, 0) => {
+                    return self.send(Call::Download, cx, credentials)
+                }
                 // Expired before we got to it, or lost in a restore: ask for a fresh one.
                 _ => self.stage = Stage::ResolveLink,
             }
         }
         let needs_token = match &self.token {
             None => true,
-            Some(token) => token.expires_at.is_some_and(|at| cx.now.saturating_add(TOKEN_MARGIN_MS) >= at),
+            Some(token) => token
+                .expires_at
+                .is_some_and(|at| cx.now.saturating_add(TOKEN_MARGIN_MS) >= at),
         };
         if needs_token {
             return self.send(Call::Token, cx, credentials);
         }
         if let Err(ready) = self.bucket.try_take(cx.now) {
-            return Step::Wait { until: ready, reason: WaitReason::RateLimit { bucket: API_BUCKET.to_owned() } };
+            return Step::Wait {
+                until: ready,
+                reason: WaitReason::RateLimit {
+                    bucket: API_BUCKET.to_owned(),
+                },
+            };
         }
         let call = match self.stage {
             Stage::Create => Call::Create,
@@ -176,11 +194,21 @@ impl Machine {
 
     fn send(&mut self, call: Call, cx: &Cx<'_>, credentials: &Credentials) -> Step {
         self.in_flight = Some(call);
-        let api = cx.config.base_url.as_deref().unwrap_or(self.spec.region.api_origin()).trim_end_matches('/');
+        let api = cx
+            .config
+            .base_url
+            .as_deref()
+            .unwrap_or(self.spec.region.api_origin())
+            .trim_end_matches('/');
         let report_id = self.report_id.as_deref().unwrap_or_default();
         let outgoing = match call {
             Call::Token => {
-                let auth = cx.config.auth_base_url.as_deref().unwrap_or(self.spec.region.auth_origin()).trim_end_matches('/');
+                let auth = cx
+                    .config
+                    .auth_base_url
+                    .as_deref()
+                    .unwrap_or(self.spec.region.auth_origin())
+                    .trim_end_matches('/');
                 let form = form_urlencoded::Serializer::new(String::new())
                     .append_pair("grant_type", "refresh_token")
                     .append_pair("refresh_token", credentials.refresh_token.expose())
@@ -192,7 +220,10 @@ impl Machine {
                     method: Method::Post,
                     url: format!("{auth}/auth/o2/token"),
                     headers: vec![
-                        Header::plain("Content-Type", "application/x-www-form-urlencoded;charset=UTF-8"),
+                        Header::plain(
+                            "Content-Type",
+                            "application/x-www-form-urlencoded;charset=UTF-8",
+                        ),
                         Header::plain("Accept", "application/json"),
                     ],
                     body: Body::Secret(Secret::new(form.into_bytes())),
@@ -244,7 +275,11 @@ impl Machine {
             Call::Download => Outgoing {
                 endpoint: DOWNLOAD,
                 method: Method::Get,
-                url: self.link.as_ref().map(|l| l.url.clone()).unwrap_or_default(),
+                url: self
+                    .link
+                    .as_ref()
+                    .map(|l| l.url.clone())
+                    .unwrap_or_default(),
                 // Deliberately nothing of the Ads API: S3 authenticates by the
                 // presigned query, and the token must not leave Amazon Ads.
                 headers: Vec::new(),
@@ -258,10 +293,17 @@ impl Machine {
     }
 
     fn api_headers(&self, credentials: &Credentials) -> Vec<Header> {
-        let token = self.token.as_ref().map(|t| t.value.expose().as_str()).unwrap_or_default();
+        let token = self
+            .token
+            .as_ref()
+            .map(|t| t.value.expose().as_str())
+            .unwrap_or_default();
         vec![
             Header::secret("Authorization", format!("Bearer {token}")),
-            Header::plain("Amazon-Advertising-API-ClientId", credentials.client_id.clone()),
+            Header::plain(
+                "Amazon-Advertising-API-ClientId",
+                credentials.client_id.clone(),
+            ),
             Header::plain("Amazon-Advertising-API-Scope", self.spec.profile_id.clone()),
             Header::plain("Accept", "application/json"),
         ]
@@ -277,7 +319,9 @@ impl Machine {
     }
 
     pub(crate) fn on_reply(&mut self, cx: &mut Cx<'_>, reply: Reply) {
-        let Some(call) = self.in_flight.take() else { return };
+        let Some(call) = self.in_flight.take() else {
+            return;
+        };
         match (call, reply) {
             (Call::Token, reply) => self.on_token(cx, reply),
             (Call::Resolve | Call::Download, Reply::Report { decoded, rows, .. }) => {
@@ -320,28 +364,59 @@ impl Machine {
             }
             (call, Reply::Failed(failure)) => {
                 let endpoint = endpoint_of(call);
-                if self.retry_until(cx, failure.into_error(endpoint), None).is_some() && call == Call::Download {
+                if self
+                    .retry_until(cx, failure.into_error(endpoint), None)
+                    .is_some()
+                    && call == Call::Download
+                {
                     self.stage = Stage::ResolveLink;
                 }
             }
-            (Call::Create, Reply::Response { status, headers, body }) => {
+            (
+                Call::Create,
+                Reply::Response {
+                    status,
+                    headers,
+                    body,
+                },
+            ) => {
                 if !(200..300).contains(&status) {
                     return self.api_failure(cx, CREATE, status, &headers, &body);
                 }
                 match parse_json::<wire::ReportResponse>(Provider::AmazonAds, CREATE, &body) {
-                    Ok(wire::ReportResponse { report_id: Some(id), .. }) if !id.is_empty() => {
+                    Ok(wire::ReportResponse {
+                        report_id: Some(id),
+                        ..
+                    }) if !id.is_empty() => {
                         self.succeeded();
-                        cx.emit(Event::ReportCreated { report_id: id.clone() });
+                        cx.emit(Event::ReportCreated {
+                            report_id: id.clone(),
+                        });
                         self.report_id = Some(id);
                         self.stage = Stage::Poll;
                         self.polls = 0;
-                        self.pacing.schedule(cx.now.saturating_add(cx.config.poll.delay(cx.config.seed, 0)), WaitReason::PollBackoff);
+                        self.pacing.schedule(
+                            cx.now
+                                .saturating_add(cx.config.poll.delay(cx.config.seed, 0)),
+                            WaitReason::PollBackoff,
+                        );
                     }
-                    Ok(_) => self.retry(cx, malformed(CREATE, "no reportId in the response".into()), None),
+                    Ok(_) => self.retry(
+                        cx,
+                        malformed(CREATE, "no reportId in the response".into()),
+                        None,
+                    ),
                     Err(error) => self.retry(cx, error, None),
                 }
             }
-            (Call::Status, Reply::Response { status, headers, body }) => {
+            (
+                Call::Status,
+                Reply::Response {
+                    status,
+                    headers,
+                    body,
+                },
+            ) => {
                 if !(200..300).contains(&status) {
                     return self.api_failure(cx, STATUS, status, &headers, &body);
                 }
@@ -350,7 +425,14 @@ impl Machine {
                     Err(error) => self.retry(cx, error, None),
                 }
             }
-            (Call::Resolve, Reply::Response { status, headers, body }) => {
+            (
+                Call::Resolve,
+                Reply::Response {
+                    status,
+                    headers,
+                    body,
+                },
+            ) => {
                 if (300..400).contains(&status) {
                     match find_header(&headers, "location").filter(|l| is_http_url(l)) {
                         Some(location) => {
@@ -358,10 +440,18 @@ impl Machine {
                             // attempt budget, or a download that fails every
                             // time would be retried forever.
                             self.refreshed_after_401 = false;
-                            self.link = Some(Link::obtained(cx, location.to_owned(), LINK_LIFETIME_MS));
+                            self.link =
+                                Some(Link::obtained(cx, location.to_owned(), LINK_LIFETIME_MS));
                             self.stage = Stage::Download;
                         }
-                        None => self.retry(cx, malformed(RESOLVE, format!("HTTP {status} without an absolute Location header")), None),
+                        None => self.retry(
+                            cx,
+                            malformed(
+                                RESOLVE,
+                                format!("HTTP {status} without an absolute Location header"),
+                            ),
+                            None,
+                        ),
                     }
                 } else {
                     self.api_failure(cx, RESOLVE, status, &headers, &body);
@@ -374,12 +464,15 @@ impl Machine {
     fn on_status(&mut self, cx: &mut Cx<'_>, report: wire::ReportResponse) {
         self.succeeded();
         let status = report.status.unwrap_or_default();
-        cx.emit(Event::ReportStatus { status: status.clone() });
+        cx.emit(Event::ReportStatus {
+            status: status.clone(),
+        });
         match status.as_str() {
             "IN_PROGRESS" | "PENDING" => {
                 self.polls = self.polls.saturating_add(1);
                 let delay = cx.config.poll.delay(cx.config.seed, self.polls);
-                self.pacing.schedule(cx.now.saturating_add(delay), WaitReason::PollBackoff);
+                self.pacing
+                    .schedule(cx.now.saturating_add(delay), WaitReason::PollBackoff);
             }
             "SUCCESS" => {
                 self.file_size = report.file_size;
@@ -390,27 +483,47 @@ impl Machine {
                     provider: Provider::AmazonAds,
                     failure: ReportFailure::Fatal,
                     status,
-                    detail: report
-                        .status_details
-                        .unwrap_or_else(|| "Amazon gave no details; request the report again later".to_owned()),
+                    detail: report.status_details.unwrap_or_else(|| {
+                        "Amazon gave no details; request the report again later".to_owned()
+                    }),
                 });
             }
-            other => self.fail(malformed(STATUS, format!("unknown report status `{}`", excerpt(other.as_bytes(), 40)))),
+            other => self.fail(malformed(
+                STATUS,
+                format!("unknown report status `{}`", excerpt(other.as_bytes(), 40)),
+            )),
         }
     }
 
     fn on_token(&mut self, cx: &mut Cx<'_>, reply: Reply) {
         match reply {
-            Reply::Response { status: 200..=299, body, .. } => match serde_json::from_slice::<wire::TokenResponse>(&body) {
+            Reply::Response {
+                status: 200..=299,
+                body,
+                ..
+            } => match serde_json::from_slice::<wire::TokenResponse>(&body) {
                 Ok(token) if !token.access_token.is_empty() => {
                     self.pacing.succeeded();
-                    let expires_at = token.expires_in.map(|s| cx.now.saturating_add(s.saturating_mul(1000)));
-                    self.token = Some(AccessToken { value: Secret::new(token.access_token), expires_at });
+                    let expires_at = token
+                        .expires_in
+                        .map(|s| cx.now.saturating_add(s.saturating_mul(1000)));
+                    self.token = Some(AccessToken {
+                        value: Secret::new(token.access_token),
+                        expires_at,
+                    });
                 }
                 // serde's message could quote the token; say only what was wrong.
-                _ => self.retry(cx, malformed(TOKEN, "not a token response (access_token missing)".into()), None),
+                _ => self.retry(
+                    cx,
+                    malformed(TOKEN, "not a token response (access_token missing)".into()),
+                    None,
+                ),
             },
-            Reply::Response { status, headers, body } => {
+            Reply::Response {
+                status,
+                headers,
+                body,
+            } => {
                 if status == 429 || status >= 500 {
                     return self.api_failure(cx, TOKEN, status, &headers, &body);
                 }
@@ -420,7 +533,13 @@ impl Machine {
                     .and_then(|e| e.error_description)
                     .unwrap_or_else(|| excerpt(&body, 200))
                     + " — check the LwA client id, client secret and refresh token (a revoked grant needs a new authorization)";
-                self.fail(Error::Rejected { provider: Provider::AmazonAds, endpoint: TOKEN.to_owned(), status, code, detail });
+                self.fail(Error::Rejected {
+                    provider: Provider::AmazonAds,
+                    endpoint: TOKEN.to_owned(),
+                    status,
+                    code,
+                    detail,
+                });
             }
             Reply::Failed(failure) => self.retry(cx, failure.into_error(TOKEN), None),
             Reply::Report { .. } => {}
@@ -428,13 +547,25 @@ impl Machine {
     }
 
     /// A non-2xx answer from an Ads API call.
-    fn api_failure(&mut self, cx: &mut Cx<'_>, endpoint: &'static str, status: u16, headers: &[(String, String)], body: &[u8]) {
+    fn api_failure(
+        &mut self,
+        cx: &mut Cx<'_>,
+        endpoint: &'static str,
+        status: u16,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) {
         let api_error = serde_json::from_slice::<wire::ApiError>(body).ok();
-        let code = api_error.as_ref().and_then(|e| e.code.as_ref()).map(|c| match c {
-            serde_json::Value::String(s) => s.clone(),
-            other => other.to_string(),
-        });
-        let detail = api_error.and_then(|e| e.details).unwrap_or_else(|| excerpt(body, 300));
+        let code = api_error
+            .as_ref()
+            .and_then(|e| e.code.as_ref())
+            .map(|c| match c {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            });
+        let detail = api_error
+            .and_then(|e| e.details)
+            .unwrap_or_else(|| excerpt(body, 300));
         match status {
             401 if endpoint != TOKEN && !self.refreshed_after_401 => {
                 // The token was revoked or expired early: refresh once, then retry.
@@ -444,25 +575,49 @@ impl Machine {
             429 => {
                 let hint = find_header(headers, "retry-after")
                     .and_then(|v| v.trim().parse::<u64>().ok())
-                    .map(|s| cx.now.saturating_add(s.saturating_mul(1000).min(MAX_RETRY_AFTER_MS)));
-                let cause = Error::UnexpectedStatus { provider: Provider::AmazonAds, endpoint: endpoint.to_owned(), status, detail };
+                    .map(|s| {
+                        cx.now
+                            .saturating_add(s.saturating_mul(1000).min(MAX_RETRY_AFTER_MS))
+                    });
+                let cause = Error::UnexpectedStatus {
+                    provider: Provider::AmazonAds,
+                    endpoint: endpoint.to_owned(),
+                    status,
+                    detail,
+                };
                 if let Some(until) = self.retry_until(cx, cause, hint) {
                     self.bucket.exhaust_until(cx.now, until);
                     self.pacing.schedule(until, WaitReason::RetryAfter);
-                    cx.emit(Event::Throttled { bucket: API_BUCKET.to_owned(), until });
+                    cx.emit(Event::Throttled {
+                        bucket: API_BUCKET.to_owned(),
+                        until,
+                    });
                 }
             }
             500..=599 => {
-                let cause = Error::UnexpectedStatus { provider: Provider::AmazonAds, endpoint: endpoint.to_owned(), status, detail };
+                let cause = Error::UnexpectedStatus {
+                    provider: Provider::AmazonAds,
+                    endpoint: endpoint.to_owned(),
+                    status,
+                    detail,
+                };
                 self.retry(cx, cause, None);
             }
             404 if endpoint != CREATE => self.fail(Error::ReportFailed {
                 provider: Provider::AmazonAds,
                 failure: ReportFailure::NotFound,
                 status: "404".to_owned(),
-                detail: format!("{detail} — the report is gone or belongs to another profile; request it again"),
+                detail: format!(
+                    "{detail} — the report is gone or belongs to another profile; request it again"
+                ),
             }),
-            _ => self.fail(Error::Rejected { provider: Provider::AmazonAds, endpoint: endpoint.to_owned(), status, code, detail }),
+            _ => self.fail(Error::Rejected {
+                provider: Provider::AmazonAds,
+                endpoint: endpoint.to_owned(),
+                status,
+                code,
+                detail,
+            }),
         }
     }
 
@@ -473,7 +628,11 @@ impl Machine {
         self.link_refreshes = self.link_refreshes.saturating_add(1);
         if self.link_refreshes <= cx.config.max_link_refreshes {
             self.stage = Stage::ResolveLink;
-            cx.emit(Event::Retrying { attempt: self.link_refreshes.saturating_add(1), after_ms: 0, cause: cause.kind() });
+            cx.emit(Event::Retrying {
+                attempt: self.link_refreshes.saturating_add(1),
+                after_ms: 0,
+                cause: cause.kind(),
+            });
             return;
         }
         match cause {
@@ -484,9 +643,16 @@ impl Machine {
                 self.link_refreshes = 0;
                 self.report_id = None;
                 self.stage = Stage::Create;
-                cx.emit(Event::Retrying { attempt: 2, after_ms: 0, cause: cause.kind() });
+                cx.emit(Event::Retrying {
+                    attempt: 2,
+                    after_ms: 0,
+                    cause: cause.kind(),
+                });
             }
-            _ => self.fail(Error::RetriesExhausted { attempts: self.link_refreshes, last: Box::new(cause) }),
+            _ => self.fail(Error::RetriesExhausted {
+                attempts: self.link_refreshes,
+                last: Box::new(cause),
+            }),
         }
     }
 
@@ -495,8 +661,16 @@ impl Machine {
     }
 
     /// Schedules a retry; `None` once the attempts are spent (the job failed).
-    fn retry_until(&mut self, cx: &mut Cx<'_>, cause: Error, at_least: Option<Millis>) -> Option<Millis> {
-        self.pacing.retry(cx, cause, at_least).map_err(|error| self.fail(error)).ok()
+    fn retry_until(
+        &mut self,
+        cx: &mut Cx<'_>,
+        cause: Error,
+        at_least: Option<Millis>,
+    ) -> Option<Millis> {
+        self.pacing
+            .retry(cx, cause, at_least)
+            .map_err(|error| self.fail(error))
+            .ok()
     }
 
     fn succeeded(&mut self) {
@@ -520,5 +694,9 @@ fn endpoint_of(call: Call) -> &'static str {
 }
 
 fn malformed(endpoint: &str, detail: String) -> Error {
-    Error::MalformedResponse { provider: Provider::AmazonAds, endpoint: endpoint.to_owned(), detail }
+    Error::MalformedResponse {
+        provider: Provider::AmazonAds,
+        endpoint: endpoint.to_owned(),
+        detail,
+    }
 }

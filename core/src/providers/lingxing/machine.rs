@@ -26,7 +26,8 @@ use crate::http::{Body, Header, Method, RedirectPolicy, TransportFailure};
 use crate::integrity::{Compression, Md5};
 use crate::job::JobConfig;
 use crate::providers::{
-    excerpt, Attempts, Cx, ExchangeFailure, Outgoing, Phased, Provider, Reply, ReportBody, Step,
+    excerpt, is_http_url, Attempts, Cx, ExchangeFailure, Finish, Link, Outgoing, Pacing, Phased,
+    Provider, Reply, ReportBody, Step,
 };
 use crate::secret::Secret;
 use crate::time::Millis;
@@ -68,8 +69,7 @@ enum Stage {
     Poll,
     Renew,
     Download,
-    Done { summary: Summary },
-    Failed { error: Error },
+    Finished(Finish),
 }
 
 /// Which request is in flight; not persisted (a restored job re-sends).
@@ -96,12 +96,6 @@ struct Tokens {
     access_expires_at: Option<Millis>,
     refresh: Option<Secret<String>>,
     refresh_expires_at: Option<Millis>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Link {
-    url: String,
-    expires_at: Millis,
 }
 
 /// When each capacity-1 endpoint may be called again (`0` = free).
@@ -144,9 +138,7 @@ pub(crate) struct Machine {
     /// `compression_algorithm` of the DONE answer, verbatim.
     compression: Option<String>,
     polls: u32,
-    not_before: Millis,
-    waiting: WaitReason,
-    attempts: Attempts,
+    pacing: Pacing,
     /// Token calls count their own failures, so fetching a token (as every
     /// restored job does) never changes the budget of the step it serves.
     #[serde(default)]
@@ -181,7 +173,7 @@ impl Phased for Machine {
             Stage::Poll => Phase::Polling,
             Stage::Renew => Phase::ResolvingLink,
             Stage::Download => Phase::Downloading,
-            Stage::Done { .. } | Stage::Failed { .. } => Phase::Finished,
+            Stage::Finished(_) => Phase::Finished,
         }
     }
 }
@@ -220,9 +212,7 @@ impl Machine {
             report_document_id: None,
             compression: None,
             polls: 0,
-            not_before: now,
-            waiting: WaitReason::PollBackoff,
-            attempts: Attempts::default(),
+            pacing: Pacing::new(now),
             token_attempts: Attempts::default(),
             link_renewals: 0,
             reauthorized: 0,
@@ -261,20 +251,15 @@ impl Machine {
     }
 
     pub(crate) fn next(&mut self, cx: &mut Cx<'_>, credentials: &Credentials) -> Step {
-        match &self.stage {
-            Stage::Done { summary } => return Step::Done(summary.clone()),
-            Stage::Failed { error } => return Step::Failed(error.clone()),
-            _ => {}
+        if let Stage::Finished(finish) = &self.stage {
+            return finish.step();
         }
-        if cx.now < self.not_before {
-            return Step::Wait {
-                until: self.not_before,
-                reason: self.waiting.clone(),
-            };
+        if let Some(wait) = self.pacing.gate(cx.now) {
+            return wait;
         }
         if self.stage == Stage::Download {
             match &self.link {
-                Some(link) if cx.now.saturating_add(LINK_MARGIN_MS) < link.expires_at => {
+                Some(link) if link.usable(cx.now, LINK_MARGIN_MS) => {
                     return self.send(Call::Download, cx, credentials)
                 }
                 // Lapsed before we got to it, or lost in a restore: renew it.
@@ -582,9 +567,12 @@ impl Machine {
                     Verdict::Throttled(cause) => {
                         if let Some(until) = self.retry_until(cx, cause) {
                             self.gates.set(call, until);
-                            self.waiting = WaitReason::RateLimit {
-                                bucket: bucket(call),
-                            };
+                            self.pacing.schedule(
+                                until,
+                                WaitReason::RateLimit {
+                                    bucket: bucket(call),
+                                },
+                            );
                             cx.emit(Event::Throttled {
                                 bucket: bucket(call),
                                 until,
@@ -627,7 +615,7 @@ impl Machine {
                     self.task_id = Some(task_id);
                     self.stage = Stage::Poll;
                     self.polls = 0;
-                    self.schedule(
+                    self.pacing.schedule(
                         cx.now
                             .saturating_add(cx.config.poll.delay(cx.config.seed, 0)),
                         WaitReason::PollBackoff,
@@ -647,7 +635,7 @@ impl Machine {
                 let url = renewed
                     .as_ref()
                     .and_then(|r| r.url.clone())
-                    .filter(|u| is_link(u));
+                    .filter(|u| is_http_url(u));
                 match url {
                     Some(url) => {
                         // A renewal serves the download step, whose retry budget
@@ -684,14 +672,15 @@ impl Machine {
             "IN_QUEUE" | "IN_PROGRESS" | "UNKNOWN" => {
                 self.polls = self.polls.saturating_add(1);
                 let delay = cx.config.poll.delay(cx.config.seed, self.polls);
-                self.schedule(cx.now.saturating_add(delay), WaitReason::PollBackoff);
+                self.pacing
+                    .schedule(cx.now.saturating_add(delay), WaitReason::PollBackoff);
             }
             "DONE" => {
                 if let Some(id) = report.report_document_id.filter(|id| !id.is_empty()) {
                     self.report_document_id = Some(id);
                 }
                 self.compression = report.compression_algorithm;
-                match report.url.filter(|u| is_link(u)) {
+                match report.url.filter(|u| is_http_url(u)) {
                     Some(url) => self.take_link(cx, url),
                     None if self.report_document_id.is_some() => self.stage = Stage::Renew,
                     None => self.retry(cx, malformed(QUERY, "DONE without url or report_document_id")),
@@ -699,7 +688,7 @@ impl Machine {
             }
             "CANCELLED" => {
                 let summary = self.summary(Outcome::NoData, 0, 0, Md5::digest(b"").to_hex(), false, 0);
-                self.stage = Stage::Done { summary };
+                self.stage = Stage::Finished(Finish::Done { summary });
             }
             "FATAL" => self.fail(Error::ReportFailed {
                 provider: Provider::Lingxing,
@@ -713,12 +702,8 @@ impl Machine {
     }
 
     fn take_link(&mut self, cx: &mut Cx<'_>, url: String) {
-        let expires_at = cx.now.saturating_add(LINK_LIFETIME_MS);
-        self.link = Some(Link { url, expires_at });
+        self.link = Some(Link::obtained(cx, url, LINK_LIFETIME_MS));
         self.stage = Stage::Download;
-        cx.emit(Event::LinkObtained {
-            expires_at: Some(expires_at),
-        });
     }
 
     fn on_download(&mut self, cx: &mut Cx<'_>, reply: Reply) {
@@ -732,7 +717,7 @@ impl Machine {
                     decoded.gzip,
                     rows,
                 );
-                self.stage = Stage::Done { summary };
+                self.stage = Stage::Finished(Finish::Done { summary });
             }
             Reply::Response { status, body, .. } => {
                 let cause = Error::UnexpectedStatus {
@@ -877,40 +862,27 @@ impl Machine {
     }
 
     fn retry_token(&mut self, cx: &mut Cx<'_>, cause: Error) {
-        let policy = cx.config.retry;
-        match self.token_attempts.retry(cx, &policy, cause, None) {
-            Ok(until) => self.schedule(until, WaitReason::RetryBackoff),
+        match self.token_attempts.retry(cx, cause, None) {
+            Ok(until) => self.pacing.schedule(until, WaitReason::RetryBackoff),
             Err(error) => self.fail(error),
         }
     }
 
     /// Schedules a retry; `None` once the attempts are spent (the job failed).
     fn retry_until(&mut self, cx: &mut Cx<'_>, cause: Error) -> Option<Millis> {
-        let policy = cx.config.retry;
-        match self.attempts.retry(cx, &policy, cause, None) {
-            Ok(until) => {
-                self.schedule(until, WaitReason::RetryBackoff);
-                Some(until)
-            }
-            Err(error) => {
-                self.fail(error);
-                None
-            }
-        }
+        self.pacing
+            .retry(cx, cause, None)
+            .map_err(|error| self.fail(error))
+            .ok()
     }
 
     fn succeeded(&mut self) {
-        self.attempts.reset();
+        self.pacing.succeeded();
         self.reauthorized = 0;
     }
 
-    fn schedule(&mut self, until: Millis, reason: WaitReason) {
-        self.not_before = until;
-        self.waiting = reason;
-    }
-
     fn fail(&mut self, error: Error) {
-        self.stage = Stage::Failed { error };
+        self.stage = Stage::Finished(Finish::Failed { error });
     }
 }
 
@@ -1093,10 +1065,6 @@ fn sign_error(endpoint: &str, error: &SignError) -> Error {
         code: None,
         detail,
     }
-}
-
-fn is_link(url: &str) -> bool {
-    url.starts_with("https://") || url.starts_with("http://")
 }
 
 fn endpoint_of(call: Call) -> &'static str {

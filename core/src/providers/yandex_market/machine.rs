@@ -21,8 +21,8 @@ use crate::http::{find_header, Body, Header, Method, RedirectPolicy, TransportFa
 use crate::integrity::{Compression, Md5};
 use crate::job::JobConfig;
 use crate::providers::{
-    encode_segment, excerpt, is_http_url, parse_json, Container, Cx, ExchangeFailure, Finish,
-    Link, Outgoing, Pacing, Phased, Provider, Reply, ReportBody, Step,
+    encode_segment, excerpt, is_http_url, parse_json, Container, Cx, ExchangeFailure, Finish, Link,
+    Outgoing, Pacing, Phased, Provider, Reply, ReportBody, Step,
 };
 use crate::rate::TokenBucket;
 use crate::records::RecordFormat;
@@ -704,7 +704,10 @@ impl Machine {
         cause: Error,
         at_least: Option<Millis>,
     ) -> Option<Millis> {
-        self.pacing.retry(cx, cause, at_least).map_err(|error| self.fail(error)).ok()
+        self.pacing
+            .retry(cx, cause, at_least)
+            .map_err(|error| self.fail(error))
+            .ok()
     }
 
     fn fail(&mut self, error: Error) {

@@ -10,13 +10,9 @@ use serde::Deserialize;
 pub(super) struct Answer<T> {
     #[serde(default)]
     pub(super) status: Option<String>,
-    #[serde(default = "none")]
+    // No `#[serde(default)]`: it would demand `T: Default`, and a missing
+    // `Option` field reads as `None` without it.
     pub(super) result: Option<T>,
-}
-
-/// `Option::default` without serde's `T: Default` bound on `#[serde(default)]`.
-fn none<T>() -> Option<T> {
-    None
 }
 
 /// `GenerateReportDTO`.
