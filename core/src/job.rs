@@ -66,7 +66,7 @@ impl Credentials {
 /// How a job behaves, independent of the provider. Every field has a
 /// sensible default; override what you need.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct JobConfig {
     /// Replaces the provider's API origin (scheme, host, optional path
@@ -658,6 +658,15 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn config_typos_are_refused_not_ignored() {
+        let parsed: JobConfig = serde_json::from_str(r#"{"seed":7,"reportLimits":{"maxCompressedBytes":9}}"#).unwrap();
+        assert_eq!(parsed.seed, 7);
+        assert_eq!(parsed.report_limits.max_compressed_bytes, 9);
+        let typo = serde_json::from_str::<JobConfig>(r#"{"deadlineMS":1}"#).unwrap_err().to_string();
+        assert!(typo.contains("deadlineMS"), "{typo}");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 /// How often a failing step is retried and how long the job waits between
 /// tries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct RetryPolicy {
     /// Attempts per step, the first included. At least 1.
@@ -43,7 +43,7 @@ impl RetryPolicy {
 
 /// How often the job asks whether a report is ready.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct PollPolicy {
     /// Delay before the first status poll, in ms.

@@ -250,7 +250,7 @@ export interface JobConfig {
   downloadTimeoutMs?: number;
   retry?: Record<string, unknown>;
   poll?: Record<string, unknown>;
-  reportLimits?: { max_compressed_bytes?: number; max_decompressed_bytes?: number };
+  reportLimits?: { maxCompressedBytes?: number; maxDecompressedBytes?: number };
   maxApiBodyBytes?: number;
   maxHeaderBytes?: number;
   maxLinkRefreshes?: number;

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 /// The defaults (4 GiB raw, 16 GiB decoded) admit any realistic marketplace
 /// report; lower them when the host keeps decoded data in memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
 #[non_exhaustive]
 pub struct Limits {
     /// Most raw bytes (as received, compressed or not) accepted.
@@ -53,7 +53,7 @@ mod tests {
 
     #[test]
     fn serde_fills_missing_fields_with_defaults() {
-        let l: Limits = serde_json::from_str(r#"{"max_compressed_bytes":5}"#).unwrap();
+        let l: Limits = serde_json::from_str(r#"{"maxCompressedBytes":5}"#).unwrap();
         assert_eq!(l, Limits::new(5, Limits::DEFAULT_MAX_DECOMPRESSED_BYTES));
         let s = serde_json::to_string(&Limits::default()).unwrap();
         assert_eq!(
