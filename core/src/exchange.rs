@@ -15,8 +15,10 @@
 
 use crate::action::{DataChunk, Event, PartSummary};
 use crate::http::{RequestId, TransportFailure};
-use crate::integrity::{DecodeSummary, Decoder, IntegrityError, Limits, ZipError, ZipLimits, ZipReader};
-use crate::providers::{Container, ExchangeFailure, ReportBody, Reply};
+use crate::integrity::{
+    DecodeSummary, Decoder, IntegrityError, Limits, ZipError, ZipLimits, ZipReader,
+};
+use crate::providers::{Container, ExchangeFailure, Reply, ReportBody};
 use crate::records::{RecordFormat, RowCounter};
 use crate::time::Millis;
 
@@ -40,7 +42,12 @@ pub(crate) struct Exchange {
 
 enum State {
     AwaitingHead,
-    Buffering { status: u16, headers: Vec<(String, String)>, body: Vec<u8>, ended: bool },
+    Buffering {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+        ended: bool,
+    },
     Streaming(Box<Stream>),
     Over(Reply),
 }
@@ -87,14 +94,23 @@ struct PartCounter {
 impl PartCounter {
     fn new(index: u32, name: String, format: RecordFormat) -> Self {
         let counter = (format != RecordFormat::JsonArray).then(|| RowCounter::new(format));
-        Self { index, name, bytes: 0, counter, format }
+        Self {
+            index,
+            name,
+            bytes: 0,
+            counter,
+            format,
+        }
     }
 
     fn push(&mut self, bytes: &[u8]) -> Result<(), Reply> {
         self.bytes = self.bytes.saturating_add(bytes.len() as u64);
         if self.counter.is_none() {
             // A JSON member is counted as an array only if it is one.
-            match bytes.iter().find(|b| !b.is_ascii_whitespace() && !matches!(b, 0xEF | 0xBB | 0xBF)) {
+            match bytes
+                .iter()
+                .find(|b| !b.is_ascii_whitespace() && !matches!(b, 0xEF | 0xBB | 0xBF))
+            {
                 Some(b'[') => self.counter = Some(RowCounter::new(RecordFormat::JsonArray)),
                 Some(_) => {
                     self.counter = Some(RowCounter::new(RecordFormat::Opaque));
@@ -118,13 +134,21 @@ impl PartCounter {
             RecordFormat::Csv | RecordFormat::Tsv => records.saturating_sub(1),
             _ => records,
         };
-        Ok(PartSummary { name: self.name, bytes: self.bytes, rows })
+        Ok(PartSummary {
+            name: self.name,
+            bytes: self.bytes,
+            rows,
+        })
     }
 }
 
 impl std::fmt::Debug for Exchange {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Exchange").field("id", &self.id).field("endpoint", &self.endpoint).field("deadline", &self.deadline).finish()
+        f.debug_struct("Exchange")
+            .field("id", &self.id)
+            .field("endpoint", &self.endpoint)
+            .field("deadline", &self.deadline)
+            .finish()
     }
 }
 
@@ -169,16 +193,26 @@ impl Exchange {
 
     /// Whether decoded data has been handed out (so a failure must void it).
     pub(crate) fn delivered_data(&self) -> bool {
-        self.delivered_before_failure || matches!(&self.state, State::Streaming(stream) if stream.out > 0)
+        self.delivered_before_failure
+            || matches!(&self.state, State::Streaming(stream) if stream.out > 0)
     }
 
-    pub(crate) fn head(&mut self, status: u16, headers: &[(String, String)]) -> Result<(), &'static str> {
+    pub(crate) fn head(
+        &mut self,
+        status: u16,
+        headers: &[(String, String)],
+    ) -> Result<(), &'static str> {
         if !matches!(self.state, State::AwaitingHead) {
             return Err("Head fed twice");
         }
-        let header_bytes: u64 = headers.iter().map(|(n, v)| (n.len() + v.len()) as u64).sum();
+        let header_bytes: u64 = headers
+            .iter()
+            .map(|(n, v)| (n.len() + v.len()) as u64)
+            .sum();
         if header_bytes > self.max_header_bytes {
-            self.state = State::Over(Reply::Failed(ExchangeFailure::TooLarge { limit: self.max_header_bytes }));
+            self.state = State::Over(Reply::Failed(ExchangeFailure::TooLarge {
+                limit: self.max_header_bytes,
+            }));
             return Ok(());
         }
         self.state = match &self.report_body {
@@ -196,8 +230,7 @@ impl Exchange {
                     Container::Single => None,
                     container => Some(Box::new(ZipStage {
                         reader: ZipReader::new(
-                            ZipLimits::default()
-                                .with_max_bytes(self.limits.max_decompressed_bytes),
+                            ZipLimits::default().with_max_bytes(self.limits.max_decompressed_bytes),
                         ),
                         parts: container == Container::Zip,
                         format: spec.record_format,
@@ -209,7 +242,12 @@ impl Exchange {
                 },
                 records_failed: None,
             })),
-            _ => State::Buffering { status, headers: headers.to_vec(), body: Vec::new(), ended: false },
+            _ => State::Buffering {
+                status,
+                headers: headers.to_vec(),
+                body: Vec::new(),
+                ended: false,
+            },
         };
         Ok(())
     }
@@ -222,7 +260,8 @@ impl Exchange {
             State::Streaming(stream) if stream.ended => Err("Chunk fed after End"),
             State::Buffering { body, .. } => {
                 if (body.len() + bytes.len()) as u64 > max_body {
-                    self.state = State::Over(Reply::Failed(ExchangeFailure::TooLarge { limit: max_body }));
+                    self.state =
+                        State::Over(Reply::Failed(ExchangeFailure::TooLarge { limit: max_body }));
                 } else {
                     body.extend_from_slice(bytes);
                 }
@@ -275,9 +314,19 @@ impl Exchange {
         let (next, ready) = match state {
             State::AwaitingHead => (State::AwaitingHead, Ready::Nothing),
             State::Over(reply) => (State::AwaitingHead, Ready::Over(reply)),
-            State::Buffering { status, headers, body, ended: true } => {
-                (State::AwaitingHead, Ready::Over(Reply::Response { status, headers, body }))
-            }
+            State::Buffering {
+                status,
+                headers,
+                body,
+                ended: true,
+            } => (
+                State::AwaitingHead,
+                Ready::Over(Reply::Response {
+                    status,
+                    headers,
+                    body,
+                }),
+            ),
             buffering @ State::Buffering { .. } => (buffering, Ready::Nothing),
             State::Streaming(mut stream) => match stream.advance(chunk_bytes) {
                 Ok(StreamStep::Event(event)) => (State::Streaming(stream), Ready::Event(event)),
@@ -304,7 +353,11 @@ impl Stream {
     fn advance(&mut self, chunk_bytes: usize) -> Result<StreamStep, Reply> {
         if self.out >= self.next_progress {
             self.next_progress = self.next_progress.saturating_add(PROGRESS_EVERY);
-            return Ok(StreamStep::Event(Event::Progress { bytes_in: self.raw_in, bytes_out: self.out, bytes_total: self.bytes_total }));
+            return Ok(StreamStep::Event(Event::Progress {
+                bytes_in: self.raw_in,
+                bytes_out: self.out,
+                bytes_total: self.bytes_total,
+            }));
         }
         if self.zip.as_ref().is_some_and(|zip| zip.parts) {
             return self.advance_parts(chunk_bytes);
@@ -347,7 +400,11 @@ impl Stream {
             buffer.truncate(produced_total);
             let offset = self.out;
             self.out = self.out.saturating_add(produced_total as u64);
-            return Ok(StreamStep::Event(Event::Data(DataChunk { offset, bytes: buffer, part: None })));
+            return Ok(StreamStep::Event(Event::Data(DataChunk {
+                offset,
+                bytes: buffer,
+                part: None,
+            })));
         }
         if !self.ended {
             return Ok(StreamStep::Idle);
@@ -362,26 +419,37 @@ impl Stream {
         }
         let records = std::mem::replace(&mut self.records, RowCounter::new(RecordFormat::Opaque));
         let format = records.format();
-        let records = records.finish().map_err(|e| Reply::Failed(ExchangeFailure::Records(e)))?.unwrap_or(0);
+        let records = records
+            .finish()
+            .map_err(|e| Reply::Failed(ExchangeFailure::Records(e)))?
+            .unwrap_or(0);
         // Flat files open with a header line; rows are what follows it.
         let rows = match format {
             RecordFormat::Tsv | RecordFormat::Csv => records.saturating_sub(1),
             _ => records,
         };
-        Ok(StreamStep::Finished(Reply::Report { decoded, rows }, Vec::new()))
+        Ok(StreamStep::Finished(
+            Reply::Report { decoded, rows },
+            Vec::new(),
+        ))
     }
 
     /// Pulls archive bytes out of the decoder into the ZIP stage's buffer.
     /// Returns how many arrived (0: nothing until more input).
     fn refill(&mut self, chunk_bytes: usize) -> Result<usize, Reply> {
-        let Some(zip) = self.zip.as_mut() else { return Ok(0) };
+        let Some(zip) = self.zip.as_mut() else {
+            return Ok(0);
+        };
         zip.buf.clear();
         zip.buf.resize(chunk_bytes.max(1), 0);
         zip.at = 0;
         let mut filled = 0;
         loop {
             let input = self.pending.get(self.pending_at..).unwrap_or_default();
-            let progress = self.decoder.pull(input, zip.buf.get_mut(filled..).unwrap_or_default()).map_err(integrity_failure)?;
+            let progress = self
+                .decoder
+                .pull(input, zip.buf.get_mut(filled..).unwrap_or_default())
+                .map_err(integrity_failure)?;
             self.pending_at = self.pending_at.saturating_add(progress.consumed);
             filled += progress.produced;
             if filled == zip.buf.len() || progress.is_stalled() {
@@ -401,13 +469,19 @@ impl Stream {
             let mut member = None;
             let mut completed = None;
             loop {
-                let empty = self.zip.as_ref().map_or(true, |zip| zip.at >= zip.buf.len());
+                let empty = self
+                    .zip
+                    .as_ref()
+                    .map_or(true, |zip| zip.at >= zip.buf.len());
                 if empty && self.refill(chunk_bytes)? == 0 {
                     break;
                 }
                 let Some(zip) = self.zip.as_mut() else { break };
                 let input = zip.buf.get(zip.at..).unwrap_or_default();
-                let step = zip.reader.pull(input, out.get_mut(produced..).unwrap_or_default()).map_err(zip_failure)?;
+                let step = zip
+                    .reader
+                    .pull(input, out.get_mut(produced..).unwrap_or_default())
+                    .map_err(zip_failure)?;
                 zip.at = zip.at.saturating_add(step.consumed);
                 if step.produced > 0 {
                     member = step.member;
@@ -421,9 +495,15 @@ impl Stream {
                     break;
                 }
             }
-            let Some(zip) = self.zip.as_mut() else { return Ok(StreamStep::Idle) };
+            let Some(zip) = self.zip.as_mut() else {
+                return Ok(StreamStep::Idle);
+            };
             if let (Some(index), true) = (member, produced > 0) {
-                if zip.current.as_ref().map_or(true, |part| part.index != index) {
+                if zip
+                    .current
+                    .as_ref()
+                    .map_or(true, |part| part.index != index)
+                {
                     let name = zip.reader.member_name(index).unwrap_or_default().to_owned();
                     zip.current = Some(PartCounter::new(index, name, zip.format));
                 }
@@ -446,10 +526,16 @@ impl Stream {
             }
             if produced > 0 {
                 out.truncate(produced);
-                let part = member.and_then(|index| zip.reader.member_name(index)).map(str::to_owned);
+                let part = member
+                    .and_then(|index| zip.reader.member_name(index))
+                    .map(str::to_owned);
                 let offset = self.out;
                 self.out = self.out.saturating_add(produced as u64);
-                return Ok(StreamStep::Event(Event::Data(DataChunk { offset, bytes: out, part })));
+                return Ok(StreamStep::Event(Event::Data(DataChunk {
+                    offset,
+                    bytes: out,
+                    part,
+                })));
             }
             if any_completed {
                 continue;
@@ -457,7 +543,8 @@ impl Stream {
             if !self.ended {
                 return Ok(StreamStep::Idle);
             }
-            let decoder = std::mem::replace(&mut self.decoder, Decoder::new(Limits::default(), None));
+            let decoder =
+                std::mem::replace(&mut self.decoder, Decoder::new(Limits::default(), None));
             let decoded = decoder.finish().map_err(integrity_failure)?;
             return match self.zip.take() {
                 Some(zip) => zip.finish(decoded, self.out),
@@ -485,14 +572,25 @@ impl ZipStage {
     fn finish(self, decoded: DecodeSummary, delivered: u64) -> Result<StreamStep, Reply> {
         let summary = self.reader.finish().map_err(zip_failure)?;
         if !self.parts {
-            return Ok(StreamStep::Finished(Reply::Report { decoded, rows: 0 }, Vec::new()));
+            return Ok(StreamStep::Finished(
+                Reply::Report { decoded, rows: 0 },
+                Vec::new(),
+            ));
         }
         let rows = self.done.iter().map(|p| p.rows).sum();
         if summary.decoded_bytes != delivered {
-            return Err(zip_failure(ZipError::DirectoryMismatch { detail: "delivered bytes differ from the members".to_owned() }));
+            return Err(zip_failure(ZipError::DirectoryMismatch {
+                detail: "delivered bytes differ from the members".to_owned(),
+            }));
         }
-        let decoded = DecodeSummary { decoded_bytes: delivered, ..decoded };
-        Ok(StreamStep::Finished(Reply::Report { decoded, rows }, self.done))
+        let decoded = DecodeSummary {
+            decoded_bytes: delivered,
+            ..decoded
+        };
+        Ok(StreamStep::Finished(
+            Reply::Report { decoded, rows },
+            self.done,
+        ))
     }
 }
 

@@ -99,12 +99,18 @@ pub struct Header {
 impl Header {
     /// A header safe to log.
     pub fn plain(name: &str, value: impl Into<String>) -> Self {
-        Self { name: name.to_owned(), value: HeaderValue::Plain(value.into()) }
+        Self {
+            name: name.to_owned(),
+            value: HeaderValue::Plain(value.into()),
+        }
     }
 
     /// A header that carries a credential.
     pub fn secret(name: &str, value: impl Into<String>) -> Self {
-        Self { name: name.to_owned(), value: HeaderValue::Secret(Secret::new(value.into())) }
+        Self {
+            name: name.to_owned(),
+            value: HeaderValue::Secret(Secret::new(value.into())),
+        }
     }
 }
 
@@ -206,7 +212,10 @@ impl std::fmt::Debug for HttpRequest {
 impl HttpRequest {
     /// The first header with this name (ASCII case-insensitive).
     pub fn header(&self, name: &str) -> Option<&HeaderValue> {
-        self.headers.iter().find(|h| h.name.eq_ignore_ascii_case(name)).map(|h| &h.value)
+        self.headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| &h.value)
     }
 }
 
@@ -250,7 +259,10 @@ impl std::fmt::Display for TransportFailure {
 
 /// Case-insensitive lookup in a response header list.
 pub(crate) fn find_header<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h str> {
-    headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
 }
 
 #[cfg(test)]
@@ -265,13 +277,19 @@ mod tests {
             url: "https://api.amazon.com/auth/o2/token".into(),
             headers: vec![Header::secret("Authorization", "Bearer Atza|canary")],
             body: Body::Secret(Secret::new(b"refresh_token=Atzr|canary".to_vec())),
-            limits: ResponseLimits { max_header_bytes: 1, max_body_bytes: 1 },
+            limits: ResponseLimits {
+                max_header_bytes: 1,
+                max_body_bytes: 1,
+            },
             timeout_ms: 1,
             send_before: None,
             redirect: RedirectPolicy::Follow,
         };
         let debug = format!("{request:?}");
         assert!(!debug.contains("canary"), "{debug}");
-        assert_eq!(request.header("authorization").map(HeaderValue::expose), Some("Bearer Atza|canary"));
+        assert_eq!(
+            request.header("authorization").map(HeaderValue::expose),
+            Some("Bearer Atza|canary")
+        );
     }
 }

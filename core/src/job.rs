@@ -10,7 +10,9 @@ use crate::exchange::{Exchange, Ready};
 use crate::http::{HttpRequest, RequestId, ResponseLimits};
 use crate::input::Input;
 use crate::integrity::Limits;
-use crate::providers::{amazon_ads, lingxing, yandex_market, Cx, ExchangeFailure, Phased, Provider, Reply, Step};
+use crate::providers::{
+    amazon_ads, lingxing, yandex_market, Cx, ExchangeFailure, Phased, Provider, Reply, Step,
+};
 use crate::retry::{PollPolicy, RetryPolicy};
 use crate::snapshot::{Snapshot, FORMAT_VERSION};
 use crate::time::Millis;
@@ -181,12 +183,23 @@ impl ReportJob {
     ///
     /// Fails if the spec is invalid or the credentials belong to another
     /// provider.
-    pub fn new(spec: JobSpec, config: JobConfig, credentials: Credentials, now: Millis) -> Result<Self, ConfigError> {
+    pub fn new(
+        spec: JobSpec,
+        config: JobConfig,
+        credentials: Credentials,
+        now: Millis,
+    ) -> Result<Self, ConfigError> {
         check_credentials(spec.provider(), &credentials)?;
         let machine = match spec {
-            JobSpec::AmazonAds(spec) => Machine::AmazonAds(amazon_ads::Machine::new(spec, &config, now)?),
-            JobSpec::Lingxing(spec) => Machine::Lingxing(lingxing::Machine::new(spec, &config, now)?),
-            JobSpec::YandexMarket(spec) => Machine::YandexMarket(yandex_market::Machine::new(spec, &config, now)?),
+            JobSpec::AmazonAds(spec) => {
+                Machine::AmazonAds(amazon_ads::Machine::new(spec, &config, now)?)
+            }
+            JobSpec::Lingxing(spec) => {
+                Machine::Lingxing(lingxing::Machine::new(spec, &config, now)?)
+            }
+            JobSpec::YandexMarket(spec) => {
+                Machine::YandexMarket(yandex_market::Machine::new(spec, &config, now)?)
+            }
         };
         let state = State {
             machine,
@@ -198,7 +211,13 @@ impl ReportJob {
             phase: Phase::Creating,
             terminal: None,
         };
-        let mut job = Self { state, credentials, exchange: None, events: VecDeque::new(), parts: Vec::new() };
+        let mut job = Self {
+            state,
+            credentials,
+            exchange: None,
+            events: VecDeque::new(),
+            parts: Vec::new(),
+        };
         job.state.phase = job.machine_phase();
         job.install_credentials();
         Ok(job)
@@ -207,9 +226,16 @@ impl ReportJob {
     /// Continues a job from a [`snapshot`](Self::snapshot), with the same
     /// report id and counters. A request that was in flight is sent again (a
     /// download restarts from byte 0).
-    pub fn restore(snapshot: Snapshot, credentials: Credentials, now: Millis) -> Result<Self, RestoreError> {
+    pub fn restore(
+        snapshot: Snapshot,
+        credentials: Credentials,
+        now: Millis,
+    ) -> Result<Self, RestoreError> {
         if snapshot.format_version != FORMAT_VERSION {
-            return Err(RestoreError::UnsupportedVersion { found: snapshot.format_version, supported: FORMAT_VERSION });
+            return Err(RestoreError::UnsupportedVersion {
+                found: snapshot.format_version,
+                supported: FORMAT_VERSION,
+            });
         }
         let mut state = snapshot.state;
         let provider = match &state.machine {
@@ -219,7 +245,13 @@ impl ReportJob {
         };
         check_credentials(provider, &credentials)?;
         state.clock = state.clock.max(now);
-        let mut job = Self { state, credentials, exchange: None, events: VecDeque::new(), parts: Vec::new() };
+        let mut job = Self {
+            state,
+            credentials,
+            exchange: None,
+            events: VecDeque::new(),
+            parts: Vec::new(),
+        };
         job.install_credentials();
         Ok(job)
     }
@@ -234,7 +266,10 @@ impl ReportJob {
             Machine::Lingxing(machine) => Machine::Lingxing(machine.persistable()),
             Machine::YandexMarket(machine) => Machine::YandexMarket(machine.persistable()),
         };
-        Snapshot { format_version: FORMAT_VERSION, state }
+        Snapshot {
+            format_version: FORMAT_VERSION,
+            state,
+        }
     }
 
     /// The provider of this job.
@@ -272,9 +307,15 @@ impl ReportJob {
 
     fn install_credentials(&mut self) {
         match (&mut self.state.machine, &self.credentials) {
-            (Machine::AmazonAds(machine), Credentials::AmazonAds(credentials)) => machine.install(credentials),
-            (Machine::Lingxing(machine), Credentials::Lingxing(credentials)) => machine.install(credentials),
-            (Machine::YandexMarket(machine), Credentials::YandexMarket(credentials)) => machine.install(credentials),
+            (Machine::AmazonAds(machine), Credentials::AmazonAds(credentials)) => {
+                machine.install(credentials)
+            }
+            (Machine::Lingxing(machine), Credentials::Lingxing(credentials)) => {
+                machine.install(credentials)
+            }
+            (Machine::YandexMarket(machine), Credentials::YandexMarket(credentials)) => {
+                machine.install(credentials)
+            }
             // `new` and `restore` refuse mismatched credentials.
             _ => {}
         }
@@ -294,7 +335,9 @@ impl ReportJob {
     }
 
     fn deadline(&self) -> Millis {
-        self.state.started_at.saturating_add(self.state.config.deadline_ms)
+        self.state
+            .started_at
+            .saturating_add(self.state.config.deadline_ms)
     }
 
     /// Feeds an input. Call [`Self::poll`] until it returns `Wait`, `Done` or
@@ -324,7 +367,9 @@ impl ReportJob {
             return Err(InputError::StaleRequest { id });
         };
         let result = match input {
-            Input::Head { status, headers, .. } => exchange.head(status, headers),
+            Input::Head {
+                status, headers, ..
+            } => exchange.head(status, headers),
             Input::Chunk { bytes, .. } => exchange.chunk(bytes),
             Input::End { .. } => exchange.end(),
             Input::TransportFailed { failure, .. } => {
@@ -334,7 +379,10 @@ impl ReportJob {
             // No provider implemented yet asks the host to sign.
             Input::Signature { .. } | Input::Cancel => return Err(InputError::StaleRequest { id }),
         };
-        result.map_err(|detail| InputError::OutOfOrder { id, detail: detail.to_owned() })
+        result.map_err(|detail| InputError::OutOfOrder {
+            id,
+            detail: detail.to_owned(),
+        })
     }
 
     /// The next action. See the run loop in the type's documentation.
@@ -364,7 +412,9 @@ impl ReportJob {
                             self.parts = parts;
                         }
                         if voids_data && !matches!(reply, Reply::Report { .. }) {
-                            self.events.push_back(Event::DataReset { cause: reply_kind(&reply) });
+                            self.events.push_back(Event::DataReset {
+                                cause: reply_kind(&reply),
+                            });
                         }
                         self.deliver(now, reply);
                         continue;
@@ -372,7 +422,9 @@ impl ReportJob {
                     Ready::Nothing if now >= exchange.deadline => {
                         self.exchange = None;
                         if voids_data {
-                            self.events.push_back(Event::DataReset { cause: ErrorKind::Transport });
+                            self.events.push_back(Event::DataReset {
+                                cause: ErrorKind::Transport,
+                            });
                         }
                         self.deliver(now, Reply::Failed(ExchangeFailure::TimedOut));
                         continue;
@@ -390,13 +442,18 @@ impl ReportJob {
                 Step::Send(outgoing) => return self.send(now, outgoing),
                 Step::Wait { until, reason } => {
                     if until > self.deadline() {
-                        self.finish(Terminal::Failed(Error::DeadlineExceeded { deadline: self.deadline() }));
+                        self.finish(Terminal::Failed(Error::DeadlineExceeded {
+                            deadline: self.deadline(),
+                        }));
                         continue;
                     }
                     if !self.events.is_empty() {
                         continue;
                     }
-                    return Action::Wait { until: until.max(now), reason };
+                    return Action::Wait {
+                        until: until.max(now),
+                        reason,
+                    };
                 }
                 Step::Done(mut summary) => {
                     summary.requests = self.state.requests;
@@ -408,16 +465,25 @@ impl ReportJob {
                 Step::Failed(error) => self.finish(Terminal::Failed(error)),
             }
         }
-        Action::Wait { until: now.saturating_add(1), reason: WaitReason::PollBackoff }
+        Action::Wait {
+            until: now.saturating_add(1),
+            reason: WaitReason::PollBackoff,
+        }
     }
 
     fn step(&mut self, now: Millis) -> Step {
         let before = self.state.phase;
         let mut cx = Cx::new(now, &self.state.config, &mut self.events);
         let step = match (&mut self.state.machine, &self.credentials) {
-            (Machine::AmazonAds(machine), Credentials::AmazonAds(credentials)) => machine.next(&mut cx, credentials),
-            (Machine::Lingxing(machine), Credentials::Lingxing(credentials)) => machine.next(&mut cx, credentials),
-            (Machine::YandexMarket(machine), Credentials::YandexMarket(credentials)) => machine.next(&mut cx, credentials),
+            (Machine::AmazonAds(machine), Credentials::AmazonAds(credentials)) => {
+                machine.next(&mut cx, credentials)
+            }
+            (Machine::Lingxing(machine), Credentials::Lingxing(credentials)) => {
+                machine.next(&mut cx, credentials)
+            }
+            (Machine::YandexMarket(machine), Credentials::YandexMarket(credentials)) => {
+                machine.next(&mut cx, credentials)
+            }
             // `new` and `restore` refuse mismatched credentials; this is a guard, not a path.
             (_, credentials) => Step::Failed(Error::Rejected {
                 provider: credentials.provider(),
@@ -446,7 +512,10 @@ impl ReportJob {
         let after = self.machine_phase();
         if after != before {
             self.state.phase = after;
-            self.events.push_back(Event::PhaseChanged { from: before, to: after });
+            self.events.push_back(Event::PhaseChanged {
+                from: before,
+                to: after,
+            });
         }
     }
 
@@ -456,8 +525,16 @@ impl ReportJob {
         self.state.next_request_id = self.state.next_request_id.saturating_add(1);
         self.state.requests = self.state.requests.saturating_add(1);
         let is_report = outgoing.report_body.is_some();
-        let timeout_ms = if is_report { config.download_timeout_ms } else { config.request_timeout_ms };
-        let max_body_bytes = if is_report { config.report_limits.max_compressed_bytes } else { config.max_api_body_bytes };
+        let timeout_ms = if is_report {
+            config.download_timeout_ms
+        } else {
+            config.request_timeout_ms
+        };
+        let max_body_bytes = if is_report {
+            config.report_limits.max_compressed_bytes
+        } else {
+            config.max_api_body_bytes
+        };
         self.exchange = Some(Exchange::new(
             id,
             now.saturating_add(timeout_ms),
@@ -473,7 +550,10 @@ impl ReportJob {
             url: outgoing.url,
             headers: outgoing.headers,
             body: outgoing.body,
-            limits: ResponseLimits { max_header_bytes: config.max_header_bytes, max_body_bytes },
+            limits: ResponseLimits {
+                max_header_bytes: config.max_header_bytes,
+                max_body_bytes,
+            },
             timeout_ms,
             send_before: outgoing.send_before,
             redirect: outgoing.redirect,
@@ -486,7 +566,10 @@ impl ReportJob {
             self.state.phase = Phase::Finished;
             self.state.terminal = Some(terminal);
             if before != Phase::Finished {
-                self.events.push_back(Event::PhaseChanged { from: before, to: Phase::Finished });
+                self.events.push_back(Event::PhaseChanged {
+                    from: before,
+                    to: Phase::Finished,
+                });
             }
         }
     }
@@ -507,7 +590,10 @@ fn check_credentials(spec: Provider, credentials: &Credentials) -> Result<(), Co
             Credentials::AmazonAds(_) => Ok(()),
         }
     } else {
-        Err(ConfigError::CredentialsMismatch { spec, credentials: credentials.provider() })
+        Err(ConfigError::CredentialsMismatch {
+            spec,
+            credentials: credentials.provider(),
+        })
     }
 }
 
@@ -517,10 +603,23 @@ mod tests {
     use crate::providers::amazon_ads::{RecordType, Region, ReportSpec, Tactic};
 
     fn job(now: u64) -> ReportJob {
-        let spec = ReportSpec::new(Region::Na, "42", RecordType::Campaigns, "20240301", Tactic::T00020, vec!["clicks".into()]);
-        let credentials = amazon_ads::Credentials::new("client", "secret", "Atzr|refresh").with_access_token("Atza|token", None);
-        ReportJob::new(JobSpec::AmazonAds(spec), JobConfig::default(), Credentials::AmazonAds(credentials), Millis(now))
-            .unwrap()
+        let spec = ReportSpec::new(
+            Region::Na,
+            "42",
+            RecordType::Campaigns,
+            "20240301",
+            Tactic::T00020,
+            vec!["clicks".into()],
+        );
+        let credentials = amazon_ads::Credentials::new("client", "secret", "Atzr|refresh")
+            .with_access_token("Atza|token", None);
+        ReportJob::new(
+            JobSpec::AmazonAds(spec),
+            JobConfig::default(),
+            Credentials::AmazonAds(credentials),
+            Millis(now),
+        )
+        .unwrap()
     }
 
     fn next_send(job: &mut ReportJob, now: u64) -> HttpRequest {
@@ -546,8 +645,17 @@ mod tests {
     }
 
     fn answer(job: &mut ReportJob, now: u64, id: RequestId, status: u16, body: &[u8]) {
-        job.handle(Millis(now), Input::Head { id, status, headers: &[] }).unwrap();
-        job.handle(Millis(now), Input::Chunk { id, bytes: body }).unwrap();
+        job.handle(
+            Millis(now),
+            Input::Head {
+                id,
+                status,
+                headers: &[],
+            },
+        )
+        .unwrap();
+        job.handle(Millis(now), Input::Chunk { id, bytes: body })
+            .unwrap();
         job.handle(Millis(now), Input::End { id }).unwrap();
     }
 
@@ -558,9 +666,15 @@ mod tests {
         assert!(create.url.ends_with("/sd/campaigns/report"));
         let (_, action) = drain(&mut job, 1_000);
         match action {
-            Action::Wait { until, reason: WaitReason::AwaitingResponse { id } } => {
+            Action::Wait {
+                until,
+                reason: WaitReason::AwaitingResponse { id },
+            } => {
                 assert_eq!(id, create.id);
-                assert_eq!(until, Millis(1_000 + JobConfig::default().request_timeout_ms));
+                assert_eq!(
+                    until,
+                    Millis(1_000 + JobConfig::default().request_timeout_ms)
+                );
             }
             other => panic!("{other:?}"),
         }
@@ -571,14 +685,49 @@ mod tests {
         let mut job = job(0);
         let create = next_send(&mut job, 0);
         let stale = RequestId::new(create.id.get() + 7);
-        assert_eq!(job.handle(Millis(0), Input::End { id: stale }), Err(InputError::StaleRequest { id: stale }));
-        assert!(matches!(job.handle(Millis(0), Input::Chunk { id: create.id, bytes: b"x" }), Err(InputError::OutOfOrder { .. })));
-        answer(&mut job, 0, create.id, 202, br#"{"reportId":"r-1","status":"IN_PROGRESS"}"#);
+        assert_eq!(
+            job.handle(Millis(0), Input::End { id: stale }),
+            Err(InputError::StaleRequest { id: stale })
+        );
+        assert!(matches!(
+            job.handle(
+                Millis(0),
+                Input::Chunk {
+                    id: create.id,
+                    bytes: b"x"
+                }
+            ),
+            Err(InputError::OutOfOrder { .. })
+        ));
+        answer(
+            &mut job,
+            0,
+            create.id,
+            202,
+            br#"{"reportId":"r-1","status":"IN_PROGRESS"}"#,
+        );
         let (events, action) = drain(&mut job, 0);
-        assert!(events.contains(&Event::ReportCreated { report_id: "r-1".into() }), "{events:?}");
-        assert!(matches!(action, Action::Wait { reason: WaitReason::PollBackoff, .. }), "{action:?}");
+        assert!(
+            events.contains(&Event::ReportCreated {
+                report_id: "r-1".into()
+            }),
+            "{events:?}"
+        );
+        assert!(
+            matches!(
+                action,
+                Action::Wait {
+                    reason: WaitReason::PollBackoff,
+                    ..
+                }
+            ),
+            "{action:?}"
+        );
         // The answered id is now stale.
-        assert_eq!(job.handle(Millis(0), Input::End { id: create.id }), Err(InputError::StaleRequest { id: create.id }));
+        assert_eq!(
+            job.handle(Millis(0), Input::End { id: create.id }),
+            Err(InputError::StaleRequest { id: create.id })
+        );
         assert_eq!(job.report_id(), Some("r-1"));
     }
 
@@ -588,8 +737,19 @@ mod tests {
         let first = next_send(&mut job, 0);
         let timeout = JobConfig::default().request_timeout_ms;
         let (events, action) = drain(&mut job, timeout);
-        assert!(events.iter().any(|e| matches!(e, Event::Retrying { cause: ErrorKind::Transport, .. })), "{events:?}");
-        let Action::Wait { until, .. } = action else { panic!("{action:?}") };
+        assert!(
+            events.iter().any(|e| matches!(
+                e,
+                Event::Retrying {
+                    cause: ErrorKind::Transport,
+                    ..
+                }
+            )),
+            "{events:?}"
+        );
+        let Action::Wait { until, .. } = action else {
+            panic!("{action:?}")
+        };
         let second = next_send(&mut job, until.as_u64());
         assert!(second.id > first.id);
         assert_eq!(second.url, first.url);
@@ -599,14 +759,38 @@ mod tests {
     fn an_oversized_api_response_is_a_typed_failure_not_a_buffer() {
         let mut job = job(0);
         let create = next_send(&mut job, 0);
-        job.handle(Millis(0), Input::Head { id: create.id, status: 202, headers: &[] }).unwrap();
+        job.handle(
+            Millis(0),
+            Input::Head {
+                id: create.id,
+                status: 202,
+                headers: &[],
+            },
+        )
+        .unwrap();
         let big = vec![b' '; 1 << 20];
         for _ in 0..8 {
-            job.handle(Millis(0), Input::Chunk { id: create.id, bytes: &big }).unwrap();
+            job.handle(
+                Millis(0),
+                Input::Chunk {
+                    id: create.id,
+                    bytes: &big,
+                },
+            )
+            .unwrap();
         }
         job.handle(Millis(0), Input::End { id: create.id }).unwrap();
         let (events, _) = drain(&mut job, 0);
-        assert!(events.iter().any(|e| matches!(e, Event::Retrying { cause: ErrorKind::ResponseTooLarge, .. })), "{events:?}");
+        assert!(
+            events.iter().any(|e| matches!(
+                e,
+                Event::Retrying {
+                    cause: ErrorKind::ResponseTooLarge,
+                    ..
+                }
+            )),
+            "{events:?}"
+        );
     }
 
     #[test]
@@ -614,9 +798,26 @@ mod tests {
         let mut job = job(0);
         let create = next_send(&mut job, 0);
         let headers = vec![("x-junk".to_owned(), "a".repeat(70_000))];
-        job.handle(Millis(0), Input::Head { id: create.id, status: 202, headers: &headers }).unwrap();
+        job.handle(
+            Millis(0),
+            Input::Head {
+                id: create.id,
+                status: 202,
+                headers: &headers,
+            },
+        )
+        .unwrap();
         let (events, _) = drain(&mut job, 0);
-        assert!(events.iter().any(|e| matches!(e, Event::Retrying { cause: ErrorKind::ResponseTooLarge, .. })), "{events:?}");
+        assert!(
+            events.iter().any(|e| matches!(
+                e,
+                Event::Retrying {
+                    cause: ErrorKind::ResponseTooLarge,
+                    ..
+                }
+            )),
+            "{events:?}"
+        );
     }
 
     #[test]
@@ -626,8 +827,14 @@ mod tests {
         job.handle(Millis(0), Input::Cancel).unwrap();
         let (_, action) = drain(&mut job, 0);
         assert!(matches!(action, Action::Failed(Error::Cancelled)));
-        assert!(matches!(job.poll(Millis(5)), Action::Failed(Error::Cancelled)));
-        assert_eq!(job.handle(Millis(5), Input::Cancel), Err(InputError::Finished));
+        assert!(matches!(
+            job.poll(Millis(5)),
+            Action::Failed(Error::Cancelled)
+        ));
+        assert_eq!(
+            job.handle(Millis(5), Input::Cancel),
+            Err(InputError::Finished)
+        );
     }
 
     #[test]
@@ -637,10 +844,17 @@ mod tests {
         let create = next_send(&mut job, start);
         answer(&mut job, start, create.id, 202, br#"{"reportId":"r-1"}"#);
         let (_, action) = drain(&mut job, start);
-        let Action::Wait { until, .. } = action else { panic!("{action:?}") };
+        let Action::Wait { until, .. } = action else {
+            panic!("{action:?}")
+        };
         // A host clock that jumps back an hour still gets a wait no earlier than before.
         let (_, again) = drain(&mut job, start - 3_600_000);
-        let Action::Wait { until: again_until, .. } = again else { panic!("{again:?}") };
+        let Action::Wait {
+            until: again_until, ..
+        } = again
+        else {
+            panic!("{again:?}")
+        };
         assert_eq!(again_until, until);
     }
 
@@ -648,11 +862,20 @@ mod tests {
     fn rejections_carry_amazons_message() {
         let mut job = job(0);
         let create = next_send(&mut job, 0);
-        answer(&mut job, 0, create.id, 422, br#"{"code":"422","details":"Invalid metric: clickz"}"#);
+        answer(
+            &mut job,
+            0,
+            create.id,
+            422,
+            br#"{"code":"422","details":"Invalid metric: clickz"}"#,
+        );
         let (_, action) = drain(&mut job, 0);
         match action {
             Action::Failed(error @ Error::Rejected { status: 422, .. }) => {
-                assert!(error.to_string().contains("Invalid metric: clickz"), "{error}");
+                assert!(
+                    error.to_string().contains("Invalid metric: clickz"),
+                    "{error}"
+                );
                 assert_eq!(error.blame(), crate::Blame::Config);
                 assert!(!error.is_retryable());
             }
@@ -662,10 +885,13 @@ mod tests {
 
     #[test]
     fn config_typos_are_refused_not_ignored() {
-        let parsed: JobConfig = serde_json::from_str(r#"{"seed":7,"reportLimits":{"maxCompressedBytes":9}}"#).unwrap();
+        let parsed: JobConfig =
+            serde_json::from_str(r#"{"seed":7,"reportLimits":{"maxCompressedBytes":9}}"#).unwrap();
         assert_eq!(parsed.seed, 7);
         assert_eq!(parsed.report_limits.max_compressed_bytes, 9);
-        let typo = serde_json::from_str::<JobConfig>(r#"{"deadlineMS":1}"#).unwrap_err().to_string();
+        let typo = serde_json::from_str::<JobConfig>(r#"{"deadlineMS":1}"#)
+            .unwrap_err()
+            .to_string();
         assert!(typo.contains("deadlineMS"), "{typo}");
     }
 
@@ -674,11 +900,20 @@ mod tests {
         let snapshot = job(0).snapshot();
         assert_eq!(snapshot.format_version(), FORMAT_VERSION);
         let text = snapshot.to_json();
-        assert!(!text.contains("Atza|token") && !text.contains("secret") && !text.contains("Atzr"), "{text}");
+        assert!(
+            !text.contains("Atza|token") && !text.contains("secret") && !text.contains("Atzr"),
+            "{text}"
+        );
         let restored = Snapshot::from_json(&text).unwrap();
         assert_eq!(restored, snapshot);
         let bumped = text.replacen("\"formatVersion\":1", "\"formatVersion\":99", 1);
-        assert!(matches!(Snapshot::from_json(&bumped), Err(RestoreError::UnsupportedVersion { found: 99, .. })));
-        assert!(matches!(Snapshot::from_json("{]"), Err(RestoreError::Malformed { .. })));
+        assert!(matches!(
+            Snapshot::from_json(&bumped),
+            Err(RestoreError::UnsupportedVersion { found: 99, .. })
+        ));
+        assert!(matches!(
+            Snapshot::from_json("{]"),
+            Err(RestoreError::Malformed { .. })
+        ));
     }
 }

@@ -78,7 +78,15 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 
 mod action;
 mod error;
@@ -99,7 +107,10 @@ pub mod sim;
 
 pub use action::{Action, DataChunk, Event, Outcome, PartSummary, Phase, Summary, WaitReason};
 pub use error::{Blame, ConfigError, Error, ErrorKind, InputError, ReportFailure, RestoreError};
-pub use http::{Body, Header, HeaderValue, HttpRequest, Method, RedirectPolicy, RequestId, ResponseLimits, TransportFailure};
+pub use http::{
+    Body, Header, HeaderValue, HttpRequest, Method, RedirectPolicy, RequestId, ResponseLimits,
+    TransportFailure,
+};
 pub use input::Input;
 pub use job::{Credentials, JobConfig, JobSpec, ReportJob};
 pub use retry::{PollPolicy, RetryPolicy};

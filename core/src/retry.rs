@@ -21,14 +21,22 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        Self { max_attempts: 6, base_delay_ms: 2_000, max_delay_ms: 120_000 }
+        Self {
+            max_attempts: 6,
+            base_delay_ms: 2_000,
+            max_delay_ms: 120_000,
+        }
     }
 }
 
 impl RetryPolicy {
     /// A policy with the given attempt budget and delays.
     pub const fn new(max_attempts: u32, base_delay_ms: u64, max_delay_ms: u64) -> Self {
-        Self { max_attempts, base_delay_ms, max_delay_ms }
+        Self {
+            max_attempts,
+            base_delay_ms,
+            max_delay_ms,
+        }
     }
 
     /// The delay before retry number `retry` (1 for the first retry).
@@ -54,20 +62,31 @@ pub struct PollPolicy {
 
 impl Default for PollPolicy {
     fn default() -> Self {
-        Self { initial_delay_ms: 2_000, max_delay_ms: 60_000 }
+        Self {
+            initial_delay_ms: 2_000,
+            max_delay_ms: 60_000,
+        }
     }
 }
 
 impl PollPolicy {
     /// A policy with the given delays.
     pub const fn new(initial_delay_ms: u64, max_delay_ms: u64) -> Self {
-        Self { initial_delay_ms, max_delay_ms }
+        Self {
+            initial_delay_ms,
+            max_delay_ms,
+        }
     }
 
     /// The delay before status poll number `poll` (0 for the first).
     pub fn delay(&self, seed: u64, poll: u32) -> u64 {
         // A poll salt keeps poll jitter independent of retry jitter.
-        jittered(self.initial_delay_ms, self.max_delay_ms, seed ^ 0x706f_6c6c, poll)
+        jittered(
+            self.initial_delay_ms,
+            self.max_delay_ms,
+            seed ^ 0x706f_6c6c,
+            poll,
+        )
     }
 }
 

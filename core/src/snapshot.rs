@@ -39,11 +39,17 @@ impl Snapshot {
         struct Version {
             format_version: u32,
         }
-        let version: Version =
-            serde_json::from_str(text).map_err(|e| RestoreError::Malformed { detail: e.to_string() })?;
+        let version: Version = serde_json::from_str(text).map_err(|e| RestoreError::Malformed {
+            detail: e.to_string(),
+        })?;
         if version.format_version != FORMAT_VERSION {
-            return Err(RestoreError::UnsupportedVersion { found: version.format_version, supported: FORMAT_VERSION });
+            return Err(RestoreError::UnsupportedVersion {
+                found: version.format_version,
+                supported: FORMAT_VERSION,
+            });
         }
-        serde_json::from_str(text).map_err(|e| RestoreError::Malformed { detail: e.to_string() })
+        serde_json::from_str(text).map_err(|e| RestoreError::Malformed {
+            detail: e.to_string(),
+        })
     }
 }

@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 /// notion of time go backwards: it schedules with the largest `Millis` it
 /// has seen (see [`crate::ReportJob::poll`]). Arithmetic saturates; it never
 /// panics.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Millis(pub u64);
 

@@ -71,4 +71,7 @@ pub use limits::Limits;
 pub use md5::{Md5, Md5Digest};
 pub use pipeline::{Compression, DecodeSummary, Decoder};
 pub use sniff::{sniff, ContentKind};
-pub use zip::{unzip, zip_archive, ZipEntry, ZipError, ZipLimits, ZipMember, ZipMethod, ZipPart, ZipProgress, ZipReader, ZipSummary};
+pub use zip::{
+    unzip, zip_archive, ZipEntry, ZipError, ZipLimits, ZipMember, ZipMethod, ZipPart, ZipProgress,
+    ZipReader, ZipSummary,
+};

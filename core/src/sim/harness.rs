@@ -117,7 +117,7 @@ pub enum Interference {
 }
 
 /// A loggable, comparable record of one action (or harness event). Holds no
-/// secret: requests are recorded by method, URL (query values redacted: they
+/// secret: requests are recorded by method, URL (credential query values redacted: they
 /// can be signatures or tokens) and header names, and `Data` by offset and
 /// length.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -132,7 +132,7 @@ pub enum ActionRecord {
         id: RequestId,
         /// HTTP method.
         method: Method,
-        /// Absolute URL, query values replaced by `redacted`.
+        /// Absolute URL, credential query values replaced by `redacted`.
         url: String,
         /// Header names, in order.
         #[serde(rename = "headerNames")]
@@ -245,20 +245,13 @@ impl ActionRecord {
     }
 }
 
-/// `url` with every query value replaced: presigned links and signed
-/// requests carry credentials there.
+/// `url` with its credential query values replaced: presigned links and
+/// signed requests carry credentials there.
 fn loggable_url(url: &str) -> String {
-    let Some((base, query)) = url.split_once('?') else {
-        return url.to_owned();
-    };
-    let names: Vec<String> = query
-        .split('&')
-        .map(|pair| match pair.split_once('=') {
-            Some((name, _)) => format!("{name}=redacted"),
-            None => pair.to_owned(),
-        })
-        .collect();
-    format!("{base}?{}", names.join("&"))
+    match url.split_once('?') {
+        Some((base, query)) => format!("{base}?{}", super::redact_query(query)),
+        None => url.to_owned(),
+    }
 }
 
 /// What one [`Harness::step`] did.

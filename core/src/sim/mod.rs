@@ -186,13 +186,24 @@ fn target_of(url: &str) -> String {
     }
 }
 
-/// A query string with the values of credential parameters (Lingxing's
-/// `access_token` and `sign`) replaced, so the log stays secret-free.
-fn redact_query(query: &str) -> String {
+/// Query parameters that carry credentials: Lingxing's token and sign, and
+/// the signature parts of presigned S3 links.
+const SECRET_QUERY_PARAMS: &[&str] = &[
+    "access_token",
+    "sign",
+    "X-Amz-Signature",
+    "X-Amz-Credential",
+    "X-Amz-Security-Token",
+    "Signature",
+];
+
+/// A query string with the values of credential parameters replaced, so
+/// logs and traces stay secret-free while the rest stays readable.
+pub(crate) fn redact_query(query: &str) -> String {
     query
         .split('&')
         .map(|pair| match pair.split_once('=') {
-            Some((name, _)) if matches!(name, "access_token" | "sign") => {
+            Some((name, _)) if SECRET_QUERY_PARAMS.contains(&name) => {
                 format!("{name}=redacted")
             }
             _ => pair.to_owned(),

@@ -15,7 +15,11 @@ fn fetch(sim: &Sim, extra: &[&str]) -> Output {
 }
 
 fn done(output: &Output) -> serde_json::Value {
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let outcome = json_outcome(output);
     assert_eq!(outcome["outcome"], "done", "{outcome}");
     outcome
@@ -28,23 +32,47 @@ fn faults_change_nothing_and_an_expired_link_is_renewed_not_re_exported() {
     let clean_sim = Sim::with_faults(3, 400, &[]);
     let clean = done(&fetch(&clean_sim, &["--out", clean_out.to_str().unwrap()]));
     let clean_bytes = fs::read(&clean_out).unwrap();
-    assert_eq!(clean_bytes, clean_sim.report_content(clean["report_id"].as_str().unwrap()));
+    assert_eq!(
+        clean_bytes,
+        clean_sim.report_content(clean["report_id"].as_str().unwrap())
+    );
     assert_eq!(clean["rows"], 400);
 
     let faulty_out = dir.path().join("faulty.tsv");
-    let faulty_sim = Sim::with_faults(3, 400, &["expired-link", "throttle", "expired-token", "corrupt-body"]);
-    let faulty = done(&fetch(&faulty_sim, &["--out", faulty_out.to_str().unwrap()]));
-    assert_eq!(fs::read(&faulty_out).unwrap(), clean_bytes, "byte-identical to the fault-free run");
+    let faulty_sim = Sim::with_faults(
+        3,
+        400,
+        &["expired-link", "throttle", "expired-token", "corrupt-body"],
+    );
+    let faulty = done(&fetch(
+        &faulty_sim,
+        &["--out", faulty_out.to_str().unwrap()],
+    ));
+    assert_eq!(
+        fs::read(&faulty_out).unwrap(),
+        clean_bytes,
+        "byte-identical to the fault-free run"
+    );
     assert_eq!(faulty["md5"], clean["md5"]);
 
     let log = faulty_sim.request_log();
     for fault in ["expired-link", "throttle", "expired-token", "corrupt-body"] {
-        assert!(log.iter().any(|r| r["fault"] == fault), "{fault} fired: {log:#?}");
+        assert!(
+            log.iter().any(|r| r["fault"] == fault),
+            "{fault} fired: {log:#?}"
+        );
     }
-    assert!(faulty_sim.accepted("POST", "/basicOpen/report/amazonReportExportTask") >= 1, "a renew call");
+    assert!(
+        faulty_sim.accepted("POST", "/basicOpen/report/amazonReportExportTask") >= 1,
+        "a renew call"
+    );
     let creates = log
         .iter()
-        .filter(|r| r["path"].as_str().is_some_and(|p| p.ends_with("/create/reportExportTask")))
+        .filter(|r| {
+            r["path"]
+                .as_str()
+                .is_some_and(|p| p.ends_with("/create/reportExportTask"))
+        })
         .filter(|r| r["fault"].is_null())
         .count();
     assert_eq!(creates, 1, "exactly one export task: {log:#?}");
@@ -64,7 +92,11 @@ fn a_fatal_task_fails_typed_and_a_cancelled_one_is_no_data() {
 
     let sim = Sim::with_faults(3, 50, &["task-cancelled"]);
     let cancelled = fetch(&sim, &["--out", out.to_str().unwrap()]);
-    assert!(cancelled.status.success(), "{}", String::from_utf8_lossy(&cancelled.stderr));
+    assert!(
+        cancelled.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cancelled.stderr)
+    );
     let outcome = json_outcome(&cancelled);
     assert_eq!(outcome["outcome"], "no_data", "{outcome}");
     assert_eq!(outcome["bytes"], 0);

@@ -45,7 +45,10 @@ impl Region {
             "na" => Ok(Self::Na),
             "eu" => Ok(Self::Eu),
             "fe" => Ok(Self::Fe),
-            _ => Err(invalid("region", format!("`{text}` is not one of na, eu, fe"))),
+            _ => Err(invalid(
+                "region",
+                format!("`{text}` is not one of na, eu, fe"),
+            )),
         }
     }
 }
@@ -69,7 +72,13 @@ pub enum RecordType {
 
 impl RecordType {
     /// Every record type, in the spec's order.
-    pub const ALL: [Self; 5] = [Self::Campaigns, Self::AdGroups, Self::ProductAds, Self::Targets, Self::Asins];
+    pub const ALL: [Self; 5] = [
+        Self::Campaigns,
+        Self::AdGroups,
+        Self::ProductAds,
+        Self::Targets,
+        Self::Asins,
+    ];
 
     /// The path segment, e.g. `adGroups`.
     pub const fn as_str(self) -> &'static str {
@@ -87,7 +96,14 @@ impl RecordType {
         Self::ALL
             .into_iter()
             .find(|r| r.as_str() == text)
-            .ok_or_else(|| invalid("recordType", format!("`{text}` is not one of campaigns, adGroups, productAds, targets, asins")))
+            .ok_or_else(|| {
+                invalid(
+                    "recordType",
+                    format!(
+                        "`{text}` is not one of campaigns, adGroups, productAds, targets, asins"
+                    ),
+                )
+            })
     }
 
     /// The metric that identifies a row of this record type.
@@ -127,7 +143,10 @@ impl Tactic {
         match text {
             "T00020" => Ok(Self::T00020),
             "T00030" => Ok(Self::T00030),
-            _ => Err(invalid("tactic", format!("`{text}` is not one of T00020, T00030"))),
+            _ => Err(invalid(
+                "tactic",
+                format!("`{text}` is not one of T00020, T00030"),
+            )),
         }
     }
 }
@@ -202,8 +221,14 @@ impl ReportSpec {
 
     /// Checks the spec against the API's rules, so a bad request never goes out.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if self.profile_id.is_empty() || !self.profile_id.bytes().all(|b| b.is_ascii_digit()) || self.profile_id.len() > 20 {
-            return Err(invalid("profileId", format!("`{}` must be a decimal profile id", self.profile_id)));
+        if self.profile_id.is_empty()
+            || !self.profile_id.bytes().all(|b| b.is_ascii_digit())
+            || self.profile_id.len() > 20
+        {
+            return Err(invalid(
+                "profileId",
+                format!("`{}` must be a decimal profile id", self.profile_id),
+            ));
         }
         check_report_date(&self.report_date)?;
         if self.metrics.is_empty() {
@@ -211,13 +236,24 @@ impl ReportSpec {
         }
         for metric in &self.metrics {
             if metric.is_empty() || !metric.bytes().all(|b| b.is_ascii_alphanumeric()) {
-                return Err(invalid("metrics", format!("`{metric}` is not a metric name (letters and digits only)")));
+                return Err(invalid(
+                    "metrics",
+                    format!("`{metric}` is not a metric name (letters and digits only)"),
+                ));
             }
         }
-        if self.segment.is_some() && !matches!(self.record_type, RecordType::Campaigns | RecordType::AdGroups | RecordType::Targets) {
+        if self.segment.is_some()
+            && !matches!(
+                self.record_type,
+                RecordType::Campaigns | RecordType::AdGroups | RecordType::Targets
+            )
+        {
             return Err(invalid(
                 "segment",
-                format!("matchedTarget applies to campaigns, adGroups and targets, not {}", self.record_type.as_str()),
+                format!(
+                    "matchedTarget applies to campaigns, adGroups and targets, not {}",
+                    self.record_type.as_str()
+                ),
             ));
         }
         Ok(())
@@ -225,11 +261,20 @@ impl ReportSpec {
 }
 
 fn check_report_date(date: &str) -> Result<(), ConfigError> {
-    let bad = || invalid("reportDate", format!("`{date}` must be a calendar date as YYYYMMDD"));
+    let bad = || {
+        invalid(
+            "reportDate",
+            format!("`{date}` must be a calendar date as YYYYMMDD"),
+        )
+    };
     if date.len() != 8 || !date.bytes().all(|b| b.is_ascii_digit()) {
         return Err(bad());
     }
-    let number = |range: std::ops::Range<usize>| date.get(range).and_then(|s| s.parse::<u32>().ok()).ok_or_else(bad);
+    let number = |range: std::ops::Range<usize>| {
+        date.get(range)
+            .and_then(|s| s.parse::<u32>().ok())
+            .ok_or_else(bad)
+    };
     let (year, month, day) = (number(0..4)?, number(4..6)?, number(6..8)?);
     let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
     let days = match month {
@@ -246,7 +291,10 @@ fn check_report_date(date: &str) -> Result<(), ConfigError> {
 }
 
 fn invalid(field: &str, detail: String) -> ConfigError {
-    ConfigError::Invalid { field: field.to_owned(), detail }
+    ConfigError::Invalid {
+        field: field.to_owned(),
+        detail,
+    }
 }
 
 /// Login-with-Amazon credentials. `Debug` redacts the secrets; they are never
@@ -272,7 +320,11 @@ pub struct Credentials {
 
 impl Credentials {
     /// Credentials that obtain access tokens with the refresh token.
-    pub fn new(client_id: impl Into<String>, client_secret: impl Into<String>, refresh_token: impl Into<String>) -> Self {
+    pub fn new(
+        client_id: impl Into<String>,
+        client_secret: impl Into<String>,
+        refresh_token: impl Into<String>,
+    ) -> Self {
         Self {
             client_id: client_id.into(),
             client_secret: Secret::new(client_secret.into()),
@@ -284,7 +336,11 @@ impl Credentials {
 
     /// The same credentials with a current access token.
     #[must_use]
-    pub fn with_access_token(mut self, token: impl Into<String>, expires_at: Option<Millis>) -> Self {
+    pub fn with_access_token(
+        mut self,
+        token: impl Into<String>,
+        expires_at: Option<Millis>,
+    ) -> Self {
         self.access_token = Some(Secret::new(token.into()));
         self.access_token_expires_at = expires_at;
         self
@@ -296,7 +352,14 @@ mod tests {
     use super::*;
 
     fn spec() -> ReportSpec {
-        ReportSpec::new(Region::Na, "1234567890", RecordType::Campaigns, "20240301", Tactic::T00020, vec!["impressions".into()])
+        ReportSpec::new(
+            Region::Na,
+            "1234567890",
+            RecordType::Campaigns,
+            "20240301",
+            Tactic::T00020,
+            vec!["impressions".into()],
+        )
     }
 
     #[test]
@@ -307,10 +370,23 @@ mod tests {
     #[test]
     fn bad_fields_are_named() {
         for (mutate, field) in [
-            (Box::new(|s: &mut ReportSpec| s.report_date = "20240230".into()) as Box<dyn Fn(&mut ReportSpec)>, "reportDate"),
-            (Box::new(|s: &mut ReportSpec| s.report_date = "2024-03-01".into()), "reportDate"),
-            (Box::new(|s: &mut ReportSpec| s.profile_id = "12a".into()), "profileId"),
-            (Box::new(|s: &mut ReportSpec| s.metrics = vec!["clicks, cost".into()]), "metrics"),
+            (
+                Box::new(|s: &mut ReportSpec| s.report_date = "20240230".into())
+                    as Box<dyn Fn(&mut ReportSpec)>,
+                "reportDate",
+            ),
+            (
+                Box::new(|s: &mut ReportSpec| s.report_date = "2024-03-01".into()),
+                "reportDate",
+            ),
+            (
+                Box::new(|s: &mut ReportSpec| s.profile_id = "12a".into()),
+                "profileId",
+            ),
+            (
+                Box::new(|s: &mut ReportSpec| s.metrics = vec!["clicks, cost".into()]),
+                "metrics",
+            ),
             (Box::new(|s: &mut ReportSpec| s.metrics.clear()), "metrics"),
             (
                 Box::new(|s: &mut ReportSpec| {
@@ -340,7 +416,8 @@ mod tests {
 
     #[test]
     fn credentials_debug_is_redacted() {
-        let credentials = Credentials::new("client", "canary-secret", "Atzr|canary").with_access_token("Atza|canary", None);
+        let credentials = Credentials::new("client", "canary-secret", "Atzr|canary")
+            .with_access_token("Atza|canary", None);
         let debug = format!("{credentials:?}");
         assert!(!debug.contains("canary"), "{debug}");
     }

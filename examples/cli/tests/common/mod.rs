@@ -97,7 +97,11 @@ impl Sim {
             .iter()
             .filter(|r| r["method"] == method)
             .filter(|r| r["path"].as_str().is_some_and(|p| p.ends_with(suffix)))
-            .filter(|r| r["status"].as_u64().is_some_and(|s| (200..300).contains(&s)))
+            .filter(|r| {
+                r["status"]
+                    .as_u64()
+                    .is_some_and(|s| (200..300).contains(&s))
+            })
             .count()
     }
 }
