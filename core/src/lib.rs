@@ -89,6 +89,7 @@
 )]
 
 mod action;
+mod calendar;
 mod error;
 mod exchange;
 mod http;

@@ -228,39 +228,12 @@ fn check(case: &Case) -> Result<(), TestCaseError> {
     let config = JobConfig::default();
 
     // 5: retries per step stay within the configured budget.
-    let budget = config
-        .retry
-        .max_attempts
-        .max(config.max_link_refreshes.saturating_add(1));
-    for action in &run.actions {
-        if let ActionRecord::Event {
-            event: Event::Retrying { attempt, .. },
-            ..
-        } = action
-        {
-            prop_assert!(
-                *attempt <= budget,
-                "retry attempt {attempt} over the budget {budget}"
-            );
-        }
-    }
+    run.check_retry_budget(&config)
+        .map_err(TestCaseError::fail)?;
 
-    // 6: Done only with the simulator's bytes, exactly.
-    if let Some(summary) = run.summary() {
-        let truth = harness
-            .sandbox()
-            .report_content(&summary.report_id)
-            .unwrap_or_default();
-        prop_assert!(
-            run.data == truth,
-            "Done with {} bytes that are not the document ({} bytes)",
-            run.data.len(),
-            truth.len()
-        );
-        prop_assert_eq!(summary.bytes, truth.len() as u64);
-    } else {
-        prop_assert!(run.data.is_empty());
-    }
+    // 6: Done only with the simulator's bytes, exactly; no data otherwise.
+    run.check_data_matches(harness.sandbox())
+        .map_err(TestCaseError::fail)?;
 
     // Lingxing: every signed request leaves with a fresh sign, and the
     // gateway never saw a stale or wrong one.
@@ -331,27 +304,11 @@ fn check(case: &Case) -> Result<(), TestCaseError> {
     }
 
     // 8: no secret in any printable or persisted surface.
-    let mut printed = format!(
-        "{:?}{:?}{:?}",
-        run.requests,
-        run.outcome,
-        harness.sandbox().requests()
-    );
-    if let Err(error) = &run.outcome {
-        printed.push_str(&error.to_string());
-    }
-    printed.push_str(&run.snapshots.join("\n"));
-    for action in &run.actions {
-        if let ActionRecord::Event { event, .. } = action {
-            printed.push_str(&format!("{event:?}"));
-        }
-    }
-    prop_assert!(!printed.contains(lingxing::CANARY), "the canary leaked");
+    run.check_secret_absent(harness.sandbox(), lingxing::CANARY)
+        .map_err(TestCaseError::fail)?;
     for token in sim(&harness).issued_tokens() {
-        prop_assert!(
-            !printed.contains(token.expose().as_str()),
-            "an issued token leaked"
-        );
+        run.check_secret_absent(harness.sandbox(), token.expose())
+            .map_err(|e| TestCaseError::fail(format!("an issued token: {e}")))?;
     }
     Ok(())
 }

@@ -280,41 +280,16 @@ fn check(case: &Case) -> Result<(), TestCaseError> {
     } = run(case)?;
     let config = JobConfig::default();
 
-    // 5: retries per step within the budget.
-    let budget = config
-        .retry
-        .max_attempts
-        .max(config.max_link_refreshes.saturating_add(1));
-    for action in &run.actions {
-        if let ActionRecord::Event {
-            event: Event::Retrying { attempt, .. },
-            ..
-        } = action
-        {
-            prop_assert!(
-                *attempt <= budget,
-                "retry attempt {attempt} over the budget {budget}"
-            );
-        }
-    }
+    // 5: retries per step stay within the configured budget.
+    run.check_retry_budget(&config)
+        .map_err(TestCaseError::fail)?;
 
-    // 6: Done only with the simulator's bytes, exactly.
+    // 6: Done only with the simulator's bytes, exactly; no data otherwise.
+    run.check_data_matches(harness.sandbox())
+        .map_err(TestCaseError::fail)?;
     if let Some(summary) = run.summary() {
-        let truth = harness
-            .sandbox()
-            .report_content(&summary.report_id)
-            .unwrap_or_default();
-        prop_assert!(
-            run.data == truth,
-            "Done with {} bytes that are not the report ({} bytes)",
-            run.data.len(),
-            truth.len()
-        );
-        prop_assert_eq!(summary.bytes, truth.len() as u64);
         let parts: u64 = summary.parts.iter().map(|p| p.bytes).sum();
         prop_assert!(summary.parts.is_empty() || parts == summary.bytes);
-    } else {
-        prop_assert!(run.data.is_empty());
     }
 
     // Yandex: one report per job unless a generate's answer was lost.
@@ -386,25 +361,8 @@ fn check(case: &Case) -> Result<(), TestCaseError> {
     }
 
     // 8: no secret in any printable or persisted surface.
-    let mut printed = format!(
-        "{:?}{:?}{:?}",
-        run.requests,
-        run.outcome,
-        harness.sandbox().requests()
-    );
-    if let Err(error) = &run.outcome {
-        printed.push_str(&error.to_string());
-    }
-    printed.push_str(&run.snapshots.join("\n"));
-    for action in &run.actions {
-        if let ActionRecord::Event { event, .. } = action {
-            printed.push_str(&format!("{event:?}"));
-        }
-    }
-    prop_assert!(
-        !printed.contains(yandex_market::CANARY),
-        "the canary leaked"
-    );
+    run.check_secret_absent(harness.sandbox(), yandex_market::CANARY)
+        .map_err(TestCaseError::fail)?;
     for snapshot in &run.snapshots {
         prop_assert!(!snapshot.contains("/_files/"), "a file link was persisted");
     }

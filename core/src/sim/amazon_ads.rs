@@ -20,9 +20,13 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use super::calendar::{amz_date, day_of, format_yyyymmdd, parse_amz_date, parse_yyyymmdd};
+use super::calendar::{amz_date, format_yyyymmdd, parse_amz_date, parse_yyyymmdd};
 use super::faults::{Fault, Opportunity};
-use super::{ProviderSim, SandboxConfig, SimCx, SimRequest, SimResponse};
+use super::{
+    encode_segment, fnv1a, truncate_body, ProviderSim, SandboxConfig, SimCx, SimRequest,
+    SimResponse,
+};
+use crate::calendar::day_of;
 use crate::http::Method;
 use crate::integrity::{gunzip, gzip_compress, Limits, Md5};
 use crate::job::{Credentials as JobCredentials, JobSpec};
@@ -591,7 +595,7 @@ impl Simulator {
             );
         }
         let date = amz_date(cx.now);
-        let object = format!("{}.json.gz", encode(report_id));
+        let object = format!("{}.json.gz", encode_segment(report_id));
         let signature = self.signature(&object, &date, LINK_LIFETIME_S);
         let location = format!(
             "{}/_s3/{object}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date={date}&X-Amz-SignedHeaders=host&X-Amz-Expires={LINK_LIFETIME_S}&X-Amz-Credential=ASIASIMULATOR%2F{}%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Signature={signature}",
@@ -658,12 +662,11 @@ impl Simulator {
         match cx.fault(Opportunity::Download) {
             Some(Fault::ExpiredLink) => return expired(cx.now),
             Some(Fault::CorruptBody) => {
-                let salt = 0x636f_7272 ^ u64::from(cx.fired(Fault::CorruptBody));
+                let salt = cx.corruption_salt();
                 corrupt(&mut body, &report.content.json, self.random(salt));
             }
             Some(Fault::TruncatedGzip) => {
-                let keep = (body.len() * 2 / 3).min(body.len().saturating_sub(1));
-                body.truncate(keep);
+                truncate_body(&mut body);
             }
             Some(Fault::Disconnect) => disconnect_after = Some(body.len() / 2),
             _ => {}
@@ -776,13 +779,6 @@ fn s3_error(status: u16, code: &str, message: &str, extra: &str) -> SimResponse 
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message>{extra}<RequestId>SIMULATOR</RequestId><HostId>sim</HostId></Error>"
         ),
     )
-}
-
-/// Percent-encodes a path segment (report ids are opaque).
-fn encode(segment: &str) -> String {
-    form_urlencoded::byte_serialize(segment.as_bytes())
-        .collect::<String>()
-        .replace('+', "%20")
 }
 
 /// Percent-decodes a path segment; malformed escapes stay as they are.
@@ -947,12 +943,6 @@ impl Rng {
     }
 }
 
-fn fnv1a(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
-        (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
 /// An id with exactly `digits` digits whose first digit is `lead`.
 fn entity_id(rng: &mut Rng, lead: u64, digits: u32) -> u64 {
     let scale = 10u64.pow(digits.saturating_sub(1));
@@ -1077,7 +1067,7 @@ mod tests {
         let mut request = SimRequest::new(Method::Post, "/amazon-ads/auth/o2/token");
         request.body = format!(
             "grant_type=refresh_token&refresh_token={}&client_id={CLIENT_ID}&client_secret={CLIENT_SECRET}",
-            encode(REFRESH_TOKEN)
+            encode_segment(REFRESH_TOKEN)
         )
         .into_bytes();
         let response = sandbox.handle(NOW, &request);

@@ -1,40 +1,8 @@
-//! Civil-date arithmetic on `Millis` for the simulators (UTC, proleptic
-//! Gregorian; H. Hinnant's `days_from_civil` / `civil_from_days`).
+//! The date forms the simulators speak (`YYYYMMDD`, AWS's basic ISO 8601),
+//! on the crate's civil-date arithmetic ([`crate::calendar`]).
 
+use crate::calendar::{civil_from_days, civil_time, days_from_civil, days_in_month, DAY_MS};
 use crate::time::Millis;
-
-const DAY_MS: u64 = 86_400_000;
-
-/// Days since 1970-01-01 of a civil date.
-pub(crate) const fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The civil date `(year, month, day)` of a day number.
-pub(crate) const fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
-/// The day number of `now`.
-pub(crate) const fn day_of(now: Millis) -> i64 {
-    // u64 ms / day fits in i64 comfortably.
-    (now.as_u64() / DAY_MS) as i64
-}
 
 fn digits(text: &str, range: std::ops::Range<usize>) -> Option<i64> {
     let part = text.get(range)?;
@@ -55,11 +23,10 @@ pub(crate) fn parse_yyyymmdd(text: &str) -> Option<i64> {
         digits(text, 4..6)?,
         digits(text, 6..8)?,
     );
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+    if d < 1 || d > days_in_month(y, m)? {
         return None;
     }
-    let days = days_from_civil(y, m, d);
-    (civil_from_days(days) == (y, m, d)).then_some(days)
+    Some(days_from_civil(y, m, d))
 }
 
 /// Formats a day number as `YYYYMMDD`.
@@ -70,14 +37,13 @@ pub(crate) fn format_yyyymmdd(days: i64) -> String {
 
 /// `now` in AWS's basic ISO 8601 form, e.g. `20240301T120000Z`.
 pub(crate) fn amz_date(now: Millis) -> String {
-    let days = day_of(now);
-    let seconds = (now.as_u64() % DAY_MS) / 1000;
+    let at = civil_time(now);
     format!(
         "{}T{:02}{:02}{:02}Z",
-        format_yyyymmdd(days),
-        seconds / 3600,
-        (seconds / 60) % 60,
-        seconds % 60
+        format_yyyymmdd(at.days),
+        at.hour,
+        at.minute,
+        at.second
     )
 }
 

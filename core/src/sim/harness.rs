@@ -39,7 +39,7 @@ use crate::action::{Action, Event, Summary, WaitReason};
 use crate::error::{Error, InputError, RestoreError};
 use crate::http::{HttpRequest, Method, RedirectPolicy, RequestId, TransportFailure};
 use crate::input::Input;
-use crate::job::{Credentials, ReportJob};
+use crate::job::{Credentials, JobConfig, ReportJob};
 use crate::retry::splitmix64;
 use crate::snapshot::Snapshot;
 use crate::time::Millis;
@@ -327,6 +327,106 @@ impl Run {
     /// The error, when the job ended `Failed`.
     pub fn error(&self) -> Option<&Error> {
         self.outcome.as_ref().err()
+    }
+
+    /// Checks that no `Retrying` event numbers an attempt beyond what
+    /// `config` allows one step: its retry policy's attempts, or one more
+    /// than its link refreshes where those are more (a link renewal retries
+    /// on that budget instead).
+    ///
+    /// The error says which attempt broke which budget.
+    pub fn check_retry_budget(&self, config: &JobConfig) -> Result<(), String> {
+        let budget = config
+            .retry
+            .max_attempts
+            .max(config.max_link_refreshes.saturating_add(1));
+        for action in &self.actions {
+            if let ActionRecord::Event {
+                event: Event::Retrying { attempt, .. },
+                ..
+            } = action
+            {
+                if *attempt > budget {
+                    return Err(format!("retry attempt {attempt} over the budget {budget}"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks the data a host keeps against `sandbox`'s ground truth: after
+    /// `Done`, exactly the bytes of the summary's report, as many as the
+    /// summary counts; after `Failed`, nothing.
+    ///
+    /// The error says how the data differs.
+    pub fn check_data_matches(&self, sandbox: &Sandbox) -> Result<(), String> {
+        match &self.outcome {
+            Ok(summary) => {
+                let Some(truth) = sandbox.report_content(&summary.report_id) else {
+                    return Err(format!(
+                        "Done with report {} that the sandbox does not know",
+                        summary.report_id
+                    ));
+                };
+                if self.data != truth {
+                    return Err(format!(
+                        "Done with {} bytes that are not the report ({} bytes)",
+                        self.data.len(),
+                        truth.len()
+                    ));
+                }
+                if summary.bytes != truth.len() as u64 {
+                    return Err(format!(
+                        "Done counts {} bytes of a {}-byte report",
+                        summary.bytes,
+                        truth.len()
+                    ));
+                }
+                Ok(())
+            }
+            Err(error) => match self.data.len() {
+                0 => Ok(()),
+                kept => Err(format!("Failed ({error}) yet {kept} bytes kept")),
+            },
+        }
+    }
+
+    /// Checks that `secret` shows in none of the run's printable or
+    /// persisted surfaces: the `Debug` of its requests and outcome, the
+    /// error's `Display`, the `Debug` of `sandbox`'s request log and of every
+    /// event, and every snapshot. Simulator credentials contain a canary
+    /// (e.g. [`amazon_ads::CANARY`](super::amazon_ads::CANARY)) to pass here;
+    /// so can a token the simulator issued.
+    ///
+    /// The error names the surface that leaked, never the secret.
+    pub fn check_secret_absent(&self, sandbox: &Sandbox, secret: &str) -> Result<(), String> {
+        // An empty needle is in every text: nothing to look for.
+        if secret.is_empty() {
+            return Ok(());
+        }
+        let error = self.error().map(ToString::to_string).unwrap_or_default();
+        let events = self.actions.iter().filter_map(|action| match action {
+            ActionRecord::Event { event, .. } => Some(format!("{event:?}")),
+            _ => None,
+        });
+        let surfaces = [
+            ("the requests", format!("{:?}", self.requests)),
+            ("the outcome", format!("{:?}", self.outcome)),
+            ("the error", error),
+            (
+                "the sandbox's request log",
+                format!("{:?}", sandbox.requests()),
+            ),
+        ]
+        .into_iter()
+        .chain(self.snapshots.iter().map(|s| ("a snapshot", s.clone())))
+        .chain(events.map(|e| ("an event", e)));
+        for (surface, text) in surfaces {
+            if text.contains(secret) {
+                return Err(format!("a secret leaked into {surface}"));
+            }
+        }
+        Ok(())
     }
 }
 

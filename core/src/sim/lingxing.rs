@@ -40,9 +40,13 @@ use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
-use super::calendar::{amz_date, civil_from_days, day_of, parse_amz_date};
+use super::calendar::{amz_date, parse_amz_date};
 use super::faults::{Fault, Opportunity};
-use super::{ProviderSim, SandboxConfig, SimCx, SimRequest, SimResponse};
+use super::{
+    encode_segment, fnv1a, truncate_body, ProviderSim, SandboxConfig, SimCx, SimRequest,
+    SimResponse,
+};
+use crate::calendar::civil_time;
 use crate::http::Method;
 use crate::integrity::{gzip_compress, Md5};
 use crate::job::{Credentials as JobCredentials, JobSpec};
@@ -710,16 +714,13 @@ impl Simulator {
             Some(Fault::CorruptBody) if !plain => {
                 // Past the 10-byte header, whose MTIME/XFL/OS bytes no check covers.
                 let span = body.len().saturating_sub(10).max(1) as u64;
-                let at = 10
-                    + (self.random(0x636f_7272 ^ u64::from(cx.fired(Fault::CorruptBody))) % span)
-                        as usize;
+                let at = 10 + (self.random(cx.corruption_salt()) % span) as usize;
                 if let Some(byte) = body.get_mut(at) {
                     *byte ^= 0xff;
                 }
             }
             Some(Fault::TruncatedGzip) if !plain => {
-                let keep = (body.len() * 2 / 3).min(body.len().saturating_sub(1));
-                body.truncate(keep);
+                truncate_body(&mut body);
             }
             Some(Fault::Disconnect) => disconnect_after = Some(body.len() / 2),
             _ => {}
@@ -785,7 +786,7 @@ fn link(origin: &str, seed: u64, document_id: &str, now: Millis) -> String {
     let date = amz_date(now);
     format!(
         "{origin}/_amazon/{}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date={date}&X-Amz-Expires={LINK_LIFETIME_S}&X-Amz-SignedHeaders=host&X-Amz-Signature={}",
-        encode(document_id),
+        encode_segment(document_id),
         signature(seed, document_id, &date)
     )
 }
@@ -798,13 +799,10 @@ fn signature(seed: u64, document_id: &str, date: &str) -> String {
 
 /// `YYYY-MM-DD HH:MM:SS` (UTC) for `response_time` and `throwTime`.
 fn wall_time(now: Millis) -> String {
-    let (y, m, d) = civil_from_days(day_of(now));
-    let seconds = (now.as_u64() % 86_400_000) / 1000;
+    let at = civil_time(now);
     format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
-        seconds / 3600,
-        (seconds / 60) % 60,
-        seconds % 60
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        at.year, at.month, at.day, at.hour, at.minute, at.second
     )
 }
 
@@ -890,13 +888,6 @@ fn form_fields(request: &SimRequest) -> BTreeMap<String, String> {
     fields
 }
 
-/// Percent-encodes a path segment.
-fn encode(segment: &str) -> String {
-    form_urlencoded::byte_serialize(segment.as_bytes())
-        .collect::<String>()
-        .replace('+', "%20")
-}
-
 /// Percent-decodes a path segment; malformed escapes stay as they are.
 fn decode(segment: &str) -> String {
     form_urlencoded::parse(format!("x={}", segment.replace('+', "%2B")).as_bytes())
@@ -937,14 +928,15 @@ fn render_flat_file(seed: u64, key: &str, report_type: &str, rows: u32) -> Vec<u
             next() % 10_000_000
         );
         let seconds = 1_709_251_200 + u64::from(row) * 37 + next() % 30;
-        let days = i64::try_from(seconds / 86_400).unwrap_or_default();
-        let (y, m, d) = civil_from_days(days);
-        let t = seconds % 86_400;
+        let at = civil_time(Millis(seconds.saturating_mul(1000)));
         out.push_str(&format!(
-            "{order}\t\t{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}+00:00\t{}\t{}\t{sku}\tB0{:08X}\t{}\tUSD\t{}.{:02}\n",
-            t / 3600,
-            (t / 60) % 60,
-            t % 60,
+            "{order}\t\t{:04}-{:02}-{:02}T{:02}:{:02}:{:02}+00:00\t{}\t{}\t{sku}\tB0{:08X}\t{}\tUSD\t{}.{:02}\n",
+            at.year,
+            at.month,
+            at.day,
+            at.hour,
+            at.minute,
+            at.second,
             STATUS.get(index(STATUS.len())).copied().unwrap_or_default(),
             CHANNELS.get((r >> 8) as usize % 2).copied().unwrap_or_default(),
             next() & 0xffff_ffff,
@@ -954,10 +946,4 @@ fn render_flat_file(seed: u64, key: &str, report_type: &str, rows: u32) -> Vec<u
         ));
     }
     out.into_bytes()
-}
-
-fn fnv1a(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
-        (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
 }

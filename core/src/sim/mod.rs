@@ -442,6 +442,37 @@ impl SimCx<'_> {
     pub(crate) fn fired(&self, fault: Fault) -> u32 {
         self.faults.fired(fault)
     }
+
+    /// The salt from which a simulator picks the byte a `CorruptBody`
+    /// firing flips: it changes with every firing, so a retried download
+    /// is corrupted elsewhere, as a flaky network would.
+    pub(crate) fn corruption_salt(&self) -> u64 {
+        0x636f_7272 ^ u64::from(self.fired(Fault::CorruptBody))
+    }
+}
+
+/// The `TruncatedGzip` fault on a body: the last third is cut (at least one
+/// byte), so the gzip trailer or ZIP central directory is always gone.
+pub(crate) fn truncate_body(body: &mut Vec<u8>) {
+    let keep = (body.len() * 2 / 3).min(body.len().saturating_sub(1));
+    body.truncate(keep);
+}
+
+/// FNV-1a of `text`: a hash that, unlike std's, stays the same across
+/// releases and platforms, so simulated contents and ids derived from
+/// request keys are reproducible.
+pub(crate) fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
+        (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Percent-encodes a path segment (ids and names are opaque), a space as
+/// `%20`: `+` means a space only in query strings.
+pub(crate) fn encode_segment(segment: &str) -> String {
+    form_urlencoded::byte_serialize(segment.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
 }
 
 /// One provider's simulator behind the sandbox.

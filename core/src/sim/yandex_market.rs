@@ -44,9 +44,12 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use super::calendar::{civil_from_days, day_of};
 use super::faults::{Fault, Opportunity};
-use super::{ProviderSim, SandboxConfig, SimCx, SimRequest, SimResponse};
+use super::{
+    encode_segment, fnv1a, truncate_body, ProviderSim, SandboxConfig, SimCx, SimRequest,
+    SimResponse,
+};
+use crate::calendar::{civil_from_days, civil_time, day_of};
 use crate::http::Method;
 use crate::integrity::{zip_archive, ZipMember, ZipMethod};
 use crate::job::{Credentials as JobCredentials, JobSpec};
@@ -598,7 +601,7 @@ impl Simulator {
                     let link = format!(
                         "{}/_files/{}/{}?expires={expires}&sig={}",
                         self.origin,
-                        encode(&id),
+                        encode_segment(&id),
                         report.content.name,
                         self.signature(&id, expires)
                     );
@@ -679,18 +682,14 @@ impl Simulator {
                     body.get(21).copied().unwrap_or(0),
                 ]);
                 let span = u64::from(size.max(1));
-                let at = 30
-                    + name_len
-                    + extra
-                    + (self.random(0x636f_7272 ^ u64::from(cx.fired(Fault::CorruptBody))) % span)
-                        as usize;
+                let at =
+                    30 + name_len + extra + (self.random(cx.corruption_salt()) % span) as usize;
                 if let Some(byte) = body.get_mut(at) {
                     *byte ^= 0xff;
                 }
             }
             Some(Fault::TruncatedGzip) if content.zip => {
-                let keep = (body.len() * 2 / 3).min(body.len().saturating_sub(1));
-                body.truncate(keep);
+                truncate_body(&mut body);
             }
             Some(Fault::ZipBomb) if content.zip => body = bomb(),
             Some(Fault::ZipSlip) if content.zip => {
@@ -898,14 +897,10 @@ fn ceil_second(at: Millis) -> Millis {
 }
 
 fn rfc3339(at: Millis) -> String {
-    let seconds = at.as_u64() / 1000;
-    let (y, m, d) = civil_from_days(i64::try_from(seconds / 86_400).unwrap_or(0));
-    let rest = seconds % 86_400;
+    let at = civil_time(at);
     format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rest / 3_600,
-        (rest / 60) % 60,
-        rest % 60
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        at.year, at.month, at.day, at.hour, at.minute, at.second
     )
 }
 
@@ -1152,18 +1147,6 @@ impl Rng {
     fn below(&mut self, n: u64) -> u64 {
         self.next() % n.max(1)
     }
-}
-
-fn fnv1a(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
-        (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
-fn encode(segment: &str) -> String {
-    form_urlencoded::byte_serialize(segment.as_bytes())
-        .collect::<String>()
-        .replace('+', "%20")
 }
 
 fn decode(segment: &str) -> String {

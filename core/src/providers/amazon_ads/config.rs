@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::calendar;
 use crate::error::ConfigError;
 use crate::secret::Secret;
 use crate::time::Millis;
@@ -276,15 +277,8 @@ fn check_report_date(date: &str) -> Result<(), ConfigError> {
             .ok_or_else(bad)
     };
     let (year, month, day) = (number(0..4)?, number(4..6)?, number(6..8)?);
-    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    let days = match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return Err(bad()),
-    };
-    if year < 2000 || day == 0 || day > days {
+    let days = calendar::days_in_month(i64::from(year), i64::from(month)).ok_or_else(bad)?;
+    if year < 2000 || day == 0 || i64::from(day) > days {
         return Err(bad());
     }
     Ok(())

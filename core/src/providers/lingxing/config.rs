@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::calendar;
 use crate::error::ConfigError;
 use crate::records::RecordFormat;
 use crate::secret::Secret;
@@ -411,29 +412,14 @@ fn parse_instant(field: &str, text: &str) -> Result<i64, ConfigError> {
         }
         _ => return Err(bad()),
     };
-    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    let days_in_month = match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return Err(bad()),
-    };
+    let days_in_month = calendar::days_in_month(year, month).ok_or_else(bad)?;
     if year < 2000 || day == 0 || day > days_in_month || hour > 23 || minute > 59 || second > 60 {
         return Err(bad());
     }
-    Ok(days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - offset)
-}
-
-/// Days since 1970-01-01 (H. Hinnant's `days_from_civil`).
-const fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    Ok(
+        calendar::days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second
+            - offset,
+    )
 }
 
 fn invalid(field: &str, detail: String) -> ConfigError {

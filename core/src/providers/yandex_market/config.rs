@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::calendar;
 use crate::error::ConfigError;
 use crate::records::RecordFormat;
 use crate::secret::Secret;
@@ -1631,20 +1632,10 @@ pub(crate) fn parse_date(text: &str) -> Option<i64> {
             .flatten()
     };
     let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
-    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
+    if day < 1 || day > calendar::days_in_month(year, month)? {
         return None;
     }
-    Some(super::date::days_from_civil(year, month, day))
-}
-
-fn days_in_month(year: i64, month: i64) -> i64 {
-    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        _ => 28,
-    }
+    Some(calendar::days_from_civil(year, month, day))
 }
 
 fn date(field: &str, value: &str) -> Result<(), ConfigError> {

@@ -1,37 +1,14 @@
 //! HTTP dates (`X-RateLimit-Resource-Until`): a small strict parser of the
-//! RFC 822 / RFC 1123 form and its formatter. No calendar crate: civil-date
-//! arithmetic after H. Hinnant's `days_from_civil`.
+//! RFC 822 / RFC 1123 form and its formatter, on the crate's civil-date
+//! arithmetic ([`crate::calendar`]).
 
+use crate::calendar::{civil_time, days_from_civil, days_in_month};
 use crate::time::Millis;
 
 const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
 const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-
-/// Days since 1970-01-01 of a civil date (proleptic Gregorian).
-pub(crate) const fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-const fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
 
 fn number(text: &str, min_len: usize, max_len: usize) -> Option<i64> {
     (text.len() >= min_len && text.len() <= max_len && text.bytes().all(|b| b.is_ascii_digit()))
@@ -119,14 +96,7 @@ pub(crate) fn parse_http_date(text: &str) -> Option<Millis> {
             sign * (h * 60 + m)
         }
     };
-    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    let days_in_month = match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        _ => 28,
-    };
-    if day < 1 || day > days_in_month || year < 1970 {
+    if day < 1 || day > days_in_month(year, month)? || year < 1970 {
         return None;
     }
     let seconds = days_from_civil(year, month, day) * 86_400 + hour * 3_600 + minute * 60 + second
@@ -138,23 +108,18 @@ pub(crate) fn parse_http_date(text: &str) -> Option<Millis> {
 
 /// Formats `at` as an RFC 1123 date in GMT (whole seconds, rounded down).
 pub(crate) fn format_http_date(at: Millis) -> String {
-    let seconds = at.as_u64() / 1000;
-    let days = i64::try_from(seconds / 86_400).unwrap_or(0);
-    let (y, m, d) = civil_from_days(days);
+    let at = civil_time(at);
     let weekday = DAYS
-        .get(usize::try_from(days.rem_euclid(7)).unwrap_or(0))
+        .get(usize::try_from(at.days.rem_euclid(7)).unwrap_or(0))
         .copied()
         .unwrap_or("Thu");
     let month = MONTHS
-        .get(usize::try_from(m - 1).unwrap_or(0))
+        .get(usize::try_from(at.month - 1).unwrap_or(0))
         .copied()
         .unwrap_or("Jan");
-    let rest = seconds % 86_400;
     format!(
-        "{weekday}, {d:02} {month} {y:04} {:02}:{:02}:{:02} GMT",
-        rest / 3_600,
-        (rest / 60) % 60,
-        rest % 60
+        "{weekday}, {:02} {month} {:04} {:02}:{:02}:{:02} GMT",
+        at.day, at.year, at.hour, at.minute, at.second
     )
 }
 

@@ -1,0 +1,127 @@
+//! Civil-date arithmetic on the proleptic Gregorian calendar in UTC, after
+//! H. Hinnant's `days_from_civil` / `civil_from_days`. Providers validate
+//! and parse dates with it, the simulators format them; no calendar crate,
+//! because this is all either needs.
+
+use crate::time::Millis;
+
+/// Milliseconds in a (leap-second-free) UTC day.
+pub(crate) const DAY_MS: u64 = 86_400_000;
+
+/// Days since 1970-01-01 of a civil date.
+pub(crate) const fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The civil date `(year, month, day)` of a day number.
+pub(crate) const fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// The number of days of `month` (1–12) in `year`; `None` for no month.
+pub(crate) const fn days_in_month(year: i64, month: i64) -> Option<i64> {
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => Some(31),
+        4 | 6 | 9 | 11 => Some(30),
+        2 if leap => Some(29),
+        2 => Some(28),
+        _ => None,
+    }
+}
+
+/// The day number of `now`.
+pub(crate) const fn day_of(now: Millis) -> i64 {
+    // u64 ms / day fits in i64 comfortably.
+    (now.as_u64() / DAY_MS) as i64
+}
+
+/// The UTC wall clock of an instant, to whole seconds (rounded down).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CivilTime {
+    /// Days since 1970-01-01, for the weekday.
+    pub(crate) days: i64,
+    pub(crate) year: i64,
+    pub(crate) month: i64,
+    pub(crate) day: i64,
+    pub(crate) hour: u64,
+    pub(crate) minute: u64,
+    pub(crate) second: u64,
+}
+
+/// The UTC wall clock of `at`.
+pub(crate) const fn civil_time(at: Millis) -> CivilTime {
+    let days = day_of(at);
+    let (year, month, day) = civil_from_days(days);
+    let seconds = (at.as_u64() % DAY_MS) / 1000;
+    CivilTime {
+        days,
+        year,
+        month,
+        day,
+        hour: seconds / 3600,
+        minute: (seconds / 60) % 60,
+        second: seconds % 60,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_dates_round_trip() {
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(2024, 3, 1), 19_783);
+        assert_eq!(civil_from_days(19_783), (2024, 3, 1));
+        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+        for days in -800_000..800_000 {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days);
+        }
+    }
+
+    #[test]
+    fn months_have_their_lengths() {
+        assert_eq!(days_in_month(2024, 2), Some(29));
+        assert_eq!(days_in_month(2023, 2), Some(28));
+        assert_eq!(days_in_month(1900, 2), Some(28));
+        assert_eq!(days_in_month(2000, 2), Some(29));
+        assert_eq!(days_in_month(2024, 4), Some(30));
+        assert_eq!(days_in_month(2024, 12), Some(31));
+        assert_eq!(days_in_month(2024, 0), None);
+        assert_eq!(days_in_month(2024, 13), None);
+    }
+
+    #[test]
+    fn instants_have_their_wall_clock() {
+        let at = civil_time(Millis(1_709_294_645_999)); // 2024-03-01T12:04:05.999Z
+        assert_eq!(
+            at,
+            CivilTime {
+                days: 19_783,
+                year: 2024,
+                month: 3,
+                day: 1,
+                hour: 12,
+                minute: 4,
+                second: 5,
+            }
+        );
+    }
+}
