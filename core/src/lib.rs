@@ -98,6 +98,7 @@ mod job;
 mod retry;
 mod secret;
 mod snapshot;
+mod sticky;
 mod time;
 
 pub mod integrity;

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::header::HeaderParser;
 use super::{Crc32, GzipPart, IntegrityError, Limits};
+use crate::sticky::StickyError;
 
 /// History deflate may refer back to (RFC 1951: 32 KiB).
 const WINDOW_BYTES: usize = 32 * 1024;
@@ -117,7 +118,7 @@ pub struct Gunzip {
     member_offset: u64,
     members: u32,
     padding: u64,
-    failed: Option<IntegrityError>,
+    failed: StickyError<IntegrityError>,
 }
 
 impl core::fmt::Debug for Gunzip {
@@ -157,7 +158,7 @@ impl Gunzip {
             member_offset: 0,
             members: 0,
             padding: 0,
-            failed: None,
+            failed: StickyError::default(),
         }
     }
 
@@ -192,14 +193,9 @@ impl Gunzip {
     /// Any [`IntegrityError`] about the gzip format or the limits; the
     /// decoder is then unusable and returns the same error from every call.
     pub fn pull(&mut self, input: &[u8], out: &mut [u8]) -> Result<Progress, IntegrityError> {
-        if let Some(e) = &self.failed {
-            return Err(e.clone());
-        }
+        self.failed.check()?;
         let r = self.pull_inner(input, out);
-        if let Err(e) = &r {
-            self.failed = Some(e.clone());
-        }
-        r
+        self.failed.record(r)
     }
 
     /// Decodes all of `input`, handing each run of decoded bytes to `sink`.
@@ -216,14 +212,9 @@ impl Gunzip {
         input: &[u8],
         sink: &mut F,
     ) -> Result<(), IntegrityError> {
-        if let Some(e) = &self.failed {
-            return Err(e.clone());
-        }
+        self.failed.check()?;
         let r = self.push_inner(input, sink);
-        if let Err(e) = &r {
-            self.failed = Some(e.clone());
-        }
-        r
+        self.failed.record(r)
     }
 
     /// Ends the stream and returns its totals once every check has passed.
@@ -236,9 +227,7 @@ impl Gunzip {
     /// [`IntegrityError::Truncated`] if the input ended inside a member (or
     /// was empty), or the error that stopped decoding earlier.
     pub fn finish(self) -> Result<GunzipStats, IntegrityError> {
-        if let Some(e) = self.failed {
-            return Err(e);
-        }
+        self.failed.into_result()?;
         let part = match self.state {
             State::BetweenMembers | State::Padding => {
                 return Ok(GunzipStats {

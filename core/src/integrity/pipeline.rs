@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Gunzip, GzipPart, IntegrityError, Limits, Md5, Md5Digest, Progress};
+use crate::sticky::StickyError;
 
 /// What the HTTP response said about the body's compression.
 ///
@@ -85,7 +86,7 @@ pub struct Decoder {
     md5: Md5,
     raw: u64,
     mode: Mode,
-    failed: Option<IntegrityError>,
+    failed: StickyError<IntegrityError>,
 }
 
 impl Decoder {
@@ -100,7 +101,7 @@ impl Decoder {
             md5: Md5::new(),
             raw: 0,
             mode: Mode::Undecided { held_1f: false },
-            failed: None,
+            failed: StickyError::default(),
         }
     }
 
@@ -152,14 +153,9 @@ impl Decoder {
     /// Any [`IntegrityError`]; the decoder then returns the same error from
     /// every call.
     pub fn pull(&mut self, input: &[u8], out: &mut [u8]) -> Result<Progress, IntegrityError> {
-        if let Some(e) = &self.failed {
-            return Err(e.clone());
-        }
+        self.failed.check()?;
         let r = self.pull_inner(input, out);
-        if let Err(e) = &r {
-            self.failed = Some(e.clone());
-        }
-        r
+        self.failed.record(r)
     }
 
     /// Decodes all of the raw chunk `input`, handing decoded bytes to `sink`.
@@ -176,14 +172,9 @@ impl Decoder {
         input: &[u8],
         sink: &mut F,
     ) -> Result<(), IntegrityError> {
-        if let Some(e) = &self.failed {
-            return Err(e.clone());
-        }
+        self.failed.check()?;
         let r = self.push_inner(input, sink);
-        if let Err(e) = &r {
-            self.failed = Some(e.clone());
-        }
-        r
+        self.failed.record(r)
     }
 
     /// Ends the download and returns its totals once every check passed.
@@ -199,9 +190,7 @@ impl Decoder {
     /// (or an empty body labelled [`Compression::Gzip`]); or the error that
     /// stopped decoding earlier.
     pub fn finish(self) -> Result<DecodeSummary, IntegrityError> {
-        if let Some(e) = self.failed {
-            return Err(e);
-        }
+        self.failed.into_result()?;
         let md5 = self.md5.finalize();
         if let Some(expected) = self.expected {
             if expected != md5 {

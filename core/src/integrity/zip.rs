@@ -43,6 +43,7 @@ use miniz_oxide::inflate::TINFLStatus;
 use serde::{Deserialize, Serialize};
 
 use super::Crc32;
+use crate::sticky::StickyError;
 
 const SIG_LOCAL: u32 = 0x0403_4b50;
 const SIG_CENTRAL: u32 = 0x0201_4b50;
@@ -574,7 +575,7 @@ pub struct ZipReader {
     directory_start: u64,
     /// A check of the member whose name is not read yet.
     pending: Option<PendingCheck>,
-    failed: Option<ZipError>,
+    failed: StickyError<ZipError>,
 }
 
 impl core::fmt::Debug for ZipReader {
@@ -609,7 +610,7 @@ impl ZipReader {
             directory_entries: 0,
             directory_start: 0,
             pending: None,
-            failed: None,
+            failed: StickyError::default(),
         }
     }
 
@@ -645,14 +646,9 @@ impl ZipReader {
     /// Any [`ZipError`]; the reader then returns the same error from every
     /// call.
     pub fn pull(&mut self, input: &[u8], out: &mut [u8]) -> Result<ZipProgress, ZipError> {
-        if let Some(e) = &self.failed {
-            return Err(e.clone());
-        }
+        self.failed.check()?;
         let r = self.pull_inner(input, out);
-        if let Err(e) = &r {
-            self.failed = Some(e.clone());
-        }
-        r
+        self.failed.record(r)
     }
 
     /// Ends the archive and returns its members once every check passed.
@@ -663,9 +659,7 @@ impl ZipReader {
     /// (or [`ZipError::NotZip`] for empty input), or the error that stopped
     /// reading earlier.
     pub fn finish(self) -> Result<ZipSummary, ZipError> {
-        if let Some(e) = self.failed {
-            return Err(e);
-        }
+        self.failed.into_result()?;
         let part = match self.state {
             State::Done => {
                 return Ok(ZipSummary {

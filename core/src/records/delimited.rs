@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 
 use super::RecordError;
+use crate::sticky::StickyError;
 
 /// Splits delimited text (TSV by default, CSV as an option) into rows, streaming.
 ///
@@ -37,7 +38,7 @@ pub struct DelimitedSplitter {
     quoted: bool,
     in_quotes: bool,
     rows: u64,
-    failed: Option<RecordError>,
+    failed: StickyError<RecordError>,
 }
 
 impl Default for DelimitedSplitter {
@@ -61,7 +62,7 @@ impl DelimitedSplitter {
             quoted: false,
             in_quotes: false,
             rows: 0,
-            failed: None,
+            failed: StickyError::default(),
         }
     }
 
@@ -108,14 +109,9 @@ impl DelimitedSplitter {
         chunk: &[u8],
         on_row: &mut F,
     ) -> Result<(), RecordError> {
-        if let Some(e) = &self.failed {
-            return Err(e.clone());
-        }
+        self.failed.check()?;
         let r = self.push_inner(chunk, on_row);
-        if let Err(e) = &r {
-            self.failed = Some(e.clone());
-        }
-        r
+        self.failed.record(r)
     }
 
     /// Ends the data: delivers a last row without terminator to `on_row` and
@@ -126,9 +122,7 @@ impl DelimitedSplitter {
     /// [`RecordError::UnterminatedQuote`] if the data ended inside a quoted
     /// field, or the error that stopped splitting earlier.
     pub fn finish<F: FnMut(&[u8])>(mut self, on_row: &mut F) -> Result<u64, RecordError> {
-        if let Some(e) = self.failed {
-            return Err(e);
-        }
+        self.failed.check()?;
         if self.in_quotes {
             return Err(RecordError::UnterminatedQuote {
                 row: self.rows.saturating_add(1),

@@ -3,6 +3,7 @@
 use serde::de::DeserializeOwned;
 
 use super::RecordError;
+use crate::sticky::StickyError;
 
 const BOM: [u8; 3] = [0xef, 0xbb, 0xbf];
 
@@ -57,7 +58,7 @@ pub struct JsonArraySplitter {
     items: u64,
     /// Bytes consumed before the current chunk.
     offset: u64,
-    failed: Option<RecordError>,
+    failed: StickyError<RecordError>,
 }
 
 impl Default for JsonArraySplitter {
@@ -87,7 +88,7 @@ impl JsonArraySplitter {
             item: Vec::new(),
             items: 0,
             offset: 0,
-            failed: None,
+            failed: StickyError::default(),
         }
     }
 
@@ -124,15 +125,12 @@ impl JsonArraySplitter {
         chunk: &[u8],
         on_item: &mut F,
     ) -> Result<(), RecordError> {
-        if let Some(e) = &self.failed {
-            return Err(e.clone());
-        }
+        self.failed.check()?;
         let r = self.push_inner(chunk, on_item);
-        match &r {
-            Ok(()) => self.offset = self.offset.saturating_add(chunk.len() as u64),
-            Err(e) => self.failed = Some(e.clone()),
+        if r.is_ok() {
+            self.offset = self.offset.saturating_add(chunk.len() as u64);
         }
-        r
+        self.failed.record(r)
     }
 
     /// Ends the data and returns the number of items.
@@ -143,9 +141,7 @@ impl JsonArraySplitter {
     /// [`RecordError::NotArray`] if there was no array at all (also for empty
     /// data), or the error that stopped splitting earlier.
     pub fn finish(self) -> Result<u64, RecordError> {
-        if let Some(e) = self.failed {
-            return Err(e);
-        }
+        self.failed.into_result()?;
         match self.state {
             State::Done => Ok(self.items),
             State::Bom(_) | State::Start => Err(RecordError::NotArray {
