@@ -24,7 +24,7 @@ pub mod lingxing;
 mod pacing;
 pub mod yandex_market;
 
-pub(crate) use pacing::{Attempts, Pacing};
+pub(crate) use pacing::{is_damaged_body, Attempts, LinkRefreshes, Pacing};
 
 /// The providers reportflow speaks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

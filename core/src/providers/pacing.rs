@@ -107,3 +107,50 @@ impl Pacing {
         self.attempts.reset();
     }
 }
+
+/// How many fresh download links a job asked for.
+///
+/// Download links are short-lived and may point at a damaged body; each
+/// provider replaces a link a bounded number of times (the job's
+/// `max_link_refreshes`) before giving up, whatever way it gets a new one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub(crate) struct LinkRefreshes(u32);
+
+impl LinkRefreshes {
+    /// Counts a refresh wanted because of `cause`. `true` (and the retry
+    /// announced) while the budget lasts; `false` once it is spent, when
+    /// the caller ends the job with [`exhausted`](Self::exhausted) or falls
+    /// back to something costlier.
+    pub(crate) fn allow(&mut self, cx: &mut Cx<'_>, cause: &Error) -> bool {
+        self.0 = self.0.saturating_add(1);
+        if self.0 > cx.config.max_link_refreshes {
+            return false;
+        }
+        cx.emit(Event::Retrying {
+            attempt: self.0.saturating_add(1),
+            after_ms: 0,
+            cause: cause.kind(),
+        });
+        true
+    }
+
+    /// The error that ends a job whose refreshes are spent: a body that
+    /// failed its checks behind every fresh link will not get better, so
+    /// that check's own error; anything else as retries exhausted.
+    pub(crate) fn exhausted(self, cause: Error) -> Error {
+        if is_damaged_body(&cause) {
+            return cause;
+        }
+        Error::RetriesExhausted {
+            attempts: self.0,
+            last: Box::new(cause),
+        }
+    }
+}
+
+/// Whether `cause` says the bytes behind a link were damaged (as opposed to
+/// the link being unusable).
+pub(crate) fn is_damaged_body(cause: &Error) -> bool {
+    matches!(cause, Error::Integrity(_) | Error::Zip(_))
+}

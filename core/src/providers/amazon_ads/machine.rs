@@ -11,8 +11,8 @@ use crate::http::{find_header, Body, Header, Method, RedirectPolicy};
 use crate::integrity::Compression;
 use crate::job::JobConfig;
 use crate::providers::{
-    encode_segment, excerpt, is_http_url, parse_json, Cx, ExchangeFailure, Finish, Link, Outgoing,
-    Pacing, Phased, Provider, Reply, ReportBody, Step,
+    encode_segment, excerpt, is_damaged_body, is_http_url, parse_json, Cx, ExchangeFailure, Finish,
+    Link, LinkRefreshes, Outgoing, Pacing, Phased, Provider, Reply, ReportBody, Step,
 };
 use crate::rate::TokenBucket;
 use crate::records::RecordFormat;
@@ -74,7 +74,7 @@ pub(crate) struct Machine {
     file_size: Option<u64>,
     polls: u32,
     pacing: Pacing,
-    link_refreshes: u32,
+    link_refreshes: LinkRefreshes,
     recreated: bool,
     refreshed_after_401: bool,
     bucket: TokenBucket,
@@ -117,7 +117,7 @@ impl Machine {
             file_size: None,
             polls: 0,
             pacing: Pacing::new(now),
-            link_refreshes: 0,
+            link_refreshes: LinkRefreshes::default(),
             recreated: false,
             refreshed_after_401: false,
             bucket: TokenBucket::new(API_BUCKET, API_BUCKET_CAPACITY, API_BUCKET_REFILL_MS, now),
@@ -625,35 +625,23 @@ impl Machine {
     /// number of times; then, for expiry only, re-request the report once.
     fn refresh_link(&mut self, cx: &mut Cx<'_>, cause: Error) {
         self.link = None;
-        self.link_refreshes = self.link_refreshes.saturating_add(1);
-        if self.link_refreshes <= cx.config.max_link_refreshes {
+        if self.link_refreshes.allow(cx, &cause) {
             self.stage = Stage::ResolveLink;
-            cx.emit(Event::Retrying {
-                attempt: self.link_refreshes.saturating_add(1),
-                after_ms: 0,
-                cause: cause.kind(),
-            });
             return;
         }
-        match cause {
-            // A body that fails its checks on every fresh link will not get better.
-            Error::Integrity(_) => self.fail(cause),
-            _ if !self.recreated => {
-                self.recreated = true;
-                self.link_refreshes = 0;
-                self.report_id = None;
-                self.stage = Stage::Create;
-                cx.emit(Event::Retrying {
-                    attempt: 2,
-                    after_ms: 0,
-                    cause: cause.kind(),
-                });
-            }
-            _ => self.fail(Error::RetriesExhausted {
-                attempts: self.link_refreshes,
-                last: Box::new(cause),
-            }),
+        if self.recreated || is_damaged_body(&cause) {
+            self.fail(self.link_refreshes.exhausted(cause));
+            return;
         }
+        self.recreated = true;
+        self.link_refreshes = LinkRefreshes::default();
+        self.report_id = None;
+        self.stage = Stage::Create;
+        cx.emit(Event::Retrying {
+            attempt: 2,
+            after_ms: 0,
+            cause: cause.kind(),
+        });
     }
 
     fn retry(&mut self, cx: &mut Cx<'_>, cause: Error, at_least: Option<Millis>) {

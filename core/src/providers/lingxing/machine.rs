@@ -26,8 +26,8 @@ use crate::http::{Body, Header, Method, RedirectPolicy, TransportFailure};
 use crate::integrity::{Compression, Md5};
 use crate::job::JobConfig;
 use crate::providers::{
-    excerpt, is_http_url, Attempts, Cx, ExchangeFailure, Finish, Link, Outgoing, Pacing, Phased,
-    Provider, Reply, ReportBody, Step,
+    excerpt, is_http_url, Attempts, Cx, ExchangeFailure, Finish, Link, LinkRefreshes, Outgoing,
+    Pacing, Phased, Provider, Reply, ReportBody, Step,
 };
 use crate::secret::Secret;
 use crate::time::Millis;
@@ -143,7 +143,7 @@ pub(crate) struct Machine {
     /// restored job does) never changes the budget of the step it serves.
     #[serde(default)]
     token_attempts: Attempts,
-    link_renewals: u32,
+    link_renewals: LinkRefreshes,
     /// Tokens obtained since the last call that succeeded, after refusals.
     reauthorized: u32,
     gates: Gates,
@@ -214,7 +214,7 @@ impl Machine {
             polls: 0,
             pacing: Pacing::new(now),
             token_attempts: Attempts::default(),
-            link_renewals: 0,
+            link_renewals: LinkRefreshes::default(),
             reauthorized: 0,
             gates: Gates::default(),
             tokens: Tokens::default(),
@@ -757,23 +757,10 @@ impl Machine {
     /// of times; never create a new task.
     fn renew_link(&mut self, cx: &mut Cx<'_>, cause: Error) {
         self.link = None;
-        self.link_renewals = self.link_renewals.saturating_add(1);
-        if self.link_renewals <= cx.config.max_link_refreshes {
+        if self.link_renewals.allow(cx, &cause) {
             self.stage = Stage::Renew;
-            cx.emit(Event::Retrying {
-                attempt: self.link_renewals.saturating_add(1),
-                after_ms: 0,
-                cause: cause.kind(),
-            });
-            return;
-        }
-        match cause {
-            // A body that fails its checks on every fresh link will not get better.
-            Error::Integrity(_) => self.fail(cause),
-            _ => self.fail(Error::RetriesExhausted {
-                attempts: self.link_renewals,
-                last: Box::new(cause),
-            }),
+        } else {
+            self.fail(self.link_renewals.exhausted(cause));
         }
     }
 

@@ -22,7 +22,7 @@ use crate::integrity::{Compression, Md5};
 use crate::job::JobConfig;
 use crate::providers::{
     encode_segment, excerpt, is_http_url, parse_json, Container, Cx, ExchangeFailure, Finish, Link,
-    Outgoing, Pacing, Phased, Provider, Reply, ReportBody, Step,
+    LinkRefreshes, Outgoing, Pacing, Phased, Provider, Reply, ReportBody, Step,
 };
 use crate::rate::TokenBucket;
 use crate::records::RecordFormat;
@@ -167,7 +167,7 @@ pub(crate) struct Machine {
     report_id: Option<String>,
     polls: u32,
     pacing: Pacing,
-    link_refreshes: u32,
+    link_refreshes: LinkRefreshes,
     /// The info call is for a fresh link, not for progress.
     relinking: bool,
     generate_quota: Quota,
@@ -206,7 +206,7 @@ impl Machine {
             report_id: None,
             polls: 0,
             pacing: Pacing::new(now),
-            link_refreshes: 0,
+            link_refreshes: LinkRefreshes::default(),
             relinking: false,
             generate_quota,
             info_quota: Quota::new(INFO_BUCKET, RateLimit::INFO, now),
@@ -672,24 +672,11 @@ impl Machine {
     /// fresh link, a bounded number of times; never generate again.
     fn refresh_link(&mut self, cx: &mut Cx<'_>, cause: Error) {
         self.link = None;
-        self.link_refreshes = self.link_refreshes.saturating_add(1);
-        if self.link_refreshes <= cx.config.max_link_refreshes {
+        if self.link_refreshes.allow(cx, &cause) {
             self.stage = Stage::Poll;
             self.relinking = true;
-            cx.emit(Event::Retrying {
-                attempt: self.link_refreshes.saturating_add(1),
-                after_ms: 0,
-                cause: cause.kind(),
-            });
-            return;
-        }
-        match cause {
-            // A body that fails its checks on every fresh link will not get better.
-            Error::Zip(_) | Error::Integrity(_) => self.fail(cause),
-            _ => self.fail(Error::RetriesExhausted {
-                attempts: self.link_refreshes,
-                last: Box::new(cause),
-            }),
+        } else {
+            self.fail(self.link_refreshes.exhausted(cause));
         }
     }
 
