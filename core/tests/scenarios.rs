@@ -227,6 +227,40 @@ fn expired_link_is_refreshed_without_recreating() {
 }
 
 #[test]
+fn links_that_keep_expiring_re_request_the_report_once() {
+    // Every fresh link of the first report expires; the one after the
+    // budget belongs to a re-requested report and works.
+    let refreshes = JobConfig::default().max_link_refreshes;
+    let (run, harness) = run_with(&format!("expired-link:{}", refreshes + 1));
+    assert_eq!(run.data, truth(&harness, &run));
+    assert_eq!(created(&harness), 2);
+    let s3: Vec<_> = log(&harness)
+        .iter()
+        .filter(|r| is_s3(r))
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(s3.len() as u32, refreshes + 2, "{s3:?}");
+    assert_eq!(s3.last(), Some(&200), "{s3:?}");
+}
+
+#[test]
+fn links_that_always_expire_give_up_after_one_re_request() {
+    let (run, harness) = run_with("expired-link:always");
+    match run.error() {
+        Some(Error::RetriesExhausted { attempts, last }) => {
+            assert_eq!(*attempts, JobConfig::default().max_link_refreshes + 1);
+            assert!(
+                matches!(**last, Error::UnexpectedStatus { status: 403, .. }),
+                "{last:?}"
+            );
+        }
+        other => panic!("expected RetriesExhausted, got {other:?}"),
+    }
+    assert!(run.data.is_empty());
+    assert_eq!(created(&harness), 2);
+}
+
+#[test]
 fn crash_mid_download_resolves_a_fresh_link() {
     let mut harness = harness("");
     step_until(&mut harness, "the S3 download is in flight", |h| {
