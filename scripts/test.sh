@@ -20,7 +20,7 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "cargo doc (warnings denied)"
 RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps
 
-step "cargo test (PROPTEST_CASES=${PROPTEST_CASES:=64})"
+step "cargo test (PROPTEST_CASES=${PROPTEST_CASES:=256})"
 PROPTEST_CASES=$PROPTEST_CASES cargo test --workspace
 
 step "core builds for wasm32-unknown-unknown and depends on no I/O crate"

@@ -9,13 +9,15 @@
 
 use proptest::prelude::*;
 
+mod common;
+use common::Op;
+
 use reportflow::providers::Provider;
 use reportflow::sim::{
-    lingxing, ActionRecord, ChunkPlan, Fault, FaultPlan, Harness, Interference, Run, Sandbox,
-    SandboxConfig, Times,
+    lingxing, ActionRecord, ChunkPlan, Fault, FaultPlan, Harness, Run, Sandbox, SandboxConfig,
 };
 use reportflow::{
-    Error, Event, Input, JobConfig, Millis, ReportJob, RequestId, TransportFailure, WaitReason,
+    Error, Event, JobConfig, Millis, ReportJob, RequestId, TransportFailure, WaitReason,
 };
 
 /// 2024-03-01T00:00:00Z.
@@ -25,75 +27,32 @@ const MAX_STEPS: usize = 40_000;
 const HOLD_MS: u64 = 120_000;
 const SIGN_LIFE_MS: u64 = 120_000;
 
-/// Faults a Lingxing run can meet, with how often each may fire.
+/// Faults a Lingxing run can meet; terminal outcomes fire at most once.
 fn fault_plan() -> impl Strategy<Value = FaultPlan> {
-    let faults = [
-        Fault::Throttle,
-        Fault::ServerError,
-        Fault::ExpiredToken,
-        Fault::LostAnswer,
-        Fault::PlainBody,
-        Fault::ExpiredLink,
-        Fault::CorruptBody,
-        Fault::TruncatedGzip,
-        Fault::Disconnect,
-        Fault::ReportFailure,
-        Fault::TaskCancelled,
-        Fault::Reject422,
-    ];
-    let entry = (
-        proptest::sample::select(faults.to_vec()),
-        prop_oneof![8 => (1u32..=3).prop_map(Times::Count), 1 => Just(Times::Always)],
-    );
-    proptest::collection::vec(entry, 0..5).prop_map(|entries| {
-        entries
-            .into_iter()
-            .fold(FaultPlan::none(), |plan, (fault, times)| {
-                // Terminal faults fire at most once; `always` is for the retryable ones.
-                let times = match (fault, times) {
-                    (Fault::ReportFailure | Fault::TaskCancelled | Fault::Reject422, _) => {
-                        Times::Count(1)
-                    }
-                    (_, times) => times,
-                };
-                plan.with(fault, times)
-            })
-    })
+    common::fault_plan(
+        &[
+            Fault::Throttle,
+            Fault::ServerError,
+            Fault::ExpiredToken,
+            Fault::LostAnswer,
+            Fault::PlainBody,
+            Fault::ExpiredLink,
+            Fault::CorruptBody,
+            Fault::TruncatedGzip,
+            Fault::Disconnect,
+            Fault::ReportFailure,
+            Fault::TaskCancelled,
+            Fault::Reject422,
+        ],
+        &[Fault::ReportFailure, Fault::TaskCancelled, Fault::Reject422],
+    )
 }
 
-#[derive(Debug, Clone)]
-enum Op {
-    /// Let the harness work for a while.
-    Steps(u16),
-    /// The next request is refused with this failure (never reaches the gateway).
-    Refuse(TransportFailure),
-    /// The next request is handled but its answer is lost.
-    Lose,
-    /// The next request is handled and its answer never comes.
-    Hang,
-    /// The host crashes and restores from its last snapshot.
-    Crash,
-    /// The host clock jumps back.
-    JumpBack(u64),
-    /// The host oversleeps.
-    Tick(u64),
-    /// A stale or unknown answer arrives.
-    Stale(u64),
-}
-
+/// Host ops; refusals only of the kinds after which the request may have
+/// reached the gateway (the checker cannot tell a refused connect from
+/// those; a unit test covers it).
 fn op() -> impl Strategy<Value = Op> {
-    prop_oneof![
-        30 => (1u16..200).prop_map(Op::Steps),
-        // Failures after which the request may have reached the gateway (the
-        // checker cannot tell a refused connect from those; a unit test covers it).
-        3 => prop_oneof![Just(TransportFailure::Reset), Just(TransportFailure::Timeout)].prop_map(Op::Refuse),
-        2 => Just(Op::Lose),
-        1 => Just(Op::Hang),
-        2 => Just(Op::Crash),
-        1 => (1u64..600_000).prop_map(Op::JumpBack),
-        2 => (1u64..900_000).prop_map(Op::Tick),
-        2 => (0u64..50).prop_map(Op::Stale),
-    ]
+    common::op(vec![TransportFailure::Reset, TransportFailure::Timeout])
 }
 
 #[derive(Debug, Clone)]
@@ -181,41 +140,13 @@ fn is_report_endpoint(path: &str) -> bool {
 /// Applies the generated transitions, then drives the job to its end.
 fn run(case: &Case) -> Result<(Run, Harness, bool), TestCaseError> {
     let mut harness = harness(case);
-    let mut jumped = false;
-    for (i, op) in case.ops.iter().enumerate() {
-        // Rare: the host gives up (most runs should reach the provider's outcome).
-        if case.cancel_at == Some(i) {
-            harness.cancel();
-        }
-        match op {
-            Op::Steps(n) => {
-                for _ in 0..*n {
-                    harness
-                        .step()
-                        .map_err(|e| TestCaseError::fail(format!("{e}")))?;
-                }
-            }
-            Op::Refuse(failure) => harness.interfere(Interference::Refuse(failure.clone())),
-            Op::Lose => harness.interfere(Interference::LoseResponse),
-            Op::Hang => harness.interfere(Interference::Hang),
-            Op::Crash => harness
-                .crash_and_restore(lingxing::credentials())
-                .map_err(|e| TestCaseError::fail(format!("{e}")))?,
-            Op::JumpBack(ms) => {
-                jumped = true;
-                harness.set_now(Millis(harness.now().as_u64().saturating_sub(*ms)));
-            }
-            Op::Tick(ms) => harness.advance(*ms),
-            Op::Stale(raw) => {
-                let id = RequestId::new(*raw);
-                if harness.in_flight() != Some(id) {
-                    // Invariant 1: hostile input is a typed error, never a panic.
-                    let result = harness.handle(Input::End { id });
-                    prop_assert!(result.is_err(), "a stale End for {id} was accepted");
-                }
-            }
-        }
-    }
+    let seen = common::apply(
+        &mut harness,
+        &case.ops,
+        case.cancel_at,
+        lingxing::credentials,
+    )?;
+    let jumped = seen.clock_jumped_back;
     // Invariant 2: bounded, and the harness checked the contract (3) on every step.
     let run = harness
         .drive_bounded(MAX_STEPS)

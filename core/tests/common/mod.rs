@@ -1,0 +1,135 @@
+//! What the provider property tests share: fault plans and host mishaps as
+//! generated transitions (firezone-style: time is a transition too), and
+//! how a harness suffers them.
+
+use proptest::prelude::*;
+
+use reportflow::sim::{Fault, FaultPlan, Harness, Interference, Times};
+use reportflow::{Credentials, Input, Millis, RequestId, TransportFailure};
+
+/// Plans of up to four faults drawn from `faults`, each firing a few times
+/// or always; the faults in `once` (terminal outcomes) fire at most once.
+pub(crate) fn fault_plan(
+    faults: &[Fault],
+    once: &'static [Fault],
+) -> impl Strategy<Value = FaultPlan> {
+    let entry = (
+        proptest::sample::select(faults.to_vec()),
+        prop_oneof![8 => (1u32..=3).prop_map(Times::Count), 1 => Just(Times::Always)],
+    );
+    proptest::collection::vec(entry, 0..5).prop_map(move |entries| {
+        entries
+            .into_iter()
+            .fold(FaultPlan::none(), |plan, (fault, times)| {
+                let times = if once.contains(&fault) {
+                    Times::Count(1)
+                } else {
+                    times
+                };
+                plan.with(fault, times)
+            })
+    })
+}
+
+/// One thing the host does or suffers between steps.
+#[derive(Debug, Clone)]
+pub(crate) enum Op {
+    /// Let the harness work for a while.
+    Steps(u16),
+    /// The next request fails with this transport failure.
+    Refuse(TransportFailure),
+    /// The next request is handled but its answer is lost.
+    Lose,
+    /// The next request is handled and its answer never comes.
+    Hang,
+    /// The host crashes and restores from its last snapshot.
+    Crash,
+    /// The host clock jumps back.
+    JumpBack(u64),
+    /// The host oversleeps.
+    Tick(u64),
+    /// An answer for a request id that is not in flight arrives.
+    Stale(u64),
+}
+
+/// Host ops, with the transport failures in `refusals`.
+pub(crate) fn op(refusals: Vec<TransportFailure>) -> impl Strategy<Value = Op> {
+    prop_oneof![
+        30 => (1u16..200).prop_map(Op::Steps),
+        3 => proptest::sample::select(refusals).prop_map(Op::Refuse),
+        2 => Just(Op::Lose),
+        1 => Just(Op::Hang),
+        2 => Just(Op::Crash),
+        1 => (1u64..600_000).prop_map(Op::JumpBack),
+        2 => (1u64..900_000).prop_map(Op::Tick),
+        2 => (0u64..50).prop_map(Op::Stale),
+    ]
+}
+
+/// What the applied ops did that some final checks must allow for.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Disturbances {
+    /// The host clock went backwards at least once.
+    pub(crate) clock_jumped_back: bool,
+    /// A request may have reached the provider without the job seeing its
+    /// answer (anything but a refused connect, a lost or hung answer, a
+    /// crash), so the provider may have done work twice.
+    pub(crate) unseen_requests: bool,
+}
+
+/// Applies `ops` in order (cancelling before op `cancel_at`), checking that
+/// every stale answer is refused with an error rather than a panic.
+pub(crate) fn apply(
+    harness: &mut Harness,
+    ops: &[Op],
+    cancel_at: Option<usize>,
+    credentials: fn() -> Credentials,
+) -> Result<Disturbances, TestCaseError> {
+    let mut seen = Disturbances::default();
+    for (i, op) in ops.iter().enumerate() {
+        if cancel_at == Some(i) {
+            harness.cancel();
+        }
+        match op {
+            Op::Steps(n) => {
+                for _ in 0..*n {
+                    harness
+                        .step()
+                        .map_err(|e| TestCaseError::fail(format!("{e}")))?;
+                }
+            }
+            Op::Refuse(failure) => {
+                seen.unseen_requests |= *failure != TransportFailure::Connect;
+                harness.interfere(Interference::Refuse(failure.clone()));
+            }
+            Op::Lose => {
+                seen.unseen_requests = true;
+                harness.interfere(Interference::LoseResponse);
+            }
+            Op::Hang => {
+                seen.unseen_requests = true;
+                harness.interfere(Interference::Hang);
+            }
+            Op::Crash => {
+                seen.unseen_requests = true;
+                harness
+                    .crash_and_restore(credentials())
+                    .map_err(|e| TestCaseError::fail(format!("{e}")))?;
+            }
+            Op::JumpBack(ms) => {
+                seen.clock_jumped_back = true;
+                harness.set_now(Millis(harness.now().as_u64().saturating_sub(*ms)));
+            }
+            Op::Tick(ms) => harness.advance(*ms),
+            Op::Stale(raw) => {
+                let id = RequestId::new(*raw);
+                if harness.in_flight() != Some(id) {
+                    // Invariant 1: hostile input is a typed error, never a panic.
+                    let result = harness.handle(Input::End { id });
+                    prop_assert!(result.is_err(), "a stale End for {id} was accepted");
+                }
+            }
+        }
+    }
+    Ok(seen)
+}
