@@ -40,9 +40,6 @@ fn fault_plan() -> impl Strategy<Value = FaultPlan> {
             Fault::CorruptBody,
             Fault::TruncatedGzip,
             Fault::Disconnect,
-            Fault::ReportFailure,
-            Fault::TaskCancelled,
-            Fault::Reject422,
         ],
         &[Fault::ReportFailure, Fault::TaskCancelled, Fault::Reject422],
     )

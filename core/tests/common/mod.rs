@@ -7,14 +7,15 @@ use proptest::prelude::*;
 use reportflow::sim::{Fault, FaultPlan, Harness, Interference, Times};
 use reportflow::{Credentials, Input, Millis, RequestId, TransportFailure};
 
-/// Plans of up to four faults drawn from `faults`, each firing a few times
-/// or always; the faults in `once` (terminal outcomes) fire at most once.
+/// Plans of up to four faults drawn from `faults` and `once`, each firing a
+/// few times or always; the faults in `once` (terminal outcomes) fire at
+/// most once.
 pub(crate) fn fault_plan(
     faults: &[Fault],
     once: &'static [Fault],
 ) -> impl Strategy<Value = FaultPlan> {
     let entry = (
-        proptest::sample::select(faults.to_vec()),
+        proptest::sample::select([faults, once].concat()),
         prop_oneof![8 => (1u32..=3).prop_map(Times::Count), 1 => Just(Times::Always)],
     );
     proptest::collection::vec(entry, 0..5).prop_map(move |entries| {
