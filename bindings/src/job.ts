@@ -76,11 +76,6 @@ export class Job {
     this.#call((job) => job.handleTransportFailure(now, id, failure));
   }
 
-  /** The answer to a `sign` request. */
-  handleSignature(now: number, id: number, value: string): void {
-    this.#call((job) => job.handleSignature(now, id, value));
-  }
-
   /** Stops the job: it ends `failed` with code `cancelled`. */
   cancel(now: number): void {
     this.#call((job) => job.cancel(now));

@@ -4,7 +4,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind};
 use crate::http::{HttpRequest, RequestId};
-use crate::providers::Provider;
+use crate::integrity::Charset;
+use crate::provider::Provider;
 use crate::records::RecordFormat;
 use crate::time::Millis;
 
@@ -50,8 +51,6 @@ pub enum WaitReason {
     PollBackoff,
     /// Backing off after a retryable failure.
     RetryBackoff,
-    /// The provider told us when to come back (`Retry-After` and the like).
-    RetryAfter,
     /// The job's own view of a rate limit says no request may go out yet.
     RateLimit {
         /// The bucket that is empty (e.g. `amazon-ads:status`).
@@ -227,4 +226,8 @@ pub struct Summary {
     /// reports). `bytes` and `rows` are their totals.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub parts: Vec<PartSummary>,
+    /// The charset the report was decoded from into UTF-8 (`None`: the
+    /// bytes were delivered as the provider sent them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub charset: Option<Charset>,
 }

@@ -80,9 +80,94 @@ pub(crate) const fn civil_time(at: Millis) -> CivilTime {
     }
 }
 
+/// The day number of a `YYYY-MM-DD` date; `None` for anything else.
+pub(crate) fn parse_date(text: &str) -> Option<i64> {
+    let bytes = text.as_bytes();
+    if bytes.len() != 10 || bytes.get(4) != Some(&b'-') || bytes.get(7) != Some(&b'-') {
+        return None;
+    }
+    let (year, month, day) = (digits(text, 0..4)?, digits(text, 5..7)?, digits(text, 8..10)?);
+    if day < 1 || day > days_in_month(year, month)? {
+        return None;
+    }
+    Some(days_from_civil(year, month, day))
+}
+
+/// Seconds since the epoch of an RFC 3339 `date-time`
+/// (`YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`, `T` and `Z` in either case, a
+/// leap second allowed); `None` for anything else.
+pub(crate) fn parse_rfc3339(text: &str) -> Option<i64> {
+    let days = parse_date(text.get(..10)?)?;
+    let rest = text.get(10..)?.strip_prefix(['T', 't'])?;
+    let time = rest.as_bytes();
+    if time.get(2) != Some(&b':') || time.get(5) != Some(&b':') {
+        return None;
+    }
+    let (hour, minute, second) = (digits(rest, 0..2)?, digits(rest, 3..5)?, digits(rest, 6..8)?);
+    if hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    let mut zone = rest.get(8..)?;
+    if let Some(fraction) = zone.strip_prefix('.') {
+        let count = fraction.bytes().take_while(u8::is_ascii_digit).count();
+        if count == 0 {
+            return None;
+        }
+        zone = fraction.get(count..)?;
+    }
+    let offset = match zone.as_bytes() {
+        [b'Z' | b'z'] => 0,
+        [sign @ (b'+' | b'-'), _, _, b':', _, _] => {
+            let (h, m) = (digits(zone, 1..3)?, digits(zone, 4..6)?);
+            if h > 23 || m > 59 {
+                return None;
+            }
+            if *sign == b'+' {
+                h * 3600 + m * 60
+            } else {
+                -(h * 3600 + m * 60)
+            }
+        }
+        _ => return None,
+    };
+    Some(days * 86_400 + hour * 3600 + minute * 60 + second - offset)
+}
+
+/// The number written with ASCII digits only at `range` of `text`.
+fn digits(text: &str, range: std::ops::Range<usize>) -> Option<i64> {
+    let part = text.get(range)?;
+    if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    part.parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rfc3339_date_times_parse_to_epoch_seconds() {
+        assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(parse_rfc3339("2024-03-01T00:00:00Z"), Some(19_783 * 86_400));
+        assert_eq!(
+            parse_rfc3339("2024-03-01T08:00:00.123+08:00"),
+            Some(19_783 * 86_400)
+        );
+        assert_eq!(parse_rfc3339("2024-02-29t23:59:60z"), Some(19_782 * 86_400 + 86_400));
+        for bad in [
+            "2024-02-30T00:00:00Z",
+            "2024-03-01 00:00:00Z",
+            "2024-03-01T24:00:00Z",
+            "2024-03-01T00:00:00",
+            "2024-03-01T00:00:00.Z",
+            "2024-03-01T00:00:00+8:00",
+            "2024-03-01T00:00:00+08:60",
+            "２024-03-01T00:00:00Z",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn civil_dates_round_trip() {

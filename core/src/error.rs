@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::http::{RequestId, TransportFailure};
 use crate::integrity::{IntegrityError, ZipError};
-use crate::providers::Provider;
+use crate::provider::Provider;
 use crate::records::RecordError;
 use crate::time::Millis;
 
@@ -28,6 +28,8 @@ pub enum Blame {
     Data,
     /// The host stopped the job.
     Host,
+    /// reportflow itself: a bug (see [`Error::Internal`]).
+    Library,
 }
 
 /// How a provider described a report it will not deliver.
@@ -100,6 +102,16 @@ pub enum Error {
         /// The limit that was exceeded.
         limit: u64,
     },
+    /// The report is larger than the job's `reportLimits` allow. Not damage:
+    /// downloading it again gives the same bytes, so the job stops after one
+    /// download. Received `Data` is void.
+    #[error("the report exceeds reportLimits.{} ({bytes} bytes) — raise JobConfig.reportLimits.{} if reports this large are expected, or narrow the report (a shorter period, fewer columns); downloading again will not help", limit.field(), limit.field())]
+    ReportTooLarge {
+        /// Which limit.
+        limit: ReportLimit,
+        /// The limit's value.
+        bytes: u64,
+    },
     /// The report body failed a check (gzip, CRC32, size, MD5). Received
     /// `Data` is void.
     #[error("report body failed verification: {0}")]
@@ -143,6 +155,35 @@ pub enum Error {
     /// The host cancelled the job.
     #[error("the job was cancelled by the host")]
     Cancelled,
+    /// A machine reached a state it must never reach: a bug in reportflow,
+    /// surfaced instead of papered over.
+    #[error("reportflow bug: {detail} — please report it with the job's snapshot")]
+    Internal {
+        /// What was impossible.
+        detail: String,
+    },
+}
+
+/// A limit of `JobConfig::report_limits` a report can exceed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub enum ReportLimit {
+    /// Bytes as transferred (`reportLimits.maxCompressedBytes`).
+    MaxCompressedBytes,
+    /// Bytes after decompression, archive members included
+    /// (`reportLimits.maxDecompressedBytes`).
+    MaxDecompressedBytes,
+}
+
+impl ReportLimit {
+    /// The config field that sets the limit, e.g. `maxDecompressedBytes`.
+    pub const fn field(self) -> &'static str {
+        match self {
+            Self::MaxCompressedBytes => "maxCompressedBytes",
+            Self::MaxDecompressedBytes => "maxDecompressedBytes",
+        }
+    }
 }
 
 /// A stable, serializable code for each failure (JavaScript's `err.code`).
@@ -158,7 +199,9 @@ pub enum ErrorKind {
     MalformedResponse,
     /// See [`Error::ResponseTooLarge`].
     ResponseTooLarge,
-    /// An integrity failure other than MD5 (gzip framing, CRC32, sizes, limits).
+    /// See [`Error::ReportTooLarge`].
+    ReportTooLarge,
+    /// An integrity failure other than MD5 (gzip framing, CRC32, sizes).
     Gzip,
     /// The MD5 of the body did not match.
     Md5Mismatch,
@@ -170,20 +213,14 @@ pub enum ErrorKind {
     ReportFailed,
     /// See [`Error::Transport`].
     Transport,
-    /// A 429/420 or equivalent.
-    Throttled,
-    /// A 5xx.
-    ServerError,
-    /// The access token was refused.
-    Unauthorized,
-    /// A download link expired.
-    LinkExpired,
     /// See [`Error::RetriesExhausted`].
     RetriesExhausted,
     /// See [`Error::DeadlineExceeded`].
     DeadlineExceeded,
     /// See [`Error::Cancelled`].
     Cancelled,
+    /// See [`Error::Internal`].
+    Internal,
 }
 
 impl ErrorKind {
@@ -194,19 +231,17 @@ impl ErrorKind {
             Self::UnexpectedStatus => "unexpected_status",
             Self::MalformedResponse => "malformed_response",
             Self::ResponseTooLarge => "response_too_large",
+            Self::ReportTooLarge => "report_too_large",
             Self::Gzip => "gzip",
             Self::Md5Mismatch => "md5_mismatch",
             Self::Records => "records",
             Self::Zip => "zip",
             Self::ReportFailed => "report_failed",
             Self::Transport => "transport",
-            Self::Throttled => "throttled",
-            Self::ServerError => "server_error",
-            Self::Unauthorized => "unauthorized",
-            Self::LinkExpired => "link_expired",
             Self::RetriesExhausted => "retries_exhausted",
             Self::DeadlineExceeded => "deadline_exceeded",
             Self::Cancelled => "cancelled",
+            Self::Internal => "internal",
         }
     }
 }
@@ -225,6 +260,7 @@ impl Error {
             Self::UnexpectedStatus { .. } => ErrorKind::UnexpectedStatus,
             Self::MalformedResponse { .. } => ErrorKind::MalformedResponse,
             Self::ResponseTooLarge { .. } => ErrorKind::ResponseTooLarge,
+            Self::ReportTooLarge { .. } => ErrorKind::ReportTooLarge,
             Self::Integrity(IntegrityError::Md5Mismatch { .. }) => ErrorKind::Md5Mismatch,
             Self::Integrity(_) => ErrorKind::Gzip,
             Self::Records(_) => ErrorKind::Records,
@@ -234,13 +270,14 @@ impl Error {
             Self::RetriesExhausted { .. } => ErrorKind::RetriesExhausted,
             Self::DeadlineExceeded { .. } => ErrorKind::DeadlineExceeded,
             Self::Cancelled => ErrorKind::Cancelled,
+            Self::Internal { .. } => ErrorKind::Internal,
         }
     }
 
     /// Who has to act.
     pub fn blame(&self) -> Blame {
         match self {
-            Self::Rejected { .. } => Blame::Config,
+            Self::Rejected { .. } | Self::ReportTooLarge { .. } => Blame::Config,
             Self::UnexpectedStatus { .. }
             | Self::MalformedResponse { .. }
             | Self::ResponseTooLarge { .. }
@@ -250,6 +287,7 @@ impl Error {
             Self::RetriesExhausted { last, .. } => last.blame(),
             Self::DeadlineExceeded { .. } => Blame::Provider,
             Self::Cancelled => Blame::Host,
+            Self::Internal { .. } => Blame::Library,
         }
     }
 
@@ -257,7 +295,11 @@ impl Error {
     /// succeed without changing anything.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Self::Rejected { .. } | Self::Cancelled | Self::Records(_) => false,
+            Self::Rejected { .. }
+            | Self::ReportTooLarge { .. }
+            | Self::Cancelled
+            | Self::Records(_)
+            | Self::Internal { .. } => false,
             Self::Zip(error) => error.is_corruption(),
             Self::ReportFailed { failure, .. } => matches!(failure, ReportFailure::Fatal),
             Self::UnexpectedStatus { status, .. } => *status >= 500,
@@ -267,6 +309,15 @@ impl Error {
             | Self::Transport(_)
             | Self::RetriesExhausted { .. }
             | Self::DeadlineExceeded { .. } => true,
+        }
+    }
+}
+
+impl Error {
+    /// An impossible state, as a typed failure (see [`Error::Internal`]).
+    pub(crate) fn internal(detail: impl Into<String>) -> Self {
+        Self::Internal {
+            detail: detail.into(),
         }
     }
 }
@@ -325,6 +376,16 @@ pub enum ConfigError {
         /// Provider of the credentials.
         credentials: Provider,
     },
+}
+
+impl ConfigError {
+    /// `field` is malformed: `detail` says how and what is expected.
+    pub(crate) fn invalid(field: &str, detail: impl Into<String>) -> Self {
+        Self::Invalid {
+            field: field.to_owned(),
+            detail: detail.into(),
+        }
+    }
 }
 
 /// A snapshot that cannot be restored.

@@ -14,9 +14,10 @@
 //! before the exchange reports success.
 
 use crate::action::{DataChunk, Event, PartSummary};
-use crate::http::{RequestId, TransportFailure};
+use crate::http::{find_header, RequestId, TransportFailure};
 use crate::integrity::{
-    DecodeSummary, Decoder, IntegrityError, Limits, ZipError, ZipLimits, ZipReader,
+    Charset, CharsetDecoder, DecodeSummary, Decoder, IntegrityError, Limits, Md5Digest, ZipError,
+    ZipLimits, ZipReader,
 };
 use crate::providers::{Container, ExchangeFailure, Reply, ReportBody};
 use crate::records::{RecordFormat, RowCounter};
@@ -63,6 +64,11 @@ struct Stream {
     next_progress: u64,
     ended: bool,
     zip: Option<Box<ZipStage>>,
+    /// Turns a report in a declared or configured charset into UTF-8
+    /// (single-file reports only; ZIP members are delivered as they are).
+    charset: Option<CharsetDecoder>,
+    /// The charset the body was decoded from, once the stage finished.
+    decoded_from: Option<Charset>,
     /// The row format broke; held until the integrity verdict (see `advance`).
     records_failed: Option<crate::records::RecordError>,
 }
@@ -216,32 +222,17 @@ impl Exchange {
             return Ok(());
         }
         self.state = match &self.report_body {
-            Some(spec) if (200..300).contains(&status) => State::Streaming(Box::new(Stream {
-                bytes_total: spec.size_hint,
-                decoder: Decoder::new(self.limits, None).with_compression(spec.compression),
-                records: RowCounter::new(spec.record_format),
-                pending: Vec::new(),
-                pending_at: 0,
-                raw_in: 0,
-                out: 0,
-                next_progress: PROGRESS_EVERY,
-                ended: false,
-                zip: match spec.container {
-                    Container::Single => None,
-                    container => Some(Box::new(ZipStage {
-                        reader: ZipReader::new(
-                            ZipLimits::default().with_max_bytes(self.limits.max_decompressed_bytes),
-                        ),
-                        parts: container == Container::Zip,
-                        format: spec.record_format,
-                        buf: Vec::new(),
-                        at: 0,
-                        current: None,
-                        done: Vec::new(),
-                    })),
-                },
-                records_failed: None,
-            })),
+            Some(spec) if (200..300).contains(&status) => {
+                match expected_digest(spec.expected_md5, headers) {
+                    Ok(expected) => State::Streaming(Box::new(Stream::new(
+                        spec,
+                        self.limits,
+                        expected,
+                        declared_charset(spec.charset, headers),
+                    ))),
+                    Err(error) => State::Over(integrity_failure(error)),
+                }
+            }
             _ => State::Buffering {
                 status,
                 headers: headers.to_vec(),
@@ -343,6 +334,32 @@ impl Exchange {
     }
 }
 
+/// The digest the body must match: the one the provider published in an
+/// earlier answer, else the download's own `Content-MD5` (base64, RFC 1864).
+/// A `Content-MD5` that is not a digest marks the answer as damaged.
+fn expected_digest(
+    published: Option<Md5Digest>,
+    headers: &[(String, String)],
+) -> Result<Option<Md5Digest>, IntegrityError> {
+    if published.is_some() {
+        return Ok(published);
+    }
+    find_header(headers, "content-md5")
+        .map(|value| Md5Digest::parse(value.trim()))
+        .transpose()
+}
+
+/// The charset to decode from: the configured one, else a non-UTF-8
+/// charset the download's `Content-Type` declares. UTF-8 bodies without
+/// configuration are delivered byte for byte.
+fn declared_charset(configured: Option<Charset>, headers: &[(String, String)]) -> Option<Charset> {
+    configured.or_else(|| {
+        find_header(headers, "content-type")
+            .and_then(Charset::from_content_type)
+            .filter(|charset| *charset != Charset::Utf8)
+    })
+}
+
 enum StreamStep {
     Event(Event),
     Idle,
@@ -350,6 +367,81 @@ enum StreamStep {
 }
 
 impl Stream {
+    fn new(
+        spec: &ReportBody,
+        limits: Limits,
+        expected: Option<Md5Digest>,
+        charset: Option<Charset>,
+    ) -> Self {
+        let zip = match spec.container {
+            Container::Single => None,
+            container => Some(Box::new(ZipStage {
+                reader: ZipReader::new(
+                    ZipLimits::default().with_max_bytes(limits.max_decompressed_bytes),
+                ),
+                parts: container == Container::Zip,
+                format: spec.record_format,
+                buf: Vec::new(),
+                at: 0,
+                current: None,
+                done: Vec::new(),
+            })),
+        };
+        Self {
+            bytes_total: spec.size_hint,
+            decoder: Decoder::new(limits, expected).with_compression(spec.compression),
+            records: RowCounter::new(spec.record_format),
+            pending: Vec::new(),
+            pending_at: 0,
+            raw_in: 0,
+            out: 0,
+            next_progress: PROGRESS_EVERY,
+            ended: false,
+            charset: charset.filter(|_| zip.is_none()).map(CharsetDecoder::new),
+            decoded_from: None,
+            zip,
+            records_failed: None,
+        }
+    }
+
+    /// Passes decoded bytes through the charset stage, if there is one.
+    fn transcode(&mut self, bytes: Vec<u8>) -> Vec<u8> {
+        let Some(charset) = self.charset.as_mut() else {
+            return bytes;
+        };
+        // UTF-8 of a legacy charset is at most 3 bytes per input byte.
+        let mut out = vec![0u8; bytes.len().saturating_mul(3).saturating_add(64)];
+        let mut produced = 0;
+        let mut rest = bytes.as_slice();
+        loop {
+            if produced == out.len() {
+                out.resize(out.len().saturating_mul(2), 0);
+            }
+            let progress = charset.pull(rest, out.get_mut(produced..).unwrap_or_default());
+            rest = rest.get(progress.consumed..).unwrap_or_default();
+            produced += progress.produced;
+            // Stalled with room left: everything is in (the decoder keeps
+            // an unfinished character for the next chunk).
+            if progress.is_stalled() && produced < out.len() {
+                break;
+            }
+        }
+        out.truncate(produced);
+        out
+    }
+
+    /// Ends the charset stage: its last bytes, and which charset it was.
+    fn finish_charset(&mut self) -> Vec<u8> {
+        match self.charset.take() {
+            Some(charset) => {
+                let end = charset.finish();
+                self.decoded_from = Some(end.summary.charset);
+                end.tail().to_vec()
+            }
+            None => Vec::new(),
+        }
+    }
+
     fn advance(&mut self, chunk_bytes: usize) -> Result<StreamStep, Reply> {
         if self.out >= self.next_progress {
             self.next_progress = self.next_progress.saturating_add(PROGRESS_EVERY);
@@ -382,32 +474,21 @@ impl Stream {
             if produced_total == 0 {
                 break;
             }
-            let bytes = buffer.get(..produced_total).unwrap_or_default();
-            if self.records_failed.is_none() {
-                if let Err(error) = self.records.push(bytes) {
-                    // Garbage from a corrupt body also breaks the row format:
-                    // let the integrity checks give their verdict first, and
-                    // report the format only if they pass. Deliver no more.
-                    self.records_failed = Some(error);
-                }
-            }
-            if self.records_failed.is_some() {
-                continue;
-            }
-            if let Some(zip) = self.zip.as_mut() {
-                zip.verify(bytes)?;
-            }
             buffer.truncate(produced_total);
-            let offset = self.out;
-            self.out = self.out.saturating_add(produced_total as u64);
-            return Ok(StreamStep::Event(Event::Data(DataChunk {
-                offset,
-                bytes: buffer,
-                part: None,
-            })));
+            let text = self.transcode(std::mem::take(&mut buffer));
+            if let Some(step) = self.deliver(text)? {
+                return Ok(step);
+            }
+            buffer = vec![0u8; chunk_bytes.max(1)];
         }
         if !self.ended {
             return Ok(StreamStep::Idle);
+        }
+        if self.charset.is_some() {
+            let tail = self.finish_charset();
+            if let Some(step) = self.deliver(tail)? {
+                return Ok(step);
+            }
         }
         let decoder = std::mem::replace(&mut self.decoder, Decoder::new(Limits::default(), None));
         let decoded = decoder.finish().map_err(integrity_failure)?;
@@ -428,10 +509,48 @@ impl Stream {
             RecordFormat::Tsv | RecordFormat::Csv => records.saturating_sub(1),
             _ => records,
         };
+        // After a charset stage, what went out is UTF-8, not the decoded bytes.
+        let decoded = DecodeSummary {
+            decoded_bytes: self.out,
+            ..decoded
+        };
         Ok(StreamStep::Finished(
-            Reply::Report { decoded, rows },
+            Reply::Report {
+                decoded,
+                rows,
+                charset: self.decoded_from,
+            },
             Vec::new(),
         ))
+    }
+
+    /// Counts and checks decoded (UTF-8) bytes and hands them out as one
+    /// `Data` event; `None` when there is nothing to hand out.
+    fn deliver(&mut self, bytes: Vec<u8>) -> Result<Option<StreamStep>, Reply> {
+        if bytes.is_empty() {
+            return Ok(None);
+        }
+        if self.records_failed.is_none() {
+            if let Err(error) = self.records.push(&bytes) {
+                // Garbage from a corrupt body also breaks the row format:
+                // let the integrity checks give their verdict first, and
+                // report the format only if they pass. Deliver no more.
+                self.records_failed = Some(error);
+            }
+        }
+        if self.records_failed.is_some() {
+            return Ok(None);
+        }
+        if let Some(zip) = self.zip.as_mut() {
+            zip.verify(&bytes)?;
+        }
+        let offset = self.out;
+        self.out = self.out.saturating_add(bytes.len() as u64);
+        Ok(Some(StreamStep::Event(Event::Data(DataChunk {
+            offset,
+            bytes,
+            part: None,
+        }))))
     }
 
     /// Pulls archive bytes out of the decoder into the ZIP stage's buffer.
@@ -573,7 +692,11 @@ impl ZipStage {
         let summary = self.reader.finish().map_err(zip_failure)?;
         if !self.parts {
             return Ok(StreamStep::Finished(
-                Reply::Report { decoded, rows: 0 },
+                Reply::Report {
+                    decoded,
+                    rows: 0,
+                    charset: None,
+                },
                 Vec::new(),
             ));
         }
@@ -588,7 +711,11 @@ impl ZipStage {
             ..decoded
         };
         Ok(StreamStep::Finished(
-            Reply::Report { decoded, rows },
+            Reply::Report {
+                decoded,
+                rows,
+                charset: None,
+            },
             self.done,
         ))
     }
@@ -604,4 +731,148 @@ fn records_failure(error: crate::records::RecordError) -> Reply {
 
 fn integrity_failure(error: IntegrityError) -> Reply {
     Reply::Failed(ExchangeFailure::Integrity(error))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::integrity::{Compression, Md5};
+    use proptest::prelude::*;
+
+    /// Streams `body` through an exchange in `chunk`-byte pieces and returns
+    /// the `Data` bytes and the reply.
+    fn stream(body: &[u8], chunk: usize, spec: ReportBody, content_type: &str) -> (Vec<u8>, Reply) {
+        let mut exchange = Exchange::new(
+            RequestId::new(1),
+            Millis(u64::MAX),
+            "GET <link>",
+            64 << 10,
+            4 << 20,
+            Some(spec),
+            Limits::default(),
+        );
+        let headers = vec![("Content-Type".to_owned(), content_type.to_owned())];
+        exchange.head(200, &headers).unwrap();
+        let mut data = Vec::new();
+        let mut drain = |exchange: &mut Exchange, data: &mut Vec<u8>| loop {
+            match exchange.advance(64 << 10) {
+                Ready::Event(Event::Data(chunk)) => data.extend_from_slice(&chunk.bytes),
+                Ready::Event(_) => {}
+                Ready::Nothing => return None,
+                Ready::Over(reply) => return Some(reply),
+            }
+        };
+        for piece in body.chunks(chunk.max(1)) {
+            exchange.chunk(piece).unwrap();
+            assert!(drain(&mut exchange, &mut data).is_none());
+        }
+        exchange.end().unwrap();
+        let reply = drain(&mut exchange, &mut data).expect("the exchange ends");
+        (data, reply)
+    }
+
+    fn tsv(charset: Option<Charset>) -> ReportBody {
+        ReportBody {
+            charset,
+            ..ReportBody::single(Compression::Auto, RecordFormat::Tsv)
+        }
+    }
+
+    fn rows_of(reply: &Reply) -> (u64, Option<Charset>) {
+        match reply {
+            Reply::Report { rows, charset, .. } => (*rows, *charset),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_content_md5_that_does_not_match_is_md5_mismatch_with_both_values() {
+        let body = b"sku\tqty\nA-1\t3\n";
+        let mut exchange = Exchange::new(
+            RequestId::new(1),
+            Millis(u64::MAX),
+            "GET <link>",
+            64 << 10,
+            4 << 20,
+            Some(tsv(None)),
+            Limits::default(),
+        );
+        let wrong = Md5::digest(b"something else");
+        let headers = vec![("Content-MD5".to_owned(), wrong.to_base64())];
+        exchange.head(200, &headers).unwrap();
+        exchange.chunk(body).unwrap();
+        exchange.end().unwrap();
+        let reply = loop {
+            if let Ready::Over(reply) = exchange.advance(64 << 10) {
+                break reply;
+            }
+        };
+        match reply {
+            Reply::Failed(ExchangeFailure::Integrity(IntegrityError::Md5Mismatch {
+                expected,
+                actual,
+            })) => {
+                assert_eq!(expected, wrong.to_hex());
+                assert_eq!(actual, Md5::digest(body).to_hex());
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_declared_charset_is_decoded_and_named() {
+        let text = "注文番号\t商品名\n123\tテスト商品\n";
+        let (encoded, _, _) = encoding_rs::SHIFT_JIS.encode(text);
+        let (data, reply) = stream(&encoded, 7, tsv(None), "text/tab-separated-values; charset=Shift_JIS");
+        assert_eq!(String::from_utf8(data).unwrap(), text);
+        assert_eq!(rows_of(&reply), (1, Some(Charset::ShiftJis)));
+        // Without a declaration the bytes go out as sent.
+        let (raw, reply) = stream(&encoded, 7, tsv(None), "text/plain");
+        assert_eq!(raw, encoded.as_ref());
+        assert_eq!(rows_of(&reply).1, None);
+    }
+
+    fn report_text() -> impl Strategy<Value = String> {
+        // Every cell starts with an ASCII letter, so filtering one script
+        // out never leaves an empty line.
+        let cell = prop_oneof![
+            "x[a-zA-Z0-9 ._-]{0,12}",
+            "x[ァ-ヶー注文番号商品名価格数量東京日本]{1,8}",
+            "x[éüñ€–Ææ]{1,6}",
+        ];
+        proptest::collection::vec(proptest::collection::vec(cell, 1..5), 1..40).prop_map(|rows| {
+            let mut text = String::from("header\tcolumns\n");
+            for row in rows {
+                text.push_str(&row.join("\t"));
+                text.push('\n');
+            }
+            text
+        })
+    }
+
+    proptest! {
+        /// Shift_JIS and windows-1252 TSV reports come out as the same UTF-8
+        /// text however they are chunked (1 byte, 64 KiB, anything between).
+        #[test]
+        fn legacy_charset_reports_decode_identically_over_any_chunking(
+            text in report_text(),
+            chunk in 2usize..4096,
+        ) {
+            let japanese: String = text.chars().filter(|c| !"éüñ€–Ææ".contains(*c)).collect();
+            let western: String = text.chars().filter(|c| c.is_ascii() || "éüñ€–Ææ".contains(*c)).collect();
+            for (source, charset, encoding) in [
+                (japanese, Charset::ShiftJis, encoding_rs::SHIFT_JIS),
+                (western, Charset::Windows1252, encoding_rs::WINDOWS_1252),
+            ] {
+                let (encoded, _, unmappable) = encoding.encode(&source);
+                prop_assert!(!unmappable);
+                let rows = source.lines().count() as u64 - 1;
+                for size in [1, chunk, 64 << 10] {
+                    let (data, reply) = stream(&encoded, size, tsv(Some(charset)), "text/plain");
+                    prop_assert_eq!(String::from_utf8(data).unwrap(), source.clone());
+                    prop_assert_eq!(rows_of(&reply), (rows, Some(charset)));
+                }
+            }
+        }
+    }
 }

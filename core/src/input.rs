@@ -1,7 +1,6 @@
 //! What the host feeds a job.
 
 use crate::http::{RequestId, TransportFailure};
-use crate::secret::Secret;
 
 /// An input to [`crate::ReportJob::handle`].
 ///
@@ -39,13 +38,6 @@ pub enum Input<'a> {
         id: RequestId,
         /// What went wrong.
         failure: TransportFailure,
-    },
-    /// The answer to an `Action::Sign`.
-    Signature {
-        /// The sign request this answers.
-        id: RequestId,
-        /// The signature, in the encoding the sign request asked for.
-        value: Secret<String>,
     },
     /// Stop the job: it ends `Failed` with [`crate::Error::Cancelled`]. The
     /// host should abort any request in flight.

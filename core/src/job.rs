@@ -2,155 +2,20 @@
 
 use std::collections::VecDeque;
 
-use serde::{Deserialize, Serialize};
-
 use crate::action::{Action, Event, PartSummary, Phase, WaitReason};
+use crate::config::JobConfig;
 use crate::error::{ConfigError, Error, ErrorKind, InputError, RestoreError};
 use crate::exchange::{Exchange, Ready};
 use crate::http::{HttpRequest, RequestId, ResponseLimits};
 use crate::input::Input;
-use crate::integrity::Limits;
-use crate::providers::{
-    amazon_ads, lingxing, yandex_market, Cx, ExchangeFailure, Phased, Provider, Reply, Step,
-};
-use crate::retry::{PollPolicy, RetryPolicy};
-use crate::snapshot::{Snapshot, FORMAT_VERSION};
+use crate::provider::Provider;
+use crate::providers::registry::{BoundMachine, Credentials, JobSpec};
+use crate::providers::{Cx, ExchangeFailure, Outgoing, Reply, Step};
+use crate::snapshot::{JobState, Snapshot, Terminal, FORMAT_VERSION};
 use crate::time::Millis;
 
-/// Which report to fetch, and from which provider.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "provider", rename_all = "kebab-case")]
-#[non_exhaustive]
-pub enum JobSpec {
-    /// An Amazon Ads Sponsored Display v2 report.
-    AmazonAds(amazon_ads::ReportSpec),
-    /// A Lingxing report-export task (an Amazon SP-API report through Lingxing).
-    Lingxing(lingxing::ReportSpec),
-    /// A Yandex Market Partner API report.
-    YandexMarket(yandex_market::ReportSpec),
-}
-
-impl JobSpec {
-    /// The provider the spec is for.
-    pub const fn provider(&self) -> Provider {
-        match self {
-            Self::AmazonAds(_) => Provider::AmazonAds,
-            Self::Lingxing(_) => Provider::Lingxing,
-            Self::YandexMarket(_) => Provider::YandexMarket,
-        }
-    }
-}
-
-/// Credentials for the job's provider. Never serialized; `Debug` redacts.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(tag = "provider", rename_all = "kebab-case")]
-#[non_exhaustive]
-pub enum Credentials {
-    /// Login-with-Amazon credentials for the Ads API.
-    AmazonAds(amazon_ads::Credentials),
-    /// A Lingxing app's AppID and AppSecret (and optionally current tokens).
-    Lingxing(lingxing::Credentials),
-    /// A Yandex Market Api-Key or OAuth token.
-    YandexMarket(yandex_market::Credentials),
-}
-
-impl Credentials {
-    /// The provider the credentials are for.
-    pub const fn provider(&self) -> Provider {
-        match self {
-            Self::AmazonAds(_) => Provider::AmazonAds,
-            Self::Lingxing(_) => Provider::Lingxing,
-            Self::YandexMarket(_) => Provider::YandexMarket,
-        }
-    }
-}
-
-/// How a job behaves, independent of the provider. Every field has a
-/// sensible default; override what you need.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
-#[non_exhaustive]
-pub struct JobConfig {
-    /// Replaces the provider's API origin (scheme, host, optional path
-    /// prefix), e.g. a simulator's `http://127.0.0.1:8080/amazon-ads`.
-    pub base_url: Option<String>,
-    /// Replaces the provider's auth origin (token endpoints).
-    pub auth_base_url: Option<String>,
-    /// Seeds jitter; the same seed replays the same waits.
-    pub seed: u64,
-    /// The job fails with `DeadlineExceeded` this long after it started.
-    pub deadline_ms: u64,
-    /// Timeout of an API request.
-    pub request_timeout_ms: u64,
-    /// Timeout of a report download.
-    pub download_timeout_ms: u64,
-    /// Retries of failing steps.
-    pub retry: RetryPolicy,
-    /// Pacing of status polls.
-    pub poll: PollPolicy,
-    /// Limits on the report body (raw and decoded).
-    pub report_limits: Limits,
-    /// Largest API (non-report) response body.
-    pub max_api_body_bytes: u64,
-    /// Largest response header block.
-    pub max_header_bytes: u64,
-    /// Fresh download links to fetch after an expired link or a corrupt
-    /// download, before the job gives up (or re-requests the report where the
-    /// provider allows nothing else).
-    pub max_link_refreshes: u32,
-    /// Largest `Event::Data` chunk.
-    pub data_chunk_bytes: u32,
-}
-
-impl Default for JobConfig {
-    fn default() -> Self {
-        Self {
-            base_url: None,
-            auth_base_url: None,
-            seed: 0,
-            deadline_ms: 6 * 60 * 60 * 1000,
-            request_timeout_ms: 60_000,
-            download_timeout_ms: 30 * 60 * 1000,
-            retry: RetryPolicy::default(),
-            poll: PollPolicy::default(),
-            report_limits: Limits::default(),
-            max_api_body_bytes: 4 << 20,
-            max_header_bytes: 64 << 10,
-            max_link_refreshes: 3,
-            data_chunk_bytes: 64 << 10,
-        }
-    }
-}
-
-/// The provider machine, as plain data.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "provider", rename_all = "kebab-case")]
-enum Machine {
-    AmazonAds(amazon_ads::Machine),
-    Lingxing(lingxing::Machine),
-    YandexMarket(yandex_market::Machine),
-}
-
-/// Everything that survives a snapshot.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct State {
-    machine: Machine,
-    config: JobConfig,
-    clock: Millis,
-    started_at: Millis,
-    next_request_id: u64,
-    requests: u32,
-    phase: Phase,
-    terminal: Option<Terminal>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", content = "value", rename_all = "camelCase")]
-enum Terminal {
-    Done(crate::action::Summary),
-    Failed(Error),
-}
+/// Passes of one `poll` before a machine that never settles is declared a bug.
+const DRAIN_PASSES: usize = 8;
 
 /// One report lifecycle as a pure state machine.
 ///
@@ -169,8 +34,9 @@ enum Terminal {
 /// is provisional until `Done`.
 #[derive(Debug)]
 pub struct ReportJob {
-    state: State,
-    credentials: Credentials,
+    /// The provider machine with its credentials.
+    machine: BoundMachine,
+    state: JobState,
     exchange: Option<Exchange>,
     events: VecDeque<Event>,
     /// The parts of the last report body that passed its checks, for the
@@ -189,38 +55,23 @@ impl ReportJob {
         credentials: Credentials,
         now: Millis,
     ) -> Result<Self, ConfigError> {
-        check_credentials(spec.provider(), &credentials)?;
-        let machine = match spec {
-            JobSpec::AmazonAds(spec) => {
-                Machine::AmazonAds(amazon_ads::Machine::new(spec, &config, now)?)
-            }
-            JobSpec::Lingxing(spec) => {
-                Machine::Lingxing(lingxing::Machine::new(spec, &config, now)?)
-            }
-            JobSpec::YandexMarket(spec) => {
-                Machine::YandexMarket(yandex_market::Machine::new(spec, &config, now)?)
-            }
-        };
-        let state = State {
-            machine,
+        let machine = BoundMachine::new(spec, &config, credentials, now)?;
+        let state = JobState {
             config,
             clock: now,
             started_at: now,
             next_request_id: 1,
             requests: 0,
-            phase: Phase::Creating,
+            phase: machine.phase(),
             terminal: None,
         };
-        let mut job = Self {
+        Ok(Self {
+            machine,
             state,
-            credentials,
             exchange: None,
             events: VecDeque::new(),
             parts: Vec::new(),
-        };
-        job.state.phase = job.machine_phase();
-        job.install_credentials();
-        Ok(job)
+        })
     }
 
     /// Continues a job from a [`snapshot`](Self::snapshot), with the same
@@ -237,48 +88,32 @@ impl ReportJob {
                 supported: FORMAT_VERSION,
             });
         }
-        let mut state = snapshot.state;
-        let provider = match &state.machine {
-            Machine::AmazonAds(_) => Provider::AmazonAds,
-            Machine::Lingxing(_) => Provider::Lingxing,
-            Machine::YandexMarket(_) => Provider::YandexMarket,
-        };
-        check_credentials(provider, &credentials)?;
+        let machine = BoundMachine::restore(snapshot.machine, credentials)?;
+        let mut state = snapshot.job;
         state.clock = state.clock.max(now);
-        let mut job = Self {
+        Ok(Self {
+            machine,
             state,
-            credentials,
             exchange: None,
             events: VecDeque::new(),
             parts: Vec::new(),
-        };
-        job.install_credentials();
-        Ok(job)
+        })
     }
 
     /// The job as plain, versioned, secret-free data. Take it after a drain
     /// (when `poll` returned `Wait`) and persist it; [`Self::restore`] picks up
     /// from there.
     pub fn snapshot(&self) -> Snapshot {
-        let mut state = self.state.clone();
-        state.machine = match &self.state.machine {
-            Machine::AmazonAds(machine) => Machine::AmazonAds(machine.persistable()),
-            Machine::Lingxing(machine) => Machine::Lingxing(machine.persistable()),
-            Machine::YandexMarket(machine) => Machine::YandexMarket(machine.persistable()),
-        };
         Snapshot {
             format_version: FORMAT_VERSION,
-            state,
+            machine: self.machine.saved(),
+            job: self.state.clone(),
         }
     }
 
     /// The provider of this job.
     pub fn provider(&self) -> Provider {
-        match &self.state.machine {
-            Machine::AmazonAds(_) => Provider::AmazonAds,
-            Machine::Lingxing(_) => Provider::Lingxing,
-            Machine::YandexMarket(_) => Provider::YandexMarket,
-        }
+        self.machine.provider()
     }
 
     /// The current phase.
@@ -288,11 +123,7 @@ impl ReportJob {
 
     /// The provider's report id, once the report was created.
     pub fn report_id(&self) -> Option<&str> {
-        match &self.state.machine {
-            Machine::AmazonAds(machine) => machine.report_id(),
-            Machine::Lingxing(machine) => machine.report_id(),
-            Machine::YandexMarket(machine) => machine.report_id(),
-        }
+        self.machine.report_id()
     }
 
     /// HTTP requests sent so far, all attempts included.
@@ -303,30 +134,6 @@ impl ReportJob {
     /// Whether the job has ended (`Done` or `Failed`).
     pub fn is_finished(&self) -> bool {
         self.state.terminal.is_some()
-    }
-
-    fn install_credentials(&mut self) {
-        match (&mut self.state.machine, &self.credentials) {
-            (Machine::AmazonAds(machine), Credentials::AmazonAds(credentials)) => {
-                machine.install(credentials)
-            }
-            (Machine::Lingxing(machine), Credentials::Lingxing(credentials)) => {
-                machine.install(credentials)
-            }
-            (Machine::YandexMarket(machine), Credentials::YandexMarket(credentials)) => {
-                machine.install(credentials)
-            }
-            // `new` and `restore` refuse mismatched credentials.
-            _ => {}
-        }
-    }
-
-    fn machine_phase(&self) -> Phase {
-        match &self.state.machine {
-            Machine::AmazonAds(machine) => machine.phase(),
-            Machine::Lingxing(machine) => machine.phase(),
-            Machine::YandexMarket(machine) => machine.phase(),
-        }
     }
 
     fn observe(&mut self, now: Millis) -> Millis {
@@ -360,8 +167,7 @@ impl ReportJob {
             Input::Head { id, .. }
             | Input::Chunk { id, .. }
             | Input::End { id }
-            | Input::TransportFailed { id, .. }
-            | Input::Signature { id, .. } => *id,
+            | Input::TransportFailed { id, .. } => *id,
         };
         let Some(exchange) = self.exchange.as_mut().filter(|exchange| exchange.id == id) else {
             return Err(InputError::StaleRequest { id });
@@ -376,8 +182,7 @@ impl ReportJob {
                 exchange.fail(failure);
                 Ok(())
             }
-            // No provider implemented yet asks the host to sign.
-            Input::Signature { .. } | Input::Cancel => return Err(InputError::StaleRequest { id }),
+            Input::Cancel => return Ok(()),
         };
         result.map_err(|detail| InputError::OutOfOrder {
             id,
@@ -388,9 +193,10 @@ impl ReportJob {
     /// The next action. See the run loop in the type's documentation.
     pub fn poll(&mut self, now: Millis) -> Action {
         let now = self.observe(now);
-        // Each pass either returns or retires the exchange, so two passes suffice;
-        // the bound is belt and braces against a machine that loops.
-        for _ in 0..8 {
+        // Each pass either returns or retires the exchange, so two passes
+        // suffice; a machine that keeps deciding without acting is a bug,
+        // and ends the job loudly below.
+        for _ in 0..DRAIN_PASSES {
             // Events first: the last `PhaseChanged` (and a `DataReset`) precede the terminal.
             if let Some(event) = self.events.pop_front() {
                 return Action::Event(event);
@@ -413,7 +219,7 @@ impl ReportJob {
                         }
                         if voids_data && !matches!(reply, Reply::Report { .. }) {
                             self.events.push_back(Event::DataReset {
-                                cause: reply_kind(&reply),
+                                cause: reply.failure_kind(),
                             });
                         }
                         self.deliver(now, reply);
@@ -465,34 +271,17 @@ impl ReportJob {
                 Step::Failed(error) => self.finish(Terminal::Failed(error)),
             }
         }
-        Action::Wait {
-            until: now.saturating_add(1),
-            reason: WaitReason::PollBackoff,
-        }
+        self.finish(Terminal::Failed(Error::internal(format!(
+            "the {} machine did not settle within {DRAIN_PASSES} passes of one poll",
+            self.machine.provider()
+        ))));
+        self.poll(now)
     }
 
     fn step(&mut self, now: Millis) -> Step {
         let before = self.state.phase;
         let mut cx = Cx::new(now, &self.state.config, &mut self.events);
-        let step = match (&mut self.state.machine, &self.credentials) {
-            (Machine::AmazonAds(machine), Credentials::AmazonAds(credentials)) => {
-                machine.next(&mut cx, credentials)
-            }
-            (Machine::Lingxing(machine), Credentials::Lingxing(credentials)) => {
-                machine.next(&mut cx, credentials)
-            }
-            (Machine::YandexMarket(machine), Credentials::YandexMarket(credentials)) => {
-                machine.next(&mut cx, credentials)
-            }
-            // `new` and `restore` refuse mismatched credentials; this is a guard, not a path.
-            (_, credentials) => Step::Failed(Error::Rejected {
-                provider: credentials.provider(),
-                endpoint: "credentials".to_owned(),
-                status: 0,
-                code: None,
-                detail: "the credentials are for another provider than the job".to_owned(),
-            }),
-        };
+        let step = self.machine.next(&mut cx);
         self.note_phase(before);
         step
     }
@@ -500,16 +289,12 @@ impl ReportJob {
     fn deliver(&mut self, now: Millis, reply: Reply) {
         let before = self.state.phase;
         let mut cx = Cx::new(now, &self.state.config, &mut self.events);
-        match &mut self.state.machine {
-            Machine::AmazonAds(machine) => machine.on_reply(&mut cx, reply),
-            Machine::Lingxing(machine) => machine.on_reply(&mut cx, reply),
-            Machine::YandexMarket(machine) => machine.on_reply(&mut cx, reply),
-        }
+        self.machine.on_reply(&mut cx, reply);
         self.note_phase(before);
     }
 
     fn note_phase(&mut self, before: Phase) {
-        let after = self.machine_phase();
+        let after = self.machine.phase();
         if after != before {
             self.state.phase = after;
             self.events.push_back(Event::PhaseChanged {
@@ -519,7 +304,7 @@ impl ReportJob {
         }
     }
 
-    fn send(&mut self, now: Millis, outgoing: crate::providers::Outgoing) -> Action {
+    fn send(&mut self, now: Millis, outgoing: Outgoing) -> Action {
         let config = &self.state.config;
         let id = RequestId::new(self.state.next_request_id.min(RequestId::MAX));
         self.state.next_request_id = self.state.next_request_id.saturating_add(1);
@@ -575,32 +360,11 @@ impl ReportJob {
     }
 }
 
-fn reply_kind(reply: &Reply) -> ErrorKind {
-    match reply {
-        Reply::Failed(failure) => failure.clone().into_error("").kind(),
-        Reply::Response { .. } | Reply::Report { .. } => ErrorKind::UnexpectedStatus,
-    }
-}
-
-fn check_credentials(spec: Provider, credentials: &Credentials) -> Result<(), ConfigError> {
-    if credentials.provider() == spec {
-        match credentials {
-            Credentials::Lingxing(credentials) => credentials.validate(),
-            Credentials::YandexMarket(credentials) => credentials.validate(),
-            Credentials::AmazonAds(_) => Ok(()),
-        }
-    } else {
-        Err(ConfigError::CredentialsMismatch {
-            spec,
-            credentials: credentials.provider(),
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::providers::amazon_ads::{RecordType, Region, ReportSpec, Tactic};
+    use crate::integrity::{IntegrityError, Md5};
+    use crate::providers::amazon_ads::{self, RecordType, Region, ReportSpec, Tactic};
 
     fn job(now: u64) -> ReportJob {
         let spec = ReportSpec::new(
@@ -657,6 +421,97 @@ mod tests {
         job.handle(Millis(now), Input::Chunk { id, bytes: body })
             .unwrap();
         job.handle(Millis(now), Input::End { id }).unwrap();
+    }
+
+    /// Drives the Ads job of `job_with` to its S3 download and returns it.
+    fn to_download(job: &mut ReportJob) -> (HttpRequest, u64) {
+        let create = next_send(job, 0);
+        answer(job, 0, create.id, 202, br#"{"reportId":"r-1"}"#);
+        let (_, Action::Wait { until, .. }) = drain(job, 0) else {
+            panic!("no poll wait")
+        };
+        let now = until.as_u64();
+        let status = next_send(job, now);
+        answer(job, now, status.id, 200, br#"{"reportId":"r-1","status":"SUCCESS"}"#);
+        let resolve = next_send(job, now);
+        let location = vec![("Location".to_owned(), "https://s3.example/r-1.json.gz".to_owned())];
+        job.handle(Millis(now), Input::Head { id: resolve.id, status: 307, headers: &location })
+            .unwrap();
+        job.handle(Millis(now), Input::End { id: resolve.id }).unwrap();
+        (next_send(job, now), now)
+    }
+
+    fn job_with(config: JobConfig) -> ReportJob {
+        let spec = ReportSpec::new(
+            Region::Na,
+            "42",
+            RecordType::Campaigns,
+            "20240301",
+            Tactic::T00020,
+            vec!["clicks".into()],
+        );
+        let credentials = amazon_ads::Credentials::new("client", "secret", "Atzr|refresh")
+            .with_access_token("Atza|token", None);
+        ReportJob::new(
+            JobSpec::AmazonAds(spec),
+            config,
+            Credentials::AmazonAds(credentials),
+            Millis(0),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_streamed_body_that_contradicts_its_content_md5_ends_in_md5_mismatch() {
+        let config = JobConfig {
+            max_link_refreshes: 0,
+            ..JobConfig::default()
+        };
+        let mut job = job_with(config);
+        let (download, now) = to_download(&mut job);
+        let body = br#"[{"campaignId":1,"clicks":2}]"#;
+        let published = Md5::digest(b"the report Amazon meant to send");
+        let headers = vec![("Content-MD5".to_owned(), published.to_base64())];
+        job.handle(Millis(now), Input::Head { id: download.id, status: 200, headers: &headers })
+            .unwrap();
+        job.handle(Millis(now), Input::Chunk { id: download.id, bytes: body })
+            .unwrap();
+        job.handle(Millis(now), Input::End { id: download.id }).unwrap();
+        let (events, action) = drain(&mut job, now);
+        assert!(events.iter().any(|e| matches!(e, Event::Data(_))), "{events:?}");
+        assert!(
+            events.contains(&Event::DataReset { cause: ErrorKind::Md5Mismatch }),
+            "{events:?}"
+        );
+        match action {
+            Action::Failed(Error::Integrity(IntegrityError::Md5Mismatch { expected, actual })) => {
+                assert_eq!(expected, published.to_hex());
+                assert_eq!(actual, Md5::digest(body).to_hex());
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn amazon_ads_report_over_report_limits_ends_after_one_download() {
+        let mut config = JobConfig::default();
+        config.report_limits.max_decompressed_bytes = 64;
+        let mut job = job_with(config);
+        let (download, now) = to_download(&mut job);
+        let rows: Vec<String> = (0..50).map(|i| format!(r#"{{"campaignId":{i},"clicks":1}}"#)).collect();
+        let body = format!("[{}]", rows.join(","));
+        answer(&mut job, now, download.id, 200, body.as_bytes());
+        let (_, action) = drain(&mut job, now);
+        match action {
+            Action::Failed(error @ Error::ReportTooLarge { .. }) => {
+                assert!(!error.is_retryable());
+                assert_eq!(error.kind(), ErrorKind::ReportTooLarge);
+                assert!(error.to_string().contains("maxDecompressedBytes"), "{error}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // One download: the S3 link was not asked for again.
+        assert_eq!(job.requests_sent(), 4);
     }
 
     #[test]
@@ -906,7 +761,7 @@ mod tests {
         );
         let restored = Snapshot::from_json(&text).unwrap();
         assert_eq!(restored, snapshot);
-        let bumped = text.replacen("\"formatVersion\":1", "\"formatVersion\":99", 1);
+        let bumped = text.replacen("\"formatVersion\":2", "\"formatVersion\":99", 1);
         assert!(matches!(
             Snapshot::from_json(&bumped),
             Err(RestoreError::UnsupportedVersion { found: 99, .. })

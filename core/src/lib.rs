@@ -90,11 +90,13 @@
 
 mod action;
 mod calendar;
+mod config;
 mod error;
 mod exchange;
 mod http;
 mod input;
 mod job;
+mod provider;
 mod retry;
 mod secret;
 mod snapshot;
@@ -108,13 +110,18 @@ pub mod records;
 pub mod sim;
 
 pub use action::{Action, DataChunk, Event, Outcome, PartSummary, Phase, Summary, WaitReason};
-pub use error::{Blame, ConfigError, Error, ErrorKind, InputError, ReportFailure, RestoreError};
+pub use config::JobConfig;
+pub use error::{
+    Blame, ConfigError, Error, ErrorKind, InputError, ReportFailure, ReportLimit, RestoreError,
+};
 pub use http::{
     Body, Header, HeaderValue, HttpRequest, Method, RedirectPolicy, RequestId, ResponseLimits,
     TransportFailure,
 };
 pub use input::Input;
-pub use job::{Credentials, JobConfig, JobSpec, ReportJob};
+pub use job::ReportJob;
+pub use provider::Provider;
+pub use providers::registry::{Credentials, JobSpec};
 pub use retry::{PollPolicy, RetryPolicy};
 pub use secret::Secret;
 pub use snapshot::{Snapshot, FORMAT_VERSION};

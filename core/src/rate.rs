@@ -1,5 +1,16 @@
 //! Client-side rate limits as token buckets: plain data, serializable, driven
-//! by the host's clock.
+//! by the host's clock. One primitive serves every quota shape the
+//! providers have:
+//!
+//! - burst + restore rate (Amazon Ads' polite pacing, MWS's 15 burst / 1
+//!   per minute): [`TokenBucket::new`] and [`TokenBucket::try_take`];
+//! - a throttled answer (`429`, `420`): [`TokenBucket::exhaust_until`];
+//! - the provider's own count in rate-limit headers (Yandex's
+//!   `X-RateLimit-Resource-*`): [`TokenBucket::observe`];
+//! - one request in flight per endpoint (Lingxing's capacity-1 buckets,
+//!   whose token returns with the answer or after the gateway's timeout):
+//!   capacity 1 with the timeout as refill, and [`TokenBucket::give_back`]
+//!   when the answer arrives.
 
 use serde::{Deserialize, Serialize};
 
@@ -83,13 +94,38 @@ impl TokenBucket {
         Ok(())
     }
 
+    /// Returns the token a request took: the provider answered it, and its
+    /// own bucket (a concurrency slot) is free again.
+    pub fn give_back(&mut self, now: Millis) {
+        self.refill(now);
+        let full = u64::from(self.capacity) * MILLI;
+        self.milli_tokens = self.milli_tokens.saturating_add(MILLI).min(full);
+    }
+
+    /// Takes the provider's own account of the quota: `remaining` requests
+    /// are left in a window that ends at `until`. None left means none until
+    /// `until`; otherwise the bucket holds what the provider says is left.
+    pub fn observe(&mut self, now: Millis, remaining: u64, until: Millis) {
+        if remaining == 0 {
+            if until > now {
+                self.exhaust_until(now, until);
+            }
+            return;
+        }
+        self.refill(now);
+        let full = u64::from(self.capacity) * MILLI;
+        self.milli_tokens = remaining.saturating_mul(MILLI).min(full);
+    }
+
     /// Empties the bucket until `until`: the provider said we are over its
     /// limit, so the job's view must agree.
     pub fn exhaust_until(&mut self, now: Millis, until: Millis) {
         self.refill(now);
         self.milli_tokens = 0;
-        // Tokens accrue from `until - refill` so the first one appears at `until`.
-        self.updated_at = Millis(until.as_u64().saturating_sub(self.refill_every_ms)).max(now);
+        // Tokens accrue from `until - refill` so the first one appears at
+        // `until`, also when that start lies before `now` (a throttle nearer
+        // than one refill: Lingxing's 2-minute slot after a 5-second backoff).
+        self.updated_at = Millis(until.as_u64().saturating_sub(self.refill_every_ms));
     }
 }
 
@@ -113,6 +149,46 @@ mod tests {
         bucket.exhaust_until(Millis(0), Millis(30_000));
         assert_eq!(bucket.ready_at(Millis(100)), Millis(30_000));
         assert!(bucket.try_take(Millis(30_000)).is_ok());
+    }
+
+    #[test]
+    fn a_throttle_nearer_than_one_refill_ends_at_its_instant() {
+        let mut bucket = TokenBucket::new("slot", 1, 120_000, Millis(0));
+        bucket.exhaust_until(Millis(1_000_000), Millis(1_005_000));
+        assert!(bucket.clone().try_take(Millis(1_000_000)).is_err());
+        assert!(bucket.try_take(Millis(1_005_000)).is_ok());
+    }
+
+    #[test]
+    fn a_capacity_one_bucket_is_free_again_when_the_answer_returns_its_token() {
+        let mut bucket = TokenBucket::new("slot", 1, 120_000, Millis(0));
+        assert!(bucket.try_take(Millis(0)).is_ok());
+        assert_eq!(bucket.try_take(Millis(0)), Err(Millis(120_000)));
+        bucket.give_back(Millis(10));
+        assert!(bucket.try_take(Millis(10)).is_ok());
+        // An answer that never came: the slot returns after the hold.
+        assert_eq!(bucket.ready_at(Millis(10)), Millis(120_010));
+    }
+
+    #[test]
+    fn the_providers_count_decides_once_seen() {
+        let mut bucket = TokenBucket::new("quota", 10, 6_000, Millis(0));
+        bucket.observe(Millis(0), 0, Millis(60_000));
+        assert_eq!(bucket.ready_at(Millis(1)), Millis(60_000));
+        bucket.observe(Millis(60_000), 2, Millis(120_000));
+        assert!(bucket.try_take(Millis(60_000)).is_ok());
+        assert!(bucket.try_take(Millis(60_000)).is_ok());
+        assert!(bucket.try_take(Millis(60_000)).is_err());
+    }
+
+    #[test]
+    fn burst_and_restore_rate_quotas_need_nothing_else() {
+        // MWS RequestReport: 15 at once, then one per minute.
+        let mut bucket = TokenBucket::new("mws:RequestReport", 15, 60_000, Millis(0));
+        for _ in 0..15 {
+            assert!(bucket.try_take(Millis(0)).is_ok());
+        }
+        assert_eq!(bucket.try_take(Millis(0)), Err(Millis(60_000)));
     }
 
     proptest! {

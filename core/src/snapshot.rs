@@ -2,11 +2,21 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::RestoreError;
-use crate::job::State;
+use crate::action::{Phase, Summary};
+use crate::config::JobConfig;
+use crate::error::{Error, RestoreError};
+use crate::providers::registry::SavedMachine;
+use crate::time::Millis;
 
 /// The snapshot format this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+///
+/// Version 2 (the provider kit) keeps a provider's machine as its protocol
+/// state plus the shared lifecycle (`machine.protocol`, `machine.life`)
+/// and the job's own state apart (`job`). Version 1 snapshots are refused
+/// with [`RestoreError::UnsupportedVersion`]: their machine layout cannot
+/// be mapped onto the new one without guessing budgets, so a job saved by
+/// 0.1 is finished by 0.1 (or started afresh).
+pub const FORMAT_VERSION: u32 = 2;
 
 /// A job as plain data: provider state, counters, report id, clock. Contains
 /// no credentials, tokens or signed URLs, so it can be stored anywhere.
@@ -14,7 +24,29 @@ pub const FORMAT_VERSION: u32 = 1;
 #[serde(rename_all = "camelCase")]
 pub struct Snapshot {
     pub(crate) format_version: u32,
-    pub(crate) state: State,
+    pub(crate) machine: SavedMachine,
+    pub(crate) job: JobState,
+}
+
+/// The job's own state, whatever its provider.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct JobState {
+    pub(crate) config: JobConfig,
+    pub(crate) clock: Millis,
+    pub(crate) started_at: Millis,
+    pub(crate) next_request_id: u64,
+    pub(crate) requests: u32,
+    pub(crate) phase: Phase,
+    pub(crate) terminal: Option<Terminal>,
+}
+
+/// How a job ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "value", rename_all = "camelCase")]
+pub(crate) enum Terminal {
+    Done(Summary),
+    Failed(Error),
 }
 
 impl Snapshot {

@@ -10,7 +10,7 @@ use reportflow::sim::{
 };
 use reportflow::{
     Credentials as JobCredentials, Error, ErrorKind, Event, JobConfig, JobSpec, Method, Millis,
-    Outcome, ReportFailure, ReportJob,
+    Outcome, ReportFailure, ReportJob, ReportLimit,
 };
 
 /// 2024-03-01T00:00:00Z.
@@ -331,6 +331,54 @@ fn reportflow_sign(key: &str, token: &str, timestamp: u64, body: &str) -> String
         cipher.encrypt_block(aes::Block::from_mut_slice(block));
     }
     base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+#[test]
+fn lingxing_report_over_report_limits_ends_after_one_download() {
+    // The shared download policy: a report over `report_limits` is not
+    // damage (it used to be renewed and downloaded again); downloading it
+    // again gives the same bytes, so the job stops after one download.
+    const LIMIT: u64 = 4_096;
+    let sandbox = sandbox("");
+    let mut config = sandbox.job_config(Provider::Lingxing);
+    config.report_limits.max_decompressed_bytes = LIMIT;
+    let job = ReportJob::new(
+        lingxing::sample_spec(),
+        config,
+        lingxing::credentials(),
+        START,
+    )
+    .expect("a valid job");
+    let mut harness =
+        Harness::new(job, sandbox, START).with_chunks(ChunkPlan::seeded(3, 1, 24 * 1024));
+    let run = harness.drive_bounded(50_000).expect("terminal");
+    match run.error() {
+        Some(
+            error @ Error::ReportTooLarge {
+                limit: ReportLimit::MaxDecompressedBytes,
+                bytes,
+            },
+        ) => {
+            assert_eq!(*bytes, LIMIT);
+            assert!(!error.is_retryable(), "{error}");
+            assert_eq!(error.kind(), ErrorKind::ReportTooLarge);
+        }
+        other => panic!("expected ReportTooLarge, got {other:?}"),
+    }
+    let task = events(&run)
+        .find_map(|e| match e {
+            Event::ReportCreated { report_id } => Some(report_id.clone()),
+            _ => None,
+        })
+        .expect("a task was created");
+    let content = harness
+        .sandbox()
+        .report_content(&task)
+        .expect("the sandbox knows the task");
+    assert!(content.len() as u64 > LIMIT, "the report is over the limit");
+    assert_eq!(calls(&harness, DOCUMENT).count(), 1, "one download");
+    assert_eq!(calls(&harness, RENEW).count(), 0, "no link renewal");
+    assert_eq!(sim(&harness).tasks_created(), 1);
 }
 
 #[test]

@@ -50,7 +50,7 @@ impl Failure {
 
     /// Something that would be a bug in reportflow.
     pub(crate) fn internal(message: impl Into<String>) -> Self {
-        Self::new("internal", "host", message)
+        Self::new("internal", "library", message)
     }
 
     fn with_details<T: Serialize>(mut self, value: &T) -> Self {

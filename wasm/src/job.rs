@@ -129,20 +129,6 @@ impl Job {
         self.handle(now, Input::TransportFailed { id, failure })
     }
 
-    /// The answer to a `sign` request.
-    #[wasm_bindgen(js_name = handleSignature)]
-    pub fn handle_signature(&mut self, now: f64, id: f64, value: String) -> JsResult<()> {
-        let now = convert::millis(now)?;
-        let id = convert::request_id(id)?;
-        self.handle(
-            now,
-            Input::Signature {
-                id,
-                value: Secret::new(value),
-            },
-        )
-    }
-
     /// Stops the job: it ends `failed` with code `cancelled`. Abort any
     /// request in flight.
     pub fn cancel(&mut self, now: f64) -> JsResult<()> {

@@ -56,14 +56,13 @@ export type Millis = number;
 export type Provider = "amazon-ads" | "lingxing" | "yandex-market";
 
 /** Who has to act to fix a failure. */
-export type Blame = "provider" | "network" | "config" | "data" | "host";
+export type Blame = "provider" | "network" | "config" | "data" | "host" | "library";
 
 /** Stable error codes: a job's terminal failures, then host misuse. */
 export type ErrorCode =
   | "rejected" | "unexpected_status" | "malformed_response" | "response_too_large"
-  | "gzip" | "md5_mismatch" | "records" | "zip" | "report_failed" | "transport" | "throttled"
-  | "server_error" | "unauthorized" | "link_expired" | "retries_exhausted"
-  | "deadline_exceeded" | "cancelled"
+  | "report_too_large" | "gzip" | "md5_mismatch" | "records" | "zip" | "report_failed"
+  | "transport" | "retries_exhausted" | "deadline_exceeded" | "cancelled"
   | "stale_request" | "out_of_order" | "finished" | "invalid_input" | "invalid_config"
   | "credentials_mismatch" | "unsupported_snapshot" | "malformed_snapshot"
   | "not_initialised" | "internal";
@@ -113,7 +112,6 @@ export type TransportFailure =
 export type WaitReason =
   | { type: "pollBackoff" }
   | { type: "retryBackoff" }
-  | { type: "retryAfter" }
   | { type: "rateLimit"; bucket: string }
   | { type: "awaitingResponse"; id: number };
 

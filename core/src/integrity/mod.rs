@@ -20,6 +20,9 @@
 //! * [`Md5`] / [`Md5Digest`] hash and parse provider digests; [`Crc32`] is
 //!   shared with the ZIP reader.
 //! * [`sniff`] classifies a body by its magic bytes.
+//! * [`CharsetDecoder`] turns a body declared in a [`Charset`] (Shift_JIS,
+//!   windows-1252, ISO-8859-1, UTF-16, UTF-8) into UTF-8 as it streams,
+//!   replacing and counting malformed sequences in a [`CharsetSummary`].
 //!
 //! Every failure is an [`IntegrityError`]; all of them mean "do not trust
 //! these bytes, download again" or "raise a limit".
@@ -49,6 +52,7 @@
 //! # Ok::<(), reportflow::integrity::IntegrityError>(())
 //! ```
 
+mod charset;
 mod compress;
 mod crc32;
 mod error;
@@ -63,6 +67,7 @@ mod zip;
 #[cfg(test)]
 mod tests;
 
+pub use charset::{Charset, CharsetDecoder, CharsetFinish, CharsetSummary};
 pub use compress::gzip_compress;
 pub use crc32::Crc32;
 pub use error::{GzipPart, IntegrityError};

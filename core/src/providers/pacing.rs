@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Cx, Step};
+use super::contract::{Cx, Step};
 use crate::action::{Event, WaitReason};
 use crate::error::Error;
 use crate::time::Millis;
@@ -87,24 +87,14 @@ impl Pacing {
         self.waiting = reason;
     }
 
-    /// Records a retryable failure of the current step and holds the
-    /// machine for its backoff (see [`Attempts::retry`]). The caller fails
-    /// the job with the `Err`; it may re-`schedule` the `Ok` instant with a
-    /// more telling reason (rate limits).
-    pub(crate) fn retry(
-        &mut self,
-        cx: &mut Cx<'_>,
-        cause: Error,
-        at_least: Option<Millis>,
-    ) -> Result<Millis, Error> {
-        let until = self.attempts.retry(cx, cause, at_least)?;
-        self.schedule(until, WaitReason::RetryBackoff);
-        Ok(until)
-    }
-
     /// The current step succeeded: the next failure starts a fresh budget.
     pub(crate) fn succeeded(&mut self) {
         self.attempts.reset();
+    }
+
+    /// The attempt budget of the current step.
+    pub(crate) fn attempts_mut(&mut self) -> &mut Attempts {
+        &mut self.attempts
     }
 }
 

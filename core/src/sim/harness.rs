@@ -39,7 +39,7 @@ use crate::action::{Action, Event, Summary, WaitReason};
 use crate::error::{Error, InputError, RestoreError};
 use crate::http::{HttpRequest, Method, RedirectPolicy, RequestId, TransportFailure};
 use crate::input::Input;
-use crate::job::{Credentials, JobConfig, ReportJob};
+use crate::{Credentials, JobConfig, ReportJob};
 use crate::retry::splitmix64;
 use crate::snapshot::Snapshot;
 use crate::time::Millis;

@@ -49,9 +49,9 @@ use super::{
 use crate::calendar::civil_time;
 use crate::http::Method;
 use crate::integrity::{gzip_compress, Md5};
-use crate::job::{Credentials as JobCredentials, JobSpec};
+use crate::{Credentials as JobCredentials, JobSpec};
 use crate::providers::lingxing::{sign, Credentials, Region, ReportSpec};
-use crate::providers::Provider;
+use crate::Provider;
 use crate::retry::splitmix64;
 use crate::secret::Secret;
 use crate::time::Millis;

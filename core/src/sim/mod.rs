@@ -55,8 +55,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::http::{HttpRequest, Method};
-use crate::job::JobConfig;
-use crate::providers::Provider;
+use crate::JobConfig;
+use crate::Provider;
 use crate::time::Millis;
 
 pub mod amazon_ads;

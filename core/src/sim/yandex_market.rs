@@ -52,13 +52,13 @@ use super::{
 use crate::calendar::{civil_from_days, civil_time, day_of};
 use crate::http::Method;
 use crate::integrity::{zip_archive, ZipMember, ZipMethod};
-use crate::job::{Credentials as JobCredentials, JobSpec};
+use crate::{Credentials as JobCredentials, JobSpec};
 use crate::providers::yandex_market::config::Output;
 use crate::providers::yandex_market::date::format_http_date;
 use crate::providers::yandex_market::{
     Credentials, RawRequest, ReportFormat, ReportKind, ReportRequest, ReportSpec,
 };
-use crate::providers::Provider;
+use crate::Provider;
 use crate::retry::splitmix64;
 use crate::time::Millis;
 

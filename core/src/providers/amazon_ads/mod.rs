@@ -35,4 +35,4 @@ mod machine;
 mod wire;
 
 pub use config::{Credentials, RecordType, Region, ReportSpec, Segment, Tactic};
-pub(crate) use machine::Machine;
+pub(crate) use machine::Flow;

@@ -80,7 +80,9 @@ impl Region {
         Self::ALL
             .into_iter()
             .find(|region| region.as_str().eq_ignore_ascii_case(text.trim()))
-            .ok_or_else(|| invalid("region", format!("`{text}` is not one of na, eu, fe")))
+            .ok_or_else(|| {
+                ConfigError::invalid("region", format!("`{text}` is not one of na, eu, fe"))
+            })
     }
 
     /// The region's marketplaces as `(country code, Amazon marketplace id)`.
@@ -217,7 +219,7 @@ impl ReportSpec {
             || self.seller_id.len() > 64
             || !self.seller_id.bytes().all(|b| b.is_ascii_alphanumeric())
         {
-            return Err(invalid(
+            return Err(ConfigError::invalid(
                 "sellerId",
                 format!(
                     "`{}` must be the shop's seller_id (letters and digits)",
@@ -232,7 +234,7 @@ impl ReportSpec {
                 .bytes()
                 .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
         if !report_type_ok {
-            return Err(invalid(
+            return Err(ConfigError::invalid(
                 "reportType",
                 format!("`{}` is not an Amazon report type (e.g. GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL)", self.report_type),
             ));
@@ -250,7 +252,7 @@ impl ReportSpec {
             .transpose()?;
         if let (Some(start), Some(end)) = (start, end) {
             if start > end {
-                return Err(invalid(
+                return Err(ConfigError::invalid(
                     "dataEndTime",
                     "the period ends before it starts".to_owned(),
                 ));
@@ -261,13 +263,13 @@ impl ReportSpec {
                 || name.len() > 64
                 || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
             {
-                return Err(invalid(
+                return Err(ConfigError::invalid(
                     "reportOptions",
                     format!("`{name}` is not an option name"),
                 ));
             }
             if value.is_empty() || value.len() > 256 {
-                return Err(invalid(
+                return Err(ConfigError::invalid(
                     "reportOptions",
                     format!("the value of `{name}` must be 1 to 256 characters"),
                 ));
@@ -278,7 +280,7 @@ impl ReportSpec {
 
     fn check_marketplaces(&self) -> Result<(), ConfigError> {
         if self.marketplace_ids.is_empty() {
-            return Err(invalid(
+            return Err(ConfigError::invalid(
                 "marketplaceIds",
                 "at least one marketplace id is required".to_owned(),
             ));
@@ -315,7 +317,7 @@ impl ReportSpec {
                     valid()
                 )
             };
-            return Err(invalid("marketplaceIds", detail));
+            return Err(ConfigError::invalid("marketplaceIds", detail));
         }
         Ok(())
     }
@@ -351,81 +353,37 @@ fn document_kind(report_type: &str) -> DocumentKind {
     }
 }
 
-/// Parses `YYYY-MM-DDTHH:MM:SS[.fff](Z|±HH:MM)` into seconds since the epoch.
+/// Parses `YYYY-MM-DDTHH:MM:SS[.fff](Z|±HH:MM)` into seconds since the epoch:
+/// RFC 3339 (the shared parser), plus what Lingxing's gateway adds — an
+/// upper-case `T` and `Z`, a year from 2000 on (Amazon keeps no older data)
+/// and an offset within ±18:00.
 fn parse_instant(field: &str, text: &str) -> Result<i64, ConfigError> {
     let bad = || {
-        invalid(
+        ConfigError::invalid(
             field,
             format!(
                 "`{text}` must be ISO 8601 like 2024-03-01T00:00:00Z or 2024-03-01T00:00:00+08:00"
             ),
         )
     };
-    let bytes = text.as_bytes();
-    let number = |range: std::ops::Range<usize>| -> Result<i64, ConfigError> {
-        let part = text.get(range).ok_or_else(bad)?;
-        if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(bad());
-        }
-        part.parse::<i64>().map_err(|_| bad())
-    };
-    let at = |i: usize| bytes.get(i).copied();
-    if text.len() < 20
-        || at(4) != Some(b'-')
-        || at(7) != Some(b'-')
-        || at(10) != Some(b'T')
-        || at(13) != Some(b':')
-        || at(16) != Some(b':')
-    {
-        return Err(bad());
-    }
-    let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
-    let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
-    let mut rest = text.get(19..).ok_or_else(bad)?;
-    if let Some(fraction) = rest.strip_prefix('.') {
-        let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return Err(bad());
-        }
-        rest = fraction.get(digits..).ok_or_else(bad)?;
-    }
-    let offset = match rest.as_bytes() {
-        [b'Z'] => 0,
-        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
-            let digit = |b: &u8| {
-                if b.is_ascii_digit() {
-                    Ok(i64::from(b - b'0'))
-                } else {
-                    Err(bad())
-                }
-            };
-            let (h, m) = (digit(h1)? * 10 + digit(h2)?, digit(m1)? * 10 + digit(m2)?);
-            if h > 18 || m > 59 {
-                return Err(bad());
-            }
-            let seconds = h * 3600 + m * 60;
-            if *sign == b'+' {
-                seconds
-            } else {
-                -seconds
-            }
-        }
-        _ => return Err(bad()),
-    };
-    let days_in_month = calendar::days_in_month(year, month).ok_or_else(bad)?;
-    if year < 2000 || day == 0 || day > days_in_month || hour > 23 || minute > 59 || second > 60 {
-        return Err(bad());
-    }
-    Ok(
-        calendar::days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second
-            - offset,
-    )
-}
-
-fn invalid(field: &str, detail: String) -> ConfigError {
-    ConfigError::Invalid {
-        field: field.to_owned(),
-        detail,
+    let seconds = calendar::parse_rfc3339(text).ok_or_else(bad)?;
+    let upper_case = text.get(10..11) == Some("T") && !text.ends_with('z');
+    let year_ok = text
+        .get(..4)
+        .and_then(|year| year.parse::<i64>().ok())
+        .is_some_and(|year| year >= 2000);
+    // The shared parser checked the shape: a non-`Z` zone is `±HH:MM`.
+    let offset_ok = text.ends_with('Z')
+        || text
+            .len()
+            .checked_sub(5)
+            .and_then(|at| text.get(at..at + 2))
+            .and_then(|hours| hours.parse::<i64>().ok())
+            .is_some_and(|hours| hours <= 18);
+    if upper_case && year_ok && offset_ok {
+        Ok(seconds)
+    } else {
+        Err(bad())
     }
 }
 
@@ -484,13 +442,16 @@ impl Credentials {
     /// Checks what can be checked locally: the AppID is the 16-byte AES key.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.app_id.len() != 16 || !self.app_id.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(invalid(
+            return Err(ConfigError::invalid(
                 "appId",
                 format!("`{}` must be the app's 16-character AppID (e.g. ak_0123456789abc); it is the signing key", self.app_id),
             ));
         }
         if self.app_secret.expose().is_empty() {
-            return Err(invalid("appSecret", "the AppSecret is empty".to_owned()));
+            return Err(ConfigError::invalid(
+                "appSecret",
+                "the AppSecret is empty".to_owned(),
+            ));
         }
         Ok(())
     }

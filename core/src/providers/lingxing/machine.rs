@@ -1,5 +1,6 @@
-//! The Lingxing report-export lifecycle. All transitions live here; this file
-//! does not know which host drives it or how bytes travel.
+//! The Lingxing report-export protocol: the request of each call and the
+//! verdict on each answer. Pacing, budgets, the link and the download policy
+//! are the shared lifecycle's (`providers::lifecycle`).
 //!
 //! Rules that shape it:
 //! - every business call is signed afresh when it is built, with the job's
@@ -10,9 +11,11 @@
 //! - an expired or corrupt download is renewed through
 //!   `amazonReportExportTask`; a task is never created twice by choice;
 //! - each report endpoint is a capacity-1 bucket on Lingxing's side: a call
-//!   holds its endpoint from the moment it is sent until its answer arrives,
-//!   or, when its fate is unknown (timeout, reset, host crash), for the
-//!   gateway's 2 minutes; the hold is persisted, so a restored job keeps it.
+//!   takes its endpoint's token when it is sent and gives it back when an
+//!   answer arrives (or when it never left); a call whose fate is unknown
+//!   (timeout, reset, host crash) keeps it, and it returns after the
+//!   gateway's 2 minutes. The buckets are persisted, so a restored job keeps
+//!   the hold.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -20,15 +23,16 @@ use serde_json::Value;
 use super::config::{Credentials, ReportSpec, API_ORIGIN};
 use super::sign::{self, SignError};
 use super::wire::{self, Envelope};
-use crate::action::{Event, Outcome, Phase, Summary, WaitReason};
+use crate::action::{Event, Phase, WaitReason};
+use crate::config::JobConfig;
 use crate::error::{ConfigError, Error, ReportFailure};
-use crate::http::{Body, Header, Method, RedirectPolicy, TransportFailure};
-use crate::integrity::{Compression, Md5};
-use crate::job::JobConfig;
+use crate::http::{Body, Header, TransportFailure};
+use crate::integrity::Compression;
 use crate::providers::{
-    excerpt, is_http_url, Attempts, Cx, ExchangeFailure, Finish, Link, LinkRefreshes, Outgoing,
-    Pacing, Phased, Provider, Reply, ReportBody, Step,
+    excerpt, is_http_url, judge_link_status, Cx, ExchangeFailure, Lifecycle, Outgoing, Protocol,
+    Provider, Reply, ReportBody, Verdict,
 };
+use crate::rate::TokenBucket;
 use crate::secret::Secret;
 use crate::time::Millis;
 
@@ -44,6 +48,11 @@ const CREATE: &str = "POST /basicOpen/report/create/reportExportTask";
 const QUERY: &str = "POST /basicOpen/report/query/reportExportTask";
 const RENEW: &str = "POST /basicOpen/report/amazonReportExportTask";
 const DOWNLOAD: &str = "GET <report document link>";
+
+/// The client-side names of the report endpoints' capacity-1 buckets.
+const CREATE_BUCKET: &str = "lingxing:/basicOpen/report/create/reportExportTask";
+const QUERY_BUCKET: &str = "lingxing:/basicOpen/report/query/reportExportTask";
+const RENEW_BUCKET: &str = "lingxing:/basicOpen/report/amazonReportExportTask";
 
 /// Download links live 5 minutes from the answer that carried them.
 pub(crate) const LINK_LIFETIME_MS: u64 = 5 * 60 * 1000;
@@ -62,31 +71,24 @@ pub(crate) const BUCKET_HOLD_MS: u64 = 120_000;
 /// Multipart boundary of the token calls.
 const BOUNDARY: &str = "reportflow-lingxing-7e0c9a51d3b24f18";
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "stage", rename_all = "camelCase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 enum Stage {
     Create,
     Poll,
     Renew,
     Download,
-    Finished(Finish),
 }
 
-/// Which request is in flight; not persisted (a restored job re-sends).
+/// The calls of a Lingxing report export.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Call {
+pub(crate) enum Call {
     Token,
     Refresh,
     Create,
     Query,
     Renew,
     Download,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct InFlight {
-    call: Call,
-    sent_at: Millis,
 }
 
 /// Tokens the machine holds. Never persisted.
@@ -98,134 +100,72 @@ struct Tokens {
     refresh_expires_at: Option<Millis>,
 }
 
-/// When each capacity-1 endpoint may be called again (`0` = free).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Gates {
-    create: Millis,
-    query: Millis,
-    renew: Millis,
-}
-
-impl Gates {
-    fn slot(&mut self, call: Call) -> Option<&mut Millis> {
-        match call {
-            Call::Create => Some(&mut self.create),
-            Call::Query => Some(&mut self.query),
-            Call::Renew => Some(&mut self.renew),
-            Call::Token | Call::Refresh | Call::Download => None,
-        }
-    }
-
-    fn free_at(&mut self, call: Call) -> Millis {
-        self.slot(call).map_or(Millis::ZERO, |at| *at)
-    }
-
-    fn set(&mut self, call: Call, at: Millis) {
-        if let Some(slot) = self.slot(call) {
-            *slot = at;
-        }
-    }
-}
-
+/// The Lingxing report-export protocol state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct Machine {
+pub(crate) struct Flow {
     spec: ReportSpec,
     stage: Stage,
-    task_id: Option<String>,
     report_document_id: Option<String>,
     /// `compression_algorithm` of the DONE answer, verbatim.
     compression: Option<String>,
     polls: u32,
-    pacing: Pacing,
-    /// Token calls count their own failures, so fetching a token (as every
-    /// restored job does) never changes the budget of the step it serves.
-    #[serde(default)]
-    token_attempts: Attempts,
-    link_renewals: LinkRefreshes,
     /// Tokens obtained since the last call that succeeded, after refusals.
     reauthorized: u32,
-    gates: Gates,
-    // Secrets and short-lived capabilities stay out of snapshots: a restored
-    // job fetches a token and renews the link.
+    // Secrets stay out of snapshots: a restored job fetches a token.
     #[serde(skip)]
     tokens: Tokens,
-    #[serde(skip)]
-    link: Option<Link>,
-    #[serde(skip)]
-    in_flight: Option<InFlight>,
 }
 
-impl Phased for Machine {
-    fn phase(&self) -> Phase {
-        if matches!(
-            self.in_flight,
-            Some(InFlight {
-                call: Call::Token | Call::Refresh,
-                ..
-            })
-        ) {
-            return Phase::Authorizing;
-        }
-        match self.stage {
-            Stage::Create => Phase::Creating,
-            Stage::Poll => Phase::Polling,
-            Stage::Renew => Phase::ResolvingLink,
-            Stage::Download => Phase::Downloading,
-            Stage::Finished(_) => Phase::Finished,
-        }
-    }
-}
-
-/// How an answer to a Lingxing API call is to be handled.
-enum Verdict {
+/// What an answer to a Lingxing call says, before the machine acts on it.
+enum Answer {
     Ok(Envelope),
-    /// `2001003` (refresh) or `2001005` (fetch anew), then replay.
-    Reauthorize {
+    /// The access token was refused: `2001003` (`refresh`), `2001005`, or
+    /// the refresh token is dead (`2001008`/`2001009`).
+    TokenRefused {
         refresh: bool,
         cause: Error,
     },
-    /// `2001008`/`2001009`: the refresh token is dead; fetch anew.
-    RefreshRefused(Error),
-    /// `3001008`, `103`, HTTP 429.
-    Throttled(Error),
-    /// `2001007`: the sign expired; a re-signed replay.
-    Resign(Error),
-    /// Server trouble or an unreadable answer.
-    Retry(Error),
-    /// Only the user can fix it.
-    Fatal(Error),
+    /// Everything else, judged by the code table.
+    Judged(Verdict),
 }
 
-impl Machine {
-    pub(crate) fn new(
-        spec: ReportSpec,
-        _config: &JobConfig,
-        now: Millis,
-    ) -> Result<Self, ConfigError> {
+impl Protocol for Flow {
+    const PROVIDER: Provider = Provider::Lingxing;
+    type Spec = ReportSpec;
+    type Credentials = Credentials;
+    type Call = Call;
+
+    fn create(spec: ReportSpec, _config: &JobConfig, _now: Millis) -> Result<Self, ConfigError> {
         spec.validate()?;
         Ok(Self {
             spec,
             stage: Stage::Create,
-            task_id: None,
             report_document_id: None,
             compression: None,
             polls: 0,
-            pacing: Pacing::new(now),
-            token_attempts: Attempts::default(),
-            link_renewals: LinkRefreshes::default(),
             reauthorized: 0,
-            gates: Gates::default(),
             tokens: Tokens::default(),
-            link: None,
-            in_flight: None,
         })
     }
 
-    /// Takes the host's current tokens, if it gave any.
-    pub(crate) fn install(&mut self, credentials: &Credentials) {
-        self.in_flight = None;
+    /// One capacity-1 bucket per report endpoint: its token is taken at
+    /// send, given back with the answer, or comes back by itself after the
+    /// gateway's hold.
+    fn rate_budgets(&self, now: Millis) -> Vec<TokenBucket> {
+        [CREATE_BUCKET, QUERY_BUCKET, RENEW_BUCKET]
+            .into_iter()
+            .map(|name| TokenBucket::new(name, 1, BUCKET_HOLD_MS, now))
+            .collect()
+    }
+
+    /// The AppID is the AES key of every sign: a wrong length is caught here,
+    /// not when the first request is signed.
+    fn check_credentials(credentials: &Credentials) -> Result<(), ConfigError> {
+        credentials.validate()
+    }
+
+    fn install(&mut self, credentials: &Credentials) {
         self.tokens = Tokens {
             access: credentials.access_token.clone(),
             access_expires_at: credentials.access_token_expires_at,
@@ -234,117 +174,92 @@ impl Machine {
         };
     }
 
-    /// The machine without its secrets and in-flight bookkeeping: exactly
-    /// what a snapshot holds.
-    pub(crate) fn persistable(&self) -> Self {
-        Self {
-            tokens: Tokens::default(),
-            link: None,
-            in_flight: None,
-            ..self.clone()
+    fn forget_secrets(&mut self) {
+        self.tokens = Tokens::default();
+    }
+
+    fn phase(&self, life: &Lifecycle<Call>) -> Phase {
+        if life.in_flight().is_some_and(Self::authorizes) {
+            return Phase::Authorizing;
+        }
+        match self.stage {
+            Stage::Create => Phase::Creating,
+            Stage::Poll => Phase::Polling,
+            Stage::Renew => Phase::ResolvingLink,
+            Stage::Download => Phase::Downloading,
         }
     }
 
-    /// The export task id, once created.
-    pub(crate) fn report_id(&self) -> Option<&str> {
-        self.task_id.as_deref()
-    }
-
-    pub(crate) fn next(&mut self, cx: &mut Cx<'_>, credentials: &Credentials) -> Step {
-        if let Stage::Finished(finish) = &self.stage {
-            return finish.step();
-        }
-        if let Some(wait) = self.pacing.gate(cx.now) {
-            return wait;
-        }
+    fn next_call(&mut self, life: &mut Lifecycle<Call>, cx: &mut Cx<'_>) -> Call {
         if self.stage == Stage::Download {
-            match &self.link {
-                Some(link) if link.usable(cx.now, LINK_MARGIN_MS) => {
-                    return self.send(Call::Download, cx, credentials)
-                }
-                // Lapsed before we got to it, or lost in a restore: renew it.
-                _ => {
-                    self.link = None;
-                    self.stage = Stage::Renew;
-                }
+            if life.usable_link(cx.now, LINK_MARGIN_MS).is_some() {
+                return Call::Download;
             }
+            // Lapsed before we got to it, or lost in a restore: renew it.
+            self.stage = Stage::Renew;
         }
         if self.stage == Stage::Renew && self.report_document_id.is_none() {
             // Nothing to renew by; the task's status carries a fresh link.
             self.stage = Stage::Poll;
         }
         if let Some(call) = self.token_call(cx.now) {
-            return self.send(call, cx, credentials);
+            return call;
         }
-        let call = match self.stage {
+        match self.stage {
             Stage::Create => Call::Create,
             Stage::Poll => Call::Query,
-            _ => Call::Renew,
-        };
-        let free_at = self.gates.free_at(call);
-        if cx.now < free_at {
-            return Step::Wait {
-                until: free_at,
-                reason: WaitReason::RateLimit {
-                    bucket: bucket(call),
-                },
-            };
-        }
-        self.send(call, cx, credentials)
-    }
-
-    /// The token call due now, if the access token is missing or about to expire.
-    fn token_call(&self, now: Millis) -> Option<Call> {
-        let fresh =
-            |at: Option<Millis>| at.map_or(true, |at| now.saturating_add(TOKEN_MARGIN_MS) < at);
-        if self.tokens.access.is_some() && fresh(self.tokens.access_expires_at) {
-            return None;
-        }
-        if self.tokens.refresh.is_some() && fresh(self.tokens.refresh_expires_at) {
-            Some(Call::Refresh)
-        } else {
-            Some(Call::Token)
+            Stage::Renew | Stage::Download => Call::Renew,
         }
     }
 
-    fn send(&mut self, call: Call, cx: &Cx<'_>, credentials: &Credentials) -> Step {
-        let api = cx
-            .config
-            .base_url
-            .as_deref()
-            .unwrap_or(API_ORIGIN)
-            .trim_end_matches('/');
-        let auth = cx
-            .config
-            .auth_base_url
-            .as_deref()
-            .unwrap_or(api)
-            .trim_end_matches('/');
+    fn budget(call: Call) -> Option<&'static str> {
+        match call {
+            Call::Create => Some(CREATE_BUCKET),
+            Call::Query => Some(QUERY_BUCKET),
+            Call::Renew => Some(RENEW_BUCKET),
+            Call::Token | Call::Refresh | Call::Download => None,
+        }
+    }
+
+    fn authorizes(call: Call) -> bool {
+        matches!(call, Call::Token | Call::Refresh)
+    }
+
+    fn request(
+        &mut self,
+        life: &Lifecycle<Call>,
+        call: Call,
+        cx: &Cx<'_>,
+        credentials: &Credentials,
+    ) -> Result<Outgoing, Error> {
+        let api = cx.api_origin(API_ORIGIN);
+        let auth = cx.auth_origin(api);
         let region = Value::from(self.spec.region.as_str());
         let seller = Value::from(self.spec.seller_id.as_str());
-        let outgoing = match call {
-            Call::Token => token_request(
+        match call {
+            Call::Token => Ok(token_request(
                 TOKEN,
                 format!("{auth}{TOKEN_PATH}"),
                 &[
                     ("appId", &credentials.app_id),
                     ("appSecret", credentials.app_secret.expose()),
                 ],
-            ),
+            )),
             Call::Refresh => {
                 // Spent the moment it leaves: whatever happens next, it is never sent again.
-                let refresh = self
-                    .tokens
-                    .refresh
-                    .take()
-                    .map(|t| t.expose().clone())
-                    .unwrap_or_default();
+                let refresh =
+                    self.tokens.refresh.take().ok_or_else(|| {
+                        Error::internal(format!("{REFRESH} without a refresh token"))
+                    })?;
                 self.tokens.refresh_expires_at = None;
-                token_request(
+                Ok(token_request(
                     REFRESH,
                     format!("{auth}{REFRESH_PATH}"),
-                    &[("appId", &credentials.app_id), ("refreshToken", &refresh)],
-                )
+                    &[
+                        ("appId", &credentials.app_id),
+                        ("refreshToken", refresh.expose()),
+                    ],
+                ))
             }
             Call::Create => {
                 let mut params = vec![
@@ -380,7 +295,7 @@ impl Machine {
                 )
             }
             Call::Query => {
-                let task = Value::from(self.task_id.as_deref().unwrap_or_default());
+                let task = Value::from(life.require_report_id(QUERY)?);
                 let params = vec![("seller_id", seller), ("task_id", task), ("region", region)];
                 self.signed(
                     QUERY,
@@ -391,11 +306,13 @@ impl Machine {
                 )
             }
             Call::Renew => {
-                let document = Value::from(self.report_document_id.as_deref().unwrap_or_default());
+                let document = self.report_document_id.as_deref().ok_or_else(|| {
+                    Error::internal(format!("{RENEW} without a report_document_id"))
+                })?;
                 let params = vec![
                     ("region", region),
                     ("seller_id", seller),
-                    ("report_document_id", document),
+                    ("report_document_id", Value::from(document)),
                 ];
                 self.signed(
                     RENEW,
@@ -406,39 +323,108 @@ impl Machine {
                 )
             }
             Call::Download => {
-                let (url, expires_at) = self
-                    .link
-                    .as_ref()
-                    .map(|l| (l.url.clone(), l.expires_at))
-                    .unwrap_or_default();
-                Ok(Outgoing {
-                    endpoint: DOWNLOAD,
-                    method: Method::Get,
-                    url,
-                    // Deliberately nothing of Lingxing: the link is a presigned
-                    // Amazon URL; tokens and signs must not travel there.
-                    headers: Vec::new(),
-                    body: Body::Empty,
-                    redirect: RedirectPolicy::Follow,
-                    report_body: Some(self.report_body()),
-                    send_before: Some(expires_at),
-                })
+                let link = life
+                    .link()
+                    .ok_or_else(|| Error::internal(format!("{DOWNLOAD} without a link")))?;
+                // Deliberately nothing of Lingxing: the link is a presigned
+                // Amazon URL; tokens and signs must not travel there.
+                Ok(Outgoing::download(DOWNLOAD, link, self.report_body()))
             }
+        }
+    }
+
+    fn on_reply(
+        &mut self,
+        life: &mut Lifecycle<Call>,
+        cx: &mut Cx<'_>,
+        call: Call,
+        reply: Reply,
+    ) -> Verdict {
+        let endpoint = endpoint_of(call);
+        let (status, body) = match reply {
+            Reply::Response { status, body, .. } => {
+                // Answered: the gateway let go of the endpoint's token.
+                give_back(life, cx, call);
+                (status, body)
+            }
+            Reply::Failed(failure) => {
+                // A request that never left, or whose answer did arrive (too
+                // large to keep), holds nothing on the gateway. One whose fate
+                // is unknown may still hold its endpoint: its token stays
+                // taken and comes back by itself BUCKET_HOLD_MS after the send.
+                let released = matches!(
+                    failure,
+                    ExchangeFailure::TooLarge { .. }
+                        | ExchangeFailure::Transport(
+                            TransportFailure::Dns
+                                | TransportFailure::Connect
+                                | TransportFailure::Expired
+                        )
+                );
+                if released {
+                    give_back(life, cx, call);
+                }
+                // A refresh lost in transit may have spent its token: it is
+                // gone already, and the next try fetches a new pair.
+                return Verdict::retry_failure(failure, endpoint);
+            }
+            // Report bodies are judged by the lifecycle.
+            Reply::Report { .. } => return Verdict::Continue,
         };
-        match outgoing {
-            Ok(outgoing) => {
-                self.in_flight = Some(InFlight {
-                    call,
-                    sent_at: cx.now,
-                });
-                // Taken on arrival, returned with the answer or after the gateway's timeout.
-                self.gates.set(call, cx.now.saturating_add(BUCKET_HOLD_MS));
-                Step::Send(outgoing)
+        match call {
+            Call::Download => judge_link_status(Provider::Lingxing, DOWNLOAD, status, &body),
+            Call::Token | Call::Refresh => self.on_token(cx, call, status, &body),
+            Call::Create | Call::Query | Call::Renew => {
+                match classify(call, status, &body, false) {
+                    Answer::Ok(envelope) => self.on_success(life, cx, call, &envelope),
+                    Answer::TokenRefused { refresh, cause } => self.reauthorize(refresh, cause),
+                    Answer::Judged(verdict) => verdict,
+                }
             }
-            Err(error) => {
-                self.fail(error.clone());
-                Step::Failed(error)
-            }
+        }
+    }
+
+    fn relink(&mut self, _life: &mut Lifecycle<Call>) {
+        // Renew by the document id; without one the task's status carries a fresh link.
+        self.stage = if self.report_document_id.is_some() {
+            Stage::Renew
+        } else {
+            Stage::Poll
+        };
+    }
+
+    fn report_body(&self) -> ReportBody {
+        let labelled_gzip = self
+            .compression
+            .as_deref()
+            .is_some_and(|label| label.trim().eq_ignore_ascii_case("GZIP"));
+        // A GZIP label makes gzip mandatory (a body without the magic is corrupt);
+        // without it the bytes decide.
+        let compression = if labelled_gzip {
+            Compression::Gzip
+        } else {
+            Compression::Identity
+        };
+        ReportBody::single(compression, self.spec.record_format())
+    }
+
+    fn content_type(&self) -> String {
+        self.spec.content_type().to_owned()
+    }
+}
+
+impl Flow {
+    /// The token call due now, if the access token is missing or about to expire.
+    fn token_call(&self, now: Millis) -> Option<Call> {
+        let fresh =
+            |at: Option<Millis>| at.map_or(true, |at| now.saturating_add(TOKEN_MARGIN_MS) < at);
+        if self.tokens.access.is_some() && fresh(self.tokens.access_expires_at) {
+            return None;
+        }
+        if self.tokens.refresh.is_some() && fresh(self.tokens.refresh_expires_at) {
+            Some(Call::Refresh)
+        } else {
+            Some(Call::Token)
         }
     }
 
@@ -455,8 +441,9 @@ impl Machine {
             .tokens
             .access
             .as_ref()
-            .map(|t| t.expose().as_str())
-            .unwrap_or_default();
+            .ok_or_else(|| Error::internal(format!("{endpoint} without an access token")))?
+            .expose()
+            .as_str();
         let timestamp = now.as_u64() / 1000;
         let common = [
             ("access_token", Value::from(token)),
@@ -479,118 +466,58 @@ impl Machine {
             sign::encode(&signature)
         );
         Ok(Outgoing {
-            endpoint,
-            method: Method::Post,
-            url: format!("{url}?{query}"),
-            headers: vec![
-                Header::plain("Content-Type", "application/json"),
-                Header::plain("Accept", "application/json"),
-            ],
-            body: Body::Plain(body.into_bytes()),
-            redirect: RedirectPolicy::Follow,
-            report_body: None,
             send_before: Some(
                 Millis(timestamp.saturating_mul(1000)).saturating_add(SIGN_SEND_WINDOW_MS),
             ),
+            ..Outgoing::post(
+                endpoint,
+                format!("{url}?{query}"),
+                vec![
+                    Header::plain("Content-Type", "application/json"),
+                    Header::plain("Accept", "application/json"),
+                ],
+                Body::Plain(body.into_bytes()),
+            )
         })
     }
 
-    fn report_body(&self) -> ReportBody {
-        let labelled_gzip = self
-            .compression
-            .as_deref()
-            .is_some_and(|label| label.trim().eq_ignore_ascii_case("GZIP"));
-        // A GZIP label makes gzip mandatory (a body without the magic is corrupt);
-        // without it the bytes decide.
-        let compression = if labelled_gzip {
-            Compression::Gzip
-        } else {
-            Compression::Identity
-        };
-        ReportBody {
-            compression,
-            record_format: self.spec.record_format(),
-            size_hint: None,
-            container: crate::providers::Container::Single,
-        }
-    }
-
-    pub(crate) fn on_reply(&mut self, cx: &mut Cx<'_>, reply: Reply) {
-        let Some(InFlight { call, sent_at }) = self.in_flight.take() else {
-            return;
-        };
-        match call {
-            Call::Token | Call::Refresh => self.on_token(cx, call, reply),
-            Call::Download => self.on_download(cx, reply),
-            Call::Create | Call::Query | Call::Renew => self.on_business(cx, call, sent_at, reply),
-        }
-    }
-
-    fn on_business(&mut self, cx: &mut Cx<'_>, call: Call, sent_at: Millis, reply: Reply) {
+    fn on_token(&mut self, cx: &mut Cx<'_>, call: Call, status: u16, body: &[u8]) -> Verdict {
         let endpoint = endpoint_of(call);
-        match reply {
-            Reply::Failed(failure) => {
-                // A request that may have reached the gateway keeps holding its
-                // endpoint's only token (set when it was sent) until the gateway
-                // lets go of it; one that never left frees it.
-                let never_left = matches!(
-                    failure,
-                    ExchangeFailure::Transport(
-                        TransportFailure::Dns
-                            | TransportFailure::Connect
-                            | TransportFailure::Expired
-                    )
-                );
-                if never_left {
-                    self.gates.set(call, Millis::ZERO);
-                } else {
-                    self.gates.set(call, sent_at.saturating_add(BUCKET_HOLD_MS));
+        match classify(call, status, body, true) {
+            Answer::Ok(envelope) => match envelope.data_as::<wire::TokenData>() {
+                Some(wire::TokenData {
+                    access_token: Some(access),
+                    refresh_token,
+                    expires_in,
+                }) if !access.is_empty() => {
+                    let expires_at = wire::seconds(expires_in.as_ref())
+                        .map(|s| cx.now.saturating_add(s.saturating_mul(1000)));
+                    self.tokens = Tokens {
+                        access: Some(Secret::new(access)),
+                        access_expires_at: expires_at,
+                        refresh: refresh_token.filter(|t| !t.is_empty()).map(Secret::new),
+                        refresh_expires_at: Some(cx.now.saturating_add(REFRESH_TOKEN_LIFETIME_MS)),
+                    };
+                    Verdict::Proceed
                 }
-                match failure {
-                    ExchangeFailure::TooLarge { limit } => {
-                        self.fail(Error::ResponseTooLarge {
-                            endpoint: endpoint.to_owned(),
-                            limit,
-                        });
-                    }
-                    failure => self.retry(cx, failure.into_error(endpoint)),
-                }
-            }
-            Reply::Report { .. } => {}
-            Reply::Response { status, body, .. } => {
-                // The request completed, so its bucket token is back.
-                self.gates.set(call, Millis::ZERO);
-                match classify(endpoint, status, &body, false) {
-                    Verdict::Ok(envelope) => self.on_success(cx, call, &envelope),
-                    Verdict::Reauthorize { refresh, cause } => self.reauthorize(refresh, cause),
-                    Verdict::RefreshRefused(cause) => self.reauthorize(false, cause),
-                    Verdict::Throttled(cause) => {
-                        if let Some(until) = self.retry_until(cx, cause) {
-                            self.gates.set(call, until);
-                            self.pacing.schedule(
-                                until,
-                                WaitReason::RateLimit {
-                                    bucket: bucket(call),
-                                },
-                            );
-                            cx.emit(Event::Throttled {
-                                bucket: bucket(call),
-                                until,
-                            });
-                        }
-                    }
-                    Verdict::Resign(cause) | Verdict::Retry(cause) => self.retry(cx, cause),
-                    Verdict::Fatal(error) => self.fail(error),
-                }
-            }
+                // Say only what was wrong: the body may hold a token.
+                _ => retry(malformed(
+                    endpoint,
+                    "not a token answer (data.access_token missing)",
+                )),
+            },
+            // The refresh token is dead (it left with the request anyway), or
+            // the call is confused: the next try fetches a new pair.
+            Answer::TokenRefused { cause, .. } => retry(cause),
+            Answer::Judged(verdict) => verdict,
         }
     }
 
     /// The token was refused: refresh it (`2001003`), then, refused again,
     /// fetch a new pair with the AppSecret; refused a third time, give up.
-    fn reauthorize(&mut self, refresh: bool, cause: Error) {
+    fn reauthorize(&mut self, refresh: bool, cause: Error) -> Verdict {
         if self.reauthorized >= 2 {
-            return self.fail(cause);
+            return Verdict::Fatal(cause);
         }
         self.reauthorized += 1;
         self.tokens.access = None;
@@ -598,9 +525,16 @@ impl Machine {
         if !refresh || self.reauthorized > 1 {
             self.tokens.refresh = None;
         }
+        Verdict::Reauthorize
     }
 
-    fn on_success(&mut self, cx: &mut Cx<'_>, call: Call, envelope: &Envelope) {
+    fn on_success(
+        &mut self,
+        life: &mut Lifecycle<Call>,
+        cx: &mut Cx<'_>,
+        call: Call,
+        envelope: &Envelope,
+    ) -> Verdict {
         match call {
             Call::Create => match envelope
                 .data_as::<wire::TaskCreated>()
@@ -608,27 +542,21 @@ impl Machine {
                 .filter(|id| !id.is_empty())
             {
                 Some(task_id) => {
-                    self.succeeded();
-                    cx.emit(Event::ReportCreated {
-                        report_id: task_id.clone(),
-                    });
-                    self.task_id = Some(task_id);
+                    self.reauthorized = 0;
+                    life.report_created(cx, task_id);
                     self.stage = Stage::Poll;
                     self.polls = 0;
-                    self.pacing.schedule(
-                        cx.now
-                            .saturating_add(cx.config.poll.delay(cx.config.seed, 0)),
-                        WaitReason::PollBackoff,
-                    );
+                    let first_poll = cx
+                        .now
+                        .saturating_add(cx.config.poll.delay(cx.config.seed, 0));
+                    life.schedule(first_poll, WaitReason::PollBackoff);
+                    Verdict::Proceed
                 }
-                None => self.retry(
-                    cx,
-                    malformed(CREATE, "no data.task_id in a successful answer"),
-                ),
+                None => retry(malformed(CREATE, "no data.task_id in a successful answer")),
             },
             Call::Query => match envelope.data_as::<wire::TaskStatus>() {
-                Some(status) => self.on_status(cx, status),
-                None => self.retry(cx, malformed(QUERY, "no task status in data")),
+                Some(status) => self.on_status(life, cx, status),
+                None => retry(malformed(QUERY, "no task status in data")),
             },
             Call::Renew => {
                 let renewed = envelope.data_as::<wire::Renewed>();
@@ -636,35 +564,38 @@ impl Machine {
                     .as_ref()
                     .and_then(|r| r.url.clone())
                     .filter(|u| is_http_url(u));
-                match url {
-                    Some(url) => {
-                        // A renewal serves the download step, whose retry budget
-                        // runs on until the document has arrived.
-                        self.reauthorized = 0;
-                        if let Some(id) = renewed
-                            .and_then(|r| r.report_document_id)
-                            .filter(|id| !id.is_empty())
-                        {
-                            self.report_document_id = Some(id);
-                        }
-                        self.take_link(cx, url);
-                    }
-                    None => self.retry(
-                        cx,
-                        malformed(RENEW, "no download url in a successful renewal"),
-                    ),
+                let Some(url) = url else {
+                    return retry(malformed(RENEW, "no download url in a successful renewal"));
+                };
+                self.reauthorized = 0;
+                if let Some(id) = renewed
+                    .and_then(|r| r.report_document_id)
+                    .filter(|id| !id.is_empty())
+                {
+                    self.report_document_id = Some(id);
                 }
+                self.take_link(life, cx, url);
+                // Not `Proceed`: a renewal serves the download step, whose
+                // attempt budget runs on until the document has arrived.
+                Verdict::Continue
             }
-            Call::Token | Call::Refresh | Call::Download => {}
+            Call::Token | Call::Refresh | Call::Download => Verdict::Fatal(Error::internal(
+                format!("{} judged as a report call", endpoint_of(call)),
+            )),
         }
     }
 
-    fn on_status(&mut self, cx: &mut Cx<'_>, report: wire::TaskStatus) {
+    fn on_status(
+        &mut self,
+        life: &mut Lifecycle<Call>,
+        cx: &mut Cx<'_>,
+        report: wire::TaskStatus,
+    ) -> Verdict {
         let status = report.progress_status.unwrap_or_default();
         if status.is_empty() {
-            return self.retry(cx, malformed(QUERY, "no progress_status in data"));
+            return retry(malformed(QUERY, "no progress_status in data"));
         }
-        self.succeeded();
+        self.reauthorized = 0;
         cx.emit(Event::ReportStatus {
             status: status.clone(),
         });
@@ -672,8 +603,8 @@ impl Machine {
             "IN_QUEUE" | "IN_PROGRESS" | "UNKNOWN" => {
                 self.polls = self.polls.saturating_add(1);
                 let delay = cx.config.poll.delay(cx.config.seed, self.polls);
-                self.pacing
-                    .schedule(cx.now.saturating_add(delay), WaitReason::PollBackoff);
+                life.schedule(cx.now.saturating_add(delay), WaitReason::PollBackoff);
+                Verdict::Proceed
             }
             "DONE" => {
                 if let Some(id) = report.report_document_id.filter(|id| !id.is_empty()) {
@@ -681,204 +612,42 @@ impl Machine {
                 }
                 self.compression = report.compression_algorithm;
                 match report.url.filter(|u| is_http_url(u)) {
-                    Some(url) => self.take_link(cx, url),
+                    Some(url) => self.take_link(life, cx, url),
                     None if self.report_document_id.is_some() => self.stage = Stage::Renew,
-                    None => self.retry(cx, malformed(QUERY, "DONE without url or report_document_id")),
+                    None => return retry(malformed(QUERY, "DONE without url or report_document_id")),
                 }
+                Verdict::Proceed
             }
-            "CANCELLED" => {
-                let summary = self.summary(Outcome::NoData, 0, 0, Md5::digest(b"").to_hex(), false, 0);
-                self.stage = Stage::Finished(Finish::Done { summary });
-            }
-            "FATAL" => self.fail(Error::ReportFailed {
+            "CANCELLED" => Verdict::NoData,
+            "FATAL" => Verdict::Fatal(Error::ReportFailed {
                 provider: Provider::Lingxing,
                 failure: ReportFailure::Fatal,
                 status,
                 detail: "Amazon could not generate the report; check the report type, marketplaces and period, then export again later"
                     .to_owned(),
             }),
-            other => self.fail(malformed(QUERY, &format!("unknown progress_status `{}`", excerpt(other.as_bytes(), 40)))),
+            other => Verdict::Fatal(malformed(
+                QUERY,
+                &format!("unknown progress_status `{}`", excerpt(other.as_bytes(), 40)),
+            )),
         }
     }
 
-    fn take_link(&mut self, cx: &mut Cx<'_>, url: String) {
-        self.link = Some(Link::obtained(cx, url, LINK_LIFETIME_MS));
+    fn take_link(&mut self, life: &mut Lifecycle<Call>, cx: &mut Cx<'_>, url: String) {
+        life.link_obtained(cx, url, LINK_LIFETIME_MS);
         self.stage = Stage::Download;
     }
+}
 
-    fn on_download(&mut self, cx: &mut Cx<'_>, reply: Reply) {
-        match reply {
-            Reply::Report { decoded, rows } => {
-                let summary = self.summary(
-                    Outcome::Complete,
-                    decoded.raw_bytes,
-                    decoded.decoded_bytes,
-                    decoded.md5.to_hex(),
-                    decoded.gzip,
-                    rows,
-                );
-                self.stage = Stage::Finished(Finish::Done { summary });
-            }
-            Reply::Response { status, body, .. } => {
-                let cause = Error::UnexpectedStatus {
-                    provider: Provider::Lingxing,
-                    endpoint: DOWNLOAD.to_owned(),
-                    status,
-                    detail: excerpt(&body, 300),
-                };
-                if status >= 500 {
-                    self.retry(cx, cause);
-                } else {
-                    // 403 "Request has expired" and kin: the link is no good.
-                    self.renew_link(cx, cause);
-                }
-            }
-            Reply::Failed(ExchangeFailure::Integrity(error)) => {
-                self.renew_link(cx, Error::Integrity(error))
-            }
-            Reply::Failed(ExchangeFailure::Records(error)) => self.fail(Error::Records(error)),
-            Reply::Failed(ExchangeFailure::TooLarge { limit }) => {
-                self.fail(Error::ResponseTooLarge {
-                    endpoint: DOWNLOAD.to_owned(),
-                    limit,
-                });
-            }
-            Reply::Failed(failure) => {
-                if failure == ExchangeFailure::Transport(TransportFailure::Expired) {
-                    // The host held the request past the link's life.
-                    self.link = None;
-                }
-                self.retry(cx, failure.into_error(DOWNLOAD));
-            }
-        }
-    }
-
-    /// The link expired or its body was corrupt: renew it, a bounded number
-    /// of times; never create a new task.
-    fn renew_link(&mut self, cx: &mut Cx<'_>, cause: Error) {
-        self.link = None;
-        if self.link_renewals.allow(cx, &cause) {
-            self.stage = Stage::Renew;
-        } else {
-            self.fail(self.link_renewals.exhausted(cause));
-        }
-    }
-
-    fn on_token(&mut self, cx: &mut Cx<'_>, call: Call, reply: Reply) {
-        let endpoint = endpoint_of(call);
-        match reply {
-            Reply::Failed(ExchangeFailure::TooLarge { limit }) => {
-                self.fail(Error::ResponseTooLarge {
-                    endpoint: endpoint.to_owned(),
-                    limit,
-                });
-            }
-            // A refresh lost in transit may have spent its token: it is gone
-            // already, and the next try fetches a new pair.
-            Reply::Failed(failure) => self.retry_token(cx, failure.into_error(endpoint)),
-            Reply::Report { .. } => {}
-            Reply::Response { status, body, .. } => match classify(endpoint, status, &body, true) {
-                Verdict::Ok(envelope) => match envelope.data_as::<wire::TokenData>() {
-                    Some(wire::TokenData {
-                        access_token: Some(access),
-                        refresh_token,
-                        expires_in,
-                    }) if !access.is_empty() => {
-                        self.token_attempts.reset();
-                        let expires_at = wire::seconds(expires_in.as_ref())
-                            .map(|s| cx.now.saturating_add(s.saturating_mul(1000)));
-                        self.tokens = Tokens {
-                            access: Some(Secret::new(access)),
-                            access_expires_at: expires_at,
-                            refresh: refresh_token.filter(|t| !t.is_empty()).map(Secret::new),
-                            refresh_expires_at: Some(
-                                cx.now.saturating_add(REFRESH_TOKEN_LIFETIME_MS),
-                            ),
-                        };
-                    }
-                    // Say only what was wrong: the body may hold a token.
-                    _ => self.retry_token(
-                        cx,
-                        malformed(endpoint, "not a token answer (data.access_token missing)"),
-                    ),
-                },
-                // The refresh token is dead (or the call is confused): fetch a new pair.
-                Verdict::RefreshRefused(cause) | Verdict::Reauthorize { cause, .. }
-                    if call == Call::Refresh =>
-                {
-                    self.tokens.refresh = None;
-                    self.retry_token(cx, cause);
-                }
-                Verdict::RefreshRefused(cause)
-                | Verdict::Reauthorize { cause, .. }
-                | Verdict::Throttled(cause)
-                | Verdict::Resign(cause)
-                | Verdict::Retry(cause) => self.retry_token(cx, cause),
-                Verdict::Fatal(error) => self.fail(error),
-            },
-        }
-    }
-
-    fn summary(
-        &self,
-        outcome: Outcome,
-        raw_bytes: u64,
-        bytes: u64,
-        md5: String,
-        gzip: bool,
-        rows: u64,
-    ) -> Summary {
-        Summary {
-            provider: Provider::Lingxing,
-            report_id: self.task_id.clone().unwrap_or_default(),
-            outcome,
-            content_type: self.spec.content_type().to_owned(),
-            record_format: self.spec.record_format(),
-            raw_bytes,
-            bytes,
-            md5,
-            gzip,
-            rows,
-            requests: 0,
-            parts: Vec::new(),
-        }
-    }
-
-    fn retry(&mut self, cx: &mut Cx<'_>, cause: Error) {
-        let _ = self.retry_until(cx, cause);
-    }
-
-    fn retry_token(&mut self, cx: &mut Cx<'_>, cause: Error) {
-        match self.token_attempts.retry(cx, cause, None) {
-            Ok(until) => self.pacing.schedule(until, WaitReason::RetryBackoff),
-            Err(error) => self.fail(error),
-        }
-    }
-
-    /// Schedules a retry; `None` once the attempts are spent (the job failed).
-    fn retry_until(&mut self, cx: &mut Cx<'_>, cause: Error) -> Option<Millis> {
-        self.pacing
-            .retry(cx, cause, None)
-            .map_err(|error| self.fail(error))
-            .ok()
-    }
-
-    fn succeeded(&mut self) {
-        self.pacing.succeeded();
-        self.reauthorized = 0;
-    }
-
-    fn fail(&mut self, error: Error) {
-        self.stage = Stage::Finished(Finish::Failed { error });
+/// Returns the token `call` took from its endpoint's bucket.
+fn give_back(life: &mut Lifecycle<Call>, cx: &Cx<'_>, call: Call) {
+    if let Some(bucket) = Flow::budget(call).and_then(|name| life.budget(name)) {
+        bucket.give_back(cx.now);
     }
 }
 
 /// A multipart/form-data token request; its body carries a credential.
-fn token_request(
-    endpoint: &'static str,
-    url: String,
-    fields: &[(&str, &str)],
-) -> Result<Outgoing, Error> {
+fn token_request(endpoint: &'static str, url: String, fields: &[(&str, &str)]) -> Outgoing {
     let mut body = String::new();
     for (name, value) in fields {
         body.push_str("--");
@@ -892,34 +661,31 @@ fn token_request(
     body.push_str("--");
     body.push_str(BOUNDARY);
     body.push_str("--\r\n");
-    Ok(Outgoing {
+    Outgoing::post(
         endpoint,
-        method: Method::Post,
         url,
-        headers: vec![
+        vec![
             Header::plain(
                 "Content-Type",
                 format!("multipart/form-data; boundary={BOUNDARY}"),
             ),
             Header::plain("Accept", "application/json"),
         ],
-        body: Body::Secret(Secret::new(body.into_bytes())),
-        redirect: RedirectPolicy::Follow,
-        report_body: None,
-        send_before: None,
-    })
+        Body::Secret(Secret::new(body.into_bytes())),
+    )
 }
 
-/// Judges an answer by its body code first, then by its HTTP status.
-/// `sensitive` answers (token calls) never have their body quoted.
-fn classify(endpoint: &'static str, status: u16, body: &[u8], sensitive: bool) -> Verdict {
+/// Judges an answer to `call` by its body code first, then by its HTTP
+/// status. `sensitive` answers (token calls) never have their body quoted.
+fn classify(call: Call, status: u16, body: &[u8], sensitive: bool) -> Answer {
+    let endpoint = endpoint_of(call);
     let envelope = Envelope::parse(body);
     if let Some(envelope) = envelope.as_ref() {
         if envelope.is_success() && (200..300).contains(&status) {
-            return Verdict::Ok(envelope.clone());
+            return Answer::Ok(envelope.clone());
         }
         if let Some(code) = envelope.code.as_deref().filter(|_| !envelope.is_success()) {
-            return classify_code(endpoint, status, code, &envelope.message);
+            return classify_code(call, status, code, &envelope.message);
         }
     }
     let quoted = || match envelope
@@ -931,14 +697,14 @@ fn classify(endpoint: &'static str, status: u16, body: &[u8], sensitive: bool) -
         None if sensitive && (200..300).contains(&status) => "(body withheld)".to_owned(),
         None => excerpt(body, 200),
     };
-    match status {
+    Answer::Judged(match status {
         200..=299 => {
             let what = if envelope.is_some() {
                 "a JSON answer without a code"
             } else {
                 "not a JSON envelope (HTML or truncated?)"
             };
-            Verdict::Retry(malformed(endpoint, &format!("{what}: {}", quoted())))
+            retry(malformed(endpoint, &format!("{what}: {}", quoted())))
         }
         401 | 403 => {
             let detail = quoted();
@@ -949,8 +715,8 @@ fn classify(endpoint: &'static str, status: u16, body: &[u8], sensitive: bool) -
             };
             Verdict::Fatal(rejected(endpoint, status, None, &detail, remedy))
         }
-        429 => Verdict::Throttled(unexpected(endpoint, status, &quoted())),
-        500..=599 => Verdict::Retry(unexpected(endpoint, status, &quoted())),
+        429 => throttled(call, unexpected(endpoint, status, &quoted())),
+        500..=599 => retry(unexpected(endpoint, status, &quoted())),
         _ => Verdict::Fatal(rejected(
             endpoint,
             status,
@@ -958,19 +724,28 @@ fn classify(endpoint: &'static str, status: u16, body: &[u8], sensitive: bool) -
             &quoted(),
             "check base_url: the path does not exist on this host",
         )),
-    }
+    })
 }
 
-fn classify_code(endpoint: &'static str, status: u16, code: &str, message: &str) -> Verdict {
-    let retry = || unexpected(endpoint, status, &format!("code {code}: {message}"));
-    let fatal =
-        |remedy: &str| Verdict::Fatal(rejected(endpoint, status, Some(code), message, remedy));
+/// Lingxing's code table: what each body code means and what to fix.
+fn classify_code(call: Call, status: u16, code: &str, message: &str) -> Answer {
+    let endpoint = endpoint_of(call);
+    let transient = || unexpected(endpoint, status, &format!("code {code}: {message}"));
+    let fatal = |remedy: &str| {
+        Answer::Judged(Verdict::Fatal(rejected(
+            endpoint,
+            status,
+            Some(code),
+            message,
+            remedy,
+        )))
+    };
     match code {
-        "2001003" => Verdict::Reauthorize {
+        "2001003" => Answer::TokenRefused {
             refresh: true,
             cause: rejected(endpoint, status, Some(code), message, "fresh access tokens were refused too: check that no other process resets this app's tokens and that the API is granted"),
         },
-        "2001005" => Verdict::Reauthorize {
+        "2001005" => Answer::TokenRefused {
             refresh: false,
             cause: rejected(
                 endpoint,
@@ -980,17 +755,20 @@ fn classify_code(endpoint: &'static str, status: u16, code: &str, message: &str)
                 "another process keeps replacing this app's token: let one process hold the AppID's tokens",
             ),
         },
-        "2001008" | "2001009" => Verdict::RefreshRefused(retry()),
-        "2001007" => Verdict::Resign(rejected(
+        "2001008" | "2001009" => Answer::TokenRefused {
+            refresh: false,
+            cause: transient(),
+        },
+        "2001007" => Answer::Judged(retry(rejected(
             endpoint,
             status,
             Some(code),
             message,
             "signs kept expiring: check the host clock (signs live 2 minutes) and send requests before send_before",
-        )),
-        "3001008" | "103" => Verdict::Throttled(retry()),
-        "1" | "100" | "104" => Verdict::Retry(retry()),
-        "500" if !message.contains("NOT_FOUND") => Verdict::Retry(retry()),
+        ))),
+        "3001008" | "103" => Answer::Judged(throttled(call, transient())),
+        "1" | "100" | "104" => Answer::Judged(retry(transient())),
+        "500" if !message.contains("NOT_FOUND") => Answer::Judged(retry(transient())),
         "500" | "400" => fatal("the path does not exist: check base_url (no doubled '/')"),
         "2001001" => fatal("the AppID is unknown: check appId (ERP: 设置 > 业务配置 > 全局 > 开放接口)"),
         "2001002" => fatal("the AppSecret is wrong: check appSecret (resetting it in ERP invalidates the old one)"),
@@ -1003,6 +781,26 @@ fn classify_code(endpoint: &'static str, status: u16, code: &str, message: &str)
         "401" => fatal("the app's authorization is disabled: re-enable it in ERP"),
         "403" => fatal("the app's authorization expired or lacks this API: renew or extend it in ERP"),
         _ => fatal("Lingxing refused the request"),
+    }
+}
+
+/// The endpoint's bucket is empty until the retry: Lingxing names no instant.
+/// Token calls draw from no bucket of ours: a plain retry.
+fn throttled(call: Call, cause: Error) -> Verdict {
+    match Flow::budget(call) {
+        Some(budget) => Verdict::Throttled {
+            cause,
+            budget,
+            until: None,
+        },
+        None => retry(cause),
+    }
+}
+
+fn retry(cause: Error) -> Verdict {
+    Verdict::Retry {
+        cause,
+        at_least: None,
     }
 }
 
@@ -1038,20 +836,15 @@ fn malformed(endpoint: &str, detail: &str) -> Error {
     }
 }
 
+/// A request that cannot be signed. The AppID's length is checked with the
+/// credentials, and the parameters nest two levels deep at most, so this is
+/// a bug, not something the host can fix.
 fn sign_error(endpoint: &str, error: &SignError) -> Error {
-    let detail = match error {
-        SignError::KeyLength(n) => {
-            format!("the AppID is {n} bytes; the signing key must be the 16-character AppID")
-        }
+    let what = match error {
+        SignError::KeyLength(n) => format!("an AppID of {n} bytes passed the credential check"),
         SignError::TooDeep => "a parameter nests too deeply to sign".to_owned(),
     };
-    Error::Rejected {
-        provider: Provider::Lingxing,
-        endpoint: endpoint.to_owned(),
-        status: 0,
-        code: None,
-        detail,
-    }
+    Error::internal(format!("{endpoint}: {what}"))
 }
 
 fn endpoint_of(call: Call) -> &'static str {
@@ -1063,17 +856,4 @@ fn endpoint_of(call: Call) -> &'static str {
         Call::Renew => RENEW,
         Call::Download => DOWNLOAD,
     }
-}
-
-/// The client-side name of an endpoint's capacity-1 bucket.
-fn bucket(call: Call) -> String {
-    let path = match call {
-        Call::Create => CREATE_PATH,
-        Call::Query => QUERY_PATH,
-        Call::Renew => RENEW_PATH,
-        Call::Token => TOKEN_PATH,
-        Call::Refresh => REFRESH_PATH,
-        Call::Download => "download",
-    };
-    format!("lingxing:{path}")
 }

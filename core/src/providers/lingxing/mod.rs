@@ -45,6 +45,6 @@ mod wire;
 mod tests;
 
 pub use config::{Credentials, Region, ReportSpec, API_ORIGIN};
-pub(crate) use machine::Machine;
+pub(crate) use machine::Flow;
 #[allow(unused_imports)]
 pub(crate) use machine::{BUCKET_HOLD_MS, LINK_LIFETIME_MS, SIGN_SEND_WINDOW_MS};

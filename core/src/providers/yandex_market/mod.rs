@@ -62,6 +62,6 @@ pub use config::{
     StocksOnWarehousesRequest, UnitedMarketplaceServicesRequest, UnitedNettingRequest,
     UnitedOrdersRequest, UnitedReturnsRequest, API_ORIGIN, MAX_BODY_BYTES,
 };
-pub(crate) use machine::Machine;
+pub(crate) use machine::Flow;
 #[allow(unused_imports)]
 pub(crate) use machine::{GENERATE_BUCKET, INFO_BUCKET, LINK_LIFETIME_MS};

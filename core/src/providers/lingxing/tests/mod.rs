@@ -11,10 +11,10 @@ use crate::error::{ConfigError, Error, ReportFailure};
 use crate::http::{HttpRequest, Method};
 use crate::input::Input;
 use crate::integrity::gzip_compress;
-use crate::job::{Credentials as JobCredentials, JobConfig, JobSpec, ReportJob};
 use crate::snapshot::Snapshot;
 use crate::time::Millis;
 use crate::{Blame, ErrorKind, Phase, TransportFailure};
+use crate::{Credentials as JobCredentials, JobConfig, JobSpec, ReportJob};
 
 const APP_ID: &str = "ak_0123456789abc";
 const T0: u64 = 1_700_000_000_000;
@@ -229,6 +229,19 @@ fn bad_spec_fields_are_named() {
         (
             base().with_report_option("date Granularity", "DAY"),
             "reportOptions",
+        ),
+        // Lingxing's rules on top of RFC 3339.
+        (
+            base().with_data_range("1999-12-31T00:00:00Z", "2024-03-01T00:00:00Z"),
+            "dataStartTime",
+        ),
+        (
+            base().with_data_range("2024-03-01T00:00:00Z", "2024-03-02T00:00:00+19:00"),
+            "dataEndTime",
+        ),
+        (
+            base().with_data_range("2024-03-01t00:00:00Z", "2024-03-02T00:00:00Z"),
+            "dataStartTime",
         ),
     ];
     for (spec, field) in cases {
@@ -863,9 +876,14 @@ fn throttling_backs_off_and_replays_on_the_same_endpoint() {
         let Action::Wait { until, reason } = action else { panic!("{action:?}") };
         assert!(until.as_u64() > now);
         assert!(matches!(reason, WaitReason::RateLimit { ref bucket } if bucket.ends_with("/query/reportExportTask")), "{reason:?}");
-        assert!(events.iter().any(|e| matches!(e, Event::Throttled { .. })), "{events:?}");
+        // `Event::Throttled.until` is the retry instant.
+        assert!(
+            events.iter().any(|e| matches!(e, Event::Throttled { bucket, until: at } if bucket.ends_with("/query/reportExportTask") && *at == until)),
+            "{events:?}"
+        );
         let (replay, at, _) = next_send(&mut job, now);
-        assert!(at >= until.as_u64());
+        // Replayed at the retry instant: the emptied bucket is back by then.
+        assert_eq!(at, until.as_u64());
         assert_eq!(path(&replay), "/basicOpen/report/query/reportExportTask");
         verify_signed(&replay, at, "access-1");
     }
@@ -908,6 +926,62 @@ fn a_lost_request_holds_its_endpoint_for_two_minutes() {
         at - sent
     );
     assert_eq!(path(&replay), "/basicOpen/report/query/reportExportTask");
+}
+
+#[test]
+fn an_oversized_answer_is_retried_and_frees_its_endpoint() {
+    // The shared policy retries an oversized API answer (it used to fail the
+    // job at once). The answer did arrive, so the endpoint's token is back:
+    // the retry waits for its backoff, not for the gateway's 2 minutes.
+    let config = JobConfig {
+        base_url: Some("https://lx.test".into()),
+        max_api_body_bytes: 1_024,
+        ..JobConfig::default()
+    };
+    let mut job = ReportJob::new(
+        JobSpec::Lingxing(spec()),
+        config,
+        JobCredentials::Lingxing(Credentials::new(APP_ID, "canary-secret")),
+        Millis(T0),
+    )
+    .unwrap();
+    let (token, now, _) = next_send(&mut job, T0);
+    answer(
+        &mut job,
+        now,
+        &token,
+        200,
+        &token_ok("access-1", "refresh-1", 7199),
+    );
+    let (create, sent, _) = next_send(&mut job, now);
+    let padding = " ".repeat(4_096);
+    let huge = format!(r#"{{"code":0,"message":"{padding}","data":{{"task_id":"t-1"}}}}"#);
+    answer(&mut job, sent, &create, 200, huge.as_bytes());
+    let (events, action) = drain(&mut job, sent);
+    assert!(
+        events.iter().any(|e| matches!(
+            e,
+            Event::Retrying {
+                cause: ErrorKind::ResponseTooLarge,
+                ..
+            }
+        )),
+        "{events:?}"
+    );
+    assert!(
+        matches!(
+            action,
+            Action::Wait {
+                reason: WaitReason::RetryBackoff,
+                ..
+            }
+        ),
+        "{action:?}"
+    );
+    let (again, at, _) = next_send(&mut job, sent);
+    assert_eq!(path(&again), "/basicOpen/report/create/reportExportTask");
+    assert!(at < sent + 120_000, "waited {} ms", at - sent);
+    verify_signed(&again, at, "access-1");
 }
 
 #[test]

@@ -1,0 +1,180 @@
+//! The one place the job meets the providers: [`JobSpec`] and
+//! [`Credentials`] (one variant per provider), the snapshot's machine, and
+//! the dispatch from the job to a provider's [`Machine`]. All of it is
+//! expanded from the provider list in [`crate::provider`], so no other file
+//! matches on providers.
+
+use serde::{Deserialize, Serialize};
+
+use super::contract::{Cx, Reply, Step};
+use super::lifecycle::Machine;
+use crate::action::Phase;
+use crate::config::JobConfig;
+use crate::error::ConfigError;
+use crate::provider::{for_each_provider, Provider};
+use crate::providers::contract::Protocol;
+use crate::time::Millis;
+
+macro_rules! define_registry {
+    ($($variant:ident $module:ident $name:literal $doc:literal,)*) => {
+        /// Which report to fetch, and from which provider.
+        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(tag = "provider")]
+        #[non_exhaustive]
+        pub enum JobSpec {
+            $(
+                #[doc = $doc]
+                #[serde(rename = $name)]
+                $variant(super::$module::ReportSpec),
+            )*
+        }
+
+        impl JobSpec {
+            /// The provider the spec is for.
+            pub const fn provider(&self) -> Provider {
+                match self {
+                    $(Self::$variant(_) => Provider::$variant,)*
+                }
+            }
+        }
+
+        /// Credentials for the job's provider. Never serialized; `Debug`
+        /// redacts.
+        #[derive(Debug, Clone, Deserialize)]
+        #[serde(tag = "provider")]
+        #[non_exhaustive]
+        pub enum Credentials {
+            $(
+                #[doc = $doc]
+                #[serde(rename = $name)]
+                $variant(super::$module::Credentials),
+            )*
+        }
+
+        impl Credentials {
+            /// The provider the credentials are for.
+            pub const fn provider(&self) -> Provider {
+                match self {
+                    $(Self::$variant(_) => Provider::$variant,)*
+                }
+            }
+        }
+
+        /// A provider machine as a snapshot holds it: no credentials.
+        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(tag = "provider")]
+        pub(crate) enum SavedMachine {
+            $(
+                #[serde(rename = $name)]
+                $variant(Machine<super::$module::Flow>),
+            )*
+        }
+
+        /// A provider machine with the credentials it was built for: the
+        /// pairing is by type, so a machine cannot hold another provider's
+        /// credentials.
+        #[derive(Debug)]
+        pub(crate) enum BoundMachine {
+            $($variant(Machine<super::$module::Flow>, super::$module::Credentials),)*
+        }
+
+        impl BoundMachine {
+            /// A machine for `spec`, with its credentials checked.
+            pub(crate) fn new(
+                spec: JobSpec,
+                config: &JobConfig,
+                credentials: Credentials,
+                now: Millis,
+            ) -> Result<Self, ConfigError> {
+                match (spec, credentials) {
+                    $(
+                        (JobSpec::$variant(spec), Credentials::$variant(credentials)) => {
+                            bind(Machine::new(spec, config, now)?, credentials)
+                                .map(|(machine, credentials)| Self::$variant(machine, credentials))
+                        }
+                    )*
+                    (spec, credentials) => Err(ConfigError::CredentialsMismatch {
+                        spec: spec.provider(),
+                        credentials: credentials.provider(),
+                    }),
+                }
+            }
+
+            /// A saved machine with the host's credentials.
+            pub(crate) fn restore(
+                saved: SavedMachine,
+                credentials: Credentials,
+            ) -> Result<Self, ConfigError> {
+                match (saved, credentials) {
+                    $(
+                        (SavedMachine::$variant(machine), Credentials::$variant(credentials)) => {
+                            bind(machine, credentials)
+                                .map(|(machine, credentials)| Self::$variant(machine, credentials))
+                        }
+                    )*
+                    (saved, credentials) => Err(ConfigError::CredentialsMismatch {
+                        spec: saved.provider(),
+                        credentials: credentials.provider(),
+                    }),
+                }
+            }
+
+            /// The machine without secrets, for a snapshot.
+            pub(crate) fn saved(&self) -> SavedMachine {
+                match self {
+                    $(Self::$variant(machine, _) => SavedMachine::$variant(machine.persistable()),)*
+                }
+            }
+
+            pub(crate) const fn provider(&self) -> Provider {
+                match self {
+                    $(Self::$variant(..) => Provider::$variant,)*
+                }
+            }
+
+            pub(crate) fn phase(&self) -> Phase {
+                match self {
+                    $(Self::$variant(machine, _) => machine.phase(),)*
+                }
+            }
+
+            pub(crate) fn report_id(&self) -> Option<&str> {
+                match self {
+                    $(Self::$variant(machine, _) => machine.report_id(),)*
+                }
+            }
+
+            pub(crate) fn next(&mut self, cx: &mut Cx<'_>) -> Step {
+                match self {
+                    $(Self::$variant(machine, credentials) => machine.next(cx, credentials),)*
+                }
+            }
+
+            pub(crate) fn on_reply(&mut self, cx: &mut Cx<'_>, reply: Reply) {
+                match self {
+                    $(Self::$variant(machine, _) => machine.on_reply(cx, reply),)*
+                }
+            }
+        }
+
+        impl SavedMachine {
+            const fn provider(&self) -> Provider {
+                match self {
+                    $(Self::$variant(_) => Provider::$variant,)*
+                }
+            }
+        }
+    };
+}
+for_each_provider!(define_registry);
+
+/// Checks the credentials and hands the machine what the host supplied
+/// beside them.
+fn bind<P: Protocol>(
+    mut machine: Machine<P>,
+    credentials: P::Credentials,
+) -> Result<(Machine<P>, P::Credentials), ConfigError> {
+    P::check_credentials(&credentials)?;
+    machine.install(&credentials);
+    Ok((machine, credentials))
+}
