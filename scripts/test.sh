@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Every check of the project, from a fresh machine: installs what it needs
 # (wasm32 target, wasm-bindgen CLI at the pinned version, npm packages,
-# Debian's chromium), then runs formatting, lints, docs, all Rust tests, the
-# wasm build of core, and the Node, packaging and Chromium tests.
+# Debian's chromium), then runs formatting, lints, the core without its
+# simulators, docs, all Rust tests, the wasm build of core, and the Node,
+# packaging and Chromium tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,12 +18,20 @@ cargo fmt --all -- --check
 step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
+step "core builds without the simulators (and so does reportflow-host): build, clippy, docs"
+cargo build -p reportflow --no-default-features
+cargo clippy -p reportflow -p reportflow-host --no-default-features -- -D warnings
+RUSTDOCFLAGS=-Dwarnings cargo doc -p reportflow -p reportflow-host --no-default-features --no-deps
+
 step "cargo doc (warnings denied)"
 RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps
 
+# The core's tests run with `sim`: core/Cargo.toml's self dev-dependency turns
+# it on, and core/src/lib.rs refuses to build tests without it.
 step "cargo test (PROPTEST_CASES=${PROPTEST_CASES:=256})"
 PROPTEST_CASES=$PROPTEST_CASES cargo test --workspace
 
+# The core as an application embeds it: no features, so no simulators.
 step "core builds for wasm32-unknown-unknown and depends on no I/O crate"
 cargo build -p reportflow --target wasm32-unknown-unknown --release
 io_crates=$(cargo tree -p reportflow --target wasm32-unknown-unknown -e normal --prefix none \

@@ -24,14 +24,22 @@
 //! size whatever the report size; a corrupt report is never `Done`; no
 //! panics on any input; the same inputs give the same actions.
 //!
-//! The streaming integrity helpers ([`integrity`]), the record splitters
-//! ([`records`]) and the provider simulators ([`sim`]) are public on their
-//! own.
+//! The streaming integrity helpers ([`integrity`]) and the record splitters
+//! ([`records`]) are public on their own; so are the provider simulators
+//! ([`sim`]), with the `sim` feature.
+//!
+//! # Features
+//! - `sim`: [`sim`], pure seeded simulators of every provider (and the gzip
+//!   and ZIP writers they serve bodies with), for tests, demos and sandboxes.
+//!   Off by default: an application embedding the core does not get them.
+//! - `testkit`: the virtual-time harness (`sim::Harness`) for downstream
+//!   crates' tests; implies `sim`.
+//! - `md5-asm`: MD5 in assembly on x86/x86_64 (needs a C toolchain).
 //!
 //! # Example: a complete host loop
-//! A job for the Amazon Ads simulator ([`sim::Sandbox`]), driven to `Done`
-//! in virtual time. A real host performs the `Send` with its HTTP client and
-//! sleeps on `Wait`; everything else is the same.
+//! A job for the Amazon Ads simulator ([`sim::Sandbox`], `sim` feature),
+//! driven to `Done` in virtual time. A real host performs the `Send` with its
+//! HTTP client and sleeps on `Wait`; everything else is the same.
 //!
 //! ```
 //! use reportflow::sim::{amazon_ads, Sandbox, SandboxConfig, SimRequest};
@@ -75,6 +83,17 @@
 //! assert_eq!(Some(report), sandbox.report_content(&summary.report_id));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+// Links into `sim` resolve only with the feature; without it they lead to
+// the features section above (so `cargo doc` without `sim` stays clean).
+#![cfg_attr(
+    not(feature = "sim"),
+    doc = "[`sim`]: #features\n[`sim::Sandbox`]: #features"
+)]
+// Without `sim`, the few crate-private helpers only the simulators use
+// (civil-calendar arithmetic, the HTTP-date writer) are dead code. The `sim`
+// build, which clippy and the tests compile, still reports code that is dead
+// for everyone.
+#![cfg_attr(not(feature = "sim"), allow(dead_code))]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
@@ -107,7 +126,16 @@ pub mod integrity;
 pub mod providers;
 pub mod rate;
 pub mod records;
+#[cfg(feature = "sim")]
 pub mod sim;
+
+// The unit tests use the simulators and their writers. core/Cargo.toml's
+// self dev-dependency turns `sim` on for every test build; without it they
+// would not build (rather than be skipped in silence).
+#[cfg(all(test, not(feature = "sim")))]
+compile_error!(
+    "reportflow's tests need the `sim` feature (see the self dev-dependency in core/Cargo.toml)"
+);
 
 pub use action::{Action, DataChunk, Event, Outcome, PartSummary, Phase, Summary, WaitReason};
 pub use config::JobConfig;

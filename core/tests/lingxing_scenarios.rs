@@ -1,12 +1,12 @@
 //! Named stories of a Lingxing job against the Lingxing simulator. Each test
 //! pins one behaviour of `providers::lingxing` or `sim::lingxing`.
 
-use reportflow::integrity::{gzip_compress, Md5};
+use reportflow::integrity::Md5;
 use reportflow::providers::lingxing::{Credentials, Region, ReportSpec};
 use reportflow::providers::Provider;
 use reportflow::sim::{
-    lingxing, ActionRecord, ChunkPlan, Harness, Interference, LoggedRequest, Run, Sandbox,
-    SandboxConfig, SimRequest,
+    gzip_compress, lingxing, ActionRecord, ChunkPlan, Harness, Interference, LoggedRequest, Run,
+    Sandbox, SandboxConfig, SimRequest,
 };
 use reportflow::{
     Credentials as JobCredentials, Error, ErrorKind, Event, JobConfig, JobSpec, Method, Millis,

@@ -6,9 +6,8 @@
 use std::io::Read;
 
 use proptest::prelude::*;
-use reportflow::integrity::{
-    gzip_compress, Compression, Decoder, Gunzip, IntegrityError, Limits, Md5,
-};
+use reportflow::integrity::{Compression, Decoder, Gunzip, IntegrityError, Limits, Md5};
+use reportflow::sim::gzip_compress;
 
 /// Data that compresses in interesting ways: runs, repeats and noise.
 fn payload() -> impl Strategy<Value = Vec<u8>> {

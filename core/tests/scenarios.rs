@@ -1,11 +1,11 @@
 //! Named, deterministic stories of a job against the simulators. Each test
 //! pins one behaviour; a property-test failure worth keeping also lands here.
 
-use reportflow::integrity::{gzip_compress, IntegrityError, Md5};
+use reportflow::integrity::{IntegrityError, Md5};
 use reportflow::providers::Provider;
 use reportflow::sim::{
-    amazon_ads, ActionRecord, ChunkPlan, Harness, LoggedRequest, Run, Sandbox, SandboxConfig,
-    Stepped,
+    amazon_ads, gzip_compress, ActionRecord, ChunkPlan, Harness, LoggedRequest, Run, Sandbox,
+    SandboxConfig, Stepped,
 };
 use reportflow::{
     Error, ErrorKind, Event, Input, InputError, JobConfig, JobSpec, Millis, Phase, ReportFailure,

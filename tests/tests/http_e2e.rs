@@ -7,8 +7,9 @@ use std::ops::ControlFlow;
 use reportflow::providers::Provider;
 use reportflow::sim::{amazon_ads, Fault, FaultPlan, LoggedRequest, SandboxConfig};
 use reportflow::{Blame, Error, Event, JobConfig, PollPolicy, ReportJob, RetryPolicy, Summary};
-use reportflow_loopback::host::{drive, Step, Transport};
-use reportflow_loopback::{wall_clock, SimServer, REPORT_CONTENT_PREFIX, REQUEST_LOG_PATH};
+use reportflow_host::blocking::{drive, Step, Transport};
+use reportflow_host::sim_server::{SimServer, REPORT_CONTENT_PREFIX, REQUEST_LOG_PATH};
+use reportflow_host::wall_clock;
 
 const SEED: u64 = 7;
 /// Retry-After of the simulator's `throttle` fault.

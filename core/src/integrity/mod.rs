@@ -15,20 +15,26 @@
 //! * [`Decoder`] is what a download state machine owns: it combines all of
 //!   the pieces below and returns a [`DecodeSummary`].
 //! * [`Gunzip`] / [`gunzip`] decode gzip (RFC 1952, multi-member) with
-//!   CRC-32, ISIZE and [`Limits`] checks; [`gzip_compress`] makes gzip bodies
-//!   for simulators.
+//!   CRC-32, ISIZE and [`Limits`] checks.
 //! * [`Md5`] / [`Md5Digest`] hash and parse provider digests; [`Crc32`] is
 //!   shared with the ZIP reader.
 //! * [`sniff`] classifies a body by its magic bytes.
 //! * [`CharsetDecoder`] turns a body declared in a [`Charset`] (Shift_JIS,
 //!   windows-1252, ISO-8859-1, UTF-16, UTF-8) into UTF-8 as it streams,
 //!   replacing and counting malformed sequences in a [`CharsetSummary`].
+//! * [`ZipReader`] / [`unzip`] read ZIP archives as they stream.
+//!
+//! Only readers live here: a host never writes these formats. The gzip and
+//! ZIP writers the simulators serve bodies with are in `sim` (the `sim`
+//! feature).
 //!
 //! Every failure is an [`IntegrityError`]; all of them mean "do not trust
 //! these bytes, download again" or "raise a limit".
 //!
 //! ```
-//! use reportflow::integrity::{gzip_compress, Decoder, Limits, Md5};
+//! use reportflow::integrity::{Decoder, Limits, Md5};
+//! // The simulators' gzip writer (`sim` feature); a server's gzip reads the same.
+//! use reportflow::sim::gzip_compress;
 //!
 //! let report = br#"[{"sku":"A-1","qty":3}]"#;
 //! let body = gzip_compress(report, 6);
@@ -53,7 +59,6 @@
 //! ```
 
 mod charset;
-mod compress;
 mod crc32;
 mod error;
 mod gzip;
@@ -68,7 +73,6 @@ mod zip;
 mod tests;
 
 pub use charset::{Charset, CharsetDecoder, CharsetFinish, CharsetSummary};
-pub use compress::gzip_compress;
 pub use crc32::Crc32;
 pub use error::{GzipPart, IntegrityError};
 pub use gzip::{gunzip, Gunzip, GunzipStats, Progress};
@@ -77,6 +81,5 @@ pub use md5::{Md5, Md5Digest};
 pub use pipeline::{Compression, DecodeSummary, Decoder};
 pub use sniff::{sniff, ContentKind};
 pub use zip::{
-    unzip, zip_archive, ZipEntry, ZipError, ZipLimits, ZipMember, ZipMethod, ZipPart, ZipProgress,
-    ZipReader, ZipSummary,
+    unzip, ZipEntry, ZipError, ZipLimits, ZipMethod, ZipPart, ZipProgress, ZipReader, ZipSummary,
 };

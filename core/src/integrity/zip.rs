@@ -1,4 +1,4 @@
-//! Streaming ZIP reading (and a small writer for simulators and tests).
+//! Streaming ZIP reading.
 //!
 //! [`ZipReader`] reads an archive front to back as its bytes arrive, split
 //! anywhere, from the local file headers — the way a download streams — and
@@ -26,7 +26,9 @@
 //! and size mismatches, and any byte after the end record.
 //!
 //! ```
-//! use reportflow::integrity::{unzip, zip_archive, ZipLimits, ZipMember, ZipMethod};
+//! use reportflow::integrity::{unzip, ZipLimits, ZipMethod};
+//! // The simulators' ZIP writer (`sim` feature); any archive reads the same.
+//! use reportflow::sim::{zip_archive, ZipMember};
 //!
 //! let archive = zip_archive(&[
 //!     ZipMember::new("orders.csv", b"ID,SKU\n1,A-1\n", ZipMethod::Deflated),
@@ -139,7 +141,8 @@ pub enum ZipMethod {
 }
 
 impl ZipMethod {
-    const fn code(self) -> u16 {
+    /// The method's number in ZIP headers.
+    pub(crate) const fn code(self) -> u16 {
         match self {
             Self::Stored => 0,
             Self::Deflated => 8,
@@ -1438,118 +1441,6 @@ fn check_name(name: &str) -> Result<bool, ZipError> {
     Ok(is_dir)
 }
 
-/// A member to write with [`zip_archive`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ZipMember<'a> {
-    /// The name, written as given (even an unsafe one, so tests can build
-    /// hostile archives).
-    pub name: &'a str,
-    /// The member's bytes.
-    pub data: &'a [u8],
-    /// How to store them.
-    pub method: ZipMethod,
-    /// Write the CRC and sizes in a data descriptor after the data (as
-    /// streaming writers do) instead of in the local header.
-    pub descriptor: bool,
-}
-
-impl<'a> ZipMember<'a> {
-    /// A member with its sizes in the local header.
-    #[must_use]
-    pub const fn new(name: &'a str, data: &'a [u8], method: ZipMethod) -> Self {
-        Self {
-            name,
-            data,
-            method,
-            descriptor: false,
-        }
-    }
-
-    /// The same member, written with a data descriptor.
-    #[must_use]
-    pub const fn with_descriptor(mut self) -> Self {
-        self.descriptor = true;
-        self
-    }
-}
-
-/// Writes a ZIP archive of `members` in memory: UTF-8 names, a fixed
-/// timestamp (1980-01-01), deflate level 6, no zip64.
-///
-/// Meant for simulators and tests (the output depends on the members only);
-/// a stored member with a descriptor still carries its sizes in the local
-/// header so that streaming readers can find its end.
-#[must_use]
-pub fn zip_archive(members: &[ZipMember<'_>]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut directory = Vec::new();
-    for member in members {
-        let offset = out.len() as u32;
-        let crc = Crc32::checksum(member.data);
-        let stored;
-        let data: &[u8] = match member.method {
-            ZipMethod::Stored => member.data,
-            ZipMethod::Deflated => {
-                stored = miniz_oxide::deflate::compress_to_vec(member.data, 6);
-                &stored
-            }
-        };
-        // Sizes beyond 4 GiB would need zip64, which this writer does not do.
-        let (csize, size) = (data.len() as u32, member.data.len() as u32);
-        let descriptor = member.descriptor;
-        let flags: u16 = (1 << 11) | if descriptor { FLAG_DESCRIPTOR } else { 0 };
-        let local_sizes = !descriptor || member.method == ZipMethod::Stored;
-        let name = member.name.as_bytes();
-        let name_len = name.len() as u16;
-        out.extend_from_slice(&SIG_LOCAL.to_le_bytes());
-        out.extend_from_slice(&20u16.to_le_bytes());
-        out.extend_from_slice(&flags.to_le_bytes());
-        out.extend_from_slice(&member.method.code().to_le_bytes());
-        out.extend_from_slice(&0u16.to_le_bytes());
-        out.extend_from_slice(&0x0021u16.to_le_bytes());
-        for value in [crc, csize, size] {
-            out.extend_from_slice(&if local_sizes { value } else { 0 }.to_le_bytes());
-        }
-        out.extend_from_slice(&name_len.to_le_bytes());
-        out.extend_from_slice(&0u16.to_le_bytes());
-        out.extend_from_slice(name);
-        out.extend_from_slice(data);
-        if descriptor {
-            out.extend_from_slice(&SIG_DESCRIPTOR.to_le_bytes());
-            for value in [crc, csize, size] {
-                out.extend_from_slice(&value.to_le_bytes());
-            }
-        }
-        directory.extend_from_slice(&SIG_CENTRAL.to_le_bytes());
-        directory.extend_from_slice(&20u16.to_le_bytes());
-        directory.extend_from_slice(&20u16.to_le_bytes());
-        directory.extend_from_slice(&flags.to_le_bytes());
-        directory.extend_from_slice(&member.method.code().to_le_bytes());
-        directory.extend_from_slice(&0u16.to_le_bytes());
-        directory.extend_from_slice(&0x0021u16.to_le_bytes());
-        for value in [crc, csize, size] {
-            directory.extend_from_slice(&value.to_le_bytes());
-        }
-        directory.extend_from_slice(&name_len.to_le_bytes());
-        directory.extend_from_slice(&[0; 8]);
-        directory.extend_from_slice(&0u32.to_le_bytes());
-        directory.extend_from_slice(&offset.to_le_bytes());
-        directory.extend_from_slice(name);
-    }
-    let start = out.len() as u32;
-    let count = members.len() as u16;
-    out.extend_from_slice(&directory);
-    out.extend_from_slice(&SIG_END.to_le_bytes());
-    out.extend_from_slice(&[0; 4]);
-    out.extend_from_slice(&count.to_le_bytes());
-    out.extend_from_slice(&count.to_le_bytes());
-    out.extend_from_slice(&(directory.len() as u32).to_le_bytes());
-    out.extend_from_slice(&start.to_le_bytes());
-    out.extend_from_slice(&0u16.to_le_bytes());
-    out
-}
-
 /// Reads a complete archive held in memory into its members (directories
 /// included, with no bytes).
 ///
@@ -1588,6 +1479,7 @@ pub fn unzip(bytes: &[u8], limits: ZipLimits) -> Result<Vec<(ZipEntry, Vec<u8>)>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sim::{zip_archive, ZipMember};
 
     fn sample() -> Vec<u8> {
         zip_archive(&[

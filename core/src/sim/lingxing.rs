@@ -48,12 +48,13 @@ use super::{
 };
 use crate::calendar::civil_time;
 use crate::http::Method;
-use crate::integrity::{gzip_compress, Md5};
+use crate::integrity::Md5;
 use crate::{Credentials as JobCredentials, JobSpec};
 use crate::providers::lingxing::{sign, Credentials, Region, ReportSpec};
 use crate::Provider;
 use crate::retry::splitmix64;
 use crate::secret::Secret;
+use crate::sim::gzip_compress;
 use crate::time::Millis;
 
 /// The AppID the simulator knows (16 characters: it is the AES key).

@@ -31,6 +31,9 @@
 //!   [`sample_spec`](yandex_market::sample_spec).
 //! - [`Harness`]: drives a [`ReportJob`](crate::ReportJob) against a
 //!   sandbox in virtual time; it is also the reference host loop.
+//! - [`gzip_compress`], [`zip_archive`]: the writers of the bodies the
+//!   simulators serve (hosts only read these formats, with
+//!   [`integrity`](crate::integrity)).
 //!
 //! Report bodies depend only on the sandbox seed and the report's
 //! parameters, never on time or on how many reports were requested, so a
@@ -64,10 +67,12 @@ mod calendar;
 mod faults;
 mod harness;
 pub mod lingxing;
+mod writers;
 pub mod yandex_market;
 
 pub use faults::{Fault, FaultParseError, FaultPlan, Times};
 pub use harness::{ActionRecord, ChunkPlan, Harness, HarnessError, Interference, Run, Stepped};
+pub use writers::{gzip_compress, zip_archive, ZipMember};
 
 use faults::{FaultState, Opportunity};
 

@@ -51,7 +51,7 @@ use super::{
 };
 use crate::calendar::{civil_from_days, civil_time, day_of};
 use crate::http::Method;
-use crate::integrity::{zip_archive, ZipMember, ZipMethod};
+use crate::integrity::ZipMethod;
 use crate::{Credentials as JobCredentials, JobSpec};
 use crate::providers::yandex_market::config::Output;
 use crate::providers::yandex_market::date::format_http_date;
@@ -60,6 +60,7 @@ use crate::providers::yandex_market::{
 };
 use crate::Provider;
 use crate::retry::splitmix64;
+use crate::sim::{zip_archive, ZipMember};
 use crate::time::Millis;
 
 /// The Api-Key token the simulator accepts. Contains [`CANARY`].

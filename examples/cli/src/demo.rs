@@ -10,8 +10,9 @@ use clap::Args;
 use reportflow::integrity::Md5;
 use reportflow::sim::SandboxConfig;
 use reportflow::{Event, JobConfig, PollPolicy, ReportJob, RetryPolicy};
-use reportflow_loopback::host::{drive, Step, Transport};
-use reportflow_loopback::{wall_clock, SimServer};
+use reportflow_host::blocking::{drive, Step, Transport};
+use reportflow_host::sim_server::SimServer;
+use reportflow_host::wall_clock;
 
 use crate::progress::ProgressView;
 use crate::providers::{ProviderEntry, PROVIDERS};

@@ -12,8 +12,8 @@ use reportflow::{
     Blame, DataChunk, Error, Event, JobConfig, JobSpec, Outcome, PollPolicy, ReportJob,
     RetryPolicy, Summary,
 };
-use reportflow_loopback::host::{drive, Step, Transport};
-use reportflow_loopback::wall_clock;
+use reportflow_host::blocking::{drive, Step, Transport};
+use reportflow_host::wall_clock;
 use serde::Serialize;
 
 use crate::output::{Destination, PartialReport};

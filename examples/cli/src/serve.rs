@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use reportflow::sim::{Fault, FaultPlan, SandboxConfig};
-use reportflow_loopback::{SimServer, REQUEST_LOG_PATH};
+use reportflow_host::sim_server::{SimServer, REQUEST_LOG_PATH};
 
 use crate::providers::PROVIDERS;
 use crate::{EXIT_LOCAL_IO, EXIT_USAGE};

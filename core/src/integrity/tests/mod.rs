@@ -1,6 +1,15 @@
 //! Unit tests across the integrity module (gzip framing, pipeline, limits).
 
+use std::io::Write;
+
 use super::*;
+
+/// A gzip body from flate2 (a reference encoder, not ours) at `level` (0–9).
+fn gzip(data: &[u8], level: u32) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(level));
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
 
 fn sample(n: usize) -> Vec<u8> {
     // Compressible but not trivial: JSON-ish lines with a counter.
@@ -106,11 +115,11 @@ fn decode_push(
 }
 
 #[test]
-fn round_trip_levels_and_sizes() {
+fn reads_flate2_output_at_every_level_and_size() {
     for n in [0usize, 1, 100, 70_000, 300_000] {
         let data = sample(n);
-        for level in [0u8, 1, 6, 9, 10, 200] {
-            let gz = gzip_compress(&data, level);
+        for level in [0, 1, 6, 9] {
+            let gz = gzip(&data, level);
             assert_eq!(
                 gunzip(&gz, Limits::default()).unwrap(),
                 data,
@@ -118,16 +127,6 @@ fn round_trip_levels_and_sizes() {
             );
         }
     }
-}
-
-#[test]
-fn reads_flate2_output() {
-    use std::io::Write;
-    let data = sample(300_000);
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(9));
-    e.write_all(&data).unwrap();
-    let gz = e.finish().unwrap();
-    assert_eq!(gunzip(&gz, Limits::default()).unwrap(), data);
 }
 
 #[test]
@@ -214,9 +213,9 @@ fn not_gzip_and_empty() {
 fn multi_member_padding_and_garbage() {
     let a = sample(50_000);
     let b = b"second member".to_vec();
-    let mut gz = gzip_compress(&a, 6);
+    let mut gz = gzip(&a, 6);
     gz.extend_from_slice(&member(&b, 0x08, b"", b"b.txt", b""));
-    gz.extend_from_slice(&gzip_compress(b"", 6));
+    gz.extend_from_slice(&gzip(b"", 6));
     let mut both = a.clone();
     both.extend_from_slice(&b);
     for chunk in [1usize, 2, 100, 65_536] {
@@ -358,7 +357,7 @@ fn flipped_byte_never_yields_wrong_output() {
 #[test]
 fn decompressed_limit_is_exact_and_bounds_delivery() {
     let data = sample(100_000);
-    let gz = gzip_compress(&data, 6);
+    let gz = gzip(&data, 6);
     let n = data.len() as u64;
     assert_eq!(gunzip(&gz, Limits::new(u64::MAX, n)).unwrap(), data);
     let mut g = Gunzip::new(Limits::new(u64::MAX, n - 1));
@@ -373,7 +372,7 @@ fn decompressed_limit_is_exact_and_bounds_delivery() {
 #[test]
 fn gzip_bomb_stops_early() {
     let zeros = vec![0u8; 16 << 20];
-    let gz = gzip_compress(&zeros, 1);
+    let gz = gzip(&zeros, 1);
     assert!(gz.len() < 100_000, "{}", gz.len());
     let limit = 1 << 20;
     let mut g = Gunzip::new(Limits::new(u64::MAX, limit));
@@ -397,7 +396,7 @@ fn gzip_bomb_stops_early() {
 #[test]
 fn compressed_limit_is_exact() {
     let data = sample(10_000);
-    let gz = gzip_compress(&data, 6);
+    let gz = gzip(&data, 6);
     let n = gz.len() as u64;
     assert_eq!(gunzip(&gz, Limits::new(n, u64::MAX)).unwrap(), data);
     assert_eq!(
@@ -419,7 +418,7 @@ fn compressed_limit_is_exact() {
 #[test]
 fn decoder_label_matrix() {
     let plain = sample(10_000);
-    let gz = gzip_compress(&plain, 6);
+    let gz = gzip(&plain, 6);
     for chunk in [1usize, 2, 5, 4096] {
         for out_len in [1usize, 3, 65_536] {
             for c in [Compression::Auto, Compression::Identity, Compression::Gzip] {
@@ -514,7 +513,7 @@ fn decoder_leading_1f_edge_cases() {
 
 #[test]
 fn decoder_md5_checked_at_finish() {
-    let gz = gzip_compress(b"payload", 6);
+    let gz = gzip(b"payload", 6);
     let right = Md5::digest(&gz);
     assert!(decode(&gz, Compression::Auto, Some(right), 3, 16).is_ok());
     let wrong = Md5::digest(b"something else");

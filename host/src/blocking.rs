@@ -5,7 +5,7 @@
 //! ```no_run
 //! use std::ops::ControlFlow;
 //! use reportflow::{Event, ReportJob};
-//! use reportflow_loopback::host::{drive, Step, Transport};
+//! use reportflow_host::blocking::{drive, Step, Transport};
 //!
 //! # fn run(mut job: ReportJob) -> Result<(), reportflow::Error> {
 //! let mut report = Vec::new();
