@@ -754,7 +754,7 @@ mod tests {
         let headers = vec![("Content-Type".to_owned(), content_type.to_owned())];
         exchange.head(200, &headers).unwrap();
         let mut data = Vec::new();
-        let mut drain = |exchange: &mut Exchange, data: &mut Vec<u8>| loop {
+        let drain = |exchange: &mut Exchange, data: &mut Vec<u8>| loop {
             match exchange.advance(64 << 10) {
                 Ready::Event(Event::Data(chunk)) => data.extend_from_slice(&chunk.bytes),
                 Ready::Event(_) => {}

@@ -493,3 +493,29 @@ fn nothing_is_sent_while_the_quota_view_is_empty() {
     });
     assert!(waits_on_quota);
 }
+
+#[test]
+fn yandex_market_report_over_report_limits_ends_after_one_download() {
+    let sandbox = sandbox("", 400);
+    let mut config = sandbox.job_config(Provider::YandexMarket);
+    config.report_limits.max_decompressed_bytes = 1_000;
+    let job = ReportJob::new(
+        JobSpec::YandexMarket(spec(ReportFormat::Csv)),
+        config,
+        yandex_market::credentials(),
+        START,
+    )
+    .expect("a valid job");
+    let mut harness = Harness::new(job, sandbox, START);
+    let run = harness.drive_bounded(20_000).expect("the job ends");
+    let error = run.error().expect("Failed");
+    assert!(matches!(error, Error::ReportTooLarge { .. }), "{error}");
+    assert_eq!(error.kind(), ErrorKind::ReportTooLarge);
+    assert!(!error.is_retryable());
+    assert!(error.to_string().contains("maxDecompressedBytes"), "{error}");
+    let downloads = sends(&run)
+        .iter()
+        .filter(|(_, url)| !url.contains("/reports/"))
+        .count();
+    assert_eq!(downloads, 1, "{:?}", sends(&run));
+}

@@ -2,7 +2,7 @@
 
 use wasm_bindgen::prelude::*;
 
-use reportflow::{Input, JobConfig, JobSpec, ReportJob, Secret, Snapshot, TransportFailure};
+use reportflow::{Input, JobConfig, JobSpec, ReportJob, Snapshot, TransportFailure};
 
 use crate::convert::{self, Failure};
 

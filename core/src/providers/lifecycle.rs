@@ -39,7 +39,6 @@ impl Finish {
 struct InFlight<C> {
     call: C,
     endpoint: &'static str,
-    sent_at: Millis,
     /// Whether a 2xx answer is the report body.
     report: bool,
 }
@@ -114,11 +113,6 @@ impl<C: Copy> Lifecycle<C> {
         self.in_flight.map(|flight| flight.call)
     }
 
-    /// When the call now being judged was sent.
-    pub(crate) fn sent_at(&self) -> Option<Millis> {
-        self.in_flight.map(|flight| flight.sent_at)
-    }
-
     /// The current download link, if one is held.
     pub(crate) fn link(&self) -> Option<&Link> {
         self.link.as_ref()
@@ -137,11 +131,6 @@ impl<C: Copy> Lifecycle<C> {
     /// lapses).
     pub(crate) fn link_obtained(&mut self, cx: &mut Cx<'_>, url: String, lifetime_ms: u64) {
         self.link = Some(Link::obtained(cx, url, lifetime_ms));
-    }
-
-    /// Drops the link (the host held its request past the link's life).
-    pub(crate) fn drop_link(&mut self) {
-        self.link = None;
     }
 
     /// Holds the machine until `until` (a poll interval, an estimate).
@@ -296,7 +285,6 @@ impl<P: Protocol> Machine<P> {
                 self.life.in_flight = Some(InFlight {
                     call,
                     endpoint: outgoing.endpoint,
-                    sent_at: cx.now,
                     report: outgoing.report_body.is_some(),
                 });
                 Step::Send(outgoing)
@@ -333,7 +321,7 @@ impl<P: Protocol> Machine<P> {
             (false, Reply::Report { .. }) => {
                 Verdict::Fatal(Error::internal(format!("{} streamed as a report", flight.endpoint)))
             }
-            // The protocol may read `sent_at` and `in_flight` while it judges.
+            // The protocol may read `in_flight` while it judges.
             (_, reply) => self.protocol.on_reply(&mut self.life, cx, flight.call, reply),
         };
         self.life.in_flight = None;

@@ -354,9 +354,9 @@ fn document_kind(report_type: &str) -> DocumentKind {
 }
 
 /// Parses `YYYY-MM-DDTHH:MM:SS[.fff](Z|±HH:MM)` into seconds since the epoch:
-/// RFC 3339 (the shared parser), plus what Lingxing's gateway adds — an
-/// upper-case `T` and `Z`, a year from 2000 on (Amazon keeps no older data)
-/// and an offset within ±18:00.
+/// RFC 3339 (the shared parser), plus the stricter rules this spec always
+/// had — an upper-case `T` and `Z`, a year from 2000 on and an offset within
+/// ±18:00.
 fn parse_instant(field: &str, text: &str) -> Result<i64, ConfigError> {
     let bad = || {
         ConfigError::invalid(

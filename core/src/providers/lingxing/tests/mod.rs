@@ -10,7 +10,6 @@ use crate::action::{Action, Event, Outcome, WaitReason};
 use crate::error::{ConfigError, Error, ReportFailure};
 use crate::http::{HttpRequest, Method};
 use crate::input::Input;
-use crate::{Credentials as JobCredentials, JobConfig, JobSpec, ReportJob};
 use crate::sim::gzip_compress;
 use crate::snapshot::Snapshot;
 use crate::time::Millis;
