@@ -86,7 +86,11 @@ pub(crate) fn parse_date(text: &str) -> Option<i64> {
     if bytes.len() != 10 || bytes.get(4) != Some(&b'-') || bytes.get(7) != Some(&b'-') {
         return None;
     }
-    let (year, month, day) = (digits(text, 0..4)?, digits(text, 5..7)?, digits(text, 8..10)?);
+    let (year, month, day) = (
+        digits(text, 0..4)?,
+        digits(text, 5..7)?,
+        digits(text, 8..10)?,
+    );
     if day < 1 || day > days_in_month(year, month)? {
         return None;
     }
@@ -103,7 +107,11 @@ pub(crate) fn parse_rfc3339(text: &str) -> Option<i64> {
     if time.get(2) != Some(&b':') || time.get(5) != Some(&b':') {
         return None;
     }
-    let (hour, minute, second) = (digits(rest, 0..2)?, digits(rest, 3..5)?, digits(rest, 6..8)?);
+    let (hour, minute, second) = (
+        digits(rest, 0..2)?,
+        digits(rest, 3..5)?,
+        digits(rest, 6..8)?,
+    );
     if hour > 23 || minute > 59 || second > 60 {
         return None;
     }
@@ -154,7 +162,10 @@ mod tests {
             parse_rfc3339("2024-03-01T08:00:00.123+08:00"),
             Some(19_783 * 86_400)
         );
-        assert_eq!(parse_rfc3339("2024-02-29t23:59:60z"), Some(19_782 * 86_400 + 86_400));
+        assert_eq!(
+            parse_rfc3339("2024-02-29t23:59:60z"),
+            Some(19_782 * 86_400 + 86_400)
+        );
         for bad in [
             "2024-02-30T00:00:00Z",
             "2024-03-01 00:00:00Z",

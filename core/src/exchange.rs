@@ -823,7 +823,12 @@ mod tests {
     fn a_declared_charset_is_decoded_and_named() {
         let text = "注文番号\t商品名\n123\tテスト商品\n";
         let (encoded, _, _) = encoding_rs::SHIFT_JIS.encode(text);
-        let (data, reply) = stream(&encoded, 7, tsv(None), "text/tab-separated-values; charset=Shift_JIS");
+        let (data, reply) = stream(
+            &encoded,
+            7,
+            tsv(None),
+            "text/tab-separated-values; charset=Shift_JIS",
+        );
         assert_eq!(String::from_utf8(data).unwrap(), text);
         assert_eq!(rows_of(&reply), (1, Some(Charset::ShiftJis)));
         // Without a declaration the bytes go out as sent.

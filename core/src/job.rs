@@ -432,12 +432,29 @@ mod tests {
         };
         let now = until.as_u64();
         let status = next_send(job, now);
-        answer(job, now, status.id, 200, br#"{"reportId":"r-1","status":"SUCCESS"}"#);
+        answer(
+            job,
+            now,
+            status.id,
+            200,
+            br#"{"reportId":"r-1","status":"SUCCESS"}"#,
+        );
         let resolve = next_send(job, now);
-        let location = vec![("Location".to_owned(), "https://s3.example/r-1.json.gz".to_owned())];
-        job.handle(Millis(now), Input::Head { id: resolve.id, status: 307, headers: &location })
+        let location = vec![(
+            "Location".to_owned(),
+            "https://s3.example/r-1.json.gz".to_owned(),
+        )];
+        job.handle(
+            Millis(now),
+            Input::Head {
+                id: resolve.id,
+                status: 307,
+                headers: &location,
+            },
+        )
+        .unwrap();
+        job.handle(Millis(now), Input::End { id: resolve.id })
             .unwrap();
-        job.handle(Millis(now), Input::End { id: resolve.id }).unwrap();
         (next_send(job, now), now)
     }
 
@@ -472,15 +489,34 @@ mod tests {
         let body = br#"[{"campaignId":1,"clicks":2}]"#;
         let published = Md5::digest(b"the report Amazon meant to send");
         let headers = vec![("Content-MD5".to_owned(), published.to_base64())];
-        job.handle(Millis(now), Input::Head { id: download.id, status: 200, headers: &headers })
+        job.handle(
+            Millis(now),
+            Input::Head {
+                id: download.id,
+                status: 200,
+                headers: &headers,
+            },
+        )
+        .unwrap();
+        job.handle(
+            Millis(now),
+            Input::Chunk {
+                id: download.id,
+                bytes: body,
+            },
+        )
+        .unwrap();
+        job.handle(Millis(now), Input::End { id: download.id })
             .unwrap();
-        job.handle(Millis(now), Input::Chunk { id: download.id, bytes: body })
-            .unwrap();
-        job.handle(Millis(now), Input::End { id: download.id }).unwrap();
         let (events, action) = drain(&mut job, now);
-        assert!(events.iter().any(|e| matches!(e, Event::Data(_))), "{events:?}");
         assert!(
-            events.contains(&Event::DataReset { cause: ErrorKind::Md5Mismatch }),
+            events.iter().any(|e| matches!(e, Event::Data(_))),
+            "{events:?}"
+        );
+        assert!(
+            events.contains(&Event::DataReset {
+                cause: ErrorKind::Md5Mismatch
+            }),
             "{events:?}"
         );
         match action {
@@ -498,7 +534,9 @@ mod tests {
         config.report_limits.max_decompressed_bytes = 64;
         let mut job = job_with(config);
         let (download, now) = to_download(&mut job);
-        let rows: Vec<String> = (0..50).map(|i| format!(r#"{{"campaignId":{i},"clicks":1}}"#)).collect();
+        let rows: Vec<String> = (0..50)
+            .map(|i| format!(r#"{{"campaignId":{i},"clicks":1}}"#))
+            .collect();
         let body = format!("[{}]", rows.join(","));
         answer(&mut job, now, download.id, 200, body.as_bytes());
         let (_, action) = drain(&mut job, now);
@@ -506,7 +544,10 @@ mod tests {
             Action::Failed(error @ Error::ReportTooLarge { .. }) => {
                 assert!(!error.is_retryable());
                 assert_eq!(error.kind(), ErrorKind::ReportTooLarge);
-                assert!(error.to_string().contains("maxDecompressedBytes"), "{error}");
+                assert!(
+                    error.to_string().contains("maxDecompressedBytes"),
+                    "{error}"
+                );
             }
             other => panic!("{other:?}"),
         }

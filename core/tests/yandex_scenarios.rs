@@ -512,7 +512,10 @@ fn yandex_market_report_over_report_limits_ends_after_one_download() {
     assert!(matches!(error, Error::ReportTooLarge { .. }), "{error}");
     assert_eq!(error.kind(), ErrorKind::ReportTooLarge);
     assert!(!error.is_retryable());
-    assert!(error.to_string().contains("maxDecompressedBytes"), "{error}");
+    assert!(
+        error.to_string().contains("maxDecompressedBytes"),
+        "{error}"
+    );
     let downloads = sends(&run)
         .iter()
         .filter(|(_, url)| !url.contains("/reports/"))

@@ -276,11 +276,7 @@ impl Outgoing {
     /// The download of a report from a link: no header of the API (the
     /// link is a capability on a storage host; credentials must not travel
     /// there), and not after the link lapses.
-    pub(crate) fn download(
-        endpoint: &'static str,
-        link: &Link,
-        report_body: ReportBody,
-    ) -> Self {
+    pub(crate) fn download(endpoint: &'static str, link: &Link, report_body: ReportBody) -> Self {
         Self {
             report_body: Some(report_body),
             send_before: Some(link.expires_at),

@@ -23,9 +23,8 @@ use crate::providers::excerpt;
 
 /// The verdict on a report download that failed while it streamed.
 pub(crate) fn judge_download(failure: ExchangeFailure, endpoint: &str, limits: &Limits) -> Verdict {
-    let too_large = |limit: ReportLimit, bytes: u64| {
-        Verdict::Fatal(Error::ReportTooLarge { limit, bytes })
-    };
+    let too_large =
+        |limit: ReportLimit, bytes: u64| Verdict::Fatal(Error::ReportTooLarge { limit, bytes });
     match failure {
         ExchangeFailure::Integrity(IntegrityError::CompressedTooLarge { limit }) => {
             too_large(ReportLimit::MaxCompressedBytes, limit)
@@ -34,7 +33,10 @@ pub(crate) fn judge_download(failure: ExchangeFailure, endpoint: &str, limits: &
             too_large(ReportLimit::MaxDecompressedBytes, limit)
         }
         ExchangeFailure::Zip(ZipError::TooLarge { .. } | ZipError::EntryTooLarge { .. }) => {
-            too_large(ReportLimit::MaxDecompressedBytes, limits.max_decompressed_bytes)
+            too_large(
+                ReportLimit::MaxDecompressedBytes,
+                limits.max_decompressed_bytes,
+            )
         }
         ExchangeFailure::Integrity(error) => Verdict::RefreshLink(Error::Integrity(error)),
         ExchangeFailure::Zip(error) if error.is_corruption() => {

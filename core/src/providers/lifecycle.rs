@@ -296,19 +296,23 @@ impl<P: Protocol> Machine<P> {
     /// Judges the answer to the call in flight and applies the verdict.
     pub(crate) fn on_reply(&mut self, cx: &mut Cx<'_>, reply: Reply) {
         let Some(flight) = self.life.in_flight else {
-            self.life.fail(Error::internal("an answer arrived with no call in flight"));
+            self.life
+                .fail(Error::internal("an answer arrived with no call in flight"));
             return;
         };
         let verdict = match (flight.report, reply) {
-            (true, Reply::Report { decoded, rows, charset }) => {
-                self.life.in_flight = None;
-                let summary = self.life.summary(
-                    &self.protocol,
-                    Outcome::Complete,
+            (
+                true,
+                Reply::Report {
                     decoded,
                     rows,
                     charset,
-                );
+                },
+            ) => {
+                self.life.in_flight = None;
+                let summary =
+                    self.life
+                        .summary(&self.protocol, Outcome::Complete, decoded, rows, charset);
                 self.life.finished = Some(match summary {
                     Ok(summary) => Finish::Done { summary },
                     Err(error) => Finish::Failed { error },
@@ -318,13 +322,22 @@ impl<P: Protocol> Machine<P> {
             (true, Reply::Failed(failure)) => {
                 judge_download(failure, flight.endpoint, &cx.config.report_limits)
             }
-            (false, Reply::Report { .. }) => {
-                Verdict::Fatal(Error::internal(format!("{} streamed as a report", flight.endpoint)))
-            }
+            (false, Reply::Report { .. }) => Verdict::Fatal(Error::internal(format!(
+                "{} streamed as a report",
+                flight.endpoint
+            ))),
             // The protocol may read `in_flight` while it judges.
-            (_, reply) => self.protocol.on_reply(&mut self.life, cx, flight.call, reply),
+            (_, reply) => self
+                .protocol
+                .on_reply(&mut self.life, cx, flight.call, reply),
         };
         self.life.in_flight = None;
+        if flight.report && matches!(verdict, Verdict::Retry { .. }) {
+            // A download retried after its backoff starts from a fresh link:
+            // links are short-lived, and a job restored during the backoff
+            // (which never holds a link) must continue exactly the same way.
+            self.life.link = None;
+        }
         self.apply(cx, flight.call, verdict);
     }
 
@@ -386,13 +399,9 @@ impl<P: Protocol> Machine<P> {
                     gzip: false,
                     members: 0,
                 };
-                let summary = self.life.summary(
-                    &self.protocol,
-                    Outcome::NoData,
-                    empty,
-                    0,
-                    None,
-                );
+                let summary = self
+                    .life
+                    .summary(&self.protocol, Outcome::NoData, empty, 0, None);
                 self.life.finished = Some(match summary {
                     Ok(summary) => Finish::Done { summary },
                     Err(error) => Finish::Failed { error },

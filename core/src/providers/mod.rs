@@ -27,8 +27,8 @@ pub(crate) use contract::{
     Container, Cx, ExchangeFailure, Link, Outgoing, Protocol, Reply, ReportBody, Step, Verdict,
 };
 pub(crate) use download::judge_link_status;
-pub(crate) use pacing::is_damaged_body;
 pub(crate) use lifecycle::Lifecycle;
+pub(crate) use pacing::is_damaged_body;
 
 /// Whether a provider's link is absolute HTTP(S); anything else would send
 /// the download to a place the host never meant to reach.

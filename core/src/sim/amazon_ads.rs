@@ -29,13 +29,13 @@ use super::{
 use crate::calendar::day_of;
 use crate::http::Method;
 use crate::integrity::{gunzip, Limits, Md5};
-use crate::{Credentials as JobCredentials, JobSpec};
 use crate::providers::amazon_ads::{Credentials, RecordType, Region, ReportSpec, Tactic};
-use crate::Provider;
 use crate::retry::splitmix64;
 use crate::secret::Secret;
 use crate::sim::gzip_compress;
 use crate::time::Millis;
+use crate::Provider;
+use crate::{Credentials as JobCredentials, JobSpec};
 
 /// The LwA client id the simulator accepts (also the
 /// `Amazon-Advertising-API-ClientId` header).

@@ -39,10 +39,10 @@ use crate::action::{Action, Event, Summary, WaitReason};
 use crate::error::{Error, InputError, RestoreError};
 use crate::http::{HttpRequest, Method, RedirectPolicy, RequestId, TransportFailure};
 use crate::input::Input;
-use crate::{Credentials, JobConfig, ReportJob};
 use crate::retry::splitmix64;
 use crate::snapshot::Snapshot;
 use crate::time::Millis;
+use crate::{Credentials, JobConfig, ReportJob};
 
 /// Default bound of [`Harness::drive`].
 const DEFAULT_MAX_STEPS: usize = 100_000;

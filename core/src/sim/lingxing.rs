@@ -49,13 +49,13 @@ use super::{
 use crate::calendar::civil_time;
 use crate::http::Method;
 use crate::integrity::Md5;
-use crate::{Credentials as JobCredentials, JobSpec};
 use crate::providers::lingxing::{sign, Credentials, Region, ReportSpec};
-use crate::Provider;
 use crate::retry::splitmix64;
 use crate::secret::Secret;
 use crate::sim::gzip_compress;
 use crate::time::Millis;
+use crate::Provider;
+use crate::{Credentials as JobCredentials, JobSpec};
 
 /// The AppID the simulator knows (16 characters: it is the AES key).
 pub const APP_ID: &str = "ak_sim0123456789";

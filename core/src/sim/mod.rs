@@ -58,9 +58,9 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::http::{HttpRequest, Method};
+use crate::time::Millis;
 use crate::JobConfig;
 use crate::Provider;
-use crate::time::Millis;
 
 pub mod amazon_ads;
 mod calendar;

@@ -52,16 +52,16 @@ use super::{
 use crate::calendar::{civil_from_days, civil_time, day_of};
 use crate::http::Method;
 use crate::integrity::ZipMethod;
-use crate::{Credentials as JobCredentials, JobSpec};
 use crate::providers::yandex_market::config::Output;
 use crate::providers::yandex_market::date::format_http_date;
 use crate::providers::yandex_market::{
     Credentials, RawRequest, ReportFormat, ReportKind, ReportRequest, ReportSpec,
 };
-use crate::Provider;
 use crate::retry::splitmix64;
 use crate::sim::{zip_archive, ZipMember};
 use crate::time::Millis;
+use crate::Provider;
+use crate::{Credentials as JobCredentials, JobSpec};
 
 /// The Api-Key token the simulator accepts. Contains [`CANARY`].
 pub const API_KEY: &str = "ACMA:sim-CANARY-api-key:5f0c2a";
