@@ -16,6 +16,7 @@
 //! - `sim`: [`sim_server`]; turns on `reportflow/sim`. Off by default, so a
 //!   program that only fetches reports gets neither the simulators nor the
 //!   server.
+//!
 // Links into `sim_server` resolve only with the feature; without it they
 // lead to the features section above (so `cargo doc` without `sim` stays
 // clean).
