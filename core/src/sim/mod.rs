@@ -1,4 +1,5 @@
-//! Pure simulators of every provider, with seeded fault plans.
+//! Pure simulators of every provider, with seeded fault plans (the `sim`
+//! feature, off by default).
 //!
 //! A simulator is a function of `(now, request)` to a response: no sockets,
 //! no clock, no randomness beyond its seed. The same simulators serve the
