@@ -1,6 +1,6 @@
-//! The provider contract: what a provider machine implements, and the
-//! vocabulary it shares with the job ([`Cx`], [`Step`], [`Outgoing`],
-//! [`Reply`], [`Verdict`]).
+//! The provider contract: what a provider machine implements
+//! ([`Protocol`]) and how it judges an answer ([`Verdict`]). The words it
+//! shares with the job are in [`vocabulary`](super::vocabulary).
 //!
 //! A provider's `machine.rs` reads as its protocol: the request it builds for
 //! each call ([`Protocol::request`]) and a classification of each answer
@@ -8,27 +8,24 @@
 //! — the finished state, pacing and retry budgets, rate budgets, the download
 //! link and its refresh budget, the call in flight, the report id, the
 //! download policy and the summary — lives once in
-//! [`lifecycle`](super::lifecycle).
+//! [`lifecycle`](super::lifecycle) and [`driver`](super::driver).
 
-use std::collections::VecDeque;
 use std::fmt;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::lifecycle::Lifecycle;
-use crate::action::{Event, Phase, Summary, WaitReason};
+use super::vocabulary::{Cx, ExchangeFailure, Outgoing, Reply, ReportBody};
+use crate::action::Phase;
 use crate::config::JobConfig;
-use crate::error::{ConfigError, Error, ErrorKind};
-use crate::http::{Body, Header, Method, RedirectPolicy, TransportFailure};
-use crate::integrity::{Charset, Compression, DecodeSummary, IntegrityError, Md5Digest, ZipError};
+use crate::error::{ConfigError, Error};
 use crate::provider::Provider;
 use crate::rate::TokenBucket;
-use crate::records::{RecordError, RecordFormat};
 use crate::time::Millis;
 
 /// What every provider machine implements. The job drives it through
-/// [`Machine`](super::lifecycle::Machine), which runs the shared prologue
+/// [`Machine`](super::driver::Machine), which runs the shared prologue
 /// and applies the verdicts.
 pub(crate) trait Protocol:
     Sized + Clone + PartialEq + Eq + fmt::Debug + Serialize + DeserializeOwned
@@ -123,7 +120,7 @@ pub(crate) trait Protocol:
 }
 
 /// How a reply is to be handled: the one vocabulary every provider
-/// classifies its answers into; [`Machine`](super::lifecycle::Machine)
+/// classifies its answers into; [`Machine`](super::driver::Machine)
 /// applies it.
 #[derive(Debug)]
 pub(crate) enum Verdict {
@@ -173,256 +170,5 @@ impl Verdict {
             cause: failure.into_error(endpoint),
             at_least: None,
         }
-    }
-}
-
-/// What a machine sees of the job while it decides.
-pub(crate) struct Cx<'a> {
-    /// The job's clock (never goes backwards).
-    pub(crate) now: Millis,
-    pub(crate) config: &'a JobConfig,
-    events: &'a mut VecDeque<Event>,
-}
-
-impl<'a> Cx<'a> {
-    pub(crate) fn new(now: Millis, config: &'a JobConfig, events: &'a mut VecDeque<Event>) -> Self {
-        Self {
-            now,
-            config,
-            events,
-        }
-    }
-
-    /// Queues an event for the host.
-    pub(crate) fn emit(&mut self, event: Event) {
-        self.events.push_back(event);
-    }
-
-    /// The API origin: the host's `base_url` or the provider's own.
-    pub(crate) fn api_origin<'o>(&'o self, default: &'o str) -> &'o str {
-        self.config
-            .base_url
-            .as_deref()
-            .unwrap_or(default)
-            .trim_end_matches('/')
-    }
-
-    /// The auth origin: the host's `auth_base_url` or the provider's own.
-    pub(crate) fn auth_origin<'o>(&'o self, default: &'o str) -> &'o str {
-        self.config
-            .auth_base_url
-            .as_deref()
-            .unwrap_or(default)
-            .trim_end_matches('/')
-    }
-}
-
-/// A machine's decision.
-#[derive(Debug)]
-pub(crate) enum Step {
-    Send(Outgoing),
-    Wait { until: Millis, reason: WaitReason },
-    Done(Summary),
-    Failed(Error),
-}
-
-/// A request as a machine describes it; the job adds id, limits and timeout.
-#[derive(Debug)]
-pub(crate) struct Outgoing {
-    /// Names the operation in errors, e.g. `GET /v2/reports/{reportId}`.
-    pub(crate) endpoint: &'static str,
-    pub(crate) method: Method,
-    pub(crate) url: String,
-    pub(crate) headers: Vec<Header>,
-    pub(crate) body: Body,
-    pub(crate) redirect: RedirectPolicy,
-    /// When set, a 2xx answer is the report itself and streams through the
-    /// integrity pipeline instead of being buffered.
-    pub(crate) report_body: Option<ReportBody>,
-    /// Signed requests and short-lived links go stale: the host must not
-    /// send the request after this instant (see `HttpRequest::send_before`).
-    pub(crate) send_before: Option<Millis>,
-}
-
-impl Outgoing {
-    /// A bodiless request to an API.
-    pub(crate) fn get(endpoint: &'static str, url: String, headers: Vec<Header>) -> Self {
-        Self {
-            endpoint,
-            method: Method::Get,
-            url,
-            headers,
-            body: Body::Empty,
-            redirect: RedirectPolicy::Follow,
-            report_body: None,
-            send_before: None,
-        }
-    }
-
-    /// A request that sends `body`.
-    pub(crate) fn post(
-        endpoint: &'static str,
-        url: String,
-        headers: Vec<Header>,
-        body: Body,
-    ) -> Self {
-        Self {
-            method: Method::Post,
-            body,
-            ..Self::get(endpoint, url, headers)
-        }
-    }
-
-    /// The download of a report from a link: no header of the API (the
-    /// link is a capability on a storage host; credentials must not travel
-    /// there), and not after the link lapses.
-    pub(crate) fn download(endpoint: &'static str, link: &Link, report_body: ReportBody) -> Self {
-        Self {
-            report_body: Some(report_body),
-            send_before: Some(link.expires_at),
-            ..Self::get(endpoint, link.url.clone(), Vec::new())
-        }
-    }
-}
-
-/// How to verify and decode a report body.
-#[derive(Debug, Clone)]
-pub(crate) struct ReportBody {
-    pub(crate) compression: Compression,
-    pub(crate) record_format: RecordFormat,
-    /// Announced size of the raw body, for progress events.
-    pub(crate) size_hint: Option<u64>,
-    /// How the decoded body is packaged.
-    pub(crate) container: Container,
-    /// The MD5 the provider published for the raw body in an earlier
-    /// answer. A `Content-MD5` header on the download itself is checked
-    /// too (see `ExpectedDigest`).
-    pub(crate) expected_md5: Option<Md5Digest>,
-    /// The charset of the decoded text when it is not UTF-8: decoded to
-    /// UTF-8 on the way out. `None`: delivered as is.
-    pub(crate) charset: Option<Charset>,
-}
-
-impl ReportBody {
-    /// A single-file body in `record_format`, compression decided by the bytes.
-    pub(crate) fn single(compression: Compression, record_format: RecordFormat) -> Self {
-        Self {
-            compression,
-            record_format,
-            size_hint: None,
-            container: Container::Single,
-            expected_md5: None,
-            charset: None,
-        }
-    }
-}
-
-/// How a report body is packaged, after gzip decoding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Container {
-    /// One file: its bytes are the report.
-    Single,
-    /// One file that is itself a ZIP container (XLSX): delivered as is, and
-    /// verified member by member (CRC-32, sizes, limits) on the way.
-    VerifiedZip,
-    /// A ZIP archive whose members are the report's parts: each is
-    /// delivered as `Data` with its name, rows counted per member.
-    Zip,
-}
-
-/// How an exchange ended, as the machine sees it.
-#[derive(Debug)]
-pub(crate) enum Reply {
-    /// A buffered (non-report) response.
-    Response {
-        status: u16,
-        headers: Vec<(String, String)>,
-        body: Vec<u8>,
-    },
-    /// A report body that passed every check; its bytes went out as `Data`.
-    Report {
-        decoded: DecodeSummary,
-        rows: u64,
-        charset: Option<Charset>,
-    },
-    /// The exchange failed before a usable answer.
-    Failed(ExchangeFailure),
-}
-
-impl Reply {
-    /// The kind of failure a reply that voids delivered data stands for.
-    pub(crate) fn failure_kind(&self) -> ErrorKind {
-        match self {
-            Self::Failed(failure) => failure.kind(),
-            // Only a streamed 2xx delivers data; anything else is unexpected.
-            Self::Response { .. } | Self::Report { .. } => ErrorKind::UnexpectedStatus,
-        }
-    }
-}
-
-/// Why an exchange produced no usable answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum ExchangeFailure {
-    Transport(TransportFailure),
-    /// The job gave up waiting (`timeout_ms`).
-    TimedOut,
-    /// The answer (headers or body) outgrew its limit.
-    TooLarge {
-        limit: u64,
-    },
-    Integrity(IntegrityError),
-    Records(RecordError),
-    Zip(ZipError),
-}
-
-impl ExchangeFailure {
-    /// The kind of error this failure becomes.
-    pub(crate) fn kind(&self) -> ErrorKind {
-        match self {
-            Self::Transport(_) | Self::TimedOut => ErrorKind::Transport,
-            Self::TooLarge { .. } => ErrorKind::ResponseTooLarge,
-            Self::Integrity(error) => Error::Integrity(error.clone()).kind(),
-            Self::Records(_) => ErrorKind::Records,
-            Self::Zip(_) => ErrorKind::Zip,
-        }
-    }
-
-    pub(crate) fn into_error(self, endpoint: &str) -> Error {
-        match self {
-            Self::Transport(failure) => Error::Transport(failure),
-            Self::TimedOut => Error::Transport(TransportFailure::Timeout),
-            Self::TooLarge { limit } => Error::ResponseTooLarge {
-                endpoint: endpoint.to_owned(),
-                limit,
-            },
-            Self::Integrity(error) => Error::Integrity(error),
-            Self::Records(error) => Error::Records(error),
-            Self::Zip(error) => Error::Zip(error),
-        }
-    }
-}
-
-/// A download link a provider handed out. It is a short-lived capability, so
-/// machines keep it out of snapshots; a restored job obtains a fresh one.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Link {
-    pub(crate) url: String,
-    pub(crate) expires_at: Millis,
-}
-
-impl Link {
-    /// A link received now that lives `lifetime_ms`; tells the host when it lapses.
-    pub(crate) fn obtained(cx: &mut Cx<'_>, url: String, lifetime_ms: u64) -> Self {
-        let expires_at = cx.now.saturating_add(lifetime_ms);
-        cx.emit(Event::LinkObtained {
-            expires_at: Some(expires_at),
-        });
-        Self { url, expires_at }
-    }
-
-    /// Whether a download may start at `now`: more than `margin_ms` of its
-    /// life left, so it does not lapse on the way.
-    pub(crate) fn usable(&self, now: Millis, margin_ms: u64) -> bool {
-        now.saturating_add(margin_ms) < self.expires_at
     }
 }

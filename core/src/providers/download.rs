@@ -14,7 +14,8 @@
 //! same bytes, so the job stops after one download and says which limit to
 //! raise.
 
-use super::contract::{ExchangeFailure, Verdict};
+use super::contract::Verdict;
+use super::vocabulary::ExchangeFailure;
 use crate::error::{Error, ReportLimit};
 use crate::http::TransportFailure;
 use crate::integrity::{IntegrityError, Limits, ZipError};

@@ -18,17 +18,18 @@ crate::provider::for_each_provider!(declare_provider_modules);
 
 pub(crate) mod contract;
 mod download;
+pub(crate) mod driver;
 pub(crate) mod lifecycle;
 mod pacing;
 pub(crate) mod registry;
+pub(crate) mod vocabulary;
 
 pub use crate::provider::Provider;
-pub(crate) use contract::{
-    Container, Cx, ExchangeFailure, Link, Outgoing, Protocol, Reply, ReportBody, Step, Verdict,
-};
+pub(crate) use contract::{Protocol, Verdict};
 pub(crate) use download::judge_link_status;
 pub(crate) use lifecycle::Lifecycle;
 pub(crate) use pacing::is_damaged_body;
+pub(crate) use vocabulary::{Container, Cx, ExchangeFailure, Outgoing, Reply, ReportBody, Step};
 
 /// Whether a provider's link is absolute HTTP(S); anything else would send
 /// the download to a place the host never meant to reach.

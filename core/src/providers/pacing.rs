@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::contract::{Cx, Step};
+use super::vocabulary::{Cx, Step};
 use crate::action::{Event, WaitReason};
 use crate::error::Error;
 use crate::time::Millis;

@@ -6,8 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::contract::{Cx, Reply, Step};
-use super::lifecycle::Machine;
+use super::driver::Machine;
+use super::vocabulary::{Cx, Reply, Step};
 use crate::action::Phase;
 use crate::config::JobConfig;
 use crate::error::ConfigError;

@@ -1,0 +1,258 @@
+//! [`Machine`]: a provider's protocol driven through the shared lifecycle —
+//! the prologue of every `next`, the one applicator of [`Verdict`]s, and the
+//! summary of a verified report.
+
+use serde::{Deserialize, Serialize};
+
+use super::contract::{Protocol, Verdict};
+use super::download::judge_download;
+use super::lifecycle::{Finish, InFlight, Lifecycle};
+use super::vocabulary::{Cx, Reply, Step};
+use crate::action::Event;
+use crate::action::{Outcome, Phase, Summary, WaitReason};
+use crate::config::JobConfig;
+use crate::error::{ConfigError, Error};
+use crate::integrity::{Charset, DecodeSummary, Md5};
+use crate::time::Millis;
+
+/// A provider machine: its protocol and the shared lifecycle, as plain data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", bound = "")]
+pub(crate) struct Machine<P: Protocol> {
+    protocol: P,
+    life: Lifecycle<P::Call>,
+}
+
+impl<P: Protocol> Machine<P> {
+    /// A machine for `spec`; nothing is sent yet.
+    pub(crate) fn new(spec: P::Spec, config: &JobConfig, now: Millis) -> Result<Self, ConfigError> {
+        let protocol = P::create(spec, config, now)?;
+        let life = Lifecycle::new(now, protocol.rate_budgets(now));
+        Ok(Self { protocol, life })
+    }
+
+    /// Takes the host's extra credentials (a current token) and forgets the
+    /// call in flight (a new or restored job sends afresh).
+    pub(crate) fn install(&mut self, credentials: &P::Credentials) {
+        self.life.in_flight = None;
+        self.protocol.install(credentials);
+    }
+
+    /// The machine without secrets, links and the call in flight: exactly
+    /// what a snapshot holds.
+    pub(crate) fn persistable(&self) -> Self {
+        let mut machine = self.clone();
+        machine.protocol.forget_secrets();
+        machine.life.link = None;
+        machine.life.in_flight = None;
+        machine
+    }
+
+    pub(crate) fn report_id(&self) -> Option<&str> {
+        self.life.report_id()
+    }
+
+    pub(crate) fn phase(&self) -> Phase {
+        if self.life.finished.is_some() {
+            return Phase::Finished;
+        }
+        self.protocol.phase(&self.life)
+    }
+
+    /// The shared prologue (finished? paced? rate budget?), then the
+    /// protocol's call.
+    pub(crate) fn next(&mut self, cx: &mut Cx<'_>, credentials: &P::Credentials) -> Step {
+        if let Some(finish) = &self.life.finished {
+            return finish.step();
+        }
+        if let Some(wait) = self.life.pacing.gate(cx.now) {
+            return wait;
+        }
+        if let Some(flight) = self.life.in_flight {
+            return self.failed(Error::internal(format!(
+                "a new call was asked for while {} is in flight",
+                flight.endpoint
+            )));
+        }
+        let call = self.protocol.next_call(&mut self.life, cx);
+        if let Some(name) = P::budget(call) {
+            let Some(bucket) = self.life.budget(name) else {
+                return self.failed(Error::internal(format!("no rate budget named {name}")));
+            };
+            if let Err(ready) = bucket.try_take(cx.now) {
+                return Step::Wait {
+                    until: ready,
+                    reason: WaitReason::RateLimit {
+                        bucket: name.to_owned(),
+                    },
+                };
+            }
+        }
+        match self.protocol.request(&self.life, call, cx, credentials) {
+            Ok(outgoing) => {
+                self.life.in_flight = Some(InFlight {
+                    call,
+                    endpoint: outgoing.endpoint,
+                    report: outgoing.report_body.is_some(),
+                });
+                Step::Send(outgoing)
+            }
+            Err(error) => self.failed(error),
+        }
+    }
+
+    /// Judges the answer to the call in flight and applies the verdict.
+    pub(crate) fn on_reply(&mut self, cx: &mut Cx<'_>, reply: Reply) {
+        let Some(flight) = self.life.in_flight else {
+            self.life
+                .fail(Error::internal("an answer arrived with no call in flight"));
+            return;
+        };
+        let verdict = match (flight.report, reply) {
+            (
+                true,
+                Reply::Report {
+                    decoded,
+                    rows,
+                    charset,
+                },
+            ) => {
+                self.life.in_flight = None;
+                let summary = summary(
+                    &self.life,
+                    &self.protocol,
+                    Outcome::Complete,
+                    decoded,
+                    rows,
+                    charset,
+                );
+                self.life.finished = Some(match summary {
+                    Ok(summary) => Finish::Done { summary },
+                    Err(error) => Finish::Failed { error },
+                });
+                return;
+            }
+            (true, Reply::Failed(failure)) => {
+                judge_download(failure, flight.endpoint, &cx.config.report_limits)
+            }
+            (false, Reply::Report { .. }) => Verdict::Fatal(Error::internal(format!(
+                "{} streamed as a report",
+                flight.endpoint
+            ))),
+            // The protocol may read `in_flight` while it judges.
+            (_, reply) => self
+                .protocol
+                .on_reply(&mut self.life, cx, flight.call, reply),
+        };
+        self.life.in_flight = None;
+        if flight.report && matches!(verdict, Verdict::Retry { .. }) {
+            // A download retried after its backoff starts from a fresh link:
+            // links are short-lived, and a job restored during the backoff
+            // (which never holds a link) must continue exactly the same way.
+            self.life.link = None;
+        }
+        self.apply(cx, flight.call, verdict);
+    }
+
+    fn apply(&mut self, cx: &mut Cx<'_>, call: P::Call, verdict: Verdict) {
+        let authorizing = P::authorizes(call);
+        match verdict {
+            Verdict::Proceed => {
+                if authorizing {
+                    self.life.auth_attempts.reset();
+                } else {
+                    self.life.pacing.succeeded();
+                }
+            }
+            Verdict::Continue | Verdict::Reauthorize => {}
+            Verdict::Retry { cause, at_least } => {
+                self.life.retry(cx, authorizing, cause, at_least);
+            }
+            Verdict::Throttled {
+                cause,
+                budget,
+                until,
+            } => {
+                if let Some(at) = self.life.retry(cx, authorizing, cause, until) {
+                    if let Some(bucket) = self.life.budget(budget) {
+                        bucket.exhaust_until(cx.now, at);
+                    }
+                    self.life.pacing.schedule(
+                        at,
+                        WaitReason::RateLimit {
+                            bucket: budget.to_owned(),
+                        },
+                    );
+                    cx.emit(Event::Throttled {
+                        bucket: budget.to_owned(),
+                        until: at,
+                    });
+                }
+            }
+            Verdict::RefreshLink(cause) => {
+                self.life.link = None;
+                if self.life.link_refreshes.allow(cx, &cause) {
+                    self.protocol.relink(&mut self.life);
+                } else {
+                    match self.protocol.links_exhausted(&mut self.life, cx, cause) {
+                        // No second round: a fallback that wants yet another
+                        // link has nothing left to get it with.
+                        Verdict::RefreshLink(cause) | Verdict::Fatal(cause) => {
+                            self.life.fail(cause)
+                        }
+                        fallback => self.apply(cx, call, fallback),
+                    }
+                }
+            }
+            Verdict::NoData => {
+                let empty = DecodeSummary {
+                    raw_bytes: 0,
+                    decoded_bytes: 0,
+                    md5: Md5::digest(b""),
+                    gzip: false,
+                    members: 0,
+                };
+                let summary = summary(&self.life, &self.protocol, Outcome::NoData, empty, 0, None);
+                self.life.finished = Some(match summary {
+                    Ok(summary) => Finish::Done { summary },
+                    Err(error) => Finish::Failed { error },
+                });
+            }
+            Verdict::Fatal(error) => self.life.fail(error),
+        }
+    }
+
+    fn failed(&mut self, error: Error) -> Step {
+        self.life.fail(error);
+        match &self.life.finished {
+            Some(finish) => finish.step(),
+            None => Step::Failed(Error::internal("a failed machine has no finish")),
+        }
+    }
+}
+
+/// The summary of a report the lifecycle verified (or found empty).
+fn summary<P: Protocol, C: Copy>(
+    life: &Lifecycle<C>,
+    protocol: &P,
+    outcome: Outcome,
+    decoded: DecodeSummary,
+    rows: u64,
+    charset: Option<Charset>,
+) -> Result<Summary, Error> {
+    Ok(Summary {
+        provider: P::PROVIDER,
+        report_id: life.require_report_id("a finished report")?.to_owned(),
+        outcome,
+        content_type: protocol.content_type(),
+        record_format: protocol.report_body().record_format,
+        raw_bytes: decoded.raw_bytes,
+        bytes: decoded.decoded_bytes,
+        md5: decoded.md5.to_hex(),
+        gzip: decoded.gzip,
+        rows,
+        requests: 0,
+        parts: Vec::new(),
+        charset,
+    })
+}
