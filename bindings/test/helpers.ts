@@ -38,7 +38,8 @@ export async function startSim(options: { seed: number; faults?: string[]; rows?
     const timer = setTimeout(() => reject(new Error(`reportflow sim printed no URL in 10 s: ${stderr}`)), 10_000);
     lines.once("line", (line) => {
       clearTimeout(timer);
-      resolve(line.trim().replace(/\/$/, ""));
+      // "API_ORIGIN DOWNLOAD_ORIGIN": the API origin is what `--base-url` takes.
+      resolve((line.trim().split(/\s+/)[0] ?? "").replace(/\/$/, ""));
     });
     child.once("exit", (code) => {
       clearTimeout(timer);

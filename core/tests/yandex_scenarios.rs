@@ -450,6 +450,7 @@ fn nothing_is_sent_while_the_quota_view_is_empty() {
     assert!(first.summary().is_some());
     // Spend the quota directly, then run a job against that sandbox.
     let request = reportflow::sim::SimRequest {
+        origin: None,
         method: reportflow::Method::Post,
         target: "/yandex-market/v2/reports/united-orders/generate?format=CSV".into(),
         headers: vec![

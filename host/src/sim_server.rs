@@ -22,6 +22,8 @@ const MAX_CONNECTIONS: usize = 256;
 /// that vanished without closing does not pin a thread forever.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// Path of the hosts document: `{"api": "http://…", "downloads": "http://…"}`.
+pub const HOSTS_PATH: &str = "/_sim/hosts";
 /// Path of the request log (JSON array of [`LoggedRequest`]).
 pub const REQUEST_LOG_PATH: &str = "/_sim/requests";
 /// Prefix of the ground-truth endpoint: `GET /_sim/reports/{reportId}`
@@ -46,8 +48,15 @@ const ALLOWED_HEADERS: &str = "*, Authorization, Content-Type, Accept, Content-M
 /// wall-clock time of its arrival. A panic while answering one request is
 /// answered with a 500 and leaves the server running.
 ///
-/// Besides the simulated providers (`/amazon-ads/…`, the simulated S3 under
-/// `/_s3/…`), the server answers:
+/// It listens on two ports, as production has two kinds of host: the API
+/// origin ([`SimServer::base_url`], every provider under `/amazon-ads/…`,
+/// `/lingxing/…`, `/yandex-market/…`) and the download origin
+/// ([`SimServer::download_base_url`], the presigned report links), so a
+/// client that follows a redirect to a report drops its `Authorization`
+/// as it would in production. Each origin answers only its own paths.
+///
+/// Both origins also answer:
+/// - `GET /_sim/hosts`: `{"api": …, "downloads": …}`;
 /// - `GET /_sim/requests`: the request log as JSON ([`LoggedRequest`]s);
 /// - `GET /_sim/reports/{reportId}`: the decoded report the simulator
 ///   generated (ground truth), or 404;
@@ -58,13 +67,17 @@ const ALLOWED_HEADERS: &str = "*, Authorization, Content-Type, Accept, Content-M
 /// every open connection and joins the accepting thread.
 pub struct SimServer {
     base_url: String,
+    download_base_url: String,
     local_addr: SocketAddr,
+    download_addr: SocketAddr,
     shared: Arc<Shared>,
-    acceptor: Option<JoinHandle<()>>,
+    acceptors: Vec<JoinHandle<()>>,
 }
 
 struct Shared {
     sandbox: Mutex<Sandbox>,
+    /// `{"api": …, "downloads": …}`, served at [`HOSTS_PATH`].
+    hosts: Vec<u8>,
     stopping: AtomicBool,
     /// Clones of the open sockets, so shutdown can close them.
     connections: Mutex<HashMap<u64, TcpStream>>,
@@ -72,44 +85,66 @@ struct Shared {
 }
 
 impl SimServer {
-    /// Binds `addr` (e.g. `127.0.0.1:0` for any free port) and starts
-    /// serving a [`Sandbox`] built from `config`.
+    /// Binds `addr` (e.g. `127.0.0.1:0` for any free port) for the APIs,
+    /// and another free port on the same interface for the download host,
+    /// and starts serving a [`Sandbox`] built from `config`.
     ///
-    /// `config.base_url` is replaced by the server's own origin (known only
-    /// once the socket is bound), so the simulators hand out links that
-    /// point back here.
+    /// `config.base_url` and `config.download_base_url` are replaced by the
+    /// server's own origins (known only once the sockets are bound), so the
+    /// simulators hand out links that point back here.
     pub fn start(addr: &str, config: SandboxConfig) -> io::Result<Self> {
         let listener = TcpListener::bind(addr)?;
         let local_addr = listener.local_addr()?;
+        let download_listener = TcpListener::bind(SocketAddr::new(local_addr.ip(), 0))?;
+        let download_addr = download_listener.local_addr()?;
         let base_url = format!("http://{}", reachable(local_addr));
-        let config = config.with_base_url(base_url.clone());
+        let download_base_url = format!("http://{}", reachable(download_addr));
+        let config = config
+            .with_base_url(base_url.clone())
+            .with_download_base_url(download_base_url.clone());
+        let hosts = serde_json::json!({ "api": base_url, "downloads": download_base_url });
         let shared = Arc::new(Shared {
             sandbox: Mutex::new(Sandbox::new(config)),
+            hosts: hosts.to_string().into_bytes(),
             stopping: AtomicBool::new(false),
             connections: Mutex::new(HashMap::new()),
             next_connection: AtomicU64::new(0),
         });
-        let acceptor = {
+        let mut acceptors = Vec::with_capacity(2);
+        for (listener, origin) in [
+            (listener, base_url.clone()),
+            (download_listener, download_base_url.clone()),
+        ] {
             let shared = Arc::clone(&shared);
-            thread::Builder::new()
-                .name("sim-accept".into())
-                .spawn(move || accept_loop(&listener, &shared))?
-        };
+            acceptors.push(
+                thread::Builder::new()
+                    .name("sim-accept".into())
+                    .spawn(move || accept_loop(&listener, &shared, &origin))?,
+            );
+        }
         Ok(Self {
             base_url,
+            download_base_url,
             local_addr,
+            download_addr,
             shared,
-            acceptor: Some(acceptor),
+            acceptors,
         })
     }
 
-    /// The server's origin, e.g. `http://127.0.0.1:41234` (no trailing
-    /// slash). A provider's simulator lives under `{base_url}/{provider}`.
+    /// The API origin, e.g. `http://127.0.0.1:41234` (no trailing slash).
+    /// A provider's simulator lives under `{base_url}/{provider}`.
     pub fn base_url(&self) -> &str {
         &self.base_url
     }
 
-    /// The bound socket address.
+    /// The download host's origin, e.g. `http://127.0.0.1:41235`: where the
+    /// simulators' presigned report links point.
+    pub fn download_base_url(&self) -> &str {
+        &self.download_base_url
+    }
+
+    /// The bound socket address of the APIs.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
     }
@@ -134,9 +169,9 @@ impl SimServer {
     /// Blocks the calling thread until the server stops (for a process whose
     /// only job is serving, such as `reportflow sim`).
     pub fn wait(mut self) {
-        if let Some(acceptor) = self.acceptor.take() {
-            // A panic on the accepting thread already ended serving; there is
-            // nothing left to wait for.
+        for acceptor in self.acceptors.drain(..) {
+            // A panic on an accepting thread already ended its serving; there
+            // is nothing left to wait for.
             let _ = acceptor.join();
         }
     }
@@ -149,13 +184,16 @@ impl SimServer {
 
     fn stop(&mut self) {
         self.shared.stopping.store(true, Ordering::SeqCst);
-        // The acceptor is blocked in accept(); a connection of our own wakes
-        // it up to notice the flag. If it fails, the listener is already gone.
-        let _ = TcpStream::connect_timeout(&reachable(self.local_addr), Duration::from_secs(1));
+        // The acceptors are blocked in accept(); a connection of our own
+        // wakes each up to notice the flag. If it fails, the listener is
+        // already gone.
+        for addr in [self.local_addr, self.download_addr] {
+            let _ = TcpStream::connect_timeout(&reachable(addr), Duration::from_secs(1));
+        }
         for (_, stream) in self.shared.connections().drain() {
             let _ = stream.shutdown(Shutdown::Both);
         }
-        if let Some(acceptor) = self.acceptor.take() {
+        for acceptor in self.acceptors.drain(..) {
             let _ = acceptor.join();
         }
     }
@@ -171,6 +209,7 @@ impl std::fmt::Debug for SimServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SimServer")
             .field("base_url", &self.base_url)
+            .field("download_base_url", &self.download_base_url)
             .finish_non_exhaustive()
     }
 }
@@ -203,7 +242,9 @@ fn reachable(addr: SocketAddr) -> SocketAddr {
     }
 }
 
-fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
+/// Accepts the connections of one origin (`origin` is what its requests
+/// reached, handed to the sandbox with each).
+fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, origin: &str) {
     for stream in listener.incoming() {
         if shared.stopping.load(Ordering::SeqCst) {
             return;
@@ -229,11 +270,14 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
             };
         }
         let worker = Arc::clone(shared);
+        let origin = origin.to_owned();
         let spawned = thread::Builder::new()
             .name(format!("sim-conn-{id}"))
             .spawn(move || {
                 // Whatever happens on this connection stays on it.
-                let _ = panic::catch_unwind(AssertUnwindSafe(|| serve_connection(stream, &worker)));
+                let _ = panic::catch_unwind(AssertUnwindSafe(|| {
+                    serve_connection(stream, &worker, &origin)
+                }));
                 worker.connections().remove(&id);
             });
         if spawned.is_err() {
@@ -244,7 +288,7 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
     }
 }
 
-fn serve_connection(stream: TcpStream, shared: &Shared) {
+fn serve_connection(stream: TcpStream, shared: &Shared, origin: &str) {
     // Without these a vanished client pins the thread; Nagle would delay the
     // small responses of a request/response conversation.
     let _ = stream.set_read_timeout(Some(IDLE_TIMEOUT));
@@ -270,7 +314,7 @@ fn serve_connection(stream: TcpStream, shared: &Shared) {
                 return;
             }
         };
-        let answer = answer(shared, &request);
+        let answer = answer(shared, origin, &request);
         let keep_alive = request.keep_alive && answer.disconnect_after.is_none();
         let written = connection.write_response(&OutgoingResponse {
             status: answer.status,
@@ -294,12 +338,15 @@ struct Answer {
     disconnect_after: Option<usize>,
 }
 
-fn answer(shared: &Shared, request: &IncomingRequest) -> Answer {
+fn answer(shared: &Shared, origin: &str, request: &IncomingRequest) -> Answer {
     let mut headers = cors_headers(request.header("access-control-request-headers"));
     let path = request.target.split('?').next().unwrap_or_default();
     let method = request.method.to_ascii_uppercase();
     let (status, body, disconnect_after) = if method == "OPTIONS" {
         (204, Vec::new(), None)
+    } else if path == HOSTS_PATH && method == "GET" {
+        headers.push(("Content-Type".into(), "application/json".into()));
+        (200, shared.hosts.clone(), None)
     } else if path == REQUEST_LOG_PATH && method == "GET" {
         headers.push(("Content-Type".into(), "application/json".into()));
         let log = serde_json::to_vec(shared.sandbox().requests()).unwrap_or_default();
@@ -318,6 +365,7 @@ fn answer(shared: &Shared, request: &IncomingRequest) -> Answer {
         }
     } else if let Some(sim_method) = sim_method(&method) {
         let mut sim_request = SimRequest::new(sim_method, request.target.clone());
+        sim_request.origin = Some(origin.to_owned());
         sim_request.headers.clone_from(&request.headers);
         sim_request.body.clone_from(&request.body);
         let now = wall_clock();

@@ -317,3 +317,122 @@ fn shutdown_closes_the_port() {
         "nothing listens after shutdown"
     );
 }
+
+/// A plain HTTP client (no redirects followed by itself) with non-2xx
+/// answers as values.
+fn raw_agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .new_agent()
+}
+
+fn origin_of(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(0, |at| at + 3);
+    let end = url
+        .get(after_scheme..)
+        .and_then(|rest| rest.find('/'))
+        .map_or(url.len(), |at| after_scheme + at);
+    url.get(..end).unwrap_or(url)
+}
+
+/// What every widely used client does with the simulators' 307 (the Fetch
+/// standard, undici, curl, Python requests): follow it, keeping the
+/// request's headers, except `Authorization` when the redirect leaves the
+/// origin. The simulated S3 refuses any `Authorization` (as S3 does for a
+/// presigned URL), so this works only because the link lives on its own
+/// origin, as in production.
+#[test]
+fn a_client_that_follows_the_307_with_its_authorization_downloads_the_report() {
+    let server = server("");
+    let report_id = fetch(&server).outcome.unwrap().report_id;
+    let agent = raw_agent();
+    let api = format!("{}/amazon-ads", server.base_url());
+    let mut token_response = agent
+        .post(format!("{api}/auth/o2/token"))
+        .send_form([
+            ("grant_type", "refresh_token"),
+            ("client_id", amazon_ads::CLIENT_ID),
+            ("client_secret", amazon_ads::CLIENT_SECRET),
+            ("refresh_token", amazon_ads::REFRESH_TOKEN),
+        ])
+        .unwrap();
+    assert_eq!(token_response.status().as_u16(), 200);
+    let token: serde_json::Value =
+        serde_json::from_slice(&token_response.body_mut().read_to_vec().unwrap()).unwrap();
+    let authorization = format!("Bearer {}", token["access_token"].as_str().unwrap());
+    let headers = [
+        ("Authorization", authorization.as_str()),
+        ("Amazon-Advertising-API-ClientId", amazon_ads::CLIENT_ID),
+        ("Amazon-Advertising-API-Scope", amazon_ads::PROFILE_ID),
+    ];
+    let get = |url: &str, with_authorization: bool| {
+        let mut request = agent.get(url);
+        for (name, value) in headers {
+            if with_authorization || name != "Authorization" {
+                request = request.header(name, value);
+            }
+        }
+        let mut response = request.call().unwrap();
+        let location = response
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = response.body_mut().read_to_vec().unwrap();
+        (response.status().as_u16(), location, body)
+    };
+
+    let (status, location, _) = get(&format!("{api}/v2/reports/{report_id}/download"), true);
+    assert_eq!(status, 307);
+    let link = location.expect("a 307 names the link");
+    assert_eq!(
+        origin_of(&link),
+        server.download_base_url(),
+        "the link is on the download host"
+    );
+    assert_ne!(origin_of(&link), server.base_url());
+
+    // Cross-origin: the follower drops Authorization and gets the report.
+    let (status, _, body) = get(&link, false);
+    assert_eq!(status, 200);
+    let decoded =
+        reportflow::integrity::gunzip(&body, reportflow::integrity::Limits::default()).unwrap();
+    assert_eq!(decoded, server.report_content(&report_id).unwrap());
+    // A client that kept Authorization would be refused, as by S3.
+    assert_eq!(get(&link, true).0, 400);
+    // Each host answers only its own paths.
+    let on_api_host = link.replacen(server.download_base_url(), server.base_url(), 1);
+    assert_eq!(get(&on_api_host, false).0, 404);
+    assert_eq!(
+        get(
+            &format!(
+                "{}/amazon-ads/v2/reports/{report_id}",
+                server.download_base_url()
+            ),
+            true
+        )
+        .0,
+        404
+    );
+
+    let (status, body) = http_get(&format!("{}/_sim/hosts", server.base_url()));
+    assert_eq!(status, 200);
+    let hosts: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(hosts["api"], server.base_url());
+    assert_eq!(hosts["downloads"], server.download_base_url());
+    let log = server.requests();
+    let served_by = |path_part: &str| -> Vec<&str> {
+        log.iter()
+            .filter(|r| r.path.contains(path_part) && r.status != 404)
+            .map(|r| r.origin.as_str())
+            .collect()
+    };
+    assert!(served_by("/_s3/")
+        .iter()
+        .all(|o| *o == server.download_base_url()));
+    assert!(served_by("/v2/reports/")
+        .iter()
+        .any(|o| *o == server.base_url()));
+}

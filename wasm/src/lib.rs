@@ -257,8 +257,10 @@ export interface JobConfig {
 
 /** Options of an in-process simulator sandbox. */
 export interface SandboxOptions {
-  /** Origin the sandbox pretends to be at (download links use it). */
+  /** Origin of the simulated APIs (status locations use it). */
   baseUrl?: string;
+  /** Origin of the download host the report links point at (another origin, as in production). */
+  downloadBaseUrl?: string;
   seed?: number;
   /** Faults as the CLI's `--fault` takes them, e.g. `"throttle:2,corrupt-body:always"`. */
   faults?: string;
@@ -287,6 +289,8 @@ export interface SimResponse {
 /** One request as a sandbox saw it (no header values, no bodies). */
 export interface LoggedRequest {
   at: Millis;
+  /** The origin that served it: the API origin or the download host's. */
+  origin: string;
   method: Method;
   path: string;
   query: string | null;

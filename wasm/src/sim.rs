@@ -16,6 +16,9 @@ use crate::convert::{self, Failure};
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 struct SandboxOptions {
     base_url: Option<String>,
+    /// Origin of the download host (the report links), another origin
+    /// than `base_url` as in production.
+    download_base_url: Option<String>,
     seed: Option<u64>,
     /// The CLI's `--fault` text, e.g. `throttle:2,corrupt-body:always`.
     faults: Option<String>,
@@ -109,6 +112,9 @@ impl Sandbox {
         let mut config = SandboxConfig::default();
         if let Some(base_url) = options.base_url {
             config = config.with_base_url(base_url);
+        }
+        if let Some(download_base_url) = options.download_base_url {
+            config = config.with_download_base_url(download_base_url);
         }
         if let Some(seed) = options.seed {
             config = config.with_seed(seed);

@@ -5,7 +5,7 @@
 //! | `POST /auth/o2/token` (form) | LwA: checks `grant_type=refresh_token`, client id/secret and refresh token against [`credentials`]; `200` with an `Atza|…` token valid 3600 s, else `400 invalid_grant` / `401 invalid_client` |
 //! | `POST /sd/{recordType}/report` | checks the bearer token, `Amazon-Advertising-API-ClientId`, a numeric `Amazon-Advertising-API-Scope`, `Content-Type: application/json` and the `ReportRequest` body as the OpenAPI file describes it (`400`/`422` with `{"code","details"}`); `406` for a `reportDate` more than 60 days before `now`; else `202` `IN_PROGRESS` |
 //! | `GET /v2/reports/{reportId}` | `IN_PROGRESS` until `generation_ms` after creation, then `SUCCESS` with `location`, `fileSize` (gzip bytes) and `expiration`; `FAILURE` with the `report-failure` fault |
-//! | `GET /v2/reports/{reportId}/download` | `307` to a presigned `/_s3/…` URL living 30 s |
+//! | `GET /v2/reports/{reportId}/download` | `307` to a presigned `/_s3/…` URL on the download host (another origin, as S3 is), living 30 s |
 //! | `GET /_s3/{reportId}.json.gz?X-Amz-…` | S3: `400 InvalidArgument` when any `Authorization` header is present, `403 SignatureDoesNotMatch` for a tampered URL, `403 AccessDenied` "Request has expired" after 30 s; else `200 application/octet-stream`, the gzip report |
 //!
 //! A report is a JSON array of `rows` objects with the record type's id
@@ -155,6 +155,8 @@ impl std::fmt::Debug for Content {
 #[derive(Clone)]
 pub struct Simulator {
     origin: String,
+    /// Where the download links point: the sandbox's download host.
+    download_origin: String,
     seed: u64,
     rows: u32,
     generation_ms: u64,
@@ -182,7 +184,8 @@ impl std::fmt::Debug for Simulator {
 impl Simulator {
     pub(crate) fn new(config: &SandboxConfig) -> Self {
         Self {
-            origin: format!("{}/{}", config.origin(), Provider::AmazonAds.as_str()),
+            origin: config.api_base_for(Provider::AmazonAds),
+            download_origin: config.download_base_for(Provider::AmazonAds),
             seed: config.seed,
             rows: config.rows,
             generation_ms: config.generation_ms,
@@ -600,7 +603,7 @@ impl Simulator {
         let signature = self.signature(&object, &date, LINK_LIFETIME_S);
         let location = format!(
             "{}/_s3/{object}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date={date}&X-Amz-SignedHeaders=host&X-Amz-Expires={LINK_LIFETIME_S}&X-Amz-Credential=ASIASIMULATOR%2F{}%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Signature={signature}",
-            self.origin,
+            self.download_origin,
             date.get(..8).unwrap_or_default()
         );
         SimResponse::empty(307).with_header("Location", location)
@@ -705,6 +708,10 @@ impl ProviderSim for Simulator {
                 &format!("No Amazon Ads route for {} {path}", method.as_str()),
             ),
         }
+    }
+
+    fn download_prefix(&self) -> &'static str {
+        "/_s3/"
     }
 
     fn report_content(&self, report_id: &str) -> Option<Vec<u8>> {
@@ -1142,7 +1149,7 @@ mod tests {
         assert_eq!(redirect.status, 307);
         let location = redirect.header("location").unwrap().to_owned();
         let target = location
-            .strip_prefix("http://sandbox.reportflow.test")
+            .strip_prefix("http://downloads.sandbox.reportflow.test")
             .unwrap();
         // With the API's Authorization header, S3 refuses.
         let with_auth = sandbox.handle(later, &api(Method::Get, target, &token, ""));

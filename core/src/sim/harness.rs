@@ -1051,19 +1051,22 @@ impl Harness {
                 }
                 _ => break,
             };
-            // Browsers drop Authorization when a redirect leaves the origin;
-            // the download host is another origin in real life.
-            sim.headers
-                .retain(|(name, _)| !name.eq_ignore_ascii_case("authorization"));
+            let next = SimRequest::from_http(&HttpRequest {
+                url: location,
+                ..request.clone()
+            });
+            // Browsers, undici, curl and requests drop Authorization when a
+            // redirect leaves the origin, as the download links do.
+            if next.origin.is_some() && next.origin != sim.origin {
+                sim.headers
+                    .retain(|(name, _)| !name.eq_ignore_ascii_case("authorization"));
+                sim.origin = next.origin;
+            }
             if response.status == 303 {
                 sim.method = Method::Get;
                 sim.body.clear();
             }
-            sim.target = SimRequest::from_http(&HttpRequest {
-                url: location,
-                ..request.clone()
-            })
-            .target;
+            sim.target = next.target;
             response = self.sandbox.handle(self.now, &sim);
         }
         response

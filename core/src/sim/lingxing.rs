@@ -156,7 +156,8 @@ impl std::fmt::Debug for Content {
 /// its state and counters.
 #[derive(Debug, Clone)]
 pub struct Simulator {
-    origin: String,
+    /// Where the download links point: the sandbox's download host.
+    download_origin: String,
     seed: u64,
     rows: u32,
     generation_ms: u64,
@@ -182,7 +183,7 @@ type Early = Result<(), SimResponse>;
 impl Simulator {
     pub(crate) fn new(config: &SandboxConfig) -> Self {
         Self {
-            origin: format!("{}/{}", config.origin(), Provider::Lingxing.as_str()),
+            download_origin: config.download_base_for(Provider::Lingxing),
             seed: config.seed,
             rows: config.rows,
             generation_ms: config.generation_ms,
@@ -585,7 +586,8 @@ impl Simulator {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_owned();
-        let (generation_ms, origin, seed) = (self.generation_ms, self.origin.clone(), self.seed);
+        let (generation_ms, origin, seed) =
+            (self.generation_ms, self.download_origin.clone(), self.seed);
         let Some(task) = self.tasks.get_mut(&task_id) else {
             return business_error(cx.now, 102, "参数不合法: task_id does not exist");
         };
@@ -634,7 +636,7 @@ impl Simulator {
         match known {
             true => {
                 self.renewals = self.renewals.saturating_add(1);
-                let url = link(&self.origin, self.seed, &document_id, cx.now);
+                let url = link(&self.download_origin, self.seed, &document_id, cx.now);
                 business_ok(
                     cx.now,
                     json!({ "url": url, "report_document_id": document_id }),
@@ -762,6 +764,10 @@ impl ProviderSim for Simulator {
             response.disconnect_after = Some(0);
         }
         response
+    }
+
+    fn download_prefix(&self) -> &'static str {
+        "/_amazon/"
     }
 
     fn report_content(&self, report_id: &str) -> Option<Vec<u8>> {

@@ -7,8 +7,12 @@
 //! `demo` and `sim` commands and the loopback HTTP server of the end-to-end
 //! tests.
 //!
-//! [`Sandbox`] puts every provider behind one origin, each under its own path
-//! prefix (`/amazon-ads/…`), and records every request it sees.
+//! [`Sandbox`] puts every provider's API behind one origin, each under its own
+//! path prefix (`/amazon-ads/…`), and every provider's report files behind a
+//! second origin (the download host), as production does: presigned links
+//! live on S3 or a file host, never on the API's host, so a client that
+//! follows a redirect drops its `Authorization` exactly as it would in
+//! production. The sandbox records every request it sees.
 //!
 //! # Pieces
 //! - [`SimRequest`] / [`SimResponse`]: a request as it goes on the wire
@@ -86,6 +90,11 @@ use faults::{FaultState, Opportunity};
 /// and the body length only.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SimRequest {
+    /// The origin the request was sent to (`http://127.0.0.1:1234`), when
+    /// known. The sandbox answers API calls on its API origin and report
+    /// files on its download origin only; a request without an origin (a
+    /// hand-made one) is routed by its path alone.
+    pub origin: Option<String>,
     /// HTTP method.
     pub method: Method,
     /// Path plus optional `?query`, e.g. `/amazon-ads/v2/reports/abc`.
@@ -100,6 +109,7 @@ impl SimRequest {
     /// A request with no headers and no body.
     pub fn new(method: Method, target: impl Into<String>) -> Self {
         Self {
+            origin: None,
             method,
             target: target.into(),
             headers: Vec::new(),
@@ -111,6 +121,7 @@ impl SimRequest {
     /// are stripped; secret headers and bodies are exposed.
     pub fn from_http(request: &HttpRequest) -> Self {
         Self {
+            origin: origin_of(&request.url),
             method: request.method,
             target: target_of(&request.url),
             headers: request
@@ -167,6 +178,14 @@ impl fmt::Debug for SimRequest {
             .field("body_len", &self.body.len())
             .finish()
     }
+}
+
+/// The `scheme://host[:port]` of an absolute URL, lower-cased; `None` for a
+/// relative target.
+pub(crate) fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    Some(format!("{scheme}://{authority}").to_ascii_lowercase())
 }
 
 /// Strips `scheme://host[:port]` from an absolute URL; a relative target is
@@ -283,6 +302,22 @@ impl SimResponse {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The 404 of a host asked for something the other host serves: the
+    /// API host has no report files, the download host no API.
+    fn wrong_host(method: Method, path: &str, reached: Host) -> Self {
+        let details = match reached {
+            Host::Api => "report files are served by the download host, not the API host",
+            Host::Downloads => "the download host serves report files only",
+        };
+        Self::json(
+            404,
+            &serde_json::json!({
+                "code": "NOT_FOUND",
+                "details": format!("{details} ({} {path})", method.as_str()),
+            }),
+        )
+    }
+
     /// A JSON 404 for paths no simulator serves.
     fn not_found(method: Method, path: &str) -> Self {
         Self::json(
@@ -322,6 +357,9 @@ impl fmt::Debug for SimResponse {
 pub struct LoggedRequest {
     /// When the sandbox handled it.
     pub at: Millis,
+    /// The origin that served it: the sandbox's API origin or its download
+    /// origin ([`SandboxConfig::download_base_url`]).
+    pub origin: String,
     /// HTTP method.
     pub method: Method,
     /// Path (without the query).
@@ -352,9 +390,13 @@ impl LoggedRequest {
 #[serde(rename_all = "camelCase", default)]
 #[non_exhaustive]
 pub struct SandboxConfig {
-    /// Public origin the sandbox is reached at, e.g. `http://127.0.0.1:1234`
-    /// (no trailing slash). Download links and status `location`s use it.
+    /// Public origin of the simulated APIs, e.g. `http://127.0.0.1:1234`
+    /// (no trailing slash). Status `location`s use it.
     pub base_url: String,
+    /// Public origin of the download host, e.g. `http://127.0.0.1:1235`: the
+    /// presigned report links (S3 for Amazon Ads, the document host behind
+    /// Lingxing, Yandex's file host) point here, never at `base_url`.
+    pub download_base_url: String,
     /// Seeds report contents, ids, tokens and fault positions.
     pub seed: u64,
     /// Faults to inject.
@@ -369,6 +411,7 @@ impl Default for SandboxConfig {
     fn default() -> Self {
         Self {
             base_url: "http://sandbox.reportflow.test".to_owned(),
+            download_base_url: "http://downloads.sandbox.reportflow.test".to_owned(),
             seed: 0,
             faults: FaultPlan::none(),
             generation_ms: 2_000,
@@ -421,9 +464,39 @@ impl SandboxConfig {
         self
     }
 
+    /// The same configuration with another download origin.
+    #[must_use]
+    pub fn with_download_base_url(mut self, download_base_url: impl Into<String>) -> Self {
+        self.download_base_url = download_base_url.into();
+        self
+    }
+
     fn origin(&self) -> &str {
         self.base_url.trim_end_matches('/')
     }
+
+    fn download_origin(&self) -> &str {
+        self.download_base_url.trim_end_matches('/')
+    }
+
+    /// Where the download links of `provider`'s simulator point, e.g.
+    /// `http://127.0.0.1:1235/amazon-ads`.
+    pub(crate) fn download_base_for(&self, provider: Provider) -> String {
+        format!("{}/{}", self.download_origin(), provider.as_str())
+    }
+
+    /// Where `provider`'s simulated API lives, e.g.
+    /// `http://127.0.0.1:1234/amazon-ads`.
+    pub(crate) fn api_base_for(&self, provider: Provider) -> String {
+        format!("{}/{}", self.origin(), provider.as_str())
+    }
+}
+
+/// Which of the sandbox's two hosts a request reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Host {
+    Api,
+    Downloads,
 }
 
 /// What a provider simulator sees of the sandbox while it answers.
@@ -487,6 +560,9 @@ pub(crate) trait ProviderSim: fmt::Debug + Send + Sync {
     fn provider(&self) -> Provider;
     /// Answers a request whose path, prefix removed, is `path`.
     fn handle(&mut self, cx: &mut SimCx<'_>, request: &SimRequest, path: &str) -> SimResponse;
+    /// The path prefix (after the provider's own) of the report files this
+    /// simulator serves on the download host, e.g. `/_s3/`.
+    fn download_prefix(&self) -> &'static str;
     /// The decoded bytes of a report this simulator created.
     fn report_content(&self, report_id: &str) -> Option<Vec<u8>>;
     /// The faults this simulator implements. Others in a plan never fire at
@@ -542,29 +618,63 @@ impl Sandbox {
     }
 
     /// Answers one request at `now` and logs it.
+    ///
+    /// A request that names its origin is answered only by the host it
+    /// reached: API calls on the API origin, report files on the download
+    /// origin; the other host answers 404 as a real one would.
     pub fn handle(&mut self, now: Millis, request: &SimRequest) -> SimResponse {
         let path = request.path().to_owned();
+        let reached = request.origin.as_deref().map(|origin| {
+            if origin.eq_ignore_ascii_case(self.config.download_origin()) {
+                Host::Downloads
+            } else {
+                Host::Api
+            }
+        });
         let routed = self.sims.iter_mut().find_map(|sim| {
             let prefix = sim.provider().as_str();
             let rest = path.strip_prefix('/')?.strip_prefix(prefix)?;
             (rest.is_empty() || rest.starts_with('/')).then_some((sim, rest))
         });
-        let (provider, response, fault) = match routed {
+        let (host, provider, response, fault) = match routed {
             Some((sim, rest)) => {
                 let rest = if rest.is_empty() { "/" } else { rest };
-                let mut cx = SimCx {
-                    now,
-                    faults: &mut self.faults,
-                    supported: sim.faults(),
-                    fired: None,
+                let serves = if rest.starts_with(sim.download_prefix()) {
+                    Host::Downloads
+                } else {
+                    Host::Api
                 };
-                let response = sim.handle(&mut cx, request, rest);
-                (Some(sim.provider()), response, cx.fired)
+                match reached {
+                    Some(host) if host != serves => {
+                        let response = SimResponse::wrong_host(request.method, &path, host);
+                        (host, Some(sim.provider()), response, None)
+                    }
+                    _ => {
+                        let mut cx = SimCx {
+                            now,
+                            faults: &mut self.faults,
+                            supported: sim.faults(),
+                            fired: None,
+                        };
+                        let response = sim.handle(&mut cx, request, rest);
+                        (serves, Some(sim.provider()), response, cx.fired)
+                    }
+                }
             }
-            None => (None, SimResponse::not_found(request.method, &path), None),
+            None => (
+                reached.unwrap_or(Host::Api),
+                None,
+                SimResponse::not_found(request.method, &path),
+                None,
+            ),
+        };
+        let origin = match host {
+            Host::Api => self.config.origin(),
+            Host::Downloads => self.config.download_origin(),
         };
         self.log.push(LoggedRequest {
             at: now,
+            origin: origin.to_owned(),
             method: request.method,
             path,
             query: request.query().map(redact_query),
@@ -593,10 +703,10 @@ impl Sandbox {
             .find_map(|sim| sim.report_content(report_id))
     }
 
-    /// The origin plus the provider's prefix, e.g.
+    /// The API origin plus the provider's prefix, e.g.
     /// `http://127.0.0.1:1234/amazon-ads`.
     pub fn base_url_for(&self, provider: Provider) -> String {
-        format!("{}/{}", self.config.origin(), provider.as_str())
+        self.config.api_base_for(provider)
     }
 
     /// A default [`JobConfig`] whose API and auth origins point at this
@@ -672,6 +782,80 @@ mod tests {
         }
         assert_eq!(sandbox.requests().len(), 3);
         assert_eq!(sandbox.requests().first().map(|r| r.provider), Some(None));
+    }
+
+    #[test]
+    fn report_links_live_on_the_download_host_and_each_host_serves_only_its_own() {
+        let start = Millis(1_709_251_200_000);
+        let jobs = [
+            (amazon_ads::sample_spec(start), amazon_ads::credentials()),
+            (lingxing::sample_spec(), lingxing::credentials()),
+            (
+                yandex_market::sample_spec(start),
+                yandex_market::credentials(),
+            ),
+        ];
+        for (spec, credentials) in jobs {
+            let provider = spec.provider();
+            let sandbox = Sandbox::new(SandboxConfig::default().with_rows(5));
+            let config = sandbox.job_config(provider);
+            let job = crate::ReportJob::new(spec, config, credentials, start).expect("a valid job");
+            // Played as a browser: every redirect followed, Authorization
+            // dropped only when the redirect leaves the origin.
+            let mut harness = Harness::new(job, sandbox, start).follow_redirects(true);
+            let run = harness.drive().expect("the job ends");
+            assert!(run.outcome.is_ok(), "{provider}: {:?}", run.outcome);
+            let sandbox = harness.sandbox();
+            let api = sandbox.config().origin().to_owned();
+            let downloads = sandbox.config().download_origin().to_owned();
+            assert_ne!(api, downloads);
+            let served: Vec<(bool, &str)> = sandbox
+                .requests()
+                .iter()
+                .map(|r| (r.path.contains("/_"), r.origin.as_str()))
+                .collect();
+            assert!(
+                served.iter().any(|(file, _)| *file),
+                "{provider}: a download"
+            );
+            for (file, origin) in served {
+                assert_eq!(origin, if file { &downloads } else { &api }, "{provider}");
+            }
+        }
+
+        let mut sandbox = Sandbox::new(SandboxConfig::default());
+        let mut on = |origin: &str, target: &str| {
+            let mut request = SimRequest::new(Method::Get, target);
+            request.origin = Some(origin.to_owned());
+            sandbox.handle(Millis(5), &request).status
+        };
+        assert_eq!(
+            on(
+                "http://sandbox.reportflow.test",
+                "/amazon-ads/_s3/x.json.gz"
+            ),
+            404,
+            "the API host has no report files"
+        );
+        assert_eq!(
+            on(
+                "http://downloads.sandbox.reportflow.test",
+                "/amazon-ads/v2/reports/x"
+            ),
+            404,
+            "the download host has no API"
+        );
+        assert_eq!(
+            sandbox
+                .requests()
+                .iter()
+                .map(|r| r.origin.as_str())
+                .collect::<Vec<_>>(),
+            [
+                "http://sandbox.reportflow.test",
+                "http://downloads.sandbox.reportflow.test"
+            ]
+        );
     }
 
     #[test]

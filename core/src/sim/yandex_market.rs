@@ -233,7 +233,8 @@ struct Window {
 /// gives read access to its counters.
 #[derive(Clone)]
 pub struct Simulator {
-    origin: String,
+    /// Where the download links point: the sandbox's download host.
+    download_origin: String,
     seed: u64,
     rows: u32,
     generation_ms: u64,
@@ -248,7 +249,7 @@ pub struct Simulator {
 impl std::fmt::Debug for Simulator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("yandex_market::Simulator")
-            .field("origin", &self.origin)
+            .field("download_origin", &self.download_origin)
             .field("seed", &self.seed)
             .field("reports", &self.order)
             .field("limit_hits", &self.limit_hits)
@@ -259,7 +260,7 @@ impl std::fmt::Debug for Simulator {
 impl Simulator {
     pub(crate) fn new(config: &SandboxConfig) -> Self {
         Self {
-            origin: format!("{}/{}", config.origin(), Provider::YandexMarket.as_str()),
+            download_origin: config.download_base_for(Provider::YandexMarket),
             seed: config.seed,
             rows: config.rows,
             generation_ms: config.generation_ms,
@@ -601,7 +602,7 @@ impl Simulator {
                     let expires = cx.now.saturating_add(LINK_LIFETIME_MS).as_u64();
                     let link = format!(
                         "{}/_files/{}/{}?expires={expires}&sig={}",
-                        self.origin,
+                        self.download_origin,
                         encode_segment(&id),
                         report.content.name,
                         self.signature(&id, expires)
@@ -836,6 +837,10 @@ impl ProviderSim for Simulator {
             "NOT_FOUND",
             &format!("Unknown method {} {path}", request.method.as_str()),
         )
+    }
+
+    fn download_prefix(&self) -> &'static str {
+        "/_files/"
     }
 
     fn report_content(&self, report_id: &str) -> Option<Vec<u8>> {
@@ -1232,7 +1237,7 @@ mod tests {
         let link = done["file"]
             .as_str()
             .unwrap()
-            .strip_prefix("http://sandbox.reportflow.test")
+            .strip_prefix("http://downloads.sandbox.reportflow.test")
             .unwrap()
             .to_owned();
         // The API's credentials are refused by the file host.

@@ -56,7 +56,8 @@ enum Command {
     /// loopback HTTP and print a table; exit 0 only if every report verified.
     Demo(demo::DemoArgs),
     /// Serve the simulators over HTTP until killed. The first line of stdout
-    /// is the base URL to pass as `fetch --base-url`.
+    /// is the API origin (pass it as `fetch --base-url`), a space, and the
+    /// download host's origin.
     Sim(serve::SimArgs),
     /// Fetch one report and write it to a file or stdout.
     Fetch(fetch::FetchArgs),

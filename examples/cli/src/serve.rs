@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use reportflow::sim::{Fault, FaultPlan, SandboxConfig};
-use reportflow_host::sim_server::{SimServer, REQUEST_LOG_PATH};
+use reportflow_host::sim_server::{SimServer, HOSTS_PATH, REQUEST_LOG_PATH};
 
 use crate::providers::PROVIDERS;
 use crate::{EXIT_LOCAL_IO, EXIT_USAGE};
@@ -85,16 +85,21 @@ pub(crate) fn run(args: &SimArgs) -> ExitCode {
         }
     };
     let base_url = server.base_url().to_owned();
+    let downloads = server.download_base_url().to_owned();
     // Scripts read the first line to find the server, so it goes out alone
-    // and at once.
+    // and at once: the API origin (what `fetch --base-url` takes), a space,
+    // the download host's origin.
     let mut stdout = io::stdout();
-    if writeln!(stdout, "{base_url}")
+    if writeln!(stdout, "{base_url} {downloads}")
         .and_then(|()| stdout.flush())
         .is_err()
     {
         return ExitCode::from(EXIT_LOCAL_IO);
     }
-    eprintln!("reportflow sim: serving on {base_url} (request log: {base_url}{REQUEST_LOG_PATH}); Ctrl-C stops");
+    eprintln!(
+        "reportflow sim: APIs on {base_url}, report downloads on {downloads} \
+         (hosts: {base_url}{HOSTS_PATH}, request log: {base_url}{REQUEST_LOG_PATH}); Ctrl-C stops"
+    );
     for entry in PROVIDERS {
         let provider = entry.provider;
         eprintln!("  {provider:<12} {base_url}/{provider}");

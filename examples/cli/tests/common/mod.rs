@@ -44,10 +44,14 @@ impl Sim {
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut first_line)
             .unwrap();
-        let base_url = first_line.trim().to_owned();
+        let mut origins = first_line.split_whitespace();
+        let base_url = origins.next().unwrap_or_default().to_owned();
+        let downloads = origins.next().unwrap_or_default();
         assert!(
-            base_url.starts_with("http://127.0.0.1:"),
-            "first line of `sim` is its base URL: {first_line:?}"
+            base_url.starts_with("http://127.0.0.1:")
+                && downloads.starts_with("http://127.0.0.1:")
+                && downloads != base_url,
+            "first line of `sim` is its API origin, then its download origin: {first_line:?}"
         );
         Self { child, base_url }
     }
