@@ -65,8 +65,8 @@ function stopChild(child: ChildProcess): Promise<void> {
 }
 
 export interface CliOutcome {
-  outcome: "done" | "failed";
-  kind: string | null;
+  outcome: "done" | "no_data" | "failed" | "usage_error" | "local_failure";
+  kind: string;
   report_id: string | null;
   bytes: number | null;
   rows: number | null;
@@ -87,7 +87,7 @@ const CLI_SAMPLE_FLAGS: Partial<Record<Provider, string[]>> = {
 export async function cliFetch(provider: Provider, baseUrl: string, seed: number): Promise<CliOutcome> {
   const args = ["--quiet", "fetch", provider, ...(CLI_SAMPLE_FLAGS[provider] ?? []), "--base-url", baseUrl, "--json", "--seed", String(seed), "--poll-ms", String(FAST.pollMs), "--retry-ms", String(FAST.retryMs)];
   const { stdout } = await promisify(execFile)(cliPath, args, { timeout: 120_000 }).catch((error: { stdout?: string }) => {
-    // Exit 1 (report failed) still prints the JSON outcome.
+    // Every exit (1 failed, 4 no data, …) still prints the one JSON outcome.
     if (error.stdout) return { stdout: error.stdout };
     throw error;
   });

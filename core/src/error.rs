@@ -50,6 +50,19 @@ pub enum ReportFailure {
     ResourceNotFound,
 }
 
+impl std::fmt::Display for ReportFailure {
+    /// Words for people (messages never show Rust names such as `TooLarge`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Fatal => "failed",
+            Self::Cancelled => "cancelled",
+            Self::TooLarge => "too large to generate",
+            Self::NotFound => "unknown",
+            Self::ResourceNotFound => "naming entities it cannot find",
+        })
+    }
+}
+
 /// Why a job failed. Delivered in `Action::Failed`; the job is finished.
 ///
 /// Messages say what happened and what to do; none contains a secret.
@@ -124,7 +137,7 @@ pub enum Error {
     #[error("report archive refused: {0}")]
     Zip(#[from] ZipError),
     /// The provider will not deliver the report.
-    #[error("{provider} reports the report as {failure:?} ({status}): {detail}")]
+    #[error("{provider} reports the report as {failure} ({status}): {detail}")]
     ReportFailed {
         /// Provider that answered.
         provider: Provider,
@@ -410,4 +423,33 @@ pub enum RestoreError {
     /// The credentials do not fit the snapshot's job.
     #[error(transparent)]
     Config(#[from] ConfigError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_failures_read_as_words_not_rust_names() {
+        for (failure, words) in [
+            (ReportFailure::Fatal, "as failed"),
+            (ReportFailure::Cancelled, "as cancelled"),
+            (ReportFailure::TooLarge, "as too large to generate"),
+            (ReportFailure::NotFound, "as unknown"),
+            (
+                ReportFailure::ResourceNotFound,
+                "as naming entities it cannot find",
+            ),
+        ] {
+            let error = Error::ReportFailed {
+                provider: Provider::YandexMarket,
+                failure,
+                status: "FAILED".to_owned(),
+                detail: "narrow the period".to_owned(),
+            };
+            let message = error.to_string();
+            assert!(message.contains(words), "{message}");
+            assert!(!message.contains(&format!("{failure:?}")), "{message}");
+        }
+    }
 }

@@ -13,7 +13,7 @@
 //! CRC-32 and size. Either way the archive is checked to its end record
 //! before the exchange reports success.
 
-use crate::action::{DataChunk, Event, PartSummary};
+use crate::action::{DataChunk, Event, Outcome, PartSummary};
 use crate::http::{find_header, RequestId, TransportFailure};
 use crate::integrity::{
     Charset, CharsetDecoder, DecodeSummary, Decoder, IntegrityError, Limits, Md5Digest, ZipError,
@@ -516,6 +516,7 @@ impl Stream {
         };
         Ok(StreamStep::Finished(
             Reply::Report {
+                outcome: Outcome::Complete,
                 decoded,
                 rows,
                 charset: self.decoded_from,
@@ -693,6 +694,7 @@ impl ZipStage {
         if !self.parts {
             return Ok(StreamStep::Finished(
                 Reply::Report {
+                    outcome: Outcome::Complete,
                     decoded,
                     rows: 0,
                     charset: None,
@@ -710,8 +712,16 @@ impl ZipStage {
             decoded_bytes: delivered,
             ..decoded
         };
+        // An archive of parts without a single file is the provider saying
+        // "nothing to report", not a verified report of zero rows.
+        let outcome = if self.done.is_empty() {
+            Outcome::NoData
+        } else {
+            Outcome::Complete
+        };
         Ok(StreamStep::Finished(
             Reply::Report {
+                outcome,
                 decoded,
                 rows,
                 charset: None,
@@ -783,6 +793,37 @@ mod tests {
             Reply::Report { rows, charset, .. } => (*rows, *charset),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn an_archive_of_parts_without_a_file_is_no_data_and_one_with_files_is_complete() {
+        let parts = || ReportBody {
+            container: Container::Zip,
+            ..ReportBody::single(Compression::Auto, RecordFormat::Csv)
+        };
+        let outcome = |reply: &Reply| match reply {
+            Reply::Report { outcome, .. } => *outcome,
+            other => panic!("{other:?}"),
+        };
+        let empty = crate::sim::zip_archive(&[]);
+        let (data, reply) = stream(&empty, 7, parts(), "application/zip");
+        assert!(data.is_empty());
+        assert_eq!(outcome(&reply), Outcome::NoData);
+        let only_a_folder = crate::sim::zip_archive(&[crate::sim::ZipMember::new(
+            "sheets/",
+            b"",
+            crate::integrity::ZipMethod::Stored,
+        )]);
+        let (_, reply) = stream(&only_a_folder, 7, parts(), "application/zip");
+        assert_eq!(outcome(&reply), Outcome::NoData);
+        let one = crate::sim::zip_archive(&[crate::sim::ZipMember::new(
+            "a.csv",
+            b"x,y\n1,2\n",
+            crate::integrity::ZipMethod::Deflated,
+        )]);
+        let (data, reply) = stream(&one, 7, parts(), "application/zip");
+        assert_eq!(data, b"x,y\n1,2\n");
+        assert_eq!(outcome(&reply), Outcome::Complete);
     }
 
     #[test]

@@ -40,6 +40,8 @@
 //! # Ok::<(), reportflow::integrity::ZipError>(())
 //! ```
 
+use std::collections::BTreeMap;
+
 use miniz_oxide::inflate::core::{decompress, inflate_flags, DecompressorOxide};
 use miniz_oxide::inflate::TINFLStatus;
 use serde::{Deserialize, Serialize};
@@ -58,6 +60,12 @@ const SIG_ZIP64_LOCATOR: u32 = 0x0706_4b50;
 const LOCAL_FIXED: usize = 26;
 /// Fixed part of a central directory header after its signature.
 const CENTRAL_FIXED: usize = 42;
+/// "Version made by" high byte of an archive made on Unix: the external
+/// attributes' high 16 bits are then a `st_mode`.
+const HOST_UNIX: u8 = 3;
+/// The file-type bits of a `st_mode`, and the type of a symbolic link.
+const UNIX_FILE_TYPE: u32 = 0o170_000;
+const UNIX_SYMLINK: u32 = 0o120_000;
 /// Fixed part of the end-of-central-directory record after its signature.
 const END_FIXED: usize = 18;
 
@@ -306,6 +314,16 @@ pub enum ZipError {
         /// The name, escaped and shortened.
         name: String,
     },
+    /// Two members would land on one path of a file system: a member under
+    /// another member that is a file (`a` and `a/b`), or names that differ
+    /// only in letter case (one file on Windows and macOS).
+    #[error("member name {name} collides with member {other}; the archive was refused so that no member replaces or hides another")]
+    NameConflict {
+        /// The later member, escaped and shortened.
+        name: String,
+        /// The member it collides with, escaped and shortened.
+        other: String,
+    },
     /// More members than [`ZipLimits::max_entries`].
     #[error("the ZIP archive has more than {limit} members; raise ZipLimits::max_entries if that is expected")]
     TooManyEntries {
@@ -356,6 +374,7 @@ impl ZipError {
             Self::Unsupported { .. } => "unsupported",
             Self::UnsafeName { .. } => "unsafe_name",
             Self::DuplicateName { .. } => "duplicate_name",
+            Self::NameConflict { .. } => "name_conflict",
             Self::TooManyEntries { .. } => "too_many_entries",
             Self::EntryTooLarge { .. } => "entry_too_large",
             Self::TooLarge { .. } => "too_large",
@@ -578,6 +597,8 @@ pub struct ZipReader {
     directory_start: u64,
     /// A check of the member whose name is not read yet.
     pending: Option<PendingCheck>,
+    /// The paths the members so far take on a file system.
+    claims: PathClaims,
     failed: StickyError<ZipError>,
 }
 
@@ -613,6 +634,7 @@ impl ZipReader {
             directory_entries: 0,
             directory_start: 0,
             pending: None,
+            claims: PathClaims::default(),
             failed: StickyError::default(),
         }
     }
@@ -948,6 +970,7 @@ impl ZipReader {
                 name: excerpt(&name),
             });
         }
+        self.claims.claim(&name, is_dir)?;
         match self.pending.take() {
             Some(PendingCheck::Encrypted) => {
                 return Err(ZipError::Encrypted {
@@ -1308,6 +1331,16 @@ impl ZipReader {
                 name: excerpt(&entry.name),
             });
         }
+        // Only the directory says what a member is on the system that made
+        // it: a Unix symbolic link would point the files extracted after it
+        // anywhere.
+        let made_on_unix = h.get(1) == Some(&HOST_UNIX);
+        if made_on_unix && (le32(h, 34) >> 16) & UNIX_FILE_TYPE == UNIX_SYMLINK {
+            return Err(ZipError::UnsafeName {
+                name: excerpt(&entry.name),
+                reason: "a symbolic link".to_owned(),
+            });
+        }
         let expected_offset = self.header_offsets.get(k).copied().unwrap_or(u64::MAX);
         let problem = if name != entry.name.as_bytes() {
             Some("name")
@@ -1401,6 +1434,55 @@ fn excerpt(name: &str) -> String {
         out.push('…');
     }
     format!("\"{out}\"")
+}
+
+/// The paths members take once extracted, compared as case-insensitive
+/// file systems do, so that no member replaces or hides another.
+#[derive(Debug, Clone, Default)]
+struct PathClaims {
+    /// Lower-cased file paths, with the name each was claimed by.
+    files: BTreeMap<String, String>,
+    /// Lower-cased directory paths (explicit or implied by a member below
+    /// them), with the name that first implied each.
+    dirs: BTreeMap<String, String>,
+}
+
+impl PathClaims {
+    /// Claims the path of a member whose name passed [`check_name`].
+    fn claim(&mut self, name: &str, is_dir: bool) -> Result<(), ZipError> {
+        let conflict = |other: &String| ZipError::NameConflict {
+            name: excerpt(name),
+            other: excerpt(other),
+        };
+        let path = name.strip_suffix('/').unwrap_or(name).to_ascii_lowercase();
+        if let Some(other) = self.files.get(&path) {
+            return Err(conflict(other));
+        }
+        if !is_dir {
+            if let Some(other) = self.dirs.get(&path) {
+                return Err(conflict(other));
+            }
+        }
+        let ancestors = path
+            .match_indices('/')
+            .map(|(at, _)| path.get(..at).unwrap_or_default());
+        for ancestor in ancestors.clone() {
+            if let Some(other) = self.files.get(ancestor) {
+                return Err(conflict(other));
+            }
+        }
+        for ancestor in ancestors {
+            self.dirs
+                .entry(ancestor.to_owned())
+                .or_insert_with(|| name.to_owned());
+        }
+        if is_dir {
+            self.dirs.entry(path).or_insert_with(|| name.to_owned());
+        } else {
+            self.files.insert(path, name.to_owned());
+        }
+        Ok(())
+    }
 }
 
 /// Checks that a member name is a plain relative path; returns whether it
@@ -1667,6 +1749,68 @@ mod tests {
             unzip(&dup, ZipLimits::default()),
             Err(ZipError::DuplicateName { .. })
         ));
+    }
+
+    #[test]
+    fn members_that_would_land_on_one_path_are_refused() {
+        let stored = |name: &'static str| ZipMember::new(name, b"x", ZipMethod::Stored);
+        let dir = |name: &'static str| ZipMember::new(name, b"", ZipMethod::Stored);
+        for (members, later) in [
+            (vec![stored("a"), stored("a/b.csv")], "a/b.csv"),
+            (vec![stored("a/b.csv"), stored("a")], "\"a\""),
+            (vec![dir("a/"), stored("A")], "\"A\""),
+            (
+                vec![stored("Report.csv"), stored("report.CSV")],
+                "report.CSV",
+            ),
+            (vec![stored("x/y"), stored("x/y/z")], "x/y/z"),
+        ] {
+            let archive = zip_archive(&members);
+            match unzip(&archive, ZipLimits::default()) {
+                Err(e @ ZipError::NameConflict { .. }) => {
+                    assert!(e.to_string().contains(later), "{e}");
+                    assert!(!e.is_corruption());
+                    assert_eq!(e.kind(), "name_conflict");
+                }
+                other => panic!("{later}: {other:?}"),
+            }
+        }
+        let fine = zip_archive(&[
+            dir("a/"),
+            stored("a/b"),
+            stored("a/c"),
+            dir("a/d/"),
+            stored("a/d/e"),
+        ]);
+        assert_eq!(unzip(&fine, ZipLimits::default()).unwrap().len(), 5);
+    }
+
+    #[test]
+    fn a_symbolic_link_recorded_by_unix_is_refused() {
+        let archive = zip_archive(&[
+            ZipMember::new("link", b"/etc", ZipMethod::Stored),
+            ZipMember::new("data.csv", b"a,b", ZipMethod::Stored),
+        ]);
+        let mark = |mode: u32| {
+            let mut patched = archive.clone();
+            let at = patched
+                .windows(4)
+                .position(|w| w == SIG_CENTRAL.to_le_bytes())
+                .unwrap();
+            patched[at + 5] = HOST_UNIX;
+            patched[at + 38..at + 42].copy_from_slice(&(mode << 16).to_le_bytes());
+            patched
+        };
+        match unzip(&mark(0o120_777), ZipLimits::default()) {
+            Err(e @ ZipError::UnsafeName { .. }) => {
+                assert!(e.to_string().contains("symbolic link"), "{e}")
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            unzip(&mark(0o100_644), ZipLimits::default()).unwrap().len(),
+            2
+        );
     }
 
     #[test]

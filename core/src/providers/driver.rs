@@ -112,20 +112,14 @@ impl<P: Protocol> Machine<P> {
             (
                 true,
                 Reply::Report {
+                    outcome,
                     decoded,
                     rows,
                     charset,
                 },
             ) => {
                 self.life.in_flight = None;
-                let summary = summary(
-                    &self.life,
-                    &self.protocol,
-                    Outcome::Complete,
-                    decoded,
-                    rows,
-                    charset,
-                );
+                let summary = summary(&self.life, &self.protocol, outcome, decoded, rows, charset);
                 self.life.finished = Some(match summary {
                     Ok(summary) => Finish::Done { summary },
                     Err(error) => Finish::Failed { error },

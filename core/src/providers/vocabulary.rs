@@ -4,7 +4,7 @@
 
 use std::collections::VecDeque;
 
-use crate::action::{Event, Summary, WaitReason};
+use crate::action::{Event, Outcome, Summary, WaitReason};
 use crate::config::JobConfig;
 use crate::error::{Error, ErrorKind};
 use crate::http::{Body, Header, Method, RedirectPolicy, TransportFailure};
@@ -177,6 +177,8 @@ pub(crate) enum Reply {
     },
     /// A report body that passed every check; its bytes went out as `Data`.
     Report {
+        /// `NoData` for an archive of parts that holds no file.
+        outcome: Outcome,
         decoded: DecodeSummary,
         rows: u64,
         charset: Option<Charset>,

@@ -726,6 +726,15 @@ impl Sandbox {
             .find_map(|sim| sim.as_any().downcast_ref::<T>())
     }
 
+    /// The providers whose simulators implement `fault`, in list order.
+    pub fn providers_with(&self, fault: Fault) -> Vec<Provider> {
+        self.sims
+            .iter()
+            .filter(|sim| sim.faults().contains(&fault))
+            .map(|sim| sim.provider())
+            .collect()
+    }
+
     /// How many times `fault` has fired so far.
     pub fn fired(&self, fault: Fault) -> u32 {
         self.faults.fired(fault)

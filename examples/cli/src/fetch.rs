@@ -9,8 +9,8 @@ use std::process::ExitCode;
 use clap::Args;
 use reportflow::providers::Provider;
 use reportflow::{
-    Blame, DataChunk, Error, Event, JobConfig, JobSpec, Outcome, PollPolicy, ReportJob,
-    RetryPolicy, Summary,
+    Blame, DataChunk, Error, Event, JobConfig, JobSpec, Outcome, PollPolicy, ReportFailure,
+    ReportJob, RetryPolicy, Summary,
 };
 use reportflow_host::blocking::{drive, Step, Transport};
 use reportflow_host::wall_clock;
@@ -21,7 +21,7 @@ use crate::parts::PartsReport;
 use crate::progress::ProgressView;
 use crate::providers::FetchProvider;
 use crate::state::StateFile;
-use crate::{EXIT_LOCAL_IO, EXIT_REPORT_FAILED, EXIT_USAGE};
+use crate::{EXIT_LOCAL_IO, EXIT_NO_DATA, EXIT_REPORT_FAILED, EXIT_USAGE};
 
 /// Flags of `fetch`.
 #[derive(Debug, Args)]
@@ -63,16 +63,45 @@ pub(crate) struct FetchArgs {
     /// back off up to 120 s).
     #[arg(long, global = true, value_name = "MS", help_heading = "Connection")]
     retry_ms: Option<u64>,
+    /// Refuse reports that decode to more than this many bytes (kind
+    /// `report_too_large`, after one download). Default: 16 GiB.
+    #[arg(long, global = true, value_name = "BYTES", help_heading = "Output")]
+    max_report_bytes: Option<u64>,
 }
 
-/// The one JSON object `--json` prints.
+/// The outcome contract, shown by `reportflow fetch --help`.
+pub(crate) const FETCH_AFTER_HELP: &str = "\
+Outcomes (--json prints exactly one JSON object on stdout for every exit, with `outcome`, `kind`, `exit`, `message`):
+  outcome        kind                                   exit  meaning
+  done           verified                               0     the report was fetched, verified and written
+  no_data        no_data                                4     the provider has no data for the request; nothing written
+  failed         report_too_large                       1     over JobConfig.reportLimits; raise the limit or narrow the report
+  failed         report_failed                          1     the provider will not produce the report (failed, cancelled, …)
+  failed         rejected                               1     the provider refused the request (credentials, parameters)
+  failed         retries_exhausted                      1     throttling, 5xx or network failures outlasted the retries
+  failed         md5_mismatch, gzip, zip, records, …    1     the report body failed verification; nothing written
+  usage_error    bad_arguments, bad_state_file          2     fix the flags, credentials or state file
+  local_failure  local_io                               3     a local file or socket failed (path, permissions, space)
+On `failed`, `blame` (provider, network, config, data, host) says who has to act and `retryable` whether rerunning may help.";
+
+/// The one JSON object `--json` prints, whatever the exit (the contract is
+/// in `FETCH_AFTER_HELP` and the README).
 #[derive(Debug, Serialize)]
 struct JsonOutcome {
-    /// `done` or `failed`.
+    /// `done`, `no_data`, `failed`, `usage_error` or `local_failure`.
     outcome: &'static str,
+    /// The process's exit status.
+    exit: u8,
     provider: Provider,
-    /// The error's stable code, on failure.
-    kind: Option<String>,
+    /// `verified`, `no_data`, the error's stable code on `failed`
+    /// (`report_too_large`, `report_failed`, `rejected`,
+    /// `retries_exhausted`, …), or the local failure's.
+    kind: String,
+    /// How the provider described a report it will not deliver (`fatal`,
+    /// `cancelled`, `tooLarge`, `notFound`, `resourceNotFound`), when `kind`
+    /// is `report_failed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    failure: Option<ReportFailure>,
     /// Who has to act, on failure.
     blame: Option<Blame>,
     /// Whether running again may succeed unchanged, on failure.
@@ -132,13 +161,26 @@ impl Sink {
 /// A failure of this process rather than of the report.
 struct LocalFailure {
     message: String,
+    /// `bad_arguments`, `bad_state_file` or `local_io`.
+    kind: &'static str,
     exit: u8,
 }
 
 impl LocalFailure {
+    /// Flags, credentials or a report spec that cannot be used.
     fn usage(message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
+            kind: "bad_arguments",
+            exit: EXIT_USAGE,
+        }
+    }
+
+    /// A `--state` file that cannot be read or resumed.
+    fn state(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            kind: "bad_state_file",
             exit: EXIT_USAGE,
         }
     }
@@ -146,6 +188,7 @@ impl LocalFailure {
     fn io(what: &str, error: &io::Error) -> Self {
         Self {
             message: format!("{what}: {error} — check the path, permissions and free space"),
+            kind: "local_io",
             exit: EXIT_LOCAL_IO,
         }
     }
@@ -156,9 +199,32 @@ pub(crate) fn run(args: FetchArgs, quiet: bool) -> ExitCode {
         Ok(code) => code,
         Err(failure) => {
             eprintln!("reportflow: {}", failure.message);
+            if args.json {
+                let outcome = if failure.exit == EXIT_USAGE {
+                    "usage_error"
+                } else {
+                    "local_failure"
+                };
+                print_json_line(&serde_json::json!({
+                    "outcome": outcome,
+                    "exit": failure.exit,
+                    "provider": args.provider.provider(),
+                    "kind": failure.kind,
+                    "message": failure.message,
+                }));
+            }
             ExitCode::from(failure.exit)
         }
     }
+}
+
+/// Prints `--json`'s one line.
+pub(crate) fn print_json_line(value: &impl Serialize) {
+    // Serializing plain data cannot fail; an empty object beats a panic.
+    println!(
+        "{}",
+        serde_json::to_string(value).unwrap_or_else(|_| "{}".to_owned())
+    );
 }
 
 fn fetch(args: &FetchArgs, quiet: bool) -> Result<ExitCode, LocalFailure> {
@@ -197,13 +263,16 @@ fn fetch(args: &FetchArgs, quiet: bool) -> Result<ExitCode, LocalFailure> {
     let mut progress = ProgressView::new(provider, quiet);
 
     let resumed = match &mut state {
-        Some(state) => state.load().map_err(LocalFailure::usage)?,
+        Some(state) => state.load().map_err(LocalFailure::state)?,
         None => None,
     };
     let mut job = match resumed {
         Some(snapshot) => {
-            let job = ReportJob::restore(snapshot, credentials, now)
-                .map_err(|e| LocalFailure::usage(e.to_string()))?;
+            let job = ReportJob::restore(snapshot, credentials, now).map_err(|e| {
+                LocalFailure::state(format!(
+                    "cannot resume from the state file: {e} — delete it to start a new report"
+                ))
+            })?;
             if let Some(state) = &state {
                 let report = job
                     .report_id()
@@ -282,7 +351,7 @@ fn fetch(args: &FetchArgs, quiet: bool) -> Result<ExitCode, LocalFailure> {
                     .map_err(|e| LocalFailure::io("cannot delete the state file", &e))?;
             }
             print_done(args, provider, &summary, None, Vec::new());
-            Ok(ExitCode::SUCCESS)
+            Ok(ExitCode::from(EXIT_NO_DATA))
         }
         Ok(summary) => {
             let what = if matches!(args.out.as_deref(), Some("-") | None) {
@@ -331,6 +400,9 @@ fn job_config(args: &FetchArgs, base_url: Option<&str>, provider: Provider) -> J
     }
     if let Some(poll_ms) = args.poll_ms {
         config.poll = PollPolicy::new(poll_ms, config.poll.max_delay_ms.max(poll_ms));
+    }
+    if let Some(max) = args.max_report_bytes {
+        config.report_limits.max_decompressed_bytes = max;
     }
     if let Some(retry_ms) = args.retry_ms {
         let defaults = config.retry;
@@ -382,8 +454,10 @@ fn print_done(
         };
         let outcome = JsonOutcome {
             outcome: if no_data { "no_data" } else { "done" },
+            exit: if no_data { EXIT_NO_DATA } else { 0 },
             provider,
-            kind: None,
+            kind: if no_data { "no_data" } else { "verified" }.to_owned(),
+            failure: None,
             blame: None,
             retryable: None,
             message,
@@ -395,7 +469,7 @@ fn print_done(
             output,
             files,
         };
-        println!("{}", serde_json::to_string(&outcome).unwrap_or_default());
+        print_json_line(&outcome);
     } else if no_data {
         // The no-data line above is the whole report.
     } else if !files.is_empty() {
@@ -444,8 +518,13 @@ fn print_failed(
     if args.json {
         let outcome = JsonOutcome {
             outcome: "failed",
+            exit: EXIT_REPORT_FAILED,
             provider,
-            kind: Some(error.kind().as_str().to_owned()),
+            kind: error.kind().as_str().to_owned(),
+            failure: match error {
+                Error::ReportFailed { failure, .. } => Some(*failure),
+                _ => None,
+            },
             blame: Some(error.blame()),
             retryable: Some(error.is_retryable()),
             message: error.to_string(),
@@ -457,7 +536,7 @@ fn print_failed(
             output: None,
             files: Vec::new(),
         };
-        println!("{}", serde_json::to_string(&outcome).unwrap_or_default());
+        print_json_line(&outcome);
     }
 }
 

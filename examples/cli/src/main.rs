@@ -20,6 +20,7 @@ mod providers;
 mod serve;
 mod state;
 
+use std::ffi::OsString;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -30,6 +31,9 @@ const EXIT_REPORT_FAILED: u8 = 1;
 const EXIT_USAGE: u8 = 2;
 /// Exit status when a local file or socket could not be used.
 const EXIT_LOCAL_IO: u8 = 3;
+/// Exit status when the provider answered that the request has no data
+/// (nothing was written).
+const EXIT_NO_DATA: u8 = 4;
 
 /// Fetch marketplace reports: create → poll → download → verify, with
 /// retries, rate limits and resumable state.
@@ -38,7 +42,8 @@ const EXIT_LOCAL_IO: u8 = 3;
     name = "reportflow",
     version,
     after_help = "Exit status: 0 the report was fetched and verified; 1 the report failed; \
-                  2 bad arguments, credentials or state file; 3 a local file or socket failed."
+                  2 bad arguments, credentials or state file; 3 a local file or socket failed; \
+                  4 the provider has no data for the request (nothing written)."
 )]
 struct Cli {
     /// Hide progress bars (they are also hidden when stderr is not a terminal).
@@ -60,14 +65,45 @@ enum Command {
     /// download host's origin.
     Sim(serve::SimArgs),
     /// Fetch one report and write it to a file or stdout.
+    #[command(after_help = fetch::FETCH_AFTER_HELP)]
     Fetch(fetch::FetchArgs),
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(error) => return refuse_arguments(&error, &args),
+    };
     match cli.command {
         Command::Demo(args) => demo::run(&args, cli.quiet),
         Command::Sim(args) => serve::run(&args),
         Command::Fetch(args) => fetch::run(args, cli.quiet),
     }
+}
+
+/// Unusable arguments: clap's message on stderr (help and version on
+/// stdout, exit 0) and, for `fetch --json`, the one JSON outcome on stdout —
+/// scripts get an object for every exit, this one included.
+fn refuse_arguments(error: &clap::Error, args: &[OsString]) -> ExitCode {
+    if !error.use_stderr() {
+        // --help, --version: not an error.
+        let _ = error.print();
+        return ExitCode::SUCCESS;
+    }
+    let _ = error.print();
+    let fetching = args.iter().skip(1).any(|arg| arg == "fetch");
+    if fetching && args.iter().any(|arg| arg == "--json") {
+        let rendered = error.render().to_string();
+        let first_line = rendered.lines().next().unwrap_or_default();
+        let reason = first_line.strip_prefix("error: ").unwrap_or(first_line);
+        fetch::print_json_line(&serde_json::json!({
+            "outcome": "usage_error",
+            "exit": EXIT_USAGE,
+            "provider": null,
+            "kind": "bad_arguments",
+            "message": format!("{reason} — see `reportflow fetch --help`"),
+        }));
+    }
+    ExitCode::from(EXIT_USAGE)
 }

@@ -7,7 +7,6 @@ use std::process::{Command, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
 
 mod common;
 
@@ -56,7 +55,8 @@ fn fetch_writes_the_verified_report_and_reports_json() {
     );
     let outcome = json_outcome(&output);
     assert_eq!(outcome["outcome"], "done");
-    assert_eq!(outcome["kind"], Value::Null);
+    assert_eq!(outcome["kind"], "verified");
+    assert_eq!(outcome["exit"], 0);
     assert_eq!(outcome["rows"], 500);
     let report_id = outcome["report_id"].as_str().unwrap();
     let written = fs::read(&out).unwrap();

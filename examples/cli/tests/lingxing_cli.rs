@@ -92,9 +92,10 @@ fn a_fatal_task_fails_typed_and_a_cancelled_one_is_no_data() {
 
     let sim = Sim::with_faults(3, 50, &["task-cancelled"]);
     let cancelled = fetch(&sim, &["--out", out.to_str().unwrap()]);
-    assert!(
-        cancelled.status.success(),
-        "{}",
+    assert_eq!(
+        cancelled.status.code(),
+        Some(4),
+        "no data exits 4: {}",
         String::from_utf8_lossy(&cancelled.stderr)
     );
     let outcome = json_outcome(&cancelled);

@@ -176,7 +176,7 @@ fn no_data_and_too_large_end_with_clear_messages() {
             dir.path().join("a").to_str().unwrap(),
         ],
     );
-    assert!(output.status.success());
+    assert_eq!(output.status.code(), Some(4), "no data exits 4");
     assert_eq!(outcome(&output)["outcome"], "no_data");
     assert!(String::from_utf8_lossy(&output.stderr).contains("no data"));
     assert!(files(&dir.path().join("a")).is_empty());
@@ -194,6 +194,7 @@ fn no_data_and_too_large_end_with_clear_messages() {
     assert_eq!(output.status.code(), Some(1));
     let json = outcome(&output);
     assert_eq!(json["kind"], "report_failed");
+    assert_eq!(json["failure"], "tooLarge");
     assert!(
         json["message"].as_str().unwrap().contains("shorter period"),
         "{json}"
