@@ -88,6 +88,24 @@ const CREATE_PATH: &str = "/basicOpen/report/create/reportExportTask";
 const QUERY_PATH: &str = "/basicOpen/report/query/reportExportTask";
 const RENEW_PATH: &str = "/basicOpen/report/amazonReportExportTask";
 
+/// What each fault answers here, for help texts ([`Fault::answer`]).
+/// Lingxing answers API errors with body codes on HTTP 200.
+pub const FAULT_ANSWERS: &[(Fault, &str)] = &[
+    (Fault::Throttle, "next API call: HTTP 200, gateway code \"3001008\" (odd firings) or business code 103 请求过于频繁 (even)"),
+    (Fault::ServerError, "next API call: HTTP 200 business code 1 服务内部错误 (odd firings) or an nginx HTTP 502 HTML page (even)"),
+    (Fault::ExpiredToken, "access tokens revoked; next API call: HTTP 200, gateway code \"2001003\" access token is missing or expire"),
+    (Fault::LostAnswer, "next API call handled, connection dropped before the answer; the endpoint answers \"3001008\" for 2 minutes"),
+    (Fault::Reject406, "next task creation: HTTP 200 business code 102 参数不合法 (date too far in the past)"),
+    (Fault::Reject422, "next task creation: HTTP 200 business code 102 参数不合法 (invalid report_options)"),
+    (Fault::PlainBody, "next task's document served uncompressed, compression_algorithm null"),
+    (Fault::ReportFailure, "next task query: progress_status FATAL (code 0), for good"),
+    (Fault::TaskCancelled, "next task query: progress_status CANCELLED (code 0: Amazon had no data)"),
+    (Fault::ExpiredLink, "next document download: HTTP 403 AccessDenied \"Request has expired\""),
+    (Fault::CorruptBody, "next gzip document: one byte flipped (a plain document is left alone)"),
+    (Fault::TruncatedGzip, "next gzip document cut short, delivered as complete (a plain document is left alone)"),
+    (Fault::Disconnect, "next document download breaks off half-way through the body"),
+];
+
 /// The app's credentials as the simulator knows them.
 pub fn provider_credentials() -> Credentials {
     Credentials::new(APP_ID, APP_SECRET)

@@ -86,6 +86,26 @@ pub const LINK_LIFETIME_MS: u64 = 60 * 60 * 1000;
 /// How long a `throttle` fault's `420` holds, in ms.
 pub const THROTTLE_MS: u64 = 2_000;
 
+/// What each fault answers here, for help texts ([`Fault::answer`]).
+pub const FAULT_ANSWERS: &[(Fault, &str)] = &[
+    (Fault::Throttle, "next API call: HTTP 420 LIMIT_EXCEEDED with X-RateLimit-Resource-* headers, until 2 s later"),
+    (Fault::ServerError, "next API call: HTTP 500 INTERNAL_ERROR (odd firings) or 503 SERVICE_UNAVAILABLE (even), with the error envelope"),
+    (Fault::MalformedEnvelope, "next API call: a cut JSON answer on HTTP 200 (odd firings) or an HTML 503 (even)"),
+    (Fault::ExpiredToken, "next API call: HTTP 401 UNAUTHORIZED"),
+    (Fault::Reject406, "next generate: HTTP 400 BAD_REQUEST (period too long)"),
+    (Fault::Reject422, "next generate: HTTP 400 BAD_REQUEST (period too long)"),
+    (Fault::WrongEstimate, "next report takes 3x longer than its estimatedGenerationTime says"),
+    (Fault::NoData, "next report ends DONE with subStatus NO_DATA and no file"),
+    (Fault::TooLarge, "next report ends FAILED with subStatus TOO_LARGE"),
+    (Fault::ReportFailure, "next info call: status FAILED, for good"),
+    (Fault::ExpiredLink, "next file download: HTTP 403 (link expired)"),
+    (Fault::CorruptBody, "next archive: one byte of the first member flipped (its CRC-32 fails; a PDF is left alone)"),
+    (Fault::TruncatedGzip, "next archive cut short, delivered as complete (a PDF is left alone)"),
+    (Fault::Disconnect, "next file download breaks off half-way through the body"),
+    (Fault::ZipBomb, "next archive holds a member that inflates a thousandfold"),
+    (Fault::ZipSlip, "next archive holds a member named ../../evil.csv"),
+];
+
 /// The Api-Key credentials the simulator accepts.
 pub fn provider_credentials() -> Credentials {
     Credentials::api_key(API_KEY)
