@@ -474,7 +474,7 @@ fn nothing_is_sent_while_the_quota_view_is_empty() {
     assert!(run.summary().is_some());
     let sent = sends(&run);
     assert!(
-        sent[1].0 >= Millis(START.as_u64() + yandex_market::GENERATE_PERIOD_MS),
+        sent[1].0 >= Millis(START.as_u64() + ReportKind::UnitedOrders.default_limit().period_ms),
         "{sent:?}"
     );
     assert_eq!(

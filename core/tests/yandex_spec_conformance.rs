@@ -543,6 +543,18 @@ fn the_spec_and_the_kinds_list_the_same_operations() {
             "{}",
             kind.name()
         );
+        // The window, which the simulator's quota of the kind uses too.
+        let unit_ms = match limit["period"].as_str() {
+            Some("minutes") => 60_000,
+            Some("hours") => 3_600_000,
+            other => panic!("{}: period {other:?}", kind.name()),
+        };
+        assert_eq!(
+            kind.default_limit().period_ms,
+            unit_ms * limit["period-duration"].as_u64().expect("period-duration"),
+            "{}",
+            kind.name()
+        );
     }
 }
 

@@ -11,8 +11,11 @@
 //! (`401` "Api-Key token prefix invalid" for `Bearer <api key>`,
 //! "Credentials are not specified" without any). Every API answer carries
 //! `X-RateLimit-Resource-Limit`, `-Remaining` and `-Until` (RFC 1123, whole
-//! seconds) of its resource: each generate kind allows
-//! [`GENERATE_LIMIT`] per [`GENERATE_PERIOD_MS`], the info call
+//! seconds) of its resource: each generate kind has its own quota, the
+//! one the spec's `x-resource-limit-config` gives the lowest tariff
+//! ([`ReportKind::default_limit`]: 1 per 10 minutes for `shows-sales`,
+//! `competitors-position` and `goods-feedback`, 1 per 2 minutes for the
+//! other reports, 100 to 1 000 per hour for the documents), the info call
 //! [`INFO_LIMIT`] per [`INFO_PERIOD_MS`]; a request over the quota gets a
 //! `420` (counted in [`Simulator::limit_hits`]). Errors use the envelope
 //! `{"status":"ERROR","errors":[{"code","message"}]}`.
@@ -73,10 +76,6 @@ pub const CANARY: &str = "CANARY";
 pub const BUSINESS_ID: i64 = 5_551_234;
 /// The store of the sample reports.
 pub const CAMPAIGN_ID: i64 = 21_870_042;
-/// Generate calls per kind and period.
-pub const GENERATE_LIMIT: u32 = 1;
-/// The generate quota's period, in ms (the lowest tariff's 2 minutes).
-pub const GENERATE_PERIOD_MS: u64 = 120_000;
 /// Info calls per period.
 pub const INFO_LIMIT: u32 = 100;
 /// The info quota's period, in ms.
@@ -448,12 +447,14 @@ impl Simulator {
         if let Err(response) = self.gate(cx, request) {
             return response;
         }
-        let headers = match self.quota(cx.now, kind.name(), GENERATE_LIMIT, GENERATE_PERIOD_MS) {
+        let limit = kind.default_limit();
+        let headers = match self.quota(cx.now, kind.name(), limit.amount, limit.period_ms) {
             Ok(headers) => headers,
             Err(headers) => {
                 let message = format!(
-                    "Hit rate limit of '{GENERATE_LIMIT}' requests per '{}' for resource '{}'",
-                    GENERATE_PERIOD_MS / 1000,
+                    "Hit rate limit of '{}' requests per '{}' for resource '{}'",
+                    limit.amount,
+                    limit.period_ms / 1000,
                     kind.operation_id()
                 );
                 return with_headers(error(420, "LIMIT_EXCEEDED", &message), headers);
@@ -1207,6 +1208,60 @@ mod tests {
         sample_request(ReportKind::UnitedOrders, NOW).body_json()
     }
 
+    /// Generates `kind`'s sample at `at`: the status and the quota headers.
+    fn generate_at(sandbox: &mut Sandbox, kind: ReportKind, at: Millis) -> (u16, u32, Millis) {
+        let target = format!("/yandex-market{}", kind.path(None, BUSINESS_ID));
+        let body = sample_request(kind, NOW).body_json();
+        let answer = sandbox.handle(at, &api(Method::Post, &target, &body));
+        let limit = answer
+            .header("x-ratelimit-resource-limit")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let until = answer
+            .header("x-ratelimit-resource-until")
+            .and_then(crate::providers::yandex_market::date::parse_http_date)
+            .unwrap_or(Millis::ZERO);
+        (answer.status, limit, until)
+    }
+
+    #[test]
+    fn each_generate_kind_has_the_quota_the_spec_gives_it() {
+        let mut sandbox = sandbox("");
+        // 1 per 10 minutes: a second generate within them gets a 420 that
+        // says when the window ends; after it, a 200.
+        let (first, limit, until) = generate_at(&mut sandbox, ReportKind::ShowsSales, NOW);
+        assert_eq!((first, limit), (200, 1));
+        assert_eq!(until, ceil_second(NOW.saturating_add(10 * 60_000)));
+        let nine_minutes = NOW.saturating_add(9 * 60_000);
+        let (second, _, second_until) =
+            generate_at(&mut sandbox, ReportKind::ShowsSales, nine_minutes);
+        assert_eq!((second, second_until), (420, until));
+        assert_eq!(
+            generate_at(&mut sandbox, ReportKind::ShowsSales, until).0,
+            200
+        );
+        // Another kind has a window of its own: 1 per 2 minutes.
+        let (orders, limit, until) = generate_at(&mut sandbox, ReportKind::UnitedOrders, NOW);
+        assert_eq!((orders, limit), (200, 1));
+        assert_eq!(until, ceil_second(NOW.saturating_add(2 * 60_000)));
+        assert_eq!(
+            generate_at(&mut sandbox, ReportKind::UnitedOrders, until).0,
+            200
+        );
+        // Documents: hundreds per hour, back to back.
+        for n in 0..200 {
+            let (status, limit, _) = generate_at(&mut sandbox, ReportKind::ShipmentList, NOW);
+            assert_eq!((status, limit), (200, 200), "shipment list #{n}");
+        }
+        assert_eq!(
+            generate_at(&mut sandbox, ReportKind::ShipmentList, NOW).0,
+            420
+        );
+        let labels = generate_at(&mut sandbox, ReportKind::Labels, NOW);
+        assert_eq!((labels.0, labels.1), (200, 1_000));
+        assert_eq!(sandbox.simulator::<Simulator>().unwrap().limit_hits(), 2);
+    }
+
     #[test]
     fn full_lifecycle_by_hand() {
         let mut sandbox = sandbox("");
@@ -1300,7 +1355,8 @@ mod tests {
             second.header("x-ratelimit-resource-until").unwrap(),
         )
         .unwrap();
-        assert_eq!(until, ceil_second(NOW.saturating_add(GENERATE_PERIOD_MS)));
+        let period = ReportKind::UnitedOrders.default_limit().period_ms;
+        assert_eq!(until, ceil_second(NOW.saturating_add(period)));
         assert_eq!(
             sandbox
                 .handle(until, &api(Method::Post, target, &orders()))
@@ -1313,7 +1369,7 @@ mod tests {
         assert_eq!(refused.status, 401);
         assert!(String::from_utf8_lossy(&refused.body).contains("prefix invalid"));
         let bad = sandbox.handle(
-            NOW.saturating_add(10 * GENERATE_PERIOD_MS),
+            NOW.saturating_add(10 * period),
             &api(
                 Method::Post,
                 "/yandex-market/v2/reports/united-orders/generate?format=XLS",
