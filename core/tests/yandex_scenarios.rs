@@ -522,3 +522,42 @@ fn yandex_market_report_over_report_limits_ends_after_one_download() {
         .count();
     assert_eq!(downloads, 1, "{:?}", sends(&run));
 }
+
+/// The JSON body of the first generate the job sent.
+fn generate_body(harness: &Harness) -> serde_json::Value {
+    let request = harness
+        .requests()
+        .iter()
+        .find(|r| r.url.contains("/generate"))
+        .expect("a generate");
+    serde_json::from_slice(request.body.expose()).expect("a JSON body")
+}
+
+#[test]
+fn a_generate_with_an_extra_schema_allowed_field_is_sent_and_accepted() {
+    // `promoId` is in the spec's GenerateUnitedOrdersRequest; the sample
+    // body leaves it out, so it goes as an extra field, unchecked by the job.
+    let spec = spec(ReportFormat::Csv).with_body_field("promoId", serde_json::json!("cf-2024-03"));
+    let (run, harness) = run_with(spec, "", 40, yandex_market::credentials());
+    let summary = run.summary().unwrap_or_else(|| panic!("{:?}", run.outcome));
+    assert_eq!(summary.rows, 40);
+    let body = generate_body(&harness);
+    assert_eq!(body["promoId"], "cf-2024-03", "{body}");
+    assert_eq!(body["businessId"], yandex_market::BUSINESS_ID, "{body}");
+    assert_eq!(sim(&harness).reports_created(), 1);
+}
+
+#[test]
+fn an_extra_field_the_schema_does_not_declare_is_refused_by_the_simulator() {
+    let spec = spec(ReportFormat::Csv).with_body_field("promoCode", serde_json::json!("X"));
+    let (run, harness) = run_with(spec, "", 40, yandex_market::credentials());
+    match run.error() {
+        Some(Error::Rejected { status, detail, .. }) => {
+            assert_eq!(*status, 400);
+            assert!(detail.contains("promoCode"), "{detail}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(generate_body(&harness)["promoCode"], "X");
+    assert_eq!(sim(&harness).reports_created(), 0);
+}

@@ -766,3 +766,28 @@ fn the_spec_error_answers_become_typed_errors() {
     // The machine's provider name is the spec's.
     assert_eq!(Provider::YandexMarket.as_str(), "yandex-market");
 }
+
+#[test]
+fn extra_body_fields_go_out_as_given_and_are_judged_by_the_spec() {
+    let ops = operations();
+    let base = ReportSpec::new(
+        yandex_market::sample_request(ReportKind::UnitedOrders, START),
+        ReportFormat::Csv,
+    );
+    // A field the schema declares (and the sample body leaves out): the
+    // request still conforms, with the field in the body.
+    let declared = base.clone().with_body_field("promoId", json!("cf-2024-03"));
+    let request = first_send(&mut job(declared), START);
+    let errors = check_request(&ops, &request);
+    assert!(errors.is_empty(), "{errors:#?}");
+    let body: Value = serde_json::from_slice(request.body.expose()).expect("JSON");
+    assert_eq!(body["promoId"], "cf-2024-03");
+    // A field it does not declare goes out too (the job does not judge
+    // extras), and the spec check names it.
+    let undeclared = base.with_body_field("promoCode", json!("X"));
+    let errors = check_request(&ops, &first_send(&mut job(undeclared), START));
+    assert!(
+        errors.iter().any(|e| e.contains("promoCode")),
+        "{errors:#?}"
+    );
+}

@@ -202,6 +202,12 @@ export interface YandexMarketSpec {
   pageFormat?: string;
   pathPrefix?: string;
   generateLimit?: { amount: number; periodMs?: number; [key: string]: unknown };
+  /**
+   * Body fields sent as given, merged into the generate body (fields the schema
+   * allows that `request.body` does not model, e.g. one Yandex added after this
+   * release). A name `request.body` already sends is refused (`invalid_config`).
+   */
+  extraBodyFields?: Record<string, unknown>;
 }
 
 /** Which report to fetch, and from which provider. */

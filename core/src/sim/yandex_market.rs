@@ -3,7 +3,7 @@
 //!
 //! | request | answer |
 //! |---|---|
-//! | `POST {/v2,/v1,}/reports/<kind>/generate?format=…` (every kind of the spec, `/v1/businesses/{id}/…` for marketing detalization) | checks the credentials, the kind's quota, `Content-Type`, the query (`format`, `language`, `sourceType` where the spec has them) and the body against the kind's schema (`400` with the error envelope); then `{"status":"OK","result":{"reportId","estimatedGenerationTime"}}` |
+//! | `POST {/v2,/v1,}/reports/<kind>/generate?format=…` (every kind of the spec, `/v1/businesses/{id}/…` for marketing detalization) | checks the credentials, the kind's quota, `Content-Type`, the query (`format`, `language`, `sourceType` where the spec has them) and the body against the kind's schema (`400` with the error envelope, also for a field the schema does not declare); then `{"status":"OK","result":{"reportId","estimatedGenerationTime"}}` |
 //! | `GET {/v2,}/reports/info/{reportId}` | `PENDING` for the first quarter of the generation, `PROCESSING` with the remaining `estimatedGenerationTime`, then `DONE` with a `file` link living 60 minutes (a new one on every call); `DONE`/`NO_DATA`, `FAILED`/`TOO_LARGE` or `FAILED` when a fault says so; `404` for unknown ids |
 //! | `GET /_files/{reportId}/{name}?expires=…&sig=…` | the file host: `400` with any `Api-Key` or `Authorization` header, `403` for a tampered or expired link, else the file |
 //!
@@ -493,6 +493,14 @@ impl Simulator {
         if let (Some(business), Value::Object(map)) = (path_business, &mut body) {
             map.insert("businessId".to_owned(), json!(business));
         }
+        // The kind's typed body declares exactly the fields of the spec's
+        // request schema (the spec conformance test checks it), so this
+        // accepts every field the schema allows, set by the modelled body
+        // or sent as an extra field, checks each against its rules, and
+        // answers 400 for a field the schema does not declare. The spec sets
+        // no `additionalProperties` and Yandex does not document what the
+        // API does with an undeclared field; refusing it makes a misspelt
+        // field fail in tests instead of being dropped in silence.
         let request_body = match ReportSpec::request_from_json(kind.name(), body.clone()) {
             Ok(parsed) => parsed,
             Err(e) => return error(400, "BAD_REQUEST", &e.to_string()),

@@ -174,7 +174,7 @@ impl Protocol for Flow {
                 };
                 let mut headers = api_headers(credentials);
                 headers.push(Header::plain("Content-Type", "application/json"));
-                let body = serde_json::to_vec(&self.spec.request.body_json())
+                let body = serde_json::to_vec(&self.spec.generate_body())
                     .map_err(|e| Error::internal(format!("{GENERATE} body: {e}")))?;
                 Outgoing::post(GENERATE, url, headers, Body::Plain(body))
             }
