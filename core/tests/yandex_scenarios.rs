@@ -12,7 +12,7 @@ use reportflow::sim::{
 };
 use reportflow::{
     Credentials, Error, ErrorKind, Event, JobConfig, JobSpec, Millis, Outcome, ReportFailure,
-    ReportJob, WaitReason,
+    ReportJob, WaitReason, Warning,
 };
 
 /// 2024-03-01T00:00:00Z.
@@ -560,4 +560,34 @@ fn an_extra_field_the_schema_does_not_declare_is_refused_by_the_simulator() {
     }
     assert_eq!(generate_body(&harness)["promoCode"], "X");
     assert_eq!(sim(&harness).reports_created(), 0);
+}
+
+#[test]
+fn a_done_report_with_resource_not_found_and_a_file_is_done_with_a_warning() {
+    let (run, harness) = go(ReportFormat::Csv, "partial-report");
+    let summary = run.summary().unwrap_or_else(|| panic!("{:?}", run.outcome));
+    assert_eq!(summary.outcome, Outcome::Complete);
+    assert_eq!(summary.rows, 40);
+    let truth = harness
+        .sandbox()
+        .report_content(&summary.report_id)
+        .expect("the report");
+    assert_eq!(run.data, truth, "what was found is delivered byte-exact");
+    match summary.warnings.as_slice() {
+        [Warning::PartialReport { status, missing }] => {
+            assert_eq!(status, "DONE/RESOURCE_NOT_FOUND");
+            assert!(missing.contains("businessId"), "{missing}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let json = serde_json::to_value(summary).expect("JSON");
+    assert_eq!(json["warnings"][0]["type"], "partialReport", "{json}");
+    // A clean report has no warnings, and says nothing of them.
+    let (clean, _) = go(ReportFormat::Csv, "");
+    let clean = clean.summary().expect("Done");
+    assert!(clean.warnings.is_empty());
+    assert!(serde_json::to_value(clean)
+        .expect("JSON")
+        .get("warnings")
+        .is_none());
 }

@@ -26,6 +26,7 @@
 //! | `malformed-envelope` | next provider API call | (Yandex) a cut JSON answer on 200, or an HTML 503 without the error envelope |
 //! | `zip-bomb` | next report download | (Yandex) the archive holds a member that inflates a thousandfold |
 //! | `zip-slip` | next report download | (Yandex) the archive holds a member named `../../evil.csv` |
+//! | `partial-report` | next report creation | (Yandex) the report ends `DONE` with sub-status `RESOURCE_NOT_FOUND` and a file (a partial report) |
 //!
 //! Each simulator answers a fault in its provider's own terms: Lingxing's
 //! `throttle` is body code `3001008` (or `103`) on HTTP 200, its
@@ -118,6 +119,9 @@ pub enum Fault {
     ZipBomb,
     /// `zip-slip` (Yandex): the next archive downloaded has a `../` member.
     ZipSlip,
+    /// `partial-report` (Yandex): the next report ends `DONE` with
+    /// sub-status `RESOURCE_NOT_FOUND` and a file, a partial report.
+    PartialReport,
 }
 
 /// Where a fault can fire.
@@ -135,7 +139,7 @@ pub(crate) enum Opportunity {
 
 impl Fault {
     /// Every fault, in documentation order.
-    pub const ALL: [Self; 19] = [
+    pub const ALL: [Self; 20] = [
         Self::Throttle,
         Self::ServerError,
         Self::Disconnect,
@@ -155,6 +159,7 @@ impl Fault {
         Self::MalformedEnvelope,
         Self::ZipBomb,
         Self::ZipSlip,
+        Self::PartialReport,
     ];
 
     /// The stable kebab-case name, e.g. `corrupt-body`.
@@ -179,6 +184,7 @@ impl Fault {
             Self::MalformedEnvelope => "malformed-envelope",
             Self::ZipBomb => "zip-bomb",
             Self::ZipSlip => "zip-slip",
+            Self::PartialReport => "partial-report",
         }
     }
 
@@ -205,6 +211,7 @@ impl Fault {
             Self::MalformedEnvelope => "(yandex-market) next API call gets a cut JSON answer or an HTML 503",
             Self::ZipBomb => "(yandex-market) next archive downloaded is a zip bomb",
             Self::ZipSlip => "(yandex-market) next archive downloaded has a ../ member name",
+            Self::PartialReport => "(yandex-market) next report is partial: DONE with sub-status RESOURCE_NOT_FOUND and a file",
         }
     }
 
@@ -245,7 +252,8 @@ impl Fault {
             | Self::PlainBody
             | Self::WrongEstimate
             | Self::NoData
-            | Self::TooLarge => Opportunity::Create,
+            | Self::TooLarge
+            | Self::PartialReport => Opportunity::Create,
             Self::ReportFailure | Self::TaskCancelled => Opportunity::StatusPoll,
             Self::Disconnect
             | Self::ExpiredLink

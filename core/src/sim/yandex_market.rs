@@ -4,7 +4,7 @@
 //! | request | answer |
 //! |---|---|
 //! | `POST {/v2,/v1,}/reports/<kind>/generate?format=…` (every kind of the spec, `/v1/businesses/{id}/…` for marketing detalization) | checks the credentials, the kind's quota, `Content-Type`, the query (`format`, `language`, `sourceType` where the spec has them) and the body against the kind's schema (`400` with the error envelope, also for a field the schema does not declare); then `{"status":"OK","result":{"reportId","estimatedGenerationTime"}}` |
-//! | `GET {/v2,}/reports/info/{reportId}` | `PENDING` for the first quarter of the generation, `PROCESSING` with the remaining `estimatedGenerationTime`, then `DONE` with a `file` link living 60 minutes (a new one on every call); `DONE`/`NO_DATA`, `FAILED`/`TOO_LARGE` or `FAILED` when a fault says so; `404` for unknown ids |
+//! | `GET {/v2,}/reports/info/{reportId}` | `PENDING` for the first quarter of the generation, `PROCESSING` with the remaining `estimatedGenerationTime`, then `DONE` with a `file` link living 60 minutes (a new one on every call); `DONE`/`NO_DATA`, `DONE`/`RESOURCE_NOT_FOUND` with the `file` (partial), `FAILED`/`TOO_LARGE` or `FAILED` when a fault says so; `404` for unknown ids |
 //! | `GET /_files/{reportId}/{name}?expires=…&sig=…` | the file host: `400` with any `Api-Key` or `Authorization` header, `403` for a tampered or expired link, else the file |
 //!
 //! Credentials: `Api-Key: `[`API_KEY`] or `Authorization: Bearer `[`OAUTH_TOKEN`]
@@ -34,8 +34,9 @@
 //! with the envelope; `malformed-envelope` a cut JSON answer on `200` (odd)
 //! or an HTML `503` (even); `expired-token` `401`; `reject-406`/`reject-422`
 //! a `400`; `wrong-estimate` makes the report take three times longer than
-//! its estimates say; `no-data`, `too-large` and `report-failure` decide
-//! the report's end; `expired-link` refuses the link with `403`;
+//! its estimates say; `no-data`, `too-large`, `partial-report` (`DONE`
+//! with sub-status `RESOURCE_NOT_FOUND` and a file) and `report-failure`
+//! decide the report's end; `expired-link` refuses the link with `403`;
 //! `corrupt-body` flips a byte of the first member's data, `truncated-gzip`
 //! cuts the archive short, `disconnect` breaks the transfer half-way;
 //! `zip-bomb` and `zip-slip` serve a hostile archive instead. A PDF carries
@@ -103,6 +104,7 @@ pub const FAULT_ANSWERS: &[(Fault, &str)] = &[
     (Fault::Disconnect, "next file download breaks off half-way through the body"),
     (Fault::ZipBomb, "next archive holds a member that inflates a thousandfold"),
     (Fault::ZipSlip, "next archive holds a member named ../../evil.csv"),
+    (Fault::PartialReport, "next report ends DONE with subStatus RESOURCE_NOT_FOUND and a file (a partial report)"),
 ];
 
 /// The Api-Key credentials the simulator accepts.
@@ -205,6 +207,8 @@ enum Fate {
     Failed,
     NoData,
     TooLarge,
+    /// `DONE`/`RESOURCE_NOT_FOUND` with a file: what was found.
+    Partial,
 }
 
 /// What the file host serves for a report, and the ground truth.
@@ -548,6 +552,7 @@ impl Simulator {
             Some(Fault::WrongEstimate) => wrong = true,
             Some(Fault::NoData) => fate = Fate::NoData,
             Some(Fault::TooLarge) => fate = Fate::TooLarge,
+            Some(Fault::PartialReport) => fate = Fate::Partial,
             _ => {}
         }
         let n = self.order.len() as u64;
@@ -626,7 +631,7 @@ impl Simulator {
             json!({ "status": status, "generationRequestedAt": requested, "estimatedGenerationTime": remaining })
         } else {
             match report.fate {
-                Fate::Normal => {
+                Fate::Normal | Fate::Partial => {
                     let expires = cx.now.saturating_add(LINK_LIFETIME_MS).as_u64();
                     let link = format!(
                         "{}/_files/{}/{}?expires={expires}&sig={}",
@@ -635,7 +640,11 @@ impl Simulator {
                         report.content.name,
                         self.signature(&id, expires)
                     );
-                    json!({ "status": "DONE", "generationRequestedAt": requested, "generationFinishedAt": finished, "file": link })
+                    let mut result = json!({ "status": "DONE", "generationRequestedAt": requested, "generationFinishedAt": finished, "file": link });
+                    if report.fate == Fate::Partial {
+                        result["subStatus"] = json!("RESOURCE_NOT_FOUND");
+                    }
+                    result
                 }
                 Fate::NoData => {
                     json!({ "status": "DONE", "subStatus": "NO_DATA", "generationRequestedAt": requested, "generationFinishedAt": finished })
@@ -870,7 +879,7 @@ impl ProviderSim for Simulator {
     fn report_content(&self, report_id: &str) -> Option<Vec<u8>> {
         let report = self.reports.get(report_id)?;
         Some(match report.fate {
-            Fate::Normal => report.content.truth.clone(),
+            Fate::Normal | Fate::Partial => report.content.truth.clone(),
             _ => Vec::new(),
         })
     }
