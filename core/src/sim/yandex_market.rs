@@ -641,8 +641,8 @@ impl Simulator {
                         self.signature(&id, expires)
                     );
                     let mut result = json!({ "status": "DONE", "generationRequestedAt": requested, "generationFinishedAt": finished, "file": link });
-                    if report.fate == Fate::Partial {
-                        result["subStatus"] = json!("RESOURCE_NOT_FOUND");
+                    if let (Fate::Partial, Some(fields)) = (report.fate, result.as_object_mut()) {
+                        fields.insert("subStatus".into(), json!("RESOURCE_NOT_FOUND"));
                     }
                     result
                 }
