@@ -591,3 +591,44 @@ fn a_done_report_with_resource_not_found_and_a_file_is_done_with_a_warning() {
         .get("warnings")
         .is_none());
 }
+
+#[test]
+fn a_second_generate_of_a_one_per_ten_minutes_kind_gets_a_420_and_waits_out_the_window() {
+    let shows_sales = || {
+        ReportSpec::new(
+            yandex_market::sample_request(ReportKind::ShowsSales, START),
+            ReportFormat::Csv,
+        )
+    };
+    let (first, harness) = run_with(shows_sales(), "", 10, yandex_market::credentials());
+    assert!(first.summary().is_some(), "{:?}", first.outcome);
+    // Another job of the same cabinet, a minute later: its generate is refused
+    // until the kind's 10-minute window ends, then accepted.
+    let later = Millis(START.as_u64() + 60_000);
+    let sandbox = harness.sandbox().clone();
+    let job = ReportJob::new(
+        JobSpec::YandexMarket(shows_sales()),
+        sandbox.job_config(Provider::YandexMarket),
+        yandex_market::credentials(),
+        later,
+    )
+    .expect("a valid job");
+    let mut second = Harness::new(job, sandbox, later);
+    let run = second.drive_bounded(20_000).expect("the job ends");
+    assert!(run.summary().is_some(), "{:?}", run.outcome);
+    assert_eq!(
+        sim(&second).limit_hits(),
+        1,
+        "one 420, for the second job's first generate"
+    );
+    let generates: Vec<Millis> = sends(&run)
+        .into_iter()
+        .filter(|(_, url)| url.contains("/generate"))
+        .map(|(at, _)| at)
+        .collect();
+    assert_eq!(generates.len(), 2, "{generates:?}");
+    assert!(
+        generates[1] >= Millis(START.as_u64() + 10 * 60_000),
+        "{generates:?}"
+    );
+}
