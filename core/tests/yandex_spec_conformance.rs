@@ -793,3 +793,28 @@ fn extra_body_fields_go_out_as_given_and_are_judged_by_the_spec() {
         "{errors:#?}"
     );
 }
+
+#[test]
+fn resource_not_found_without_a_file_still_fails() {
+    let mut job = job(yandex_market::sample_report_spec(START));
+    let create = first_send(&mut job, START);
+    let generated =
+        json!({"status": "OK", "result": {"reportId": "r-1", "estimatedGenerationTime": 1000}});
+    let (_, action) = answer(&mut job, START, create.id, 200, &generated);
+    let Action::Wait { until, .. } = action else {
+        panic!("{action:?}")
+    };
+    let info = first_send(&mut job, until);
+    let done = json!({"status": "OK", "result": {"status": "DONE", "subStatus": "RESOURCE_NOT_FOUND", "generationRequestedAt": "2024-03-01T00:00:00Z"}});
+    let (_, action) = answer(&mut job, until, info.id, 200, &done);
+    assert!(
+        matches!(
+            &action,
+            Action::Failed(Error::ReportFailed {
+                failure: ReportFailure::ResourceNotFound,
+                ..
+            })
+        ),
+        "{action:?}"
+    );
+}
