@@ -45,4 +45,5 @@ export type {
   Summary,
   TransportFailure,
   WaitReason,
+  Warning,
 } from "../wasm/reportflow_wasm.js";

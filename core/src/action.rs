@@ -230,4 +230,29 @@ pub struct Summary {
     /// bytes were delivered as the provider sent them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub charset: Option<Charset>,
+    /// What the host should know about a report that verified but is not
+    /// all the request asked for (empty: nothing to say). Show them to the
+    /// user; the data delivered is still byte-exact.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<Warning>,
+}
+
+/// Something a verified report lacks. Serialized as `{"type": …, …}` with
+/// camelCase names, like [`Event`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+#[non_exhaustive]
+pub enum Warning {
+    /// The provider built the report without part of what the request
+    /// named, and delivered the rest (Yandex Market: `DONE` with sub-status
+    /// `RESOURCE_NOT_FOUND` and a file — some entities of the request were
+    /// not found). Check the ids the request names; regenerate once they
+    /// exist if the missing part matters.
+    PartialReport {
+        /// The provider's status, verbatim (e.g. `DONE/RESOURCE_NOT_FOUND`).
+        status: String,
+        /// The missing part, as precisely as the provider says (Yandex
+        /// does not say which entity: the request's id fields are named).
+        missing: String,
+    },
 }

@@ -137,7 +137,9 @@ compile_error!(
     "reportflow's tests need the `sim` feature (see the self dev-dependency in core/Cargo.toml)"
 );
 
-pub use action::{Action, DataChunk, Event, Outcome, PartSummary, Phase, Summary, WaitReason};
+pub use action::{
+    Action, DataChunk, Event, Outcome, PartSummary, Phase, Summary, WaitReason, Warning,
+};
 pub use config::JobConfig;
 pub use error::{
     Blame, ConfigError, Error, ErrorKind, InputError, ReportFailure, ReportLimit, RestoreError,

@@ -558,3 +558,144 @@ fn secrets_never_reach_snapshots_errors_or_debug_output() {
         assert_eq!(leaks, in_urls, "a token leaked outside the request URLs");
     }
 }
+
+/// A token call made from outside the job, as another process of the same
+/// app would: `(access_token, refresh_token)`.
+fn outside_token_call(
+    sandbox: &mut Sandbox,
+    path: &str,
+    fields: &str,
+    now: Millis,
+) -> (String, String) {
+    let mut request = SimRequest::new(Method::Post, path);
+    request.headers.push((
+        "Content-Type".into(),
+        "application/x-www-form-urlencoded".into(),
+    ));
+    request.body = fields.as_bytes().to_vec();
+    let answer: serde_json::Value =
+        serde_json::from_slice(&sandbox.handle(now, &request).body).expect("JSON");
+    assert_eq!(answer["code"], "200", "{answer}");
+    let text = |name: &str| {
+        answer["data"][name]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name} in {answer}"))
+            .to_owned()
+    };
+    (text("access_token"), text("refresh_token"))
+}
+
+#[test]
+fn an_access_token_replaced_by_a_refresh_is_refused_and_the_job_fetches_a_new_pair() {
+    let mut sandbox = sandbox("");
+    // Another process holds the app's pair and hands the access token to the job.
+    let (shared, refresh) = outside_token_call(
+        &mut sandbox,
+        TOKEN,
+        &format!(
+            "appId={}&appSecret={}",
+            lingxing::APP_ID,
+            lingxing::APP_SECRET
+        ),
+        START,
+    );
+    let credentials = JobCredentials::Lingxing(lingxing::provider_credentials().with_tokens(
+        shared.clone(),
+        None,
+        None,
+    ));
+    let job = job(&sandbox, lingxing::sample_spec(), credentials);
+    let mut harness = Harness::new(job, sandbox, START);
+    // The job creates its task with the shared token...
+    while sim(&harness).tasks_created() == 0 {
+        harness.step().expect("contract kept");
+    }
+    assert_eq!(
+        calls(&harness, TOKEN).count(),
+        1,
+        "only the other process's"
+    );
+    // ...then the other process refreshes the pair, which replaces that token.
+    let now = harness.now();
+    let (fresh, _) = outside_token_call(
+        harness.sandbox_mut(),
+        REFRESH,
+        &format!("appId={}&refreshToken={refresh}", lingxing::APP_ID),
+        now,
+    );
+    assert_ne!(fresh, shared);
+    let run = harness.drive_bounded(50_000).expect("a terminal");
+    let summary = run.summary().unwrap_or_else(|| panic!("{:?}", run.outcome));
+    assert_eq!(summary.rows, u64::from(ROWS));
+    assert_eq!(run.data, truth(&harness, &run));
+    // The next query with the replaced token got 2001005; the job then
+    // fetched a pair of its own with the AppSecret (a refresh is impossible:
+    // it holds no refresh token) and carried on with the same task.
+    assert_eq!(sim(&harness).replaced_tokens_refused(), 1);
+    let after_refresh: Vec<&str> = log(&harness)
+        .iter()
+        .skip_while(|r| !r.path.starts_with(REFRESH))
+        .map(|r| r.path.as_str())
+        .collect();
+    assert!(
+        after_refresh.get(1).is_some_and(|p| p.starts_with(QUERY))
+            && after_refresh.get(2).is_some_and(|p| p.starts_with(TOKEN))
+            && after_refresh.get(3).is_some_and(|p| p.starts_with(QUERY)),
+        "{after_refresh:?}"
+    );
+    assert_eq!(calls(&harness, TOKEN).count(), 2);
+    assert_eq!(sim(&harness).tasks_created(), 1);
+    assert_eq!(sim(&harness).tokens_issued(), 3);
+}
+
+#[test]
+fn querying_a_task_with_another_sellers_id_is_refused() {
+    let mut harness = harness("");
+    while sim(&harness).tasks_created() == 0 {
+        harness.step().expect("contract kept");
+    }
+    let task = sim(&harness).task_ids()[0].clone();
+    let now = harness.now();
+    let sandbox = harness.sandbox_mut();
+    let (token, _) = outside_token_call(
+        sandbox,
+        TOKEN,
+        &format!(
+            "appId={}&appSecret={}",
+            lingxing::APP_ID,
+            lingxing::APP_SECRET
+        ),
+        now,
+    );
+    let query = |sandbox: &mut Sandbox, seller: &str, region: &str| -> serde_json::Value {
+        let body = format!(r#"{{"region":"{region}","seller_id":"{seller}","task_id":"{task}"}}"#);
+        let timestamp = now.as_u64() / 1000;
+        let sign = reportflow_sign(lingxing::APP_ID, &token, timestamp, &body);
+        let mut request = SimRequest::new(
+            Method::Post,
+            format!(
+                "{QUERY}?access_token={token}&app_key={}&timestamp={timestamp}&sign={}",
+                lingxing::APP_ID,
+                form_urlencoded::byte_serialize(sign.as_bytes()).collect::<String>()
+            ),
+        );
+        request
+            .headers
+            .push(("Content-Type".into(), "application/json".into()));
+        request.body = body.into_bytes();
+        serde_json::from_slice(&sandbox.handle(now, &request).body).expect("JSON")
+    };
+    let other = query(sandbox, "A2OTHERSELLER9", "na");
+    assert_eq!(other["code"], 102, "{other}");
+    assert_eq!(
+        other["data"],
+        serde_json::json!([]),
+        "nothing of the task leaks"
+    );
+    assert_eq!(query(sandbox, lingxing::SELLER_ID, "eu")["code"], 102);
+    assert_eq!(query(sandbox, lingxing::SELLER_ID, "na")["code"], 0);
+    // The job itself, which names its own seller, is not disturbed.
+    let run = harness.drive_bounded(50_000).expect("a terminal");
+    assert!(run.summary().is_some(), "{:?}", run.outcome);
+    assert_eq!(sim(&harness).foreign_refusals(), 2);
+}

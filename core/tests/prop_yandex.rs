@@ -46,6 +46,7 @@ fn fault_plan() -> impl Strategy<Value = FaultPlan> {
             Fault::ReportFailure,
             Fault::ZipBomb,
             Fault::ZipSlip,
+            Fault::PartialReport,
             Fault::Reject422,
             Fault::ExpiredToken,
         ],

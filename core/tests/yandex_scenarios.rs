@@ -12,7 +12,7 @@ use reportflow::sim::{
 };
 use reportflow::{
     Credentials, Error, ErrorKind, Event, JobConfig, JobSpec, Millis, Outcome, ReportFailure,
-    ReportJob, WaitReason,
+    ReportJob, WaitReason, Warning,
 };
 
 /// 2024-03-01T00:00:00Z.
@@ -475,7 +475,7 @@ fn nothing_is_sent_while_the_quota_view_is_empty() {
     assert!(run.summary().is_some());
     let sent = sends(&run);
     assert!(
-        sent[1].0 >= Millis(START.as_u64() + yandex_market::GENERATE_PERIOD_MS),
+        sent[1].0 >= Millis(START.as_u64() + ReportKind::UnitedOrders.default_limit().period_ms),
         "{sent:?}"
     );
     assert_eq!(
@@ -522,4 +522,114 @@ fn yandex_market_report_over_report_limits_ends_after_one_download() {
         .filter(|(_, url)| !url.contains("/reports/"))
         .count();
     assert_eq!(downloads, 1, "{:?}", sends(&run));
+}
+
+/// The JSON body of the first generate the job sent.
+fn generate_body(harness: &Harness) -> serde_json::Value {
+    let request = harness
+        .requests()
+        .iter()
+        .find(|r| r.url.contains("/generate"))
+        .expect("a generate");
+    serde_json::from_slice(request.body.expose()).expect("a JSON body")
+}
+
+#[test]
+fn a_generate_with_an_extra_schema_allowed_field_is_sent_and_accepted() {
+    // `promoId` is in the spec's GenerateUnitedOrdersRequest; the sample
+    // body leaves it out, so it goes as an extra field, unchecked by the job.
+    let spec = spec(ReportFormat::Csv).with_body_field("promoId", serde_json::json!("cf-2024-03"));
+    let (run, harness) = run_with(spec, "", 40, yandex_market::credentials());
+    let summary = run.summary().unwrap_or_else(|| panic!("{:?}", run.outcome));
+    assert_eq!(summary.rows, 40);
+    let body = generate_body(&harness);
+    assert_eq!(body["promoId"], "cf-2024-03", "{body}");
+    assert_eq!(body["businessId"], yandex_market::BUSINESS_ID, "{body}");
+    assert_eq!(sim(&harness).reports_created(), 1);
+}
+
+#[test]
+fn an_extra_field_the_schema_does_not_declare_is_refused_by_the_simulator() {
+    let spec = spec(ReportFormat::Csv).with_body_field("promoCode", serde_json::json!("X"));
+    let (run, harness) = run_with(spec, "", 40, yandex_market::credentials());
+    match run.error() {
+        Some(Error::Rejected { status, detail, .. }) => {
+            assert_eq!(*status, 400);
+            assert!(detail.contains("promoCode"), "{detail}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(generate_body(&harness)["promoCode"], "X");
+    assert_eq!(sim(&harness).reports_created(), 0);
+}
+
+#[test]
+fn a_done_report_with_resource_not_found_and_a_file_is_done_with_a_warning() {
+    let (run, harness) = go(ReportFormat::Csv, "partial-report");
+    let summary = run.summary().unwrap_or_else(|| panic!("{:?}", run.outcome));
+    assert_eq!(summary.outcome, Outcome::Complete);
+    assert_eq!(summary.rows, 40);
+    let truth = harness
+        .sandbox()
+        .report_content(&summary.report_id)
+        .expect("the report");
+    assert_eq!(run.data, truth, "what was found is delivered byte-exact");
+    match summary.warnings.as_slice() {
+        [Warning::PartialReport { status, missing }] => {
+            assert_eq!(status, "DONE/RESOURCE_NOT_FOUND");
+            assert!(missing.contains("businessId"), "{missing}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let json = serde_json::to_value(summary).expect("JSON");
+    assert_eq!(json["warnings"][0]["type"], "partialReport", "{json}");
+    // A clean report has no warnings, and says nothing of them.
+    let (clean, _) = go(ReportFormat::Csv, "");
+    let clean = clean.summary().expect("Done");
+    assert!(clean.warnings.is_empty());
+    assert!(serde_json::to_value(clean)
+        .expect("JSON")
+        .get("warnings")
+        .is_none());
+}
+
+#[test]
+fn a_second_generate_of_a_one_per_ten_minutes_kind_gets_a_420_and_waits_out_the_window() {
+    let shows_sales = || {
+        ReportSpec::new(
+            yandex_market::sample_request(ReportKind::ShowsSales, START),
+            ReportFormat::Csv,
+        )
+    };
+    let (first, harness) = run_with(shows_sales(), "", 10, yandex_market::credentials());
+    assert!(first.summary().is_some(), "{:?}", first.outcome);
+    // Another job of the same cabinet, a minute later: its generate is refused
+    // until the kind's 10-minute window ends, then accepted.
+    let later = Millis(START.as_u64() + 60_000);
+    let sandbox = harness.sandbox().clone();
+    let job = ReportJob::new(
+        JobSpec::YandexMarket(shows_sales()),
+        sandbox.job_config(Provider::YandexMarket),
+        yandex_market::credentials(),
+        later,
+    )
+    .expect("a valid job");
+    let mut second = Harness::new(job, sandbox, later);
+    let run = second.drive_bounded(20_000).expect("the job ends");
+    assert!(run.summary().is_some(), "{:?}", run.outcome);
+    assert_eq!(
+        sim(&second).limit_hits(),
+        1,
+        "one 420, for the second job's first generate"
+    );
+    let generates: Vec<Millis> = sends(&run)
+        .into_iter()
+        .filter(|(_, url)| url.contains("/generate"))
+        .map(|(at, _)| at)
+        .collect();
+    assert_eq!(generates.len(), 2, "{generates:?}");
+    assert!(
+        generates[1] >= Millis(START.as_u64() + 10 * 60_000),
+        "{generates:?}"
+    );
 }

@@ -543,6 +543,18 @@ fn the_spec_and_the_kinds_list_the_same_operations() {
             "{}",
             kind.name()
         );
+        // The window, which the simulator's quota of the kind uses too.
+        let unit_ms = match limit["period"].as_str() {
+            Some("minutes") => 60_000,
+            Some("hours") => 3_600_000,
+            other => panic!("{}: period {other:?}", kind.name()),
+        };
+        assert_eq!(
+            kind.default_limit().period_ms,
+            unit_ms * limit["period-duration"].as_u64().expect("period-duration"),
+            "{}",
+            kind.name()
+        );
     }
 }
 
@@ -661,7 +673,9 @@ fn info_requests_conform_and_spec_answers_parse() {
                         ),
                         "{label}: {action:?}"
                     ),
-                    (_, Some("RESOURCE_NOT_FOUND")) => assert!(
+                    // DONE/RESOURCE_NOT_FOUND with a file is a partial
+                    // report, downloaded like any DONE (below).
+                    (s, Some("RESOURCE_NOT_FOUND")) if s != "DONE" => assert!(
                         matches!(
                             &action,
                             Action::Failed(Error::ReportFailed {
@@ -753,4 +767,54 @@ fn the_spec_error_answers_become_typed_errors() {
     }
     // The machine's provider name is the spec's.
     assert_eq!(Provider::YandexMarket.as_str(), "yandex-market");
+}
+
+#[test]
+fn extra_body_fields_go_out_as_given_and_are_judged_by_the_spec() {
+    let ops = operations();
+    let base = ReportSpec::new(
+        yandex_market::sample_request(ReportKind::UnitedOrders, START),
+        ReportFormat::Csv,
+    );
+    // A field the schema declares (and the sample body leaves out): the
+    // request still conforms, with the field in the body.
+    let declared = base.clone().with_body_field("promoId", json!("cf-2024-03"));
+    let request = first_send(&mut job(declared), START);
+    let errors = check_request(&ops, &request);
+    assert!(errors.is_empty(), "{errors:#?}");
+    let body: Value = serde_json::from_slice(request.body.expose()).expect("JSON");
+    assert_eq!(body["promoId"], "cf-2024-03");
+    // A field it does not declare goes out too (the job does not judge
+    // extras), and the spec check names it.
+    let undeclared = base.with_body_field("promoCode", json!("X"));
+    let errors = check_request(&ops, &first_send(&mut job(undeclared), START));
+    assert!(
+        errors.iter().any(|e| e.contains("promoCode")),
+        "{errors:#?}"
+    );
+}
+
+#[test]
+fn resource_not_found_without_a_file_still_fails() {
+    let mut job = job(yandex_market::sample_report_spec(START));
+    let create = first_send(&mut job, START);
+    let generated =
+        json!({"status": "OK", "result": {"reportId": "r-1", "estimatedGenerationTime": 1000}});
+    let (_, action) = answer(&mut job, START, create.id, 200, &generated);
+    let Action::Wait { until, .. } = action else {
+        panic!("{action:?}")
+    };
+    let info = first_send(&mut job, until);
+    let done = json!({"status": "OK", "result": {"status": "DONE", "subStatus": "RESOURCE_NOT_FOUND", "generationRequestedAt": "2024-03-01T00:00:00Z"}});
+    let (_, action) = answer(&mut job, until, info.id, 200, &done);
+    assert!(
+        matches!(
+            &action,
+            Action::Failed(Error::ReportFailed {
+                failure: ReportFailure::ResourceNotFound,
+                ..
+            })
+        ),
+        "{action:?}"
+    );
 }

@@ -150,7 +150,17 @@ export interface Summary {
   requests: number;
   /** The parts of a multi-part report, in order (absent for single-file reports). */
   parts?: { name: string; bytes: number; rows: number }[];
+  /** What a verified report lacks (absent when nothing): show these to the user. */
+  warnings?: Warning[];
 }
+
+/**
+ * Something a verified report lacks. `partialReport`: the provider built the
+ * report without part of what the request named (Yandex `DONE` with sub-status
+ * `RESOURCE_NOT_FOUND` and a file); `status` is the provider's, verbatim, and
+ * `missing` names the missing part as precisely as the provider says.
+ */
+export type Warning = { type: "partialReport"; status: string; missing: string };
 
 /** The next thing the host must do. */
 export type Action =
@@ -202,6 +212,12 @@ export interface YandexMarketSpec {
   pageFormat?: string;
   pathPrefix?: string;
   generateLimit?: { amount: number; periodMs?: number; [key: string]: unknown };
+  /**
+   * Body fields sent as given, merged into the generate body (fields the schema
+   * allows that `request.body` does not model, e.g. one Yandex added after this
+   * release). A name `request.body` already sends is refused (`invalid_config`).
+   */
+  extraBodyFields?: Record<string, unknown>;
 }
 
 /** Which report to fetch, and from which provider. */

@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use super::lifecycle::Lifecycle;
 use super::vocabulary::{Cx, ExchangeFailure, Outgoing, Reply, ReportBody};
-use crate::action::Phase;
+use crate::action::{Phase, Warning};
 use crate::config::JobConfig;
 use crate::error::{ConfigError, Error};
 use crate::provider::Provider;
@@ -117,6 +117,11 @@ pub(crate) trait Protocol:
 
     /// The media type of the decoded report, for the summary.
     fn content_type(&self) -> String;
+
+    /// What the summary must warn about (a partial report), for the summary.
+    fn warnings(&self) -> Vec<Warning> {
+        Vec::new()
+    }
 }
 
 /// How a reply is to be handled: the one vocabulary every provider

@@ -248,5 +248,6 @@ fn summary<P: Protocol, C: Copy>(
         requests: 0,
         parts: Vec::new(),
         charset,
+        warnings: protocol.warnings(),
     })
 }

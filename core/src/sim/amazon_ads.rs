@@ -81,6 +81,48 @@ pub const FAULTS: [Fault; 10] = [
     Fault::Reject422,
 ];
 
+/// What each fault of [`FAULTS`] answers here, for help texts
+/// ([`Fault::answer`]).
+pub const FAULT_ANSWERS: &[(Fault, &str)] = &[
+    (
+        Fault::Throttle,
+        "next API call: HTTP 429 with Retry-After: 2",
+    ),
+    (Fault::ServerError, "next API call: HTTP 500"),
+    (
+        Fault::Disconnect,
+        "next S3 download breaks off half-way through the body",
+    ),
+    (
+        Fault::ExpiredLink,
+        "next S3 download: HTTP 403 AccessDenied \"Request has expired\"",
+    ),
+    (
+        Fault::CorruptBody,
+        "next S3 download: one byte of the gzip body flipped (ETag/MD5 no longer match)",
+    ),
+    (
+        Fault::TruncatedGzip,
+        "next S3 download: the gzip body cut short, delivered as complete",
+    ),
+    (
+        Fault::ReportFailure,
+        "next status poll: status FAILURE, for good",
+    ),
+    (
+        Fault::ExpiredToken,
+        "access tokens revoked; next API call: HTTP 401 UNAUTHORIZED (refresh with LwA)",
+    ),
+    (
+        Fault::Reject406,
+        "next report creation: HTTP 406 \"Report date is too far in the past\"",
+    ),
+    (
+        Fault::Reject422,
+        "next report creation: HTTP 422 invalid parameters",
+    ),
+];
+
 /// `Retry-After` of the `throttle` fault, in seconds.
 const THROTTLE_RETRY_AFTER_S: u64 = 2;
 /// `location` expiration announced by status polls.

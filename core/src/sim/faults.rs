@@ -5,7 +5,7 @@
 //! most one fault, so the same plan against the same job always breaks the
 //! same requests in the same way.
 //!
-//! | name | opportunity | what the simulator does |
+//! | name | opportunity | what the simulator does (Amazon Ads' terms; see [`Fault::answer`] for each provider's) |
 //! |---|---|---|
 //! | `throttle` | next provider API call | `429` with `Retry-After: 2` |
 //! | `server-error` | next provider API call | `500` |
@@ -26,10 +26,13 @@
 //! | `malformed-envelope` | next provider API call | (Yandex) a cut JSON answer on 200, or an HTML 503 without the error envelope |
 //! | `zip-bomb` | next report download | (Yandex) the archive holds a member that inflates a thousandfold |
 //! | `zip-slip` | next report download | (Yandex) the archive holds a member named `../../evil.csv` |
+//! | `partial-report` | next report creation | (Yandex) the report ends `DONE` with sub-status `RESOURCE_NOT_FOUND` and a file (a partial report) |
 //!
 //! Each simulator answers a fault in its provider's own terms: Lingxing's
 //! `throttle` is body code `3001008` (or `103`) on HTTP 200, its
-//! `report-failure` a `FATAL` task (see `sim::lingxing`). A simulator that
+//! `report-failure` a `FATAL` task (see `sim::lingxing`).
+//! [`Fault::answer`] says, per provider, what each fault really answers
+//! (each simulator's `FAULT_ANSWERS` table), for help texts. A simulator that
 //! does not implement a fault (it does not list it in its `faults()`, e.g.
 //! [`amazon_ads::FAULTS`](super::amazon_ads::FAULTS)) neither fires nor uses
 //! it up: the fault waits for an opportunity at a simulator that does.
@@ -42,6 +45,21 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+
+use crate::Provider;
+
+macro_rules! define_answers {
+    ($($variant:ident $module:ident $name:literal $doc:literal,)*) => {
+        /// Every fault `provider`'s simulator acts on, with what it answers,
+        /// in documentation order of that simulator.
+        pub fn fault_answers(provider: Provider) -> &'static [(Fault, &'static str)] {
+            match provider {
+                $(Provider::$variant => super::$module::FAULT_ANSWERS,)*
+            }
+        }
+    };
+}
+crate::provider::for_each_provider!(define_answers);
 
 /// One way a simulator can misbehave. See the module docs for when each
 /// fires; [`Fault::name`] gives the stable kebab-case name.
@@ -101,6 +119,9 @@ pub enum Fault {
     ZipBomb,
     /// `zip-slip` (Yandex): the next archive downloaded has a `../` member.
     ZipSlip,
+    /// `partial-report` (Yandex): the next report ends `DONE` with
+    /// sub-status `RESOURCE_NOT_FOUND` and a file, a partial report.
+    PartialReport,
 }
 
 /// Where a fault can fire.
@@ -118,7 +139,7 @@ pub(crate) enum Opportunity {
 
 impl Fault {
     /// Every fault, in documentation order.
-    pub const ALL: [Self; 19] = [
+    pub const ALL: [Self; 20] = [
         Self::Throttle,
         Self::ServerError,
         Self::Disconnect,
@@ -138,6 +159,7 @@ impl Fault {
         Self::MalformedEnvelope,
         Self::ZipBomb,
         Self::ZipSlip,
+        Self::PartialReport,
     ];
 
     /// The stable kebab-case name, e.g. `corrupt-body`.
@@ -162,22 +184,24 @@ impl Fault {
             Self::MalformedEnvelope => "malformed-envelope",
             Self::ZipBomb => "zip-bomb",
             Self::ZipSlip => "zip-slip",
+            Self::PartialReport => "partial-report",
         }
     }
 
-    /// One line on what the fault does, for `--help` texts.
+    /// One line on what the fault does, in no provider's terms, for
+    /// `--help` texts; [`Fault::answer`] says what each provider answers.
     pub const fn description(self) -> &'static str {
         match self {
-            Self::Throttle => "next API call answers 429 with Retry-After: 2",
-            Self::ServerError => "next API call answers 500",
+            Self::Throttle => "next API call is throttled",
+            Self::ServerError => "next API call fails on the server side",
             Self::Disconnect => "next report download breaks off half-way through the body",
             Self::ExpiredLink => "next download link is refused: 403 Request has expired",
             Self::CorruptBody => "one byte of the next report body is flipped",
             Self::TruncatedGzip => "next report body is cut short but delivered as complete",
-            Self::ReportFailure => "next status poll finds the report FAILURE",
-            Self::ExpiredToken => "access tokens are revoked; next API call answers 401",
-            Self::Reject406 => "next report creation answers 406 (date too far in the past)",
-            Self::Reject422 => "next report creation answers 422 (invalid parameters)",
+            Self::ReportFailure => "next status poll finds the report failed, for good",
+            Self::ExpiredToken => "access tokens are revoked; next API call is refused for its token",
+            Self::Reject406 => "next report creation is refused (date too far in the past)",
+            Self::Reject422 => "next report creation is refused (invalid parameters)",
             Self::LostAnswer => "(lingxing) next API call is handled but its answer is lost; the endpoint stays busy 2 minutes",
             Self::PlainBody => "(lingxing) next task's document is served uncompressed",
             Self::TaskCancelled => "(lingxing) next status poll finds the task CANCELLED (no data)",
@@ -187,7 +211,28 @@ impl Fault {
             Self::MalformedEnvelope => "(yandex-market) next API call gets a cut JSON answer or an HTML 503",
             Self::ZipBomb => "(yandex-market) next archive downloaded is a zip bomb",
             Self::ZipSlip => "(yandex-market) next archive downloaded has a ../ member name",
+            Self::PartialReport => "(yandex-market) next report is partial: DONE with sub-status RESOURCE_NOT_FOUND and a file",
         }
+    }
+
+    /// What the simulator of `provider` answers when this fault fires, in
+    /// that provider's own terms (e.g. Lingxing's `throttle`: HTTP 200 with
+    /// body code `3001008` or `103`); `None` when that simulator does not
+    /// act on the fault.
+    ///
+    /// ```
+    /// use reportflow::providers::Provider;
+    /// use reportflow::sim::Fault;
+    ///
+    /// assert!(Fault::Throttle.answer(Provider::Lingxing).is_some_and(|a| a.contains("3001008")));
+    /// assert!(Fault::Throttle.answer(Provider::AmazonAds).is_some_and(|a| a.contains("429")));
+    /// assert_eq!(Fault::ZipBomb.answer(Provider::AmazonAds), None);
+    /// ```
+    pub fn answer(self, provider: Provider) -> Option<&'static str> {
+        fault_answers(provider)
+            .iter()
+            .find(|(fault, _)| *fault == self)
+            .map(|(_, answer)| *answer)
     }
 
     /// The names of every fault, for error messages and help texts.
@@ -207,7 +252,8 @@ impl Fault {
             | Self::PlainBody
             | Self::WrongEstimate
             | Self::NoData
-            | Self::TooLarge => Opportunity::Create,
+            | Self::TooLarge
+            | Self::PartialReport => Opportunity::Create,
             Self::ReportFailure | Self::TaskCancelled => Opportunity::StatusPoll,
             Self::Disconnect
             | Self::ExpiredLink
@@ -493,6 +539,54 @@ impl FaultState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_simulator_says_once_what_each_of_its_faults_answers() {
+        for provider in Provider::ALL {
+            let answers = fault_answers(*provider);
+            assert!(!answers.is_empty(), "{provider}");
+            for (i, (fault, answer)) in answers.iter().enumerate() {
+                assert!(!answer.is_empty(), "{provider} {fault}");
+                assert!(
+                    answers.iter().skip(i + 1).all(|(other, _)| other != fault),
+                    "{provider} lists {fault} twice"
+                );
+            }
+        }
+        // Amazon Ads declares the faults it implements; it answers exactly those.
+        let ads: Vec<Fault> = fault_answers(Provider::AmazonAds)
+            .iter()
+            .map(|(f, _)| *f)
+            .collect();
+        assert_eq!(ads, super::super::amazon_ads::FAULTS.to_vec());
+    }
+
+    #[test]
+    fn answers_are_in_each_providers_own_terms() {
+        let lingxing = |fault: Fault| fault.answer(Provider::Lingxing).unwrap_or_default();
+        assert!(lingxing(Fault::Throttle).contains("\"3001008\""));
+        assert!(lingxing(Fault::Throttle).contains("103"));
+        assert!(lingxing(Fault::Throttle).contains("HTTP 200"));
+        assert!(lingxing(Fault::ExpiredToken).contains("\"2001003\""));
+        assert!(!lingxing(Fault::Throttle).contains("429"));
+        assert!(Fault::Throttle
+            .answer(Provider::YandexMarket)
+            .is_some_and(|a| a.contains("420")));
+        assert!(Fault::ExpiredToken
+            .answer(Provider::AmazonAds)
+            .is_some_and(|a| a.contains("401")));
+        assert_eq!(Fault::TaskCancelled.answer(Provider::YandexMarket), None);
+        // The provider-neutral line names no provider's status code.
+        for fault in Fault::ALL {
+            let line = fault.description();
+            assert!(
+                !["429", "401", "406", "422"]
+                    .iter()
+                    .any(|c| line.contains(c)),
+                "{line}"
+            );
+        }
+    }
 
     #[test]
     fn names_round_trip() {

@@ -621,6 +621,12 @@ impl Harness {
         &self.sandbox
     }
 
+    /// The sandbox, to act on it between steps as another client of the
+    /// same account would (e.g. refresh a shared token).
+    pub fn sandbox_mut(&mut self) -> &mut Sandbox {
+        &mut self.sandbox
+    }
+
     /// The virtual clock.
     pub const fn now(&self) -> Millis {
         self.now

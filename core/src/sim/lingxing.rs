@@ -4,15 +4,16 @@
 //! | request | answer |
 //! |---|---|
 //! | `POST /api/auth-server/oauth/access-token` (multipart `appId`, `appSecret`) | `{"code":"200","msg":"OK","data":{access_token, refresh_token, expires_in: 7199}}`; `2001001` unknown app, `2001002` wrong secret |
-//! | `POST /api/auth-server/oauth/refresh` (multipart `appId`, `refreshToken`) | a new pair; each refresh token works once (`2001009` on reuse or unknown, `2001008` after 2 hours) |
+//! | `POST /api/auth-server/oauth/refresh` (multipart `appId`, `refreshToken`) | a new pair; each refresh token works once (`2001009` on reuse or unknown, `2001008` after 2 hours), and the access token issued with it is replaced: from then on it gets `2001005` "access token not match" |
 //! | `POST /basicOpen/report/create/reportExportTask` | gateway checks (below), then the body as the docs describe it (`102` when invalid); `task_id` |
-//! | `POST /basicOpen/report/query/reportExportTask` | `IN_QUEUE` for the first half of `generation_ms`, `IN_PROGRESS` until it ends, then `DONE` with a fresh 5-minute `url`, `report_document_id` and `compression_algorithm` `GZIP` (or `null` for a plain document); `FATAL`/`CANCELLED` with every field `null` |
-//! | `POST /basicOpen/report/amazonReportExportTask` | a fresh 5-minute `url` for a `report_document_id` |
+//! | `POST /basicOpen/report/query/reportExportTask` | business `102` unless `seller_id` and `region` are the task's creator's; else `IN_QUEUE` for the first half of `generation_ms`, `IN_PROGRESS` until it ends, then `DONE` with a fresh 5-minute `url`, `report_document_id` and `compression_algorithm` `GZIP` (or `null` for a plain document); `FATAL`/`CANCELLED` with every field `null` |
+//! | `POST /basicOpen/report/amazonReportExportTask` | a fresh 5-minute `url` for a `report_document_id` of a task of that `seller_id` and `region` (else business `102`) |
 //! | `GET /_amazon/{documentId}?X-Amz-…` | the presigned document host: `400` with any `Authorization` header or Lingxing query parameter, `403 SignatureDoesNotMatch` for a tampered link, `403 AccessDenied` "Request has expired" after 5 minutes; else the document |
 //!
 //! Gateway checks on every report call, in order: the four query
 //! parameters (`3001001`), `app_key` (`2001001`), the access token
-//! (`2001003`: unknown, expired or revoked), the timestamp within 2 minutes
+//! (`2001005` when a refresh replaced it, `2001003` when unknown, expired
+//! or revoked), the timestamp within 2 minutes
 //! of `now` (`2001007`), the sign re-derived from the JSON body and the query
 //! with the AppID as key (`2001006`), and the endpoint's capacity-1 bucket
 //! (`3001008`). Business answers use the int-`code` envelope, gateway and
@@ -87,6 +88,24 @@ const CREATE_PATH: &str = "/basicOpen/report/create/reportExportTask";
 const QUERY_PATH: &str = "/basicOpen/report/query/reportExportTask";
 const RENEW_PATH: &str = "/basicOpen/report/amazonReportExportTask";
 
+/// What each fault answers here, for help texts ([`Fault::answer`]).
+/// Lingxing answers API errors with body codes on HTTP 200.
+pub const FAULT_ANSWERS: &[(Fault, &str)] = &[
+    (Fault::Throttle, "next API call: HTTP 200, gateway code \"3001008\" (odd firings) or business code 103 请求过于频繁 (even)"),
+    (Fault::ServerError, "next API call: HTTP 200 business code 1 服务内部错误 (odd firings) or an nginx HTTP 502 HTML page (even)"),
+    (Fault::ExpiredToken, "access tokens revoked; next API call: HTTP 200, gateway code \"2001003\" access token is missing or expire"),
+    (Fault::LostAnswer, "next API call handled, connection dropped before the answer; the endpoint answers \"3001008\" for 2 minutes"),
+    (Fault::Reject406, "next task creation: HTTP 200 business code 102 参数不合法 (date too far in the past)"),
+    (Fault::Reject422, "next task creation: HTTP 200 business code 102 参数不合法 (invalid report_options)"),
+    (Fault::PlainBody, "next task's document served uncompressed, compression_algorithm null"),
+    (Fault::ReportFailure, "next task query: progress_status FATAL (code 0), for good"),
+    (Fault::TaskCancelled, "next task query: progress_status CANCELLED (code 0: Amazon had no data)"),
+    (Fault::ExpiredLink, "next document download: HTTP 403 AccessDenied \"Request has expired\""),
+    (Fault::CorruptBody, "next gzip document: one byte flipped (a plain document is left alone)"),
+    (Fault::TruncatedGzip, "next gzip document cut short, delivered as complete (a plain document is left alone)"),
+    (Fault::Disconnect, "next document download breaks off half-way through the body"),
+];
+
 /// The app's credentials as the simulator knows them.
 pub fn provider_credentials() -> Credentials {
     Credentials::new(APP_ID, APP_SECRET)
@@ -112,12 +131,16 @@ pub fn sample_spec() -> JobSpec {
 struct AccessToken {
     expires_at: Millis,
     revoked: bool,
+    /// A refresh with the refresh token issued beside it replaced it.
+    replaced: bool,
 }
 
 #[derive(Debug, Clone)]
 struct RefreshToken {
     expires_at: Millis,
     used: bool,
+    /// The access token issued with it, which a refresh replaces.
+    access: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,6 +153,9 @@ enum Fate {
 #[derive(Debug, Clone)]
 struct Task {
     created_at: Millis,
+    /// The seller and region that created the task: the only ones that
+    /// may query it or renew its links.
+    seller_id: String,
     region: String,
     fate: Fate,
     plain: bool,
@@ -140,6 +166,12 @@ struct Task {
 struct Content {
     tsv: Vec<u8>,
     gzip: Vec<u8>,
+}
+
+impl Task {
+    fn owned_by(&self, seller_id: &str, region: &str) -> bool {
+        self.seller_id == seller_id && self.region == region
+    }
 }
 
 impl std::fmt::Debug for Content {
@@ -175,6 +207,8 @@ pub struct Simulator {
     rejected_signs: u32,
     stale_signs: u32,
     bucket_rejections: u32,
+    replaced_tokens_refused: u32,
+    foreign_refusals: u32,
 }
 
 /// An answer that ends the request, before or instead of the business logic.
@@ -200,6 +234,8 @@ impl Simulator {
             rejected_signs: 0,
             stale_signs: 0,
             bucket_rejections: 0,
+            replaced_tokens_refused: 0,
+            foreign_refusals: 0,
         }
     }
 
@@ -244,6 +280,18 @@ impl Simulator {
         self.bucket_rejections
     }
 
+    /// Requests refused with `2001005` because their access token had been
+    /// replaced by a refresh.
+    pub fn replaced_tokens_refused(&self) -> u32 {
+        self.replaced_tokens_refused
+    }
+
+    /// Queries and renewals refused because they named a task or document
+    /// of another seller or region.
+    pub fn foreign_refusals(&self) -> u32 {
+        self.foreign_refusals
+    }
+
     /// Every access and refresh token issued, for leak checks.
     pub fn issued_tokens(&self) -> Vec<Secret<String>> {
         self.access_tokens
@@ -281,6 +329,7 @@ impl Simulator {
             AccessToken {
                 expires_at: now.saturating_add(TOKEN_LIFETIME_S * 1000),
                 revoked: false,
+                replaced: false,
             },
         );
         self.refresh_tokens.insert(
@@ -288,6 +337,7 @@ impl Simulator {
             RefreshToken {
                 expires_at: now.saturating_add(REFRESH_LIFETIME_S * 1000),
                 used: false,
+                access: access.clone(),
             },
         );
         SimResponse::json(
@@ -313,7 +363,7 @@ impl Simulator {
             return gateway_error("2001001", "app not exist", None);
         }
         let given = form.get("refreshToken").cloned().unwrap_or_default();
-        match self.refresh_tokens.get_mut(&given) {
+        let replaced = match self.refresh_tokens.get_mut(&given) {
             None => return gateway_error("2001009", "refresh token is invalid", None),
             Some(token) if token.used => {
                 self.refresh_reuses = self.refresh_reuses.saturating_add(1);
@@ -327,7 +377,15 @@ impl Simulator {
                     None,
                 );
             }
-            Some(token) => token.used = true,
+            Some(token) => {
+                token.used = true;
+                token.access.clone()
+            }
+        };
+        // The pair's access token stops working the moment its refresh
+        // token is spent: whoever still holds it gets `2001005`.
+        if let Some(old) = self.access_tokens.get_mut(&replaced) {
+            old.replaced = true;
         }
         self.issue(cx.now)
     }
@@ -383,6 +441,14 @@ impl Simulator {
             return Err(gateway_error("2001001", "app not exist", Some(cx.now)));
         }
         match self.access_tokens.get(&token) {
+            Some(info) if info.replaced => {
+                self.replaced_tokens_refused = self.replaced_tokens_refused.saturating_add(1);
+                return Err(gateway_error(
+                    "2001005",
+                    "access token not match",
+                    Some(cx.now),
+                ));
+            }
             Some(info) if !info.revoked && cx.now < info.expires_at => {}
             _ => {
                 return Err(gateway_error(
@@ -565,6 +631,7 @@ impl Simulator {
             task_id.clone(),
             Task {
                 created_at: cx.now,
+                seller_id: seller_id.to_owned(),
                 region: region.to_owned(),
                 fate: Fate::Normal,
                 plain,
@@ -581,16 +648,22 @@ impl Simulator {
             return response;
         }
         let body = serde_json::from_slice::<Value>(&request.body).unwrap_or(Value::Null);
-        let task_id = body
-            .get("task_id")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
+        let text = |name: &str| {
+            body.get(name)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let (task_id, seller_id, region) = (text("task_id"), text("seller_id"), text("region"));
         let (generation_ms, origin, seed) =
             (self.generation_ms, self.download_origin.clone(), self.seed);
         let Some(task) = self.tasks.get_mut(&task_id) else {
             return business_error(cx.now, 102, "参数不合法: task_id does not exist");
         };
+        if !task.owned_by(&seller_id, &region) {
+            self.foreign_refusals = self.foreign_refusals.saturating_add(1);
+            return foreign(cx.now, "task_id");
+        }
         match cx.fault(Opportunity::StatusPoll) {
             Some(Fault::ReportFailure) => task.fate = Fate::Fatal,
             Some(Fault::TaskCancelled) => task.fate = Fate::Cancelled,
@@ -627,13 +700,20 @@ impl Simulator {
                 .unwrap_or_default()
                 .to_owned()
         };
-        let (document_id, region) = (text("report_document_id"), text("region"));
-        let known = self
+        let (document_id, seller_id, region) = (
+            text("report_document_id"),
+            text("seller_id"),
+            text("region"),
+        );
+        let task = self
             .documents
             .get(&document_id)
-            .and_then(|task| self.tasks.get(task))
-            .is_some_and(|task| task.region == region && task.fate == Fate::Normal);
-        match known {
+            .and_then(|task| self.tasks.get(task));
+        if task.is_some_and(|task| !task.owned_by(&seller_id, &region)) {
+            self.foreign_refusals = self.foreign_refusals.saturating_add(1);
+            return foreign(cx.now, "report_document_id");
+        }
+        match task.is_some_and(|task| task.fate == Fate::Normal) {
             true => {
                 self.renewals = self.renewals.saturating_add(1);
                 let url = link(&self.download_origin, self.seed, &document_id, cx.now);
@@ -828,6 +908,20 @@ fn business_ok(now: Millis, data: Value) -> SimResponse {
     )
 }
 
+/// The answer to a query or renewal naming a task (or its document) that
+/// another seller or region created. Lingxing's docs do not say what the
+/// gateway answers here; tasks are looked up per seller and region (every
+/// call names both), so the simulator answers as for an id that does not
+/// exist: business `102` 参数不合法 ("invalid parameter"), which a client
+/// treats as a bug in its request, as it should.
+fn foreign(now: Millis, field: &str) -> SimResponse {
+    business_error(
+        now,
+        102,
+        &format!("参数不合法: {field} does not exist for this seller_id and region"),
+    )
+}
+
 fn business_error(now: Millis, code: i64, message: &str) -> SimResponse {
     SimResponse::json(
         200,
@@ -953,4 +1047,205 @@ fn render_flat_file(seed: u64, key: &str, report_type: &str, rows: u32) -> Vec<u
         ));
     }
     out.into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::Sandbox;
+
+    /// 2024-03-01T00:00:00Z.
+    const NOW: Millis = Millis(1_709_251_200_000);
+    const PREFIX: &str = "/lingxing";
+
+    fn sandbox() -> Sandbox {
+        Sandbox::new(
+            SandboxConfig::default()
+                .with_rows(3)
+                .with_generation_ms(1_000),
+        )
+    }
+
+    fn json_of(response: &SimResponse) -> Value {
+        serde_json::from_slice(&response.body).expect("a JSON answer")
+    }
+
+    /// The envelope's `code`, string or int, as text.
+    fn code(response: &SimResponse) -> String {
+        match &json_of(response)["code"] {
+            Value::String(code) => code.clone(),
+            other => other.to_string(),
+        }
+    }
+
+    fn form(path: &str, fields: &str) -> SimRequest {
+        let mut request = SimRequest::new(Method::Post, format!("{PREFIX}{path}"));
+        request.headers.push((
+            "Content-Type".into(),
+            "application/x-www-form-urlencoded".into(),
+        ));
+        request.body = fields.as_bytes().to_vec();
+        request
+    }
+
+    /// `(access, refresh)` from a token answer.
+    fn pair(response: &SimResponse) -> (String, String) {
+        let answer = json_of(response);
+        let text = |name: &str| answer["data"][name].as_str().expect(name).to_owned();
+        (text("access_token"), text("refresh_token"))
+    }
+
+    fn fetch(sandbox: &mut Sandbox) -> (String, String) {
+        let fields = format!("appId={APP_ID}&appSecret={APP_SECRET}");
+        pair(&sandbox.handle(NOW, &form(TOKEN_PATH, &fields)))
+    }
+
+    fn refresh(sandbox: &mut Sandbox, refresh: &str) -> SimResponse {
+        let fields = format!("appId={APP_ID}&refreshToken={refresh}");
+        sandbox.handle(NOW, &form(REFRESH_PATH, &fields))
+    }
+
+    /// A business call signed as the gateway expects.
+    fn call(sandbox: &mut Sandbox, path: &str, token: &str, body: Value) -> SimResponse {
+        let timestamp = NOW.as_u64() / 1000;
+        let Value::Object(params) = &body else {
+            panic!("an object body")
+        };
+        let common = [
+            ("access_token", Value::from(token)),
+            ("app_key", Value::from(APP_ID)),
+            ("timestamp", Value::from(timestamp)),
+        ];
+        let signature = sign::sign(
+            APP_ID,
+            params
+                .iter()
+                .map(|(k, v)| (k.as_str(), v))
+                .chain(common.iter().map(|(k, v)| (*k, v))),
+        )
+        .expect("signable");
+        let mut request = SimRequest::new(
+            Method::Post,
+            format!(
+                "{PREFIX}{path}?access_token={token}&app_key={APP_ID}&timestamp={timestamp}&sign={}",
+                sign::encode(&signature)
+            ),
+        );
+        request
+            .headers
+            .push(("Content-Type".into(), "application/json".into()));
+        request.body = serde_json::to_vec(&body).expect("JSON");
+        sandbox.handle(NOW, &request)
+    }
+
+    fn create(sandbox: &mut Sandbox, token: &str, seller: &str, region: &str) -> String {
+        let marketplace = Region::parse(region)
+            .expect("a region")
+            .marketplaces()
+            .first()
+            .map(|(_, id)| *id)
+            .expect("a marketplace");
+        let answer = call(
+            sandbox,
+            CREATE_PATH,
+            token,
+            json!({"seller_id": seller, "region": region, "report_type": SAMPLE_REPORT_TYPE, "marketplace_ids": [marketplace]}),
+        );
+        assert_eq!(code(&answer), "0", "{:?}", json_of(&answer));
+        json_of(&answer)["data"]["task_id"]
+            .as_str()
+            .expect("a task id")
+            .to_owned()
+    }
+
+    fn query(
+        sandbox: &mut Sandbox,
+        token: &str,
+        task: &str,
+        seller: &str,
+        region: &str,
+    ) -> SimResponse {
+        call(
+            sandbox,
+            QUERY_PATH,
+            token,
+            json!({"seller_id": seller, "region": region, "task_id": task}),
+        )
+    }
+
+    fn simulator(sandbox: &Sandbox) -> &Simulator {
+        sandbox
+            .simulator::<Simulator>()
+            .expect("the Lingxing simulator")
+    }
+
+    #[test]
+    fn a_task_answers_only_the_seller_and_region_that_created_it() {
+        let mut sandbox = sandbox();
+        let (token, _) = fetch(&mut sandbox);
+        let task = create(&mut sandbox, &token, SELLER_ID, "na");
+        assert_eq!(
+            code(&query(&mut sandbox, &token, &task, SELLER_ID, "na")),
+            "0"
+        );
+        for (seller, region) in [("A2OTHERSELLER9", "na"), (SELLER_ID, "eu")] {
+            let refused = query(&mut sandbox, &token, &task, seller, region);
+            assert_eq!(code(&refused), "102", "{seller} {region}");
+            assert!(json_of(&refused)["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("seller_id and region")));
+            assert_eq!(
+                json_of(&refused)["data"],
+                json!([]),
+                "nothing of the task leaks"
+            );
+        }
+        // Renewing its document's link: the same rule.
+        let document = simulator(&sandbox)
+            .tasks
+            .get(&task)
+            .map(|t| t.document_id.clone())
+            .expect("the task's document");
+        let renew = |sandbox: &mut Sandbox, seller: &str| {
+            code(&call(
+                sandbox,
+                RENEW_PATH,
+                &token,
+                json!({"seller_id": seller, "region": "na", "report_document_id": document}),
+            ))
+        };
+        assert_eq!(renew(&mut sandbox, "A2OTHERSELLER9"), "102");
+        assert_eq!(renew(&mut sandbox, SELLER_ID), "0");
+        assert_eq!(simulator(&sandbox).foreign_refusals(), 3);
+        assert_eq!(simulator(&sandbox).renewals(), 1);
+    }
+
+    #[test]
+    fn a_refresh_replaces_the_access_token_issued_with_it() {
+        let mut sandbox = sandbox();
+        let (old, refresh_token) = fetch(&mut sandbox);
+        let (other, _) = fetch(&mut sandbox);
+        let task = create(&mut sandbox, &old, SELLER_ID, "na");
+        let (new, _) = pair(&refresh(&mut sandbox, &refresh_token));
+        assert_ne!(new, old);
+        let refused = query(&mut sandbox, &old, &task, SELLER_ID, "na");
+        assert_eq!(code(&refused), "2001005");
+        assert_eq!(json_of(&refused)["msg"], "access token not match");
+        // The new token works, and so does a pair fetched independently.
+        assert_eq!(
+            code(&query(&mut sandbox, &new, &task, SELLER_ID, "na")),
+            "0"
+        );
+        assert_eq!(
+            code(&query(&mut sandbox, &other, &task, SELLER_ID, "na")),
+            "0"
+        );
+        // A refused refresh (the token was spent) replaces nothing.
+        assert_eq!(code(&refresh(&mut sandbox, &refresh_token)), "2001009");
+        assert_eq!(
+            code(&query(&mut sandbox, &new, &task, SELLER_ID, "na")),
+            "0"
+        );
+        assert_eq!(simulator(&sandbox).replaced_tokens_refused(), 1);
+    }
 }

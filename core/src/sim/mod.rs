@@ -75,7 +75,7 @@ pub mod lingxing;
 mod writers;
 pub mod yandex_market;
 
-pub use faults::{Fault, FaultParseError, FaultPlan, Times};
+pub use faults::{fault_answers, Fault, FaultParseError, FaultPlan, Times};
 pub use harness::{ActionRecord, ChunkPlan, Harness, HarnessError, Interference, Run, Stepped};
 pub use writers::{gzip_compress, zip_archive, ZipMember};
 

@@ -3,16 +3,19 @@
 //!
 //! | request | answer |
 //! |---|---|
-//! | `POST {/v2,/v1,}/reports/<kind>/generate?format=…` (every kind of the spec, `/v1/businesses/{id}/…` for marketing detalization) | checks the credentials, the kind's quota, `Content-Type`, the query (`format`, `language`, `sourceType` where the spec has them) and the body against the kind's schema (`400` with the error envelope); then `{"status":"OK","result":{"reportId","estimatedGenerationTime"}}` |
-//! | `GET {/v2,}/reports/info/{reportId}` | `PENDING` for the first quarter of the generation, `PROCESSING` with the remaining `estimatedGenerationTime`, then `DONE` with a `file` link living 60 minutes (a new one on every call); `DONE`/`NO_DATA`, `FAILED`/`TOO_LARGE` or `FAILED` when a fault says so; `404` for unknown ids |
+//! | `POST {/v2,/v1,}/reports/<kind>/generate?format=…` (every kind of the spec, `/v1/businesses/{id}/…` for marketing detalization) | checks the credentials, the kind's quota, `Content-Type`, the query (`format`, `language`, `sourceType` where the spec has them) and the body against the kind's schema (`400` with the error envelope, also for a field the schema does not declare); then `{"status":"OK","result":{"reportId","estimatedGenerationTime"}}` |
+//! | `GET {/v2,}/reports/info/{reportId}` | `PENDING` for the first quarter of the generation, `PROCESSING` with the remaining `estimatedGenerationTime`, then `DONE` with a `file` link living 60 minutes (a new one on every call); `DONE`/`NO_DATA`, `DONE`/`RESOURCE_NOT_FOUND` with the `file` (partial), `FAILED`/`TOO_LARGE` or `FAILED` when a fault says so; `404` for unknown ids |
 //! | `GET /_files/{reportId}/{name}?expires=…&sig=…` | the file host: `400` with any `Api-Key` or `Authorization` header, `403` for a tampered or expired link, else the file |
 //!
 //! Credentials: `Api-Key: `[`API_KEY`] or `Authorization: Bearer `[`OAUTH_TOKEN`]
 //! (`401` "Api-Key token prefix invalid" for `Bearer <api key>`,
 //! "Credentials are not specified" without any). Every API answer carries
 //! `X-RateLimit-Resource-Limit`, `-Remaining` and `-Until` (RFC 1123, whole
-//! seconds) of its resource: each generate kind allows
-//! [`GENERATE_LIMIT`] per [`GENERATE_PERIOD_MS`], the info call
+//! seconds) of its resource: each generate kind has its own quota, the
+//! one the spec's `x-resource-limit-config` gives the lowest tariff
+//! ([`ReportKind::default_limit`]: 1 per 10 minutes for `shows-sales`,
+//! `competitors-position` and `goods-feedback`, 1 per 2 minutes for the
+//! other reports, 100 to 1 000 per hour for the documents), the info call
 //! [`INFO_LIMIT`] per [`INFO_PERIOD_MS`]; a request over the quota gets a
 //! `420` (counted in [`Simulator::limit_hits`]). Errors use the envelope
 //! `{"status":"ERROR","errors":[{"code","message"}]}`.
@@ -31,8 +34,9 @@
 //! with the envelope; `malformed-envelope` a cut JSON answer on `200` (odd)
 //! or an HTML `503` (even); `expired-token` `401`; `reject-406`/`reject-422`
 //! a `400`; `wrong-estimate` makes the report take three times longer than
-//! its estimates say; `no-data`, `too-large` and `report-failure` decide
-//! the report's end; `expired-link` refuses the link with `403`;
+//! its estimates say; `no-data`, `too-large`, `partial-report` (`DONE`
+//! with sub-status `RESOURCE_NOT_FOUND` and a file) and `report-failure`
+//! decide the report's end; `expired-link` refuses the link with `403`;
 //! `corrupt-body` flips a byte of the first member's data, `truncated-gzip`
 //! cuts the archive short, `disconnect` breaks the transfer half-way;
 //! `zip-bomb` and `zip-slip` serve a hostile archive instead. A PDF carries
@@ -73,10 +77,6 @@ pub const CANARY: &str = "CANARY";
 pub const BUSINESS_ID: i64 = 5_551_234;
 /// The store of the sample reports.
 pub const CAMPAIGN_ID: i64 = 21_870_042;
-/// Generate calls per kind and period.
-pub const GENERATE_LIMIT: u32 = 1;
-/// The generate quota's period, in ms (the lowest tariff's 2 minutes).
-pub const GENERATE_PERIOD_MS: u64 = 120_000;
 /// Info calls per period.
 pub const INFO_LIMIT: u32 = 100;
 /// The info quota's period, in ms.
@@ -85,6 +85,27 @@ pub const INFO_PERIOD_MS: u64 = 60_000;
 pub const LINK_LIFETIME_MS: u64 = 60 * 60 * 1000;
 /// How long a `throttle` fault's `420` holds, in ms.
 pub const THROTTLE_MS: u64 = 2_000;
+
+/// What each fault answers here, for help texts ([`Fault::answer`]).
+pub const FAULT_ANSWERS: &[(Fault, &str)] = &[
+    (Fault::Throttle, "next API call: HTTP 420 LIMIT_EXCEEDED with X-RateLimit-Resource-* headers, until 2 s later"),
+    (Fault::ServerError, "next API call: HTTP 500 INTERNAL_ERROR (odd firings) or 503 SERVICE_UNAVAILABLE (even), with the error envelope"),
+    (Fault::MalformedEnvelope, "next API call: a cut JSON answer on HTTP 200 (odd firings) or an HTML 503 (even)"),
+    (Fault::ExpiredToken, "next API call: HTTP 401 UNAUTHORIZED"),
+    (Fault::Reject406, "next generate: HTTP 400 BAD_REQUEST (period too long)"),
+    (Fault::Reject422, "next generate: HTTP 400 BAD_REQUEST (period too long)"),
+    (Fault::WrongEstimate, "next report takes 3x longer than its estimatedGenerationTime says"),
+    (Fault::NoData, "next report ends DONE with subStatus NO_DATA and no file"),
+    (Fault::TooLarge, "next report ends FAILED with subStatus TOO_LARGE"),
+    (Fault::ReportFailure, "next info call: status FAILED, for good"),
+    (Fault::ExpiredLink, "next file download: HTTP 403 (link expired)"),
+    (Fault::CorruptBody, "next archive: one byte of the first member flipped (its CRC-32 fails; a PDF is left alone)"),
+    (Fault::TruncatedGzip, "next archive cut short, delivered as complete (a PDF is left alone)"),
+    (Fault::Disconnect, "next file download breaks off half-way through the body"),
+    (Fault::ZipBomb, "next archive holds a member that inflates a thousandfold"),
+    (Fault::ZipSlip, "next archive holds a member named ../../evil.csv"),
+    (Fault::PartialReport, "next report ends DONE with subStatus RESOURCE_NOT_FOUND and a file (a partial report)"),
+];
 
 /// The Api-Key credentials the simulator accepts.
 pub fn provider_credentials() -> Credentials {
@@ -186,6 +207,8 @@ enum Fate {
     Failed,
     NoData,
     TooLarge,
+    /// `DONE`/`RESOURCE_NOT_FOUND` with a file: what was found.
+    Partial,
 }
 
 /// What the file host serves for a report, and the ground truth.
@@ -429,12 +452,14 @@ impl Simulator {
         if let Err(response) = self.gate(cx, request) {
             return response;
         }
-        let headers = match self.quota(cx.now, kind.name(), GENERATE_LIMIT, GENERATE_PERIOD_MS) {
+        let limit = kind.default_limit();
+        let headers = match self.quota(cx.now, kind.name(), limit.amount, limit.period_ms) {
             Ok(headers) => headers,
             Err(headers) => {
                 let message = format!(
-                    "Hit rate limit of '{GENERATE_LIMIT}' requests per '{}' for resource '{}'",
-                    GENERATE_PERIOD_MS / 1000,
+                    "Hit rate limit of '{}' requests per '{}' for resource '{}'",
+                    limit.amount,
+                    limit.period_ms / 1000,
                     kind.operation_id()
                 );
                 return with_headers(error(420, "LIMIT_EXCEEDED", &message), headers);
@@ -473,6 +498,14 @@ impl Simulator {
         if let (Some(business), Value::Object(map)) = (path_business, &mut body) {
             map.insert("businessId".to_owned(), json!(business));
         }
+        // The kind's typed body declares exactly the fields of the spec's
+        // request schema (the spec conformance test checks it), so this
+        // accepts every field the schema allows, set by the modelled body
+        // or sent as an extra field, checks each against its rules, and
+        // answers 400 for a field the schema does not declare. The spec sets
+        // no `additionalProperties` and Yandex does not document what the
+        // API does with an undeclared field; refusing it makes a misspelt
+        // field fail in tests instead of being dropped in silence.
         let request_body = match ReportSpec::request_from_json(kind.name(), body.clone()) {
             Ok(parsed) => parsed,
             Err(e) => return error(400, "BAD_REQUEST", &e.to_string()),
@@ -520,6 +553,7 @@ impl Simulator {
             Some(Fault::WrongEstimate) => wrong = true,
             Some(Fault::NoData) => fate = Fate::NoData,
             Some(Fault::TooLarge) => fate = Fate::TooLarge,
+            Some(Fault::PartialReport) => fate = Fate::Partial,
             _ => {}
         }
         let n = self.order.len() as u64;
@@ -598,7 +632,7 @@ impl Simulator {
             json!({ "status": status, "generationRequestedAt": requested, "estimatedGenerationTime": remaining })
         } else {
             match report.fate {
-                Fate::Normal => {
+                Fate::Normal | Fate::Partial => {
                     let expires = cx.now.saturating_add(LINK_LIFETIME_MS).as_u64();
                     let link = format!(
                         "{}/_files/{}/{}?expires={expires}&sig={}",
@@ -607,7 +641,11 @@ impl Simulator {
                         report.content.name,
                         self.signature(&id, expires)
                     );
-                    json!({ "status": "DONE", "generationRequestedAt": requested, "generationFinishedAt": finished, "file": link })
+                    let mut result = json!({ "status": "DONE", "generationRequestedAt": requested, "generationFinishedAt": finished, "file": link });
+                    if let (Fate::Partial, Some(fields)) = (report.fate, result.as_object_mut()) {
+                        fields.insert("subStatus".into(), json!("RESOURCE_NOT_FOUND"));
+                    }
+                    result
                 }
                 Fate::NoData => {
                     json!({ "status": "DONE", "subStatus": "NO_DATA", "generationRequestedAt": requested, "generationFinishedAt": finished })
@@ -846,7 +884,7 @@ impl ProviderSim for Simulator {
     fn report_content(&self, report_id: &str) -> Option<Vec<u8>> {
         let report = self.reports.get(report_id)?;
         Some(match report.fate {
-            Fate::Normal => report.content.truth.clone(),
+            Fate::Normal | Fate::Partial => report.content.truth.clone(),
             _ => Vec::new(),
         })
     }
@@ -1192,6 +1230,60 @@ mod tests {
         sample_request(ReportKind::UnitedOrders, NOW).body_json()
     }
 
+    /// Generates `kind`'s sample at `at`: the status and the quota headers.
+    fn generate_at(sandbox: &mut Sandbox, kind: ReportKind, at: Millis) -> (u16, u32, Millis) {
+        let target = format!("/yandex-market{}", kind.path(None, BUSINESS_ID));
+        let body = sample_request(kind, NOW).body_json();
+        let answer = sandbox.handle(at, &api(Method::Post, &target, &body));
+        let limit = answer
+            .header("x-ratelimit-resource-limit")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let until = answer
+            .header("x-ratelimit-resource-until")
+            .and_then(crate::providers::yandex_market::date::parse_http_date)
+            .unwrap_or(Millis::ZERO);
+        (answer.status, limit, until)
+    }
+
+    #[test]
+    fn each_generate_kind_has_the_quota_the_spec_gives_it() {
+        let mut sandbox = sandbox("");
+        // 1 per 10 minutes: a second generate within them gets a 420 that
+        // says when the window ends; after it, a 200.
+        let (first, limit, until) = generate_at(&mut sandbox, ReportKind::ShowsSales, NOW);
+        assert_eq!((first, limit), (200, 1));
+        assert_eq!(until, ceil_second(NOW.saturating_add(10 * 60_000)));
+        let nine_minutes = NOW.saturating_add(9 * 60_000);
+        let (second, _, second_until) =
+            generate_at(&mut sandbox, ReportKind::ShowsSales, nine_minutes);
+        assert_eq!((second, second_until), (420, until));
+        assert_eq!(
+            generate_at(&mut sandbox, ReportKind::ShowsSales, until).0,
+            200
+        );
+        // Another kind has a window of its own: 1 per 2 minutes.
+        let (orders, limit, until) = generate_at(&mut sandbox, ReportKind::UnitedOrders, NOW);
+        assert_eq!((orders, limit), (200, 1));
+        assert_eq!(until, ceil_second(NOW.saturating_add(2 * 60_000)));
+        assert_eq!(
+            generate_at(&mut sandbox, ReportKind::UnitedOrders, until).0,
+            200
+        );
+        // Documents: hundreds per hour, back to back.
+        for n in 0..200 {
+            let (status, limit, _) = generate_at(&mut sandbox, ReportKind::ShipmentList, NOW);
+            assert_eq!((status, limit), (200, 200), "shipment list #{n}");
+        }
+        assert_eq!(
+            generate_at(&mut sandbox, ReportKind::ShipmentList, NOW).0,
+            420
+        );
+        let labels = generate_at(&mut sandbox, ReportKind::Labels, NOW);
+        assert_eq!((labels.0, labels.1), (200, 1_000));
+        assert_eq!(sandbox.simulator::<Simulator>().unwrap().limit_hits(), 2);
+    }
+
     #[test]
     fn full_lifecycle_by_hand() {
         let mut sandbox = sandbox("");
@@ -1285,7 +1377,8 @@ mod tests {
             second.header("x-ratelimit-resource-until").unwrap(),
         )
         .unwrap();
-        assert_eq!(until, ceil_second(NOW.saturating_add(GENERATE_PERIOD_MS)));
+        let period = ReportKind::UnitedOrders.default_limit().period_ms;
+        assert_eq!(until, ceil_second(NOW.saturating_add(period)));
         assert_eq!(
             sandbox
                 .handle(until, &api(Method::Post, target, &orders()))
@@ -1298,7 +1391,7 @@ mod tests {
         assert_eq!(refused.status, 401);
         assert!(String::from_utf8_lossy(&refused.body).contains("prefix invalid"));
         let bad = sandbox.handle(
-            NOW.saturating_add(10 * GENERATE_PERIOD_MS),
+            NOW.saturating_add(10 * period),
             &api(
                 Method::Post,
                 "/yandex-market/v2/reports/united-orders/generate?format=XLS",

@@ -118,6 +118,12 @@ pub(crate) struct YandexMarketArgs {
     /// The request body as JSON, or @FILE to read it from a file.
     #[arg(long, value_name = "JSON|@FILE", help_heading = "Report")]
     body_json: Option<String>,
+    /// One more body field, sent as given (repeatable): a field the API
+    /// allows that this version does not model, e.g.
+    /// --body-field 'promoId="cf-1"'. The value is JSON (quote strings); a
+    /// field the body already has is refused.
+    #[arg(long = "body-field", value_name = "NAME=JSON", help_heading = "Report")]
+    body_fields: Vec<String>,
     /// file (XLSX), csv or json (csv and json are ZIP archives, written as
     /// one file per sheet under --out DIR).
     #[arg(
@@ -207,6 +213,15 @@ impl YandexMarketArgs {
         }
         if let Some(prefix) = &self.path_prefix {
             spec.path_prefix = Some(prefix.clone());
+        }
+        for field in &self.body_fields {
+            let (name, value) = field.split_once('=').ok_or_else(|| {
+                format!("--body-field `{field}` must be NAME=JSON, e.g. 'promoId=\"cf-1\"'")
+            })?;
+            let value = serde_json::from_str(value).map_err(|e| {
+                format!("--body-field {name}: `{value}` is not JSON ({e}); quote strings: '{name}=\"text\"'")
+            })?;
+            spec = spec.with_body_field(name, value);
         }
         spec.validate().map_err(|e| e.to_string())?;
         let credentials = match (&self.api_key, &self.oauth_token) {

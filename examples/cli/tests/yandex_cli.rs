@@ -240,3 +240,86 @@ fn multipart_formats_need_a_directory() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("--out DIR"));
 }
+
+#[test]
+fn body_fields_are_sent_as_given_and_judged_by_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = start_sim(&[]);
+    // Each kind has its own generate quota (1 per 2 or 10 minutes): one
+    // generate per kind, so no run waits for a window.
+    let orders = r#"{"businessId": 5551234, "dateFrom": "2024-01-01", "dateTo": "2024-01-31"}"#;
+    let args = |kind: &str, body: &str, name: &str, field: &str| {
+        vec![
+            "--kind".to_owned(),
+            kind.to_owned(),
+            "--body-json".to_owned(),
+            body.to_owned(),
+            "--format".to_owned(),
+            "csv".to_owned(),
+            "--body-field".to_owned(),
+            field.to_owned(),
+            "--out".to_owned(),
+            dir.path().join(name).to_string_lossy().into_owned(),
+        ]
+    };
+    let run = |args: Vec<String>| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        fetch(&sim, &args)
+    };
+    // Declared by the schema (not in the body): sent and accepted.
+    let accepted = run(args(
+        "united-orders",
+        orders,
+        "a",
+        r#"promoId="cf-2024-01""#,
+    ));
+    assert!(
+        accepted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&accepted.stderr)
+    );
+    assert_eq!(generates(&sim), 1);
+    // Not declared: the simulator refuses it as the API's schema would.
+    let refused = run(args(
+        "goods-feedback",
+        r#"{"businessId": 5551234}"#,
+        "b",
+        r#"promoCode="X""#,
+    ));
+    assert!(!refused.status.success());
+    let json = outcome(&refused);
+    assert!(
+        json["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("promoCode"),
+        "{json}"
+    );
+    assert_eq!(generates(&sim), 1);
+    // Already in the body, or not JSON: refused before anything is sent.
+    for field in [r#"dateFrom="2023-01-01""#, "promoId=cf-1", "promoId"] {
+        let local = run(args("united-orders", orders, "c", field));
+        assert!(!local.status.success(), "{field}");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&local.stdout),
+            String::from_utf8_lossy(&local.stderr)
+        );
+        assert!(
+            text.contains("--body-field") || text.contains("dateFrom"),
+            "{field}: {text}"
+        );
+    }
+    assert_eq!((generates(&sim), sim_refused_generates(&sim)), (1, 1));
+}
+
+/// Generates the simulator answered with something else than 200.
+fn sim_refused_generates(sim: &Sim) -> usize {
+    sim.request_log()
+        .iter()
+        .filter(|r| {
+            r["path"].as_str().is_some_and(|p| p.ends_with("/generate"))
+                && r["status"].as_u64() != Some(200)
+        })
+        .count()
+}

@@ -4,7 +4,7 @@
 //! version does not know, and credentials.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::calendar;
 use crate::error::ConfigError;
@@ -443,6 +443,14 @@ pub struct ReportSpec {
     /// `X-RateLimit-*` headers say otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generate_limit: Option<RateLimit>,
+    /// Body fields sent as given, merged into the generate body: fields
+    /// the schema allows that `request` does not model or leaves out (a
+    /// field Yandex added after this release), so no one waits for a
+    /// release to use them. Not checked here beyond being JSON; the API
+    /// judges them. [`Self::validate`] refuses a name the modelled body
+    /// already sends (one field, two values) — set it in `request` instead.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub extra_body_fields: Map<String, Value>,
 }
 
 impl ReportSpec {
@@ -456,7 +464,29 @@ impl ReportSpec {
             page_format: None,
             path_prefix: None,
             generate_limit: None,
+            extra_body_fields: Map::new(),
         }
+    }
+
+    /// The same spec with one more body field sent as given (see
+    /// [`Self::extra_body_fields`]).
+    #[must_use]
+    pub fn with_body_field(mut self, name: impl Into<String>, value: Value) -> Self {
+        self.extra_body_fields.insert(name.into(), value);
+        self
+    }
+
+    /// The generate call's body: the modelled body with the extra fields
+    /// merged in. Modelled fields win a clash, which [`Self::validate`]
+    /// refuses anyway.
+    pub(crate) fn generate_body(&self) -> Value {
+        let mut body = self.request.body_json();
+        if let Value::Object(map) = &mut body {
+            for (name, value) in &self.extra_body_fields {
+                map.entry(name.clone()).or_insert_with(|| value.clone());
+            }
+        }
+        body
     }
 
     /// A typed request from a kind name and a JSON body (as the CLI's
@@ -569,7 +599,8 @@ impl ReportSpec {
                 ));
             }
         }
-        let body = serde_json::to_vec(&self.request.body_json()).unwrap_or_default();
+        self.validate_extra_fields()?;
+        let body = serde_json::to_vec(&self.generate_body()).unwrap_or_default();
         if body.len() > MAX_BODY_BYTES {
             return Err(invalid(
                 "body",
@@ -578,6 +609,44 @@ impl ReportSpec {
                     body.len()
                 ),
             ));
+        }
+        Ok(())
+    }
+
+    fn validate_extra_fields(&self) -> Result<(), ConfigError> {
+        if self.extra_body_fields.is_empty() {
+            return Ok(());
+        }
+        let modelled = self.request.body_json();
+        let Value::Object(sent) = &modelled else {
+            return Err(invalid(
+                "extraBodyFields",
+                "extra fields need a JSON object body".to_owned(),
+            ));
+        };
+        let in_path = self
+            .request
+            .kind()
+            .is_some_and(|kind| kind.params().business_in_path);
+        for name in self.extra_body_fields.keys() {
+            if name.is_empty() || name.len() > 128 || name.chars().any(char::is_control) {
+                return Err(invalid(
+                    "extraBodyFields",
+                    format!("`{}` is not a field name (1–128 characters, no control characters)", name.escape_debug()),
+                ));
+            }
+            if sent.contains_key(name) {
+                return Err(invalid(
+                    "extraBodyFields",
+                    format!("`{name}` is already in the report body; set it there, not as an extra field"),
+                ));
+            }
+            if in_path && name == "businessId" {
+                return Err(invalid(
+                    "extraBodyFields",
+                    "businessId of this report is a path parameter; set it in the body".to_owned(),
+                ));
+            }
         }
         Ok(())
     }
@@ -1723,6 +1792,58 @@ fn period(from: Option<&str>, to: Option<&str>) -> Result<(), ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn orders() -> ReportSpec {
+        ReportSpec::new(
+            ReportRequest::UnitedOrders(UnitedOrdersRequest::new(5, "2024-01-01", "2024-01-31")),
+            ReportFormat::Csv,
+        )
+    }
+
+    #[test]
+    fn extra_body_fields_go_out_with_the_modelled_ones() {
+        let spec = orders()
+            .with_body_field("promoId", serde_json::json!("cf_1"))
+            .with_body_field("newFilter", serde_json::json!({"a": [1, 2]}));
+        assert_eq!(spec.validate(), Ok(()));
+        assert_eq!(
+            spec.generate_body(),
+            serde_json::json!({"businessId": 5, "dateFrom": "2024-01-01", "dateTo": "2024-01-31", "promoId": "cf_1", "newFilter": {"a": [1, 2]}})
+        );
+        // They survive a round trip; a spec without them serializes as before
+        // and old specs (no field) parse.
+        let json = serde_json::to_value(&spec).unwrap();
+        assert_eq!(json["extraBodyFields"]["promoId"], "cf_1");
+        assert_eq!(serde_json::from_value::<ReportSpec>(json).unwrap(), spec);
+        let plain = serde_json::to_value(orders()).unwrap();
+        assert!(plain.get("extraBodyFields").is_none(), "{plain}");
+        assert_eq!(serde_json::from_value::<ReportSpec>(plain).unwrap(), orders());
+    }
+
+    #[test]
+    fn an_extra_field_the_modelled_body_sends_is_refused() {
+        let clash = orders().with_body_field("dateFrom", serde_json::json!("2023-01-01"));
+        let error = clash.validate().unwrap_err().to_string();
+        assert!(error.contains("dateFrom") && error.contains("set it there"), "{error}");
+        let marketing = ReportSpec::new(
+            ReportSpec::request_from_json(
+                "marketing-detalization",
+                serde_json::json!({"businessId": 5, "monthOfYear": {"year": 2024, "month": 1}}),
+            )
+            .unwrap(),
+            ReportFormat::Csv,
+        )
+        .with_body_field("businessId", serde_json::json!(6));
+        assert!(marketing.validate().unwrap_err().to_string().contains("path parameter"));
+        let unnamed = orders().with_body_field("", serde_json::json!(1));
+        assert!(unnamed.validate().is_err());
+        let raw = ReportSpec::new(
+            ReportRequest::Raw(RawRequest::new("/v2/reports/new-thing/generate", serde_json::json!([]))),
+            ReportFormat::File,
+        )
+        .with_body_field("x", serde_json::json!(1));
+        assert!(raw.validate().is_err(), "a raw body that is no object takes no extra field");
+    }
 
     #[test]
     fn every_kind_parses_by_name_and_operation() {

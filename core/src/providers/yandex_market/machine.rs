@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::config::{Credentials, Output, RateLimit, ReportSpec, API_ORIGIN};
 use super::date::parse_http_date;
 use super::wire;
-use crate::action::{Event, Phase, WaitReason};
+use crate::action::{Event, Phase, WaitReason, Warning};
 use crate::config::JobConfig;
 use crate::error::{ConfigError, Error, ReportFailure};
 use crate::http::{find_header, Body, Header};
@@ -80,6 +80,10 @@ pub(crate) struct Flow {
     polls: u32,
     /// The info call is for a fresh link, not for progress.
     relinking: bool,
+    /// The report is partial (`DONE`/`RESOURCE_NOT_FOUND` with a file):
+    /// the summary's warning.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    partial: Option<Warning>,
 }
 
 impl Protocol for Flow {
@@ -95,6 +99,7 @@ impl Protocol for Flow {
             stage: Stage::Generate,
             polls: 0,
             relinking: false,
+            partial: None,
         })
     }
 
@@ -174,7 +179,7 @@ impl Protocol for Flow {
                 };
                 let mut headers = api_headers(credentials);
                 headers.push(Header::plain("Content-Type", "application/json"));
-                let body = serde_json::to_vec(&self.spec.request.body_json())
+                let body = serde_json::to_vec(&self.spec.generate_body())
                     .map_err(|e| Error::internal(format!("{GENERATE} body: {e}")))?;
                 Outgoing::post(GENERATE, url, headers, Body::Plain(body))
             }
@@ -245,6 +250,10 @@ impl Protocol for Flow {
             container,
             ..ReportBody::single(Compression::Identity, record_format)
         }
+    }
+
+    fn warnings(&self) -> Vec<Warning> {
+        self.partial.iter().cloned().collect()
     }
 
     fn content_type(&self) -> String {
@@ -337,6 +346,7 @@ impl Flow {
                 detail: detail.to_owned(),
             })
         };
+        let file = info.file.filter(|f| is_http_url(f));
         match (status.as_str(), sub.as_deref()) {
             (_, Some("NO_DATA")) => Verdict::NoData,
             (_, Some("TOO_LARGE")) => failed(
@@ -344,6 +354,14 @@ impl Flow {
                 "the report exceeds Yandex's size limit; request a shorter period or narrower filters \
                  (fewer campaigns, categories or offers) and generate it again",
             ),
+            // A partial report: what was found is in the file.
+            ("DONE", Some("RESOURCE_NOT_FOUND")) if file.is_some() => {
+                self.partial = Some(Warning::PartialReport {
+                    status: verbatim.clone(),
+                    missing: self.missing_entities(),
+                });
+                self.download_from(life, cx, file)
+            }
             (_, Some("RESOURCE_NOT_FOUND")) => failed(
                 ReportFailure::ResourceNotFound,
                 "Yandex could not find some of the entities the request names; check businessId, \
@@ -354,18 +372,7 @@ impl Flow {
                 "Yandex failed to generate the report; check the request (campaign, period, payment \
                  order), then generate it again later",
             ),
-            ("DONE", _) => match info.file.filter(|f| is_http_url(f)) {
-                Some(url) => {
-                    self.relinking = false;
-                    life.link_obtained(cx, url, LINK_LIFETIME_MS);
-                    self.stage = Stage::Download;
-                    // Not `Proceed`: a fresh link does not reset the attempt
-                    // budget, or a download that fails every time would be
-                    // retried forever.
-                    Verdict::Continue
-                }
-                None => retry(malformed(INFO, "status DONE without a file link")),
-            },
+            ("DONE", _) => self.download_from(life, cx, file),
             // PENDING, PROCESSING, and values this version does not know
             // (Yandex asks integrations to tolerate new ones): keep waiting,
             // up to the job's deadline.
@@ -381,6 +388,52 @@ impl Flow {
                 );
                 Verdict::Proceed
             }
+        }
+    }
+
+    /// A `DONE` report: download its file.
+    fn download_from(
+        &mut self,
+        life: &mut Lifecycle<Call>,
+        cx: &mut Cx<'_>,
+        file: Option<String>,
+    ) -> Verdict {
+        match file {
+            Some(url) => {
+                self.relinking = false;
+                life.link_obtained(cx, url, LINK_LIFETIME_MS);
+                self.stage = Stage::Download;
+                // Not `Proceed`: a fresh link does not reset the attempt
+                // budget, or a download that fails every time would be
+                // retried forever.
+                Verdict::Continue
+            }
+            None => retry(malformed(INFO, "status DONE without a file link")),
+        }
+    }
+
+    /// What a `RESOURCE_NOT_FOUND` report lacks. Yandex says only that
+    /// some entities of the request were not found, so this names the
+    /// request's id fields, where they must be.
+    fn missing_entities(&self) -> String {
+        let body = self.spec.generate_body();
+        let ids: Vec<&str> = body
+            .as_object()
+            .map(|fields| {
+                fields
+                    .keys()
+                    .map(String::as_str)
+                    .filter(|name| name.ends_with("Id") || name.ends_with("Ids"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if ids.is_empty() {
+            "entities of the request that Yandex could not find (it does not say which)".to_owned()
+        } else {
+            format!(
+                "entities named by {} that Yandex could not find (it does not say which)",
+                ids.join(", ")
+            )
         }
     }
 

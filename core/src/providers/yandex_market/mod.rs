@@ -9,9 +9,10 @@
 //!        │                    GET {prefix}/reports/info/{reportId} ── PENDING / PROCESSING ─────────┘
 //!        │                                 │ DONE + NO_DATA: Done(NoData)
 //!        │                                 │ TOO_LARGE: Failed(ReportFailed{TooLarge}) — narrow the period
-//!        │                                 │ RESOURCE_NOT_FOUND: Failed(ReportFailed{ResourceNotFound})
+//!        │                                 │ RESOURCE_NOT_FOUND without a file: Failed(ReportFailed{ResourceNotFound})
 //!        │                                 │ FAILED: Failed(ReportFailed{Fatal}) with the sub-status
-//!        │                                 ▼ DONE + file (a link living 60 minutes)
+//!        │                                 ▼ DONE + file (a link living 60 minutes); with RESOURCE_NOT_FOUND
+//!        │                                 │ a partial report: Done with Warning::PartialReport
 //!        │                    GET <file> (no Api-Key, no Authorization)
 //!        │                                 │ XLSX: delivered as is, verified as a ZIP container
 //!        │                                 │ CSV / JSON: a ZIP, each member a named part, rows counted
