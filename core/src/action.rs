@@ -256,3 +256,16 @@ pub enum Warning {
         missing: String,
     },
 }
+
+impl std::fmt::Display for Warning {
+    /// One line for people: what is missing and what to do.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::PartialReport { status, missing } => write!(
+                f,
+                "partial report ({status}): the provider left out {missing} — check the ids the \
+                 request names and regenerate once they exist if the missing part matters"
+            ),
+        }
+    }
+}

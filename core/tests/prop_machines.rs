@@ -82,7 +82,15 @@ struct Case {
 fn fault_plan() -> impl Strategy<Value = FaultPlan> {
     let times = prop_oneof![4 => (1u32..=3).prop_map(Times::Count), 1 => Just(Times::Always)];
     prop::collection::vec(
-        (prop::sample::select(amazon_ads::FAULTS.to_vec()), times),
+        (
+            prop::sample::select(
+                amazon_ads::FAULT_ANSWERS
+                    .iter()
+                    .map(|(fault, _)| *fault)
+                    .collect::<Vec<_>>(),
+            ),
+            times,
+        ),
         0..=3,
     )
     .prop_map(|entries| {

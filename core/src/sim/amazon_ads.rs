@@ -67,22 +67,8 @@ pub const SAMPLE_METRICS: [&str; 8] = [
     "attributedSales14d",
 ];
 
-/// The faults this simulator implements (see [`Fault`] for each).
-pub const FAULTS: [Fault; 10] = [
-    Fault::Throttle,
-    Fault::ServerError,
-    Fault::Disconnect,
-    Fault::ExpiredLink,
-    Fault::CorruptBody,
-    Fault::TruncatedGzip,
-    Fault::ReportFailure,
-    Fault::ExpiredToken,
-    Fault::Reject406,
-    Fault::Reject422,
-];
-
-/// What each fault of [`FAULTS`] answers here, for help texts
-/// ([`Fault::answer`]).
+/// The faults this simulator implements and what each answers here (for
+/// help texts: [`Fault::answer`]). Other faults never fire at it.
 pub const FAULT_ANSWERS: &[(Fault, &str)] = &[
     (
         Fault::Throttle,
@@ -762,8 +748,8 @@ impl ProviderSim for Simulator {
             .map(|report| report.content.json.clone())
     }
 
-    fn faults(&self) -> &'static [Fault] {
-        &FAULTS
+    fn fault_answers(&self) -> &'static [(Fault, &'static str)] {
+        FAULT_ANSWERS
     }
 
     fn box_clone(&self) -> Box<dyn ProviderSim> {

@@ -846,6 +846,10 @@ impl ProviderSim for Simulator {
         response
     }
 
+    fn fault_answers(&self) -> &'static [(Fault, &'static str)] {
+        FAULT_ANSWERS
+    }
+
     fn download_prefix(&self) -> &'static str {
         "/_amazon/"
     }

@@ -503,8 +503,8 @@ enum Host {
 pub(crate) struct SimCx<'a> {
     pub(crate) now: Millis,
     faults: &'a mut FaultState,
-    /// The faults the answering simulator implements.
-    supported: &'static [Fault],
+    /// The faults the answering simulator implements, with their answers.
+    supported: &'static [(Fault, &'static str)],
     fired: Option<Fault>,
 }
 
@@ -565,11 +565,10 @@ pub(crate) trait ProviderSim: fmt::Debug + Send + Sync {
     fn download_prefix(&self) -> &'static str;
     /// The decoded bytes of a report this simulator created.
     fn report_content(&self, report_id: &str) -> Option<Vec<u8>>;
-    /// The faults this simulator implements. Others in a plan never fire at
-    /// (and are not used up by) this simulator's requests.
-    fn faults(&self) -> &'static [Fault] {
-        &Fault::ALL
-    }
+    /// The faults this simulator implements, with what each answers here.
+    /// Others in a plan never fire at (and are not used up by) this
+    /// simulator's requests.
+    fn fault_answers(&self) -> &'static [(Fault, &'static str)];
     fn box_clone(&self) -> Box<dyn ProviderSim>;
     fn as_any(&self) -> &dyn Any;
 }
@@ -653,7 +652,7 @@ impl Sandbox {
                         let mut cx = SimCx {
                             now,
                             faults: &mut self.faults,
-                            supported: sim.faults(),
+                            supported: sim.fault_answers(),
                             fired: None,
                         };
                         let response = sim.handle(&mut cx, request, rest);
@@ -724,15 +723,6 @@ impl Sandbox {
         self.sims
             .iter()
             .find_map(|sim| sim.as_any().downcast_ref::<T>())
-    }
-
-    /// The providers whose simulators implement `fault`, in list order.
-    pub fn providers_with(&self, fault: Fault) -> Vec<Provider> {
-        self.sims
-            .iter()
-            .filter(|sim| sim.faults().contains(&fault))
-            .map(|sim| sim.provider())
-            .collect()
     }
 
     /// How many times `fault` has fired so far.

@@ -877,6 +877,10 @@ impl ProviderSim for Simulator {
         )
     }
 
+    fn fault_answers(&self) -> &'static [(Fault, &'static str)] {
+        FAULT_ANSWERS
+    }
+
     fn download_prefix(&self) -> &'static str {
         "/_files/"
     }

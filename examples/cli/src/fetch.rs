@@ -10,7 +10,7 @@ use clap::Args;
 use reportflow::providers::Provider;
 use reportflow::{
     Blame, DataChunk, Error, Event, JobConfig, JobSpec, Outcome, PollPolicy, ReportFailure,
-    ReportJob, RetryPolicy, Summary,
+    ReportJob, RetryPolicy, Summary, Warning,
 };
 use reportflow_host::blocking::{drive, Step, Transport};
 use reportflow_host::wall_clock;
@@ -115,6 +115,9 @@ struct JsonOutcome {
     requests: u32,
     /// Where the report was written, when it was written to a file.
     output: Option<PathBuf>,
+    /// What a verified report lacks (e.g. a partial report), if anything.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    warnings: Vec<Warning>,
     /// The files of a multi-part report, when written under --out DIR.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     files: Vec<PathBuf>,
@@ -440,6 +443,12 @@ fn print_done(
     files: Vec<PathBuf>,
 ) {
     let no_data = summary.outcome == Outcome::NoData;
+    for warning in &summary.warnings {
+        eprintln!(
+            "reportflow: warning: {provider} report {}: {warning}",
+            summary.report_id
+        );
+    }
     if no_data {
         eprintln!(
             "{provider} report {}: no data for this request (NO_DATA) — check the period, ids and filters; nothing was written",
@@ -458,6 +467,7 @@ fn print_done(
             provider,
             kind: if no_data { "no_data" } else { "verified" }.to_owned(),
             failure: None,
+            warnings: summary.warnings.clone(),
             blame: None,
             retryable: None,
             message,
@@ -534,6 +544,7 @@ fn print_failed(
             md5: None,
             requests: job.requests_sent(),
             output: None,
+            warnings: Vec::new(),
             files: Vec::new(),
         };
         print_json_line(&outcome);

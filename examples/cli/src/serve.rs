@@ -4,7 +4,8 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 use clap::Args;
-use reportflow::sim::{Fault, FaultPlan, Sandbox, SandboxConfig};
+use reportflow::providers::Provider;
+use reportflow::sim::{Fault, FaultPlan, SandboxConfig};
 use reportflow_host::sim_server::{SimServer, HOSTS_PATH, REQUEST_LOG_PATH};
 
 use crate::providers::PROVIDERS;
@@ -53,27 +54,22 @@ impl SimArgs {
     }
 }
 
-/// The `--fault` help: one line per fault and the providers whose
-/// simulators implement it, from the simulators themselves so it cannot
-/// fall out of date.
+/// The `--fault` help: each fault and what it really answers at each
+/// provider that implements it, from the simulators' own tables so it
+/// cannot fall out of date.
 fn fault_help() -> String {
-    let sandbox = Sandbox::new(SandboxConfig::default());
     let mut help = String::from(
         "Inject a fault (repeatable, or comma-separated): NAME fires once, NAME:N the first N times, \
-         NAME:always every time. A fault waits for a simulator that implements it. Faults:\n",
+         NAME:always every time. A fault waits for a simulator that implements it. Faults, and what \
+         each provider's simulator answers:\n",
     );
     for fault in Fault::ALL {
-        let providers: Vec<&str> = sandbox
-            .providers_with(fault)
-            .into_iter()
-            .map(|p| p.as_str())
-            .collect();
-        help.push_str(&format!(
-            "  {:<18} {} [{}]\n",
-            fault.name(),
-            fault.description(),
-            providers.join(", ")
-        ));
+        help.push_str(&format!("  {:<18} {}\n", fault.name(), fault.description()));
+        for provider in Provider::ALL {
+            if let Some(answer) = fault.answer(*provider) {
+                help.push_str(&format!("      {:<14} {answer}\n", provider.as_str()));
+            }
+        }
     }
     help
 }

@@ -7,7 +7,6 @@ use std::process::{Command, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-
 mod common;
 
 use common::{fetch_command, json_outcome, Sim, BIN, CANARY};

@@ -126,3 +126,22 @@ fn no_data_too_large_and_failed_reports_are_told_apart() {
     contract(&verified, 0, "done", "verified");
     assert!(fs::metadata(out).unwrap().len() > 0);
 }
+
+#[test]
+fn a_partial_report_is_verified_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("parts");
+    let sim = Sim::with_faults(5, 40, &["partial-report"]);
+    let output = fetch(
+        &sim,
+        "yandex-market",
+        &["--json", "--format", "csv", "--out", out.to_str().unwrap()],
+    );
+    let json = contract(&output, 0, "done", "verified");
+    assert_eq!(json["warnings"][0]["type"], "partialReport", "{json}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("warning") && stderr.contains("partial report"),
+        "{stderr}"
+    );
+}
