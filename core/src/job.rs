@@ -772,7 +772,7 @@ mod tests {
                     error.to_string().contains("Invalid metric: clickz"),
                     "{error}"
                 );
-                assert_eq!(error.blame(), crate::Blame::Config);
+                assert_eq!(error.blame(), crate::error::Blame::Config);
                 assert!(!error.is_retryable());
             }
             other => panic!("{other:?}"),

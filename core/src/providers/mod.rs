@@ -49,8 +49,8 @@ pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
     provider: Provider,
     endpoint: &str,
     body: &[u8],
-) -> Result<T, crate::Error> {
-    serde_json::from_slice(body).map_err(|e| crate::Error::MalformedResponse {
+) -> Result<T, crate::error::Error> {
+    serde_json::from_slice(body).map_err(|e| crate::error::Error::MalformedResponse {
         provider,
         endpoint: endpoint.to_owned(),
         detail: format!("{e} in {}", excerpt(body, 120)),
