@@ -8,7 +8,6 @@ const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 if (params.get("sim")) $("sim").value = params.get("sim");
 if (params.get("seed")) $("seed").value = params.get("seed");
-if (params.get("localhost") === "0") $("localhost").checked = false;
 for (const provider of simProviders()) $("provider").append(new Option(provider, provider));
 if (params.get("provider")) $("provider").value = params.get("provider");
 
@@ -87,13 +86,9 @@ function showRows(summary, bytes) {
 async function run() {
   const provider = $("provider").value;
   const sim = $("sim").value.replace(/\/$/, "");
-  let api = sim;
-  if ($("localhost").checked) {
-    const url = new URL(sim);
-    if (url.hostname === "127.0.0.1") url.hostname = "localhost";
-    api = url.origin;
-  }
-  const origin = `${api}/${provider}`;
+  // The simulator's report links live on its download host (another
+  // origin, as S3 is), so the browser drops Authorization on that hop.
+  const origin = `${sim}/${provider}`;
   const config = { baseUrl: origin, authBaseUrl: origin, seed: Number($("seed").value), poll: { initialDelayMs: 200, maxDelayMs: 2000 } };
 
   controller = new AbortController();

@@ -88,7 +88,8 @@ fn provider(name: &str) -> Result<Provider, Failure> {
         .map_err(|_| Failure::invalid_input(format!("`{name}` is not a provider reportflow knows")))
 }
 
-/// Every provider simulator behind one origin (each under `/<provider>/…`),
+/// Every provider simulator (each under `/<provider>/…`; report links on a
+/// separate download origin, as in production),
 /// with a seeded fault plan and a secret-free request log: the same
 /// simulators the Rust tests and `reportflow sim` use, in-process.
 #[wasm_bindgen]

@@ -28,7 +28,7 @@ use crate::{EXIT_LOCAL_IO, EXIT_NO_DATA, EXIT_REPORT_FAILED, EXIT_USAGE};
 pub(crate) struct FetchArgs {
     #[command(subcommand)]
     provider: FetchProvider,
-    /// Origin of a simulator (the first line `reportflow sim` prints), used
+    /// API origin of a simulator (the first URL `reportflow sim` prints), used
     /// for the provider's API and auth: requests go to URL/PROVIDER/…
     /// Without credentials, the simulator's own are used.
     #[arg(long, global = true, value_name = "URL", help_heading = "Connection")]
