@@ -8,10 +8,6 @@ import { createHash } from "node:crypto";
 import {
   Job,
   ReportflowError,
-  Sandbox,
-  simCredentials,
-  simProviders,
-  simSampleSpec,
   gunzip,
   Gunzip,
   md5Hex,
@@ -21,6 +17,12 @@ import {
   type Action,
   type JobSpec,
 } from "reportflow";
+import {
+  Sandbox,
+  simCredentials,
+  simProviders,
+  simSampleSpec,
+} from "reportflow/sim";
 
 const NOW = Date.UTC(2024, 2, 1, 12);
 
