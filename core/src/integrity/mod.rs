@@ -63,6 +63,7 @@ mod crc32;
 mod error;
 mod gzip;
 mod header;
+mod inflate;
 mod limits;
 mod md5;
 mod pipeline;

@@ -70,7 +70,7 @@ pub struct DecodeSummary {
     pub members: u32,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 enum Mode {
     /// Nothing seen yet, or only a first byte `1f` (held back, already hashed).
     Undecided {
@@ -97,7 +97,7 @@ fn hash(md5: &mut Option<Md5>, bytes: &[u8]) {
 /// MD5 and the gzip trailers. Chunks may be split anywhere, even one byte at
 /// a time. The decoder works through `&mut` and can live inside a state
 /// machine's enum; it performs no I/O and allocates only when gzip is first
-/// detected.
+/// detected. It is not `Clone` (nor is [`Gunzip`]).
 ///
 /// Gzip is detected from the first two bytes (`1f 8b`) and the
 /// [`Compression`] label is applied as follows:
@@ -113,7 +113,7 @@ fn hash(md5: &mut Option<Md5>, bytes: &[u8]) {
 ///
 /// Decoded bytes are provisional until `finish` returns `Ok`: a corrupted
 /// body is reported there (or by an earlier error), never silently accepted.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Decoder {
     limits: Limits,
     expected: Option<Md5Digest>,
