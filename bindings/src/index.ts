@@ -14,7 +14,7 @@ export {
   type TransportResponse,
   type FetchTransportOptions,
 } from "./transport.js";
-export { gunzip, Gunzip, md5Hex, md5Base64, crc32 } from "./integrity.js";
+export { gunzip, Gunzip, Decoder, md5Hex, md5Base64, crc32, type DecoderOptions } from "./integrity.js";
 export { init, initSync, isInitialised } from "./init.js";
 export type {
   Action,
@@ -26,6 +26,7 @@ export type {
   YandexMarketSpec,
   Blame,
   Credentials,
+  DecodeStats,
   ErrorCode,
   ErrorPayload,
   GunzipStats,

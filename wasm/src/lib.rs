@@ -33,7 +33,7 @@ mod job;
 #[cfg(feature = "sim")]
 mod sim;
 
-pub use integrity::{crc32, gunzip, md5_base64, md5_hex, GunzipStream};
+pub use integrity::{crc32, gunzip, md5_base64, md5_hex, DecoderStream, GunzipStream};
 pub use job::Job;
 #[cfg(feature = "sim")]
 pub use sim::{sim_credentials, sim_faults, sim_providers, sim_sample_spec, Sandbox};
