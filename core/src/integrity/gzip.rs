@@ -1,7 +1,7 @@
 //! Streaming gzip (RFC 1952) decoding with CRC-32, ISIZE and size limits.
 //!
-//! Design: the deflate data is inflated (zlib-rs natively, miniz_oxide on
-//! wasm32; see `inflate.rs`) into one fixed internal buffer of
+//! Design: the deflate data is inflated (zlib-rs, or miniz_oxide with the
+//! feature `miniz-inflate`; see `inflate.rs`) into one fixed internal buffer of
 //! [`WINDOW_BYTES`] history plus [`SPAN_BYTES`] fresh output, non-wrapping
 //! (miniz_oxide's fastest path; zlib-rs keeps its own window and just gets a
 //! large output span). When the buffer is full and fully delivered, the last
