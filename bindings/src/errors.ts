@@ -63,11 +63,12 @@ function isPayload(value: unknown): value is ErrorPayload {
 }
 
 /** The error for using the package before its wasm module was loaded. */
-export function notInitialised(): ReportflowError {
+export function notInitialised(entry: "reportflow" | "reportflow/sim" = "reportflow"): ReportflowError {
+  const init = entry === "reportflow" ? "init()" : "initSim()";
   return new ReportflowError({
     code: "not_initialised",
     blame: "host",
     retryable: false,
-    message: "wasm not initialised; import 'reportflow' (auto) or call init()",
+    message: `wasm not initialised; import '${entry}' (auto) or call ${init}`,
   });
 }

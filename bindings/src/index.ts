@@ -1,6 +1,7 @@
 // reportflow: marketplace report lifecycles as pure state machines, for Node
-// and browsers. The entry points (node.ts, browser.ts) load the wasm module
-// and re-export this file.
+// and browsers. The entry points (node.ts, browser.ts) load the production
+// wasm module and re-export this file. The simulators are a separate entry,
+// `reportflow/sim` (sim.ts), with a module of their own.
 
 export { Job } from "./job.js";
 export { ReportflowError } from "./errors.js";
@@ -13,8 +14,7 @@ export {
   type TransportResponse,
   type FetchTransportOptions,
 } from "./transport.js";
-export { gunzip, Gunzip, md5Hex, md5Base64, crc32 } from "./integrity.js";
-export { Sandbox, sandboxTransport, simProviders, simCredentials, simSampleSpec, simFaults } from "./sim.js";
+export { gunzip, Gunzip, Decoder, md5Hex, md5Base64, crc32, type DecoderOptions } from "./integrity.js";
 export { init, initSync, isInitialised } from "./init.js";
 export type {
   Action,
@@ -26,22 +26,19 @@ export type {
   YandexMarketSpec,
   Blame,
   Credentials,
+  DecodeStats,
   ErrorCode,
   ErrorPayload,
   GunzipStats,
   HttpRequest,
   JobConfig,
   JobSpec,
-  LoggedRequest,
   Method,
   Millis,
   Phase,
   Provider,
   ReportEvent,
   ReportEvent as Event,
-  SandboxOptions,
-  SimRequest,
-  SimResponse,
   Summary,
   TransportFailure,
   WaitReason,

@@ -1,7 +1,7 @@
 // The integrity helpers on their own: gzip, MD5, CRC-32.
 
 import * as wasm from "../wasm/reportflow_wasm.js";
-import type { GunzipStats } from "../wasm/reportflow_wasm.js";
+import type { DecodeStats, GunzipStats } from "../wasm/reportflow_wasm.js";
 import { ReportflowError } from "./errors.js";
 import { ensureInitialised } from "./init.js";
 
@@ -40,6 +40,41 @@ export class Gunzip {
   }
 
   finish(): GunzipStats {
+    return call(() => this.#inner.finish());
+  }
+
+  free(): void {
+    this.#inner.free();
+  }
+}
+
+/** Options of a {@link Decoder}. */
+export interface DecoderOptions {
+  /** The digest the provider published (hex or base64 `Content-MD5`): checked at `finish`. */
+  expectedMd5?: string;
+  maxDecompressedBytes?: number;
+  /** Compute the MD5 without an expected digest (default true). */
+  fingerprint?: boolean;
+}
+
+/**
+ * The download pipeline a job runs, on its own: MD5 of the raw bytes, gzip
+ * detected from the bytes and decoded with CRC-32/ISIZE checks, limits.
+ * `push` raw chunks in order (each call returns what it decoded), then
+ * `finish()`. Output is provisional until `finish` returns.
+ */
+export class Decoder {
+  #inner: wasm.Decoder;
+
+  constructor(options: DecoderOptions = {}) {
+    this.#inner = call(() => new wasm.Decoder(options.expectedMd5, options.maxDecompressedBytes, options.fingerprint));
+  }
+
+  push(bytes: Uint8Array): Uint8Array {
+    return call(() => this.#inner.push(bytes));
+  }
+
+  finish(): DecodeStats {
     return call(() => this.#inner.finish());
   }
 

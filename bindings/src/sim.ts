@@ -1,13 +1,49 @@
 // The simulators in-process: test a host offline, without any server.
+//
+// They live in their own wasm module (reportflow_sim), loaded by the entry
+// `reportflow/sim` (sim-node.ts, sim-browser.ts), so that the production
+// module behind `reportflow` carries no simulator. The two modules share
+// nothing but plain data: a sandbox's `jobConfig` or a `send` action's
+// request cross as JavaScript objects.
 
-import * as wasm from "../wasm/reportflow_wasm.js";
-import type { Credentials, JobConfig, JobSpec, LoggedRequest, Provider, SandboxOptions, SimRequest, SimResponse } from "../wasm/reportflow_wasm.js";
-import { ReportflowError } from "./errors.js";
-import { ensureInitialised } from "./init.js";
+import initWasm, * as wasm from "../wasm/reportflow_sim.js";
+import type { Credentials, JobConfig, JobSpec, LoggedRequest, Provider, SandboxOptions, SimRequest, SimResponse } from "../wasm/reportflow_sim.js";
+import { ReportflowError, notInitialised } from "./errors.js";
 import { TransportError, type Transport } from "./transport.js";
 
+export type { LoggedRequest, SandboxOptions, SimRequest, SimResponse } from "../wasm/reportflow_sim.js";
+
+let ready = false;
+
+/** Whether the simulator module is loaded. */
+export function isSimInitialised(): boolean {
+  return ready;
+}
+
+/**
+ * Loads the simulator module from its bytes or a compiled module,
+ * synchronously. The Node entry of `reportflow/sim` does this on import;
+ * calling it again is a no-op.
+ */
+export function initSimSync(module: BufferSource | WebAssembly.Module): void {
+  if (ready) return;
+  wasm.initSync({ module });
+  ready = true;
+}
+
+/**
+ * Loads the simulator module from a URL, a `Response`, bytes or a compiled
+ * module. The browser entry of `reportflow/sim` does this on import;
+ * calling it again is a no-op.
+ */
+export async function initSim(source?: URL | string | Response | BufferSource | WebAssembly.Module): Promise<void> {
+  if (ready) return;
+  await initWasm(source === undefined ? undefined : { module_or_path: source });
+  ready = true;
+}
+
 function call<T>(f: () => T): T {
-  ensureInitialised();
+  if (!ready) throw notInitialised("reportflow/sim");
   try {
     return f();
   } catch (error) {

@@ -5,7 +5,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { Job, ReportflowError, Sandbox, fetchTransport, runJob, sandboxTransport, simCredentials, simProviders, simSampleSpec } from "reportflow";
+import { Job, ReportflowError, fetchTransport, runJob } from "reportflow";
+import { Sandbox, sandboxTransport, simCredentials, simProviders, simSampleSpec } from "reportflow/sim";
 
 const provider = simProviders()[0]!;
 

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { chromium, type BrowserContext } from "playwright-core";
-import { simProviders } from "reportflow";
+import { simProviders } from "reportflow/sim";
 import { CORRUPTION_CODES, bindingsDir, carriesCredentials, isDownloadHost, referenceMd5, startSim } from "./helpers.js";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";

@@ -6,15 +6,17 @@ import assert from "node:assert/strict";
 import {
   Job,
   ReportflowError,
-  Sandbox,
   runJob,
+  type Provider,
+  type Summary,
+} from "reportflow";
+import {
+  Sandbox,
   sandboxTransport,
   simCredentials,
   simProviders,
   simSampleSpec,
-  type Provider,
-  type Summary,
-} from "reportflow";
+} from "reportflow/sim";
 import { CORRUPTION_CODES, Collector, carriesCredentials, isDownloadHost } from "./helpers.js";
 
 const START = Date.UTC(2024, 2, 1, 9);

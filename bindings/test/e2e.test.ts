@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { join } from "node:path";
-import { Job, ReportflowError, fetchTransport, runJob, simCredentials, simProviders, simSampleSpec, type Provider } from "reportflow";
+import { Job, ReportflowError, fetchTransport, runJob, type Provider } from "reportflow";
+import { simCredentials, simProviders, simSampleSpec } from "reportflow/sim";
 import { CORRUPTION_CODES, Collector, carriesCredentials, cliFetch, cliProviders, isDownloadHost, md5, referenceMd5, repoRoot, simConfig, startSim, FAST } from "./helpers.js";
 
 

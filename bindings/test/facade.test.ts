@@ -8,12 +8,9 @@ import { createHash } from "node:crypto";
 import {
   Job,
   ReportflowError,
-  Sandbox,
-  simCredentials,
-  simProviders,
-  simSampleSpec,
   gunzip,
   Gunzip,
+  Decoder,
   md5Hex,
   md5Base64,
   crc32,
@@ -21,6 +18,12 @@ import {
   type Action,
   type JobSpec,
 } from "reportflow";
+import {
+  Sandbox,
+  simCredentials,
+  simProviders,
+  simSampleSpec,
+} from "reportflow/sim";
 
 const NOW = Date.UTC(2024, 2, 1, 12);
 
@@ -238,4 +241,34 @@ test("integrity helpers agree with Node's zlib and crypto", () => {
   expectCode(() => gunzip(gz.subarray(0, gz.length - 3)), "gzip", "data");
   expectCode(() => gunzip(gz, 100), "gzip", "data");
   expectCode(() => gunzip(gz, -1), "invalid_input");
+});
+
+test("Decoder: the job's download pipeline on its own (MD5 verified, computed or skipped)", () => {
+  const text = new TextEncoder().encode("sku\tqty\n".repeat(5000));
+  const gz = new Uint8Array(gzipSync(text));
+  const md5 = createHash("md5").update(gz).digest("hex");
+  const run = (decoder: Decoder, body: Uint8Array) => {
+    const parts: Uint8Array[] = [];
+    for (let at = 0; at < body.length; at += 1000) parts.push(decoder.push(body.subarray(at, at + 1000)));
+    return { bytes: Buffer.concat(parts), stats: decoder.finish() };
+  };
+  const computed = run(new Decoder(), gz);
+  assert.deepEqual(computed.bytes, Buffer.from(text));
+  assert.deepEqual(
+    { md5: computed.stats.md5, md5Check: computed.stats.md5Check, gzip: computed.stats.gzip, raw: computed.stats.rawBytes, decoded: computed.stats.decodedBytes },
+    { md5, md5Check: "computed", gzip: true, raw: gz.length, decoded: text.length },
+  );
+  const skipped = run(new Decoder({ fingerprint: false }), gz);
+  assert.deepEqual(skipped.bytes, Buffer.from(text));
+  assert.equal(skipped.stats.md5, null);
+  assert.equal(skipped.stats.md5Check, "skipped");
+  // A published digest is verified even with the fingerprint off.
+  const base64 = createHash("md5").update(gz).digest("base64");
+  assert.equal(run(new Decoder({ expectedMd5: base64, fingerprint: false }), gz).stats.md5Check, "verified");
+  expectCode(() => run(new Decoder({ expectedMd5: createHash("md5").update("x").digest("hex") }), gz), "md5_mismatch", "data");
+  expectCode(() => new Decoder({ expectedMd5: "not a digest" }), "invalid_input", "host");
+  // Plain bodies pass through, hashed.
+  const plain = run(new Decoder(), text);
+  assert.deepEqual(plain.bytes, Buffer.from(text));
+  assert.equal(plain.stats.gzip, false);
 });

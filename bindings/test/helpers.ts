@@ -8,7 +8,8 @@ import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { createHash } from "node:crypto";
-import type { JobConfig, LoggedRequest, Provider, ReportEvent, Summary } from "reportflow";
+import type { JobConfig, Provider, ReportEvent, Summary } from "reportflow";
+import type { LoggedRequest } from "reportflow/sim";
 
 export const bindingsDir = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const repoRoot = join(bindingsDir, "..");
@@ -123,7 +124,8 @@ export async function referenceMd5(provider: Provider, seed: number, note: (mess
       return cli.md5;
     }
     note(`reportflow fetch has no ${provider} subcommand yet: the reference MD5 comes from a clean Node run`);
-    const { Job, runJob, fetchTransport, simSampleSpec, simCredentials } = await import("reportflow");
+    const { Job, runJob, fetchTransport } = await import("reportflow");
+    const { simSampleSpec, simCredentials } = await import("reportflow/sim");
     const job = new Job(simSampleSpec(provider), simConfig(sim.baseUrl, provider, seed), simCredentials(provider));
     return (await runJob(job, { transport: fetchTransport(fetch) })).md5;
   } finally {

@@ -4,18 +4,40 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { simCredentials, simProviders, simSampleSpec } from "reportflow/sim";
 import { bindingsDir, referenceMd5, startSim } from "./helpers.js";
 
 const exec = promisify(execFile);
 const npm = process.platform === "win32" ? "npm.cmd" : "npm";
 const SEED = 9;
 
+// The production entry alone: a job over loopback HTTP with only
+// `reportflow` imported. The spec and credentials come in as JSON (they are
+// plain data); the test runs this with the simulator entry's files removed
+// from the installed package, so nothing here can lean on them.
+const PRODUCTION_MJS = `
+import { Job, runJob, fetchTransport, md5Hex } from "reportflow";
+
+const [baseUrl, jobs] = process.argv.slice(2);
+const out = { md5OfEmpty: md5Hex(new Uint8Array()) };
+for (const { provider, spec, credentials } of JSON.parse(jobs)) {
+  const origin = baseUrl + "/" + provider;
+  const summary = await runJob(
+    new Job(spec, { baseUrl: origin, authBaseUrl: origin, poll: { initialDelayMs: 100, maxDelayMs: 400 } }, credentials),
+    { transport: fetchTransport(fetch) },
+  );
+  out[provider] = { md5: summary.md5, rows: summary.rows };
+}
+console.log(JSON.stringify(out));
+`;
+
 const CHECK_MJS = `
-import { Job, runJob, fetchTransport, Sandbox, sandboxTransport, simProviders, simCredentials, simSampleSpec, md5Hex, ReportflowError } from "reportflow";
+import { Job, runJob, fetchTransport, md5Hex, ReportflowError } from "reportflow";
+import { Sandbox, sandboxTransport, simProviders, simCredentials, simSampleSpec } from "reportflow/sim";
 
 const [baseUrl] = process.argv.slice(2);
 const out = {};
@@ -66,7 +88,8 @@ test("npm pack → install the tarball → import from Node → run a job", { ti
     const { stdout: packed } = await exec(npm, ["pack", "--json", "--pack-destination", dir], { cwd: bindingsDir });
     const info = (JSON.parse(packed) as { filename: string; files: { path: string }[] }[])[0]!;
     const files = info.files.map((f) => f.path);
-    for (const needed of ["package.json", "dist/node.js", "dist/browser.js", "dist/index.d.ts", "wasm/reportflow_wasm.js", "wasm/reportflow_wasm_bg.wasm", "wasm/reportflow_wasm.d.ts"]) {
+    for (const needed of ["package.json", "dist/node.js", "dist/browser.js", "dist/index.d.ts", "wasm/reportflow_wasm.js", "wasm/reportflow_wasm_bg.wasm", "wasm/reportflow_wasm.d.ts",
+      "dist/sim-node.js", "dist/sim-browser.js", "dist/sim.d.ts", "wasm/reportflow_sim.js", "wasm/reportflow_sim_bg.wasm"]) {
       assert.ok(files.includes(needed), `the tarball ships ${needed}`);
     }
     for (const path of files) assert.ok(/^(package\.json|README\.md|LICENSE.*|dist\/.*|wasm\/.*)$/.test(path), `unexpected file in the tarball: ${path}`);
@@ -76,6 +99,34 @@ test("npm pack → install the tarball → import from Node → run a job", { ti
     writeFileSync(join(project, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
     await exec(npm, ["install", join(dir, info.filename), "--offline", "--no-audit", "--no-fund", "--ignore-scripts"], { cwd: project });
 
+    // 1. The production entry with the simulator entry gone from the install.
+    const installed = join(project, "node_modules", "reportflow");
+    const aside = join(dir, "sim-entry");
+    mkdirSync(aside);
+    const simFiles: string[] = [];
+    for (const sub of ["dist", "wasm"]) {
+      for (const name of readdirSync(join(installed, sub)).filter((n) => n.startsWith("sim") || n.startsWith("reportflow_sim"))) {
+        simFiles.push(join(sub, name));
+        renameSync(join(installed, sub, name), join(aside, name));
+      }
+    }
+    assert.ok(simFiles.some((f) => f.endsWith(".wasm")), `the simulator module was set aside: ${simFiles.join(", ")}`);
+    const jobs = simProviders().map((provider) => ({ provider, spec: simSampleSpec(provider), credentials: simCredentials(provider) }));
+    writeFileSync(join(project, "production.mjs"), PRODUCTION_MJS);
+    // A simulator of its own: the reports it creates must not use up the
+    // rate limits (Yandex's generate quota) of the run below.
+    const productionSim = await startSim({ seed: SEED });
+    const { stdout: production } = await exec(process.execPath, ["production.mjs", productionSim.baseUrl, JSON.stringify(jobs)], { cwd: project, timeout: 120_000 }).finally(
+      () => productionSim.stop(),
+    );
+    const alone = JSON.parse(production.trim()) as Record<string, { md5: string; rows: number }> & { md5OfEmpty: string };
+    assert.equal(alone.md5OfEmpty, "d41d8cd98f00b204e9800998ecf8427e");
+    for (const { provider } of jobs) {
+      assert.equal(alone[provider]?.md5, await referenceMd5(provider, SEED, (m) => t.diagnostic(m)), `${provider}: the production entry alone gets the reference bytes`);
+    }
+    for (const file of simFiles) renameSync(join(aside, file.split("/").pop()!), join(installed, file));
+
+    // 2. Both entries: the simulators in-process and over loopback.
     writeFileSync(join(project, "check.mjs"), CHECK_MJS);
     const { stdout } = await exec(process.execPath, ["check.mjs", sim.baseUrl], { cwd: project, timeout: 120_000 });
     const result = JSON.parse(stdout.trim()) as Record<string, { md5: string; rows: number; offlineRows: number }> & { md5OfEmpty: string };

@@ -3,7 +3,8 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Job, ReportflowError, Sandbox, runJob, sandboxTransport, simCredentials, simProviders, simSampleSpec } from "reportflow";
+import { Job, ReportflowError, runJob } from "reportflow";
+import { Sandbox, sandboxTransport, simCredentials, simProviders, simSampleSpec } from "reportflow/sim";
 import { Collector } from "./helpers.js";
 
 const START = Date.UTC(2024, 2, 1, 9);

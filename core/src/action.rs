@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind};
 use crate::http::{HttpRequest, RequestId};
-use crate::integrity::Charset;
+use crate::integrity::{Charset, Md5Check};
 use crate::provider::Provider;
 use crate::records::RecordFormat;
 use crate::time::Millis;
@@ -214,8 +214,14 @@ pub struct Summary {
     /// Decoded bytes delivered through `Event::Data`.
     pub bytes: u64,
     /// Lowercase hex MD5 of the bytes as transferred (what `Content-MD5`
-    /// headers describe).
+    /// headers describe); empty when it was not computed
+    /// ([`Md5Check::Skipped`]).
     pub md5: String,
+    /// Whether `md5` was verified against the digest the provider
+    /// published, only computed (a fingerprint), or not computed at all
+    /// (`JobConfig::md5_fingerprint` off and nothing to verify).
+    #[serde(default)]
+    pub md5_check: Md5Check,
     /// Whether the body was gzip (detected from the bytes, not the labels).
     pub gzip: bool,
     /// Rows (JSON array items, TSV lines after the header) in the report.

@@ -40,6 +40,15 @@ pub struct JobConfig {
     pub max_link_refreshes: u32,
     /// Largest `Event::Data` chunk.
     pub data_chunk_bytes: u32,
+
+    // Download verification (issue 16).
+    /// Compute the MD5 of a report's raw bytes even when the provider
+    /// publishes no digest to verify it against: the summary's `md5` is then
+    /// a fingerprint a host can compare. Default on. Off saves the hashing
+    /// (about as much work as inflating); a published digest (`Content-MD5`,
+    /// an MD5 in an API answer) is verified whatever this says.
+    /// [`Summary::md5_check`](crate::Summary::md5_check) says which happened.
+    pub md5_fingerprint: bool,
 }
 
 impl Default for JobConfig {
@@ -58,6 +67,7 @@ impl Default for JobConfig {
             max_header_bytes: 64 << 10,
             max_link_refreshes: 3,
             data_chunk_bytes: 64 << 10,
+            md5_fingerprint: true,
         }
     }
 }

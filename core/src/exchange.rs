@@ -34,6 +34,8 @@ pub(crate) struct Exchange {
     max_body_bytes: u64,
     report_body: Option<ReportBody>,
     limits: Limits,
+    /// Compute the MD5 without a published digest (see `with_fingerprint`).
+    fingerprint: bool,
     state: State,
     /// Decoded data went out before a transport failure replaced the stream.
     delivered_before_failure: bool,
@@ -186,10 +188,18 @@ impl Exchange {
             max_body_bytes,
             report_body,
             limits,
+            fingerprint: true,
             state: State::AwaitingHead,
             delivered_before_failure: false,
             parts: Vec::new(),
         }
+    }
+
+    /// Whether a report body's MD5 is computed when there is no published
+    /// digest to verify (`JobConfig::md5_fingerprint`; default on).
+    pub(crate) fn with_fingerprint(mut self, fingerprint: bool) -> Self {
+        self.fingerprint = fingerprint;
+        self
     }
 
     /// The parts of the report this exchange delivered, once it is over.
@@ -229,6 +239,7 @@ impl Exchange {
                         self.limits,
                         expected,
                         declared_charset(spec.charset, headers),
+                        self.fingerprint,
                     ))),
                     Err(error) => State::Over(integrity_failure(error)),
                 }
@@ -372,6 +383,7 @@ impl Stream {
         limits: Limits,
         expected: Option<Md5Digest>,
         charset: Option<Charset>,
+        fingerprint: bool,
     ) -> Self {
         let zip = match spec.container {
             Container::Single => None,
@@ -389,7 +401,9 @@ impl Stream {
         };
         Self {
             bytes_total: spec.size_hint,
-            decoder: Decoder::new(limits, expected).with_compression(spec.compression),
+            decoder: Decoder::new(limits, expected)
+                .with_compression(spec.compression)
+                .with_fingerprint(fingerprint),
             records: RowCounter::new(spec.record_format),
             pending: Vec::new(),
             pending_at: 0,

@@ -320,15 +320,18 @@ impl ReportJob {
         } else {
             config.max_api_body_bytes
         };
-        self.exchange = Some(Exchange::new(
-            id,
-            now.saturating_add(timeout_ms),
-            outgoing.endpoint,
-            config.max_header_bytes,
-            config.max_api_body_bytes,
-            outgoing.report_body,
-            config.report_limits,
-        ));
+        self.exchange = Some(
+            Exchange::new(
+                id,
+                now.saturating_add(timeout_ms),
+                outgoing.endpoint,
+                config.max_header_bytes,
+                config.max_api_body_bytes,
+                outgoing.report_body,
+                config.report_limits,
+            )
+            .with_fingerprint(config.md5_fingerprint),
+        );
         Action::Send(HttpRequest {
             id,
             method: outgoing.method,

@@ -1,7 +1,7 @@
 //! Named, deterministic stories of a job against the simulators. Each test
 //! pins one behaviour; a property-test failure worth keeping also lands here.
 
-use reportflow::integrity::{IntegrityError, Md5};
+use reportflow::integrity::{IntegrityError, Md5, Md5Check};
 use reportflow::providers::Provider;
 use reportflow::sim::{
     amazon_ads, gzip_compress, ActionRecord, ChunkPlan, Harness, LoggedRequest, Run, Sandbox,
@@ -117,6 +117,8 @@ fn happy_path_delivers_the_ground_truth() {
     assert!(summary.gzip);
     // The MD5 covers the bytes as transferred: the gzip body S3 served.
     assert_eq!(summary.md5, Md5::digest(&gzip_compress(&truth, 6)).to_hex());
+    // The simulator publishes no digest: the MD5 is a fingerprint.
+    assert_eq!(summary.md5_check, Md5Check::Computed);
     assert_eq!(created(&harness), 1);
     assert_eq!(log(&harness).iter().filter(|r| is_create(r)).count(), 1);
     let s3: Vec<_> = log(&harness).iter().filter(|r| is_s3(r)).collect();
@@ -294,6 +296,34 @@ fn server_errors_are_retried() {
         })
         .collect();
     assert_eq!(retries, [2, 3, 4]);
+}
+
+/// `md5_fingerprint: false` with no published digest: no MD5, said so in
+/// the summary, and every other check still catches a corrupt body.
+#[test]
+fn fingerprint_off_skips_the_md5_and_keeps_the_other_checks() {
+    for faults in ["", "corrupt-body:always"] {
+        let sandbox = sandbox(faults);
+        let job = job_with(&sandbox, amazon_ads::sample_spec(START), |config| {
+            config.md5_fingerprint = false;
+        });
+        let mut harness =
+            Harness::new(job, sandbox, START).with_chunks(ChunkPlan::seeded(7, 1, 32 * 1024));
+        let run = drive(&mut harness);
+        if faults.is_empty() {
+            let summary = run.summary().expect("Done");
+            assert_eq!(run.data, truth(&harness, &run));
+            assert_eq!(summary.md5, "");
+            assert_eq!(summary.md5_check, Md5Check::Skipped);
+        } else {
+            assert!(
+                matches!(run.error(), Some(Error::Integrity(_))),
+                "{:?}",
+                run.error()
+            );
+            assert!(run.data.is_empty());
+        }
+    }
 }
 
 #[test]

@@ -2,7 +2,8 @@
 // fetchTransport. Decoded bytes are provisional until `done`; the page keeps
 // them in memory (fine for a demo) and shows the first rows.
 
-import { Job, ReportflowError, fetchTransport, runJob, simCredentials, simProviders, simSampleSpec } from "reportflow";
+import { Job, ReportflowError, fetchTransport, runJob } from "reportflow";
+import { simCredentials, simProviders, simSampleSpec } from "reportflow/sim";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);

@@ -18,8 +18,9 @@ import { createWriteStream } from "node:fs";
 import { rename, rm, truncate } from "node:fs/promises";
 import { parseArgs } from "node:util";
 
-// In your own project: import { … } from "reportflow";
-import { Job, ReportflowError, fetchTransport, runJob, simCredentials, simSampleSpec } from "../../bindings/dist/node.js";
+// In your own project: import { … } from "reportflow" (and "reportflow/sim").
+import { Job, ReportflowError, fetchTransport, runJob } from "../../bindings/dist/node.js";
+import { simCredentials, simSampleSpec } from "../../bindings/dist/sim-node.js";
 
 const { values: args } = parseArgs({
   options: {

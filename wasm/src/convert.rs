@@ -1,12 +1,12 @@
 //! Conversions across the boundary: numbers from JavaScript are validated,
-//! control data goes through serde-wasm-bindgen (JSON-compatible mode),
+//! control data goes through JSON text and serde_json,
 //! bytes go as `Uint8Array`s, errors become `{ code, blame, retryable,
 //! message }`.
 
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 
 use reportflow::{
     Action, Blame, ConfigError, Error, Event, HttpRequest, InputError, Millis, RedirectPolicy,
@@ -23,8 +23,9 @@ pub(crate) struct Failure {
     pub(crate) blame: &'static str,
     pub(crate) retryable: bool,
     pub(crate) message: String,
-    /// The serde form of the underlying Rust error, when there is one.
-    pub(crate) details: Option<serde_json::Value>,
+    /// The serde form (JSON text) of the underlying Rust error, when there
+    /// is one.
+    pub(crate) details: Option<String>,
 }
 
 impl Failure {
@@ -54,7 +55,7 @@ impl Failure {
     }
 
     fn with_details<T: Serialize>(mut self, value: &T) -> Self {
-        self.details = serde_json::to_value(value).ok();
+        self.details = serde_json::to_string(value).ok();
         self
     }
 
@@ -121,7 +122,11 @@ impl Failure {
         set(object, "blame", &JsValue::from_str(self.blame));
         set(object, "retryable", &JsValue::from_bool(self.retryable));
         set(object, "message", &JsValue::from_str(&self.message));
-        let details = self.details.as_ref().map_or(JsValue::NULL, to_js);
+        let details = self
+            .details
+            .as_deref()
+            .and_then(|text| js_sys::JSON::parse(text).ok())
+            .unwrap_or(JsValue::NULL);
         set(object, "details", &details);
     }
 }
@@ -186,41 +191,80 @@ pub(crate) fn number(value: u64) -> JsValue {
     JsValue::from_f64(value as f64)
 }
 
-/// Reads control data with serde-wasm-bindgen.
+/// Reads control data as its JSON text (`JSON.stringify`) through
+/// serde_json: the deserializer the core's snapshots use anyway, so each
+/// type's deserializer is compiled into the module once. (With
+/// serde-wasm-bindgen as well, every spec, config and credentials type was
+/// compiled twice, a good part of the module's size.)
 pub(crate) fn from_js<T: DeserializeOwned>(what: &str, value: JsValue) -> Result<T, Failure> {
-    serde_wasm_bindgen::from_value(value)
-        .map_err(|e| Failure::invalid_config(format!("{what}: {e}")))
+    let text = json_text(&value).ok_or_else(|| {
+        Failure::invalid_config(format!(
+            "{what}: expected a plain object (JSON.stringify refused it or gave nothing)"
+        ))
+    })?;
+    serde_json::from_str(&text).map_err(|e| Failure::invalid_config(format!("{what}: {e}")))
+}
+
+/// `JSON.stringify(value)`, or `None` when it throws (BigInt, cycles) or
+/// yields `undefined` (for `undefined` or a function).
+fn json_text(value: &JsValue) -> Option<String> {
+    js_sys::JSON::stringify(value).ok()?.as_string()
 }
 
 /// Reads credentials. Serde messages can quote the offending value, which
 /// here may be a secret, so only "missing field" messages are passed on.
 pub(crate) fn credentials_from_js(value: JsValue) -> Result<reportflow::Credentials, Failure> {
-    serde_wasm_bindgen::from_value(value).map_err(|e| {
-        let text = e.to_string();
-        let message = if text.starts_with("missing field") {
-            format!("credentials: {text}")
-        } else {
+    let withheld = || {
+        Failure::invalid_config(
             "credentials: not valid for any provider (expected { provider, ... } with string secrets; \
-             the parser's message is withheld because it may quote a secret)"
-                .to_owned()
-        };
-        Failure::invalid_config(message)
+             the parser's message is withheld because it may quote a secret)",
+        )
+    };
+    let text = json_text(&value).ok_or_else(withheld)?;
+    serde_json::from_str(&text).map_err(|e| {
+        let text = e.to_string();
+        if text.starts_with("missing field") {
+            Failure::invalid_config(format!("credentials: {text}"))
+        } else {
+            withheld()
+        }
     })
 }
 
-/// Writes control data with serde-wasm-bindgen in JSON-compatible mode
-/// (plain objects, `null` for absent values). Should a value not fit that
-/// mode (an integer above 2^53), it goes through JSON text instead, which
-/// rounds such a number rather than failing.
-pub(crate) fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
-    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
-    match value.serialize(&serializer) {
-        Ok(js) => js,
-        Err(_) => serde_json::to_string(value)
-            .ok()
-            .and_then(|text| js_sys::JSON::parse(&text).ok())
-            .unwrap_or(JsValue::NULL),
+/// Reads response headers, `[name, value][]` with string names and values.
+pub(crate) fn header_pairs(value: &JsValue) -> Result<Vec<(String, String)>, Failure> {
+    let refused = |what: String| {
+        Failure::invalid_input(format!(
+            "headers must be [name, value] string pairs: {what}"
+        ))
+    };
+    if !Array::is_array(value) {
+        return Err(refused("not an array".to_owned()));
     }
+    let pairs: &Array = value.unchecked_ref();
+    let mut out = Vec::with_capacity(pairs.length() as usize);
+    for (i, pair) in pairs.iter().enumerate() {
+        let name_value = Array::is_array(&pair)
+            .then(|| pair.unchecked_into::<Array>())
+            .filter(|p| p.length() == 2)
+            .and_then(|p| Some((p.get(0).as_string()?, p.get(1).as_string()?)));
+        out.push(
+            name_value
+                .ok_or_else(|| refused(format!("entry {i} is not a [string, string] pair")))?,
+        );
+    }
+    Ok(out)
+}
+
+/// Writes control data as plain objects (`null` for absent values) by way
+/// of serde_json's text and `JSON.parse`: one serializer for the whole
+/// module (the snapshots' one). An integer above 2^53 is rounded, as
+/// JavaScript numbers are.
+pub(crate) fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
+    serde_json::to_string(value)
+        .ok()
+        .and_then(|text| js_sys::JSON::parse(&text).ok())
+        .unwrap_or(JsValue::NULL)
 }
 
 pub(crate) fn set(object: &Object, key: &str, value: &JsValue) {

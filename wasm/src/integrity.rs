@@ -2,7 +2,7 @@
 
 use wasm_bindgen::prelude::*;
 
-use reportflow::integrity::{self, Crc32, IntegrityError, Limits, Md5};
+use reportflow::integrity::{self, Crc32, IntegrityError, Limits, Md5, Md5Check, Md5Digest};
 
 use crate::convert::{self, Failure};
 
@@ -75,6 +75,89 @@ impl GunzipStream {
         ]))
     }
 }
+
+/// The download pipeline a job runs, on its own: MD5 of the raw bytes
+/// (checked against `expectedMd5` when given), gzip detected from the bytes
+/// and decoded with CRC-32 and ISIZE checks, limits. `push` each raw chunk in
+/// order (it returns the decoded bytes), then `finish`.
+#[wasm_bindgen(js_name = Decoder)]
+pub struct DecoderStream {
+    inner: Option<integrity::Decoder>,
+}
+
+#[wasm_bindgen(js_class = Decoder)]
+impl DecoderStream {
+    /// `expectedMd5`: hex or base64 (`Content-MD5`); `fingerprint: false`
+    /// skips the MD5 when there is no expected digest.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(js_name = expectedMd5)] expected_md5: Option<String>,
+        #[wasm_bindgen(js_name = maxDecompressedBytes)] max_decompressed_bytes: Option<f64>,
+        fingerprint: Option<bool>,
+    ) -> Result<Self, JsValue> {
+        let expected = expected_md5
+            .map(|text| Md5Digest::parse(&text))
+            .transpose()
+            .map_err(|e| Failure::invalid_input(format!("expectedMd5: {e}")))?;
+        let decoder = integrity::Decoder::new(limits(max_decompressed_bytes)?, expected)
+            .with_fingerprint(fingerprint.unwrap_or(true));
+        Ok(Self {
+            inner: Some(decoder),
+        })
+    }
+
+    /// Decodes the next raw chunk and returns what it yielded.
+    pub fn push(&mut self, bytes: &[u8]) -> Result<Vec<u8>, JsValue> {
+        let inner = self.inner.as_mut().ok_or_else(finished)?;
+        // Room for a typical report's 8:1 ratio up front: growing the Vec
+        // piece by piece copied the output several times over.
+        let mut out = Vec::with_capacity(bytes.len().saturating_mul(8).min(1 << 24));
+        inner
+            .push(bytes, &mut |piece: &[u8]| out.extend_from_slice(piece))
+            .map_err(failure)?;
+        Ok(out)
+    }
+
+    /// Ends the body; throws if it was truncated, failed a check or did not
+    /// match `expectedMd5`.
+    #[wasm_bindgen(unchecked_return_type = "DecodeStats")]
+    pub fn finish(&mut self) -> Result<JsValue, JsValue> {
+        let inner = self.inner.take().ok_or_else(finished)?;
+        let summary = inner.finish().map_err(failure)?;
+        let check = match summary.md5_check {
+            Md5Check::Verified => "verified",
+            Md5Check::Computed => "computed",
+            _ => "skipped",
+        };
+        Ok(convert::object(&[
+            ("rawBytes", convert::number(summary.raw_bytes)),
+            ("decodedBytes", convert::number(summary.decoded_bytes)),
+            (
+                "md5",
+                summary.md5.map_or(JsValue::NULL, |md5| md5.to_hex().into()),
+            ),
+            ("md5Check", check.into()),
+            ("gzip", summary.gzip.into()),
+            ("members", JsValue::from(summary.members)),
+        ]))
+    }
+}
+
+// The return shape of `Decoder.finish`, beside the class (not in lib.rs's
+// shared block).
+#[wasm_bindgen(typescript_custom_section)]
+const DECODE_STATS: &'static str = r#"
+/** Totals of a body decoded by `Decoder`. */
+export interface DecodeStats {
+  rawBytes: number;
+  decodedBytes: number;
+  /** Lowercase hex MD5 of the raw bytes; null when skipped. */
+  md5: string | null;
+  md5Check: "verified" | "computed" | "skipped";
+  gzip: boolean;
+  members: number;
+}
+"#;
 
 fn finished() -> JsValue {
     Failure::new(

@@ -79,10 +79,7 @@ impl Job {
         let now = convert::millis(now)?;
         let id = convert::request_id(id)?;
         let status = convert::status(status)?;
-        let headers: Vec<(String, String)> =
-            serde_wasm_bindgen::from_value(headers).map_err(|e| {
-                Failure::invalid_input(format!("headers must be [name, value] string pairs: {e}"))
-            })?;
+        let headers = convert::header_pairs(&headers)?;
         self.handle(
             now,
             Input::Head {
@@ -120,10 +117,11 @@ impl Job {
     ) -> JsResult<()> {
         let now = convert::millis(now)?;
         let id = convert::request_id(id)?;
-        let failure: TransportFailure = serde_wasm_bindgen::from_value(failure).map_err(|e| {
+        let failure: TransportFailure = convert::from_js("failure", failure).map_err(|e| {
             Failure::invalid_input(format!(
                 "failure must be one of \"dns\", \"connect\", \"tls\", \"reset\", \"timeout\", \"aborted\", \
-                 \"expired\" or {{ other: string }}: {e}"
+                 \"expired\" or {{ other: string }}: {}",
+                e.message
             ))
         })?;
         self.handle(now, Input::TransportFailed { id, failure })

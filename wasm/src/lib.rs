@@ -29,10 +29,13 @@
 mod convert;
 mod integrity;
 mod job;
+// Only in the simulator module (`reportflow/sim`); see Cargo.toml.
+#[cfg(feature = "sim")]
 mod sim;
 
-pub use integrity::{crc32, gunzip, md5_base64, md5_hex, GunzipStream};
+pub use integrity::{crc32, gunzip, md5_base64, md5_hex, DecoderStream, GunzipStream};
 pub use job::Job;
+#[cfg(feature = "sim")]
 pub use sim::{sim_credentials, sim_faults, sim_providers, sim_sample_spec, Sandbox};
 
 use wasm_bindgen::prelude::*;
@@ -143,8 +146,14 @@ export interface Summary {
   rawBytes: number;
   /** Decoded bytes delivered through `data` events. */
   bytes: number;
-  /** Lowercase hex MD5 of the bytes as transferred. */
+  /** Lowercase hex MD5 of the bytes as transferred; "" when not computed. */
   md5: string;
+  /**
+   * "verified": equal to the digest the provider published; "computed": a
+   * fingerprint (no published digest); "skipped": not computed
+   * (`JobConfig.md5Fingerprint` false and nothing to verify).
+   */
+  md5Check: "verified" | "computed" | "skipped";
   gzip: boolean;
   rows: number;
   requests: number;
@@ -269,6 +278,8 @@ export interface JobConfig {
   maxHeaderBytes?: number;
   maxLinkRefreshes?: number;
   dataChunkBytes?: number;
+  /** Compute the MD5 when no published digest is to be verified (default true). */
+  md5Fingerprint?: boolean;
 }
 
 /** Options of an in-process simulator sandbox. */

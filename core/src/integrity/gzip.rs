@@ -1,18 +1,19 @@
 //! Streaming gzip (RFC 1952) decoding with CRC-32, ISIZE and size limits.
 //!
-//! Design: the deflate data is inflated by `miniz_oxide`'s low-level
-//! decompressor into one fixed internal buffer of [`WINDOW_BYTES`] history
-//! plus [`SPAN_BYTES`] fresh output, in non-wrapping mode (its fastest path).
-//! When the buffer is full and fully delivered, the last 32 KiB slide to the
-//! front and inflating continues. The CRC-32 is taken as bytes are produced,
-//! while they are still in cache. Memory per decoder is therefore constant
-//! (about 300 KiB), whatever the report size and chunking.
+//! Design: the deflate data is inflated (zlib-rs, or miniz_oxide with the
+//! feature `miniz-inflate`; see `inflate.rs`) into one fixed internal buffer of
+//! [`WINDOW_BYTES`] history plus [`SPAN_BYTES`] fresh output, non-wrapping
+//! (miniz_oxide's fastest path; zlib-rs keeps its own window and just gets a
+//! large output span). When the buffer is full and fully delivered, the last
+//! 32 KiB slide to the front and inflating continues. The CRC-32 is taken as
+//! bytes are produced, while they are still in cache. Memory per decoder is
+//! therefore constant (about 300 KiB, plus zlib-rs's 40 KiB state), whatever
+//! the report size and chunking.
 
-use miniz_oxide::inflate::core::{decompress, inflate_flags, DecompressorOxide};
-use miniz_oxide::inflate::TINFLStatus;
 use serde::{Deserialize, Serialize};
 
 use super::header::HeaderParser;
+use super::inflate::{Flow, Inflater};
 use super::{Crc32, GzipPart, IntegrityError, Limits};
 use crate::sticky::StickyError;
 
@@ -96,14 +97,15 @@ enum State {
 /// else is [`IntegrityError::TrailingGarbage`].
 ///
 /// After the first error every call returns that error again.
-#[derive(Clone)]
+///
+/// Not `Clone`: the native inflate state (zlib-rs) cannot be copied.
 pub struct Gunzip {
     limits: Limits,
     state: State,
     header: HeaderParser,
     trailer: [u8; 8],
     trailer_len: u8,
-    inflater: Box<DecompressorOxide>,
+    inflater: Inflater,
     /// Inflate output: bytes `..read` are delivered history, `read..write`
     /// are pending delivery, `write..` is free.
     buf: Box<[u8]>,
@@ -146,7 +148,7 @@ impl Gunzip {
             header: HeaderParser::new(),
             trailer: [0; 8],
             trailer_len: 0,
-            inflater: Box::default(),
+            inflater: Inflater::default(),
             buf: vec![0u8; BUF_BYTES].into_boxed_slice(),
             read: 0,
             write: 0,
@@ -391,7 +393,7 @@ impl Gunzip {
 
     fn begin_member(&mut self) {
         self.state = State::Body;
-        self.inflater.init();
+        self.inflater.reset();
         self.crc.reset();
         self.member_len = 0;
         self.inflate_done = false;
@@ -410,10 +412,10 @@ impl Gunzip {
             self.read = WINDOW_BYTES;
             self.write = WINDOW_BYTES;
         }
-        let flags = inflate_flags::TINFL_FLAG_HAS_MORE_INPUT
-            | inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF;
-        let (status, consumed, produced) =
-            decompress(&mut self.inflater, input, &mut self.buf, self.write, flags);
+        let (flow, consumed, produced) = self
+            .inflater
+            .inflate(input, &mut self.buf, self.write)
+            .map_err(|detail| IntegrityError::Corrupt { detail })?;
         let start = self.write;
         let end = start.saturating_add(produced).min(self.buf.len());
         let fresh = self.buf.get(start..end).unwrap_or_default();
@@ -427,19 +429,8 @@ impl Gunzip {
         self.member_len = self.member_len.wrapping_add(fresh.len() as u32);
         self.total_out = total;
         self.write = end;
-        match status {
-            TINFLStatus::Done => self.inflate_done = true,
-            TINFLStatus::NeedsMoreInput | TINFLStatus::HasMoreOutput => {}
-            TINFLStatus::Failed => {
-                return Err(IntegrityError::Corrupt {
-                    detail: "invalid deflate data".into(),
-                })
-            }
-            other => {
-                return Err(IntegrityError::Corrupt {
-                    detail: format!("inflate stopped with status {other:?}"),
-                })
-            }
+        if flow == Flow::Done {
+            self.inflate_done = true;
         }
         Ok((consumed, produced))
     }

@@ -63,6 +63,7 @@ mod crc32;
 mod error;
 mod gzip;
 mod header;
+mod inflate;
 mod limits;
 mod md5;
 mod pipeline;
@@ -78,7 +79,7 @@ pub use error::{GzipPart, IntegrityError};
 pub use gzip::{gunzip, Gunzip, GunzipStats, Progress};
 pub use limits::Limits;
 pub use md5::{Md5, Md5Digest};
-pub use pipeline::{Compression, DecodeSummary, Decoder};
+pub use pipeline::{Compression, DecodeSummary, Decoder, Md5Check};
 pub use sniff::{sniff, ContentKind};
 pub use zip::{
     unzip, ZipEntry, ZipError, ZipLimits, ZipMethod, ZipPart, ZipProgress, ZipReader, ZipSummary,

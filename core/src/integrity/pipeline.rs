@@ -27,6 +27,29 @@ pub enum Compression {
     Identity,
 }
 
+/// What became of the MD5 of a download's raw bytes.
+///
+/// MD5 is verification when the provider publishes a digest (`Content-MD5`,
+/// an MD5 in an API answer) and a fingerprint otherwise, which hosts may
+/// compare between runs. A host that does neither can turn the fingerprint
+/// off ([`Decoder::with_fingerprint`], `JobConfig::md5_fingerprint`) and
+/// save the hashing, which costs about as much as the inflating.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub enum Md5Check {
+    /// Computed and equal to the digest the provider published.
+    Verified,
+    /// Computed as a fingerprint: there was no published digest to verify.
+    /// (Also what a summary written before this field existed reads as: it
+    /// never claims more than was checked.)
+    #[default]
+    Computed,
+    /// Not computed: the fingerprint was turned off and there was no
+    /// published digest to verify.
+    Skipped,
+}
+
 /// Totals of a verified download, returned by [`Decoder::finish`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -35,15 +58,19 @@ pub struct DecodeSummary {
     pub raw_bytes: u64,
     /// Decoded bytes delivered.
     pub decoded_bytes: u64,
-    /// MD5 of the raw bytes.
-    pub md5: Md5Digest,
+    /// MD5 of the raw bytes; `None` when it was not computed
+    /// ([`Md5Check::Skipped`]).
+    pub md5: Option<Md5Digest>,
+    /// Whether the MD5 was verified, only computed, or skipped.
+    #[serde(default)]
+    pub md5_check: Md5Check,
     /// Whether the body was gzip and has been decoded.
     pub gzip: bool,
     /// Gzip members decoded (0 for an uncompressed body).
     pub members: u32,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 enum Mode {
     /// Nothing seen yet, or only a first byte `1f` (held back, already hashed).
     Undecided {
@@ -51,6 +78,14 @@ enum Mode {
     },
     Identity,
     Gzip(Box<Gunzip>),
+}
+
+/// Adds raw bytes to the MD5, when one is being computed. (A function of
+/// the field, not a method, so it can run while the gzip mode is borrowed.)
+fn hash(md5: &mut Option<Md5>, bytes: &[u8]) {
+    if let Some(md5) = md5.as_mut() {
+        md5.update(bytes);
+    }
 }
 
 /// Streaming decoder for one download: hashes, detects gzip, decodes, limits.
@@ -62,7 +97,7 @@ enum Mode {
 /// MD5 and the gzip trailers. Chunks may be split anywhere, even one byte at
 /// a time. The decoder works through `&mut` and can live inside a state
 /// machine's enum; it performs no I/O and allocates only when gzip is first
-/// detected.
+/// detected. It is not `Clone` (nor is [`Gunzip`]).
 ///
 /// Gzip is detected from the first two bytes (`1f 8b`) and the
 /// [`Compression`] label is applied as follows:
@@ -78,12 +113,13 @@ enum Mode {
 ///
 /// Decoded bytes are provisional until `finish` returns `Ok`: a corrupted
 /// body is reported there (or by an earlier error), never silently accepted.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Decoder {
     limits: Limits,
     expected: Option<Md5Digest>,
     compression: Compression,
-    md5: Md5,
+    /// `None` once the fingerprint was turned off with nothing to verify.
+    md5: Option<Md5>,
     raw: u64,
     mode: Mode,
     failed: StickyError<IntegrityError>,
@@ -98,7 +134,7 @@ impl Decoder {
             limits,
             expected: expected_md5,
             compression: Compression::Auto,
-            md5: Md5::new(),
+            md5: Some(Md5::new()),
             raw: 0,
             mode: Mode::Undecided { held_1f: false },
             failed: StickyError::default(),
@@ -110,6 +146,19 @@ impl Decoder {
     #[must_use]
     pub fn with_compression(mut self, compression: Compression) -> Self {
         self.compression = compression;
+        self
+    }
+
+    /// Whether to compute the MD5 of the raw bytes when there is no expected
+    /// digest to check it against (default on: the summary's MD5 is a
+    /// fingerprint hosts compare). With an expected digest the MD5 is always
+    /// computed and checked, whatever this says. Call before feeding any
+    /// data.
+    #[must_use]
+    pub fn with_fingerprint(mut self, fingerprint: bool) -> Self {
+        if !fingerprint && self.expected.is_none() {
+            self.md5 = None;
+        }
         self
     }
 
@@ -191,15 +240,20 @@ impl Decoder {
     /// stopped decoding earlier.
     pub fn finish(self) -> Result<DecodeSummary, IntegrityError> {
         self.failed.into_result()?;
-        let md5 = self.md5.finalize();
-        if let Some(expected) = self.expected {
-            if expected != md5 {
+        let md5 = self.md5.map(Md5::finalize);
+        let md5_check = match (self.expected, md5) {
+            (Some(expected), Some(actual)) if expected != actual => {
                 return Err(IntegrityError::Md5Mismatch {
                     expected: expected.to_hex(),
-                    actual: md5.to_hex(),
+                    actual: actual.to_hex(),
                 });
             }
-        }
+            (Some(_), Some(_)) => Md5Check::Verified,
+            (None, Some(_)) => Md5Check::Computed,
+            // `with_fingerprint` drops the hasher only without an expected
+            // digest, so `(Some(_), None)` cannot happen.
+            (_, None) => Md5Check::Skipped,
+        };
         let (decoded_bytes, gzip, members) = match self.mode {
             Mode::Undecided { held_1f: true } => {
                 return Err(IntegrityError::Truncated {
@@ -221,6 +275,7 @@ impl Decoder {
             raw_bytes: self.raw,
             decoded_bytes,
             md5,
+            md5_check,
             gzip,
             members,
         })
@@ -249,7 +304,7 @@ impl Decoder {
                 if let Some(d) = dst.get_mut(..n) {
                     d.copy_from_slice(take);
                 }
-                self.md5.update(take);
+                hash(&mut self.md5, take);
                 self.raw = self.raw.saturating_add(n as u64);
                 p.consumed = p.consumed.saturating_add(n);
                 p.produced = p.produced.saturating_add(n);
@@ -258,7 +313,7 @@ impl Decoder {
             Mode::Gzip(g) => {
                 let q = g.pull(rest, dst)?;
                 let (used, _) = rest.split_at(q.consumed.min(rest.len()));
-                self.md5.update(used);
+                hash(&mut self.md5, used);
                 self.raw = self.raw.saturating_add(used.len() as u64);
                 p.consumed = p.consumed.saturating_add(q.consumed);
                 p.produced = p.produced.saturating_add(q.produced);
@@ -284,7 +339,7 @@ impl Decoder {
             Mode::Undecided { .. } => Ok(()),
             Mode::Identity => {
                 self.admit_identity(rest.len())?;
-                self.md5.update(rest);
+                hash(&mut self.md5, rest);
                 self.raw = self.raw.saturating_add(rest.len() as u64);
                 if !rest.is_empty() {
                     sink(rest);
@@ -293,7 +348,7 @@ impl Decoder {
             }
             Mode::Gzip(g) => {
                 g.push(rest, sink)?;
-                self.md5.update(rest);
+                hash(&mut self.md5, rest);
                 self.raw = self.raw.saturating_add(rest.len() as u64);
                 Ok(())
             }
@@ -318,7 +373,7 @@ impl Decoder {
                 if self.limits.max_compressed_bytes == 0 {
                     return Err(IntegrityError::CompressedTooLarge { limit: 0 });
                 }
-                self.md5.update(&[b]);
+                hash(&mut self.md5, &[b]);
                 self.raw = 1;
                 self.mode = Mode::Undecided { held_1f: true };
                 // Decide on the second byte, if it is already here.

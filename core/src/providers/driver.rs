@@ -12,7 +12,7 @@ use crate::action::Event;
 use crate::action::{Outcome, Phase, Summary, WaitReason};
 use crate::config::JobConfig;
 use crate::error::{ConfigError, Error};
-use crate::integrity::{Charset, DecodeSummary, Md5};
+use crate::integrity::{Charset, DecodeSummary, Md5, Md5Check};
 use crate::time::Millis;
 
 /// A provider machine: its protocol and the shared lifecycle, as plain data.
@@ -202,7 +202,8 @@ impl<P: Protocol> Machine<P> {
                 let empty = DecodeSummary {
                     raw_bytes: 0,
                     decoded_bytes: 0,
-                    md5: Md5::digest(b""),
+                    md5: Some(Md5::digest(b"")),
+                    md5_check: Md5Check::Computed,
                     gzip: false,
                     members: 0,
                 };
@@ -242,7 +243,8 @@ fn summary<P: Protocol, C: Copy>(
         record_format: protocol.report_body().record_format,
         raw_bytes: decoded.raw_bytes,
         bytes: decoded.decoded_bytes,
-        md5: decoded.md5.to_hex(),
+        md5: decoded.md5.map(|md5| md5.to_hex()).unwrap_or_default(),
+        md5_check: decoded.md5_check,
         gzip: decoded.gzip,
         rows,
         requests: 0,

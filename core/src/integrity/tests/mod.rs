@@ -428,7 +428,8 @@ fn decoder_label_matrix() {
                 assert!(s.gzip);
                 assert_eq!(s.members, 1);
                 assert_eq!(s.raw_bytes, gz.len() as u64);
-                assert_eq!(s.md5, Md5::digest(&gz));
+                assert_eq!(s.md5, Some(Md5::digest(&gz)));
+                assert_eq!(s.md5_check, Md5Check::Computed);
                 assert_eq!(decode_push(&gz, c, chunk).unwrap(), plain);
             }
             for c in [Compression::Auto, Compression::Identity] {
@@ -527,4 +528,44 @@ fn decoder_md5_checked_at_finish() {
     );
     // MD5 covers the raw bytes, not the decoded ones.
     assert!(decode(&gz, Compression::Auto, Some(Md5::digest(b"payload")), 3, 16).is_err());
+}
+
+#[test]
+fn fingerprint_off_skips_md5_unless_a_digest_is_expected() {
+    let gz = gzip(&sample(50_000), 6);
+    let right = Md5::digest(&gz);
+    let run = |expected: Option<Md5Digest>, fingerprint: bool| {
+        let mut d = Decoder::new(Limits::default(), expected).with_fingerprint(fingerprint);
+        let mut out = Vec::new();
+        for c in gz.chunks(777) {
+            d.push(c, &mut |b: &[u8]| out.extend_from_slice(b))?;
+        }
+        d.finish().map(|s| (s.md5, s.md5_check, out))
+    };
+    let (md5, check, out) = run(None, true).unwrap();
+    assert_eq!((md5, check), (Some(right), Md5Check::Computed));
+    assert_eq!(out, sample(50_000));
+    // Off and nothing to verify: no MD5, same bytes, every other check kept.
+    let (md5, check, out) = run(None, false).unwrap();
+    assert_eq!((md5, check), (None, Md5Check::Skipped));
+    assert_eq!(out, sample(50_000));
+    // An expected digest is verified whatever the switch says.
+    for fingerprint in [true, false] {
+        let (md5, check, _) = run(Some(right), fingerprint).unwrap();
+        assert_eq!((md5, check), (Some(right), Md5Check::Verified));
+        let wrong = Md5::digest(b"other");
+        assert!(matches!(
+            run(Some(wrong), fingerprint),
+            Err(IntegrityError::Md5Mismatch { .. })
+        ));
+    }
+    // A corrupt body still fails with the fingerprint off.
+    let mut bad = gz.clone();
+    let at = bad.len() - 6;
+    bad[at] ^= 0x40;
+    let mut d = Decoder::new(Limits::default(), None).with_fingerprint(false);
+    let r = d
+        .push(&bad, &mut |_: &[u8]| {})
+        .and_then(|()| d.finish().map(|_| ()));
+    assert!(r.is_err());
 }

@@ -1,0 +1,179 @@
+#!/usr/bin/env node
+// The download pipeline in JavaScript hosts, against the platforms' own
+// gunzip, on the same gzip report (≥ 256 MiB decoded), one run each:
+//
+//   Node:     reportflow's wasm `Decoder` (MD5 of the raw bytes + inflate +
+//             CRC-32/ISIZE + limits) through the npm package, vs
+//             zlib.createGunzip() + crypto.createHash("md5") streaming;
+//   Chromium: the same `Decoder` in a page (the browser entry), vs
+//             DecompressionStream("gzip") (no MD5: browsers have no
+//             streaming MD5), driven by playwright-core with /usr/bin/chromium.
+//
+// Run with `npm run bench` in bindings/ after `npm run build`. Not part of
+// the test command. Environment: REPORTFLOW_BENCH_MIB (decoded size, default
+// 256), REPORTFLOW_BENCH_GZ (an existing .gz to use instead),
+// REPORTFLOW_BENCH_ROUNDS (interleaved rounds in Node, default 3; the best
+// of each side counts, so a busy shared machine disturbs the ratio less),
+// CHROMIUM (browser binary; "skip" to leave the browser out).
+// MB/s = 10^6 decoded bytes per second of wall time.
+
+import { createHash } from "node:crypto";
+import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { createServer } from "node:http";
+import { dirname, extname, join } from "node:path";
+import { pipeline } from "node:stream/promises";
+import { fileURLToPath } from "node:url";
+import { createGunzip, createGzip } from "node:zlib";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const pkg = join(here, "..");
+const root = join(pkg, "..");
+const MIB = 1 << 20;
+const CHUNK = 64 * 1024;
+
+const { Decoder } = await import(join(pkg, "dist", "node.js"));
+
+const gzPath = process.env.REPORTFLOW_BENCH_GZ ?? (await ensureReport(Number(process.env.REPORTFLOW_BENCH_MIB ?? 256)));
+const compressed = statSync(gzPath).size;
+console.log(`report: ${gzPath} (${(compressed / MIB).toFixed(1)} MiB gzip)`);
+
+// ---- Node -----------------------------------------------------------------
+const wasmRun = () => timed(async () => {
+  const decoder = new Decoder();
+  let decoded = 0;
+  for await (const chunk of createReadStream(gzPath, { highWaterMark: CHUNK })) decoded += decoder.push(chunk).length;
+  const stats = decoder.finish();
+  if (stats.decodedBytes !== decoded) throw new Error("decoded byte counts disagree");
+  return { decoded, md5: stats.md5 };
+});
+const nodeRun = () => timed(async () => {
+  const md5 = createHash("md5");
+  let decoded = 0;
+  const source = createReadStream(gzPath, { highWaterMark: CHUNK });
+  source.on("data", (chunk) => md5.update(chunk));
+  const gunzip = createGunzip();
+  gunzip.on("data", (chunk) => {
+    decoded += chunk.length;
+  });
+  await pipeline(source, gunzip);
+  return { decoded, md5: md5.digest("hex") };
+});
+const rounds = Math.max(1, Number(process.env.REPORTFLOW_BENCH_ROUNDS ?? 3));
+let wasm = null;
+let node = null;
+const all = { wasm: [], node: [] };
+for (let i = 0; i < rounds; i++) {
+  const w = await wasmRun();
+  const n = await nodeRun();
+  all.wasm.push(w.ms.toFixed(0));
+  all.node.push(n.ms.toFixed(0));
+  if (!wasm || w.ms < wasm.ms) wasm = w;
+  if (!node || n.ms < node.ms) node = n;
+}
+if (wasm.decoded !== node.decoded || wasm.md5 !== node.md5) throw new Error("the two pipelines disagree");
+const decodedBytes = node.decoded;
+console.log(`\n${(decodedBytes / MIB).toFixed(0)} MiB decoded, 64 KiB reads, best of ${rounds} interleaved rounds (wall ms: wasm ${all.wasm.join(", ")}; Node ${all.node.join(", ")})`);
+row("Node: reportflow wasm Decoder (md5+inflate+crc+limits)", wasm.ms, decodedBytes);
+row("Node: zlib.createGunzip + crypto md5 (streaming)", node.ms, decodedBytes);
+console.log(`  ratio wasm / Node                  ${(node.ms / wasm.ms).toFixed(3)}  (target >= 1.3)`);
+
+// ---- Chromium ---------------------------------------------------------------
+const chromium = process.env.CHROMIUM ?? "/usr/bin/chromium";
+if (chromium === "skip" || !existsSync(chromium)) {
+  console.log(`\nChromium: skipped (${chromium === "skip" ? "CHROMIUM=skip" : `${chromium} not found`})`);
+} else {
+  const page = await browserBench(chromium);
+  if (page.wasm.decoded !== decodedBytes || page.native.decoded !== decodedBytes) throw new Error(`the page decoded other sizes: ${JSON.stringify(page)}`);
+  if (page.wasm.md5 !== node.md5) throw new Error("the page's MD5 differs");
+  console.log(`\nChromium (${page.userAgent.match(/Chrome\/[\d.]+/)?.[0] ?? "?"}), fetch of the same file, one run each`);
+  row("Chromium: reportflow wasm Decoder (md5+inflate+crc+limits)", page.wasm.ms, decodedBytes);
+  row("Chromium: DecompressionStream('gzip') (no md5)", page.native.ms, decodedBytes);
+  console.log(`  ratio wasm / DecompressionStream   ${(page.native.ms / page.wasm.ms).toFixed(3)}`);
+}
+
+function row(name, ms, bytes) {
+  console.log(`  ${name.padEnd(62)} ${ms.toFixed(0).padStart(7)} ms ${(bytes / ms / 1e3).toFixed(1).padStart(8)} MB/s`);
+}
+
+async function timed(f) {
+  const start = performance.now();
+  const out = await f();
+  return { ...out, ms: performance.now() - start };
+}
+
+/** A deterministic JSON-array report of `mib` MiB, gzipped (level 6), cached under target/. */
+async function ensureReport(mib) {
+  const dir = join(root, "target", "reportflow-bench");
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `js-report-${mib}m.json.gz`);
+  if (existsSync(path)) return path;
+  console.log(`generating ${path} …`);
+  async function* rows() {
+    let size = 1;
+    let seed = 12345;
+    yield "[";
+    for (let i = 0; size < mib * MIB; i++) {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      const row = `${i ? "," : ""}{"campaignId":${1e12 + i},"date":"2024-03-${String(1 + (i % 28)).padStart(2, "0")}","clicks":${seed % 997},"cost":${(seed % 100000) / 100},"name":"campaign ${seed.toString(36)}"}\n`;
+      size += row.length;
+      yield row;
+    }
+    yield "]";
+  }
+  await pipeline(rows, createGzip({ level: 6 }), createWriteStream(path));
+  return path;
+}
+
+/** Runs both decoders in a Chromium page served from a loopback server. */
+async function browserBench(executablePath) {
+  const TYPES = { ".js": "text/javascript", ".wasm": "application/wasm", ".html": "text/html" };
+  const page = `<!doctype html><meta charset="utf-8"><script type="importmap">{"imports":{"reportflow":"/dist/browser.js"}}</script>
+<script type="module">
+import { Decoder } from "reportflow";
+async function time(f) { const t = performance.now(); const out = await f(); return { ...out, ms: performance.now() - t }; }
+window.bench = async () => {
+  const wasm = await time(async () => {
+    const decoder = new Decoder();
+    let decoded = 0;
+    const reader = (await fetch("/report.gz")).body.getReader();
+    for (;;) { const { done, value } = await reader.read(); if (done) break; decoded += decoder.push(value).length; }
+    return { decoded, md5: decoder.finish().md5 };
+  });
+  const native = await time(async () => {
+    let decoded = 0;
+    const reader = (await fetch("/report.gz")).body.pipeThrough(new DecompressionStream("gzip")).getReader();
+    for (;;) { const { done, value } = await reader.read(); if (done) break; decoded += value.length; }
+    return { decoded };
+  });
+  return { wasm, native, userAgent: navigator.userAgent };
+};
+window.ready = true;
+</script>`;
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://x").pathname;
+    if (url === "/") return res.writeHead(200, { "content-type": "text/html" }).end(page);
+    if (url === "/report.gz") {
+      res.writeHead(200, { "content-type": "application/octet-stream", "content-length": compressed });
+      return createReadStream(gzPath).pipe(res);
+    }
+    const m = url.match(/^\/(dist|wasm)\/([\w.-]+)$/);
+    if (!m) return res.writeHead(404).end();
+    try {
+      res.writeHead(200, { "content-type": TYPES[extname(m[2])] ?? "application/octet-stream" }).end(readFileSync(join(pkg, m[1], m[2])));
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { chromium } = await import("playwright-core");
+  const browser = await chromium.launch({ executablePath, headless: true, args: ["--no-sandbox", "--disable-gpu"] });
+  try {
+    const tab = await browser.newPage();
+    await tab.goto(`http://127.0.0.1:${server.address().port}/`);
+    await tab.waitForFunction(() => window.ready === true);
+    return await tab.evaluate(() => window.bench());
+  } finally {
+    await browser.close();
+    server.close();
+  }
+}
