@@ -26,7 +26,7 @@ for (const provider of simProviders()) {
     const parsed = JSON.parse(text) as { formatVersion: number };
     assert.equal(parsed.formatVersion, 2, "snapshot format 2 (format 1 is refused on restore)");
     assert.ok(!text.includes("CANARY"), "no credential in the snapshot");
-    const restored = Job.restore(text, simCredentials(provider), START);
+    const restored = Job.restore(text, sandbox.jobConfig(provider), simCredentials(provider), START);
     assert.equal(restored.snapshot(), text);
     assert.equal(restored.provider, provider);
   });
@@ -62,7 +62,7 @@ for (const provider of simProviders()) {
     job.free();
 
     t += 5_000;
-    const restored = Job.restore(saved, simCredentials(provider), now());
+    const restored = Job.restore(saved, sandbox.jobConfig(provider), simCredentials(provider), now());
     assert.equal(restored.reportId, reportId);
     const collector = new Collector();
     const summary = await runJob(restored, { transport, now, sleep, onEvent: collector.onEvent });
@@ -83,18 +83,47 @@ test("restore refuses malformed and future snapshots with typed errors", () => {
     [JSON.stringify({ formatVersion: 999 }), "unsupported_snapshot"],
   ] as const) {
     assert.throws(
-      () => Job.restore(text, credentials, START),
+      () => Job.restore(text, null, credentials, START),
       (error) => error instanceof ReportflowError && error.code === code && error.blame === "host",
     );
   }
   assert.throws(
-    () => Job.restore(42 as unknown as string, credentials, START),
+    () => Job.restore(42 as unknown as string, null, credentials, START),
     (error) => error instanceof ReportflowError && error.code === "malformed_snapshot",
   );
   const sandbox = new Sandbox({});
   const job = new Job(simSampleSpec(provider, START), sandbox.jobConfig(provider), credentials, START);
   assert.throws(
-    () => Job.restore(job.snapshot(), credentials, Number.NaN),
+    () => Job.restore(job.snapshot(), sandbox.jobConfig(provider), credentials, Number.NaN),
     (error) => error instanceof ReportflowError && error.code === "invalid_input",
   );
 });
+
+for (const provider of simProviders()) {
+  test(`${provider}: a snapshot edited to send credentials elsewhere is refused, and nothing is sent`, () => {
+    const sandbox = new Sandbox({ seed: 7 });
+    const config = sandbox.jobConfig(provider);
+    const job = new Job(simSampleSpec(provider, START), config, simCredentials(provider), START);
+    const text = job.snapshot();
+    const before = sandbox.requests().length;
+    for (const field of ["baseUrl", "authBaseUrl"] as const) {
+      const edited = JSON.parse(text) as { job: { config: Record<string, unknown> } };
+      edited.job.config[field] = "https://attacker.example";
+      assert.throws(
+        () => Job.restore(JSON.stringify(edited), config, simCredentials(provider), START),
+        (error) =>
+          error instanceof ReportflowError &&
+          error.code === "snapshot_mismatch" &&
+          error.blame === "host" &&
+          error.message.includes("attacker.example") &&
+          !error.message.includes("CANARY"),
+      );
+    }
+    // A host config without the simulator's origins is refused the same way.
+    assert.throws(
+      () => Job.restore(text, null, simCredentials(provider), START),
+      (error) => error instanceof ReportflowError && error.code === "snapshot_mismatch",
+    );
+    assert.equal(sandbox.requests().length, before, "no request left");
+  });
+}

@@ -407,7 +407,38 @@ pub enum RestoreError {
         /// What the parser said.
         detail: String,
     },
-    /// The credentials do not fit the snapshot's job.
+    /// The credentials or the host's config do not fit the snapshot's job,
+    /// or the host's config is invalid.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// The snapshot names other endpoints than the host's config. A
+    /// snapshot is untrusted data: credentials only go where the host's
+    /// config points, so a snapshot that points elsewhere (edited, or saved
+    /// by a host configured for another origin) is refused before anything
+    /// is sent.
+    #[error("the snapshot was saved for {field} {snapshot} but this host's config says {host}; credentials go only where the host's config points — restore with the config the job was created with, or start a new job")]
+    EndpointMismatch {
+        /// The config field, `baseUrl` or `authBaseUrl`.
+        field: String,
+        /// What the snapshot says (`the provider's own origin` when unset).
+        snapshot: String,
+        /// What the host's config says.
+        host: String,
+    },
+    /// A value in the snapshot is out of range or contradicts another one
+    /// (what `ReportJob::new` would never have produced).
+    #[error("snapshot is invalid: {detail}; delete it and start a new job")]
+    Invalid {
+        /// What is wrong.
+        detail: String,
+    },
+}
+
+impl RestoreError {
+    /// A snapshot value that is out of range or inconsistent.
+    pub(crate) fn invalid(detail: impl Into<String>) -> Self {
+        Self::Invalid {
+            detail: detail.into(),
+        }
+    }
 }

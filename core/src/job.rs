@@ -77,8 +77,15 @@ impl ReportJob {
     /// Continues a job from a [`snapshot`](Self::snapshot), with the same
     /// report id and counters. A request that was in flight is sent again (a
     /// download restarts from byte 0).
+    ///
+    /// A snapshot is untrusted data (it may have been edited or corrupted):
+    /// `config` is the host's own, and it is the one the restored job runs
+    /// with. The endpoints that receive credentials (`base_url`,
+    /// `auth_base_url`) must be the snapshot's, or the restore is refused
+    /// with [`RestoreError::EndpointMismatch`] before anything is sent.
     pub fn restore(
         snapshot: Snapshot,
+        config: JobConfig,
         credentials: Credentials,
         now: Millis,
     ) -> Result<Self, RestoreError> {
@@ -88,8 +95,20 @@ impl ReportJob {
                 supported: FORMAT_VERSION,
             });
         }
+        let saved = &snapshot.job.config;
+        check_endpoint(
+            "baseUrl",
+            saved.base_url.as_deref(),
+            config.base_url.as_deref(),
+        )?;
+        check_endpoint(
+            "authBaseUrl",
+            saved.auth_base_url.as_deref(),
+            config.auth_base_url.as_deref(),
+        )?;
         let machine = BoundMachine::restore(snapshot.machine, credentials)?;
         let mut state = snapshot.job;
+        state.config = config;
         state.clock = state.clock.max(now);
         Ok(Self {
             machine,
@@ -98,6 +117,11 @@ impl ReportJob {
             events: VecDeque::new(),
             parts: Vec::new(),
         })
+    }
+
+    /// The configuration the job runs with (the host's: see [`Self::restore`]).
+    pub fn config(&self) -> &JobConfig {
+        &self.state.config
     }
 
     /// The job as plain, versioned, secret-free data. Take it after a drain
@@ -358,6 +382,26 @@ impl ReportJob {
             }
         }
     }
+}
+
+/// Refuses a snapshot whose endpoint `field` differs from the host's.
+fn check_endpoint(
+    field: &str,
+    snapshot: Option<&str>,
+    host: Option<&str>,
+) -> Result<(), RestoreError> {
+    let normalize = |url: Option<&str>| url.map(|url| url.trim_end_matches('/').to_owned());
+    if normalize(snapshot) == normalize(host) {
+        return Ok(());
+    }
+    let describe = |url: Option<&str>| {
+        url.map_or_else(|| "the provider's own origin".to_owned(), ToOwned::to_owned)
+    };
+    Err(RestoreError::EndpointMismatch {
+        field: field.to_owned(),
+        snapshot: describe(snapshot),
+        host: describe(host),
+    })
 }
 
 #[cfg(test)]
@@ -811,5 +855,65 @@ mod tests {
             Snapshot::from_json("{]"),
             Err(RestoreError::Malformed { .. })
         ));
+    }
+
+    #[test]
+    fn a_snapshot_pointing_credentials_elsewhere_is_refused() {
+        let config = JobConfig {
+            base_url: Some("http://127.0.0.1:9/amazon-ads".into()),
+            auth_base_url: Some("http://127.0.0.1:9/amazon-ads".into()),
+            ..JobConfig::default()
+        };
+        let job = job_with(config.clone());
+        let text = job.snapshot().to_json();
+        let credentials = || {
+            Credentials::AmazonAds(amazon_ads::Credentials::new(
+                "client",
+                "secret",
+                "Atzr|refresh",
+            ))
+        };
+        for (field, key) in [("baseUrl", "baseUrl"), ("authBaseUrl", "authBaseUrl")] {
+            let edited = text.replacen(
+                &format!("\"{key}\":\"http://127.0.0.1:9/amazon-ads\""),
+                &format!("\"{key}\":\"https://attacker.example\""),
+                1,
+            );
+            assert_ne!(edited, text);
+            let snapshot = Snapshot::from_json(&edited).unwrap();
+            match ReportJob::restore(snapshot, config.clone(), credentials(), Millis(0)) {
+                Err(error @ RestoreError::EndpointMismatch { .. }) => {
+                    let message = error.to_string();
+                    assert!(message.contains(field), "{message}");
+                    assert!(message.contains("attacker.example"), "{message}");
+                    assert!(!message.contains("secret"), "{message}");
+                }
+                other => panic!("{field}: {other:?}"),
+            }
+        }
+        // A host whose config names the provider's own origins refuses the
+        // simulator's snapshot as well: the snapshot never chooses.
+        let snapshot = Snapshot::from_json(&text).unwrap();
+        assert!(matches!(
+            ReportJob::restore(snapshot, JobConfig::default(), credentials(), Millis(0)),
+            Err(RestoreError::EndpointMismatch { .. })
+        ));
+        // The same origin (trailing slash aside) restores, and its first
+        // request (the token call: no token survives a snapshot) goes to the
+        // host's origin.
+        let host = JobConfig {
+            auth_base_url: Some("http://127.0.0.1:9/amazon-ads/".into()),
+            ..config
+        };
+        let snapshot = Snapshot::from_json(&text).unwrap();
+        let mut restored = ReportJob::restore(snapshot, host, credentials(), Millis(0)).unwrap();
+        let first = next_send(&mut restored, 0);
+        assert!(
+            first
+                .url
+                .starts_with("http://127.0.0.1:9/amazon-ads/auth/o2/token"),
+            "{}",
+            first.url
+        );
     }
 }

@@ -94,6 +94,9 @@ impl Failure {
             RestoreError::UnsupportedVersion { .. } => {
                 Self::new("unsupported_snapshot", "host", error.to_string()).with_details(error)
             }
+            RestoreError::EndpointMismatch { .. } => {
+                Self::new("snapshot_mismatch", "host", error.to_string()).with_details(error)
+            }
             _ => Self::new("malformed_snapshot", "host", error.to_string()).with_details(error),
         }
     }

@@ -64,7 +64,7 @@ export type ErrorCode =
   | "report_too_large" | "gzip" | "md5_mismatch" | "records" | "zip" | "report_failed"
   | "transport" | "retries_exhausted" | "deadline_exceeded" | "cancelled"
   | "stale_request" | "out_of_order" | "finished" | "invalid_input" | "invalid_config"
-  | "credentials_mismatch" | "unsupported_snapshot" | "malformed_snapshot"
+  | "credentials_mismatch" | "unsupported_snapshot" | "malformed_snapshot" | "snapshot_mismatch"
   | "not_initialised" | "internal";
 
 /** Every error reportflow reports, thrown or as data. */

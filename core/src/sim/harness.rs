@@ -722,7 +722,10 @@ impl Harness {
             return Ok(());
         }
         let snapshot = Snapshot::from_json(&self.persisted)?;
-        self.job = ReportJob::restore(snapshot, credentials, self.now)?;
+        // The host's config survives the crash (it is the host's, not the
+        // snapshot's).
+        let config = self.job.config().clone();
+        self.job = ReportJob::restore(snapshot, config, credentials, self.now)?;
         self.inbox = None;
         self.data.clear();
         self.draining = true;
@@ -748,7 +751,12 @@ impl Harness {
         // Restore at the latest instant the job has seen, not at the clock the
         // harness may already have moved on to: the twin must see exactly the
         // times the original sees from here on.
-        let job = ReportJob::restore(snapshot, credentials, self.max_now)?;
+        let job = ReportJob::restore(
+            snapshot,
+            self.job.config().clone(),
+            credentials,
+            self.max_now,
+        )?;
         let persisted = job.snapshot().to_json();
         Ok(Self {
             job,

@@ -202,7 +202,8 @@ fn fetch(args: &FetchArgs, quiet: bool) -> Result<ExitCode, LocalFailure> {
     };
     let mut job = match resumed {
         Some(snapshot) => {
-            let job = ReportJob::restore(snapshot, credentials, now)
+            let config = job_config(args, base_url, provider);
+            let job = ReportJob::restore(snapshot, config, credentials, now)
                 .map_err(|e| LocalFailure::usage(e.to_string()))?;
             if let Some(state) = &state {
                 let report = job

@@ -1107,6 +1107,7 @@ fn snapshots_hold_no_secrets_and_a_restored_download_renews_its_link() {
     assert!(snapshot.contains("\"provider\":\"lingxing\""), "{snapshot}");
     let mut restored = ReportJob::restore(
         Snapshot::from_json(&snapshot).unwrap(),
+        job.config().clone(),
         JobCredentials::Lingxing(Credentials::new(APP_ID, "s")),
         Millis(now),
     )
