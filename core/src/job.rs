@@ -55,6 +55,7 @@ impl ReportJob {
         credentials: Credentials,
         now: Millis,
     ) -> Result<Self, ConfigError> {
+        config.validate()?;
         let machine = BoundMachine::new(spec, &config, credentials, now)?;
         let state = JobState {
             config,
@@ -106,8 +107,12 @@ impl ReportJob {
             saved.auth_base_url.as_deref(),
             config.auth_base_url.as_deref(),
         )?;
-        let machine = BoundMachine::restore(snapshot.machine, credentials)?;
+        config.validate()?;
+        let machine = BoundMachine::restore(snapshot.machine, credentials, now)?;
         let mut state = snapshot.job;
+        if let Some(Terminal::Done(summary)) = &state.terminal {
+            summary.check_restored(machine.provider(), machine.report_id())?;
+        }
         state.config = config;
         state.clock = state.clock.max(now);
         Ok(Self {
@@ -915,5 +920,108 @@ mod tests {
             "{}",
             first.url
         );
+    }
+
+    /// The snapshot of the default Ads job polling report `r-1`, as JSON.
+    fn polling_snapshot() -> String {
+        let mut job = job(0);
+        let create = next_send(&mut job, 0);
+        answer(&mut job, 0, create.id, 202, br#"{"reportId":"r-1"}"#);
+        let _ = drain(&mut job, 0);
+        job.snapshot().to_json()
+    }
+
+    fn restore_text(text: &str, config: JobConfig) -> Result<ReportJob, RestoreError> {
+        let credentials = amazon_ads::Credentials::new("client", "secret", "Atzr|refresh");
+        ReportJob::restore(
+            Snapshot::from_json(text)?,
+            config,
+            Credentials::AmazonAds(credentials),
+            Millis(0),
+        )
+    }
+
+    #[test]
+    fn restore_refuses_what_new_would_never_produce() {
+        let text = polling_snapshot();
+        assert!(restore_text(&text, JobConfig::default()).is_ok());
+        // A zero refill period (a division by zero once the bucket refills).
+        let zero_refill = text.replacen("\"refillEveryMs\":1000", "\"refillEveryMs\":0", 1);
+        assert!(matches!(
+            restore_text(&zero_refill, JobConfig::default()),
+            Err(RestoreError::Malformed { detail }) if detail.contains("refillEveryMs")
+        ));
+        // A bucket of another shape than the provider's.
+        let wider = text.replacen("\"capacity\":5", "\"capacity\":4000000000", 1);
+        assert!(matches!(
+            restore_text(&wider, JobConfig::default()),
+            Err(RestoreError::Invalid { .. })
+        ));
+        // A polling stage without a report id.
+        let no_id = text.replacen("\"reportId\":\"r-1\"", "\"reportId\":null", 1);
+        assert!(matches!(
+            restore_text(&no_id, JobConfig::default()),
+            Err(RestoreError::Invalid { detail }) if detail.contains("report id")
+        ));
+        // A spec `new` refuses.
+        let bad_spec = text.replacen("\"profileId\":\"42\"", "\"profileId\":\"\"", 1);
+        assert!(matches!(
+            restore_text(&bad_spec, JobConfig::default()),
+            Err(RestoreError::Config(ConfigError::Invalid { .. }))
+        ));
+        // The host's config is validated as `new` validates it.
+        for chunk in [0, u32::MAX] {
+            let config = JobConfig {
+                data_chunk_bytes: chunk,
+                ..JobConfig::default()
+            };
+            assert!(matches!(
+                restore_text(&text, config.clone()),
+                Err(RestoreError::Config(ConfigError::Invalid { field, .. })) if field == "dataChunkBytes"
+            ));
+            let spec = ReportSpec::new(
+                Region::Na,
+                "42",
+                RecordType::Campaigns,
+                "20240301",
+                Tactic::T00020,
+                vec!["clicks".into()],
+            );
+            let credentials = amazon_ads::Credentials::new("client", "secret", "Atzr|refresh");
+            assert!(matches!(
+                ReportJob::new(
+                    JobSpec::AmazonAds(spec),
+                    config,
+                    Credentials::AmazonAds(credentials),
+                    Millis(0)
+                ),
+                Err(ConfigError::Invalid { field, .. }) if field == "dataChunkBytes"
+            ));
+        }
+    }
+
+    #[test]
+    fn a_restored_done_must_fit_its_job() {
+        let text = polling_snapshot();
+        let summary = r#"{"type":"done","value":{"provider":"amazon-ads","reportId":"r-1","outcome":"complete","contentType":"application/json","recordFormat":"json_array","rawBytes":3,"bytes":3,"md5":"MD5","gzip":false,"rows":1,"requests":4}}"#;
+        let done = |md5: &str, id: &str| {
+            text.replacen(
+                "\"terminal\":null",
+                &format!(
+                    "\"terminal\":{}",
+                    summary.replace("MD5", md5).replace("r-1", id)
+                ),
+                1,
+            )
+        };
+        let good = "0123456789abcdef0123456789abcdef";
+        let restored = restore_text(&done(good, "r-1"), JobConfig::default());
+        assert!(restored.is_ok_and(|job| job.is_finished()));
+        for edited in [done("not-a-digest", "r-1"), done(good, "r-2")] {
+            assert!(matches!(
+                restore_text(&edited, JobConfig::default()),
+                Err(RestoreError::Invalid { .. })
+            ));
+        }
     }
 }

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::ConfigError;
+
 /// Upper bounds on the bytes a download may carry, as a gzip-bomb defence.
 ///
 /// Checked by [`Gunzip`](super::Gunzip), [`gunzip`](super::gunzip) and
@@ -35,6 +37,19 @@ impl Limits {
             max_compressed_bytes,
             max_decompressed_bytes,
         }
+    }
+}
+
+impl Limits {
+    /// Refuses limits no report fits in.
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
+        if self.max_compressed_bytes == 0 || self.max_decompressed_bytes == 0 {
+            return Err(ConfigError::invalid(
+                "reportLimits",
+                "byte limits must be at least 1",
+            ));
+        }
+        Ok(())
     }
 }
 

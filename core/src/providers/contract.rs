@@ -19,7 +19,7 @@ use super::lifecycle::Lifecycle;
 use super::vocabulary::{Cx, ExchangeFailure, Outgoing, Reply, ReportBody};
 use crate::action::Phase;
 use crate::config::JobConfig;
-use crate::error::{ConfigError, Error};
+use crate::error::{ConfigError, Error, RestoreError};
 use crate::provider::Provider;
 use crate::rate::TokenBucket;
 use crate::time::Millis;
@@ -47,6 +47,11 @@ pub(crate) trait Protocol:
     /// The rate budgets the machine's calls draw from (see
     /// [`budget`](Self::budget)), full at `now`.
     fn rate_budgets(&self, now: Millis) -> Vec<TokenBucket>;
+
+    /// Checks a machine read from a snapshot (untrusted data): the spec as
+    /// [`create`](Self::create) checks it, and that the protocol state fits
+    /// the lifecycle (a stage past the create has a report id).
+    fn check_restored(&self, life: &Lifecycle<Self::Call>) -> Result<(), RestoreError>;
 
     /// Refuses credentials that cannot work, before anything is sent.
     fn check_credentials(credentials: &Self::Credentials) -> Result<(), ConfigError>;

@@ -11,9 +11,13 @@ use super::vocabulary::{Cx, Reply, Step};
 use crate::action::Event;
 use crate::action::{Outcome, Phase, Summary, WaitReason};
 use crate::config::JobConfig;
-use crate::error::{ConfigError, Error};
+use crate::error::{ConfigError, Error, RestoreError};
 use crate::integrity::{Charset, DecodeSummary, Md5};
 use crate::time::Millis;
+
+/// Longest report id a snapshot may hold; providers' ids are UUIDs or
+/// numbers.
+const MAX_REPORT_ID_BYTES: usize = 1024;
 
 /// A provider machine: its protocol and the shared lifecycle, as plain data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,6 +33,38 @@ impl<P: Protocol> Machine<P> {
         let protocol = P::create(spec, config, now)?;
         let life = Lifecycle::new(now, protocol.rate_budgets(now));
         Ok(Self { protocol, life })
+    }
+
+    /// Checks a machine read from a snapshot (untrusted data): the
+    /// protocol's own checks, rate budgets of the provider's shape (a zero
+    /// refill period is refused when the bucket is read), a report id of
+    /// sane length, and a finished summary that fits the machine.
+    pub(crate) fn check_restored(&self, now: Millis) -> Result<(), RestoreError> {
+        self.protocol.check_restored(&self.life)?;
+        let expected = self.protocol.rate_budgets(now);
+        let same_shape = expected.len() == self.life.budgets.len()
+            && expected.iter().zip(&self.life.budgets).all(|(want, got)| {
+                want.name() == got.name()
+                    && want.capacity() == got.capacity()
+                    && want.refill_every_ms() == got.refill_every_ms()
+            });
+        if !same_shape {
+            return Err(RestoreError::invalid(format!(
+                "the rate budgets are not the {} provider's",
+                P::PROVIDER
+            )));
+        }
+        if let Some(id) = &self.life.report_id {
+            if id.is_empty() || id.len() > MAX_REPORT_ID_BYTES {
+                return Err(RestoreError::invalid(format!(
+                    "a report id must have 1 to {MAX_REPORT_ID_BYTES} bytes"
+                )));
+            }
+        }
+        if let Some(Finish::Done { summary }) = &self.life.finished {
+            summary.check_restored(P::PROVIDER, self.life.report_id())?;
+        }
+        Ok(())
     }
 
     /// Takes the host's extra credentials (a current token) and forgets the

@@ -8,7 +8,7 @@ use super::config::{Credentials, ReportSpec};
 use super::wire;
 use crate::action::{Event, Phase, WaitReason};
 use crate::config::JobConfig;
-use crate::error::{ConfigError, Error, ReportFailure};
+use crate::error::{ConfigError, Error, ReportFailure, RestoreError};
 use crate::http::{find_header, Body, Header, RedirectPolicy};
 use crate::integrity::Compression;
 use crate::providers::{
@@ -108,6 +108,17 @@ impl Protocol for Flow {
             API_BUCKET_REFILL_MS,
             now,
         )]
+    }
+
+    fn check_restored(&self, life: &Lifecycle<Call>) -> Result<(), RestoreError> {
+        self.spec.validate()?;
+        if self.stage != Stage::Create && life.report_id().is_none() {
+            return Err(RestoreError::invalid(format!(
+                "stage {:?} without a report id",
+                self.stage
+            )));
+        }
+        Ok(())
     }
 
     fn check_credentials(_credentials: &Credentials) -> Result<(), ConfigError> {

@@ -17,7 +17,7 @@ use super::date::parse_http_date;
 use super::wire;
 use crate::action::{Event, Phase, WaitReason};
 use crate::config::JobConfig;
-use crate::error::{ConfigError, Error, ReportFailure};
+use crate::error::{ConfigError, Error, ReportFailure, RestoreError};
 use crate::http::{find_header, Body, Header};
 use crate::integrity::Compression;
 use crate::providers::{
@@ -103,6 +103,17 @@ impl Protocol for Flow {
             quota_bucket(GENERATE_BUCKET, self.spec.generate_rate(), now),
             quota_bucket(INFO_BUCKET, RateLimit::INFO, now),
         ]
+    }
+
+    fn check_restored(&self, life: &Lifecycle<Call>) -> Result<(), RestoreError> {
+        self.spec.validate()?;
+        if self.stage != Stage::Generate && life.report_id().is_none() {
+            return Err(RestoreError::invalid(format!(
+                "stage {:?} without a report id",
+                self.stage
+            )));
+        }
+        Ok(())
     }
 
     fn check_credentials(credentials: &Credentials) -> Result<(), ConfigError> {
