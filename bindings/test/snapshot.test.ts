@@ -24,7 +24,7 @@ for (const provider of simProviders()) {
     const text = job.snapshot();
     assert.equal(typeof text, "string");
     const parsed = JSON.parse(text) as { formatVersion: number };
-    assert.equal(parsed.formatVersion, 2, "snapshot format 2 (format 1 is refused on restore)");
+    assert.equal(parsed.formatVersion, 3, "snapshot format 3 (formats 1 and 2 are refused on restore)");
     assert.ok(!text.includes("CANARY"), "no credential in the snapshot");
     const restored = Job.restore(text, sandbox.jobConfig(provider), simCredentials(provider), START);
     assert.equal(restored.snapshot(), text);

@@ -39,6 +39,13 @@ pub struct JobConfig {
     /// download, before the job gives up (or re-requests the report where the
     /// provider allows nothing else).
     pub max_link_refreshes: u32,
+    /// When a report-creating request's answer is lost (the connection
+    /// broke, it timed out, or the host stopped while it was in flight),
+    /// create again even though the provider may then hold two reports.
+    /// Off by default: the job fails with `ReportMayExist` unless the
+    /// provider offers a safe recovery (an idempotency key, a way to find
+    /// the report).
+    pub allow_duplicate_reports: bool,
     /// Largest `Event::Data` chunk: 1 byte to
     /// [`MAX_DATA_CHUNK_BYTES`](Self::MAX_DATA_CHUNK_BYTES).
     pub data_chunk_bytes: u32,
@@ -59,6 +66,7 @@ impl Default for JobConfig {
             max_api_body_bytes: 4 << 20,
             max_header_bytes: 64 << 10,
             max_link_refreshes: 3,
+            allow_duplicate_reports: false,
             data_chunk_bytes: 64 << 10,
         }
     }

@@ -146,8 +146,20 @@ pub enum Error {
         /// The last failure.
         last: Box<Self>,
     },
+    /// A create request went out and its answer never arrived (the
+    /// connection broke, the request timed out, or the host stopped while
+    /// it was in flight), so the provider may already hold a report for
+    /// this job, and it offers no way to find it or to repeat the request
+    /// safely. The job does not create a second report silently.
+    #[error("the answer to the report request sent to {provider} at {} was lost, so {provider} may already hold a report for this job; not creating a second one — look for it in {provider}'s console, or allow a second create (JobConfig allowDuplicateReports)", crate::calendar::human_time(.sent_at))]
+    ReportMayExist {
+        /// The provider.
+        provider: Provider,
+        /// When the create went out.
+        sent_at: Millis,
+    },
     /// The job's overall deadline passed before the report was ready.
-    #[error("deadline {deadline} passed before the report was ready; restore the snapshot later to continue with the same report")]
+    #[error("the job's deadline ({}) passed before the report was ready; restore the snapshot with a later deadline to continue with the same report", crate::calendar::human_time(.deadline))]
     DeadlineExceeded {
         /// The deadline.
         deadline: Millis,
@@ -215,6 +227,8 @@ pub enum ErrorKind {
     Transport,
     /// See [`Error::RetriesExhausted`].
     RetriesExhausted,
+    /// See [`Error::ReportMayExist`].
+    ReportMayExist,
     /// See [`Error::DeadlineExceeded`].
     DeadlineExceeded,
     /// See [`Error::Cancelled`].
@@ -239,6 +253,7 @@ impl ErrorKind {
             Self::ReportFailed => "report_failed",
             Self::Transport => "transport",
             Self::RetriesExhausted => "retries_exhausted",
+            Self::ReportMayExist => "report_may_exist",
             Self::DeadlineExceeded => "deadline_exceeded",
             Self::Cancelled => "cancelled",
             Self::Internal => "internal",
@@ -268,6 +283,7 @@ impl Error {
             Self::ReportFailed { .. } => ErrorKind::ReportFailed,
             Self::Transport(_) => ErrorKind::Transport,
             Self::RetriesExhausted { .. } => ErrorKind::RetriesExhausted,
+            Self::ReportMayExist { .. } => ErrorKind::ReportMayExist,
             Self::DeadlineExceeded { .. } => ErrorKind::DeadlineExceeded,
             Self::Cancelled => ErrorKind::Cancelled,
             Self::Internal { .. } => ErrorKind::Internal,
@@ -277,7 +293,9 @@ impl Error {
     /// Who has to act.
     pub fn blame(&self) -> Blame {
         match self {
-            Self::Rejected { .. } | Self::ReportTooLarge { .. } => Blame::Config,
+            Self::Rejected { .. } | Self::ReportTooLarge { .. } | Self::ReportMayExist { .. } => {
+                Blame::Config
+            }
             Self::UnexpectedStatus { .. }
             | Self::MalformedResponse { .. }
             | Self::ResponseTooLarge { .. }
@@ -285,7 +303,9 @@ impl Error {
             Self::Integrity(_) | Self::Records(_) | Self::Zip(_) => Blame::Data,
             Self::Transport(_) => Blame::Network,
             Self::RetriesExhausted { last, .. } => last.blame(),
-            Self::DeadlineExceeded { .. } => Blame::Provider,
+            // The host chose the deadline; the provider may be slow, but
+            // nothing failed.
+            Self::DeadlineExceeded { .. } => Blame::Host,
             Self::Cancelled => Blame::Host,
             Self::Internal { .. } => Blame::Library,
         }
@@ -298,6 +318,7 @@ impl Error {
             Self::Rejected { .. }
             | Self::ReportTooLarge { .. }
             | Self::Cancelled
+            | Self::ReportMayExist { .. }
             | Self::Records(_)
             | Self::Internal { .. } => false,
             Self::Zip(error) => error.is_corruption(),

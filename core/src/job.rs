@@ -58,6 +58,7 @@ impl ReportJob {
         config.validate()?;
         let machine = BoundMachine::new(spec, &config, credentials, now)?;
         let state = JobState {
+            deadline: now.saturating_add(config.deadline_ms),
             config,
             clock: now,
             started_at: now,
@@ -114,7 +115,10 @@ impl ReportJob {
             summary.check_restored(machine.provider(), machine.report_id())?;
         }
         state.config = config;
-        state.clock = state.clock.max(now);
+        // The host's clock, not the snapshot's: a clock saved in the future
+        // (an edited snapshot, a host whose clock was ahead) must not hold
+        // every wait and timeout of the restored job.
+        state.clock = now;
         Ok(Self {
             machine,
             state,
@@ -122,6 +126,28 @@ impl ReportJob {
             events: VecDeque::new(),
             parts: Vec::new(),
         })
+    }
+
+    /// When the job fails with [`Error::DeadlineExceeded`]: `deadline_ms`
+    /// after [`Self::new`], carried over by [`Self::restore`].
+    pub fn deadline(&self) -> Millis {
+        self.state.deadline
+    }
+
+    /// Moves the job's deadline to `deadline`, e.g. to give a restored job
+    /// more time. A job that failed only because its deadline passed (and
+    /// was snapshotted or kept) continues when the new deadline lies ahead
+    /// of the job's clock.
+    pub fn set_deadline(&mut self, deadline: Millis) {
+        self.state.deadline = deadline;
+        let expired = matches!(
+            self.state.terminal,
+            Some(Terminal::Failed(Error::DeadlineExceeded { .. }))
+        );
+        if expired && deadline > self.state.clock {
+            self.state.terminal = None;
+            self.state.phase = self.machine.phase();
+        }
     }
 
     /// The configuration the job runs with (the host's: see [`Self::restore`]).
@@ -168,12 +194,6 @@ impl ReportJob {
     fn observe(&mut self, now: Millis) -> Millis {
         self.state.clock = self.state.clock.max(now);
         self.state.clock
-    }
-
-    fn deadline(&self) -> Millis {
-        self.state
-            .started_at
-            .saturating_add(self.state.config.deadline_ms)
     }
 
     /// Feeds an input. Call [`Self::poll`] until it returns `Wait`, `Done` or
@@ -276,9 +296,9 @@ impl ReportJob {
             match step {
                 Step::Send(outgoing) => return self.send(now, outgoing),
                 Step::Wait { until, reason } => {
-                    if until > self.deadline() {
+                    if until > self.state.deadline {
                         self.finish(Terminal::Failed(Error::DeadlineExceeded {
-                            deadline: self.deadline(),
+                            deadline: self.state.deadline,
                         }));
                         continue;
                     }
@@ -677,10 +697,28 @@ mod tests {
     }
 
     #[test]
-    fn a_silent_request_times_out_and_is_retried_with_a_new_id() {
+    fn a_silent_create_is_not_repeated_unless_the_config_allows_it() {
         let mut job = job(0);
         let first = next_send(&mut job, 0);
+        assert!(first.url.ends_with("/sd/campaigns/report"));
         let timeout = JobConfig::default().request_timeout_ms;
+        let (_, action) = drain(&mut job, timeout);
+        match action {
+            Action::Failed(error @ Error::ReportMayExist { .. }) => {
+                assert_eq!(error.kind(), ErrorKind::ReportMayExist);
+                assert!(!error.is_retryable());
+                let message = error.to_string();
+                assert!(message.contains("1970-01-01 00:00:00 UTC"), "{message}");
+                assert!(message.contains("allowDuplicateReports"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+
+        let mut job = job_with(JobConfig {
+            allow_duplicate_reports: true,
+            ..JobConfig::default()
+        });
+        let first = next_send(&mut job, 0);
         let (events, action) = drain(&mut job, timeout);
         assert!(
             events.iter().any(|e| matches!(
@@ -697,6 +735,56 @@ mod tests {
         };
         let second = next_send(&mut job, until.as_u64());
         assert!(second.id > first.id);
+        assert_eq!(second.url, first.url);
+    }
+
+    #[test]
+    fn a_create_in_flight_at_a_crash_is_not_sent_again() {
+        let mut job = job(0);
+        let _create = next_send(&mut job, 0);
+        // The host persisted this snapshot before sending, then died.
+        let text = job.snapshot().to_json();
+        let mut restored = restore_text(&text, JobConfig::default()).unwrap();
+        let (_, action) = drain(&mut restored, 5);
+        assert!(
+            matches!(action, Action::Failed(Error::ReportMayExist { .. })),
+            "{action:?}"
+        );
+        assert_eq!(
+            restored.requests_sent(),
+            1,
+            "nothing sent after the restore"
+        );
+        // Allowed by the host's config: a second create, after a token.
+        let mut allowed = restore_text(
+            &text,
+            JobConfig {
+                allow_duplicate_reports: true,
+                ..JobConfig::default()
+            },
+        )
+        .unwrap();
+        let token = next_send(&mut allowed, 5);
+        assert!(token.url.ends_with("/auth/o2/token"), "{}", token.url);
+    }
+
+    #[test]
+    fn a_refused_connection_is_not_a_lost_create() {
+        let mut job = job(0);
+        let first = next_send(&mut job, 0);
+        job.handle(
+            Millis(0),
+            Input::TransportFailed {
+                id: first.id,
+                failure: crate::TransportFailure::Connect,
+            },
+        )
+        .unwrap();
+        let (_, action) = drain(&mut job, 0);
+        let Action::Wait { until, .. } = action else {
+            panic!("{action:?}")
+        };
+        let second = next_send(&mut job, until.as_u64());
         assert_eq!(second.url, first.url);
     }
 
@@ -851,7 +939,7 @@ mod tests {
         );
         let restored = Snapshot::from_json(&text).unwrap();
         assert_eq!(restored, snapshot);
-        let bumped = text.replacen("\"formatVersion\":2", "\"formatVersion\":99", 1);
+        let bumped = text.replacen("\"formatVersion\":3", "\"formatVersion\":99", 1);
         assert!(matches!(
             Snapshot::from_json(&bumped),
             Err(RestoreError::UnsupportedVersion { found: 99, .. })

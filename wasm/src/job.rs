@@ -24,7 +24,7 @@ fn job_config(config: JsValue) -> JsResult<JobConfig> {
     if config.is_null() || config.is_undefined() {
         Ok(JobConfig::default())
     } else {
-        convert::from_js("config", config)
+        Ok(convert::from_js("config", config)?)
     }
 }
 

@@ -110,6 +110,13 @@ impl<P: Protocol> Machine<P> {
                 flight.endpoint
             )));
         }
+        // A create whose answer was never seen (the job was restored while
+        // it was in flight): recover it before anything else is sent.
+        if let Some(sent_at) = self.life.create_sent {
+            if let Err(error) = self.settle_lost_create(cx, sent_at) {
+                return self.failed(error);
+            }
+        }
         let call = self.protocol.next_call(&mut self.life, cx);
         if let Some(name) = P::budget(call) {
             let Some(bucket) = self.life.budget(name) else {
@@ -126,6 +133,10 @@ impl<P: Protocol> Machine<P> {
         }
         match self.protocol.request(&self.life, call, cx, credentials) {
             Ok(outgoing) => {
+                if P::creates(call) {
+                    // In the snapshot before the host sends it.
+                    self.life.create_sent = Some(cx.now);
+                }
                 self.life.in_flight = Some(InFlight {
                     call,
                     endpoint: outgoing.endpoint,
@@ -144,6 +155,13 @@ impl<P: Protocol> Machine<P> {
                 .fail(Error::internal("an answer arrived with no call in flight"));
             return;
         };
+        // An answer settles a create; a failure that may have reached the
+        // provider leaves it unsettled (the provider may hold a report).
+        let lost_create = P::creates(flight.call)
+            && matches!(&reply, Reply::Failed(failure) if failure.may_have_reached());
+        if P::creates(flight.call) && !lost_create {
+            self.life.create_sent = None;
+        }
         let verdict = match (flight.report, reply) {
             (
                 true,
@@ -188,6 +206,31 @@ impl<P: Protocol> Machine<P> {
             self.life.link = None;
         }
         self.apply(cx, flight.call, verdict);
+        if let (true, None, Some(sent_at)) =
+            (lost_create, &self.life.finished, self.life.create_sent)
+        {
+            if let Err(error) = self.settle_lost_create(cx, sent_at) {
+                self.life.fail(error);
+            }
+        }
+    }
+
+    /// A create sent at `sent_at` got no answer: the provider's recovery
+    /// (same idempotency key, or finding the report), else a second create
+    /// only where the host's config allows it, else
+    /// [`Error::ReportMayExist`].
+    fn settle_lost_create(&mut self, cx: &mut Cx<'_>, sent_at: Millis) -> Result<(), Error> {
+        if self.protocol.recover_create(&mut self.life, cx) {
+            return Ok(());
+        }
+        if cx.config.allow_duplicate_reports {
+            self.life.create_sent = None;
+            return Ok(());
+        }
+        Err(Error::ReportMayExist {
+            provider: P::PROVIDER,
+            sent_at,
+        })
     }
 
     fn apply(&mut self, cx: &mut Cx<'_>, call: P::Call, verdict: Verdict) {

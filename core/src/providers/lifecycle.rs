@@ -52,6 +52,11 @@ pub(crate) struct Lifecycle<C> {
     pub(super) link_refreshes: LinkRefreshes,
     pub(super) budgets: Vec<TokenBucket>,
     pub(super) finished: Option<Finish>,
+    /// When a create request went out whose answer has not been seen. Set
+    /// before the request is handed to the host (which persists the
+    /// snapshot before sending), so a job restored after a crash, or one
+    /// whose create answer was lost, knows the provider may hold a report.
+    pub(super) create_sent: Option<Millis>,
     // A link is a short-lived capability: never persisted; a restored job
     // obtains a fresh one. The call in flight is re-sent after a restore.
     #[serde(skip)]
@@ -69,6 +74,7 @@ impl<C: Copy> Lifecycle<C> {
             link_refreshes: LinkRefreshes::default(),
             budgets,
             finished: None,
+            create_sent: None,
             link: None,
             in_flight: None,
         }

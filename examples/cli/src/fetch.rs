@@ -63,6 +63,12 @@ pub(crate) struct FetchArgs {
     /// back off up to 120 s).
     #[arg(long, global = true, value_name = "MS", help_heading = "Connection")]
     retry_ms: Option<u64>,
+    /// When the answer to the report request was lost (or the run was
+    /// killed while it was in flight), request the report again although
+    /// the provider may then hold two. Without it the run stops with
+    /// `report_may_exist`.
+    #[arg(long, global = true, help_heading = "Connection")]
+    allow_duplicate_report: bool,
 }
 
 /// The one JSON object `--json` prints.
@@ -252,9 +258,11 @@ fn fetch(args: &FetchArgs, quiet: bool) -> Result<ExitCode, LocalFailure> {
                 }
             }
             Step::Idle { .. } => save(&mut state, job),
+            // On disk before it goes out: a create in flight is on record,
+            // so a rerun after a crash never creates a second report.
             Step::Sending(_) => {
                 progress.on_sending();
-                Ok(())
+                save(&mut state, job)
             }
             _ => Ok(()),
         };
@@ -323,6 +331,7 @@ fn fetch(args: &FetchArgs, quiet: bool) -> Result<ExitCode, LocalFailure> {
 fn job_config(args: &FetchArgs, base_url: Option<&str>, provider: Provider) -> JobConfig {
     let mut config = JobConfig::default();
     config.seed = args.seed;
+    config.allow_duplicate_reports = args.allow_duplicate_report;
     if let Some(url) = base_url {
         // A simulator serves every provider under its own path prefix, and
         // its auth endpoints next to the API.
@@ -358,7 +367,12 @@ fn save(state: &mut Option<StateFile>, job: &ReportJob) -> Result<(), LocalFailu
 /// report. Any other failure is final for that report, so a rerun should
 /// start afresh.
 fn resumable(error: &Error) -> bool {
-    matches!(error, Error::DeadlineExceeded { .. } | Error::Cancelled)
+    matches!(
+        error,
+        // A report may exist: a rerun must not start afresh (and create
+        // another) unless asked to with --allow-duplicate-report.
+        Error::DeadlineExceeded { .. } | Error::Cancelled | Error::ReportMayExist { .. }
+    )
 }
 
 fn print_done(
@@ -431,11 +445,18 @@ fn print_failed(
     kept_state: Option<PathBuf>,
 ) {
     let mut remedy = remedy(error.blame()).to_owned();
-    if let Some(path) = &kept_state {
-        remedy.push_str(&format!(
+    match (&kept_state, error) {
+        (Some(path), Error::ReportMayExist { .. }) => {
+            remedy = format!(
+                "{} is kept: rerun with it and --allow-duplicate-report to request another report",
+                path.display()
+            )
+        }
+        (Some(path), _) => remedy.push_str(&format!(
             "; rerun with --state {} to continue the same report",
             path.display()
-        ));
+        )),
+        (None, _) => {}
     }
     eprintln!(
         "reportflow: {provider} report failed ({}, blame: {}): {error} — {remedy}",

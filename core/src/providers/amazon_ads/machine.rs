@@ -182,6 +182,10 @@ impl Protocol for Flow {
         call == Call::Token
     }
 
+    fn creates(call: Call) -> bool {
+        call == Call::Create
+    }
+
     fn request(
         &mut self,
         life: &Lifecycle<Call>,

@@ -241,6 +241,10 @@ impl Protocol for Flow {
         matches!(call, Call::Token | Call::Refresh)
     }
 
+    fn creates(call: Call) -> bool {
+        call == Call::Create
+    }
+
     fn request(
         &mut self,
         life: &Lifecycle<Call>,

@@ -163,6 +163,10 @@ impl Protocol for Flow {
         false
     }
 
+    fn creates(call: Call) -> bool {
+        call == Call::Generate
+    }
+
     fn request(
         &mut self,
         life: &Lifecycle<Call>,
