@@ -33,7 +33,8 @@ pub struct JobConfig {
     pub report_limits: Limits,
     /// Largest API (non-report) response body.
     pub max_api_body_bytes: u64,
-    /// Largest response header block.
+    /// Largest response header block: names and values, plus 32 bytes per
+    /// header (HTTP/2's accounting), so the number of headers is bounded too.
     pub max_header_bytes: u64,
     /// Fresh download links to fetch after an expired link or a corrupt
     /// download, before the job gives up (or re-requests the report where the

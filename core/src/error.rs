@@ -105,7 +105,7 @@ pub enum Error {
     /// The report is larger than the job's `reportLimits` allow. Not damage:
     /// downloading it again gives the same bytes, so the job stops after one
     /// download. Received `Data` is void.
-    #[error("the report exceeds reportLimits.{} ({bytes} bytes) — raise JobConfig.reportLimits.{} if reports this large are expected, or narrow the report (a shorter period, fewer columns); downloading again will not help", limit.field(), limit.field())]
+    #[error("the report exceeds reportLimits.{} ({}) — raise JobConfig.reportLimits.{} if reports this large are expected, or narrow the report (a shorter period, fewer columns); downloading again will not help", limit.field(), limit.value(*bytes), limit.field())]
     ReportTooLarge {
         /// Which limit.
         limit: ReportLimit,
@@ -186,6 +186,9 @@ pub enum ReportLimit {
     /// Bytes after decompression, archive members included
     /// (`reportLimits.maxDecompressedBytes`).
     MaxDecompressedBytes,
+    /// Decoded bytes per compressed byte of a gzip body
+    /// (`reportLimits.maxRatio`).
+    MaxRatio,
 }
 
 impl ReportLimit {
@@ -194,6 +197,15 @@ impl ReportLimit {
         match self {
             Self::MaxCompressedBytes => "maxCompressedBytes",
             Self::MaxDecompressedBytes => "maxDecompressedBytes",
+            Self::MaxRatio => "maxRatio",
+        }
+    }
+
+    /// The limit's value as people read it.
+    fn value(self, value: u64) -> String {
+        match self {
+            Self::MaxRatio => format!("{value} times the compressed size"),
+            Self::MaxCompressedBytes | Self::MaxDecompressedBytes => format!("{value} bytes"),
         }
     }
 }
@@ -367,6 +379,18 @@ pub enum InputError {
     /// The job has already ended; nothing more is accepted.
     #[error("the job has finished; inputs are no longer accepted")]
     Finished,
+    /// Body chunks were fed faster than `poll` drained them: more than
+    /// `limit` bytes would wait undecoded. Nothing was taken; drain `poll`
+    /// (until it waits for this request) and feed the chunk again.
+    #[error("request {id}: {unread} bytes are still undecoded and this chunk would pass the {limit}-byte backlog; drain poll before feeding more")]
+    Backpressure {
+        /// The request concerned.
+        id: RequestId,
+        /// Bytes already waiting.
+        unread: u64,
+        /// The backlog limit.
+        limit: u64,
+    },
     /// A value from the host was out of range (e.g. a NaN or negative time
     /// from JavaScript).
     #[error("invalid input: {detail}")]

@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use crate::action::{Action, Event, PartSummary, Phase, WaitReason};
 use crate::config::JobConfig;
 use crate::error::{ConfigError, Error, ErrorKind, InputError, RestoreError};
-use crate::exchange::{Exchange, Ready};
+use crate::exchange::{Exchange, Ready, MAX_UNREAD_BYTES};
 use crate::http::{HttpRequest, RequestId, ResponseLimits};
 use crate::input::Input;
 use crate::provider::Provider;
@@ -221,6 +221,16 @@ impl ReportJob {
         let Some(exchange) = self.exchange.as_mut().filter(|exchange| exchange.id == id) else {
             return Err(InputError::StaleRequest { id });
         };
+        if let Input::Chunk { bytes, .. } = &input {
+            let unread = exchange.unread_bytes();
+            if unread > 0 && unread.saturating_add(bytes.len() as u64) > MAX_UNREAD_BYTES {
+                return Err(InputError::Backpressure {
+                    id,
+                    unread,
+                    limit: MAX_UNREAD_BYTES,
+                });
+            }
+        }
         let result = match input {
             Input::Head {
                 status, headers, ..
@@ -432,6 +442,7 @@ fn check_endpoint(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ReportLimit;
     use crate::integrity::{IntegrityError, Md5};
     use crate::providers::amazon_ads::{self, RecordType, Region, ReportSpec, Tactic};
 
@@ -1111,5 +1122,159 @@ mod tests {
                 Err(RestoreError::Invalid { .. })
             ));
         }
+    }
+
+    /// A raw deflate fragment of `zeros` zero bytes that depends on nothing
+    /// before it (full flush), so it can be repeated to any length.
+    fn zero_fragment(zeros: usize) -> Vec<u8> {
+        use flate2::{Compress, Compression, FlushCompress};
+        let mut compress = Compress::new(Compression::best(), false);
+        let mut out = Vec::with_capacity(zeros / 500 + 1024);
+        compress
+            .compress_vec(&vec![0u8; zeros], &mut out, FlushCompress::Full)
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn a_gzip_bomb_is_refused_at_the_ratio_limit_long_before_its_size() {
+        let mut job = job_with(JobConfig::default());
+        let (download, now) = to_download(&mut job);
+        let id = download.id;
+        job.handle(
+            Millis(now),
+            Input::Head {
+                id,
+                status: 200,
+                headers: &[],
+            },
+        )
+        .unwrap();
+        // A 10 MB gzip that would inflate to 10 GiB: a gzip header, then
+        // fragments of 1 MiB of zeros each, streamed (never held whole).
+        let fragment = zero_fragment(1 << 20);
+        let fragments = 10u64 << 10; // × 1 MiB = 10 GiB
+        let size = fragments * fragment.len() as u64;
+        assert!((10 << 20..12 << 20).contains(&size), "{size}-byte gzip");
+        let header = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+        job.handle(Millis(now), Input::Chunk { id, bytes: &header })
+            .unwrap();
+        let mut fed = header.len() as u64;
+        let mut decoded = 0u64;
+        let mut outcome = None;
+        'feed: for _ in 0..fragments {
+            if job
+                .handle(
+                    Millis(now),
+                    Input::Chunk {
+                        id,
+                        bytes: &fragment,
+                    },
+                )
+                .is_err()
+            {
+                break;
+            }
+            fed += fragment.len() as u64;
+            loop {
+                match job.poll(Millis(now)) {
+                    Action::Event(Event::Data(chunk)) => decoded += chunk.bytes.len() as u64,
+                    Action::Event(_) => {}
+                    Action::Wait { .. } => break,
+                    other => {
+                        outcome = Some(other);
+                        break 'feed;
+                    }
+                }
+            }
+        }
+        match outcome {
+            Some(Action::Failed(
+                error @ Error::ReportTooLarge {
+                    limit: ReportLimit::MaxRatio,
+                    ..
+                },
+            )) => {
+                assert!(!error.is_retryable());
+                assert!(error.to_string().contains("maxRatio"), "{error}");
+            }
+            other => panic!("{other:?} after {fed} bytes fed"),
+        }
+        // Refused within its first megabytes: a few fragments, and little
+        // more than the grace decoded.
+        assert!(fed < 64 << 10, "{fed} compressed bytes fed");
+        assert!(decoded <= 4 << 20, "{decoded} bytes decoded");
+        assert_eq!(job.requests_sent(), 4, "not downloaded again");
+    }
+
+    #[test]
+    fn many_empty_headers_count_against_the_header_limit() {
+        let mut job = job(0);
+        let create = next_send(&mut job, 0);
+        let headers: Vec<(String, String)> = (0..10_000)
+            .map(|_| (String::new(), String::new()))
+            .collect();
+        job.handle(
+            Millis(0),
+            Input::Head {
+                id: create.id,
+                status: 202,
+                headers: &headers,
+            },
+        )
+        .unwrap();
+        job.handle(Millis(0), Input::End { id: create.id }).unwrap();
+        let (events, _) = drain(&mut job, 0);
+        assert!(
+            events.iter().any(|e| matches!(
+                e,
+                Event::Retrying {
+                    cause: ErrorKind::ResponseTooLarge,
+                    ..
+                }
+            )) || job.is_finished(),
+            "{events:?}"
+        );
+    }
+
+    #[test]
+    fn chunks_fed_without_draining_poll_are_refused_past_the_backlog() {
+        let mut job = job_with(JobConfig::default());
+        let (download, now) = to_download(&mut job);
+        let id = download.id;
+        job.handle(
+            Millis(now),
+            Input::Head {
+                id,
+                status: 200,
+                headers: &[],
+            },
+        )
+        .unwrap();
+        let chunk = vec![b'['; 1 << 20];
+        let mut accepted = 0u64;
+        let refused = loop {
+            match job.handle(Millis(now), Input::Chunk { id, bytes: &chunk }) {
+                Ok(()) => accepted += chunk.len() as u64,
+                Err(error) => break error,
+            }
+            assert!(accepted <= 64 << 20, "never refused");
+        };
+        assert!(
+            matches!(refused, InputError::Backpressure { id: got, limit, .. } if got == id && limit == MAX_UNREAD_BYTES),
+            "{refused:?}"
+        );
+        assert!(accepted <= MAX_UNREAD_BYTES + (1 << 20));
+        // Draining poll makes room again.
+        let _ = job.poll(Millis(now));
+        assert!(job
+            .handle(
+                Millis(now),
+                Input::Chunk {
+                    id,
+                    bytes: &chunk[..1]
+                }
+            )
+            .is_ok());
     }
 }

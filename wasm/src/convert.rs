@@ -74,6 +74,7 @@ impl Failure {
         let code = match error {
             InputError::StaleRequest { .. } => "stale_request",
             InputError::OutOfOrder { .. } => "out_of_order",
+            InputError::Backpressure { .. } => "backpressure",
             InputError::Finished => "finished",
             _ => "invalid_input",
         };

@@ -63,7 +63,7 @@ export type ErrorCode =
   | "rejected" | "unexpected_status" | "malformed_response" | "response_too_large"
   | "report_too_large" | "gzip" | "md5_mismatch" | "records" | "zip" | "report_failed"
   | "transport" | "retries_exhausted" | "report_may_exist" | "deadline_exceeded" | "cancelled"
-  | "stale_request" | "out_of_order" | "finished" | "invalid_input" | "invalid_config"
+  | "stale_request" | "out_of_order" | "backpressure" | "finished" | "invalid_input" | "invalid_config"
   | "credentials_mismatch" | "unsupported_snapshot" | "malformed_snapshot" | "snapshot_mismatch"
   | "not_initialised" | "internal";
 
