@@ -86,6 +86,15 @@ export class Job {
     this.#call((job) => job.cancel(now));
   }
 
+  /**
+   * Moves the deadline (ms since the epoch), e.g. after `Job.restore` to
+   * give the job more time; a job that failed only with `deadline_exceeded`
+   * continues when the new deadline lies ahead.
+   */
+  setDeadline(deadline: number): void {
+    this.#call((job) => job.setDeadline(deadline));
+  }
+
   /** Versioned, secret-free JSON text; `Job.restore` continues from it. */
   snapshot(): string {
     return this.#call((job) => job.snapshot());

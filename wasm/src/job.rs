@@ -146,6 +146,16 @@ impl Job {
         self.handle(now, Input::Cancel)
     }
 
+    /// Moves the job's deadline to `deadline` (ms since the epoch), e.g. to
+    /// give a restored job more time; a job that failed only with
+    /// `deadline_exceeded` continues when the new deadline lies ahead.
+    #[wasm_bindgen(js_name = setDeadline)]
+    pub fn set_deadline(&mut self, deadline: f64) -> JsResult<()> {
+        let deadline = convert::millis(deadline)?;
+        self.inner.set_deadline(deadline);
+        Ok(())
+    }
+
     /// The job as versioned, secret-free JSON text; `Job.restore` continues it.
     pub fn snapshot(&self) -> String {
         self.inner.snapshot().to_json()

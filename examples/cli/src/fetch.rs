@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use clap::Args;
 use reportflow::providers::Provider;
 use reportflow::{
-    Blame, DataChunk, Error, Event, JobConfig, JobSpec, Outcome, PollPolicy, ReportJob,
+    Action, Blame, DataChunk, Error, Event, JobConfig, JobSpec, Outcome, PollPolicy, ReportJob,
     RetryPolicy, Summary,
 };
 use reportflow_host::blocking::{drive, Step, Transport};
@@ -69,6 +69,41 @@ pub(crate) struct FetchArgs {
     /// `report_may_exist`.
     #[arg(long, global = true, help_heading = "Connection")]
     allow_duplicate_report: bool,
+    /// Timeout of each API request (e.g. 30s, 2m; a bare number is
+    /// seconds). Report downloads get 30 minutes unless this is longer.
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration, help_heading = "Connection")]
+    timeout: Option<u64>,
+    /// Give up this long after the run starts (e.g. 90m, 6h; default 6h).
+    /// A resumed run gets its own deadline, counted from its start.
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration, help_heading = "Connection")]
+    deadline: Option<u64>,
+}
+
+/// A duration in milliseconds from `500ms`, `30s`, `10m`, `6h` or a bare
+/// number of seconds.
+fn parse_duration(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let (digits, unit_ms) = if let Some(n) = text.strip_suffix("ms") {
+        (n, 1)
+    } else if let Some(n) = text.strip_suffix('s') {
+        (n, 1_000)
+    } else if let Some(n) = text.strip_suffix('m') {
+        (n, 60_000)
+    } else if let Some(n) = text.strip_suffix('h') {
+        (n, 3_600_000)
+    } else {
+        (text, 1_000)
+    };
+    let value: u64 = digits
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration: give e.g. 500ms, 30s, 10m or 6h"))?;
+    match value.checked_mul(unit_ms) {
+        Some(ms) if ms > 0 => Ok(ms),
+        _ => Err(format!(
+            "`{text}` is out of range: give a positive duration"
+        )),
+    }
 }
 
 /// The one JSON object `--json` prints.
@@ -199,6 +234,16 @@ fn fetch(args: &FetchArgs, quiet: bool) -> Result<ExitCode, LocalFailure> {
             "this report is a ZIP archive of one file per sheet: give --out DIR (or use --format file)",
         ));
     }
+    if let (Destination::File(path), false) = (&destination, multipart) {
+        // Checked before any request: a directory is no place for one file.
+        let named_dir = args.out.as_deref().is_some_and(|out| out.ends_with('/'));
+        if named_dir || path.is_dir() {
+            return Err(LocalFailure::usage(format!(
+                "--out {} is a directory; name the file to write the report to",
+                path.display()
+            )));
+        }
+    }
     let mut state = args.state.clone().map(StateFile::new);
     let mut progress = ProgressView::new(provider, quiet);
 
@@ -209,8 +254,28 @@ fn fetch(args: &FetchArgs, quiet: bool) -> Result<ExitCode, LocalFailure> {
     let mut job = match resumed {
         Some(snapshot) => {
             let config = job_config(args, base_url, provider);
-            let job = ReportJob::restore(snapshot, config, credentials, now)
+            let deadline_ms = config.deadline_ms;
+            let mut job = ReportJob::restore(snapshot, config, credentials, now)
                 .map_err(|e| LocalFailure::usage(e.to_string()))?;
+            // This run's deadline counts from this run's start: a job that
+            // timed out continues when rerun.
+            job.set_deadline(now.saturating_add(deadline_ms));
+            if job.is_finished() {
+                // A state file is untrusted: a `Done` it claims is believed
+                // only with the output's bytes and MD5 (a finished job's
+                // state is deleted, so this is an edited or stale file).
+                if let Action::Done(summary) = job.poll(now) {
+                    check_claimed_done(args, &summary)?;
+                    if let Some(state) = &state {
+                        state
+                            .remove()
+                            .map_err(|e| LocalFailure::io("cannot delete the state file", &e))?;
+                    }
+                    let output = args.out.as_deref().map(PathBuf::from);
+                    print_done(args, provider, &summary, output, Vec::new());
+                    return Ok(ExitCode::SUCCESS);
+                }
+            }
             if let Some(state) = &state {
                 let report = job
                     .report_id()
@@ -332,6 +397,13 @@ fn job_config(args: &FetchArgs, base_url: Option<&str>, provider: Provider) -> J
     let mut config = JobConfig::default();
     config.seed = args.seed;
     config.allow_duplicate_reports = args.allow_duplicate_report;
+    if let Some(timeout_ms) = args.timeout {
+        config.request_timeout_ms = timeout_ms;
+        config.download_timeout_ms = config.download_timeout_ms.max(timeout_ms);
+    }
+    if let Some(deadline_ms) = args.deadline {
+        config.deadline_ms = deadline_ms;
+    }
     if let Some(url) = base_url {
         // A simulator serves every provider under its own path prefix, and
         // its auth endpoints next to the API.
@@ -351,6 +423,32 @@ fn job_config(args: &FetchArgs, base_url: Option<&str>, provider: Provider) -> J
         );
     }
     config
+}
+
+/// A restored job that claims to be done: only believed when `--out`
+/// holds bytes of the summary's size and MD5 (the MD5 is of the report as
+/// transferred, so only an uncompressed single file can be checked).
+fn check_claimed_done(args: &FetchArgs, summary: &Summary) -> Result<(), LocalFailure> {
+    let refuse = |why: &str| {
+        LocalFailure::usage(format!(
+            "the state file says the report is done, but {why}; delete the state file to fetch the report again"
+        ))
+    };
+    if summary.outcome == Outcome::NoData {
+        return Ok(());
+    }
+    let Some(out) = args.out.as_deref().filter(|out| *out != "-") else {
+        return Err(refuse("there is no --out file to check it against"));
+    };
+    let bytes = std::fs::read(out).map_err(|_| refuse(&format!("{out} cannot be read")))?;
+    let md5 = reportflow::integrity::Md5::digest(&bytes).to_hex();
+    if summary.gzip || bytes.len() as u64 != summary.bytes || md5 != summary.md5 {
+        return Err(refuse(&format!(
+            "{out} does not hold it ({} bytes, md5 {md5})",
+            bytes.len()
+        )));
+    }
+    Ok(())
 }
 
 fn save(state: &mut Option<StateFile>, job: &ReportJob) -> Result<(), LocalFailure> {

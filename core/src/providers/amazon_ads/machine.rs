@@ -12,7 +12,7 @@ use crate::error::{ConfigError, Error, ReportFailure, RestoreError};
 use crate::http::{find_header, Body, Header, RedirectPolicy};
 use crate::integrity::Compression;
 use crate::providers::{
-    encode_segment, excerpt, is_damaged_body, is_http_url, judge_link_status, parse_json, Cx, Lifecycle, Outgoing,
+    check_credential, encode_segment, excerpt, is_damaged_body, is_http_url, judge_link_status, parse_json, Cx, Lifecycle, Outgoing,
     Protocol, Provider, Reply, ReportBody, Verdict,
 };
 use crate::rate::TokenBucket;
@@ -121,7 +121,13 @@ impl Protocol for Flow {
         Ok(())
     }
 
-    fn check_credentials(_credentials: &Credentials) -> Result<(), ConfigError> {
+    fn check_credentials(credentials: &Credentials) -> Result<(), ConfigError> {
+        check_credential("clientId", &credentials.client_id)?;
+        check_credential("clientSecret", credentials.client_secret.expose())?;
+        check_credential("refreshToken", credentials.refresh_token.expose())?;
+        if let Some(token) = &credentials.access_token {
+            check_credential("accessToken", token.expose())?;
+        }
         Ok(())
     }
 
