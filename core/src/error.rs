@@ -346,7 +346,126 @@ impl Error {
     }
 }
 
+/// Longest provider text an error quotes, in characters.
+const MAX_PROVIDER_TEXT_CHARS: usize = 500;
+
+/// Provider text (an error body, a `details` field) made safe to print: an
+/// HTML page loses its tags, line breaks and tabs become spaces, other
+/// control and bidirectional-format characters are escaped (`\u{1b}`),
+/// whitespace runs collapse, and the length is bounded. One line, always.
+pub(crate) fn provider_text(text: &str) -> String {
+    let lower = text
+        .trim_start()
+        .get(..64)
+        .unwrap_or(text)
+        .to_ascii_lowercase();
+    let html =
+        lower.starts_with("<!doctype") || lower.starts_with("<html") || lower.contains("<head");
+    let mut out = String::new();
+    let mut in_tag = false;
+    let mut space = false;
+    let mut chars = 0usize;
+    for c in text.chars() {
+        if html && c == '<' {
+            in_tag = true;
+            space = true;
+            continue;
+        }
+        if in_tag {
+            in_tag = c != '>';
+            continue;
+        }
+        if c.is_whitespace() {
+            space = true;
+            continue;
+        }
+        if chars >= MAX_PROVIDER_TEXT_CHARS {
+            out.push('…');
+            break;
+        }
+        if space && !out.is_empty() {
+            out.push(' ');
+        }
+        space = false;
+        let bidi = matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        if c.is_control() || bidi {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+        chars += 1;
+    }
+    out
+}
+
 impl Error {
+    /// The error with every piece of provider (or host) text in it made safe
+    /// to print (see [`provider_text`]). Applied wherever an error becomes a
+    /// job's end, and to errors read from snapshots.
+    pub(crate) fn sanitized(self) -> Self {
+        match self {
+            Self::Rejected {
+                provider,
+                endpoint,
+                status,
+                code,
+                detail,
+            } => Self::Rejected {
+                provider,
+                endpoint: provider_text(&endpoint),
+                status,
+                code: code.map(|code| provider_text(&code)),
+                detail: provider_text(&detail),
+            },
+            Self::UnexpectedStatus {
+                provider,
+                endpoint,
+                status,
+                detail,
+            } => Self::UnexpectedStatus {
+                provider,
+                endpoint: provider_text(&endpoint),
+                status,
+                detail: provider_text(&detail),
+            },
+            Self::MalformedResponse {
+                provider,
+                endpoint,
+                detail,
+            } => Self::MalformedResponse {
+                provider,
+                endpoint: provider_text(&endpoint),
+                detail: provider_text(&detail),
+            },
+            Self::ReportFailed {
+                provider,
+                failure,
+                status,
+                detail,
+            } => Self::ReportFailed {
+                provider,
+                failure,
+                status: provider_text(&status),
+                detail: provider_text(&detail),
+            },
+            Self::ResponseTooLarge { endpoint, limit } => Self::ResponseTooLarge {
+                endpoint: provider_text(&endpoint),
+                limit,
+            },
+            Self::Transport(TransportFailure::Other(detail)) => {
+                Self::Transport(TransportFailure::Other(provider_text(&detail)))
+            }
+            Self::RetriesExhausted { attempts, last } => Self::RetriesExhausted {
+                attempts,
+                last: Box::new(last.sanitized()),
+            },
+            Self::Internal { detail } => Self::Internal {
+                detail: provider_text(&detail),
+            },
+            other => other,
+        }
+    }
+
     /// An impossible state, as a typed failure (see [`Error::Internal`]).
     pub(crate) fn internal(detail: impl Into<String>) -> Self {
         Self::Internal {
@@ -485,5 +604,46 @@ impl RestoreError {
         Self::Invalid {
             detail: detail.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn provider_text_is_one_printable_bounded_line() {
+        let hostile = "bad\r\nX-Injected: 1\t\u{1b}[2J\u{1b}]0;owned\u{7}\u{202e}txt.exe";
+        let safe = provider_text(hostile);
+        assert!(!safe.chars().any(|c| c.is_control()), "{safe:?}");
+        assert!(!safe.contains('\u{202e}'), "{safe:?}");
+        assert!(safe.contains("\\u{1b}[2J"), "{safe:?}");
+        assert!(safe.starts_with("bad X-Injected: 1 "), "{safe:?}");
+
+        let page = "<!DOCTYPE html>\n<html>\n<head><title>502 Bad Gateway</title></head>\n<body>\n<center><h1>502 Bad Gateway</h1></center>\n<hr><center>nginx</center>\n</body>\n</html>\n";
+        assert_eq!(provider_text(page), "502 Bad Gateway 502 Bad Gateway nginx");
+
+        let long = "x".repeat(10_000);
+        assert_eq!(
+            provider_text(&long).chars().count(),
+            MAX_PROVIDER_TEXT_CHARS + 1
+        );
+    }
+
+    #[test]
+    fn errors_are_sanitized_all_the_way_down() {
+        let error = Error::RetriesExhausted {
+            attempts: 3,
+            last: Box::new(Error::UnexpectedStatus {
+                provider: Provider::AmazonAds,
+                endpoint: "GET /x".into(),
+                status: 502,
+                detail: "<html><body>\n<h1>Bad\u{1b}[31m</h1>\n</body></html>".into(),
+            }),
+        }
+        .sanitized();
+        let text = error.to_string();
+        assert!(!text.contains('\n') && !text.contains('\u{1b}'), "{text:?}");
+        assert!(text.contains("Bad\\u{1b}[31m"), "{text}");
     }
 }

@@ -111,8 +111,16 @@ impl ReportJob {
         config.validate()?;
         let machine = BoundMachine::restore(snapshot.machine, credentials, now)?;
         let mut state = snapshot.job;
-        if let Some(Terminal::Done(summary)) = &state.terminal {
-            summary.check_restored(machine.provider(), machine.report_id())?;
+        match state.terminal.take() {
+            Some(Terminal::Done(summary)) => {
+                summary.check_restored(machine.provider(), machine.report_id())?;
+                state.terminal = Some(Terminal::Done(summary));
+            }
+            // Its text is untrusted: printable, one line, bounded.
+            Some(Terminal::Failed(error)) => {
+                state.terminal = Some(Terminal::Failed(error.sanitized()))
+            }
+            None => {}
         }
         state.config = config;
         // The host's clock, not the snapshot's: a clock saved in the future

@@ -25,7 +25,8 @@ impl Finish {
     pub(super) fn step(&self) -> Step {
         match self {
             Self::Done { summary } => Step::Done(summary.clone()),
-            Self::Failed { error } => Step::Failed(error.clone()),
+            // Sanitized again: a finish read from a snapshot is untrusted.
+            Self::Failed { error } => Step::Failed(error.clone().sanitized()),
         }
     }
 }
@@ -152,7 +153,10 @@ impl<C: Copy> Lifecycle<C> {
 
     pub(super) fn fail(&mut self, error: Error) {
         if self.finished.is_none() {
-            self.finished = Some(Finish::Failed { error });
+            // Provider text is data: printable, one line, bounded.
+            self.finished = Some(Finish::Failed {
+                error: error.sanitized(),
+            });
         }
     }
 
