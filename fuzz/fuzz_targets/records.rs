@@ -14,10 +14,11 @@ fuzz_target!(|data: &[u8]| {
 
     let mut json = JsonArraySplitter::new().with_max_item_bytes(1 << 16);
     for chunk in body.chunks(step) {
-        if json.push(chunk, &mut |item| {
-            let _ = parse_item(item);
-        })
-        .is_err()
+        if json
+            .push(chunk, &mut |item| {
+                let _ = parse_item(item);
+            })
+            .is_err()
         {
             break;
         }

@@ -27,8 +27,21 @@ fuzz_target!(|data: &[u8]| {
                 sent += 1;
                 let response = sandbox.handle(now, &SimRequest::from_http(&request));
                 let id = request.id;
-                let _ = job.handle(now, Input::Head { id, status: response.status, headers: &response.headers });
-                let _ = job.handle(now, Input::Chunk { id, bytes: &response.body });
+                let _ = job.handle(
+                    now,
+                    Input::Head {
+                        id,
+                        status: response.status,
+                        headers: &response.headers,
+                    },
+                );
+                let _ = job.handle(
+                    now,
+                    Input::Chunk {
+                        id,
+                        bytes: &response.body,
+                    },
+                );
                 let _ = job.handle(now, Input::End { id });
             }
             Action::Wait { until, .. } => now = now.max(until),
@@ -38,16 +51,40 @@ fuzz_target!(|data: &[u8]| {
     }
 });
 
-fn answer_fuzzed(job: &mut reportflow::ReportJob, now: Millis, id: reportflow::RequestId, bytes: &mut Bytes<'_>) {
+fn answer_fuzzed(
+    job: &mut reportflow::ReportJob,
+    now: Millis,
+    id: reportflow::RequestId,
+    bytes: &mut Bytes<'_>,
+) {
     let status = 100 + (u16::from(bytes.byte()) << 8 | u16::from(bytes.byte())) % 500;
     let mut headers = Vec::new();
     for _ in 0..bytes.byte() % 4 {
-        let name = ["content-type", "content-md5", "retry-after", "location", "x-ratelimit-resource-until", "content-length"]
-            [usize::from(bytes.byte()) % 6];
+        let name = [
+            "content-type",
+            "content-md5",
+            "retry-after",
+            "location",
+            "x-ratelimit-resource-until",
+            "content-length",
+        ][usize::from(bytes.byte()) % 6];
         let n = usize::from(bytes.byte() % 64);
-        headers.push((name.to_owned(), String::from_utf8_lossy(bytes.take(n)).into_owned()));
+        headers.push((
+            name.to_owned(),
+            String::from_utf8_lossy(bytes.take(n)).into_owned(),
+        ));
     }
-    if job.handle(now, Input::Head { id, status, headers: &headers }).is_err() {
+    if job
+        .handle(
+            now,
+            Input::Head {
+                id,
+                status,
+                headers: &headers,
+            },
+        )
+        .is_err()
+    {
         return;
     }
     while !bytes.is_empty() {

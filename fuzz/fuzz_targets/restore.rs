@@ -92,16 +92,24 @@ fn fresh(old: &Value, bytes: &mut Bytes<'_>) -> Value {
         0 => Value::Null,
         1 => Value::Bool(bytes.byte() % 2 == 0),
         2 => Value::from(bytes.u64()),
-        3 => Value::from([0u64, 1, u64::from(u32::MAX), u64::MAX, 1 << 53][usize::from(bytes.byte()) % 5]),
+        3 => Value::from(
+            [0u64, 1, u64::from(u32::MAX), u64::MAX, 1 << 53][usize::from(bytes.byte()) % 5],
+        ),
         4 => Value::from(-(bytes.u64() as i64).abs()),
         5 => {
             let n = usize::from(bytes.byte());
             Value::from(String::from_utf8_lossy(bytes.take(n)).into_owned())
         }
         6 => match old {
-            Value::Number(n) => Value::from(n.as_u64().unwrap_or(0).wrapping_add(bytes.u64() % 1_000)),
-            Value::String(s) => Value::from(format!("{s}{}", String::from_utf8_lossy(bytes.take(4)))),
-            Value::Array(items) => Value::Array(items.iter().chain(items.iter()).cloned().collect()),
+            Value::Number(n) => {
+                Value::from(n.as_u64().unwrap_or(0).wrapping_add(bytes.u64() % 1_000))
+            }
+            Value::String(s) => {
+                Value::from(format!("{s}{}", String::from_utf8_lossy(bytes.take(4))))
+            }
+            Value::Array(items) => {
+                Value::Array(items.iter().chain(items.iter()).cloned().collect())
+            }
             other => other.clone(),
         },
         7 => Value::Array(Vec::new()),

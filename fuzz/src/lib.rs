@@ -42,7 +42,11 @@ pub fn credentials(provider: Provider) -> Credentials {
 
 /// A sandbox and a fresh job for `provider`.
 pub fn job(provider: Provider) -> (Sandbox, JobConfig, ReportJob) {
-    let sandbox = Sandbox::new(SandboxConfig::default().with_rows(8).with_generation_ms(2_000));
+    let sandbox = Sandbox::new(
+        SandboxConfig::default()
+            .with_rows(8)
+            .with_generation_ms(2_000),
+    );
     let config = sandbox.job_config(provider);
     let job = ReportJob::new(spec(provider), config.clone(), credentials(provider), START)
         .expect("the simulator's spec is valid");
