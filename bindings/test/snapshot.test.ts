@@ -3,7 +3,7 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Job, ReportflowError, Sandbox, runJob, sandboxTransport, simCredentials, simProviders, simSampleSpec } from "reportflow";
+import { Job, ReportflowError, Sandbox, TransportError, runJob, sandboxTransport, simCredentials, simProviders, simSampleSpec } from "reportflow";
 import { Collector } from "./helpers.js";
 
 const START = Date.UTC(2024, 2, 1, 9);
@@ -125,5 +125,44 @@ for (const provider of simProviders()) {
       (error) => error instanceof ReportflowError && error.code === "snapshot_mismatch",
     );
     assert.equal(sandbox.requests().length, before, "no request left");
+  });
+}
+
+for (const provider of simProviders()) {
+  test(`${provider}: a host that crashes with its create in flight restores to report_may_exist, not a second report`, async () => {
+    let t = START;
+    const now = () => t;
+    const sleep = async (ms: number) => {
+      t += Math.ceil(ms);
+    };
+    const sandbox = new Sandbox({ seed: 9, rows: 20 });
+    const config = sandbox.jobConfig(provider);
+    const inner = sandboxTransport(sandbox, { now });
+    // The provider gets the create (and makes the report); the host stops
+    // before its answer arrives. Its state is the snapshot it persisted
+    // before the send.
+    const host = new AbortController();
+    const crashing: typeof inner = async (request, signal) => {
+      const response = await inner(request, signal);
+      if (request.method === "POST" && CREATE_PATH[provider]!.test(new URL(request.url).pathname)) {
+        host.abort(new Error("host crashed with the create in flight"));
+        throw new TransportError("aborted");
+      }
+      return response;
+    };
+    const job = new Job(simSampleSpec(provider, START), config, simCredentials(provider), now());
+    let saved = "";
+    await assert.rejects(
+      runJob(job, { transport: crashing, now, sleep, signal: host.signal, beforeSend: () => void (saved = job.snapshot()) }),
+    );
+    job.free();
+    assert.match(saved, /"createSent":\d+/, "the create is on record");
+    const restored = Job.restore(saved, config, simCredentials(provider), now());
+    await assert.rejects(
+      runJob(restored, { transport: inner, now, sleep }),
+      (error) => error instanceof ReportflowError && error.code === "report_may_exist" && error.blame === "config",
+    );
+    const creates = sandbox.requests().filter((r) => r.method === "POST" && CREATE_PATH[provider]!.test(r.path));
+    assert.equal(creates.length, 1, "one create request in all");
   });
 }

@@ -248,10 +248,21 @@ export interface JobConfig {
   downloadTimeoutMs?: number;
   retry?: Record<string, unknown>;
   poll?: Record<string, unknown>;
-  reportLimits?: { maxCompressedBytes?: number; maxDecompressedBytes?: number };
+  /**
+   * Byte limits of a report, and the most a gzip body may inflate per
+   * compressed byte (`maxRatio`, 250) once `ratioGraceBytes` (1 MiB) were decoded.
+   */
+  reportLimits?: { maxCompressedBytes?: number; maxDecompressedBytes?: number; maxRatio?: number; ratioGraceBytes?: number };
   maxApiBodyBytes?: number;
+  /** Response header bytes: names and values plus 32 per header. */
   maxHeaderBytes?: number;
   maxLinkRefreshes?: number;
+  /**
+   * When a report-creating request's answer is lost, create again although
+   * the provider may then hold two reports (default false: `report_may_exist`).
+   */
+  allowDuplicateReports?: boolean;
+  /** Largest `data` chunk: 1 to 16 MiB. */
   dataChunkBytes?: number;
 }
 
