@@ -2,8 +2,9 @@
 # Every check of the project, from a fresh machine: installs what it needs
 # (wasm32 target, wasm-bindgen CLI at the pinned version, npm packages,
 # Debian's chromium), then runs formatting, lints, the core without its
-# simulators, docs, all Rust tests, the wasm build of core, and the Node,
-# packaging and Chromium tests.
+# simulators, docs, all Rust tests, a short run of every fuzz target (or its
+# property-based stand-in without nightly), the wasm build of core, and the
+# Node, packaging and Chromium tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,6 +31,23 @@ RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps
 # it on, and core/src/lib.rs refuses to build tests without it.
 step "cargo test (PROPTEST_CASES=${PROPTEST_CASES:=256})"
 PROPTEST_CASES=$PROPTEST_CASES cargo test --workspace
+
+# Fuzzing (fuzz/, outside the workspace): each cargo-fuzz target for a short,
+# bounded time when a nightly toolchain exists; otherwise the property-based
+# stand-ins of the same inputs, with more cases.
+FUZZ_SECONDS=${FUZZ_SECONDS:=25}
+if rustup toolchain list | grep -q '^nightly'; then
+  step "fuzz: every target for ${FUZZ_SECONDS}s (cargo +nightly fuzz)"
+  command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+  for target in restore replies integrity records; do
+    (cd fuzz && cargo +nightly fuzz run "$target" -- \
+      -max_total_time="$FUZZ_SECONDS" -malloc_limit_mb=512 -print_final_stats=1)
+  done
+else
+  step "fuzz stand-in (no nightly): property tests of restore, replies, integrity, records"
+  PROPTEST_CASES=4096 cargo test -p reportflow --test prop_restore --test prop_integrity \
+    --test prop_records --test prop_creates --test prop_machines
+fi
 
 # The core as an application embeds it: no features, so no simulators.
 step "core builds for wasm32-unknown-unknown and depends on no I/O crate"

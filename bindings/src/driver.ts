@@ -21,6 +21,13 @@ export interface RunOptions {
   onEvent?: (event: ReportEvent) => void;
   /** Aborting stops the loop and the request in flight; the job ends `cancelled`. */
   signal?: AbortSignal;
+  /**
+   * Called (and awaited) before each request goes out: the moment to persist
+   * `job.snapshot()`. A request that creates a report is on record in that
+   * snapshot, so a host restored after a crash never creates a second
+   * report silently (it ends `report_may_exist` instead).
+   */
+  beforeSend?: () => void | Promise<void>;
 }
 
 /** Longest single timer (setTimeout's limit). */
@@ -51,8 +58,8 @@ const STALE = new Set(["stale_request", "out_of_order", "finished"]);
  * and `retryable`. Aborting `signal` cancels the job (code `cancelled`, with
  * the abort reason as `cause`) and the request in flight.
  *
- * The job can be snapshotted at any time from `onEvent` (e.g. on
- * `reportCreated`) and restored later with `Job.restore`.
+ * The job can be snapshotted at any time from `onEvent` and `beforeSend`
+ * (persist before every send) and restored later with `Job.restore`.
  */
 export async function runJob(job: Job, options: RunOptions = {}): Promise<Summary> {
   const now = options.now ?? Date.now;
@@ -175,6 +182,7 @@ export async function runJob(job: Job, options: RunOptions = {}): Promise<Summar
       next = undefined;
       switch (action.type) {
         case "send":
+          if (options.beforeSend) await options.beforeSend();
           next = await send(action.request);
           break;
         case "wait": {

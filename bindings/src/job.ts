@@ -33,13 +33,18 @@ export class Job {
     this.#inner = wrap(() => new WasmJob(spec, config ?? null, credentials, now));
   }
 
-  /** Continues a job from `snapshot()` text, with the same report id. */
-  static restore(snapshot: string, credentials: Credentials, now: number = Date.now()): Job {
+  /**
+   * Continues a job from `snapshot()` text, with the same report id. The
+   * snapshot is untrusted data: `config` is the host's own (the one the job
+   * was created with); a snapshot pointing at other endpoints is refused
+   * with `snapshot_mismatch` before any request.
+   */
+  static restore(snapshot: string, config: JobConfig | null | undefined, credentials: Credentials, now: number = Date.now()): Job {
     ensureInitialised();
     if (typeof snapshot !== "string") {
       throw new ReportflowError({ code: "malformed_snapshot", blame: "host", retryable: false, message: "snapshot must be the string returned by snapshot()" });
     }
-    restoring = wrap(() => WasmJob.restore(snapshot, credentials, now));
+    restoring = wrap(() => WasmJob.restore(snapshot, config ?? null, credentials, now));
     try {
       return new Job(null as never, null, null as never);
     } finally {
@@ -79,6 +84,15 @@ export class Job {
   /** Stops the job: it ends `failed` with code `cancelled`. */
   cancel(now: number): void {
     this.#call((job) => job.cancel(now));
+  }
+
+  /**
+   * Moves the deadline (ms since the epoch), e.g. after `Job.restore` to
+   * give the job more time; a job that failed only with `deadline_exceeded`
+   * continues when the new deadline lies ahead.
+   */
+  setDeadline(deadline: number): void {
+    this.#call((job) => job.setDeadline(deadline));
   }
 
   /** Versioned, secret-free JSON text; `Job.restore` continues from it. */

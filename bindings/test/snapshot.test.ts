@@ -3,7 +3,7 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Job, ReportflowError, runJob } from "reportflow";
+import { Job, ReportflowError, TransportError, runJob } from "reportflow";
 import { Sandbox, sandboxTransport, simCredentials, simProviders, simSampleSpec } from "reportflow/sim";
 import { Collector } from "./helpers.js";
 
@@ -25,9 +25,9 @@ for (const provider of simProviders()) {
     const text = job.snapshot();
     assert.equal(typeof text, "string");
     const parsed = JSON.parse(text) as { formatVersion: number };
-    assert.equal(parsed.formatVersion, 2, "snapshot format 2 (format 1 is refused on restore)");
+    assert.equal(parsed.formatVersion, 3, "snapshot format 3 (formats 1 and 2 are refused on restore)");
     assert.ok(!text.includes("CANARY"), "no credential in the snapshot");
-    const restored = Job.restore(text, simCredentials(provider), START);
+    const restored = Job.restore(text, sandbox.jobConfig(provider), simCredentials(provider), START);
     assert.equal(restored.snapshot(), text);
     assert.equal(restored.provider, provider);
   });
@@ -63,7 +63,7 @@ for (const provider of simProviders()) {
     job.free();
 
     t += 5_000;
-    const restored = Job.restore(saved, simCredentials(provider), now());
+    const restored = Job.restore(saved, sandbox.jobConfig(provider), simCredentials(provider), now());
     assert.equal(restored.reportId, reportId);
     const collector = new Collector();
     const summary = await runJob(restored, { transport, now, sleep, onEvent: collector.onEvent });
@@ -84,18 +84,86 @@ test("restore refuses malformed and future snapshots with typed errors", () => {
     [JSON.stringify({ formatVersion: 999 }), "unsupported_snapshot"],
   ] as const) {
     assert.throws(
-      () => Job.restore(text, credentials, START),
+      () => Job.restore(text, null, credentials, START),
       (error) => error instanceof ReportflowError && error.code === code && error.blame === "host",
     );
   }
   assert.throws(
-    () => Job.restore(42 as unknown as string, credentials, START),
+    () => Job.restore(42 as unknown as string, null, credentials, START),
     (error) => error instanceof ReportflowError && error.code === "malformed_snapshot",
   );
   const sandbox = new Sandbox({});
   const job = new Job(simSampleSpec(provider, START), sandbox.jobConfig(provider), credentials, START);
   assert.throws(
-    () => Job.restore(job.snapshot(), credentials, Number.NaN),
+    () => Job.restore(job.snapshot(), sandbox.jobConfig(provider), credentials, Number.NaN),
     (error) => error instanceof ReportflowError && error.code === "invalid_input",
   );
 });
+
+for (const provider of simProviders()) {
+  test(`${provider}: a snapshot edited to send credentials elsewhere is refused, and nothing is sent`, () => {
+    const sandbox = new Sandbox({ seed: 7 });
+    const config = sandbox.jobConfig(provider);
+    const job = new Job(simSampleSpec(provider, START), config, simCredentials(provider), START);
+    const text = job.snapshot();
+    const before = sandbox.requests().length;
+    for (const field of ["baseUrl", "authBaseUrl"] as const) {
+      const edited = JSON.parse(text) as { job: { config: Record<string, unknown> } };
+      edited.job.config[field] = "https://attacker.example";
+      assert.throws(
+        () => Job.restore(JSON.stringify(edited), config, simCredentials(provider), START),
+        (error) =>
+          error instanceof ReportflowError &&
+          error.code === "snapshot_mismatch" &&
+          error.blame === "host" &&
+          error.message.includes("attacker.example") &&
+          !error.message.includes("CANARY"),
+      );
+    }
+    // A host config without the simulator's origins is refused the same way.
+    assert.throws(
+      () => Job.restore(text, null, simCredentials(provider), START),
+      (error) => error instanceof ReportflowError && error.code === "snapshot_mismatch",
+    );
+    assert.equal(sandbox.requests().length, before, "no request left");
+  });
+}
+
+for (const provider of simProviders()) {
+  test(`${provider}: a host that crashes with its create in flight restores to report_may_exist, not a second report`, async () => {
+    let t = START;
+    const now = () => t;
+    const sleep = async (ms: number) => {
+      t += Math.ceil(ms);
+    };
+    const sandbox = new Sandbox({ seed: 9, rows: 20 });
+    const config = sandbox.jobConfig(provider);
+    const inner = sandboxTransport(sandbox, { now });
+    // The provider gets the create (and makes the report); the host stops
+    // before its answer arrives. Its state is the snapshot it persisted
+    // before the send.
+    const host = new AbortController();
+    const crashing: typeof inner = async (request, signal) => {
+      const response = await inner(request, signal);
+      if (request.method === "POST" && CREATE_PATH[provider]!.test(new URL(request.url).pathname)) {
+        host.abort(new Error("host crashed with the create in flight"));
+        throw new TransportError("aborted");
+      }
+      return response;
+    };
+    const job = new Job(simSampleSpec(provider, START), config, simCredentials(provider), now());
+    let saved = "";
+    await assert.rejects(
+      runJob(job, { transport: crashing, now, sleep, signal: host.signal, beforeSend: () => void (saved = job.snapshot()) }),
+    );
+    job.free();
+    assert.match(saved, /"createSent":\d+/, "the create is on record");
+    const restored = Job.restore(saved, config, simCredentials(provider), now());
+    await assert.rejects(
+      runJob(restored, { transport: inner, now, sleep }),
+      (error) => error instanceof ReportflowError && error.code === "report_may_exist" && error.blame === "config",
+    );
+    const creates = sandbox.requests().filter((r) => r.method === "POST" && CREATE_PATH[provider]!.test(r.path));
+    assert.equal(creates.length, 1, "one create request in all");
+  });
+}

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind, RestoreError};
 use crate::http::{HttpRequest, RequestId};
 use crate::integrity::{Charset, Md5Check};
 use crate::provider::Provider;
@@ -273,5 +273,44 @@ impl std::fmt::Display for Warning {
                  request names and regenerate once they exist if the missing part matters"
             ),
         }
+    }
+}
+
+impl Summary {
+    /// Checks a summary read from a snapshot against the machine it ends:
+    /// the core cannot see the bytes it stands for, so the host must hold
+    /// bytes matching `bytes` and `md5` before it believes a restored
+    /// `Done` (the CLI checks its output file).
+    pub(crate) fn check_restored(
+        &self,
+        provider: Provider,
+        report_id: Option<&str>,
+    ) -> Result<(), RestoreError> {
+        if self.provider != provider || Some(self.report_id.as_str()) != report_id {
+            return Err(RestoreError::invalid(
+                "the finished summary names another provider or report than the job",
+            ));
+        }
+        let hex = self.md5.len() == 32
+            && self
+                .md5
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if !hex {
+            return Err(RestoreError::invalid(
+                "the finished summary's md5 is not 32 lowercase hex digits",
+            ));
+        }
+        let parts: u64 = self
+            .parts
+            .iter()
+            .fold(0u64, |sum, part| sum.saturating_add(part.bytes));
+        let empty = self.bytes == 0 && self.rows == 0 && self.parts.is_empty();
+        if parts > self.bytes || (self.outcome == Outcome::NoData && !empty) {
+            return Err(RestoreError::invalid(
+                "the finished summary's sizes contradict each other",
+            ));
+        }
+        Ok(())
     }
 }

@@ -80,6 +80,15 @@ pub(crate) const fn civil_time(at: Millis) -> CivilTime {
     }
 }
 
+/// `at` as UTC wall-clock time for people, e.g. `2024-03-01 09:30:00 UTC`.
+pub(crate) fn human_time(at: &Millis) -> String {
+    let t = civil_time(*at);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+        t.year, t.month, t.day, t.hour, t.minute, t.second
+    )
+}
+
 /// The day number of a `YYYY-MM-DD` date; `None` for anything else.
 pub(crate) fn parse_date(text: &str) -> Option<i64> {
     let bytes = text.as_bytes();

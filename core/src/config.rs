@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::ConfigError;
 use crate::integrity::Limits;
 use crate::retry::{PollPolicy, RetryPolicy};
 
@@ -32,13 +33,22 @@ pub struct JobConfig {
     pub report_limits: Limits,
     /// Largest API (non-report) response body.
     pub max_api_body_bytes: u64,
-    /// Largest response header block.
+    /// Largest response header block: names and values, plus 32 bytes per
+    /// header (HTTP/2's accounting), so the number of headers is bounded too.
     pub max_header_bytes: u64,
     /// Fresh download links to fetch after an expired link or a corrupt
     /// download, before the job gives up (or re-requests the report where the
     /// provider allows nothing else).
     pub max_link_refreshes: u32,
-    /// Largest `Event::Data` chunk.
+    /// When a report-creating request's answer is lost (the connection
+    /// broke, it timed out, or the host stopped while it was in flight),
+    /// create again even though the provider may then hold two reports.
+    /// Off by default: the job fails with `ReportMayExist` unless the
+    /// provider offers a safe recovery (an idempotency key, a way to find
+    /// the report).
+    pub allow_duplicate_reports: bool,
+    /// Largest `Event::Data` chunk: 1 byte to
+    /// [`MAX_DATA_CHUNK_BYTES`](Self::MAX_DATA_CHUNK_BYTES).
     pub data_chunk_bytes: u32,
 
     // Download verification (issue 16).
@@ -66,8 +76,132 @@ impl Default for JobConfig {
             max_api_body_bytes: 4 << 20,
             max_header_bytes: 64 << 10,
             max_link_refreshes: 3,
+            allow_duplicate_reports: false,
             data_chunk_bytes: 64 << 10,
             md5_fingerprint: true,
         }
+    }
+}
+
+impl JobConfig {
+    /// Largest [`data_chunk_bytes`](Self::data_chunk_bytes): 16 MiB. Each
+    /// `poll` may allocate one chunk, so the bound is a memory bound.
+    pub const MAX_DATA_CHUNK_BYTES: u32 = 16 << 20;
+
+    /// Refuses values no job can run with. `ReportJob::new` and
+    /// `ReportJob::restore` both call it.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        for (field, url) in [
+            ("baseUrl", &self.base_url),
+            ("authBaseUrl", &self.auth_base_url),
+        ] {
+            if let Some(url) = url {
+                check_origin(field, url)?;
+            }
+        }
+        if self.data_chunk_bytes == 0 || self.data_chunk_bytes > Self::MAX_DATA_CHUNK_BYTES {
+            return Err(ConfigError::invalid(
+                "dataChunkBytes",
+                format!(
+                    "{} is out of range: give 1 to {} (default {})",
+                    self.data_chunk_bytes,
+                    Self::MAX_DATA_CHUNK_BYTES,
+                    Self::default().data_chunk_bytes
+                ),
+            ));
+        }
+        for (field, value) in [
+            ("deadlineMs", self.deadline_ms),
+            ("requestTimeoutMs", self.request_timeout_ms),
+            ("downloadTimeoutMs", self.download_timeout_ms),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::invalid(
+                    field,
+                    "must be at least 1 ms (a zero timeout fails every request)",
+                ));
+            }
+        }
+        if self.retry.max_attempts == 0 {
+            return Err(ConfigError::invalid(
+                "retry.maxAttempts",
+                "must be at least 1 (the first attempt counts)",
+            ));
+        }
+        self.report_limits.validate()
+    }
+}
+
+/// An origin credentials may be sent to: `http(s)://host[:port][/prefix]`,
+/// nothing a request line or header could be split with.
+fn check_origin(field: &str, url: &str) -> Result<(), ConfigError> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    let Some(rest) = rest else {
+        return Err(ConfigError::invalid(
+            field,
+            "must start with http:// or https://",
+        ));
+    };
+    if rest.is_empty() || rest.starts_with('/') {
+        return Err(ConfigError::invalid(field, "names no host"));
+    }
+    if url
+        .chars()
+        .any(|c| c.is_control() || c.is_whitespace() || matches!(c, '?' | '#' | '@'))
+    {
+        return Err(ConfigError::invalid(
+            field,
+            "must be a plain origin (no spaces, control characters, credentials, query or fragment)",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn out_of_range_values_are_refused() {
+        assert_eq!(JobConfig::default().validate(), Ok(()));
+        let bad = [
+            JobConfig {
+                data_chunk_bytes: 0,
+                ..JobConfig::default()
+            },
+            JobConfig {
+                data_chunk_bytes: u32::MAX,
+                ..JobConfig::default()
+            },
+            JobConfig {
+                request_timeout_ms: 0,
+                ..JobConfig::default()
+            },
+            JobConfig {
+                base_url: Some("file:///etc/passwd".into()),
+                ..JobConfig::default()
+            },
+            JobConfig {
+                auth_base_url: Some("https://a.example\r\nX-Injected: 1".into()),
+                ..JobConfig::default()
+            },
+            JobConfig {
+                base_url: Some("https://user:pw@a.example".into()),
+                ..JobConfig::default()
+            },
+        ];
+        for config in bad {
+            assert!(
+                matches!(config.validate(), Err(ConfigError::Invalid { .. })),
+                "{config:?}"
+            );
+        }
+        let simulator = JobConfig {
+            base_url: Some("http://127.0.0.1:8080/amazon-ads".into()),
+            ..JobConfig::default()
+        };
+        assert_eq!(simulator.validate(), Ok(()));
     }
 }

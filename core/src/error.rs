@@ -118,7 +118,7 @@ pub enum Error {
     /// The report is larger than the job's `reportLimits` allow. Not damage:
     /// downloading it again gives the same bytes, so the job stops after one
     /// download. Received `Data` is void.
-    #[error("the report exceeds reportLimits.{} ({bytes} bytes) — raise JobConfig.reportLimits.{} if reports this large are expected, or narrow the report (a shorter period, fewer columns); downloading again will not help", limit.field(), limit.field())]
+    #[error("the report exceeds reportLimits.{} ({}) — raise JobConfig.reportLimits.{} if reports this large are expected, or narrow the report (a shorter period, fewer columns); downloading again will not help", limit.field(), limit.value(*bytes), limit.field())]
     ReportTooLarge {
         /// Which limit.
         limit: ReportLimit,
@@ -159,8 +159,20 @@ pub enum Error {
         /// The last failure.
         last: Box<Self>,
     },
+    /// A create request went out and its answer never arrived (the
+    /// connection broke, the request timed out, or the host stopped while
+    /// it was in flight), so the provider may already hold a report for
+    /// this job, and it offers no way to find it or to repeat the request
+    /// safely. The job does not create a second report silently.
+    #[error("the answer to the report request sent to {provider} at {} was lost, so {provider} may already hold a report for this job; not creating a second one — look for it in {provider}'s console, or allow a second create (JobConfig allowDuplicateReports)", crate::calendar::human_time(.sent_at))]
+    ReportMayExist {
+        /// The provider.
+        provider: Provider,
+        /// When the create went out.
+        sent_at: Millis,
+    },
     /// The job's overall deadline passed before the report was ready.
-    #[error("deadline {deadline} passed before the report was ready; restore the snapshot later to continue with the same report")]
+    #[error("the job's deadline ({}) passed before the report was ready; restore the snapshot with a later deadline to continue with the same report", crate::calendar::human_time(.deadline))]
     DeadlineExceeded {
         /// The deadline.
         deadline: Millis,
@@ -187,6 +199,9 @@ pub enum ReportLimit {
     /// Bytes after decompression, archive members included
     /// (`reportLimits.maxDecompressedBytes`).
     MaxDecompressedBytes,
+    /// Decoded bytes per compressed byte of a gzip body
+    /// (`reportLimits.maxRatio`).
+    MaxRatio,
 }
 
 impl ReportLimit {
@@ -195,6 +210,15 @@ impl ReportLimit {
         match self {
             Self::MaxCompressedBytes => "maxCompressedBytes",
             Self::MaxDecompressedBytes => "maxDecompressedBytes",
+            Self::MaxRatio => "maxRatio",
+        }
+    }
+
+    /// The limit's value as people read it.
+    fn value(self, value: u64) -> String {
+        match self {
+            Self::MaxRatio => format!("{value} times the compressed size"),
+            Self::MaxCompressedBytes | Self::MaxDecompressedBytes => format!("{value} bytes"),
         }
     }
 }
@@ -228,6 +252,8 @@ pub enum ErrorKind {
     Transport,
     /// See [`Error::RetriesExhausted`].
     RetriesExhausted,
+    /// See [`Error::ReportMayExist`].
+    ReportMayExist,
     /// See [`Error::DeadlineExceeded`].
     DeadlineExceeded,
     /// See [`Error::Cancelled`].
@@ -252,6 +278,7 @@ impl ErrorKind {
             Self::ReportFailed => "report_failed",
             Self::Transport => "transport",
             Self::RetriesExhausted => "retries_exhausted",
+            Self::ReportMayExist => "report_may_exist",
             Self::DeadlineExceeded => "deadline_exceeded",
             Self::Cancelled => "cancelled",
             Self::Internal => "internal",
@@ -281,6 +308,7 @@ impl Error {
             Self::ReportFailed { .. } => ErrorKind::ReportFailed,
             Self::Transport(_) => ErrorKind::Transport,
             Self::RetriesExhausted { .. } => ErrorKind::RetriesExhausted,
+            Self::ReportMayExist { .. } => ErrorKind::ReportMayExist,
             Self::DeadlineExceeded { .. } => ErrorKind::DeadlineExceeded,
             Self::Cancelled => ErrorKind::Cancelled,
             Self::Internal { .. } => ErrorKind::Internal,
@@ -290,7 +318,9 @@ impl Error {
     /// Who has to act.
     pub fn blame(&self) -> Blame {
         match self {
-            Self::Rejected { .. } | Self::ReportTooLarge { .. } => Blame::Config,
+            Self::Rejected { .. } | Self::ReportTooLarge { .. } | Self::ReportMayExist { .. } => {
+                Blame::Config
+            }
             Self::UnexpectedStatus { .. }
             | Self::MalformedResponse { .. }
             | Self::ResponseTooLarge { .. }
@@ -298,7 +328,9 @@ impl Error {
             Self::Integrity(_) | Self::Records(_) | Self::Zip(_) => Blame::Data,
             Self::Transport(_) => Blame::Network,
             Self::RetriesExhausted { last, .. } => last.blame(),
-            Self::DeadlineExceeded { .. } => Blame::Provider,
+            // The host chose the deadline; the provider may be slow, but
+            // nothing failed.
+            Self::DeadlineExceeded { .. } => Blame::Host,
             Self::Cancelled => Blame::Host,
             Self::Internal { .. } => Blame::Library,
         }
@@ -311,6 +343,7 @@ impl Error {
             Self::Rejected { .. }
             | Self::ReportTooLarge { .. }
             | Self::Cancelled
+            | Self::ReportMayExist { .. }
             | Self::Records(_)
             | Self::Internal { .. } => false,
             Self::Zip(error) => error.is_corruption(),
@@ -326,7 +359,126 @@ impl Error {
     }
 }
 
+/// Longest provider text an error quotes, in characters.
+const MAX_PROVIDER_TEXT_CHARS: usize = 500;
+
+/// Provider text (an error body, a `details` field) made safe to print: an
+/// HTML page loses its tags, line breaks and tabs become spaces, other
+/// control and bidirectional-format characters are escaped (`\u{1b}`),
+/// whitespace runs collapse, and the length is bounded. One line, always.
+pub(crate) fn provider_text(text: &str) -> String {
+    let lower = text
+        .trim_start()
+        .get(..64)
+        .unwrap_or(text)
+        .to_ascii_lowercase();
+    let html =
+        lower.starts_with("<!doctype") || lower.starts_with("<html") || lower.contains("<head");
+    let mut out = String::new();
+    let mut in_tag = false;
+    let mut space = false;
+    let mut chars = 0usize;
+    for c in text.chars() {
+        if html && c == '<' {
+            in_tag = true;
+            space = true;
+            continue;
+        }
+        if in_tag {
+            in_tag = c != '>';
+            continue;
+        }
+        if c.is_whitespace() {
+            space = true;
+            continue;
+        }
+        if chars >= MAX_PROVIDER_TEXT_CHARS {
+            out.push('…');
+            break;
+        }
+        if space && !out.is_empty() {
+            out.push(' ');
+        }
+        space = false;
+        let bidi = matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        if c.is_control() || bidi {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+        chars += 1;
+    }
+    out
+}
+
 impl Error {
+    /// The error with every piece of provider (or host) text in it made safe
+    /// to print (see [`provider_text`]). Applied wherever an error becomes a
+    /// job's end, and to errors read from snapshots.
+    pub(crate) fn sanitized(self) -> Self {
+        match self {
+            Self::Rejected {
+                provider,
+                endpoint,
+                status,
+                code,
+                detail,
+            } => Self::Rejected {
+                provider,
+                endpoint: provider_text(&endpoint),
+                status,
+                code: code.map(|code| provider_text(&code)),
+                detail: provider_text(&detail),
+            },
+            Self::UnexpectedStatus {
+                provider,
+                endpoint,
+                status,
+                detail,
+            } => Self::UnexpectedStatus {
+                provider,
+                endpoint: provider_text(&endpoint),
+                status,
+                detail: provider_text(&detail),
+            },
+            Self::MalformedResponse {
+                provider,
+                endpoint,
+                detail,
+            } => Self::MalformedResponse {
+                provider,
+                endpoint: provider_text(&endpoint),
+                detail: provider_text(&detail),
+            },
+            Self::ReportFailed {
+                provider,
+                failure,
+                status,
+                detail,
+            } => Self::ReportFailed {
+                provider,
+                failure,
+                status: provider_text(&status),
+                detail: provider_text(&detail),
+            },
+            Self::ResponseTooLarge { endpoint, limit } => Self::ResponseTooLarge {
+                endpoint: provider_text(&endpoint),
+                limit,
+            },
+            Self::Transport(TransportFailure::Other(detail)) => {
+                Self::Transport(TransportFailure::Other(provider_text(&detail)))
+            }
+            Self::RetriesExhausted { attempts, last } => Self::RetriesExhausted {
+                attempts,
+                last: Box::new(last.sanitized()),
+            },
+            Self::Internal { detail } => Self::Internal {
+                detail: provider_text(&detail),
+            },
+            other => other,
+        }
+    }
+
     /// An impossible state, as a typed failure (see [`Error::Internal`]).
     pub(crate) fn internal(detail: impl Into<String>) -> Self {
         Self::Internal {
@@ -359,6 +511,18 @@ pub enum InputError {
     /// The job has already ended; nothing more is accepted.
     #[error("the job has finished; inputs are no longer accepted")]
     Finished,
+    /// Body chunks were fed faster than `poll` drained them: more than
+    /// `limit` bytes would wait undecoded. Nothing was taken; drain `poll`
+    /// (until it waits for this request) and feed the chunk again.
+    #[error("request {id}: {unread} bytes are still undecoded and this chunk would pass the {limit}-byte backlog; drain poll before feeding more")]
+    Backpressure {
+        /// The request concerned.
+        id: RequestId,
+        /// Bytes already waiting.
+        unread: u64,
+        /// The backlog limit.
+        limit: u64,
+    },
     /// A value from the host was out of range (e.g. a NaN or negative time
     /// from JavaScript).
     #[error("invalid input: {detail}")]
@@ -420,9 +584,81 @@ pub enum RestoreError {
         /// What the parser said.
         detail: String,
     },
-    /// The credentials do not fit the snapshot's job.
+    /// The credentials or the host's config do not fit the snapshot's job,
+    /// or the host's config is invalid.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// The snapshot names other endpoints than the host's config. A
+    /// snapshot is untrusted data: credentials only go where the host's
+    /// config points, so a snapshot that points elsewhere (edited, or saved
+    /// by a host configured for another origin) is refused before anything
+    /// is sent.
+    #[error("the snapshot was saved for {field} {snapshot} but this host's config says {host}; credentials go only where the host's config points — restore with the config the job was created with, or start a new job")]
+    EndpointMismatch {
+        /// The config field, `baseUrl` or `authBaseUrl`.
+        field: String,
+        /// What the snapshot says (`the provider's own origin` when unset).
+        snapshot: String,
+        /// What the host's config says.
+        host: String,
+    },
+    /// A value in the snapshot is out of range or contradicts another one
+    /// (what `ReportJob::new` would never have produced).
+    #[error("snapshot is invalid: {detail}; delete it and start a new job")]
+    Invalid {
+        /// What is wrong.
+        detail: String,
+    },
+}
+
+impl RestoreError {
+    /// A snapshot value that is out of range or inconsistent.
+    pub(crate) fn invalid(detail: impl Into<String>) -> Self {
+        Self::Invalid {
+            detail: detail.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn provider_text_is_one_printable_bounded_line() {
+        let hostile = "bad\r\nX-Injected: 1\t\u{1b}[2J\u{1b}]0;owned\u{7}\u{202e}txt.exe";
+        let safe = provider_text(hostile);
+        assert!(!safe.chars().any(|c| c.is_control()), "{safe:?}");
+        assert!(!safe.contains('\u{202e}'), "{safe:?}");
+        assert!(safe.contains("\\u{1b}[2J"), "{safe:?}");
+        assert!(safe.starts_with("bad X-Injected: 1 "), "{safe:?}");
+
+        let page = "<!DOCTYPE html>\n<html>\n<head><title>502 Bad Gateway</title></head>\n<body>\n<center><h1>502 Bad Gateway</h1></center>\n<hr><center>nginx</center>\n</body>\n</html>\n";
+        assert_eq!(provider_text(page), "502 Bad Gateway 502 Bad Gateway nginx");
+
+        let long = "x".repeat(10_000);
+        assert_eq!(
+            provider_text(&long).chars().count(),
+            MAX_PROVIDER_TEXT_CHARS + 1
+        );
+    }
+
+    #[test]
+    fn errors_are_sanitized_all_the_way_down() {
+        let error = Error::RetriesExhausted {
+            attempts: 3,
+            last: Box::new(Error::UnexpectedStatus {
+                provider: Provider::AmazonAds,
+                endpoint: "GET /x".into(),
+                status: 502,
+                detail: "<html><body>\n<h1>Bad\u{1b}[31m</h1>\n</body></html>".into(),
+            }),
+        }
+        .sanitized();
+        let text = error.to_string();
+        assert!(!text.contains('\n') && !text.contains('\u{1b}'), "{text:?}");
+        assert!(text.contains("Bad\\u{1b}[31m"), "{text}");
+    }
 }
 
 #[cfg(test)]

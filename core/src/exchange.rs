@@ -23,6 +23,16 @@ use crate::providers::{Container, ExchangeFailure, Reply, ReportBody};
 use crate::records::{RecordFormat, RowCounter};
 use crate::time::Millis;
 
+/// What each response header costs against `max_header_bytes` besides its
+/// name and value (HTTP/2's accounting, RFC 7541 §4.1): bounds the number
+/// of headers, not only their bytes.
+pub(crate) const HEADER_OVERHEAD_BYTES: u64 = 32;
+
+/// Most report bytes a host may feed ahead of `poll`: `Chunk`s beyond this
+/// while earlier bytes wait to be decoded are refused with
+/// `InputError::Backpressure` (the job buffers nothing without end).
+pub(crate) const MAX_UNREAD_BYTES: u64 = 8 << 20;
+
 /// Progress events go out every this many decoded bytes.
 const PROGRESS_EVERY: u64 = 1 << 20;
 
@@ -221,9 +231,11 @@ impl Exchange {
         if !matches!(self.state, State::AwaitingHead) {
             return Err("Head fed twice");
         }
+        // Each header costs its overhead as well (as HTTP/2 counts it), so
+        // thousands of empty headers are refused like one huge one.
         let header_bytes: u64 = headers
             .iter()
-            .map(|(n, v)| (n.len() + v.len()) as u64)
+            .map(|(n, v)| (n.len() + v.len()) as u64 + HEADER_OVERHEAD_BYTES)
             .sum();
         if header_bytes > self.max_header_bytes {
             self.state = State::Over(Reply::Failed(ExchangeFailure::TooLarge {
@@ -252,6 +264,16 @@ impl Exchange {
             },
         };
         Ok(())
+    }
+
+    /// Body bytes fed but not yet decoded (`poll` decodes them).
+    pub(crate) fn unread_bytes(&self) -> u64 {
+        match &self.state {
+            State::Streaming(stream) => {
+                stream.pending.len().saturating_sub(stream.pending_at) as u64
+            }
+            _ => 0,
+        }
     }
 
     pub(crate) fn chunk(&mut self, bytes: &[u8]) -> Result<(), &'static str> {

@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use crate::action::{Action, Event, PartSummary, Phase, WaitReason};
 use crate::config::JobConfig;
 use crate::error::{ConfigError, Error, ErrorKind, InputError, RestoreError};
-use crate::exchange::{Exchange, Ready};
+use crate::exchange::{Exchange, Ready, MAX_UNREAD_BYTES};
 use crate::http::{HttpRequest, RequestId, ResponseLimits};
 use crate::input::Input;
 use crate::provider::Provider;
@@ -55,8 +55,10 @@ impl ReportJob {
         credentials: Credentials,
         now: Millis,
     ) -> Result<Self, ConfigError> {
+        config.validate()?;
         let machine = BoundMachine::new(spec, &config, credentials, now)?;
         let state = JobState {
+            deadline: now.saturating_add(config.deadline_ms),
             config,
             clock: now,
             started_at: now,
@@ -77,8 +79,15 @@ impl ReportJob {
     /// Continues a job from a [`snapshot`](Self::snapshot), with the same
     /// report id and counters. A request that was in flight is sent again (a
     /// download restarts from byte 0).
+    ///
+    /// A snapshot is untrusted data (it may have been edited or corrupted):
+    /// `config` is the host's own, and it is the one the restored job runs
+    /// with. The endpoints that receive credentials (`base_url`,
+    /// `auth_base_url`) must be the snapshot's, or the restore is refused
+    /// with [`RestoreError::EndpointMismatch`] before anything is sent.
     pub fn restore(
         snapshot: Snapshot,
+        config: JobConfig,
         credentials: Credentials,
         now: Millis,
     ) -> Result<Self, RestoreError> {
@@ -88,9 +97,36 @@ impl ReportJob {
                 supported: FORMAT_VERSION,
             });
         }
-        let machine = BoundMachine::restore(snapshot.machine, credentials)?;
+        let saved = &snapshot.job.config;
+        check_endpoint(
+            "baseUrl",
+            saved.base_url.as_deref(),
+            config.base_url.as_deref(),
+        )?;
+        check_endpoint(
+            "authBaseUrl",
+            saved.auth_base_url.as_deref(),
+            config.auth_base_url.as_deref(),
+        )?;
+        config.validate()?;
+        let machine = BoundMachine::restore(snapshot.machine, credentials, now)?;
         let mut state = snapshot.job;
-        state.clock = state.clock.max(now);
+        match state.terminal.take() {
+            Some(Terminal::Done(summary)) => {
+                summary.check_restored(machine.provider(), machine.report_id())?;
+                state.terminal = Some(Terminal::Done(summary));
+            }
+            // Its text is untrusted: printable, one line, bounded.
+            Some(Terminal::Failed(error)) => {
+                state.terminal = Some(Terminal::Failed(error.sanitized()))
+            }
+            None => {}
+        }
+        state.config = config;
+        // The host's clock, not the snapshot's: a clock saved in the future
+        // (an edited snapshot, a host whose clock was ahead) must not hold
+        // every wait and timeout of the restored job.
+        state.clock = now;
         Ok(Self {
             machine,
             state,
@@ -98,6 +134,33 @@ impl ReportJob {
             events: VecDeque::new(),
             parts: Vec::new(),
         })
+    }
+
+    /// When the job fails with [`Error::DeadlineExceeded`]: `deadline_ms`
+    /// after [`Self::new`], carried over by [`Self::restore`].
+    pub fn deadline(&self) -> Millis {
+        self.state.deadline
+    }
+
+    /// Moves the job's deadline to `deadline`, e.g. to give a restored job
+    /// more time. A job that failed only because its deadline passed (and
+    /// was snapshotted or kept) continues when the new deadline lies ahead
+    /// of the job's clock.
+    pub fn set_deadline(&mut self, deadline: Millis) {
+        self.state.deadline = deadline;
+        let expired = matches!(
+            self.state.terminal,
+            Some(Terminal::Failed(Error::DeadlineExceeded { .. }))
+        );
+        if expired && deadline > self.state.clock {
+            self.state.terminal = None;
+            self.state.phase = self.machine.phase();
+        }
+    }
+
+    /// The configuration the job runs with (the host's: see [`Self::restore`]).
+    pub fn config(&self) -> &JobConfig {
+        &self.state.config
     }
 
     /// The job as plain, versioned, secret-free data. Take it after a drain
@@ -141,12 +204,6 @@ impl ReportJob {
         self.state.clock
     }
 
-    fn deadline(&self) -> Millis {
-        self.state
-            .started_at
-            .saturating_add(self.state.config.deadline_ms)
-    }
-
     /// Feeds an input. Call [`Self::poll`] until it returns `Wait`, `Done` or
     /// `Failed` afterwards.
     ///
@@ -172,6 +229,16 @@ impl ReportJob {
         let Some(exchange) = self.exchange.as_mut().filter(|exchange| exchange.id == id) else {
             return Err(InputError::StaleRequest { id });
         };
+        if let Input::Chunk { bytes, .. } = &input {
+            let unread = exchange.unread_bytes();
+            if unread > 0 && unread.saturating_add(bytes.len() as u64) > MAX_UNREAD_BYTES {
+                return Err(InputError::Backpressure {
+                    id,
+                    unread,
+                    limit: MAX_UNREAD_BYTES,
+                });
+            }
+        }
         let result = match input {
             Input::Head {
                 status, headers, ..
@@ -247,9 +314,9 @@ impl ReportJob {
             match step {
                 Step::Send(outgoing) => return self.send(now, outgoing),
                 Step::Wait { until, reason } => {
-                    if until > self.deadline() {
+                    if until > self.state.deadline {
                         self.finish(Terminal::Failed(Error::DeadlineExceeded {
-                            deadline: self.deadline(),
+                            deadline: self.state.deadline,
                         }));
                         continue;
                     }
@@ -363,9 +430,30 @@ impl ReportJob {
     }
 }
 
+/// Refuses a snapshot whose endpoint `field` differs from the host's.
+fn check_endpoint(
+    field: &str,
+    snapshot: Option<&str>,
+    host: Option<&str>,
+) -> Result<(), RestoreError> {
+    let normalize = |url: Option<&str>| url.map(|url| url.trim_end_matches('/').to_owned());
+    if normalize(snapshot) == normalize(host) {
+        return Ok(());
+    }
+    let describe = |url: Option<&str>| {
+        url.map_or_else(|| "the provider's own origin".to_owned(), ToOwned::to_owned)
+    };
+    Err(RestoreError::EndpointMismatch {
+        field: field.to_owned(),
+        snapshot: describe(snapshot),
+        host: describe(host),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ReportLimit;
     use crate::integrity::{IntegrityError, Md5};
     use crate::providers::amazon_ads::{self, RecordType, Region, ReportSpec, Tactic};
 
@@ -631,10 +719,28 @@ mod tests {
     }
 
     #[test]
-    fn a_silent_request_times_out_and_is_retried_with_a_new_id() {
+    fn a_silent_create_is_not_repeated_unless_the_config_allows_it() {
         let mut job = job(0);
         let first = next_send(&mut job, 0);
+        assert!(first.url.ends_with("/sd/campaigns/report"));
         let timeout = JobConfig::default().request_timeout_ms;
+        let (_, action) = drain(&mut job, timeout);
+        match action {
+            Action::Failed(error @ Error::ReportMayExist { .. }) => {
+                assert_eq!(error.kind(), ErrorKind::ReportMayExist);
+                assert!(!error.is_retryable());
+                let message = error.to_string();
+                assert!(message.contains("1970-01-01 00:00:00 UTC"), "{message}");
+                assert!(message.contains("allowDuplicateReports"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+
+        let mut job = job_with(JobConfig {
+            allow_duplicate_reports: true,
+            ..JobConfig::default()
+        });
+        let first = next_send(&mut job, 0);
         let (events, action) = drain(&mut job, timeout);
         assert!(
             events.iter().any(|e| matches!(
@@ -651,6 +757,56 @@ mod tests {
         };
         let second = next_send(&mut job, until.as_u64());
         assert!(second.id > first.id);
+        assert_eq!(second.url, first.url);
+    }
+
+    #[test]
+    fn a_create_in_flight_at_a_crash_is_not_sent_again() {
+        let mut job = job(0);
+        let _create = next_send(&mut job, 0);
+        // The host persisted this snapshot before sending, then died.
+        let text = job.snapshot().to_json();
+        let mut restored = restore_text(&text, JobConfig::default()).unwrap();
+        let (_, action) = drain(&mut restored, 5);
+        assert!(
+            matches!(action, Action::Failed(Error::ReportMayExist { .. })),
+            "{action:?}"
+        );
+        assert_eq!(
+            restored.requests_sent(),
+            1,
+            "nothing sent after the restore"
+        );
+        // Allowed by the host's config: a second create, after a token.
+        let mut allowed = restore_text(
+            &text,
+            JobConfig {
+                allow_duplicate_reports: true,
+                ..JobConfig::default()
+            },
+        )
+        .unwrap();
+        let token = next_send(&mut allowed, 5);
+        assert!(token.url.ends_with("/auth/o2/token"), "{}", token.url);
+    }
+
+    #[test]
+    fn a_refused_connection_is_not_a_lost_create() {
+        let mut job = job(0);
+        let first = next_send(&mut job, 0);
+        job.handle(
+            Millis(0),
+            Input::TransportFailed {
+                id: first.id,
+                failure: crate::TransportFailure::Connect,
+            },
+        )
+        .unwrap();
+        let (_, action) = drain(&mut job, 0);
+        let Action::Wait { until, .. } = action else {
+            panic!("{action:?}")
+        };
+        let second = next_send(&mut job, until.as_u64());
         assert_eq!(second.url, first.url);
     }
 
@@ -805,7 +961,7 @@ mod tests {
         );
         let restored = Snapshot::from_json(&text).unwrap();
         assert_eq!(restored, snapshot);
-        let bumped = text.replacen("\"formatVersion\":2", "\"formatVersion\":99", 1);
+        let bumped = text.replacen("\"formatVersion\":3", "\"formatVersion\":99", 1);
         assert!(matches!(
             Snapshot::from_json(&bumped),
             Err(RestoreError::UnsupportedVersion { found: 99, .. })
@@ -814,5 +970,322 @@ mod tests {
             Snapshot::from_json("{]"),
             Err(RestoreError::Malformed { .. })
         ));
+    }
+
+    #[test]
+    fn a_snapshot_pointing_credentials_elsewhere_is_refused() {
+        let config = JobConfig {
+            base_url: Some("http://127.0.0.1:9/amazon-ads".into()),
+            auth_base_url: Some("http://127.0.0.1:9/amazon-ads".into()),
+            ..JobConfig::default()
+        };
+        let job = job_with(config.clone());
+        let text = job.snapshot().to_json();
+        let credentials = || {
+            Credentials::AmazonAds(amazon_ads::Credentials::new(
+                "client",
+                "secret",
+                "Atzr|refresh",
+            ))
+        };
+        for (field, key) in [("baseUrl", "baseUrl"), ("authBaseUrl", "authBaseUrl")] {
+            let edited = text.replacen(
+                &format!("\"{key}\":\"http://127.0.0.1:9/amazon-ads\""),
+                &format!("\"{key}\":\"https://attacker.example\""),
+                1,
+            );
+            assert_ne!(edited, text);
+            let snapshot = Snapshot::from_json(&edited).unwrap();
+            match ReportJob::restore(snapshot, config.clone(), credentials(), Millis(0)) {
+                Err(error @ RestoreError::EndpointMismatch { .. }) => {
+                    let message = error.to_string();
+                    assert!(message.contains(field), "{message}");
+                    assert!(message.contains("attacker.example"), "{message}");
+                    assert!(!message.contains("secret"), "{message}");
+                }
+                other => panic!("{field}: {other:?}"),
+            }
+        }
+        // A host whose config names the provider's own origins refuses the
+        // simulator's snapshot as well: the snapshot never chooses.
+        let snapshot = Snapshot::from_json(&text).unwrap();
+        assert!(matches!(
+            ReportJob::restore(snapshot, JobConfig::default(), credentials(), Millis(0)),
+            Err(RestoreError::EndpointMismatch { .. })
+        ));
+        // The same origin (trailing slash aside) restores, and its first
+        // request (the token call: no token survives a snapshot) goes to the
+        // host's origin.
+        let host = JobConfig {
+            auth_base_url: Some("http://127.0.0.1:9/amazon-ads/".into()),
+            ..config
+        };
+        let snapshot = Snapshot::from_json(&text).unwrap();
+        let mut restored = ReportJob::restore(snapshot, host, credentials(), Millis(0)).unwrap();
+        let first = next_send(&mut restored, 0);
+        assert!(
+            first
+                .url
+                .starts_with("http://127.0.0.1:9/amazon-ads/auth/o2/token"),
+            "{}",
+            first.url
+        );
+    }
+
+    /// The snapshot of the default Ads job polling report `r-1`, as JSON.
+    fn polling_snapshot() -> String {
+        let mut job = job(0);
+        let create = next_send(&mut job, 0);
+        answer(&mut job, 0, create.id, 202, br#"{"reportId":"r-1"}"#);
+        let _ = drain(&mut job, 0);
+        job.snapshot().to_json()
+    }
+
+    fn restore_text(text: &str, config: JobConfig) -> Result<ReportJob, RestoreError> {
+        let credentials = amazon_ads::Credentials::new("client", "secret", "Atzr|refresh");
+        ReportJob::restore(
+            Snapshot::from_json(text)?,
+            config,
+            Credentials::AmazonAds(credentials),
+            Millis(0),
+        )
+    }
+
+    #[test]
+    fn restore_refuses_what_new_would_never_produce() {
+        let text = polling_snapshot();
+        assert!(restore_text(&text, JobConfig::default()).is_ok());
+        // A zero refill period (a division by zero once the bucket refills).
+        let zero_refill = text.replacen("\"refillEveryMs\":1000", "\"refillEveryMs\":0", 1);
+        assert!(matches!(
+            restore_text(&zero_refill, JobConfig::default()),
+            Err(RestoreError::Malformed { detail }) if detail.contains("refillEveryMs")
+        ));
+        // A bucket of another shape than the provider's.
+        let wider = text.replacen("\"capacity\":5", "\"capacity\":4000000000", 1);
+        assert!(matches!(
+            restore_text(&wider, JobConfig::default()),
+            Err(RestoreError::Invalid { .. })
+        ));
+        // A polling stage without a report id.
+        let no_id = text.replacen("\"reportId\":\"r-1\"", "\"reportId\":null", 1);
+        assert!(matches!(
+            restore_text(&no_id, JobConfig::default()),
+            Err(RestoreError::Invalid { detail }) if detail.contains("report id")
+        ));
+        // A spec `new` refuses.
+        let bad_spec = text.replacen("\"profileId\":\"42\"", "\"profileId\":\"\"", 1);
+        assert!(matches!(
+            restore_text(&bad_spec, JobConfig::default()),
+            Err(RestoreError::Config(ConfigError::Invalid { .. }))
+        ));
+        // The host's config is validated as `new` validates it.
+        for chunk in [0, u32::MAX] {
+            let config = JobConfig {
+                data_chunk_bytes: chunk,
+                ..JobConfig::default()
+            };
+            assert!(matches!(
+                restore_text(&text, config.clone()),
+                Err(RestoreError::Config(ConfigError::Invalid { field, .. })) if field == "dataChunkBytes"
+            ));
+            let spec = ReportSpec::new(
+                Region::Na,
+                "42",
+                RecordType::Campaigns,
+                "20240301",
+                Tactic::T00020,
+                vec!["clicks".into()],
+            );
+            let credentials = amazon_ads::Credentials::new("client", "secret", "Atzr|refresh");
+            assert!(matches!(
+                ReportJob::new(
+                    JobSpec::AmazonAds(spec),
+                    config,
+                    Credentials::AmazonAds(credentials),
+                    Millis(0)
+                ),
+                Err(ConfigError::Invalid { field, .. }) if field == "dataChunkBytes"
+            ));
+        }
+    }
+
+    #[test]
+    fn a_restored_done_must_fit_its_job() {
+        let text = polling_snapshot();
+        let summary = r#"{"type":"done","value":{"provider":"amazon-ads","reportId":"r-1","outcome":"complete","contentType":"application/json","recordFormat":"json_array","rawBytes":3,"bytes":3,"md5":"MD5","gzip":false,"rows":1,"requests":4}}"#;
+        let done = |md5: &str, id: &str| {
+            text.replacen(
+                "\"terminal\":null",
+                &format!(
+                    "\"terminal\":{}",
+                    summary.replace("MD5", md5).replace("r-1", id)
+                ),
+                1,
+            )
+        };
+        let good = "0123456789abcdef0123456789abcdef";
+        let restored = restore_text(&done(good, "r-1"), JobConfig::default());
+        assert!(restored.is_ok_and(|job| job.is_finished()));
+        for edited in [done("not-a-digest", "r-1"), done(good, "r-2")] {
+            assert!(matches!(
+                restore_text(&edited, JobConfig::default()),
+                Err(RestoreError::Invalid { .. })
+            ));
+        }
+    }
+
+    /// A raw deflate fragment of `zeros` zero bytes that depends on nothing
+    /// before it (full flush), so it can be repeated to any length.
+    fn zero_fragment(zeros: usize) -> Vec<u8> {
+        use flate2::{Compress, Compression, FlushCompress};
+        let mut compress = Compress::new(Compression::best(), false);
+        let mut out = Vec::with_capacity(zeros / 500 + 1024);
+        compress
+            .compress_vec(&vec![0u8; zeros], &mut out, FlushCompress::Full)
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn a_gzip_bomb_is_refused_at_the_ratio_limit_long_before_its_size() {
+        let mut job = job_with(JobConfig::default());
+        let (download, now) = to_download(&mut job);
+        let id = download.id;
+        job.handle(
+            Millis(now),
+            Input::Head {
+                id,
+                status: 200,
+                headers: &[],
+            },
+        )
+        .unwrap();
+        // A 10 MB gzip that would inflate to 10 GiB: a gzip header, then
+        // fragments of 1 MiB of zeros each, streamed (never held whole).
+        let fragment = zero_fragment(1 << 20);
+        let fragments = 10u64 << 10; // × 1 MiB = 10 GiB
+        let size = fragments * fragment.len() as u64;
+        assert!((10 << 20..12 << 20).contains(&size), "{size}-byte gzip");
+        let header = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+        job.handle(Millis(now), Input::Chunk { id, bytes: &header })
+            .unwrap();
+        let mut fed = header.len() as u64;
+        let mut decoded = 0u64;
+        let mut outcome = None;
+        'feed: for _ in 0..fragments {
+            if job
+                .handle(
+                    Millis(now),
+                    Input::Chunk {
+                        id,
+                        bytes: &fragment,
+                    },
+                )
+                .is_err()
+            {
+                break;
+            }
+            fed += fragment.len() as u64;
+            loop {
+                match job.poll(Millis(now)) {
+                    Action::Event(Event::Data(chunk)) => decoded += chunk.bytes.len() as u64,
+                    Action::Event(_) => {}
+                    Action::Wait { .. } => break,
+                    other => {
+                        outcome = Some(other);
+                        break 'feed;
+                    }
+                }
+            }
+        }
+        match outcome {
+            Some(Action::Failed(
+                error @ Error::ReportTooLarge {
+                    limit: ReportLimit::MaxRatio,
+                    ..
+                },
+            )) => {
+                assert!(!error.is_retryable());
+                assert!(error.to_string().contains("maxRatio"), "{error}");
+            }
+            other => panic!("{other:?} after {fed} bytes fed"),
+        }
+        // Refused within its first megabytes: a few fragments, and little
+        // more than the grace decoded.
+        assert!(fed < 64 << 10, "{fed} compressed bytes fed");
+        assert!(decoded <= 4 << 20, "{decoded} bytes decoded");
+        assert_eq!(job.requests_sent(), 4, "not downloaded again");
+    }
+
+    #[test]
+    fn many_empty_headers_count_against_the_header_limit() {
+        let mut job = job(0);
+        let create = next_send(&mut job, 0);
+        let headers: Vec<(String, String)> = (0..10_000)
+            .map(|_| (String::new(), String::new()))
+            .collect();
+        job.handle(
+            Millis(0),
+            Input::Head {
+                id: create.id,
+                status: 202,
+                headers: &headers,
+            },
+        )
+        .unwrap();
+        job.handle(Millis(0), Input::End { id: create.id }).unwrap();
+        let (events, _) = drain(&mut job, 0);
+        assert!(
+            events.iter().any(|e| matches!(
+                e,
+                Event::Retrying {
+                    cause: ErrorKind::ResponseTooLarge,
+                    ..
+                }
+            )) || job.is_finished(),
+            "{events:?}"
+        );
+    }
+
+    #[test]
+    fn chunks_fed_without_draining_poll_are_refused_past_the_backlog() {
+        let mut job = job_with(JobConfig::default());
+        let (download, now) = to_download(&mut job);
+        let id = download.id;
+        job.handle(
+            Millis(now),
+            Input::Head {
+                id,
+                status: 200,
+                headers: &[],
+            },
+        )
+        .unwrap();
+        let chunk = vec![b'['; 1 << 20];
+        let mut accepted = 0u64;
+        let refused = loop {
+            match job.handle(Millis(now), Input::Chunk { id, bytes: &chunk }) {
+                Ok(()) => accepted += chunk.len() as u64,
+                Err(error) => break error,
+            }
+            assert!(accepted <= 64 << 20, "never refused");
+        };
+        assert!(
+            matches!(refused, InputError::Backpressure { id: got, limit, .. } if got == id && limit == MAX_UNREAD_BYTES),
+            "{refused:?}"
+        );
+        assert!(accepted <= MAX_UNREAD_BYTES + (1 << 20));
+        // Draining poll makes room again.
+        let _ = job.poll(Millis(now));
+        assert!(job
+            .handle(
+                Millis(now),
+                Input::Chunk {
+                    id,
+                    bytes: &chunk[..1]
+                }
+            )
+            .is_ok());
     }
 }

@@ -17,8 +17,12 @@
 //! 3. On `Wait { until }`, sleep until `until` or until a response arrives;
 //!    feed it with [`ReportJob::handle`]; go to 2.
 //! 4. `Done` (a verified [`Summary`]) and `Failed` (a typed [`Error`]) are
-//!    terminal. Persist [`ReportJob::snapshot`] whenever you like; it holds no
-//!    secrets, and [`ReportJob::restore`] continues the same report.
+//!    terminal. Persist [`ReportJob::snapshot`] whenever you like — and
+//!    before performing each `Send` if you persist at all: a request that
+//!    creates a report is on record in the snapshot before it may reach the
+//!    provider, so a restored job never creates a second report silently.
+//!    A snapshot holds no secrets; [`ReportJob::restore`] continues the same
+//!    report with the host's own config (a snapshot is untrusted data).
 //!
 //! Guarantees: one request in flight per job; memory bounded by the chunk
 //! size whatever the report size; a corrupt report is never `Done`; no

@@ -21,7 +21,7 @@ use crate::time::Millis;
 ///
 /// Tokens are counted in thousandths so refills stay exact in integers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", try_from = "SavedBucket")]
 pub struct TokenBucket {
     name: String,
     capacity: u32,
@@ -31,6 +31,46 @@ pub struct TokenBucket {
 }
 
 const MILLI: u64 = 1_000;
+
+/// A bucket as a snapshot holds it, before its values are checked: a
+/// snapshot is untrusted, and a zero refill period would divide by zero.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct SavedBucket {
+    name: String,
+    capacity: u32,
+    refill_every_ms: u64,
+    milli_tokens: u64,
+    updated_at: Millis,
+}
+
+impl TryFrom<SavedBucket> for TokenBucket {
+    type Error = String;
+
+    fn try_from(saved: SavedBucket) -> Result<Self, String> {
+        let name = &saved.name;
+        if saved.capacity == 0 {
+            return Err(format!("rate bucket {name}: capacity must be at least 1"));
+        }
+        if saved.refill_every_ms == 0 {
+            return Err(format!(
+                "rate bucket {name}: refillEveryMs must be at least 1"
+            ));
+        }
+        if saved.milli_tokens > u64::from(saved.capacity) * MILLI {
+            return Err(format!(
+                "rate bucket {name}: holds more tokens than its capacity"
+            ));
+        }
+        Ok(Self {
+            name: saved.name,
+            capacity: saved.capacity,
+            refill_every_ms: saved.refill_every_ms,
+            milli_tokens: saved.milli_tokens,
+            updated_at: saved.updated_at,
+        })
+    }
+}
 
 impl TokenBucket {
     /// A full bucket named `name` (e.g. `amazon-ads:status`).
@@ -211,6 +251,23 @@ mod tests {
                     prop_assert!((j - i + 1) as u64 <= allowed);
                 }
             }
+        }
+    }
+
+    #[test]
+    fn a_saved_bucket_with_impossible_values_is_refused_not_divided_by() {
+        let bucket = TokenBucket::new("b", 2, 1_000, Millis(0));
+        let text = serde_json::to_string(&bucket).unwrap();
+        assert_eq!(serde_json::from_str::<TokenBucket>(&text).unwrap(), bucket);
+        for (from, to) in [
+            ("\"refillEveryMs\":1000", "\"refillEveryMs\":0"),
+            ("\"capacity\":2", "\"capacity\":0"),
+            ("\"milliTokens\":2000", "\"milliTokens\":2001"),
+        ] {
+            let edited = text.replacen(from, to, 1);
+            assert_ne!(edited, text);
+            let error = serde_json::from_str::<TokenBucket>(&edited).unwrap_err();
+            assert!(error.to_string().contains("rate bucket b"), "{error}");
         }
     }
 }

@@ -10,13 +10,19 @@ use crate::time::Millis;
 
 /// The snapshot format this build writes and reads.
 ///
+/// Version 3 (hardening) records a create request that went out before its
+/// answer was seen (`machine.life.createSent`) and the job's absolute
+/// deadline (`job.deadline`); version 2 snapshots lack both and cannot say
+/// whether a create is in flight, so they are refused with
+/// [`RestoreError::UnsupportedVersion`].
+///
 /// Version 2 (the provider kit) keeps a provider's machine as its protocol
 /// state plus the shared lifecycle (`machine.protocol`, `machine.life`)
 /// and the job's own state apart (`job`). Version 1 snapshots are refused
 /// with [`RestoreError::UnsupportedVersion`]: their machine layout cannot
 /// be mapped onto the new one without guessing budgets, so a job saved by
 /// 0.1 is finished by 0.1 (or started afresh).
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// A job as plain data: provider state, counters, report id, clock. Contains
 /// no credentials, tokens or signed URLs, so it can be stored anywhere.
@@ -35,6 +41,9 @@ pub(crate) struct JobState {
     pub(crate) config: JobConfig,
     pub(crate) clock: Millis,
     pub(crate) started_at: Millis,
+    /// When the job fails with `DeadlineExceeded` (absolute, so a host can
+    /// move it: `ReportJob::set_deadline`).
+    pub(crate) deadline: Millis,
     pub(crate) next_request_id: u64,
     pub(crate) requests: u32,
     pub(crate) phase: Phase,

@@ -393,16 +393,45 @@ fn a_plain_document_is_delivered_as_is() {
 }
 
 #[test]
-fn a_lost_answer_keeps_the_endpoint_busy_for_two_minutes() {
+fn a_lost_create_answer_ends_typed_with_one_task() {
     // Fires on the create call: the task exists, the answer is lost.
+    // Lingxing has no idempotency key and no way to find the task, so the
+    // job stops instead of exporting twice.
     let (run, harness) = run_with("lost-answer");
+    match run.error() {
+        Some(error @ Error::ReportMayExist { .. }) => {
+            assert_eq!(error.kind(), ErrorKind::ReportMayExist);
+            assert!(error.to_string().contains("lingxing"), "{error}");
+        }
+        other => panic!("expected ReportMayExist, got {other:?}"),
+    }
+    assert_eq!(calls(&harness, CREATE).count(), 1);
+    assert_eq!(sim(&harness).tasks_created(), 1);
+}
+
+#[test]
+fn a_lost_answer_keeps_the_endpoint_busy_for_two_minutes() {
+    // With a second create allowed, it waits out the gateway's hold.
+    let sandbox = sandbox("lost-answer");
+    let mut config = sandbox.job_config(Provider::Lingxing);
+    config.allow_duplicate_reports = true;
+    let job = ReportJob::new(
+        lingxing::sample_spec(),
+        config,
+        lingxing::credentials(),
+        START,
+    )
+    .expect("a valid job");
+    let mut harness =
+        Harness::new(job, sandbox, START).with_chunks(ChunkPlan::seeded(3, 1, 24 * 1024));
+    let run = harness.drive_bounded(50_000).expect("terminal");
     assert!(run.summary().is_some(), "{:?}", run.outcome);
     assert_eq!(run.data, truth(&harness, &run));
     let creates: Vec<&LoggedRequest> = calls(&harness, CREATE).collect();
     assert_eq!(
         creates.len(),
         2,
-        "the lost create is sent again: Lingxing has no idempotency key"
+        "the lost create is sent again, as the config allows"
     );
     let gap = creates[1].at.saturating_since(creates[0].at);
     assert!(

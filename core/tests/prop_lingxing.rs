@@ -193,6 +193,14 @@ fn check(case: &Case) -> Result<(), TestCaseError> {
     // Lingxing: no refresh token twice.
     prop_assert_eq!(sim(&harness).refresh_reuses(), 0);
 
+    // One export task per job, whatever was lost or crashed (a create whose
+    // answer was never seen ends the job `ReportMayExist`).
+    prop_assert!(
+        sim(&harness).tasks_created() <= 1,
+        "{} tasks created",
+        sim(&harness).tasks_created()
+    );
+
     // 4 for Lingxing: never two requests in flight per endpoint. The job has
     // one request in flight at a time (the harness checks it); a request whose
     // answer never completed may still hold its endpoint on the gateway for

@@ -600,10 +600,12 @@ proptest! {
     }
 
     /// Invariant 7b: crashes at random steps (the host restores its last
-    /// persisted snapshot) still end `Done` with the ground truth, and the
-    /// only extra reports are those a crash made the job forget.
+    /// snapshot, persisted before every send) never make a report the job
+    /// does not know of: the job ends `Done` with the ground truth of the
+    /// only report, or — when a crash caught the create in flight —
+    /// `ReportMayExist` with at most that one report.
     #[test]
-    fn crash_and_restore_still_ends_done_with_one_report(
+    fn crash_and_restore_never_doubles_a_report(
         seed in any::<u64>(),
         crashes in prop::collection::vec(0usize..600, 1..4),
         faults in prop::sample::subsequence(
@@ -625,29 +627,36 @@ proptest! {
         let mut crashes = crashes;
         crashes.sort_unstable();
         let mut crashes = crashes.into_iter().peekable();
-        let mut forgotten = 0usize;
         while harness.outcome().is_none() {
             prop_assert!(harness.steps() < MAX_STEPS);
             if crashes.next_if(|at| *at <= harness.steps()).is_some() {
                 harness.crash_and_restore(amazon_ads::credentials()).map_err(|e| TestCaseError::fail(e.to_string()))?;
-                let created = harness.sandbox().simulator::<amazon_ads::Simulator>().map_or(0, |s| s.reports_created());
-                match harness.job().report_id() {
-                    // Crashed before the report id was persisted: it will be requested again.
-                    None => forgotten = created,
-                    Some(id) => {
-                        let ids = harness.sandbox().simulator::<amazon_ads::Simulator>().map(|s| s.report_ids().to_vec()).unwrap_or_default();
-                        prop_assert_eq!(ids.last().map(String::as_str), Some(id), "the restored job continues the latest report");
-                    }
+                if let Some(id) = harness.job().report_id() {
+                    let ids = harness.sandbox().simulator::<amazon_ads::Simulator>().map(|s| s.report_ids().to_vec()).unwrap_or_default();
+                    prop_assert_eq!(ids.last().map(String::as_str), Some(id), "the restored job continues the latest report");
                 }
             }
             harness.step().map_err(|e| TestCaseError::fail(e.to_string()))?;
         }
         let run = harness.drive_bounded(0).map_err(|e| TestCaseError::fail(e.to_string()))?;
-        let summary = run.summary().ok_or_else(|| TestCaseError::fail(format!("not Done: {:?} ({})", run.outcome, case.faults)))?;
         let sim = harness.sandbox().simulator::<amazon_ads::Simulator>().ok_or_else(|| TestCaseError::fail("no Ads simulator"))?;
-        prop_assert_eq!(sim.reports_created(), forgotten + 1, "one report, plus those a crash made the job forget");
-        prop_assert_eq!(sim.report_ids().last(), Some(&summary.report_id));
-        let truth = harness.sandbox().report_content(&summary.report_id);
-        prop_assert!(truth.as_deref() == Some(&run.data[..]));
+        // Reports the job learnt of (Amazon Ads re-requests an expired report
+        // once, deliberately, and says so with a second `ReportCreated`).
+        let known: std::collections::BTreeSet<&str> = run.actions.iter().filter_map(|a| match a {
+            ActionRecord::Event { event: Event::ReportCreated { report_id }, .. } => Some(report_id.as_str()),
+            _ => None,
+        }).collect();
+        match &run.outcome {
+            Ok(summary) => {
+                prop_assert_eq!(sim.reports_created(), known.len(), "every report made is one the job knew of");
+                prop_assert_eq!(sim.report_ids().last(), Some(&summary.report_id));
+                let truth = harness.sandbox().report_content(&summary.report_id);
+                prop_assert!(truth.as_deref() == Some(&run.data[..]));
+            }
+            Err(Error::ReportMayExist { .. }) => {
+                prop_assert!(sim.reports_created() <= known.len() + 1, "{} reports, {} known", sim.reports_created(), known.len());
+            }
+            Err(other) => return Err(TestCaseError::fail(format!("neither Done nor ReportMayExist: {other:?} ({})", case.faults))),
+        }
     }
 }

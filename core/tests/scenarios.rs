@@ -9,7 +9,7 @@ use reportflow::sim::{
 };
 use reportflow::{
     Error, ErrorKind, Event, Input, InputError, JobConfig, JobSpec, Millis, Phase, ReportFailure,
-    ReportJob, WaitReason,
+    ReportJob, Snapshot, WaitReason,
 };
 
 /// 2024-03-01T00:00:00Z.
@@ -612,6 +612,70 @@ fn deadline_exceeded_is_typed_and_resumable() {
     }
     assert!(run.finished_at <= START.saturating_add(120_000));
     assert_eq!(created(&harness), 1);
+    let message = run.error().map(ToString::to_string).unwrap_or_default();
+    assert!(message.contains("2024-03-01 00:02:00 UTC"), "{message}");
+    assert_eq!(run.error().map(Error::blame), Some(reportflow::Blame::Host));
+
+    // The failed job's snapshot, restored two hours later with a new
+    // deadline, continues the same report and finishes.
+    let snapshot = Snapshot::from_json(&harness.job().snapshot().to_json()).expect("parses");
+    let config = harness.job().config().clone();
+    let later = START.saturating_add(2 * 3_600_000);
+    let mut job =
+        ReportJob::restore(snapshot, config, amazon_ads::credentials(), later).expect("restores");
+    assert!(job.is_finished(), "restored as it was saved: failed");
+    job.set_deadline(later.saturating_add(3_600_000));
+    assert!(!job.is_finished(), "a later deadline reopens it");
+    let report_id = job.report_id().map(ToOwned::to_owned);
+    let mut resumed = Harness::new(job, harness.sandbox().clone(), later);
+    let run = drive(&mut resumed);
+    let summary = run.summary().unwrap_or_else(|| panic!("{:?}", run.outcome));
+    assert_eq!(Some(summary.report_id.clone()), report_id);
+    assert_eq!(created(&resumed), 1, "the same report, not a new one");
+}
+
+#[test]
+fn a_snapshot_clock_in_the_future_does_not_hold_the_restored_job() {
+    let mut harness = harness("");
+    step_until(&mut harness, "report created", |h| {
+        h.job().report_id().is_some() && h.at_rest()
+    });
+    // A clock a year ahead, as an edited snapshot (or a host whose clock ran
+    // ahead) would carry.
+    let text = harness.job().snapshot().to_json();
+    let year = 365 * 24 * 3_600_000u64;
+    let mut value: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let clock = value["job"]["clock"].as_u64().expect("a clock");
+    value["job"]["clock"] = serde_json::Value::from(clock + year);
+    let edited = value.to_string();
+    let now = harness.now();
+    let mut job = ReportJob::restore(
+        Snapshot::from_json(&edited).expect("parses"),
+        harness.job().config().clone(),
+        amazon_ads::credentials(),
+        now,
+    )
+    .expect("restores");
+    // It acts at the host's time: neither its next poll nor the timeout of
+    // the request it sends is a year away.
+    let mut waits = 0;
+    for _ in 0..40 {
+        match job.poll(now) {
+            reportflow::Action::Wait { until, .. } => {
+                assert!(
+                    until.saturating_since(now) < 3_600_000,
+                    "waits until {until}"
+                );
+                waits += 1;
+                if waits == 2 {
+                    break;
+                }
+            }
+            reportflow::Action::Send(_) | reportflow::Action::Event(_) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(waits, 2);
 }
 
 #[test]

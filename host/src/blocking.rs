@@ -51,8 +51,10 @@ pub enum Step<'a> {
     /// `Event::Data` is provisional until `drive` returns `Ok`.
     Event(&'a Event),
     /// A request is about to go out (after every earlier step of the job has
-    /// been reported). Its `Debug` redacts credentials, but its URL may be a
-    /// presigned link: show the method and phase, not the URL.
+    /// been reported). A host that persists the job does so here too: a
+    /// request that creates a report is on record in the snapshot before it
+    /// can reach the provider. Its `Debug` redacts credentials, but its URL
+    /// may be a presigned link: show the method and phase, not the URL.
     Sending(&'a HttpRequest),
     /// The job has drained and has nothing to do until `until`; the host is
     /// about to sleep. The right moment to persist [`ReportJob::snapshot`].

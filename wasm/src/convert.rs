@@ -75,6 +75,7 @@ impl Failure {
         let code = match error {
             InputError::StaleRequest { .. } => "stale_request",
             InputError::OutOfOrder { .. } => "out_of_order",
+            InputError::Backpressure { .. } => "backpressure",
             InputError::Finished => "finished",
             _ => "invalid_input",
         };
@@ -94,6 +95,9 @@ impl Failure {
             RestoreError::Config(config) => Self::from_config(config),
             RestoreError::UnsupportedVersion { .. } => {
                 Self::new("unsupported_snapshot", "host", error.to_string()).with_details(error)
+            }
+            RestoreError::EndpointMismatch { .. } => {
+                Self::new("snapshot_mismatch", "host", error.to_string()).with_details(error)
             }
             _ => Self::new("malformed_snapshot", "host", error.to_string()).with_details(error),
         }

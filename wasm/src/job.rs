@@ -19,6 +19,15 @@ pub struct Job {
 
 type JsResult<T> = Result<T, JsValue>;
 
+/// A `JobConfig` from JavaScript: `null`/`undefined` for the defaults.
+fn job_config(config: JsValue) -> JsResult<JobConfig> {
+    if config.is_null() || config.is_undefined() {
+        Ok(JobConfig::default())
+    } else {
+        Ok(convert::from_js("config", config)?)
+    }
+}
+
 #[wasm_bindgen]
 impl Job {
     /// Creates a job from a spec (`{ provider: "amazon-ads", ... }`), a
@@ -33,27 +42,28 @@ impl Job {
     ) -> JsResult<Self> {
         let now = convert::millis(now)?;
         let spec: JobSpec = convert::from_js("spec", spec)?;
-        let config: JobConfig = if config.is_null() || config.is_undefined() {
-            JobConfig::default()
-        } else {
-            convert::from_js("config", config)?
-        };
+        let config = job_config(config)?;
         let credentials = convert::credentials_from_js(credentials)?;
         let inner =
             ReportJob::new(spec, config, credentials, now).map_err(|e| Failure::from_config(&e))?;
         Ok(Self { inner })
     }
 
-    /// Continues a job from `snapshot()` text with fresh credentials.
+    /// Continues a job from `snapshot()` text with the host's config (the
+    /// one the job was created with; `{}` for the defaults) and fresh
+    /// credentials. The snapshot is untrusted: a snapshot whose endpoints
+    /// differ from the config's is refused (`snapshot_mismatch`).
     pub fn restore(
         snapshot: &str,
+        #[wasm_bindgen(unchecked_param_type = "JobConfig | null | undefined")] config: JsValue,
         #[wasm_bindgen(unchecked_param_type = "Credentials")] credentials: JsValue,
         now: f64,
     ) -> JsResult<Self> {
         let now = convert::millis(now)?;
         let snapshot = Snapshot::from_json(snapshot).map_err(|e| Failure::from_restore(&e))?;
+        let config = job_config(config)?;
         let credentials = convert::credentials_from_js(credentials)?;
-        let inner = ReportJob::restore(snapshot, credentials, now)
+        let inner = ReportJob::restore(snapshot, config, credentials, now)
             .map_err(|e| Failure::from_restore(&e))?;
         Ok(Self { inner })
     }
@@ -132,6 +142,16 @@ impl Job {
     pub fn cancel(&mut self, now: f64) -> JsResult<()> {
         let now = convert::millis(now)?;
         self.handle(now, Input::Cancel)
+    }
+
+    /// Moves the job's deadline to `deadline` (ms since the epoch), e.g. to
+    /// give a restored job more time; a job that failed only with
+    /// `deadline_exceeded` continues when the new deadline lies ahead.
+    #[wasm_bindgen(js_name = setDeadline)]
+    pub fn set_deadline(&mut self, deadline: f64) -> JsResult<()> {
+        let deadline = convert::millis(deadline)?;
+        self.inner.set_deadline(deadline);
+        Ok(())
     }
 
     /// The job as versioned, secret-free JSON text; `Job.restore` continues it.

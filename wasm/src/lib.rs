@@ -65,9 +65,9 @@ export type Blame = "provider" | "network" | "config" | "data" | "host" | "libra
 export type ErrorCode =
   | "rejected" | "unexpected_status" | "malformed_response" | "response_too_large"
   | "report_too_large" | "gzip" | "md5_mismatch" | "records" | "zip" | "report_failed"
-  | "transport" | "retries_exhausted" | "deadline_exceeded" | "cancelled"
-  | "stale_request" | "out_of_order" | "finished" | "invalid_input" | "invalid_config"
-  | "credentials_mismatch" | "unsupported_snapshot" | "malformed_snapshot"
+  | "transport" | "retries_exhausted" | "report_may_exist" | "deadline_exceeded" | "cancelled"
+  | "stale_request" | "out_of_order" | "backpressure" | "finished" | "invalid_input" | "invalid_config"
+  | "credentials_mismatch" | "unsupported_snapshot" | "malformed_snapshot" | "snapshot_mismatch"
   | "not_initialised" | "internal";
 
 /** Every error reportflow reports, thrown or as data. */
@@ -273,10 +273,21 @@ export interface JobConfig {
   downloadTimeoutMs?: number;
   retry?: Record<string, unknown>;
   poll?: Record<string, unknown>;
-  reportLimits?: { maxCompressedBytes?: number; maxDecompressedBytes?: number };
+  /**
+   * Byte limits of a report, and the most a gzip body may inflate per
+   * compressed byte (`maxRatio`, 250) once `ratioGraceBytes` (1 MiB) were decoded.
+   */
+  reportLimits?: { maxCompressedBytes?: number; maxDecompressedBytes?: number; maxRatio?: number; ratioGraceBytes?: number };
   maxApiBodyBytes?: number;
+  /** Response header bytes: names and values plus 32 per header. */
   maxHeaderBytes?: number;
   maxLinkRefreshes?: number;
+  /**
+   * When a report-creating request's answer is lost, create again although
+   * the provider may then hold two reports (default false: `report_may_exist`).
+   */
+  allowDuplicateReports?: boolean;
+  /** Largest `data` chunk: 1 to 16 MiB. */
   dataChunkBytes?: number;
   /** Compute the MD5 when no published digest is to be verified (default true). */
   md5Fingerprint?: boolean;

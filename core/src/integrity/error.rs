@@ -155,6 +155,19 @@ pub enum IntegrityError {
         limit: u64,
     },
 
+    /// The gzip body inflates more than [`Limits::max_ratio`](super::Limits::max_ratio)
+    /// times its compressed size (past the grace bytes): a gzip bomb.
+    #[error(
+        "the gzip body inflates {ratio} times its compressed size (limit {limit}; possibly a gzip bomb); \
+         raise Limits::max_ratio if such a report is expected"
+    )]
+    RatioExceeded {
+        /// The ratio reached (decoded bytes per compressed byte).
+        ratio: u64,
+        /// [`Limits::max_ratio`](super::Limits::max_ratio).
+        limit: u32,
+    },
+
     /// The MD5 of the raw bytes differs from the expected digest.
     #[error(
         "the download's MD5 is {actual} but {expected} was expected; \
@@ -197,6 +210,7 @@ impl IntegrityError {
             Self::TrailingGarbage { .. } => "trailing_garbage",
             Self::CompressedTooLarge { .. } => "compressed_too_large",
             Self::DecompressedTooLarge { .. } => "decompressed_too_large",
+            Self::RatioExceeded { .. } => "ratio_exceeded",
             Self::Md5Mismatch { .. } => "md5_mismatch",
             Self::InvalidMd5 { .. } => "invalid_md5",
         }
@@ -229,6 +243,7 @@ mod tests {
             IntegrityError::TrailingGarbage { offset: 3 },
             IntegrityError::CompressedTooLarge { limit: 1 },
             IntegrityError::DecompressedTooLarge { limit: 1 },
+            IntegrityError::RatioExceeded { ratio: 2, limit: 1 },
             IntegrityError::Md5Mismatch {
                 expected: "a".into(),
                 actual: "b".into(),

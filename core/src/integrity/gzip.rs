@@ -425,6 +425,17 @@ impl Gunzip {
                 limit: self.limits.max_decompressed_bytes,
             });
         }
+        // The expansion ratio so far: a bomb trips it within its first
+        // megabytes, long before the byte limit.
+        let compressed = self.total_in.saturating_add(consumed as u64).max(1);
+        if total > self.limits.ratio_grace_bytes
+            && total / compressed > u64::from(self.limits.max_ratio)
+        {
+            return Err(IntegrityError::RatioExceeded {
+                ratio: total / compressed,
+                limit: self.limits.max_ratio,
+            });
+        }
         self.crc.update(fresh);
         self.member_len = self.member_len.wrapping_add(fresh.len() as u32);
         self.total_out = total;

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::ConfigError;
+
 /// Upper bounds on the bytes a download may carry, as a gzip-bomb defence.
 ///
 /// Checked by [`Gunzip`](super::Gunzip), [`gunzip`](super::gunzip) and
@@ -20,6 +22,14 @@ pub struct Limits {
     pub max_compressed_bytes: u64,
     /// Most decoded bytes produced (equal to raw bytes for uncompressed bodies).
     pub max_decompressed_bytes: u64,
+    /// Most decoded bytes per compressed byte of a gzip body, checked as it
+    /// inflates once [`ratio_grace_bytes`](Self::ratio_grace_bytes) were
+    /// decoded (as ZIP members have `ZipLimits::max_ratio`). Deflate cannot
+    /// exceed about 1032; real reports stay far below the default, 250.
+    pub max_ratio: u32,
+    /// Decoded bytes of a gzip body before `max_ratio` applies (a tiny body
+    /// may compress extremely well).
+    pub ratio_grace_bytes: u64,
 }
 
 impl Limits {
@@ -28,13 +38,47 @@ impl Limits {
     /// Default for [`max_decompressed_bytes`](Self::max_decompressed_bytes): 16 GiB.
     pub const DEFAULT_MAX_DECOMPRESSED_BYTES: u64 = 16 << 30;
 
+    /// Default for [`max_ratio`](Self::max_ratio): 250, as ZIP's.
+    pub const DEFAULT_MAX_RATIO: u32 = 250;
+    /// Default for [`ratio_grace_bytes`](Self::ratio_grace_bytes): 1 MiB.
+    pub const DEFAULT_RATIO_GRACE_BYTES: u64 = 1 << 20;
+
     /// Creates limits of `max_compressed_bytes` raw and `max_decompressed_bytes` decoded bytes.
     #[must_use]
     pub const fn new(max_compressed_bytes: u64, max_decompressed_bytes: u64) -> Self {
         Self {
             max_compressed_bytes,
             max_decompressed_bytes,
+            max_ratio: Self::DEFAULT_MAX_RATIO,
+            ratio_grace_bytes: Self::DEFAULT_RATIO_GRACE_BYTES,
         }
+    }
+
+    /// The same limits with another gzip ratio limit and grace.
+    #[must_use]
+    pub const fn with_ratio(mut self, max_ratio: u32, grace_bytes: u64) -> Self {
+        self.max_ratio = max_ratio;
+        self.ratio_grace_bytes = grace_bytes;
+        self
+    }
+}
+
+impl Limits {
+    /// Refuses limits no report fits in.
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
+        if self.max_compressed_bytes == 0 || self.max_decompressed_bytes == 0 {
+            return Err(ConfigError::invalid(
+                "reportLimits",
+                "byte limits must be at least 1",
+            ));
+        }
+        if self.max_ratio == 0 {
+            return Err(ConfigError::invalid(
+                "reportLimits.maxRatio",
+                "must be at least 1",
+            ));
+        }
+        Ok(())
     }
 }
 

@@ -19,7 +19,7 @@ use super::lifecycle::Lifecycle;
 use super::vocabulary::{Cx, ExchangeFailure, Outgoing, Reply, ReportBody};
 use crate::action::{Phase, Warning};
 use crate::config::JobConfig;
-use crate::error::{ConfigError, Error};
+use crate::error::{ConfigError, Error, RestoreError};
 use crate::provider::Provider;
 use crate::rate::TokenBucket;
 use crate::time::Millis;
@@ -47,6 +47,11 @@ pub(crate) trait Protocol:
     /// The rate budgets the machine's calls draw from (see
     /// [`budget`](Self::budget)), full at `now`.
     fn rate_budgets(&self, now: Millis) -> Vec<TokenBucket>;
+
+    /// Checks a machine read from a snapshot (untrusted data): the spec as
+    /// [`create`](Self::create) checks it, and that the protocol state fits
+    /// the lifecycle (a stage past the create has a report id).
+    fn check_restored(&self, life: &Lifecycle<Self::Call>) -> Result<(), RestoreError>;
 
     /// Refuses credentials that cannot work, before anything is sent.
     fn check_credentials(credentials: &Self::Credentials) -> Result<(), ConfigError>;
@@ -111,6 +116,26 @@ pub(crate) trait Protocol:
     /// Whether `call` obtains credentials (a token call): its failures
     /// count apart, and the machine is `Authorizing` while it is in flight.
     fn authorizes(call: Self::Call) -> bool;
+
+    /// Whether `call` creates a report at the provider. The lifecycle
+    /// records such a call in the snapshot before it is sent, and a create
+    /// whose answer was lost is recovered through
+    /// [`recover_create`](Self::recover_create) instead of being repeated.
+    fn creates(call: Self::Call) -> bool;
+
+    /// A create went out and its answer was lost (or the job was restored
+    /// while it was in flight): the provider may hold a report already.
+    /// A provider that can make this safe does so here and returns `true`:
+    /// one whose create honours an idempotency key keeps the key (kept in
+    /// its persisted state from the first send) so the next create repeats
+    /// it; one that can list recent reports or names the duplicate moves to
+    /// the call that finds it. By default nothing is safe: the job fails
+    /// with [`Error::ReportMayExist`] unless the host's config allows a
+    /// second create.
+    fn recover_create(&mut self, life: &mut Lifecycle<Self::Call>, cx: &mut Cx<'_>) -> bool {
+        let _ = (life, cx);
+        false
+    }
 
     /// How the machine's report body is verified and decoded.
     fn report_body(&self) -> ReportBody;

@@ -33,6 +33,9 @@ pub(crate) fn judge_download(failure: ExchangeFailure, endpoint: &str, limits: &
         ExchangeFailure::Integrity(IntegrityError::DecompressedTooLarge { limit }) => {
             too_large(ReportLimit::MaxDecompressedBytes, limit)
         }
+        ExchangeFailure::Integrity(IntegrityError::RatioExceeded { limit, .. }) => {
+            too_large(ReportLimit::MaxRatio, u64::from(limit))
+        }
         ExchangeFailure::Zip(ZipError::TooLarge { .. } | ZipError::EntryTooLarge { .. }) => {
             too_large(
                 ReportLimit::MaxDecompressedBytes,

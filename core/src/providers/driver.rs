@@ -11,9 +11,13 @@ use super::vocabulary::{Cx, Reply, Step};
 use crate::action::Event;
 use crate::action::{Outcome, Phase, Summary, WaitReason};
 use crate::config::JobConfig;
-use crate::error::{ConfigError, Error};
+use crate::error::{ConfigError, Error, RestoreError};
 use crate::integrity::{Charset, DecodeSummary, Md5, Md5Check};
 use crate::time::Millis;
+
+/// Longest report id a snapshot may hold; providers' ids are UUIDs or
+/// numbers.
+const MAX_REPORT_ID_BYTES: usize = 1024;
 
 /// A provider machine: its protocol and the shared lifecycle, as plain data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,6 +33,38 @@ impl<P: Protocol> Machine<P> {
         let protocol = P::create(spec, config, now)?;
         let life = Lifecycle::new(now, protocol.rate_budgets(now));
         Ok(Self { protocol, life })
+    }
+
+    /// Checks a machine read from a snapshot (untrusted data): the
+    /// protocol's own checks, rate budgets of the provider's shape (a zero
+    /// refill period is refused when the bucket is read), a report id of
+    /// sane length, and a finished summary that fits the machine.
+    pub(crate) fn check_restored(&self, now: Millis) -> Result<(), RestoreError> {
+        self.protocol.check_restored(&self.life)?;
+        let expected = self.protocol.rate_budgets(now);
+        let same_shape = expected.len() == self.life.budgets.len()
+            && expected.iter().zip(&self.life.budgets).all(|(want, got)| {
+                want.name() == got.name()
+                    && want.capacity() == got.capacity()
+                    && want.refill_every_ms() == got.refill_every_ms()
+            });
+        if !same_shape {
+            return Err(RestoreError::invalid(format!(
+                "the rate budgets are not the {} provider's",
+                P::PROVIDER
+            )));
+        }
+        if let Some(id) = &self.life.report_id {
+            if id.is_empty() || id.len() > MAX_REPORT_ID_BYTES {
+                return Err(RestoreError::invalid(format!(
+                    "a report id must have 1 to {MAX_REPORT_ID_BYTES} bytes"
+                )));
+            }
+        }
+        if let Some(Finish::Done { summary }) = &self.life.finished {
+            summary.check_restored(P::PROVIDER, self.life.report_id())?;
+        }
+        Ok(())
     }
 
     /// Takes the host's extra credentials (a current token) and forgets the
@@ -74,6 +110,13 @@ impl<P: Protocol> Machine<P> {
                 flight.endpoint
             )));
         }
+        // A create whose answer was never seen (the job was restored while
+        // it was in flight): recover it before anything else is sent.
+        if let Some(sent_at) = self.life.create_sent {
+            if let Err(error) = self.settle_lost_create(cx, sent_at) {
+                return self.failed(error);
+            }
+        }
         let call = self.protocol.next_call(&mut self.life, cx);
         if let Some(name) = P::budget(call) {
             let Some(bucket) = self.life.budget(name) else {
@@ -90,6 +133,10 @@ impl<P: Protocol> Machine<P> {
         }
         match self.protocol.request(&self.life, call, cx, credentials) {
             Ok(outgoing) => {
+                if P::creates(call) {
+                    // In the snapshot before the host sends it.
+                    self.life.create_sent = Some(cx.now);
+                }
                 self.life.in_flight = Some(InFlight {
                     call,
                     endpoint: outgoing.endpoint,
@@ -108,6 +155,13 @@ impl<P: Protocol> Machine<P> {
                 .fail(Error::internal("an answer arrived with no call in flight"));
             return;
         };
+        // An answer settles a create; a failure that may have reached the
+        // provider leaves it unsettled (the provider may hold a report).
+        let lost_create = P::creates(flight.call)
+            && matches!(&reply, Reply::Failed(failure) if failure.may_have_reached());
+        if P::creates(flight.call) && !lost_create {
+            self.life.create_sent = None;
+        }
         let verdict = match (flight.report, reply) {
             (
                 true,
@@ -146,6 +200,31 @@ impl<P: Protocol> Machine<P> {
             self.life.link = None;
         }
         self.apply(cx, flight.call, verdict);
+        if let (true, None, Some(sent_at)) =
+            (lost_create, &self.life.finished, self.life.create_sent)
+        {
+            if let Err(error) = self.settle_lost_create(cx, sent_at) {
+                self.life.fail(error);
+            }
+        }
+    }
+
+    /// A create sent at `sent_at` got no answer: the provider's recovery
+    /// (same idempotency key, or finding the report), else a second create
+    /// only where the host's config allows it, else
+    /// [`Error::ReportMayExist`].
+    fn settle_lost_create(&mut self, cx: &mut Cx<'_>, sent_at: Millis) -> Result<(), Error> {
+        if self.protocol.recover_create(&mut self.life, cx) {
+            return Ok(());
+        }
+        if cx.config.allow_duplicate_reports {
+            self.life.create_sent = None;
+            return Ok(());
+        }
+        Err(Error::ReportMayExist {
+            provider: P::PROVIDER,
+            sent_at,
+        })
     }
 
     fn apply(&mut self, cx: &mut Cx<'_>, call: P::Call, verdict: Verdict) {

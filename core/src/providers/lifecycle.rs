@@ -25,7 +25,8 @@ impl Finish {
     pub(super) fn step(&self) -> Step {
         match self {
             Self::Done { summary } => Step::Done(summary.clone()),
-            Self::Failed { error } => Step::Failed(error.clone()),
+            // Sanitized again: a finish read from a snapshot is untrusted.
+            Self::Failed { error } => Step::Failed(error.clone().sanitized()),
         }
     }
 }
@@ -52,6 +53,11 @@ pub(crate) struct Lifecycle<C> {
     pub(super) link_refreshes: LinkRefreshes,
     pub(super) budgets: Vec<TokenBucket>,
     pub(super) finished: Option<Finish>,
+    /// When a create request went out whose answer has not been seen. Set
+    /// before the request is handed to the host (which persists the
+    /// snapshot before sending), so a job restored after a crash, or one
+    /// whose create answer was lost, knows the provider may hold a report.
+    pub(super) create_sent: Option<Millis>,
     // A link is a short-lived capability: never persisted; a restored job
     // obtains a fresh one. The call in flight is re-sent after a restore.
     #[serde(skip)]
@@ -69,6 +75,7 @@ impl<C: Copy> Lifecycle<C> {
             link_refreshes: LinkRefreshes::default(),
             budgets,
             finished: None,
+            create_sent: None,
             link: None,
             in_flight: None,
         }
@@ -146,7 +153,10 @@ impl<C: Copy> Lifecycle<C> {
 
     pub(super) fn fail(&mut self, error: Error) {
         if self.finished.is_none() {
-            self.finished = Some(Finish::Failed { error });
+            // Provider text is data: printable, one line, bounded.
+            self.finished = Some(Finish::Failed {
+                error: error.sanitized(),
+            });
         }
     }
 

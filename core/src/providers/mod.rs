@@ -37,6 +37,25 @@ pub(crate) fn is_http_url(url: &str) -> bool {
     url.starts_with("https://") || url.starts_with("http://")
 }
 
+/// Refuses a credential no provider issues: control characters (a CR/LF
+/// would split a header or a form) or more than 8 KiB. The value itself is
+/// never quoted.
+pub(crate) fn check_credential(field: &str, value: &str) -> Result<(), crate::error::ConfigError> {
+    if value.chars().any(char::is_control) {
+        return Err(crate::error::ConfigError::invalid(
+            field,
+            "contains a control character (CR, LF, tab…): copy the credential again without line breaks",
+        ));
+    }
+    if value.len() > 8 << 10 {
+        return Err(crate::error::ConfigError::invalid(
+            field,
+            "is longer than 8 KiB: not a credential",
+        ));
+    }
+    Ok(())
+}
+
 /// Percent-encodes an opaque id so it cannot change the URL's shape.
 pub(crate) fn encode_segment(segment: &str) -> String {
     form_urlencoded::byte_serialize(segment.as_bytes())

@@ -10,7 +10,7 @@ use super::driver::Machine;
 use super::vocabulary::{Cx, Reply, Step};
 use crate::action::Phase;
 use crate::config::JobConfig;
-use crate::error::ConfigError;
+use crate::error::{ConfigError, RestoreError};
 use crate::provider::{for_each_provider, Provider};
 use crate::providers::contract::Protocol;
 use crate::time::Millis;
@@ -100,22 +100,25 @@ macro_rules! define_registry {
                 }
             }
 
-            /// A saved machine with the host's credentials.
+            /// A saved machine, checked (it is untrusted data), with the
+            /// host's credentials.
             pub(crate) fn restore(
                 saved: SavedMachine,
                 credentials: Credentials,
-            ) -> Result<Self, ConfigError> {
+                now: Millis,
+            ) -> Result<Self, RestoreError> {
                 match (saved, credentials) {
                     $(
                         (SavedMachine::$variant(machine), Credentials::$variant(credentials)) => {
-                            bind(machine, credentials)
-                                .map(|(machine, credentials)| Self::$variant(machine, credentials))
+                            machine.check_restored(now)?;
+                            Ok(bind(machine, credentials)
+                                .map(|(machine, credentials)| Self::$variant(machine, credentials))?)
                         }
                     )*
                     (saved, credentials) => Err(ConfigError::CredentialsMismatch {
                         spec: saved.provider(),
                         credentials: credentials.provider(),
-                    }),
+                    }.into()),
                 }
             }
 

@@ -225,6 +225,21 @@ impl ExchangeFailure {
         }
     }
 
+    /// Whether the request may have reached the provider and been acted
+    /// on although no answer was seen: everything but a failure before the
+    /// request was sent (DNS, connect, TLS, a request the host let lapse).
+    pub(crate) fn may_have_reached(&self) -> bool {
+        !matches!(
+            self,
+            Self::Transport(
+                TransportFailure::Dns
+                    | TransportFailure::Connect
+                    | TransportFailure::Tls
+                    | TransportFailure::Expired
+            )
+        )
+    }
+
     pub(crate) fn into_error(self, endpoint: &str) -> Error {
         match self {
             Self::Transport(failure) => Error::Transport(failure),

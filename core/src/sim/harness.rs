@@ -5,7 +5,8 @@
 //! a real host does:
 //!
 //! 1. **poll** the job (while draining) and act on the [`Action`]:
-//!    - `Send`: hand the request to the sandbox (via
+//!    - `Send`: persist a snapshot (a create is on record before it can
+//!      reach the provider), hand the request to the sandbox (via
 //!      [`SimRequest::from_http`]), keep the answer in an inbox;
 //!    - `Event`: record it; `Data` is appended to the output, `DataReset`
 //!      truncates it;
@@ -728,7 +729,10 @@ impl Harness {
             return Ok(());
         }
         let snapshot = Snapshot::from_json(&self.persisted)?;
-        self.job = ReportJob::restore(snapshot, credentials, self.now)?;
+        // The host's config survives the crash (it is the host's, not the
+        // snapshot's).
+        let config = self.job.config().clone();
+        self.job = ReportJob::restore(snapshot, config, credentials, self.now)?;
         self.inbox = None;
         self.data.clear();
         self.draining = true;
@@ -754,7 +758,12 @@ impl Harness {
         // Restore at the latest instant the job has seen, not at the clock the
         // harness may already have moved on to: the twin must see exactly the
         // times the original sees from here on.
-        let job = ReportJob::restore(snapshot, credentials, self.max_now)?;
+        let job = ReportJob::restore(
+            snapshot,
+            self.job.config().clone(),
+            credentials,
+            self.max_now,
+        )?;
         let persisted = job.snapshot().to_json();
         Ok(Self {
             job,
@@ -933,7 +942,12 @@ impl Harness {
         self.actions.push(record);
         self.settled = matches!(action, Action::Wait { .. }) && self.inbox.is_none();
         match action {
-            Action::Send(request) => self.send(request)?,
+            Action::Send(request) => {
+                // A host persists before it sends: a create must be on record
+                // before it can reach the provider.
+                self.persist();
+                self.send(request)?;
+            }
             Action::Wait { until, .. } => {
                 if *until < self.max_now {
                     return Err(self.violation(format!(
@@ -941,11 +955,7 @@ impl Harness {
                         self.max_now
                     )));
                 }
-                let persisted = self.job.snapshot().to_json();
-                if self.snapshots.last() != Some(&persisted) {
-                    self.snapshots.push(persisted.clone());
-                }
-                self.persisted = persisted;
+                self.persist();
                 if self.inbox.as_ref().is_some_and(Inbox::has_input) {
                     self.draining = false;
                 } else {
@@ -994,6 +1004,15 @@ impl Harness {
             }
         }
         Ok(())
+    }
+
+    /// Persists the job's snapshot (kept once per distinct content).
+    fn persist(&mut self) {
+        let persisted = self.job.snapshot().to_json();
+        if self.snapshots.last() != Some(&persisted) {
+            self.snapshots.push(persisted.clone());
+        }
+        self.persisted = persisted;
     }
 
     fn send(&mut self, request: &HttpRequest) -> Result<(), HarnessError> {

@@ -9,8 +9,8 @@ use std::process::ExitCode;
 use clap::Args;
 use reportflow::providers::Provider;
 use reportflow::{
-    Blame, DataChunk, Error, Event, JobConfig, JobSpec, Outcome, PollPolicy, ReportFailure,
-    ReportJob, RetryPolicy, Summary, Warning,
+    Action, Blame, DataChunk, Error, Event, JobConfig, JobSpec, Outcome, PollPolicy,
+    ReportFailure, ReportJob, RetryPolicy, Summary, Warning,
 };
 use reportflow_host::blocking::{drive, Step, Transport};
 use reportflow_host::wall_clock;
@@ -67,6 +67,47 @@ pub(crate) struct FetchArgs {
     /// `report_too_large`, after one download). Default: 16 GiB.
     #[arg(long, global = true, value_name = "BYTES", help_heading = "Output")]
     max_report_bytes: Option<u64>,
+    /// When the answer to the report request was lost (or the run was
+    /// killed while it was in flight), request the report again although
+    /// the provider may then hold two. Without it the run stops with
+    /// `report_may_exist`.
+    #[arg(long, global = true, help_heading = "Connection")]
+    allow_duplicate_report: bool,
+    /// Timeout of each API request (e.g. 30s, 2m; a bare number is
+    /// seconds). Report downloads get 30 minutes unless this is longer.
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration, help_heading = "Connection")]
+    timeout: Option<u64>,
+    /// Give up this long after the run starts (e.g. 90m, 6h; default 6h).
+    /// A resumed run gets its own deadline, counted from its start.
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration, help_heading = "Connection")]
+    deadline: Option<u64>,
+}
+
+/// A duration in milliseconds from `500ms`, `30s`, `10m`, `6h` or a bare
+/// number of seconds.
+fn parse_duration(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let (digits, unit_ms) = if let Some(n) = text.strip_suffix("ms") {
+        (n, 1)
+    } else if let Some(n) = text.strip_suffix('s') {
+        (n, 1_000)
+    } else if let Some(n) = text.strip_suffix('m') {
+        (n, 60_000)
+    } else if let Some(n) = text.strip_suffix('h') {
+        (n, 3_600_000)
+    } else {
+        (text, 1_000)
+    };
+    let value: u64 = digits
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration: give e.g. 500ms, 30s, 10m or 6h"))?;
+    match value.checked_mul(unit_ms) {
+        Some(ms) if ms > 0 => Ok(ms),
+        _ => Err(format!(
+            "`{text}` is out of range: give a positive duration"
+        )),
+    }
 }
 
 /// The outcome contract, shown by `reportflow fetch --help`.
@@ -79,6 +120,8 @@ Outcomes (--json prints exactly one JSON object on stdout for every exit, with `
   failed         report_failed                          1     the provider will not produce the report (failed, cancelled, …)
   failed         rejected                               1     the provider refused the request (credentials, parameters)
   failed         retries_exhausted                      1     throttling, 5xx or network failures outlasted the retries
+  failed         report_may_exist                       1     the report request's answer was lost; rerun with --allow-duplicate-report
+  failed         deadline_exceeded                      1     --deadline passed; rerun with the same --state to continue
   failed         md5_mismatch, gzip, zip, records, …    1     the report body failed verification; nothing written
   usage_error    bad_arguments, bad_state_file          2     fix the flags, credentials or state file
   local_failure  local_io                               3     a local file or socket failed (path, permissions, space)
@@ -262,6 +305,16 @@ fn fetch(args: &FetchArgs, quiet: bool) -> Result<ExitCode, LocalFailure> {
             "this report is a ZIP archive of one file per sheet: give --out DIR (or use --format file)",
         ));
     }
+    if let (Destination::File(path), false) = (&destination, multipart) {
+        // Checked before any request: a directory is no place for one file.
+        let named_dir = args.out.as_deref().is_some_and(|out| out.ends_with('/'));
+        if named_dir || path.is_dir() {
+            return Err(LocalFailure::usage(format!(
+                "--out {} is a directory; name the file to write the report to",
+                path.display()
+            )));
+        }
+    }
     let mut state = args.state.clone().map(StateFile::new);
     let mut progress = ProgressView::new(provider, quiet);
 
@@ -271,11 +324,36 @@ fn fetch(args: &FetchArgs, quiet: bool) -> Result<ExitCode, LocalFailure> {
     };
     let mut job = match resumed {
         Some(snapshot) => {
-            let job = ReportJob::restore(snapshot, credentials, now).map_err(|e| {
+            let config = job_config(args, base_url, provider);
+            let deadline_ms = config.deadline_ms;
+            let mut job = ReportJob::restore(snapshot, config, credentials, now).map_err(|e| {
                 LocalFailure::state(format!(
                     "cannot resume from the state file: {e} — delete it to start a new report"
                 ))
             })?;
+            // This run's deadline counts from this run's start: a job that
+            // timed out continues when rerun.
+            job.set_deadline(now.saturating_add(deadline_ms));
+            if job.is_finished() {
+                // A state file is untrusted: a `Done` it claims is believed
+                // only with the output's bytes and MD5 (a finished job's
+                // state is deleted, so this is an edited or stale file).
+                if let Action::Done(summary) = job.poll(now) {
+                    check_claimed_done(args, &summary)?;
+                    if let Some(state) = &state {
+                        state
+                            .remove()
+                            .map_err(|e| LocalFailure::io("cannot delete the state file", &e))?;
+                    }
+                    let output = args.out.as_deref().map(PathBuf::from);
+                    print_done(args, provider, &summary, output, Vec::new());
+                    return Ok(if summary.outcome == Outcome::NoData {
+                        ExitCode::from(EXIT_NO_DATA)
+                    } else {
+                        ExitCode::SUCCESS
+                    });
+                }
+            }
             if let Some(state) = &state {
                 let report = job
                     .report_id()
@@ -323,9 +401,11 @@ fn fetch(args: &FetchArgs, quiet: bool) -> Result<ExitCode, LocalFailure> {
                 }
             }
             Step::Idle { .. } => save(&mut state, job),
+            // On disk before it goes out: a create in flight is on record,
+            // so a rerun after a crash never creates a second report.
             Step::Sending(_) => {
                 progress.on_sending();
-                Ok(())
+                save(&mut state, job)
             }
             _ => Ok(()),
         };
@@ -394,6 +474,14 @@ fn fetch(args: &FetchArgs, quiet: bool) -> Result<ExitCode, LocalFailure> {
 fn job_config(args: &FetchArgs, base_url: Option<&str>, provider: Provider) -> JobConfig {
     let mut config = JobConfig::default();
     config.seed = args.seed;
+    config.allow_duplicate_reports = args.allow_duplicate_report;
+    if let Some(timeout_ms) = args.timeout {
+        config.request_timeout_ms = timeout_ms;
+        config.download_timeout_ms = config.download_timeout_ms.max(timeout_ms);
+    }
+    if let Some(deadline_ms) = args.deadline {
+        config.deadline_ms = deadline_ms;
+    }
     if let Some(url) = base_url {
         // A simulator serves every provider under its own path prefix, and
         // its auth endpoints next to the API.
@@ -418,6 +506,32 @@ fn job_config(args: &FetchArgs, base_url: Option<&str>, provider: Provider) -> J
     config
 }
 
+/// A restored job that claims to be done: only believed when `--out`
+/// holds bytes of the summary's size and MD5 (the MD5 is of the report as
+/// transferred, so only an uncompressed single file can be checked).
+fn check_claimed_done(args: &FetchArgs, summary: &Summary) -> Result<(), LocalFailure> {
+    let refuse = |why: &str| {
+        LocalFailure::state(format!(
+            "the state file says the report is done, but {why}; delete the state file to fetch the report again"
+        ))
+    };
+    if summary.outcome == Outcome::NoData {
+        return Ok(());
+    }
+    let Some(out) = args.out.as_deref().filter(|out| *out != "-") else {
+        return Err(refuse("there is no --out file to check it against"));
+    };
+    let bytes = std::fs::read(out).map_err(|_| refuse(&format!("{out} cannot be read")))?;
+    let md5 = reportflow::integrity::Md5::digest(&bytes).to_hex();
+    if summary.gzip || bytes.len() as u64 != summary.bytes || md5 != summary.md5 {
+        return Err(refuse(&format!(
+            "{out} does not hold it ({} bytes, md5 {md5})",
+            bytes.len()
+        )));
+    }
+    Ok(())
+}
+
 fn save(state: &mut Option<StateFile>, job: &ReportJob) -> Result<(), LocalFailure> {
     match state {
         Some(state) => state
@@ -432,7 +546,12 @@ fn save(state: &mut Option<StateFile>, job: &ReportJob) -> Result<(), LocalFailu
 /// report. Any other failure is final for that report, so a rerun should
 /// start afresh.
 fn resumable(error: &Error) -> bool {
-    matches!(error, Error::DeadlineExceeded { .. } | Error::Cancelled)
+    matches!(
+        error,
+        // A report may exist: a rerun must not start afresh (and create
+        // another) unless asked to with --allow-duplicate-report.
+        Error::DeadlineExceeded { .. } | Error::Cancelled | Error::ReportMayExist { .. }
+    )
 }
 
 fn print_done(
@@ -514,11 +633,18 @@ fn print_failed(
     kept_state: Option<PathBuf>,
 ) {
     let mut remedy = remedy(error.blame()).to_owned();
-    if let Some(path) = &kept_state {
-        remedy.push_str(&format!(
+    match (&kept_state, error) {
+        (Some(path), Error::ReportMayExist { .. }) => {
+            remedy = format!(
+                "{} is kept: rerun with it and --allow-duplicate-report to request another report",
+                path.display()
+            )
+        }
+        (Some(path), _) => remedy.push_str(&format!(
             "; rerun with --state {} to continue the same report",
             path.display()
-        ));
+        )),
+        (None, _) => {}
     }
     eprintln!(
         "reportflow: {provider} report failed ({}, blame: {}): {error} — {remedy}",

@@ -262,3 +262,146 @@ fn demo_verifies_every_provider_and_prints_a_table() {
     let amazon_ads = lines.find(|l| l.starts_with("amazon-ads")).unwrap();
     assert!(amazon_ads.contains("verified"), "{table}");
 }
+
+#[test]
+fn hostile_arguments_exit_2_before_any_request() {
+    let sim = start_sim(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    // A credential with a line break would split a header or a form.
+    let output = fetch_command(&sim, "amazon-ads", &["--client-id", "someone"])
+        .env("AMAZON_ADS_CLIENT_SECRET", "secret\r\nX-Injected: 1")
+        .env("AMAZON_ADS_REFRESH_TOKEN", "Atzr|refresh")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("clientSecret"), "{stderr}");
+    assert!(
+        !stderr.contains("X-Injected"),
+        "the value is not quoted: {stderr}"
+    );
+    // Not an http(s) origin.
+    let output = common::fetch_command_at("ftp://127.0.0.1:1", "amazon-ads", &[])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("http"));
+    // A directory for a one-file report.
+    let out = format!("{}/", dir.path().display());
+    let output = fetch(&sim, &["--out", &out]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("directory"));
+    assert!(started.elapsed() < Duration::from_secs(10), "at once");
+    assert!(sim.request_log().is_empty(), "{:#?}", sim.request_log());
+}
+
+#[test]
+fn a_run_past_its_deadline_continues_when_rerun() {
+    // The report takes 3 s; the first run allows 1 s.
+    let sim = start_sim(&["--generation-ms", "3000"]);
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("job.state");
+    let out = dir.path().join("report.json");
+    let args = |deadline: &'static str| {
+        vec![
+            "--json".to_owned(),
+            "--state".to_owned(),
+            state.display().to_string(),
+            "--out".to_owned(),
+            out.display().to_string(),
+            "--deadline".to_owned(),
+            deadline.to_owned(),
+        ]
+    };
+    let first: Vec<String> = args("1s");
+    let first: Vec<&str> = first.iter().map(String::as_str).collect();
+    let failed = fetch(&sim, &first);
+    assert_eq!(failed.status.code(), Some(1));
+    let outcome = json_outcome(&failed);
+    assert_eq!(outcome["kind"], "deadline_exceeded", "{outcome}");
+    assert_eq!(outcome["blame"], "host", "{outcome}");
+    let message = outcome["message"].as_str().unwrap_or_default();
+    assert!(message.contains("UTC"), "{message}");
+    assert!(state.exists(), "kept to continue");
+
+    let second: Vec<String> = args("60s");
+    let second: Vec<&str> = second.iter().map(String::as_str).collect();
+    let done = fetch(&sim, &second);
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let outcome = json_outcome(&done);
+    assert_eq!(outcome["report_id"], json_outcome(&failed)["report_id"]);
+    assert_eq!(creates(&sim), 1);
+}
+
+#[test]
+fn a_state_file_claiming_done_is_not_believed_without_the_bytes() {
+    let sim = start_sim(&["--generation-ms", "3000"]);
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("job.state");
+    let out = dir.path().join("report.json");
+    let args = [
+        "--json",
+        "--state",
+        state.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--deadline",
+        "1s",
+    ];
+    let _ = fetch(&sim, &args);
+    let text = fs::read_to_string(&state).expect("a state file");
+    let mut value: Value = serde_json::from_str(&text).unwrap();
+    let report_id = value["machine"]["life"]["reportId"].clone();
+    value["job"]["terminal"] = serde_json::json!({"type": "done", "value": {
+        "provider": "amazon-ads", "reportId": report_id, "outcome": "complete",
+        "contentType": "application/json", "recordFormat": "json_array", "rawBytes": 2,
+        "bytes": 2, "md5": "d751713988987e9331980363e24189ce", "gzip": false, "rows": 0,
+        "requests": 3}});
+    fs::write(&state, value.to_string()).unwrap();
+    let output = fetch(&sim, &args);
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("says the report is done"));
+    // With the bytes it claims (`[]`), it is believed.
+    fs::write(&out, b"[]").unwrap();
+    let output = fetch(&sim, &args);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(fs::read(&out).unwrap(), b"[]");
+}
+
+#[test]
+fn a_server_that_never_answers_fails_within_its_timeouts() {
+    // Accepts connections and never answers.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base_url = format!("http://{}", listener.local_addr().unwrap());
+    thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    let started = Instant::now();
+    let output = common::fetch_command_at(&base_url, "amazon-ads", &["--json", "--timeout", "1s"])
+        .output()
+        .unwrap();
+    let elapsed = started.elapsed();
+    assert_eq!(output.status.code(), Some(1));
+    let outcome = json_outcome(&output);
+    let message = outcome["message"].as_str().unwrap_or_default();
+    assert!(message.contains("timed out"), "{message}");
+    // Six attempts of one second each, with short backoffs between.
+    assert!(elapsed < Duration::from_secs(20), "{elapsed:?}");
+}

@@ -8,11 +8,11 @@ use super::config::{Credentials, ReportSpec};
 use super::wire;
 use crate::action::{Event, Phase, WaitReason};
 use crate::config::JobConfig;
-use crate::error::{ConfigError, Error, ReportFailure};
+use crate::error::{ConfigError, Error, ReportFailure, RestoreError};
 use crate::http::{find_header, Body, Header, RedirectPolicy};
 use crate::integrity::Compression;
 use crate::providers::{
-    encode_segment, excerpt, is_damaged_body, is_http_url, judge_link_status, parse_json, Cx, Lifecycle, Outgoing,
+    check_credential, encode_segment, excerpt, is_damaged_body, is_http_url, judge_link_status, parse_json, Cx, Lifecycle, Outgoing,
     Protocol, Provider, Reply, ReportBody, Verdict,
 };
 use crate::rate::TokenBucket;
@@ -110,7 +110,24 @@ impl Protocol for Flow {
         )]
     }
 
-    fn check_credentials(_credentials: &Credentials) -> Result<(), ConfigError> {
+    fn check_restored(&self, life: &Lifecycle<Call>) -> Result<(), RestoreError> {
+        self.spec.validate()?;
+        if self.stage != Stage::Create && life.report_id().is_none() {
+            return Err(RestoreError::invalid(format!(
+                "stage {:?} without a report id",
+                self.stage
+            )));
+        }
+        Ok(())
+    }
+
+    fn check_credentials(credentials: &Credentials) -> Result<(), ConfigError> {
+        check_credential("clientId", &credentials.client_id)?;
+        check_credential("clientSecret", credentials.client_secret.expose())?;
+        check_credential("refreshToken", credentials.refresh_token.expose())?;
+        if let Some(token) = &credentials.access_token {
+            check_credential("accessToken", token.expose())?;
+        }
         Ok(())
     }
 
@@ -169,6 +186,10 @@ impl Protocol for Flow {
 
     fn authorizes(call: Call) -> bool {
         call == Call::Token
+    }
+
+    fn creates(call: Call) -> bool {
+        call == Call::Create
     }
 
     fn request(

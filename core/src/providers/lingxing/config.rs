@@ -453,6 +453,15 @@ impl Credentials {
                 "the AppSecret is empty".to_owned(),
             ));
         }
+        crate::providers::check_credential("appSecret", self.app_secret.expose())?;
+        for (field, token) in [
+            ("accessToken", &self.access_token),
+            ("refreshToken", &self.refresh_token),
+        ] {
+            if let Some(token) = token {
+                crate::providers::check_credential(field, token.expose())?;
+            }
+        }
         Ok(())
     }
 }

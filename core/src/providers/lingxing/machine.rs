@@ -25,7 +25,7 @@ use super::sign::{self, SignError};
 use super::wire::{self, Envelope};
 use crate::action::{Event, Phase, WaitReason};
 use crate::config::JobConfig;
-use crate::error::{ConfigError, Error, ReportFailure};
+use crate::error::{ConfigError, Error, ReportFailure, RestoreError};
 use crate::http::{Body, Header, TransportFailure};
 use crate::integrity::Compression;
 use crate::providers::{
@@ -161,6 +161,22 @@ impl Protocol for Flow {
 
     /// The AppID is the AES key of every sign: a wrong length is caught here,
     /// not when the first request is signed.
+    fn check_restored(&self, life: &Lifecycle<Call>) -> Result<(), RestoreError> {
+        self.spec.validate()?;
+        if self.stage != Stage::Create && life.report_id().is_none() {
+            return Err(RestoreError::invalid(format!(
+                "stage {:?} without a report id",
+                self.stage
+            )));
+        }
+        if self.stage == Stage::Renew && self.report_document_id.is_none() {
+            return Err(RestoreError::invalid(
+                "stage Renew without a report_document_id",
+            ));
+        }
+        Ok(())
+    }
+
     fn check_credentials(credentials: &Credentials) -> Result<(), ConfigError> {
         credentials.validate()
     }
@@ -223,6 +239,10 @@ impl Protocol for Flow {
 
     fn authorizes(call: Call) -> bool {
         matches!(call, Call::Token | Call::Refresh)
+    }
+
+    fn creates(call: Call) -> bool {
+        call == Call::Create
     }
 
     fn request(

@@ -17,7 +17,7 @@ use super::date::parse_http_date;
 use super::wire;
 use crate::action::{Event, Phase, WaitReason, Warning};
 use crate::config::JobConfig;
-use crate::error::{ConfigError, Error, ReportFailure};
+use crate::error::{ConfigError, Error, ReportFailure, RestoreError};
 use crate::http::{find_header, Body, Header};
 use crate::integrity::Compression;
 use crate::providers::{
@@ -110,6 +110,17 @@ impl Protocol for Flow {
         ]
     }
 
+    fn check_restored(&self, life: &Lifecycle<Call>) -> Result<(), RestoreError> {
+        self.spec.validate()?;
+        if self.stage != Stage::Generate && life.report_id().is_none() {
+            return Err(RestoreError::invalid(format!(
+                "stage {:?} without a report id",
+                self.stage
+            )));
+        }
+        Ok(())
+    }
+
     fn check_credentials(credentials: &Credentials) -> Result<(), ConfigError> {
         credentials.validate()
     }
@@ -155,6 +166,10 @@ impl Protocol for Flow {
 
     fn authorizes(_call: Call) -> bool {
         false
+    }
+
+    fn creates(call: Call) -> bool {
+        call == Call::Generate
     }
 
     fn request(

@@ -119,9 +119,14 @@ impl Drop for Sim {
 
 /// `reportflow fetch PROVIDER --base-url … ` with fast polls and retries, plus `extra`.
 pub(crate) fn fetch_command(sim: &Sim, provider: &str, extra: &[&str]) -> Command {
+    fetch_command_at(&sim.base_url, provider, extra)
+}
+
+/// `fetch_command` against `base_url` (a proxy in front of a simulator).
+pub(crate) fn fetch_command_at(base_url: &str, provider: &str, extra: &[&str]) -> Command {
     let mut command = Command::new(BIN);
     command
-        .args(["fetch", provider, "--base-url", &sim.base_url])
+        .args(["fetch", provider, "--base-url", base_url])
         .args(["--poll-ms", "100", "--retry-ms", "100"])
         .args(extra);
     // Credentials in the caller's environment must not change the test.
