@@ -659,11 +659,6 @@ mod tests {
         assert!(!text.contains('\n') && !text.contains('\u{1b}'), "{text:?}");
         assert!(text.contains("Bad\\u{1b}[31m"), "{text}");
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
 
     #[test]
     fn report_failures_read_as_words_not_rust_names() {

@@ -9,8 +9,8 @@ use std::process::ExitCode;
 use clap::Args;
 use reportflow::providers::Provider;
 use reportflow::{
-    Action, Blame, DataChunk, Error, Event, JobConfig, JobSpec, Outcome, PollPolicy,
-    ReportFailure, ReportJob, RetryPolicy, Summary, Warning,
+    Action, Blame, DataChunk, Error, Event, JobConfig, JobSpec, Outcome, PollPolicy, ReportFailure,
+    ReportJob, RetryPolicy, Summary, Warning,
 };
 use reportflow_host::blocking::{drive, Step, Transport};
 use reportflow_host::wall_clock;

@@ -355,7 +355,7 @@ fn a_state_file_claiming_done_is_not_believed_without_the_bytes() {
     ];
     let _ = fetch(&sim, &args);
     let text = fs::read_to_string(&state).expect("a state file");
-    let mut value: Value = serde_json::from_str(&text).unwrap();
+    let mut value: serde_json::Value = serde_json::from_str(&text).unwrap();
     let report_id = value["machine"]["life"]["reportId"].clone();
     value["job"]["terminal"] = serde_json::json!({"type": "done", "value": {
         "provider": "amazon-ads", "reportId": report_id, "outcome": "complete",
