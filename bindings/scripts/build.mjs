@@ -67,9 +67,11 @@ const MODULES = [
  * The production module's size (gzip -9 bytes): the target of issue 16, and
  * the ceiling above which the build fails (a regression guard at today's
  * size plus a margin, until the target is reached; see README "Size").
+ * 2026-12-02: 502,085 bytes once restore validation, create recovery and
+ * provider-text sanitizing (issue 14) landed beside issue 16's cuts.
  */
 const PRODUCTION_GZIP_TARGET = 300 * 1000;
-const PRODUCTION_GZIP_CEILING = 500 * 1000;
+const PRODUCTION_GZIP_CEILING = 530 * 1000;
 const outDir = join(pkg, "wasm");
 rmSync(outDir, { recursive: true, force: true });
 mkdirSync(outDir, { recursive: true });
