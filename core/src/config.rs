@@ -57,7 +57,7 @@ pub struct JobConfig {
     /// a fingerprint a host can compare. Default on. Off saves the hashing
     /// (about as much work as inflating); a published digest (`Content-MD5`,
     /// an MD5 in an API answer) is verified whatever this says.
-    /// [`Summary::md5_check`](crate::Summary::md5_check) says which happened.
+    /// [`Summary::md5_check`](crate::action::Summary::md5_check) says which happened.
     pub md5_fingerprint: bool,
 }
 
@@ -128,8 +128,25 @@ impl JobConfig {
                 "must be at least 1 (the first attempt counts)",
             ));
         }
-        self.report_limits.validate()
+        validate_report_limits(&self.report_limits)
     }
+}
+
+/// Refuses report limits no report fits in.
+fn validate_report_limits(limits: &Limits) -> Result<(), ConfigError> {
+    if limits.max_compressed_bytes == 0 || limits.max_decompressed_bytes == 0 {
+        return Err(ConfigError::invalid(
+            "reportLimits",
+            "byte limits must be at least 1",
+        ));
+    }
+    if limits.max_ratio == 0 {
+        return Err(ConfigError::invalid(
+            "reportLimits.maxRatio",
+            "must be at least 1",
+        ));
+    }
+    Ok(())
 }
 
 /// An origin credentials may be sent to: `http(s)://host[:port][/prefix]`,

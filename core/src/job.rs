@@ -798,7 +798,7 @@ mod tests {
             Millis(0),
             Input::TransportFailed {
                 id: first.id,
-                failure: crate::TransportFailure::Connect,
+                failure: crate::http::TransportFailure::Connect,
             },
         )
         .unwrap();

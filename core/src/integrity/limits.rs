@@ -2,8 +2,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::ConfigError;
-
 /// Upper bounds on the bytes a download may carry, as a gzip-bomb defence.
 ///
 /// Checked by [`Gunzip`](super::Gunzip), [`gunzip`](super::gunzip) and
@@ -60,25 +58,6 @@ impl Limits {
         self.max_ratio = max_ratio;
         self.ratio_grace_bytes = grace_bytes;
         self
-    }
-}
-
-impl Limits {
-    /// Refuses limits no report fits in.
-    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
-        if self.max_compressed_bytes == 0 || self.max_decompressed_bytes == 0 {
-            return Err(ConfigError::invalid(
-                "reportLimits",
-                "byte limits must be at least 1",
-            ));
-        }
-        if self.max_ratio == 0 {
-            return Err(ConfigError::invalid(
-                "reportLimits.maxRatio",
-                "must be at least 1",
-            ));
-        }
-        Ok(())
     }
 }
 
