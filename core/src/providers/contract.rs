@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::lifecycle::Lifecycle;
-use super::vocabulary::{Cx, ExchangeFailure, Outgoing, Reply, ReportBody};
+use super::vocabulary::{Cx, ExchangeFailure, Outgoing, ReportBody, Response};
 use crate::action::{Phase, Warning};
 use crate::config::JobConfig;
 use crate::error::{ConfigError, Error, RestoreError};
@@ -93,8 +93,22 @@ pub(crate) trait Protocol:
         life: &mut Lifecycle<Self::Call>,
         cx: &mut Cx<'_>,
         call: Self::Call,
-        reply: Reply,
+        response: Response,
     ) -> Verdict;
+
+    /// `call` (not a report download) got no usable answer. By default the
+    /// step is retried with the failure as its cause; a provider overrides
+    /// this when a failure says more (e.g. a rate token to give back).
+    fn on_failure(
+        &mut self,
+        _life: &mut Lifecycle<Self::Call>,
+        _cx: &mut Cx<'_>,
+        _call: Self::Call,
+        failure: ExchangeFailure,
+        endpoint: &str,
+    ) -> Verdict {
+        Verdict::retry_failure(failure, endpoint)
+    }
 
     /// A fresh download link is wanted (and the budget allows it): move to
     /// the call that obtains one.

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::contract::{Protocol, Verdict};
 use super::download::judge_download;
 use super::lifecycle::{Finish, InFlight, Lifecycle};
-use super::vocabulary::{Cx, Reply, Step};
+use super::vocabulary::{Cx, Reply, Response, Step};
 use crate::action::Event;
 use crate::action::{Outcome, Phase, Summary, WaitReason};
 use crate::config::JobConfig;
@@ -188,9 +188,27 @@ impl<P: Protocol> Machine<P> {
                 flight.endpoint
             ))),
             // The protocol may read `in_flight` while it judges.
-            (_, reply) => self
-                .protocol
-                .on_reply(&mut self.life, cx, flight.call, reply),
+            (false, Reply::Failed(failure)) => {
+                self.protocol
+                    .on_failure(&mut self.life, cx, flight.call, failure, flight.endpoint)
+            }
+            (
+                _,
+                Reply::Response {
+                    status,
+                    headers,
+                    body,
+                },
+            ) => self.protocol.on_reply(
+                &mut self.life,
+                cx,
+                flight.call,
+                Response {
+                    status,
+                    headers,
+                    body,
+                },
+            ),
         };
         self.life.in_flight = None;
         if flight.report && matches!(verdict, Verdict::Retry { .. }) {

@@ -29,7 +29,9 @@ pub(crate) use contract::{Protocol, Verdict};
 pub(crate) use download::judge_link_status;
 pub(crate) use lifecycle::Lifecycle;
 pub(crate) use pacing::is_damaged_body;
-pub(crate) use vocabulary::{Container, Cx, ExchangeFailure, Outgoing, Reply, ReportBody, Step};
+pub(crate) use vocabulary::{
+    Container, Cx, ExchangeFailure, Outgoing, Reply, ReportBody, Response, Step,
+};
 
 /// Whether a provider's link is absolute HTTP(S); anything else would send
 /// the download to a place the host never meant to reach.

@@ -198,6 +198,15 @@ impl Reply {
     }
 }
 
+/// An HTTP answer of an API call (or a non-2xx answer of a download), kept
+/// whole within its limits: what a protocol judges.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Response {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: Vec<u8>,
+}
+
 /// Why an exchange produced no usable answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum ExchangeFailure {

@@ -13,7 +13,7 @@ use crate::http::{find_header, Body, Header, RedirectPolicy};
 use crate::integrity::Compression;
 use crate::providers::{
     check_credential, encode_segment, excerpt, is_damaged_body, is_http_url, judge_link_status, parse_json, Cx, Lifecycle, Outgoing,
-    Protocol, Provider, Reply, ReportBody, Verdict,
+    Protocol, Provider, ReportBody, Response, Verdict,
 };
 use crate::rate::TokenBucket;
 use crate::records::RecordFormat;
@@ -269,18 +269,13 @@ impl Protocol for Flow {
         life: &mut Lifecycle<Call>,
         cx: &mut Cx<'_>,
         call: Call,
-        reply: Reply,
+        response: Response,
     ) -> Verdict {
-        let (status, headers, body) = match reply {
-            Reply::Response {
-                status,
-                headers,
-                body,
-            } => (status, headers, body),
-            Reply::Failed(failure) => return Verdict::retry_failure(failure, endpoint_of(call)),
-            // Report bodies are judged by the lifecycle.
-            Reply::Report { .. } => return Verdict::Continue,
-        };
+        let Response {
+            status,
+            headers,
+            body,
+        } = response;
         match call {
             Call::Token => self.on_token(cx, status, &headers, &body),
             Call::Download => judge_link_status(Provider::AmazonAds, DOWNLOAD, status, &body),

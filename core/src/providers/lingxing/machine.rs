@@ -30,7 +30,7 @@ use crate::http::{Body, Header, TransportFailure};
 use crate::integrity::Compression;
 use crate::providers::{
     excerpt, is_http_url, judge_link_status, Cx, ExchangeFailure, Lifecycle, Outgoing, Protocol,
-    Provider, Reply, ReportBody, Verdict,
+    Provider, ReportBody, Response, Verdict,
 };
 use crate::rate::TokenBucket;
 use crate::secret::Secret;
@@ -358,39 +358,11 @@ impl Protocol for Flow {
         life: &mut Lifecycle<Call>,
         cx: &mut Cx<'_>,
         call: Call,
-        reply: Reply,
+        response: Response,
     ) -> Verdict {
-        let endpoint = endpoint_of(call);
-        let (status, body) = match reply {
-            Reply::Response { status, body, .. } => {
-                // Answered: the gateway let go of the endpoint's token.
-                give_back(life, cx, call);
-                (status, body)
-            }
-            Reply::Failed(failure) => {
-                // A request that never left, or whose answer did arrive (too
-                // large to keep), holds nothing on the gateway. One whose fate
-                // is unknown may still hold its endpoint: its token stays
-                // taken and comes back by itself BUCKET_HOLD_MS after the send.
-                let released = matches!(
-                    failure,
-                    ExchangeFailure::TooLarge { .. }
-                        | ExchangeFailure::Transport(
-                            TransportFailure::Dns
-                                | TransportFailure::Connect
-                                | TransportFailure::Expired
-                        )
-                );
-                if released {
-                    give_back(life, cx, call);
-                }
-                // A refresh lost in transit may have spent its token: it is
-                // gone already, and the next try fetches a new pair.
-                return Verdict::retry_failure(failure, endpoint);
-            }
-            // Report bodies are judged by the lifecycle.
-            Reply::Report { .. } => return Verdict::Continue,
-        };
+        // Answered: the gateway let go of the endpoint's token.
+        give_back(life, cx, call);
+        let Response { status, body, .. } = response;
         match call {
             Call::Download => judge_link_status(Provider::Lingxing, DOWNLOAD, status, &body),
             Call::Token | Call::Refresh => self.on_token(cx, call, status, &body),
@@ -404,6 +376,33 @@ impl Protocol for Flow {
         }
     }
 
+
+    fn on_failure(
+        &mut self,
+        life: &mut Lifecycle<Call>,
+        cx: &mut Cx<'_>,
+        call: Call,
+        failure: ExchangeFailure,
+        endpoint: &str,
+    ) -> Verdict {
+        // A request that never left, or whose answer did arrive (too large
+        // to keep), holds nothing on the gateway. One whose fate is unknown
+        // may still hold its endpoint: its token stays taken and comes back
+        // by itself BUCKET_HOLD_MS after the send.
+        let released = matches!(
+            failure,
+            ExchangeFailure::TooLarge { .. }
+                | ExchangeFailure::Transport(
+                    TransportFailure::Dns | TransportFailure::Connect | TransportFailure::Expired
+                )
+        );
+        if released {
+            give_back(life, cx, call);
+        }
+        // A refresh lost in transit may have spent its token: it is gone
+        // already, and the next try fetches a new pair.
+        Verdict::retry_failure(failure, endpoint)
+    }
     fn relink(&mut self, _life: &mut Lifecycle<Call>) {
         // Renew by the document id; without one the task's status carries a fresh link.
         self.stage = if self.report_document_id.is_some() {

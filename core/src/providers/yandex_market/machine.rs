@@ -21,7 +21,7 @@ use crate::error::{ConfigError, Error, ReportFailure, RestoreError};
 use crate::http::{find_header, Body, Header};
 use crate::integrity::Compression;
 use crate::providers::{
-    encode_segment, excerpt, is_http_url, judge_link_status, parse_json, Container, Cx, Lifecycle, Outgoing, Protocol, Provider, Reply, ReportBody, Verdict,
+    encode_segment, excerpt, is_http_url, judge_link_status, parse_json, Container, Cx, Lifecycle, Outgoing, Protocol, Provider, ReportBody, Response, Verdict,
 };
 use crate::rate::TokenBucket;
 use crate::records::RecordFormat;
@@ -223,18 +223,13 @@ impl Protocol for Flow {
         life: &mut Lifecycle<Call>,
         cx: &mut Cx<'_>,
         call: Call,
-        reply: Reply,
+        response: Response,
     ) -> Verdict {
-        let (status, headers, body) = match reply {
-            Reply::Response {
-                status,
-                headers,
-                body,
-            } => (status, headers, body),
-            Reply::Failed(failure) => return Verdict::retry_failure(failure, endpoint_of(call)),
-            // Report bodies are judged by the lifecycle.
-            Reply::Report { .. } => return Verdict::Continue,
-        };
+        let Response {
+            status,
+            headers,
+            body,
+        } = response;
         if call == Call::Download {
             return judge_link_status(Provider::YandexMarket, DOWNLOAD, status, &body);
         }
