@@ -38,10 +38,10 @@ use crate::wall_clock;
 pub const READ_CHUNK_BYTES: usize = 64 << 10;
 /// Redirects followed for a request whose policy is
 /// [`RedirectPolicy::Follow`].
-const MAX_REDIRECTS: u32 = 10;
+pub(crate) const MAX_REDIRECTS: u32 = 10;
 /// Room for the status line on top of the job's header limit, which counts
 /// names and values only.
-const STATUS_LINE_SLACK: u64 = 1 << 10;
+pub(crate) const STATUS_LINE_SLACK: u64 = 1 << 10;
 
 /// What [`drive`] tells its observer.
 #[derive(Debug)]
@@ -308,7 +308,7 @@ fn feed_next_piece(job: &mut ReportJob, reading: &mut Reading, buffer: &mut [u8]
 }
 
 /// Hands an input to the job at the current time.
-fn feed(job: &mut ReportJob, input: Input<'_>) {
+pub(crate) fn feed(job: &mut ReportJob, input: Input<'_>) {
     // An `InputError` means the job no longer waits for this answer (it timed
     // the request out or finished); it leaves the job unchanged, so the
     // answer is rightly dropped.

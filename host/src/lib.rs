@@ -4,6 +4,9 @@
 //!   a blocking HTTP client (`ureq`): the ten-line run loop of the
 //!   `reportflow` crate docs, written once for the CLI, the end-to-end tests
 //!   and any Rust program that is happy to block a thread per job.
+//! - [`nonblocking`] (the `tokio` feature) is the same loop on a tokio
+//!   runtime over `reqwest`: many jobs, one connection pool, no thread per
+//!   job.
 //! - [`wall_clock`] reads the time as the core wants it.
 //! - [`sim_server`] (the `sim` feature) serves the reportflow simulators
 //!   ([`reportflow::sim::Sandbox`]) on a local socket (HTTP/1.1,
@@ -16,6 +19,7 @@
 //! - `sim`: [`sim_server`]; turns on `reportflow/sim`. Off by default, so a
 //!   program that only fetches reports gets neither the simulators nor the
 //!   server.
+//! - `tokio`: [`nonblocking`] (tokio + reqwest with rustls). Off by default.
 //!
 // Links into `sim_server` resolve only with the feature; without it they
 // lead to the features section above (so `cargo doc` without `sim` stays
@@ -24,6 +28,7 @@
     not(feature = "sim"),
     doc = "[`sim_server`]: #features\n[`reportflow::sim::Sandbox`]: #features"
 )]
+#![cfg_attr(not(feature = "tokio"), doc = "[`nonblocking`]: #features")]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
@@ -45,6 +50,8 @@ compile_error!("reportflow-host's tests need the `sim` feature (see the self dev
 pub mod blocking;
 #[cfg(feature = "sim")]
 mod http1;
+#[cfg(feature = "tokio")]
+pub mod nonblocking;
 #[cfg(feature = "sim")]
 pub mod sim_server;
 
