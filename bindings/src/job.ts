@@ -81,6 +81,16 @@ export class Job {
     this.#call((job) => job.handleTransportFailure(now, id, failure));
   }
 
+  /**
+   * The host did not send request `id` and will not before `until`: a rate
+   * budget it shares between jobs (keyed by `request.endpoint`, provider and
+   * account) has no room. The job forgets the request — no attempt spent,
+   * not counted — and asks again at `until`.
+   */
+  handleDeferred(now: number, id: number, until: number): void {
+    this.#call((job) => job.handleDeferred(now, id, until));
+  }
+
   /** Stops the job: it ends `failed` with code `cancelled`. */
   cancel(now: number): void {
     this.#call((job) => job.cancel(now));

@@ -86,6 +86,27 @@ test("a new job asks for a complete request, with bytes as Uint8Array", () => {
   if (wait.type === "wait") assert.deepEqual(wait.reason, { type: "awaitingResponse", id: request.id });
 });
 
+test("a host sharing rate budgets defers a request: not counted, asked again at its instant", () => {
+  for (const provider of simProviders()) {
+    const job = newJob(provider);
+    const first = next(job, NOW);
+    assert.equal(first.type, "send");
+    if (first.type !== "send") return;
+    assert.match(first.request.endpoint, /^(GET|POST|PUT|DELETE) \//, provider);
+    assert.ok(!first.request.endpoint.includes("?"), "a template, no query");
+    job.handleDeferred(NOW, first.request.id, NOW + 30_000);
+    assert.equal(job.requestsSent, 0, `${provider}: a deferred request was never sent`);
+    const wait = next(job, NOW + 1);
+    assert.deepEqual(wait, { type: "wait", until: NOW + 30_000, reason: { type: "deferred" } }, provider);
+    const again = next(job, NOW + 30_000);
+    assert.equal(again.type, "send");
+    if (again.type !== "send") return;
+    assert.equal(again.request.endpoint, first.request.endpoint);
+    assert.notEqual(again.request.id, first.request.id);
+    expectCode(() => job.handleDeferred(NOW, first.request.id, NOW), "stale_request", "host");
+  }
+});
+
 test("times, ids and statuses from JavaScript are validated: typed errors, never a trap", () => {
   const job = newJob();
   const send = next(job, NOW);

@@ -61,6 +61,9 @@ pub enum WaitReason {
         /// The request in flight.
         id: RequestId,
     },
+    /// The host deferred the last request ([`crate::Input::Deferred`]): a
+    /// rate budget it shares between jobs has no room yet.
+    Deferred,
 }
 
 /// The phase of a report lifecycle, shared by every provider.

@@ -217,6 +217,11 @@ impl Exchange {
         std::mem::take(&mut self.parts)
     }
 
+    /// Whether nothing of the answer has arrived yet.
+    pub(crate) const fn awaiting_head(&self) -> bool {
+        matches!(self.state, State::AwaitingHead)
+    }
+
     /// Whether decoded data has been handed out (so a failure must void it).
     pub(crate) fn delivered_data(&self) -> bool {
         self.delivered_before_failure

@@ -187,6 +187,11 @@ pub struct HttpRequest {
     pub send_before: Option<Millis>,
     /// Redirect rule.
     pub redirect: RedirectPolicy,
+    /// The operation, as its method and path template (e.g.
+    /// `GET /v2/reports/{reportId}`): what a host that shares rate budgets
+    /// between jobs (one account's quota) keys them by, with the provider
+    /// and the account. It names no credential and no id.
+    pub endpoint: &'static str,
 }
 
 impl std::fmt::Debug for HttpRequest {
@@ -205,6 +210,7 @@ impl std::fmt::Debug for HttpRequest {
             .field("timeout_ms", &self.timeout_ms)
             .field("send_before", &self.send_before)
             .field("redirect", &self.redirect)
+            .field("endpoint", &self.endpoint)
             .finish()
     }
 }
@@ -284,6 +290,7 @@ mod tests {
             timeout_ms: 1,
             send_before: None,
             redirect: RedirectPolicy::Follow,
+            endpoint: "POST /auth/o2/token",
         };
         let debug = format!("{request:?}");
         assert!(!debug.contains("canary"), "{debug}");

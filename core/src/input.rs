@@ -1,6 +1,7 @@
 //! What the host feeds a job.
 
 use crate::http::{RequestId, TransportFailure};
+use crate::time::Millis;
 
 /// An input to [`crate::ReportJob::handle`].
 ///
@@ -38,6 +39,22 @@ pub enum Input<'a> {
         id: RequestId,
         /// What went wrong.
         failure: TransportFailure,
+    },
+    /// The host did not send request `id`, and will not: a rate budget it
+    /// shares between jobs (one account's quota, see
+    /// [`crate::HttpRequest::endpoint`]) has no room before `until`.
+    ///
+    /// The job forgets the request as if it had never been asked for: it
+    /// costs no attempt, is not counted in `Summary::requests`, takes
+    /// nothing from the job's own rate view and, for a create, leaves no
+    /// report that may exist behind. The job waits until `until`
+    /// ([`crate::WaitReason::Deferred`]) and then builds the request afresh
+    /// (fresh timestamps and signatures). Only before `Head`.
+    Deferred {
+        /// The request that was not sent.
+        id: RequestId,
+        /// When the host expects room for it.
+        until: Millis,
     },
     /// Stop the job: it ends `Failed` with [`crate::Error::Cancelled`]. The
     /// host should abort any request in flight.

@@ -224,11 +224,24 @@ impl ReportJob {
             Input::Head { id, .. }
             | Input::Chunk { id, .. }
             | Input::End { id }
-            | Input::TransportFailed { id, .. } => *id,
+            | Input::TransportFailed { id, .. }
+            | Input::Deferred { id, .. } => *id,
         };
         let Some(exchange) = self.exchange.as_mut().filter(|exchange| exchange.id == id) else {
             return Err(InputError::StaleRequest { id });
         };
+        if let Input::Deferred { until, .. } = input {
+            if !exchange.awaiting_head() {
+                return Err(InputError::OutOfOrder {
+                    id,
+                    detail: "Deferred after Head: the request was sent".to_owned(),
+                });
+            }
+            self.exchange = None;
+            self.state.requests = self.state.requests.saturating_sub(1);
+            self.machine.defer(self.state.clock, until);
+            return Ok(());
+        }
         if let Input::Chunk { bytes, .. } = &input {
             let unread = exchange.unread_bytes();
             if unread > 0 && unread.saturating_add(bytes.len() as u64) > MAX_UNREAD_BYTES {
@@ -249,7 +262,7 @@ impl ReportJob {
                 exchange.fail(failure);
                 Ok(())
             }
-            Input::Cancel => return Ok(()),
+            Input::Cancel | Input::Deferred { .. } => return Ok(()),
         };
         result.map_err(|detail| InputError::OutOfOrder {
             id,
@@ -412,6 +425,7 @@ impl ReportJob {
             timeout_ms,
             send_before: outgoing.send_before,
             redirect: outgoing.redirect,
+            endpoint: outgoing.endpoint,
         })
     }
 
@@ -788,6 +802,119 @@ mod tests {
         .unwrap();
         let token = next_send(&mut allowed, 5);
         assert!(token.url.ends_with("/auth/o2/token"), "{}", token.url);
+    }
+
+    #[test]
+    fn a_deferred_create_is_forgotten_and_asked_again_at_the_hosts_instant() {
+        let mut job = job(0);
+        let create = next_send(&mut job, 0);
+        assert_eq!(create.endpoint, "POST /sd/{recordType}/report");
+        job.handle(
+            Millis(10),
+            Input::Deferred {
+                id: create.id,
+                until: Millis(60_000),
+            },
+        )
+        .unwrap();
+        assert_eq!(job.requests_sent(), 0, "a deferred request was never sent");
+        assert!(
+            !job.snapshot().to_json().contains("\"createSent\":0"),
+            "no report may exist: the create never went out"
+        );
+        let (_, action) = drain(&mut job, 10);
+        assert!(
+            matches!(
+                action,
+                Action::Wait {
+                    until: Millis(60_000),
+                    reason: WaitReason::Deferred
+                }
+            ),
+            "{action:?}"
+        );
+        // A crash now restores to a job that goes on (a token first, as
+        // every restored job), not to `ReportMayExist`.
+        let mut restored = restore_text(&job.snapshot().to_json(), JobConfig::default()).unwrap();
+        let token = next_send(&mut restored, 60_000);
+        assert_eq!(token.endpoint, "POST /auth/o2/token");
+
+        let again = next_send(&mut job, 60_000);
+        assert_eq!((again.method, again.url), (create.method, create.url));
+        assert_ne!(again.id, create.id, "a fresh request");
+        assert_eq!(job.requests_sent(), 1);
+    }
+
+    #[test]
+    fn deferrals_spend_no_attempts() {
+        let mut job = job(0);
+        let mut now = 0;
+        // Far more deferrals than the retry budget allows failures.
+        for _ in 0..(JobConfig::default().retry.max_attempts * 3) {
+            let request = next_send(&mut job, now);
+            now += 1_000;
+            job.handle(
+                Millis(now),
+                Input::Deferred {
+                    id: request.id,
+                    until: Millis(now),
+                },
+            )
+            .unwrap();
+        }
+        let create = next_send(&mut job, now);
+        answer(
+            &mut job,
+            now,
+            create.id,
+            202,
+            br#"{"reportId":"r-1","status":"IN_PROGRESS"}"#,
+        );
+        let (events, _) = drain(&mut job, now);
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, Event::ReportCreated { report_id } if report_id == "r-1")),
+            "{events:?}"
+        );
+    }
+
+    #[test]
+    fn a_deferral_after_the_answer_began_is_refused() {
+        let mut job = job(0);
+        let create = next_send(&mut job, 0);
+        job.handle(
+            Millis(0),
+            Input::Head {
+                id: create.id,
+                status: 202,
+                headers: &[],
+            },
+        )
+        .unwrap();
+        let late = job.handle(
+            Millis(0),
+            Input::Deferred {
+                id: create.id,
+                until: Millis(9),
+            },
+        );
+        assert!(
+            matches!(late, Err(InputError::OutOfOrder { .. })),
+            "{late:?}"
+        );
+        let stale = job.handle(
+            Millis(0),
+            Input::Deferred {
+                id: RequestId::new(99),
+                until: Millis(9),
+            },
+        );
+        assert!(
+            matches!(stale, Err(InputError::StaleRequest { .. })),
+            "{stale:?}"
+        );
+        assert_eq!(job.requests_sent(), 1);
     }
 
     #[test]

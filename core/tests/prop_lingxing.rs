@@ -208,11 +208,22 @@ fn check(case: &Case) -> Result<(), TestCaseError> {
     // (between restores: a crash forgets what the last snapshot did not hold).
     let answered: std::collections::HashSet<RequestId> =
         harness.answered().iter().map(|(id, _)| *id).collect();
+    // A deferred request never reached the gateway.
+    let deferred: std::collections::HashSet<RequestId> = run
+        .actions
+        .iter()
+        .filter_map(|action| match action {
+            ActionRecord::Deferred { id, .. } => Some(*id),
+            _ => None,
+        })
+        .collect();
     let mut held: std::collections::HashMap<String, Millis> = std::collections::HashMap::new();
     for action in &run.actions {
         match action {
             ActionRecord::Restored { .. } => held.clear(),
-            ActionRecord::Send { at, id, url, .. } if is_report_endpoint(path(url)) => {
+            ActionRecord::Send { at, id, url, .. }
+                if is_report_endpoint(path(url)) && !deferred.contains(id) =>
+            {
                 let endpoint = path(url).to_owned();
                 if let Some(until) = held.get(&endpoint) {
                     prop_assert!(

@@ -377,6 +377,7 @@ fn http_request(request: &HttpRequest) -> JsValue {
                 .map_or(JsValue::NULL, |t| number(t.as_u64())),
         ),
         ("redirect", redirect.into()),
+        ("endpoint", request.endpoint.into()),
     ])
 }
 

@@ -137,6 +137,17 @@ impl Job {
         self.handle(now, Input::TransportFailed { id, failure })
     }
 
+    /// The host did not send request `id` and will not before `until`: a
+    /// rate budget it shares between jobs has no room. The job forgets the
+    /// request (no attempt spent, not counted) and asks again at `until`.
+    #[wasm_bindgen(js_name = handleDeferred)]
+    pub fn handle_deferred(&mut self, now: f64, id: f64, until: f64) -> JsResult<()> {
+        let now = convert::millis(now)?;
+        let id = convert::request_id(id)?;
+        let until = convert::millis(until)?;
+        self.handle(now, Input::Deferred { id, until })
+    }
+
     /// Stops the job: it ends `failed` with code `cancelled`. Abort any
     /// request in flight.
     pub fn cancel(&mut self, now: f64) -> JsResult<()> {

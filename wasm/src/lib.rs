@@ -104,6 +104,11 @@ export interface HttpRequest {
    * drops credentials across origins, and the job accepts the final answer.
    */
   redirect: "follow" | "manual";
+  /**
+   * The operation as method and path template (`"GET /v2/reports/{reportId}"`):
+   * the key, with provider and account, of a rate budget shared by jobs.
+   */
+  endpoint: string;
 }
 
 /** Why a transport could not complete an exchange. */
@@ -116,7 +121,8 @@ export type WaitReason =
   | { type: "pollBackoff" }
   | { type: "retryBackoff" }
   | { type: "rateLimit"; bucket: string }
-  | { type: "awaitingResponse"; id: number };
+  | { type: "awaitingResponse"; id: number }
+  | { type: "deferred" };
 
 export type Phase = "authorizing" | "creating" | "polling" | "resolvingLink" | "downloading" | "finished";
 

@@ -172,6 +172,7 @@ impl Sandbox {
             timeout_ms: 0,
             send_before: None,
             redirect: RedirectPolicy::Follow,
+            endpoint: "sim",
         };
         let response = self.inner.handle(now, &SimRequest::from_http(&http));
         let headers = js_sys::Array::new();

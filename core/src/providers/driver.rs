@@ -148,6 +148,25 @@ impl<P: Protocol> Machine<P> {
         }
     }
 
+    /// The host did not send the call in flight (`Input::Deferred`): forget
+    /// it as if it had never been asked for — its token goes back to the
+    /// job's own bucket, a create leaves no report that may exist — and ask
+    /// again at `until`. No attempt is spent: nothing failed.
+    pub(crate) fn defer(&mut self, now: Millis, until: Millis) {
+        let Some(flight) = self.life.in_flight.take() else {
+            self.life
+                .fail(Error::internal("a deferral arrived with no call in flight"));
+            return;
+        };
+        if P::creates(flight.call) {
+            self.life.create_sent = None;
+        }
+        if let Some(bucket) = P::budget(flight.call).and_then(|name| self.life.budget(name)) {
+            bucket.give_back(now);
+        }
+        self.life.schedule(until.max(now), WaitReason::Deferred);
+    }
+
     /// Judges the answer to the call in flight and applies the verdict.
     pub(crate) fn on_reply(&mut self, cx: &mut Cx<'_>, reply: Reply) {
         let Some(flight) = self.life.in_flight else {

@@ -158,6 +158,12 @@ macro_rules! define_registry {
                     $(Self::$variant(machine, _) => machine.on_reply(cx, reply),)*
                 }
             }
+
+            pub(crate) fn defer(&mut self, now: Millis, until: Millis) {
+                match self {
+                    $(Self::$variant(machine, _) => machine.defer(now, until),)*
+                }
+            }
         }
 
         impl SavedMachine {

@@ -115,6 +115,10 @@ pub enum Interference {
     /// The sandbox handles the request and the answer never arrives; the job
     /// times the request out.
     Hang,
+    /// The host does not send the request: a rate budget it shares with
+    /// other jobs has no room for this many milliseconds
+    /// ([`Input::Deferred`]). The request is not recorded as sent.
+    Defer(u64),
 }
 
 /// A loggable, comparable record of one action (or harness event). Holds no
@@ -192,6 +196,16 @@ pub enum ActionRecord {
         /// Virtual time of the restore.
         at: Millis,
     },
+    /// Harness marker: the host did not send the request just recorded
+    /// ([`Interference::Defer`]); it never reached the sandbox.
+    Deferred {
+        /// Virtual time of the deferral.
+        at: Millis,
+        /// The request not sent.
+        id: RequestId,
+        /// When the host said there is room again.
+        until: Millis,
+    },
 }
 
 impl ActionRecord {
@@ -204,7 +218,8 @@ impl ActionRecord {
             | Self::Data { at, .. }
             | Self::Done { at, .. }
             | Self::Failed { at, .. }
-            | Self::Restored { at } => *at,
+            | Self::Restored { at }
+            | Self::Deferred { at, .. } => *at,
         }
     }
 
@@ -1030,6 +1045,25 @@ impl Harness {
             self.aborted = self.aborted.saturating_add(1);
             self.inbox = None;
         }
+        if let Some(Interference::Defer(ms)) = self.interference.front() {
+            let until = self.now.saturating_add(*ms);
+            self.interference.pop_front();
+            self.actions.push(ActionRecord::Deferred {
+                at: self.now,
+                id: request.id,
+                until,
+            });
+            return self
+                .job
+                .handle(
+                    self.now,
+                    Input::Deferred {
+                        id: request.id,
+                        until,
+                    },
+                )
+                .map_err(|error| self.violation(format!("Deferred {}: {error}", request.id)));
+        }
         self.requests.push(request.clone());
         let deadline = self.max_now.saturating_add(request.timeout_ms);
         if request.send_before.is_some_and(|before| self.now > before) {
@@ -1052,6 +1086,8 @@ impl Harness {
                 let _lost = self.exchange(request);
                 Inbox::refused(request.id, deadline, Ending::Hang)
             }
+            // Taken above, before the request counts as sent.
+            Some(Interference::Defer(_)) => return Ok(()),
             None => {
                 let response = self.exchange(request);
                 Inbox::answer(request.id, deadline, response)

@@ -742,6 +742,7 @@ mod tests {
             id: RequestId::new(3),
             method: Method::Get,
             url: "http://127.0.0.1:8080/amazon-ads/_s3/x.json.gz?X-Amz-Expires=30&a=b%20c".into(),
+            endpoint: "GET {link}",
             headers: vec![
                 Header::secret("Authorization", "Bearer s3cret"),
                 Header::plain("Accept", "*/*"),

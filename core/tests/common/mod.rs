@@ -51,6 +51,8 @@ pub(crate) enum Op {
     Tick(u64),
     /// An answer for a request id that is not in flight arrives.
     Stale(u64),
+    /// The host defers the next request (a shared rate budget is empty).
+    Defer(u64),
 }
 
 /// Host ops, with the transport failures in `refusals`.
@@ -64,6 +66,7 @@ pub(crate) fn op(refusals: Vec<TransportFailure>) -> impl Strategy<Value = Op> {
         1 => (1u64..600_000).prop_map(Op::JumpBack),
         2 => (1u64..900_000).prop_map(Op::Tick),
         2 => (0u64..50).prop_map(Op::Stale),
+        2 => (1u64..120_000).prop_map(Op::Defer),
     ]
 }
 
@@ -122,6 +125,7 @@ pub(crate) fn apply(
                 harness.set_now(Millis(harness.now().as_u64().saturating_sub(*ms)));
             }
             Op::Tick(ms) => harness.advance(*ms),
+            Op::Defer(ms) => harness.interfere(Interference::Defer(*ms)),
             Op::Stale(raw) => {
                 let id = RequestId::new(*raw);
                 if harness.in_flight() != Some(id) {
