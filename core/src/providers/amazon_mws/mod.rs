@@ -4,7 +4,7 @@
 //!   RequestReport (ReportType, StartDate, EndDate, ReportOptions, MarketplaceIdList.Id.N)
 //!        │ ReportRequestId, _SUBMITTED_           (a spec with a ReportId starts at GetReport)
 //!        ▼
-//!   GetReportRequestList (ReportRequestIdList.Id.1) ◀── _SUBMITTED_ / _IN_PROGRESS_: wait ≥ 45 s
+//!   GetReportRequestList (ReportRequestIdList.Id.1) ◀── _SUBMITTED_ / _IN_PROGRESS_: poll backoff
 //!        │ _DONE_NO_DATA_: Done(NoData), no GetReport
 //!        │ _CANCELLED_: Failed(ReportFailed{Cancelled}) — cancelled, or asked too often
 //!        │ _DONE_ without GeneratedReportId ──▶ GetReportList (ReportRequestIdList.Id.1) ──┐
