@@ -17,7 +17,7 @@ import {
   simProviders,
   simSampleSpec,
 } from "reportflow/sim";
-import { CORRUPTION_CODES, Collector, carriesCredentials, isDownloadHost } from "./helpers.js";
+import { CORRUPTION_CODES, Collector, LINKLESS, carriesCredentials, isDownloadHost } from "./helpers.js";
 
 const START = Date.UTC(2024, 2, 1, 9);
 
@@ -75,14 +75,24 @@ for (const provider of simProviders()) {
     assert.ok(types.includes("reportCreated") && types.includes("data") && types.includes("phaseChanged"), types.join());
     // The download link is fetched without the provider's credentials.
     const downloads = sandbox.requests().filter(isDownloadHost);
-    assert.ok(downloads.length >= 1, "the report came from a download host");
+    if (LINKLESS.includes(provider)) {
+      assert.equal(downloads.length, 0, "MWS serves its reports from the API host");
+      assert.ok(sandbox.requests().some((r) => r.operation === "GetReport"));
+    } else {
+      assert.ok(downloads.length >= 1, "the report came from a download host");
+    }
     for (const request of downloads) assert.ok(!carriesCredentials(request), request.path);
   });
 
-  // Yandex Market tokens cannot be refreshed: a revoked one is final.
-  const recoverable = ["throttle", "server-error", "expired-token", "disconnect", "expired-link", "corrupt-body", "truncated-gzip"].filter(
-    (fault) => !(provider === "yandex-market" && fault === "expired-token"),
-  );
+  // Yandex Market tokens cannot be refreshed: a revoked one is final. MWS
+  // has no tokens, links or gzip; its own fault is a missing Content-MD5.
+  const unsupported: Record<string, string[]> = {
+    "yandex-market": ["expired-token"],
+    "amazon-mws": ["expired-token", "expired-link", "truncated-gzip"],
+  };
+  const recoverable = ["throttle", "server-error", "expired-token", "disconnect", "expired-link", "corrupt-body", "truncated-gzip"]
+    .concat(provider === "amazon-mws" ? ["missing-md5"] : [])
+    .filter((fault) => !(unsupported[provider] ?? []).includes(fault));
   for (const fault of recoverable) {
     test(`${provider}: recovers from ${fault} with the same bytes`, async () => {
       const clean = await run(provider);
@@ -91,7 +101,7 @@ for (const provider of simProviders()) {
       assert.equal(faulty.sandbox.fired(fault), 1, `${fault} fired`);
       assert.equal(faulty.summary!.md5, clean.summary!.md5);
       assert.deepEqual(faulty.collector.data(), clean.collector.data());
-      if (["disconnect", "corrupt-body", "truncated-gzip"].includes(fault)) {
+      if (["disconnect", "corrupt-body", "truncated-gzip", "missing-md5"].includes(fault)) {
         assert.ok(faulty.collector.types().includes("retrying") || faulty.collector.resets > 0, faulty.collector.types().join());
       }
     });

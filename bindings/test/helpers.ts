@@ -134,6 +134,12 @@ export async function referenceMd5(provider: Provider, seed: number, note: (mess
 }
 
 /** Requests to a presigned download host (S3 and the simulators' stand-ins). */
+/**
+ * Providers whose report is itself a signed API call (MWS GetReport): no
+ * download link, so nothing is served by the download host.
+ */
+export const LINKLESS: readonly string[] = ["amazon-mws"];
+
 export function isDownloadHost(request: LoggedRequest): boolean {
   return /^\/[^/]+\/_(s3|amazon|files)\//.test(request.path);
 }

@@ -16,6 +16,13 @@ const CREATE_PATH: Record<string, RegExp> = {
   "yandex-market": /\/reports\/[^/]+\/generate$/,
 };
 
+/** Whether a request created a report: by its path, or for MWS (one path
+ * for every operation) by its `Action`. */
+function isCreate(provider: string, method: string, path: string, operation?: string | null): boolean {
+  if (provider === "amazon-mws") return method === "POST" && operation === "RequestReport";
+  return method === "POST" && CREATE_PATH[provider]!.test(path);
+}
+
 for (const provider of simProviders()) {
   test(`${provider}: snapshot text round-trips and holds no secret`, () => {
     const sandbox = new Sandbox({ seed: 3 });
@@ -70,7 +77,7 @@ for (const provider of simProviders()) {
     assert.equal(summary.reportId, reportId);
     assert.deepEqual(collector.data(), Buffer.from(sandbox.reportContent(reportId)!));
     assert.ok(!collector.types().includes("reportCreated"), "the restored job created no report");
-    const creates = sandbox.requests().filter((r) => r.method === "POST" && CREATE_PATH[provider]!.test(r.path));
+    const creates = sandbox.requests().filter((r) => isCreate(provider, r.method, r.path, r.operation));
     assert.equal(creates.length, 1, "one create request in all");
   });
 }
@@ -145,7 +152,8 @@ for (const provider of simProviders()) {
     const host = new AbortController();
     const crashing: typeof inner = async (request, signal) => {
       const response = await inner(request, signal);
-      if (request.method === "POST" && CREATE_PATH[provider]!.test(new URL(request.url).pathname)) {
+      const action = request.body ? new URLSearchParams(new TextDecoder().decode(request.body)).get("Action") : null;
+      if (isCreate(provider, request.method, new URL(request.url).pathname, action)) {
         host.abort(new Error("host crashed with the create in flight"));
         throw new TransportError("aborted");
       }
@@ -163,7 +171,7 @@ for (const provider of simProviders()) {
       runJob(restored, { transport: inner, now, sleep }),
       (error) => error instanceof ReportflowError && error.code === "report_may_exist" && error.blame === "config",
     );
-    const creates = sandbox.requests().filter((r) => r.method === "POST" && CREATE_PATH[provider]!.test(r.path));
+    const creates = sandbox.requests().filter((r) => isCreate(provider, r.method, r.path, r.operation));
     assert.equal(creates.length, 1, "one create request in all");
   });
 }

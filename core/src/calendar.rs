@@ -89,6 +89,16 @@ pub(crate) fn human_time(at: &Millis) -> String {
     )
 }
 
+/// `at` in RFC 3339 / ISO 8601 UTC to whole seconds, e.g.
+/// `2024-03-01T09:30:00Z` (MWS's `Timestamp`, the simulators' dates).
+pub(crate) fn rfc3339(at: Millis) -> String {
+    let t = civil_time(at);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year, t.month, t.day, t.hour, t.minute, t.second
+    )
+}
+
 /// The day number of a `YYYY-MM-DD` date; `None` for anything else.
 pub(crate) fn parse_date(text: &str) -> Option<i64> {
     let bytes = text.as_bytes();

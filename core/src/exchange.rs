@@ -250,12 +250,12 @@ impl Exchange {
         }
         self.state = match &self.report_body {
             Some(spec) if (200..300).contains(&status) => {
-                match expected_digest(spec.expected_md5, headers) {
+                match expected_digest(spec.expected_md5, headers, spec.require_md5) {
                     Ok(expected) => State::Streaming(Box::new(Stream::new(
                         spec,
                         self.limits,
                         expected,
-                        declared_charset(spec.charset, headers),
+                        declared_charset(spec.charset, spec.default_charset, headers),
                         self.fingerprint,
                     ))),
                     Err(error) => State::Over(integrity_failure(error)),
@@ -374,28 +374,42 @@ impl Exchange {
 
 /// The digest the body must match: the one the provider published in an
 /// earlier answer, else the download's own `Content-MD5` (base64, RFC 1864).
-/// A `Content-MD5` that is not a digest marks the answer as damaged.
+/// A `Content-MD5` that is not a digest marks the answer as damaged, and so
+/// does a missing one where the provider always sends it (`required`).
 fn expected_digest(
     published: Option<Md5Digest>,
     headers: &[(String, String)],
+    required: bool,
 ) -> Result<Option<Md5Digest>, IntegrityError> {
     if published.is_some() {
         return Ok(published);
     }
-    find_header(headers, "content-md5")
+    let expected = find_header(headers, "content-md5")
         .map(|value| Md5Digest::parse(value.trim()))
-        .transpose()
+        .transpose()?;
+    if expected.is_none() && required {
+        return Err(IntegrityError::MissingContentMd5);
+    }
+    Ok(expected)
 }
 
 /// The charset to decode from: the configured one, else a non-UTF-8
-/// charset the download's `Content-Type` declares. UTF-8 bodies without
+/// charset the download's `Content-Type` declares, else the provider's
+/// default for a body that declares none. UTF-8 bodies without
 /// configuration are delivered byte for byte.
-fn declared_charset(configured: Option<Charset>, headers: &[(String, String)]) -> Option<Charset> {
-    configured.or_else(|| {
-        find_header(headers, "content-type")
-            .and_then(Charset::from_content_type)
-            .filter(|charset| *charset != Charset::Utf8)
-    })
+fn declared_charset(
+    configured: Option<Charset>,
+    default: Option<Charset>,
+    headers: &[(String, String)],
+) -> Option<Charset> {
+    if configured.is_some() {
+        return configured;
+    }
+    match find_header(headers, "content-type").and_then(Charset::from_content_type) {
+        Some(Charset::Utf8) => None,
+        Some(declared) => Some(declared),
+        None => default,
+    }
 }
 
 enum StreamStep {

@@ -157,6 +157,14 @@ impl TokenBucket {
         self.milli_tokens = remaining.saturating_mul(MILLI).min(full);
     }
 
+    /// Lowers the bucket to at most `remaining` tokens (never raises it):
+    /// the provider's count of a longer window (MWS's hourly quota in
+    /// `x-mws-quota-remaining`) that is tighter than the burst view.
+    pub fn at_most(&mut self, now: Millis, remaining: u64) {
+        self.refill(now);
+        self.milli_tokens = self.milli_tokens.min(remaining.saturating_mul(MILLI));
+    }
+
     /// Empties the bucket until `until`: the provider said we are over its
     /// limit, so the job's view must agree.
     pub fn exhaust_until(&mut self, now: Millis, until: Millis) {

@@ -12,8 +12,8 @@ use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use reportflow::providers::Provider;
 use reportflow::sim::{
-    amazon_ads, lingxing, yandex_market, ChunkPlan, Fault, FaultPlan, Harness, Interference,
-    Sandbox, SandboxConfig,
+    amazon_ads, amazon_mws, lingxing, yandex_market, ChunkPlan, Fault, FaultPlan, Harness,
+    Interference, Sandbox, SandboxConfig,
 };
 use reportflow::{Credentials, Error, JobConfig, JobSpec, Millis, ReportJob, TransportFailure};
 
@@ -24,10 +24,11 @@ const MAX_STEPS: usize = 40_000;
 /// up to here gets its crash.
 const CRASH_STEPS: usize = 80;
 
-const PROVIDERS: [Provider; 3] = [
+const PROVIDERS: [Provider; 4] = [
     Provider::AmazonAds,
     Provider::Lingxing,
     Provider::YandexMarket,
+    Provider::AmazonMws,
 ];
 
 fn cases() -> u32 {
@@ -43,6 +44,7 @@ fn spec(provider: Provider) -> JobSpec {
     match provider {
         Provider::AmazonAds => amazon_ads::sample_spec(START),
         Provider::Lingxing => lingxing::sample_spec(),
+        Provider::AmazonMws => amazon_mws::sample_spec(START),
         _ => yandex_market::sample_spec(START),
     }
 }
@@ -51,6 +53,7 @@ fn credentials_for(provider: Provider) -> fn() -> Credentials {
     match provider {
         Provider::AmazonAds => amazon_ads::credentials,
         Provider::Lingxing => lingxing::credentials,
+        Provider::AmazonMws => amazon_mws::credentials,
         _ => yandex_market::credentials,
     }
 }
@@ -65,6 +68,9 @@ fn creates(harness: &Harness, provider: Provider) -> usize {
         Provider::Lingxing => sandbox
             .simulator::<lingxing::Simulator>()
             .map_or(0, lingxing::Simulator::tasks_created),
+        Provider::AmazonMws => sandbox
+            .simulator::<amazon_mws::Simulator>()
+            .map_or(0, amazon_mws::Simulator::requests_accepted),
         _ => sandbox
             .simulator::<yandex_market::Simulator>()
             .map_or(0, yandex_market::Simulator::reports_created),

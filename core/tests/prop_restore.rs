@@ -6,7 +6,9 @@
 
 use proptest::prelude::*;
 use reportflow::providers::Provider;
-use reportflow::sim::{amazon_ads, lingxing, yandex_market, Harness, Sandbox, SandboxConfig};
+use reportflow::sim::{
+    amazon_ads, amazon_mws, lingxing, yandex_market, Harness, Sandbox, SandboxConfig,
+};
 use reportflow::{
     Action, Credentials, Input, JobConfig, JobSpec, Millis, ReportJob, Snapshot, TransportFailure,
 };
@@ -28,6 +30,7 @@ fn credentials(provider: Provider) -> Credentials {
     match provider {
         Provider::AmazonAds => amazon_ads::credentials(),
         Provider::Lingxing => lingxing::credentials(),
+        Provider::AmazonMws => amazon_mws::credentials(),
         _ => yandex_market::credentials(),
     }
 }
@@ -36,6 +39,7 @@ fn spec(provider: Provider) -> JobSpec {
     match provider {
         Provider::AmazonAds => amazon_ads::sample_spec(START),
         Provider::Lingxing => lingxing::sample_spec(),
+        Provider::AmazonMws => amazon_mws::sample_spec(START),
         _ => yandex_market::sample_spec(START),
     }
 }
@@ -46,6 +50,7 @@ fn snapshots() -> Vec<(Provider, JobConfig, Vec<String>)> {
         Provider::AmazonAds,
         Provider::Lingxing,
         Provider::YandexMarket,
+        Provider::AmazonMws,
     ]
     .into_iter()
     .map(|provider| {

@@ -20,7 +20,7 @@ use reportflow::sim::{
     yandex_market, ActionRecord, ChunkPlan, Fault, FaultPlan, Harness, Run, Sandbox, SandboxConfig,
 };
 use reportflow::{
-    Error, Event, JobConfig, JobSpec, Millis, Phase, ReportJob, RequestId, TransportFailure,
+    Error, Event, JobConfig, JobSpec, Millis, ReportJob, RequestId, TransportFailure,
 };
 
 /// 2024-03-01T00:00:00Z.
@@ -300,44 +300,13 @@ fn check(case: &Case) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-/// 7: a twin restored from a snapshot at a drain point, while the job holds
-/// no link (links are never persisted), continues with the very same trace.
 fn check_twins(case: &Case) -> Result<(), TestCaseError> {
-    let mut harness = harness(case);
-    for _ in 0..case.fork_after {
-        harness
-            .step()
-            .map_err(|e| TestCaseError::fail(format!("{e}")))?;
-    }
-    for _ in 0..500 {
-        if harness.at_rest() || harness.outcome().is_some() {
-            break;
-        }
-        harness
-            .step()
-            .map_err(|e| TestCaseError::fail(format!("{e}")))?;
-    }
-    if !harness.at_rest() || matches!(harness.job().phase(), Phase::Downloading) {
-        return Ok(());
-    }
-    let mut twin = harness
-        .fork(yandex_market::credentials())
-        .map_err(|e| TestCaseError::fail(format!("{e}")))?;
-    let seen = harness.actions().len();
-    let a = harness
-        .drive_bounded(MAX_STEPS)
-        .map_err(|e| TestCaseError::fail(format!("{e}")))?;
-    let b = twin
-        .drive_bounded(MAX_STEPS)
-        .map_err(|e| TestCaseError::fail(format!("{e}")))?;
-    let rest: Vec<&ActionRecord> = a.actions.iter().skip(seen).collect();
-    let twin_actions: Vec<&ActionRecord> = b.actions.iter().collect();
-    prop_assert_eq!(rest, twin_actions);
-    prop_assert_eq!(
-        a.outcome.map(|s| s.report_id),
-        b.outcome.map(|s| s.report_id)
-    );
-    Ok(())
+    common::check_twins(
+        harness(case),
+        case.fork_after,
+        yandex_market::credentials,
+        MAX_STEPS,
+    )
 }
 
 proptest! {

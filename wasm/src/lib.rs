@@ -56,7 +56,7 @@ const TS_TYPES: &'static str = r#"
 export type Millis = number;
 
 /** The providers reportflow speaks to. */
-export type Provider = "amazon-ads" | "lingxing" | "yandex-market";
+export type Provider = "amazon-ads" | "lingxing" | "yandex-market" | "amazon-mws";
 
 /** Who has to act to fix a failure. */
 export type Blame = "provider" | "network" | "config" | "data" | "host" | "library";
@@ -235,8 +235,33 @@ export interface YandexMarketSpec {
   extraBodyFields?: Record<string, unknown>;
 }
 
+/**
+ * An Amazon MWS Reports report: one to request (`reportType`, …) or one that
+ * exists (`reportId`: GetReport only). Verified against its Content-MD5.
+ */
+export interface AmazonMwsSpec {
+  provider: "amazon-mws";
+  /** The MWS endpoint of the seller's marketplace. */
+  region: "na" | "ca" | "mx" | "eu" | "ae" | "in" | "jp" | "au" | "fe" | "cn";
+  /** e.g. `_GET_MERCHANT_LISTINGS_DATA_`; empty with `reportId`. */
+  reportType?: string;
+  /** ISO 8601 */
+  startDate?: string | null;
+  /** ISO 8601 */
+  endDate?: string | null;
+  /** Amazon's `key=value;key=value` form, e.g. `ShowSalesChannel=true`. */
+  reportOptions?: string | null;
+  /** MarketplaceIdList (not sent in Japan). */
+  marketplaceIds?: string[];
+  /** An existing report (a GeneratedReportId, a scheduled report): downloaded only. */
+  reportId?: string | null;
+  /** Accept a report without Content-MD5 (unverified). */
+  acceptUnverified?: boolean;
+  recordFormat?: "json_array" | "tsv" | "csv" | "opaque" | null;
+}
+
 /** Which report to fetch, and from which provider. */
-export type JobSpec = AmazonAdsSpec | LingxingSpec | YandexMarketSpec;
+export type JobSpec = AmazonAdsSpec | LingxingSpec | YandexMarketSpec | AmazonMwsSpec;
 
 /** Login-with-Amazon credentials. */
 export interface AmazonAdsCredentials {
@@ -265,7 +290,17 @@ export interface YandexMarketCredentials {
   oauthToken?: string | null;
 }
 
-export type Credentials = AmazonAdsCredentials | LingxingCredentials | YandexMarketCredentials;
+/** MWS keys: every request is signed (SigV2, HmacSHA256) with the secret key. */
+export interface AmazonMwsCredentials {
+  provider: "amazon-mws";
+  accessKeyId: string;
+  secretKey: string;
+  sellerId: string;
+  /** For a developer acting for another seller. */
+  mwsAuthToken?: string | null;
+}
+
+export type Credentials = AmazonAdsCredentials | LingxingCredentials | YandexMarketCredentials | AmazonMwsCredentials;
 
 /** How a job behaves; every field is optional. */
 export interface JobConfig {
@@ -343,6 +378,10 @@ export interface LoggedRequest {
   status: number;
   provider: Provider | null;
   fault: string | null;
+  /** The operation, where the path does not name it (MWS's `Action`). */
+  operation?: string;
+  /** Where that operation's parameters came: `"query"` or `"form"`. */
+  paramsIn?: string;
 }
 
 /** Totals of a gzip stream. */

@@ -237,6 +237,7 @@ pub fn sim_providers() -> JsValue {
         Provider::AmazonAds.as_str(),
         Provider::Lingxing.as_str(),
         Provider::YandexMarket.as_str(),
+        Provider::AmazonMws.as_str(),
     ])
 }
 
@@ -247,6 +248,7 @@ pub fn sim_credentials(provider_name: &str) -> Result<JsValue, JsValue> {
         Provider::AmazonAds => sim::amazon_ads::credentials(),
         Provider::Lingxing => sim::lingxing::credentials(),
         Provider::YandexMarket => sim::yandex_market::credentials(),
+        Provider::AmazonMws => sim::amazon_mws::credentials(),
         other => return Err(Failure::invalid_input(format!("no simulator for {other}")).into()),
     };
     credentials_to_js(&credentials)
@@ -260,6 +262,7 @@ pub fn sim_sample_spec(provider_name: &str, now: f64) -> Result<JsValue, JsValue
         Provider::AmazonAds => sim::amazon_ads::sample_spec(now),
         Provider::Lingxing => sim::lingxing::sample_spec(),
         Provider::YandexMarket => sim::yandex_market::sample_spec(now),
+        Provider::AmazonMws => sim::amazon_mws::sample_spec(now),
         other => return Err(Failure::invalid_input(format!("no simulator for {other}")).into()),
     };
     Ok(convert::to_js(&spec))
@@ -326,6 +329,18 @@ fn credentials_to_js(credentials: &Credentials) -> Result<JsValue, JsValue> {
             (
                 "oauthToken",
                 c.oauth_token
+                    .as_ref()
+                    .map_or(JsValue::NULL, |t| t.expose().as_str().into()),
+            ),
+        ])),
+        Credentials::AmazonMws(c) => Ok(convert::object(&[
+            ("provider", "amazon-mws".into()),
+            ("accessKeyId", c.access_key_id.as_str().into()),
+            ("secretKey", c.secret_key.expose().as_str().into()),
+            ("sellerId", c.seller_id.as_str().into()),
+            (
+                "mwsAuthToken",
+                c.mws_auth_token
                     .as_ref()
                     .map_or(JsValue::NULL, |t| t.expose().as_str().into()),
             ),

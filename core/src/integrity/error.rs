@@ -180,6 +180,14 @@ pub enum IntegrityError {
         actual: String,
     },
 
+    /// The provider always publishes the body's MD5 (MWS's `Content-MD5`)
+    /// but this answer came without one, so the bytes cannot be verified.
+    #[error(
+        "the download has no Content-MD5 header, so its bytes cannot be verified; \
+         download it again, or accept unverified bodies in the report spec"
+    )]
+    MissingContentMd5,
+
     /// A string given as an MD5 digest is neither 32 hex digits nor 24 base64 characters.
     #[error(
         "not an MD5 digest ({detail}); \
@@ -213,6 +221,7 @@ impl IntegrityError {
             Self::RatioExceeded { .. } => "ratio_exceeded",
             Self::Md5Mismatch { .. } => "md5_mismatch",
             Self::InvalidMd5 { .. } => "invalid_md5",
+            Self::MissingContentMd5 => "missing_content_md5",
         }
     }
 }
@@ -249,6 +258,7 @@ mod tests {
                 actual: "b".into(),
             },
             IntegrityError::InvalidMd5 { detail: "x".into() },
+            IntegrityError::MissingContentMd5,
         ];
         for e in all {
             let v = serde_json::to_value(&e).unwrap();

@@ -110,6 +110,13 @@ pub(crate) trait Protocol:
         Verdict::retry_failure(failure, endpoint)
     }
 
+    /// How many fresh links (or repeated downloads) a report may take after
+    /// the first: the job's `max_link_refreshes`, unless the provider
+    /// documents a lower bound of its own.
+    fn max_link_refreshes(&self, config: &JobConfig) -> u32 {
+        config.max_link_refreshes
+    }
+
     /// A fresh download link is wanted (and the budget allows it): move to
     /// the call that obtains one.
     fn relink(&mut self, life: &mut Lifecycle<Self::Call>);

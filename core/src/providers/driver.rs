@@ -301,7 +301,8 @@ impl<P: Protocol> Machine<P> {
             }
             Verdict::RefreshLink(cause) => {
                 self.life.link = None;
-                if self.life.link_refreshes.allow(cx, &cause) {
+                let max = self.protocol.max_link_refreshes(cx.config);
+                if self.life.link_refreshes.allow(cx, &cause, max) {
                     self.protocol.relink(&mut self.life);
                 } else {
                     match self.protocol.links_exhausted(&mut self.life, cx, cause) {

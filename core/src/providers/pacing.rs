@@ -108,13 +108,13 @@ impl Pacing {
 pub(crate) struct LinkRefreshes(u32);
 
 impl LinkRefreshes {
-    /// Counts a refresh wanted because of `cause`. `true` (and the retry
+    /// Counts a refresh wanted because of `cause`, `max` in all. `true` (and the retry
     /// announced) while the budget lasts; `false` once it is spent, when
     /// the caller ends the job with [`exhausted`](Self::exhausted) or falls
     /// back to something costlier.
-    pub(crate) fn allow(&mut self, cx: &mut Cx<'_>, cause: &Error) -> bool {
+    pub(crate) fn allow(&mut self, cx: &mut Cx<'_>, cause: &Error, max: u32) -> bool {
         self.0 = self.0.saturating_add(1);
-        if self.0 > cx.config.max_link_refreshes {
+        if self.0 > max {
             return false;
         }
         cx.emit(Event::Retrying {

@@ -137,6 +137,13 @@ pub(crate) struct ReportBody {
     /// The charset of the decoded text when it is not UTF-8: decoded to
     /// UTF-8 on the way out. `None`: delivered as is.
     pub(crate) charset: Option<Charset>,
+    /// The charset to assume when the download's `Content-Type` declares
+    /// none (a provider whose charset depends on the marketplace, MWS);
+    /// unlike [`charset`](Self::charset), a declared charset wins over it.
+    pub(crate) default_charset: Option<Charset>,
+    /// A download without a digest to verify (`expected_md5` or a
+    /// `Content-MD5` header) is damaged: `IntegrityError::MissingContentMd5`.
+    pub(crate) require_md5: bool,
 }
 
 impl ReportBody {
@@ -149,6 +156,8 @@ impl ReportBody {
             container: Container::Single,
             expected_md5: None,
             charset: None,
+            default_charset: None,
+            require_md5: false,
         }
     }
 }

@@ -27,6 +27,8 @@
 //! | `zip-bomb` | next report download | (Yandex) the archive holds a member that inflates a thousandfold |
 //! | `zip-slip` | next report download | (Yandex) the archive holds a member named `../../evil.csv` |
 //! | `partial-report` | next report creation | (Yandex) the report ends `DONE` with sub-status `RESOURCE_NOT_FOUND` and a file (a partial report) |
+//! | `missing-md5` | next report download | (MWS) GetReport answers without its `Content-MD5` header |
+//! | `no-generated-id` | next report creation | (MWS) the request ends `_DONE_` without `GeneratedReportId`; GetReportList names the report |
 //!
 //! Each simulator answers a fault in its provider's own terms: Lingxing's
 //! `throttle` is body code `3001008` (or `103`) on HTTP 200, its
@@ -122,6 +124,12 @@ pub enum Fault {
     /// `partial-report` (Yandex): the next report ends `DONE` with
     /// sub-status `RESOURCE_NOT_FOUND` and a file, a partial report.
     PartialReport,
+    /// `missing-md5` (MWS): the next report body comes without its
+    /// `Content-MD5` header.
+    MissingMd5,
+    /// `no-generated-id` (MWS): the next report request ends `_DONE_`
+    /// without `GeneratedReportId`.
+    NoGeneratedId,
 }
 
 /// Where a fault can fire.
@@ -139,7 +147,7 @@ pub(crate) enum Opportunity {
 
 impl Fault {
     /// Every fault, in documentation order.
-    pub const ALL: [Self; 20] = [
+    pub const ALL: [Self; 22] = [
         Self::Throttle,
         Self::ServerError,
         Self::Disconnect,
@@ -160,6 +168,8 @@ impl Fault {
         Self::ZipBomb,
         Self::ZipSlip,
         Self::PartialReport,
+        Self::MissingMd5,
+        Self::NoGeneratedId,
     ];
 
     /// The stable kebab-case name, e.g. `corrupt-body`.
@@ -185,6 +195,8 @@ impl Fault {
             Self::ZipBomb => "zip-bomb",
             Self::ZipSlip => "zip-slip",
             Self::PartialReport => "partial-report",
+            Self::MissingMd5 => "missing-md5",
+            Self::NoGeneratedId => "no-generated-id",
         }
     }
 
@@ -212,6 +224,8 @@ impl Fault {
             Self::ZipBomb => "(yandex-market) next archive downloaded is a zip bomb",
             Self::ZipSlip => "(yandex-market) next archive downloaded has a ../ member name",
             Self::PartialReport => "(yandex-market) next report is partial: DONE with sub-status RESOURCE_NOT_FOUND and a file",
+            Self::MissingMd5 => "(amazon-mws) next report body comes without its Content-MD5 header",
+            Self::NoGeneratedId => "(amazon-mws) next report request ends _DONE_ without GeneratedReportId",
         }
     }
 
@@ -253,14 +267,16 @@ impl Fault {
             | Self::WrongEstimate
             | Self::NoData
             | Self::TooLarge
-            | Self::PartialReport => Opportunity::Create,
+            | Self::PartialReport
+            | Self::NoGeneratedId => Opportunity::Create,
             Self::ReportFailure | Self::TaskCancelled => Opportunity::StatusPoll,
             Self::Disconnect
             | Self::ExpiredLink
             | Self::CorruptBody
             | Self::TruncatedGzip
             | Self::ZipBomb
-            | Self::ZipSlip => Opportunity::Download,
+            | Self::ZipSlip
+            | Self::MissingMd5 => Opportunity::Download,
         }
     }
 }

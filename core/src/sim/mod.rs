@@ -34,6 +34,11 @@
 //!   ZIP archives of CSV/JSON members, XLSX stand-ins),
 //!   [`credentials`](yandex_market::credentials) and
 //!   [`sample_spec`](yandex_market::sample_spec).
+//! - [`amazon_mws`]: the Amazon MWS Reports simulator (SigV2 verified on
+//!   every request, the official quotas per seller, `Content-MD5` on every
+//!   report, flat files in the marketplace's charset),
+//!   [`credentials`](amazon_mws::credentials) and
+//!   [`sample_spec`](amazon_mws::sample_spec).
 //! - [`Harness`]: drives a [`ReportJob`](crate::ReportJob) against a
 //!   sandbox in virtual time; it is also the reference host loop.
 //! - [`gzip_compress`], [`zip_archive`]: the writers of the bodies the
@@ -68,6 +73,7 @@ use crate::JobConfig;
 use crate::Provider;
 
 pub mod amazon_ads;
+pub mod amazon_mws;
 mod calendar;
 mod faults;
 mod harness;
@@ -374,6 +380,14 @@ pub struct LoggedRequest {
     pub provider: Option<Provider>,
     /// The fault injected into this exchange, if any.
     pub fault: Option<Fault>,
+    /// The operation the request named where the path does not say it
+    /// (MWS's `Action`, e.g. `RequestReport`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation: Option<String>,
+    /// Where that operation's parameters came: `query` or `form` (a form
+    /// body).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub params_in: Option<String>,
 }
 
 impl LoggedRequest {
@@ -569,6 +583,11 @@ pub(crate) trait ProviderSim: fmt::Debug + Send + Sync {
     /// Others in a plan never fire at (and are not used up by) this
     /// simulator's requests.
     fn fault_answers(&self) -> &'static [(Fault, &'static str)];
+    /// The operation a request names and where its parameters came
+    /// (`query` or `form`), for APIs whose path does not say it (MWS).
+    fn operation(&self, _request: &SimRequest) -> Option<(String, &'static str)> {
+        None
+    }
     fn box_clone(&self) -> Box<dyn ProviderSim>;
     fn as_any(&self) -> &dyn Any;
 }
@@ -602,6 +621,7 @@ impl Sandbox {
             Box::new(amazon_ads::Simulator::new(&config)),
             Box::new(lingxing::Simulator::new(&config)),
             Box::new(yandex_market::Simulator::new(&config)),
+            Box::new(amazon_mws::Simulator::new(&config)),
         ];
         Self {
             faults: FaultState::new(&config.faults),
@@ -635,6 +655,7 @@ impl Sandbox {
             let rest = path.strip_prefix('/')?.strip_prefix(prefix)?;
             (rest.is_empty() || rest.starts_with('/')).then_some((sim, rest))
         });
+        let operation = routed.as_ref().and_then(|(sim, _)| sim.operation(request));
         let (host, provider, response, fault) = match routed {
             Some((sim, rest)) => {
                 let rest = if rest.is_empty() { "/" } else { rest };
@@ -685,6 +706,8 @@ impl Sandbox {
             status: response.status,
             provider,
             fault,
+            params_in: operation.as_ref().map(|(_, place)| (*place).to_owned()),
+            operation: operation.map(|(name, _)| name),
         });
         response
     }

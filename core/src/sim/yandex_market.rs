@@ -53,7 +53,7 @@ use super::{
     encode_segment, fnv1a, truncate_body, ProviderSim, SandboxConfig, SimCx, SimRequest,
     SimResponse,
 };
-use crate::calendar::{civil_from_days, civil_time, day_of};
+use crate::calendar::{civil_from_days, day_of, rfc3339};
 use crate::http::Method;
 use crate::integrity::ZipMethod;
 use crate::providers::yandex_market::config::Output;
@@ -942,14 +942,6 @@ fn with_headers(mut response: SimResponse, headers: Vec<(String, String)>) -> Si
 /// Rounds up to a whole second (HTTP dates have no milliseconds).
 fn ceil_second(at: Millis) -> Millis {
     Millis(at.as_u64().div_ceil(1000).saturating_mul(1000))
-}
-
-fn rfc3339(at: Millis) -> String {
-    let at = civil_time(at);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        at.year, at.month, at.day, at.hour, at.minute, at.second
-    )
 }
 
 /// A ZIP of `members`, stored or deflated and with or without descriptors

@@ -4,8 +4,8 @@
 
 use proptest::prelude::*;
 
-use reportflow::sim::{Fault, FaultPlan, Harness, Interference, Times};
-use reportflow::{Credentials, Input, Millis, RequestId, TransportFailure};
+use reportflow::sim::{ActionRecord, Fault, FaultPlan, Harness, Interference, Times};
+use reportflow::{Credentials, Input, Millis, Phase, RequestId, TransportFailure};
 
 /// Plans of up to four faults drawn from `faults` and `once`, each firing a
 /// few times or always; the faults in `once` (terminal outcomes) fire at
@@ -137,4 +137,42 @@ pub(crate) fn apply(
         }
     }
     Ok(seen)
+}
+
+/// Invariant 7: a twin restored from a snapshot at a drain point (after
+/// `fork_after` steps, then until the job is at rest), while the job holds
+/// no link (links are never persisted), continues with the very same trace.
+// Each test file compiles this module; not every one forks this way.
+#[allow(dead_code)]
+pub(crate) fn check_twins(
+    mut harness: Harness,
+    fork_after: u16,
+    credentials: fn() -> Credentials,
+    max_steps: usize,
+) -> Result<(), TestCaseError> {
+    let fail = |e: &dyn std::fmt::Display| TestCaseError::fail(e.to_string());
+    for _ in 0..fork_after {
+        harness.step().map_err(|e| fail(&e))?;
+    }
+    for _ in 0..500 {
+        if harness.at_rest() || harness.outcome().is_some() {
+            break;
+        }
+        harness.step().map_err(|e| fail(&e))?;
+    }
+    if !harness.at_rest() || matches!(harness.job().phase(), Phase::Downloading) {
+        return Ok(());
+    }
+    let mut twin = harness.fork(credentials()).map_err(|e| fail(&e))?;
+    let seen = harness.actions().len();
+    let a = harness.drive_bounded(max_steps).map_err(|e| fail(&e))?;
+    let b = twin.drive_bounded(max_steps).map_err(|e| fail(&e))?;
+    let rest: Vec<&ActionRecord> = a.actions.iter().skip(seen).collect();
+    let twin_actions: Vec<&ActionRecord> = b.actions.iter().collect();
+    prop_assert_eq!(rest, twin_actions);
+    prop_assert_eq!(
+        a.outcome.map(|s| s.report_id),
+        b.outcome.map(|s| s.report_id)
+    );
+    Ok(())
 }

@@ -4,6 +4,7 @@
 
 use clap::{Args, Subcommand};
 use reportflow::providers::amazon_ads::{self, RecordType, Region, Segment, Tactic};
+use reportflow::providers::amazon_mws;
 use reportflow::providers::lingxing;
 use reportflow::providers::yandex_market::{self, ReportFormat, ReportKind};
 use reportflow::providers::Provider;
@@ -32,7 +33,18 @@ pub(crate) const PROVIDERS: &[ProviderEntry] = &[
         provider: Provider::Lingxing,
         sample: lingxing_sample,
     },
+    ProviderEntry {
+        provider: Provider::AmazonMws,
+        sample: amazon_mws_sample,
+    },
 ];
+
+fn amazon_mws_sample(now: Millis) -> (JobSpec, Credentials) {
+    (
+        sim::amazon_mws::sample_spec(now),
+        sim::amazon_mws::credentials(),
+    )
+}
 
 fn lingxing_sample(_now: Millis) -> (JobSpec, Credentials) {
     (sim::lingxing::sample_spec(), sim::lingxing::credentials())
@@ -80,6 +92,15 @@ pub(crate) enum FetchProvider {
     /// flags or LINGXING_APP_ID / LINGXING_APP_SECRET; with --base-url and no
     /// credentials, the simulator's are used.
     Lingxing(LingxingArgs),
+    /// Amazon MWS Reports (RequestReport → GetReportRequestList → GetReport,
+    /// verified against Content-MD5), or one known report (--report-id).
+    ///
+    /// Report flags default to the simulator's sample (a listings flat file
+    /// of the US marketplace for the last week). Credentials come from the
+    /// flags or MWS_ACCESS_KEY_ID / MWS_SECRET_KEY / MWS_SELLER_ID (and
+    /// MWS_AUTH_TOKEN); with --base-url and no credentials, the simulator's
+    /// are used.
+    AmazonMws(AmazonMwsArgs),
 }
 
 impl FetchProvider {
@@ -89,6 +110,7 @@ impl FetchProvider {
             Self::AmazonAds(_) => Provider::AmazonAds,
             Self::YandexMarket(_) => Provider::YandexMarket,
             Self::Lingxing(_) => Provider::Lingxing,
+            Self::AmazonMws(_) => Provider::AmazonMws,
         }
     }
 
@@ -103,6 +125,7 @@ impl FetchProvider {
             Self::AmazonAds(args) => args.job(now, simulated),
             Self::YandexMarket(args) => args.job(now, simulated),
             Self::Lingxing(args) => args.job(simulated),
+            Self::AmazonMws(args) => args.job(now, simulated),
         }
     }
 }
@@ -477,5 +500,167 @@ impl AmazonAdsArgs {
             Some(token) => credentials.with_access_token(token, None),
             None => credentials,
         })
+    }
+}
+
+/// Flags of `fetch amazon-mws`.
+#[derive(Debug, Args)]
+pub(crate) struct AmazonMwsArgs {
+    /// MWS ReportType, e.g. _GET_MERCHANT_LISTINGS_DATA_.
+    #[arg(long, value_name = "TYPE", help_heading = "Report")]
+    report_type: Option<String>,
+    /// StartDate, ISO 8601 (2024-03-01T00:00:00Z).
+    #[arg(
+        long,
+        value_name = "INSTANT",
+        requires = "end",
+        help_heading = "Report"
+    )]
+    start: Option<String>,
+    /// EndDate, ISO 8601.
+    #[arg(
+        long,
+        value_name = "INSTANT",
+        requires = "start",
+        help_heading = "Report"
+    )]
+    end: Option<String>,
+    /// Marketplaces (MarketplaceIdList), ids or country codes, comma-separated, all in --region.
+    #[arg(
+        long,
+        value_name = "ID,ID",
+        value_delimiter = ',',
+        help_heading = "Report"
+    )]
+    marketplace: Option<Vec<String>>,
+    /// ReportOptions as Amazon writes them, e.g. ShowSalesChannel=true.
+    #[arg(long, value_name = "K=V;K=V", help_heading = "Report")]
+    report_options: Option<String>,
+    /// Download this existing report (a scheduled one, a GeneratedReportId):
+    /// GetReport only.
+    #[arg(long, value_name = "ID", conflicts_with_all = ["report_type", "start", "end", "marketplace", "report_options"], help_heading = "Report")]
+    report_id: Option<String>,
+    /// The MWS endpoint: na, ca, mx, eu, ae, in, jp, au, fe or cn (default:
+    /// that of --marketplace, else na).
+    #[arg(long, value_name = "REGION", help_heading = "Report")]
+    region: Option<String>,
+    /// Accept a report without Content-MD5 (unverified).
+    #[arg(long, help_heading = "Report")]
+    accept_unverified: bool,
+    /// AWSAccessKeyId of the developer account.
+    #[arg(
+        long,
+        env = "MWS_ACCESS_KEY_ID",
+        hide_env_values = true,
+        help_heading = "Credentials"
+    )]
+    access_key_id: Option<String>,
+    /// The secret key that signs requests (prefer the environment variable:
+    /// flags show up in process lists).
+    #[arg(
+        long,
+        env = "MWS_SECRET_KEY",
+        hide_env_values = true,
+        help_heading = "Credentials"
+    )]
+    secret_key: Option<String>,
+    /// SellerId (merchant token).
+    #[arg(
+        long,
+        env = "MWS_SELLER_ID",
+        hide_env_values = true,
+        help_heading = "Credentials"
+    )]
+    seller_id: Option<String>,
+    /// MWSAuthToken, for a developer acting for another seller.
+    #[arg(
+        long,
+        env = "MWS_AUTH_TOKEN",
+        hide_env_values = true,
+        help_heading = "Credentials"
+    )]
+    mws_auth_token: Option<String>,
+}
+
+impl AmazonMwsArgs {
+    fn job(&self, now: Millis, simulated: bool) -> Result<(JobSpec, Credentials), String> {
+        let marketplaces: Option<Vec<String>> = self.marketplace.as_ref().map(|list| {
+            list.iter()
+                .map(|m| m.trim())
+                .filter(|m| !m.is_empty())
+                .map(|m| amazon_mws::marketplace_id(m).map_or_else(|| m.to_owned(), str::to_owned))
+                .collect()
+        });
+        let region = match (&self.region, &marketplaces) {
+            (Some(region), _) => {
+                Some(amazon_mws::Region::parse(region).map_err(|e| e.to_string())?)
+            }
+            (None, Some(ids)) => ids
+                .first()
+                .and_then(|id| amazon_mws::Region::of_marketplace(id)),
+            (None, None) => None,
+        };
+        let mut spec = match &self.report_id {
+            Some(id) => {
+                amazon_mws::ReportSpec::existing(region.unwrap_or(amazon_mws::Region::Na), id)
+            }
+            None => {
+                let mut spec = sim::amazon_mws::sample_report_spec(now);
+                if let Some(region) = region {
+                    if region != spec.region {
+                        // The sample's marketplace is in another region.
+                        spec.marketplace_ids.clear();
+                    }
+                    spec.region = region;
+                }
+                if let Some(report_type) = &self.report_type {
+                    spec.report_type.clone_from(report_type);
+                }
+                if let Some(ids) = marketplaces {
+                    spec.marketplace_ids = ids;
+                }
+                if let (Some(start), Some(end)) = (&self.start, &self.end) {
+                    spec = spec.with_period(start, end);
+                }
+                if let Some(options) = &self.report_options {
+                    spec = spec.with_report_options(options);
+                }
+                spec
+            }
+        };
+        if self.accept_unverified {
+            spec = spec.accepting_unverified();
+        }
+        spec.validate().map_err(|e| e.to_string())?;
+        let credentials = match (&self.access_key_id, &self.secret_key, &self.seller_id) {
+            (Some(key), Some(secret), Some(seller)) => amazon_mws::Credentials::new(key, secret, seller),
+            (None, None, None) if simulated => sim::amazon_mws::provider_credentials(),
+            // A secret alone, against the simulator: its key and seller (to
+            // see a wrong secret refused).
+            (None, Some(secret), None) if simulated => amazon_mws::Credentials::new(
+                sim::amazon_mws::ACCESS_KEY_ID,
+                secret,
+                sim::amazon_mws::SELLER_ID,
+            ),
+            (None, None, None) => {
+                return Err("no MWS credentials: set MWS_ACCESS_KEY_ID, MWS_SECRET_KEY and MWS_SELLER_ID, \
+                            or point --base-url at `reportflow sim`"
+                    .into())
+            }
+            _ => {
+                return Err(
+                    "incomplete MWS credentials: give the access key id, the secret key and the seller id".into(),
+                )
+            }
+        };
+        let credentials = match &self.mws_auth_token {
+            Some(token) => credentials.with_auth_token(token),
+            None => credentials,
+        };
+        credentials.validate().map_err(|e| e.to_string())?;
+        Ok((
+            JobSpec::AmazonMws(spec),
+            Credentials::AmazonMws(credentials),
+        ))
     }
 }

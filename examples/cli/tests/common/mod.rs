@@ -21,6 +21,10 @@ const CREDENTIAL_VARS: &[&str] = &[
     "YANDEX_MARKET_OAUTH_TOKEN",
     "LINGXING_APP_ID",
     "LINGXING_APP_SECRET",
+    "MWS_ACCESS_KEY_ID",
+    "MWS_SECRET_KEY",
+    "MWS_SELLER_ID",
+    "MWS_AUTH_TOKEN",
 ];
 
 /// A `reportflow sim` child process, killed on drop.
