@@ -7,10 +7,7 @@ use std::ops::ControlFlow;
 
 use reportflow::providers::Provider;
 use reportflow::sim::{self, FaultPlan, SandboxConfig};
-use reportflow::{
-    Credentials, Error, Event, JobConfig, JobSpec, Millis, PollPolicy, ReportJob, RetryPolicy,
-    Summary,
-};
+use reportflow::{Error, Event, JobConfig, PollPolicy, ReportJob, RetryPolicy, Summary};
 use reportflow_host::nonblocking::{drive, Step, Transport};
 use reportflow_host::sim_server::SimServer;
 use reportflow_host::{blocking, wall_clock};
@@ -32,22 +29,6 @@ fn server(faults: &str) -> SimServer {
     SimServer::start("127.0.0.1:0", config).unwrap()
 }
 
-/// The simulator's sample job of `provider`.
-fn sample(provider: Provider, now: Millis) -> (JobSpec, Credentials) {
-    match provider {
-        Provider::AmazonAds => (
-            sim::amazon_ads::sample_spec(now),
-            sim::amazon_ads::credentials(),
-        ),
-        Provider::Lingxing => (sim::lingxing::sample_spec(), sim::lingxing::credentials()),
-        Provider::YandexMarket => (
-            sim::yandex_market::sample_spec(now),
-            sim::yandex_market::credentials(),
-        ),
-        other => panic!("no sample for {other}: add it here"),
-    }
-}
-
 /// The sandbox's job config with eager polling and retries, so faults cost
 /// fractions of a second (a `Retry-After` still rules).
 fn fast_config(server: &SimServer, provider: Provider) -> JobConfig {
@@ -59,7 +40,7 @@ fn fast_config(server: &SimServer, provider: Provider) -> JobConfig {
 
 fn job(server: &SimServer, provider: Provider) -> ReportJob {
     let now = wall_clock();
-    let (spec, credentials) = sample(provider, now);
+    let (spec, credentials) = sim::sample_job(provider, now);
     ReportJob::new(spec, fast_config(server, provider), credentials, now).unwrap()
 }
 

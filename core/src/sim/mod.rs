@@ -87,6 +87,22 @@ pub use writers::{gzip_compress, zip_archive, ZipMember};
 
 use faults::{FaultState, Opportunity};
 
+/// The sample job of `provider`'s simulator: the spec and credentials the
+/// CLI's `demo` and `fetch` defaults, the end-to-end tests and other hosts'
+/// tests start from. `now` dates the report window where the provider wants
+/// a recent one.
+pub fn sample_job(provider: Provider, now: Millis) -> (crate::JobSpec, crate::Credentials) {
+    match provider {
+        Provider::AmazonAds => (amazon_ads::sample_spec(now), amazon_ads::credentials()),
+        Provider::AmazonMws => (amazon_mws::sample_spec(now), amazon_mws::credentials()),
+        Provider::Lingxing => (lingxing::sample_spec(), lingxing::credentials()),
+        Provider::YandexMarket => (
+            yandex_market::sample_spec(now),
+            yandex_market::credentials(),
+        ),
+    }
+}
+
 /// A request as the server sees it: method, target (path and query, no
 /// origin), headers and body as they go on the wire.
 ///
