@@ -68,10 +68,12 @@ const MODULES = [
  * the ceiling above which the build fails (a regression guard at today's
  * size plus a margin, until the target is reached; see README "Size").
  * 2026-12-02: 502,085 bytes once restore validation, create recovery and
- * provider-text sanitizing (issue 14) landed beside issue 16's cuts.
+ * provider-text sanitizing (issue 14) landed beside issue 16's cuts; then
+ * 547,070 bytes with Amazon MWS (issue 15: quick-xml, HMAC-SHA256 and a
+ * fourth machine), so the ceiling moved from 530 KB to 560 KB.
  */
 const PRODUCTION_GZIP_TARGET = 300 * 1000;
-const PRODUCTION_GZIP_CEILING = 530 * 1000;
+const PRODUCTION_GZIP_CEILING = 560 * 1000;
 const outDir = join(pkg, "wasm");
 rmSync(outDir, { recursive: true, force: true });
 mkdirSync(outDir, { recursive: true });

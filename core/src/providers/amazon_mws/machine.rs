@@ -116,9 +116,14 @@ impl Call {
 pub(crate) struct Flow {
     spec: ReportSpec,
     stage: Stage,
-    /// `ReportRequestId` from RequestReport.
+    /// `ReportRequestId` from RequestReport: the job's report id (the one
+    /// `ReportCreated` announced and the summary names).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     request_id: Option<String>,
+    /// The `ReportId` GetReport downloads, once known (`GeneratedReportId`
+    /// or GetReportList's); the spec's for a known report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    report_id: Option<String>,
     polls: u32,
 }
 
@@ -139,6 +144,7 @@ impl Protocol for Flow {
             spec,
             stage,
             request_id: None,
+            report_id: None,
             polls: 0,
         })
     }
@@ -153,16 +159,14 @@ impl Protocol for Flow {
 
     fn check_restored(&self, life: &Lifecycle<Call>) -> Result<(), RestoreError> {
         self.spec.validate()?;
-        let known = |id: &Option<String>| {
-            id.as_deref()
-                .is_some_and(|id| !id.is_empty() && id.len() <= 32 && id.bytes().all(|b| b.is_ascii_digit()))
+        let known = |id: &Option<String>| id.as_deref().is_some_and(usable_id);
+        let well_formed = |id: &Option<String>| id.is_none() || known(id);
+        let stage_ok = match self.stage {
+            Stage::Request => self.request_id.is_none(),
+            Stage::Poll | Stage::List => known(&self.request_id) && life.report_id().is_some(),
+            Stage::Download => known(&self.report_id) || self.spec.report_id.is_some(),
         };
-        let ok = match self.stage {
-            Stage::Request => true,
-            Stage::Poll | Stage::List => known(&self.request_id),
-            Stage::Download => self.spec.report_id.is_some() || life.report_id().is_some(),
-        };
-        if ok && (self.request_id.is_none() || known(&self.request_id)) {
+        if stage_ok && well_formed(&self.request_id) && well_formed(&self.report_id) {
             Ok(())
         } else {
             Err(RestoreError::invalid(format!(
@@ -221,7 +225,7 @@ impl Protocol for Flow {
 
     fn request(
         &mut self,
-        life: &Lifecycle<Call>,
+        _life: &Lifecycle<Call>,
         call: Call,
         cx: &Cx<'_>,
         credentials: &Credentials,
@@ -268,7 +272,12 @@ impl Protocol for Flow {
                 params.push(("ReportRequestIdList.Id.1".into(), id));
             }
             Call::GetReport => {
-                params.push(("ReportId".into(), life.require_report_id(call.endpoint())?.to_owned()));
+                let id = self
+                    .report_id
+                    .clone()
+                    .or_else(|| self.spec.report_id.clone())
+                    .ok_or_else(|| Error::internal("GetReport without a ReportId"))?;
+                params.push(("ReportId".into(), id));
             }
         }
         let body = sign::signed_query(
@@ -312,7 +321,7 @@ impl Protocol for Flow {
         match call {
             Call::RequestReport => self.on_requested(life, cx, &body),
             Call::GetReportRequestList => self.on_request_list(life, cx, &body),
-            Call::GetReportList => self.on_report_list(life, cx, &body),
+            Call::GetReportList => self.on_report_list(cx, &body),
             // A 2xx GetReport streams and never reaches here.
             Call::GetReport => Verdict::Fatal(Error::internal("GetReport answered outside the pipeline")),
         }
@@ -343,6 +352,16 @@ impl Protocol for Flow {
 }
 
 impl Flow {
+    /// The report to download is `id`: the host is told (a later job can
+    /// fetch it again with [`ReportSpec::existing`]), GetReport comes next.
+    fn report_found(&mut self, cx: &mut Cx<'_>, id: String) {
+        cx.emit(Event::ReportStatus {
+            status: format!("ReportId {id}"),
+        });
+        self.report_id = Some(id);
+        self.stage = Stage::Download;
+    }
+
     fn on_requested(&mut self, life: &mut Lifecycle<Call>, cx: &mut Cx<'_>, body: &[u8]) -> Verdict {
         let endpoint = Call::RequestReport.endpoint();
         let info = match wire::request_infos(body, "RequestReportResponse") {
@@ -390,8 +409,7 @@ impl Flow {
         match info.status.as_str() {
             "_DONE_" => match info.generated_report_id.filter(|id| usable_id(id)) {
                 Some(id) => {
-                    life.report_created(cx, id);
-                    self.stage = Stage::Download;
+                    self.report_found(cx, id);
                     Verdict::Proceed
                 }
                 // "For most reports" the id is here; for the others,
@@ -422,7 +440,7 @@ impl Flow {
         }
     }
 
-    fn on_report_list(&mut self, life: &mut Lifecycle<Call>, cx: &mut Cx<'_>, body: &[u8]) -> Verdict {
+    fn on_report_list(&mut self, cx: &mut Cx<'_>, body: &[u8]) -> Verdict {
         let endpoint = Call::GetReportList.endpoint();
         let infos = match wire::report_infos(body) {
             Ok(infos) => infos,
@@ -435,8 +453,7 @@ impl Flow {
             .find(|i| i.report_request_id.as_deref() == ours);
         match found {
             Some(info) => {
-                life.report_created(cx, info.report_id);
-                self.stage = Stage::Download;
+                self.report_found(cx, info.report_id);
                 Verdict::Proceed
             }
             // Listed a moment after the request turned _DONE_: ask again.
