@@ -23,7 +23,7 @@ use crate::config::JobConfig;
 use crate::error::{ConfigError, Error, ReportFailure, RestoreError};
 use crate::http::{find_header, Body, Header};
 use crate::integrity::{Charset, Compression};
-use crate::providers::yandex_market::date::parse_http_date;
+use crate::http_date::parse_http_date;
 use crate::providers::{excerpt, Cx, Lifecycle, Outgoing, Protocol, Provider, ReportBody, Response, Verdict};
 use crate::rate::TokenBucket;
 use crate::time::Millis;
