@@ -605,6 +605,110 @@ fn malformed(endpoint: &str, detail: &str, body: &[u8]) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::VecDeque;
+
+    const NOW: Millis = Millis(1_591_862_400_000); // 2020-06-11T08:00:00Z
+
+    fn error_body(code: &str) -> Vec<u8> {
+        format!(
+            "<ErrorResponse xmlns=\"http://mws.amazonaws.com/doc/2009-01-01/\"><Error><Type>Sender</Type>\
+             <Code>{code}</Code><Message>m</Message></Error><RequestId>r-1</RequestId></ErrorResponse>"
+        )
+        .into_bytes()
+    }
+
+    fn judge(call: Call, status: u16, code: &str, headers: &[(String, String)]) -> Verdict {
+        let config = JobConfig::default();
+        let mut events = VecDeque::new();
+        let mut cx = Cx::new(NOW, &config, &mut events);
+        api_failure(&mut cx, call, status, headers, &error_body(code))
+    }
+
+    #[test]
+    fn error_responses_are_classified_by_code() {
+        for (status, code) in [(500, "InternalError"), (503, "ServiceUnavailable"), (502, "Whatever")] {
+            assert!(matches!(judge(Call::GetReportRequestList, status, code, &[]), Verdict::Retry { .. }), "{code}");
+        }
+        for (status, code) in [
+            (400, "InvalidParameterValue"),
+            (401, "AccessDenied"),
+            (403, "InvalidAccessKeyId"),
+            (403, "SignatureDoesNotMatch"),
+            (400, "InvalidReportType"),
+        ] {
+            match judge(Call::RequestReport, status, code, &[]) {
+                Verdict::Fatal(error @ Error::Rejected { .. }) => {
+                    assert_eq!(error.blame(), crate::error::Blame::Config, "{code}");
+                    let text = error.to_string();
+                    assert!(text.contains(code) || code == "InvalidReportType", "{text}");
+                    assert!(text.contains("RequestId r-1"), "{text}");
+                }
+                other => panic!("{code}: {other:?}"),
+            }
+        }
+        for code in ["InvalidReportId", "InvalidReportRequestId", "ReportNoLongerAvailable"] {
+            assert!(matches!(
+                judge(Call::GetReport, 400, code, &[]),
+                Verdict::Fatal(Error::ReportFailed { failure: ReportFailure::NotFound, .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn throttles_wait_a_restore_interval_or_for_the_quota_reset() {
+        match judge(Call::GetReportRequestList, 503, "RequestThrottled", &[]) {
+            Verdict::Throttled { budget, until, .. } => {
+                assert_eq!(budget, "amazon-mws:GetReportRequestList");
+                assert_eq!(until, Some(NOW.saturating_add(45_000)));
+            }
+            other => panic!("{other:?}"),
+        }
+        let reset = vec![("x-mws-quota-resetsOn".to_owned(), "2020-06-11T08:20:00Z".to_owned())];
+        match judge(Call::RequestReport, 503, "QuotaExceeded", &reset) {
+            Verdict::Throttled { budget, until, .. } => {
+                assert_eq!(budget, "amazon-mws:RequestReport");
+                assert_eq!(until, Some(NOW.saturating_add(20 * 60_000)));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn quota_headers_lower_the_bucket_and_none_left_empties_it_until_the_reset() {
+        let flow = Flow::create(
+            ReportSpec::new(super::super::Region::Na, "_GET_MERCHANT_LISTINGS_DATA_"),
+            &JobConfig::default(),
+            NOW,
+        )
+        .unwrap();
+        let mut life = Lifecycle::new(NOW, flow.rate_budgets(NOW));
+        let config = JobConfig::default();
+        let mut events = VecDeque::new();
+        let mut cx = Cx::new(NOW, &config, &mut events);
+        let headers = |remaining: &str| {
+            vec![
+                ("x-mws-quota-max".to_owned(), "60.0".to_owned()),
+                ("x-mws-quota-remaining".to_owned(), remaining.to_owned()),
+                ("x-mws-quota-resetson".to_owned(), "2020-06-11T08:30:00.000Z".to_owned()),
+            ]
+        };
+        // Two left of the hour: two requests now, the third waits.
+        observe_quota(&mut life, &mut cx, Call::GetReport, &headers("2.0"));
+        let bucket = life.budget("amazon-mws:GetReport").unwrap();
+        assert!(bucket.try_take(NOW).is_ok() && bucket.try_take(NOW).is_ok());
+        assert!(bucket.try_take(NOW).is_err());
+        // None left: nothing before the reset, and the host is told.
+        observe_quota(&mut life, &mut cx, Call::RequestReport, &headers("0.0"));
+        let bucket = life.budget("amazon-mws:RequestReport").unwrap();
+        assert_eq!(bucket.try_take(NOW), Err(Millis(1_591_864_200_000)));
+        assert!(events.iter().any(|e| matches!(e, Event::Throttled { .. })));
+        // Hostile values change nothing.
+        let mut cx = Cx::new(NOW, &config, &mut events);
+        for value in ["-1", "NaN", "inf", "lots"] {
+            observe_quota(&mut life, &mut cx, Call::GetReportList, &headers(value));
+        }
+        assert!(life.budget("amazon-mws:GetReportList").unwrap().try_take(NOW).is_ok());
+    }
 
     #[test]
     fn the_signed_host_drops_standard_ports_and_keeps_a_path_prefix() {
