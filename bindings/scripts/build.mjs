@@ -69,7 +69,7 @@ const MODULES = [
  * size plus a margin, until the target is reached; see README "Size").
  * 2026-12-02: 502,085 bytes once restore validation, create recovery and
  * provider-text sanitizing (issue 14) landed beside issue 16's cuts; then
- * 547,070 bytes with Amazon MWS (issue 15: quick-xml, HMAC-SHA256 and a
+ * 547,688 bytes with Amazon MWS (issue 15: quick-xml, HMAC-SHA256 and a
  * fourth machine), so the ceiling moved from 530 KB to 560 KB.
  */
 const PRODUCTION_GZIP_TARGET = 300 * 1000;
