@@ -68,9 +68,10 @@ const MODULES = [
  * the ceiling above which the build fails (a regression guard at today's
  * size plus a margin, until the target is reached; see README "Size").
  * 2026-12-02: 502,085 bytes once restore validation, create recovery and
- * provider-text sanitizing (issue 14) landed beside issue 16's cuts;
- * 547,886 with Amazon MWS (every provider adds about 40 KB gzip: the
- * ceiling moves with the provider list, and only with it).
+ * provider-text sanitizing (issue 14) landed beside issue 16's cuts; then
+ * 547,688 bytes with Amazon MWS (issue 15: quick-xml, HMAC-SHA256 and a
+ * fourth machine). Every provider adds about 40 KB gzip: the ceiling moves
+ * with the provider list, and only with it.
  */
 const PRODUCTION_GZIP_TARGET = 300 * 1000;
 const PRODUCTION_GZIP_CEILING = 575 * 1000;

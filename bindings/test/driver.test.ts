@@ -113,6 +113,8 @@ for (const provider of simProviders()) {
     ["reject-422", "rejected", "config", false],
   ];
   if (provider === "yandex-market") terminal.push(["expired-token", "rejected", "config", false]);
+  // MWS's _CANCELLED_ is a cancellation (not retryable), not a failed build.
+  if (provider === "amazon-mws") terminal[0] = ["report-failure", "report_failed", "provider", false];
   for (const [fault, code, blame, retryable] of terminal) {
     test(`${provider}: ${fault} ends in ReportflowError ${code}`, async () => {
       const { error, summary } = await run(provider, fault);

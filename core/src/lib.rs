@@ -117,6 +117,7 @@ mod config;
 mod error;
 mod exchange;
 mod http;
+mod http_date;
 mod input;
 mod job;
 mod provider;

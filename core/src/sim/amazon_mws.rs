@@ -752,15 +752,19 @@ impl ProviderSim for Simulator {
         "/_none/"
     }
 
+    /// By ReportId, or by ReportRequestId (a job's report id, as its
+    /// summary names it): empty for `_DONE_NO_DATA_`.
     fn report_content(&self, report_id: &str) -> Option<Vec<u8>> {
         if let Some(report) = self.reports.get(report_id) {
             return Some(report.text.clone().into_bytes());
         }
-        // `_DONE_NO_DATA_` ends with the request id as the report's id.
-        self.requests
-            .get(report_id)
-            .filter(|r| r.fate == Fate::NoData)
-            .map(|_| Vec::new())
+        let request = self.requests.get(report_id)?;
+        if request.fate == Fate::NoData {
+            return Some(Vec::new());
+        }
+        self.reports
+            .get(&request.report_id)
+            .map(|report| report.text.clone().into_bytes())
     }
 
     fn operation(&self, request: &SimRequest) -> Option<(String, &'static str)> {

@@ -55,9 +55,9 @@ use super::{
 };
 use crate::calendar::{civil_from_days, day_of, rfc3339};
 use crate::http::Method;
+use crate::http_date::format_http_date;
 use crate::integrity::ZipMethod;
 use crate::providers::yandex_market::config::Output;
-use crate::providers::yandex_market::date::format_http_date;
 use crate::providers::yandex_market::{
     Credentials, RawRequest, ReportFormat, ReportKind, ReportRequest, ReportSpec,
 };
@@ -1237,7 +1237,7 @@ mod tests {
             .unwrap_or(0);
         let until = answer
             .header("x-ratelimit-resource-until")
-            .and_then(crate::providers::yandex_market::date::parse_http_date)
+            .and_then(crate::http_date::parse_http_date)
             .unwrap_or(Millis::ZERO);
         (answer.status, limit, until)
     }
@@ -1369,10 +1369,9 @@ mod tests {
         );
         assert_eq!(second.status, 420);
         assert_eq!(sandbox.simulator::<Simulator>().unwrap().limit_hits(), 1);
-        let until = crate::providers::yandex_market::date::parse_http_date(
-            second.header("x-ratelimit-resource-until").unwrap(),
-        )
-        .unwrap();
+        let until =
+            crate::http_date::parse_http_date(second.header("x-ratelimit-resource-until").unwrap())
+                .unwrap();
         let period = ReportKind::UnitedOrders.default_limit().period_ms;
         assert_eq!(until, ceil_second(NOW.saturating_add(period)));
         assert_eq!(

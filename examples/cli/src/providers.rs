@@ -608,8 +608,14 @@ impl AmazonMwsArgs {
                 let mut spec = sim::amazon_mws::sample_report_spec(now);
                 if let Some(region) = region {
                     if region != spec.region {
-                        // The sample's marketplace is in another region.
-                        spec.marketplace_ids.clear();
+                        // The sample's marketplace is in another region: the
+                        // region's first one instead (none in Japan, which
+                        // takes no MarketplaceIdList).
+                        spec.marketplace_ids = region
+                            .marketplaces()
+                            .take(usize::from(region.takes_marketplace_list()))
+                            .map(|(_, id)| id.to_owned())
+                            .collect();
                     }
                     spec.region = region;
                 }

@@ -23,7 +23,7 @@ use crate::config::JobConfig;
 use crate::error::{ConfigError, Error, ReportFailure, RestoreError};
 use crate::http::{find_header, Body, Header};
 use crate::integrity::{Charset, Compression};
-use crate::providers::yandex_market::date::parse_http_date;
+use crate::http_date::parse_http_date;
 use crate::providers::{excerpt, Cx, Lifecycle, Outgoing, Protocol, Provider, ReportBody, Response, Verdict};
 use crate::rate::TokenBucket;
 use crate::time::Millis;
@@ -116,9 +116,14 @@ impl Call {
 pub(crate) struct Flow {
     spec: ReportSpec,
     stage: Stage,
-    /// `ReportRequestId` from RequestReport.
+    /// `ReportRequestId` from RequestReport: the job's report id (the one
+    /// `ReportCreated` announced and the summary names).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     request_id: Option<String>,
+    /// The `ReportId` GetReport downloads, once known (`GeneratedReportId`
+    /// or GetReportList's); the spec's for a known report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    report_id: Option<String>,
     polls: u32,
 }
 
@@ -139,6 +144,7 @@ impl Protocol for Flow {
             spec,
             stage,
             request_id: None,
+            report_id: None,
             polls: 0,
         })
     }
@@ -153,16 +159,14 @@ impl Protocol for Flow {
 
     fn check_restored(&self, life: &Lifecycle<Call>) -> Result<(), RestoreError> {
         self.spec.validate()?;
-        let known = |id: &Option<String>| {
-            id.as_deref()
-                .is_some_and(|id| !id.is_empty() && id.len() <= 32 && id.bytes().all(|b| b.is_ascii_digit()))
+        let known = |id: &Option<String>| id.as_deref().is_some_and(usable_id);
+        let well_formed = |id: &Option<String>| id.is_none() || known(id);
+        let stage_ok = match self.stage {
+            Stage::Request => self.request_id.is_none(),
+            Stage::Poll | Stage::List => known(&self.request_id) && life.report_id().is_some(),
+            Stage::Download => known(&self.report_id) || self.spec.report_id.is_some(),
         };
-        let ok = match self.stage {
-            Stage::Request => true,
-            Stage::Poll | Stage::List => known(&self.request_id),
-            Stage::Download => self.spec.report_id.is_some() || life.report_id().is_some(),
-        };
-        if ok && (self.request_id.is_none() || known(&self.request_id)) {
+        if stage_ok && well_formed(&self.request_id) && well_formed(&self.report_id) {
             Ok(())
         } else {
             Err(RestoreError::invalid(format!(
@@ -221,7 +225,7 @@ impl Protocol for Flow {
 
     fn request(
         &mut self,
-        life: &Lifecycle<Call>,
+        _life: &Lifecycle<Call>,
         call: Call,
         cx: &Cx<'_>,
         credentials: &Credentials,
@@ -268,7 +272,12 @@ impl Protocol for Flow {
                 params.push(("ReportRequestIdList.Id.1".into(), id));
             }
             Call::GetReport => {
-                params.push(("ReportId".into(), life.require_report_id(call.endpoint())?.to_owned()));
+                let id = self
+                    .report_id
+                    .clone()
+                    .or_else(|| self.spec.report_id.clone())
+                    .ok_or_else(|| Error::internal("GetReport without a ReportId"))?;
+                params.push(("ReportId".into(), id));
             }
         }
         let body = sign::signed_query(
@@ -312,7 +321,7 @@ impl Protocol for Flow {
         match call {
             Call::RequestReport => self.on_requested(life, cx, &body),
             Call::GetReportRequestList => self.on_request_list(life, cx, &body),
-            Call::GetReportList => self.on_report_list(life, cx, &body),
+            Call::GetReportList => self.on_report_list(cx, &body),
             // A 2xx GetReport streams and never reaches here.
             Call::GetReport => Verdict::Fatal(Error::internal("GetReport answered outside the pipeline")),
         }
@@ -343,6 +352,16 @@ impl Protocol for Flow {
 }
 
 impl Flow {
+    /// The report to download is `id`: the host is told (a later job can
+    /// fetch it again with [`ReportSpec::existing`]), GetReport comes next.
+    fn report_found(&mut self, cx: &mut Cx<'_>, id: String) {
+        cx.emit(Event::ReportStatus {
+            status: format!("ReportId {id}"),
+        });
+        self.report_id = Some(id);
+        self.stage = Stage::Download;
+    }
+
     fn on_requested(&mut self, life: &mut Lifecycle<Call>, cx: &mut Cx<'_>, body: &[u8]) -> Verdict {
         let endpoint = Call::RequestReport.endpoint();
         let info = match wire::request_infos(body, "RequestReportResponse") {
@@ -390,8 +409,7 @@ impl Flow {
         match info.status.as_str() {
             "_DONE_" => match info.generated_report_id.filter(|id| usable_id(id)) {
                 Some(id) => {
-                    life.report_created(cx, id);
-                    self.stage = Stage::Download;
+                    self.report_found(cx, id);
                     Verdict::Proceed
                 }
                 // "For most reports" the id is here; for the others,
@@ -422,7 +440,7 @@ impl Flow {
         }
     }
 
-    fn on_report_list(&mut self, life: &mut Lifecycle<Call>, cx: &mut Cx<'_>, body: &[u8]) -> Verdict {
+    fn on_report_list(&mut self, cx: &mut Cx<'_>, body: &[u8]) -> Verdict {
         let endpoint = Call::GetReportList.endpoint();
         let infos = match wire::report_infos(body) {
             Ok(infos) => infos,
@@ -435,8 +453,7 @@ impl Flow {
             .find(|i| i.report_request_id.as_deref() == ours);
         match found {
             Some(info) => {
-                life.report_created(cx, info.report_id);
-                self.stage = Stage::Download;
+                self.report_found(cx, info.report_id);
                 Verdict::Proceed
             }
             // Listed a moment after the request turned _DONE_: ask again.
@@ -588,6 +605,110 @@ fn malformed(endpoint: &str, detail: &str, body: &[u8]) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::VecDeque;
+
+    const NOW: Millis = Millis(1_591_862_400_000); // 2020-06-11T08:00:00Z
+
+    fn error_body(code: &str) -> Vec<u8> {
+        format!(
+            "<ErrorResponse xmlns=\"http://mws.amazonaws.com/doc/2009-01-01/\"><Error><Type>Sender</Type>\
+             <Code>{code}</Code><Message>m</Message></Error><RequestId>r-1</RequestId></ErrorResponse>"
+        )
+        .into_bytes()
+    }
+
+    fn judge(call: Call, status: u16, code: &str, headers: &[(String, String)]) -> Verdict {
+        let config = JobConfig::default();
+        let mut events = VecDeque::new();
+        let mut cx = Cx::new(NOW, &config, &mut events);
+        api_failure(&mut cx, call, status, headers, &error_body(code))
+    }
+
+    #[test]
+    fn error_responses_are_classified_by_code() {
+        for (status, code) in [(500, "InternalError"), (503, "ServiceUnavailable"), (502, "Whatever")] {
+            assert!(matches!(judge(Call::GetReportRequestList, status, code, &[]), Verdict::Retry { .. }), "{code}");
+        }
+        for (status, code) in [
+            (400, "InvalidParameterValue"),
+            (401, "AccessDenied"),
+            (403, "InvalidAccessKeyId"),
+            (403, "SignatureDoesNotMatch"),
+            (400, "InvalidReportType"),
+        ] {
+            match judge(Call::RequestReport, status, code, &[]) {
+                Verdict::Fatal(error @ Error::Rejected { .. }) => {
+                    assert_eq!(error.blame(), crate::error::Blame::Config, "{code}");
+                    let text = error.to_string();
+                    assert!(text.contains(code) || code == "InvalidReportType", "{text}");
+                    assert!(text.contains("RequestId r-1"), "{text}");
+                }
+                other => panic!("{code}: {other:?}"),
+            }
+        }
+        for code in ["InvalidReportId", "InvalidReportRequestId", "ReportNoLongerAvailable"] {
+            assert!(matches!(
+                judge(Call::GetReport, 400, code, &[]),
+                Verdict::Fatal(Error::ReportFailed { failure: ReportFailure::NotFound, .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn throttles_wait_a_restore_interval_or_for_the_quota_reset() {
+        match judge(Call::GetReportRequestList, 503, "RequestThrottled", &[]) {
+            Verdict::Throttled { budget, until, .. } => {
+                assert_eq!(budget, "amazon-mws:GetReportRequestList");
+                assert_eq!(until, Some(NOW.saturating_add(45_000)));
+            }
+            other => panic!("{other:?}"),
+        }
+        let reset = vec![("x-mws-quota-resetsOn".to_owned(), "2020-06-11T08:20:00Z".to_owned())];
+        match judge(Call::RequestReport, 503, "QuotaExceeded", &reset) {
+            Verdict::Throttled { budget, until, .. } => {
+                assert_eq!(budget, "amazon-mws:RequestReport");
+                assert_eq!(until, Some(NOW.saturating_add(20 * 60_000)));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn quota_headers_lower_the_bucket_and_none_left_empties_it_until_the_reset() {
+        let flow = Flow::create(
+            ReportSpec::new(super::super::Region::Na, "_GET_MERCHANT_LISTINGS_DATA_"),
+            &JobConfig::default(),
+            NOW,
+        )
+        .unwrap();
+        let mut life = Lifecycle::new(NOW, flow.rate_budgets(NOW));
+        let config = JobConfig::default();
+        let mut events = VecDeque::new();
+        let mut cx = Cx::new(NOW, &config, &mut events);
+        let headers = |remaining: &str| {
+            vec![
+                ("x-mws-quota-max".to_owned(), "60.0".to_owned()),
+                ("x-mws-quota-remaining".to_owned(), remaining.to_owned()),
+                ("x-mws-quota-resetson".to_owned(), "2020-06-11T08:30:00.000Z".to_owned()),
+            ]
+        };
+        // Two left of the hour: two requests now, the third waits.
+        observe_quota(&mut life, &mut cx, Call::GetReport, &headers("2.0"));
+        let bucket = life.budget("amazon-mws:GetReport").unwrap();
+        assert!(bucket.try_take(NOW).is_ok() && bucket.try_take(NOW).is_ok());
+        assert!(bucket.try_take(NOW).is_err());
+        // None left: nothing before the reset, and the host is told.
+        observe_quota(&mut life, &mut cx, Call::RequestReport, &headers("0.0"));
+        let bucket = life.budget("amazon-mws:RequestReport").unwrap();
+        assert_eq!(bucket.try_take(NOW), Err(Millis(1_591_864_200_000)));
+        assert!(events.iter().any(|e| matches!(e, Event::Throttled { .. })));
+        // Hostile values change nothing.
+        let mut cx = Cx::new(NOW, &config, &mut events);
+        for value in ["-1", "NaN", "inf", "lots"] {
+            observe_quota(&mut life, &mut cx, Call::GetReportList, &headers(value));
+        }
+        assert!(life.budget("amazon-mws:GetReportList").unwrap().try_take(NOW).is_ok());
+    }
 
     #[test]
     fn the_signed_host_drops_standard_ports_and_keeps_a_path_prefix() {

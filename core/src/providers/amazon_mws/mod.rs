@@ -19,7 +19,7 @@
 //! `shared/specs/amazon-mws/`: NOTES.md, the docs pages, the recorded
 //! answers and `signing-test-vectors.json`):
 //! - Every call is a `POST` of a form body to `{endpoint}/Reports/2009-01-01`,
-//!   signed with Signature Version 2, HmacSHA256 ([`sign`]): the secret key
+//!   signed with Signature Version 2, HmacSHA256 (`sign.rs`): the secret key
 //!   signs inline, so no `Action::Sign` is needed. `Timestamp` comes from the
 //!   job's clock; MWS refuses one more than 15 minutes off, so a signed
 //!   request carries `send_before` = now + 5 minutes.
@@ -36,7 +36,7 @@
 //!   Amazon's code and message; an unknown request or report id is
 //!   `ReportFailed{NotFound}`.
 //! - Answers are XML, read with a streaming reader by local name (the
-//!   namespace drifted), in any element order ([`wire`]).
+//!   namespace drifted), in any element order (`wire.rs`).
 //! - GetReport is on the API host (no presigned link). Its body is the raw
 //!   report with a `Content-MD5` header; the MD5 is checked over the raw
 //!   bytes as they stream, before any decoding. A mismatch, or a missing

@@ -13,7 +13,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::config::{Credentials, Output, RateLimit, ReportSpec, API_ORIGIN};
-use super::date::parse_http_date;
+use crate::http_date::parse_http_date;
 use super::wire;
 use crate::action::{Event, Phase, WaitReason, Warning};
 use crate::config::JobConfig;

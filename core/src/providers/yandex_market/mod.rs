@@ -46,7 +46,6 @@
 //!   a new generate.
 
 pub(crate) mod config;
-pub(crate) mod date;
 mod machine;
 mod wire;
 

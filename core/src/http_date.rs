@@ -1,5 +1,6 @@
-//! HTTP dates (`X-RateLimit-Resource-Until`): a small strict parser of the
-//! RFC 822 / RFC 1123 form and its formatter, on the crate's civil-date
+//! HTTP dates (Yandex's `X-RateLimit-Resource-Until`, MWS's
+//! `x-mws-quota-resetsOn` in its documented form): a small strict parser of
+//! the RFC 822 / RFC 1123 form and its formatter, on the crate's civil-date
 //! arithmetic ([`crate::calendar`]).
 
 use crate::calendar::{civil_time, days_from_civil, days_in_month};
