@@ -11,6 +11,12 @@
 //!      complete, signed and says whether to follow redirects), then feed
 //!      [`Input::Head`], [`Input::Chunk`]s and [`Input::End`] — or
 //!      [`Input::TransportFailed`] — with the request's id;
+//!    - [`Action::Sign`]: sign the [`SignRequest`]'s `message` with the key
+//!      it names (the job never holds private keys: a KMS, an HSM or
+//!      WebCrypto may keep them) and feed [`Input::Signature`] with its id
+//!      before its `sign_before`; the signed request follows as a `Send`. A
+//!      late or unknown signature is refused with
+//!      [`InputError::StaleSignature`] and the job asks again;
 //!    - [`Action::Event`]: progress, status, and [`Event::Data`]: decoded
 //!      report bytes, provisional until `Done` (discard them on
 //!      [`Event::DataReset`] or `Failed`).
@@ -122,6 +128,7 @@ mod job;
 mod provider;
 mod retry;
 mod secret;
+mod sign;
 mod snapshot;
 mod sticky;
 mod time;
@@ -158,5 +165,6 @@ pub use provider::Provider;
 pub use providers::registry::{Credentials, JobSpec};
 pub use retry::{PollPolicy, RetryPolicy};
 pub use secret::Secret;
+pub use sign::{SignRequest, SignatureAlgorithm, MAX_SIGNATURE_BYTES};
 pub use snapshot::{Snapshot, FORMAT_VERSION};
 pub use time::Millis;

@@ -14,6 +14,7 @@ macro_rules! for_each_provider {
             AmazonAds amazon_ads "amazon-ads" "Amazon Ads Sponsored Display v2 reports.",
             Lingxing lingxing "lingxing" "Lingxing (领星) OpenAPI Amazon report export.",
             YandexMarket yandex_market "yandex-market" "Yandex Market Partner API reports.",
+            AmazonPay amazon_pay "amazon-pay" "Amazon Pay API v2 reports (requests signed by the host).",
         }
     };
 }

@@ -34,6 +34,13 @@
 //!   ZIP archives of CSV/JSON members, XLSX stand-ins),
 //!   [`credentials`](yandex_market::credentials) and
 //!   [`sample_spec`](yandex_market::sample_spec).
+//! - [`amazon_pay`]: the Amazon Pay v2 reports simulator (every signature
+//!   verified with the merchant's public key, `x-amz-pay-date` skew,
+//!   idempotency keys, 30-second document URLs on the download host),
+//!   [`credentials`](amazon_pay::credentials) and
+//!   [`sample_spec`](amazon_pay::sample_spec).
+//! - [`keys`]: the simulated merchant's RSA key pair (test fixtures) and a
+//!   deterministic RSASSA-PSS signer, which answers `Action::Sign`.
 //! - [`Harness`]: drives a [`ReportJob`](crate::ReportJob) against a
 //!   sandbox in virtual time; it is also the reference host loop.
 //! - [`gzip_compress`], [`zip_archive`]: the writers of the bodies the
@@ -68,9 +75,11 @@ use crate::JobConfig;
 use crate::Provider;
 
 pub mod amazon_ads;
+pub mod amazon_pay;
 mod calendar;
 mod faults;
 mod harness;
+pub mod keys;
 pub mod lingxing;
 mod writers;
 pub mod yandex_market;
@@ -554,6 +563,22 @@ pub(crate) fn encode_segment(segment: &str) -> String {
         .replace('+', "%20")
 }
 
+/// Percent-decodes a path segment; malformed escapes stay as they are.
+pub(crate) fn decode_segment(segment: &str) -> String {
+    form_urlencoded::parse(format!("x={}", segment.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, value)| value.into_owned())
+        .unwrap_or_default()
+}
+
+/// An S3-style XML error document (the presigned download hosts).
+pub(crate) fn s3_error(status: u16, code: &str, message: &str, extra: &str) -> SimResponse {
+    SimResponse::xml(
+        status,
+        &format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message>{extra}<RequestId>SIMULATOR</RequestId></Error>"),
+    )
+}
+
 /// One provider's simulator behind the sandbox.
 pub(crate) trait ProviderSim: fmt::Debug + Send + Sync {
     /// The provider; its name is the path prefix (`/amazon-ads`).
@@ -602,6 +627,7 @@ impl Sandbox {
             Box::new(amazon_ads::Simulator::new(&config)),
             Box::new(lingxing::Simulator::new(&config)),
             Box::new(yandex_market::Simulator::new(&config)),
+            Box::new(amazon_pay::Simulator::new(&config)),
         ];
         Self {
             faults: FaultState::new(&config.faults),
