@@ -44,6 +44,8 @@
 //!   Off by default: an application embedding the core does not get them.
 //! - `testkit`: the virtual-time harness (`sim::Harness`) for downstream
 //!   crates' tests; implies `sim`.
+//! - `rsa`: [`RsaKey`], which answers [`Action::Sign`] with an RSA key the
+//!   host holds (the salt's randomness passed in); `sim` turns it on.
 //! - `md5-asm`: MD5 in assembly on x86/x86_64 (needs a C toolchain).
 //!
 //! # Example: a complete host loop
@@ -165,6 +167,8 @@ pub use provider::Provider;
 pub use providers::registry::{Credentials, JobSpec};
 pub use retry::{PollPolicy, RetryPolicy};
 pub use secret::Secret;
+#[cfg(feature = "rsa")]
+pub use sign::RsaKey;
 pub use sign::{SignRequest, SignatureAlgorithm, MAX_SIGNATURE_BYTES};
 pub use snapshot::{Snapshot, FORMAT_VERSION};
 pub use time::Millis;

@@ -61,3 +61,56 @@ pub struct SignRequest {
     /// a signature fed later is refused and the job signs again.
     pub sign_before: Millis,
 }
+
+/// An RSA private key that answers [`SignRequest`]s (the `rsa` feature), for
+/// hosts that hold the key themselves. The randomness of the RSASSA-PSS salt
+/// comes from the caller, so the core still does no I/O: a host passes its
+/// OS random source (`reportflow-host`'s `RsaSigner` does), the simulators a
+/// seeded one.
+#[cfg(feature = "rsa")]
+#[derive(Clone)]
+pub struct RsaKey {
+    key: rsa::RsaPrivateKey,
+}
+
+#[cfg(feature = "rsa")]
+impl std::fmt::Debug for RsaKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RsaKey(** redacted **)")
+    }
+}
+
+#[cfg(feature = "rsa")]
+impl RsaKey {
+    /// A key from PEM text: PKCS#8 (`BEGIN PRIVATE KEY`) or PKCS#1
+    /// (`BEGIN RSA PRIVATE KEY`), as Amazon Pay's SDKs accept.
+    pub fn from_pem(pem: &str) -> Result<Self, crate::ConfigError> {
+        use rsa::pkcs1::DecodeRsaPrivateKey;
+        use rsa::pkcs8::DecodePrivateKey;
+        rsa::RsaPrivateKey::from_pkcs8_pem(pem)
+            .or_else(|_| rsa::RsaPrivateKey::from_pkcs1_pem(pem))
+            .map(|key| Self { key })
+            // The parser's message could quote the key: say only what to do.
+            .map_err(|_| {
+                crate::ConfigError::invalid(
+                    "privateKey",
+                    "is not an RSA private key in PEM (BEGIN PRIVATE KEY or BEGIN RSA PRIVATE KEY)",
+                )
+            })
+    }
+
+    /// The raw signature `request` asks for, its salt drawn from `rng`.
+    pub fn sign_with<R>(&self, rng: &mut R, request: &SignRequest) -> Vec<u8>
+    where
+        R: rand_core::RngCore + rand_core::CryptoRng,
+    {
+        use rsa::signature::{RandomizedSigner, SignatureEncoding};
+        let SignatureAlgorithm::RsaPssSha256 { salt_length } = request.algorithm;
+        rsa::pss::SigningKey::<sha2::Sha256>::new_with_salt_len(
+            self.key.clone(),
+            salt_length as usize,
+        )
+        .sign_with_rng(rng, request.message.as_bytes())
+        .to_vec()
+    }
+}

@@ -32,6 +32,9 @@ use reportflow::{
 };
 use ureq::http;
 
+use std::sync::Arc;
+
+use crate::signer::Signer;
 use crate::wall_clock;
 
 /// Bytes read from a response body per [`Input::Chunk`].
@@ -56,6 +59,12 @@ pub enum Step<'a> {
     /// can reach the provider. Its `Debug` redacts credentials, but its URL
     /// may be a presigned link: show the method and phase, not the URL.
     Sending(&'a HttpRequest),
+    /// The job asked for a signature and the transport's [`Signer`] could
+    /// not make it (or the transport has none): the job is cancelled.
+    SignFailed {
+        /// Why, in one line.
+        reason: &'a str,
+    },
     /// The job has drained and has nothing to do until `until`; the host is
     /// about to sleep. The right moment to persist [`ReportJob::snapshot`].
     Idle {
@@ -76,6 +85,8 @@ pub enum Step<'a> {
 #[derive(Debug, Clone)]
 pub struct Transport {
     agent: ureq::Agent,
+    /// Answers `Action::Sign`; `None`: a job that asks is cancelled.
+    signer: Option<Arc<dyn Signer>>,
 }
 
 impl Default for Transport {
@@ -93,7 +104,29 @@ impl Transport {
             .user_agent(concat!("reportflow/", env!("CARGO_PKG_VERSION")))
             .build()
             .new_agent();
-        Self { agent }
+        Self {
+            agent,
+            signer: None,
+        }
+    }
+
+    /// The same transport, answering the jobs' signing requests
+    /// (`Action::Sign`) with `signer`.
+    #[must_use]
+    pub fn with_signer(mut self, signer: Arc<dyn Signer>) -> Self {
+        self.signer = Some(signer);
+        self
+    }
+
+    /// The signature `request` asks for, from the transport's signer.
+    fn sign(&self, request: &reportflow::SignRequest) -> Result<Vec<u8>, String> {
+        match &self.signer {
+            Some(signer) => signer.sign(request),
+            None => Err(format!(
+                "the job asks for a signature by key {} and this host has no signer (e.g. --private-key-file)",
+                request.key_id
+            )),
+        }
     }
 
     /// Sends `request` and returns its status, headers and unread body.
@@ -183,8 +216,10 @@ struct Reading {
 /// every request about to go out and every idle moment (see [`Step`]) and
 /// may stop the run by returning
 /// `Break`: the job is then cancelled and `drive` returns
-/// `Err(Error::Cancelled)`. An action this host cannot perform (a future
-/// kind, such as a signing request) cancels the job the same way.
+/// `Err(Error::Cancelled)`. Signing requests are answered by the
+/// transport's [`Signer`] ([`Transport::with_signer`]); one it cannot answer
+/// is reported as [`Step::SignFailed`] and cancels the job the same way, as
+/// does an action this host does not know (a future kind).
 ///
 /// Returns the job's own outcome: `Ok` with the verified [`Summary`] on
 /// `Done`, `Err` with its typed [`Error`] on `Failed`. Transport failures are
@@ -260,6 +295,20 @@ where
                     }
                 }
             }
+            Action::Sign(request) => match transport.sign(&request) {
+                Ok(signature) => {
+                    let input = Input::Signature {
+                        id: request.id,
+                        signature: &signature,
+                    };
+                    feed(job, input);
+                    ControlFlow::Continue(())
+                }
+                Err(reason) => {
+                    let _ = observe(job, Step::SignFailed { reason: &reason });
+                    ControlFlow::Break(())
+                }
+            },
             Action::Event(event) => observe(job, Step::Event(&event)),
             Action::Done(summary) => return Ok(summary),
             Action::Failed(error) => return Err(error),

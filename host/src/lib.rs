@@ -4,6 +4,9 @@
 //!   a blocking HTTP client (`ureq`): the ten-line run loop of the
 //!   `reportflow` crate docs, written once for the CLI, the end-to-end tests
 //!   and any Rust program that is happy to block a thread per job.
+//! - [`signer`] answers the jobs' signing requests: the [`signer::Signer`]
+//!   trait (a KMS or HSM client implements it) and, with `rsa-signer`,
+//!   `RsaSigner` for a private key this process holds.
 //! - [`wall_clock`] reads the time as the core wants it.
 //! - [`sim_server`] (the `sim` feature) serves the reportflow simulators
 //!   ([`reportflow::sim::Sandbox`]) on a local socket (HTTP/1.1,
@@ -16,6 +19,8 @@
 //! - `sim`: [`sim_server`]; turns on `reportflow/sim`. Off by default, so a
 //!   program that only fetches reports gets neither the simulators nor the
 //!   server.
+//! - `rsa-signer`: `signer::RsaSigner` (RSASSA-PSS with the OS's random
+//!   source), used by the CLI's `--private-key-file`.
 //!
 // Links into `sim_server` resolve only with the feature; without it they
 // lead to the features section above (so `cargo doc` without `sim` stays
@@ -45,6 +50,7 @@ compile_error!("reportflow-host's tests need the `sim` feature (see the self dev
 pub mod blocking;
 #[cfg(feature = "sim")]
 mod http1;
+pub mod signer;
 #[cfg(feature = "sim")]
 pub mod sim_server;
 

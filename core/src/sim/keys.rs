@@ -9,14 +9,13 @@
 //! and wrong for production, where a host signs with a real random salt
 //! (`reportflow-host`'s built-in signer, WebCrypto, a KMS).
 
-use rsa::pkcs1::DecodeRsaPrivateKey;
-use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey};
+use rsa::pkcs8::DecodePublicKey;
 use rsa::pss;
-use rsa::signature::{RandomizedSigner, SignatureEncoding, Verifier};
-use rsa::{RsaPrivateKey, RsaPublicKey};
+use rsa::signature::Verifier;
+use rsa::RsaPublicKey;
 use sha2::{Digest, Sha256};
 
-use crate::sign::{SignRequest, SignatureAlgorithm};
+use crate::sign::{RsaKey, SignRequest};
 
 /// The simulated merchant's private key (PKCS#8 PEM): what the simulators
 /// accept signatures from.
@@ -31,7 +30,7 @@ pub const OTHER_PRIVATE_KEY_PEM: &str = include_str!("fixtures/amazon_pay_other_
 /// A private key that signs deterministically (see the module docs).
 #[derive(Clone)]
 pub struct TestSigner {
-    key: RsaPrivateKey,
+    key: RsaKey,
 }
 
 impl std::fmt::Debug for TestSigner {
@@ -53,22 +52,14 @@ impl TestSigner {
 
     /// A key from PEM: PKCS#8 (`BEGIN PRIVATE KEY`) or PKCS#1
     /// (`BEGIN RSA PRIVATE KEY`).
-    pub fn from_pem(pem: &str) -> Result<Self, String> {
-        RsaPrivateKey::from_pkcs8_pem(pem)
-            .or_else(|_| RsaPrivateKey::from_pkcs1_pem(pem))
-            .map(|key| Self { key })
-            .map_err(|e| format!("not an RSA private key in PKCS#8 or PKCS#1 PEM: {e}"))
+    pub fn from_pem(pem: &str) -> Result<Self, crate::ConfigError> {
+        RsaKey::from_pem(pem).map(|key| Self { key })
     }
 
-    /// The raw signature `request` asks for.
+    /// The raw signature `request` asks for (salt derived from the message).
     pub fn sign(&self, request: &SignRequest) -> Vec<u8> {
-        let SignatureAlgorithm::RsaPssSha256 { salt_length } = request.algorithm;
-        let signer =
-            pss::SigningKey::<Sha256>::new_with_salt_len(self.key.clone(), salt_length as usize);
         let mut rng = DerivedRng::new(request.message.as_bytes());
-        signer
-            .sign_with_rng(&mut rng, request.message.as_bytes())
-            .to_vec()
+        self.key.sign_with(&mut rng, request)
     }
 }
 
@@ -157,6 +148,7 @@ impl rand_core::CryptoRng for DerivedRng {}
 mod tests {
     use super::*;
     use crate::http::RequestId;
+    use crate::sign::SignatureAlgorithm;
     use crate::time::Millis;
 
     fn request(salt_length: u32) -> SignRequest {

@@ -21,6 +21,8 @@ const CREDENTIAL_VARS: &[&str] = &[
     "YANDEX_MARKET_OAUTH_TOKEN",
     "LINGXING_APP_ID",
     "LINGXING_APP_SECRET",
+    "AMAZON_PAY_PUBLIC_KEY_ID",
+    "AMAZON_PAY_PRIVATE_KEY_FILE",
 ];
 
 /// A `reportflow sim` child process, killed on drop.
