@@ -3,9 +3,7 @@
 //! verified by the simulator.
 
 use std::fs;
-use std::process::{Output, Stdio};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::process::Output;
 
 mod common;
 
@@ -62,29 +60,8 @@ fn faults_and_a_crash_mid_poll_end_done_byte_identical_with_one_create() {
         "--out",
         out.to_str().unwrap(),
     ];
-    let mut first = fetch_command(&sim, "amazon-pay", &args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    let snapshot = loop {
-        let text = fs::read_to_string(&state).unwrap_or_default();
-        if text.contains("\"reportId\":\"") {
-            break text;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "no report id in the state file"
-        );
-        assert!(
-            first.try_wait().unwrap().is_none(),
-            "the first run ended before it could be killed"
-        );
-        thread::sleep(Duration::from_millis(20));
-    };
-    first.kill().unwrap(); // SIGKILL: no chance to clean up
-    first.wait().unwrap();
+    let snapshot =
+        common::kill_once_a_report_id_is_saved(fetch_command(&sim, "amazon-pay", &args), &state);
     assert!(!out.exists());
 
     let second = done(&common::fetch(&sim, "amazon-pay", &args));

@@ -250,14 +250,7 @@ impl Protocol for Flow {
                     ..Outgoing::get(RESOLVE, url, self.api_headers(credentials))
                 }
             }
-            Call::Download => {
-                let link = life
-                    .link()
-                    .ok_or_else(|| Error::internal(format!("{DOWNLOAD} without a link")))?;
-                // Deliberately nothing of the Ads API: S3 authenticates by the
-                // presigned query, and the token must not leave Amazon Ads.
-                Outgoing::download(DOWNLOAD, link, self.report_body())
-            }
+            Call::Download => life.download(DOWNLOAD, self.report_body())?,
         })
     }
 

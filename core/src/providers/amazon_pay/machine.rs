@@ -232,14 +232,7 @@ impl Protocol for Flow {
                 let path = format!("/report-documents/{id}");
                 Ok(self.signed(cx, DOCUMENT, Method::Get, &path, &[], Vec::new()))
             }
-            Call::Download => {
-                let link = life
-                    .link()
-                    .ok_or_else(|| Error::internal(format!("{DOWNLOAD} without a link")))?;
-                // Nothing of Amazon Pay: the URL is a capability on a
-                // storage host; signed headers must not travel there.
-                Ok(Outgoing::download(DOWNLOAD, link, self.report_body()))
-            }
+            Call::Download => life.download(DOWNLOAD, self.report_body()),
         }
     }
 

@@ -163,3 +163,36 @@ pub(crate) fn json_outcome(output: &Output) -> Value {
     assert_eq!(lines.next(), None, "exactly one line on stdout");
     outcome
 }
+
+/// Starts `command` (a `fetch --state STATE …`), waits until its state file
+/// names a report id, kills it (SIGKILL: no chance to clean up) and returns
+/// the state file's text at that moment.
+pub(crate) fn kill_once_a_report_id_is_saved(
+    mut command: Command,
+    state: &std::path::Path,
+) -> String {
+    let mut first = command
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let snapshot = loop {
+        let text = std::fs::read_to_string(state).unwrap_or_default();
+        if text.contains("\"reportId\":\"") {
+            break text;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "no report id in the state file"
+        );
+        assert!(
+            first.try_wait().unwrap().is_none(),
+            "the first run ended before it could be killed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    first.kill().unwrap();
+    first.wait().unwrap();
+    snapshot
+}
