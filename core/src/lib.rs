@@ -101,6 +101,7 @@
     not(feature = "sim"),
     doc = "[`sim`]: #features\n[`sim::Sandbox`]: #features"
 )]
+#![cfg_attr(not(feature = "rsa"), doc = "[`RsaKey`]: #features")]
 // Without `sim`, the few crate-private helpers only the simulators use
 // (civil-calendar arithmetic, the HTTP-date writer) are dead code. The `sim`
 // build, which clippy and the tests compile, still reports code that is dead
