@@ -3,7 +3,7 @@
 // them in memory (fine for a demo) and shows the first rows.
 
 import { Job, ReportflowError, fetchTransport, runJob } from "reportflow";
-import { simCredentials, simProviders, simSampleSpec } from "reportflow/sim";
+import { simCredentials, simProviders, simSampleSpec, simSigner } from "reportflow/sim";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -107,6 +107,9 @@ async function run() {
     const summary = await runJob(job, {
       transport: fetchTransport(fetch),
       signal: controller.signal,
+      // Amazon Pay: the page signs with WebCrypto (RSA-PSS), the key never
+      // enters the job.
+      signer: await simSigner(),
       onEvent(event) {
         if (event.type === "phaseChanged") phase = event.to;
         if (event.type === "progress") progress = `${kib(event.bytesIn)} in, ${kib(event.bytesOut)} decoded`;

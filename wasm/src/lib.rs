@@ -36,7 +36,9 @@ mod sim;
 pub use integrity::{crc32, gunzip, md5_base64, md5_hex, DecoderStream, GunzipStream};
 pub use job::Job;
 #[cfg(feature = "sim")]
-pub use sim::{sim_credentials, sim_faults, sim_providers, sim_sample_spec, Sandbox};
+pub use sim::{
+    sim_credentials, sim_faults, sim_merchant_key_pem, sim_providers, sim_sample_spec, Sandbox,
+};
 
 use wasm_bindgen::prelude::*;
 

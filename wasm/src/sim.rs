@@ -236,7 +236,16 @@ pub fn sim_providers() -> JsValue {
         Provider::AmazonAds.as_str(),
         Provider::Lingxing.as_str(),
         Provider::YandexMarket.as_str(),
+        Provider::AmazonPay.as_str(),
     ])
+}
+
+/// The simulated Amazon Pay merchant's RSA private key (PKCS#8 PEM): a test
+/// fixture the simulator verifies signatures against, for a host's signer
+/// (e.g. imported into WebCrypto). Useless anywhere else.
+#[wasm_bindgen(js_name = simMerchantKeyPem)]
+pub fn sim_merchant_key_pem() -> String {
+    sim::keys::MERCHANT_PRIVATE_KEY_PEM.to_owned()
 }
 
 /// Credentials the provider's simulator accepts (fake, public values).
@@ -246,6 +255,7 @@ pub fn sim_credentials(provider_name: &str) -> Result<JsValue, JsValue> {
         Provider::AmazonAds => sim::amazon_ads::credentials(),
         Provider::Lingxing => sim::lingxing::credentials(),
         Provider::YandexMarket => sim::yandex_market::credentials(),
+        Provider::AmazonPay => sim::amazon_pay::credentials(),
         other => return Err(Failure::invalid_input(format!("no simulator for {other}")).into()),
     };
     credentials_to_js(&credentials)
@@ -259,6 +269,7 @@ pub fn sim_sample_spec(provider_name: &str, now: f64) -> Result<JsValue, JsValue
         Provider::AmazonAds => sim::amazon_ads::sample_spec(now),
         Provider::Lingxing => sim::lingxing::sample_spec(),
         Provider::YandexMarket => sim::yandex_market::sample_spec(now),
+        Provider::AmazonPay => sim::amazon_pay::sample_spec(now),
         other => return Err(Failure::invalid_input(format!("no simulator for {other}")).into()),
     };
     Ok(convert::to_js(&spec))
@@ -329,6 +340,7 @@ fn credentials_to_js(credentials: &Credentials) -> Result<JsValue, JsValue> {
                     .map_or(JsValue::NULL, |t| t.expose().as_str().into()),
             ),
         ])),
+        Credentials::AmazonPay(_) => Ok(convert::object(&[("provider", "amazon-pay".into())])),
         _ => Err(Failure::internal("no JavaScript form for these credentials yet").into()),
     }
 }
