@@ -75,7 +75,8 @@ async function runInPage(provider: string, simUrl: string): Promise<PageResult> 
   }
 }
 
-for (const provider of simProviders()) {
+// Amazon Pay too: its jobs are signed by WebCrypto (simSigner).
+for (const provider of [...simProviders(), "amazon-pay" as const]) {
   test(`${provider}: Chromium ends done with the reference (Rust CLI) MD5`, async (t) => {
     const sim = await startSim({ seed: SEED });
     try {

@@ -33,7 +33,8 @@ async function groundTruth(baseUrl: string, reportId: string): Promise<Buffer> {
   return Buffer.from(await response.arrayBuffer());
 }
 
-for (const provider of simProviders()) {
+// Amazon Pay too: its jobs are signed by WebCrypto (simSigner).
+for (const provider of [...simProviders(), "amazon-pay" as const]) {
   test(`${provider}: Node ends done with the simulator's bytes and the reference (Rust CLI) MD5 for seed ${SEED}`, async (t) => {
     const sim = await startSim({ seed: SEED });
     try {

@@ -73,6 +73,7 @@ import { Job, runJob, type Action, type Summary, type ReportEvent, ReportflowErr
 export function describe(action: Action): string {
   switch (action.type) {
     case "send": return action.request.url;
+    case "sign": return action.request.keyId;
     case "wait": return String(action.until);
     case "event": return (action.event satisfies ReportEvent).type;
     case "done": return action.summary.md5;

@@ -9,7 +9,8 @@ const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 if (params.get("sim")) $("sim").value = params.get("sim");
 if (params.get("seed")) $("seed").value = params.get("seed");
-for (const provider of simProviders()) $("provider").append(new Option(provider, provider));
+// Amazon Pay too: the page signs its requests with WebCrypto (simSigner).
+for (const provider of [...simProviders(), "amazon-pay"]) $("provider").append(new Option(provider, provider));
 if (params.get("provider")) $("provider").value = params.get("provider");
 
 const kib = (n) => `${(n / 1024).toFixed(1)} KiB`;
