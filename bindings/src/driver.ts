@@ -1,6 +1,6 @@
 // runJob: the one loop. Everything else in the package is conversion.
 
-import type { Action, HttpRequest, ReportEvent, Summary } from "../wasm/reportflow_wasm.js";
+import type { Action, HttpRequest, ReportEvent, SignRequest, Summary } from "../wasm/reportflow_wasm.js";
 import { ReportflowError } from "./errors.js";
 import type { Job } from "./job.js";
 import { classifyFailure, fetchTransport, type Transport } from "./transport.js";
@@ -28,6 +28,31 @@ export interface RunOptions {
    * report silently (it ends `report_may_exist` instead).
    */
   beforeSend?: () => void | Promise<void>;
+  /**
+   * Answers `sign` actions (Amazon Pay): the raw signature of
+   * `request.message` by the key `request.keyId` names. The job never holds
+   * the key; `webCryptoSigner(key)` signs with a WebCrypto `CryptoKey`
+   * (browsers and Node), a KMS client can do the same. Without it, a job
+   * that asks for a signature fails `invalid_config`.
+   */
+  signer?: Signer;
+}
+
+/** Signs what a `sign` action asks: the raw signature bytes. */
+export type Signer = (request: SignRequest) => Uint8Array | Promise<Uint8Array>;
+
+/**
+ * A {@link Signer} over a WebCrypto RSA private key imported for
+ * `{ name: "RSA-PSS", hash: "SHA-256" }` (e.g. from PKCS#8 with
+ * `crypto.subtle.importKey("pkcs8", der, { name: "RSA-PSS", hash: "SHA-256" }, false, ["sign"])`);
+ * the salt length comes from each request.
+ */
+export function webCryptoSigner(key: CryptoKey, subtle: SubtleCrypto = globalThis.crypto.subtle): Signer {
+  return async (request) => {
+    const message = new TextEncoder().encode(request.message);
+    const { saltLength } = request.algorithm;
+    return new Uint8Array(await subtle.sign({ name: "RSA-PSS", saltLength }, key, message));
+  };
 }
 
 /** Longest single timer (setTimeout's limit). */
@@ -49,7 +74,7 @@ function defaultSleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 /** Input errors that only mean "this exchange is no longer wanted". */
-const STALE = new Set(["stale_request", "out_of_order", "finished"]);
+const STALE = new Set(["stale_request", "stale_signature", "out_of_order", "finished"]);
 
 /**
  * Runs a job to its end: performs its requests, waits when it says so,
@@ -185,6 +210,21 @@ export async function runJob(job: Job, options: RunOptions = {}): Promise<Summar
           if (options.beforeSend) await options.beforeSend();
           next = await send(action.request);
           break;
+        case "sign": {
+          if (!options.signer) {
+            job.cancel(now());
+            throw new ReportflowError({
+              code: "invalid_config",
+              blame: "config",
+              retryable: false,
+              message: `the job asks for a signature by key ${action.request.keyId}; pass runJob a signer (e.g. webCryptoSigner)`,
+            });
+          }
+          const signature = await options.signer(action.request);
+          // Late (signBefore passed while signing): the job asks again.
+          feed(() => job.handleSignature(now(), action.request.id, signature));
+          break;
+        }
         case "wait": {
           const ms = action.until - now();
           if (ms > 0) await sleep(ms, signal);

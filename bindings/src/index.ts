@@ -5,7 +5,7 @@
 
 export { Job } from "./job.js";
 export { ReportflowError } from "./errors.js";
-export { runJob, type RunOptions } from "./driver.js";
+export { runJob, webCryptoSigner, type RunOptions, type Signer } from "./driver.js";
 export {
   fetchTransport,
   classifyFailure,
@@ -20,6 +20,8 @@ export type {
   Action,
   AmazonAdsCredentials,
   AmazonAdsSpec,
+  AmazonPayCredentials,
+  AmazonPaySpec,
   LingxingCredentials,
   LingxingSpec,
   YandexMarketCredentials,
@@ -39,6 +41,8 @@ export type {
   Provider,
   ReportEvent,
   ReportEvent as Event,
+  SignatureAlgorithm,
+  SignRequest,
   Summary,
   TransportFailure,
   WaitReason,

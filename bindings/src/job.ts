@@ -91,6 +91,18 @@ export class Job {
     this.#call((job) => job.handleDeferred(now, id, until));
   }
 
+  /**
+   * The raw signature a `sign` action asked for (e.g. WebCrypto's RSA-PSS
+   * result as a `Uint8Array`), before its `signBefore`. Throws
+   * `stale_signature` for a late or unknown id (the job then asks again).
+   */
+  handleSignature(now: number, id: number, signature: Uint8Array): void {
+    if (!(signature instanceof Uint8Array)) {
+      throw new ReportflowError({ code: "invalid_input", blame: "host", retryable: false, message: "signature must be a Uint8Array" });
+    }
+    this.#call((job) => job.handleSignature(now, id, signature));
+  }
+
   /** Stops the job: it ends `failed` with code `cancelled`. */
   cancel(now: number): void {
     this.#call((job) => job.cancel(now));

@@ -10,6 +10,7 @@ import initWasm, * as wasm from "../wasm/reportflow_sim.js";
 import type { Credentials, JobConfig, JobSpec, LoggedRequest, Provider, SandboxOptions, SimRequest, SimResponse } from "../wasm/reportflow_sim.js";
 import { ReportflowError, notInitialised } from "./errors.js";
 import { TransportError, type Transport } from "./transport.js";
+import { webCryptoSigner, type Signer } from "./driver.js";
 
 export type { LoggedRequest, SandboxOptions, SimRequest, SimResponse } from "../wasm/reportflow_sim.js";
 
@@ -105,6 +106,26 @@ export function simCredentials(provider: Provider): Credentials {
 /** A spec a provider's simulator serves. */
 export function simSampleSpec(provider: Provider, now: number = Date.now()): JobSpec {
   return call(() => wasm.simSampleSpec(provider, now));
+}
+
+/**
+ * The simulated Amazon Pay merchant's RSA private key (PKCS#8 PEM): a test
+ * fixture, the key the simulator verifies signatures against.
+ */
+export function simMerchantKeyPem(): string {
+  return call(() => wasm.simMerchantKeyPem());
+}
+
+/**
+ * A WebCrypto {@link Signer} holding {@link simMerchantKeyPem} (imported
+ * non-extractable for RSA-PSS/SHA-256): what `runJob`'s `signer` needs for
+ * Amazon Pay against a simulator, in Node and browsers alike.
+ */
+export async function simSigner(subtle: SubtleCrypto = globalThis.crypto.subtle): Promise<Signer> {
+  const base64 = simMerchantKeyPem().replace(/-----[^-]+-----/g, "").replace(/\s+/g, "");
+  const der = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+  const key = await subtle.importKey("pkcs8", der, { name: "RSA-PSS", hash: "SHA-256" }, false, ["sign"]);
+  return webCryptoSigner(key, subtle);
 }
 
 /** Fault names for `SandboxOptions.faults` and `reportflow sim --fault`. */

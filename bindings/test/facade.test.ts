@@ -197,6 +197,8 @@ test("Action is an exhaustive union for TypeScript", () => {
     switch (action.type) {
       case "send":
         return action.request.method;
+      case "sign":
+        return action.request.keyId;
       case "wait":
         return action.reason.type;
       case "event":

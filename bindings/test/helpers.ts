@@ -125,9 +125,9 @@ export async function referenceMd5(provider: Provider, seed: number, note: (mess
     }
     note(`reportflow fetch has no ${provider} subcommand yet: the reference MD5 comes from a clean Node run`);
     const { Job, runJob, fetchTransport } = await import("reportflow");
-    const { simSampleSpec, simCredentials } = await import("reportflow/sim");
+    const { simSampleSpec, simCredentials, simSigner } = await import("reportflow/sim");
     const job = new Job(simSampleSpec(provider), simConfig(sim.baseUrl, provider, seed), simCredentials(provider));
-    return (await runJob(job, { transport: fetchTransport(fetch) })).md5;
+    return (await runJob(job, { transport: fetchTransport(fetch), signer: await simSigner() })).md5;
   } finally {
     await sim.stop();
   }
@@ -141,8 +141,15 @@ export async function referenceMd5(provider: Provider, seed: number, note: (mess
 export const LINKLESS: readonly string[] = ["amazon-mws"];
 
 export function isDownloadHost(request: LoggedRequest): boolean {
-  return /^\/[^/]+\/_(s3|amazon|files)\//.test(request.path);
+  return /^\/[^/]+\/_(s3|amazon|files|documents)\//.test(request.path);
 }
+
+/**
+ * Providers whose simulator does not implement `corrupt-body`: Amazon Pay
+ * serves uncompressed documents and publishes no checksum, so a flipped byte
+ * is undetectable by any host (see the simulator's FAULT_ANSWERS).
+ */
+export const NO_CORRUPTION_FAULT: readonly Provider[] = ["amazon-pay"];
 
 /** Whether a request carried a provider credential header. */
 export function carriesCredentials(request: LoggedRequest): boolean {

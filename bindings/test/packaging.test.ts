@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { simCredentials, simProviders, simSampleSpec } from "reportflow/sim";
+import { simCredentials, simMerchantKeyPem, simProviders, simSampleSpec } from "reportflow/sim";
 import { bindingsDir, referenceMd5, startSim } from "./helpers.js";
 
 const exec = promisify(execFile);
@@ -20,15 +20,17 @@ const SEED = 9;
 // plain data); the test runs this with the simulator entry's files removed
 // from the installed package, so nothing here can lean on them.
 const PRODUCTION_MJS = `
-import { Job, runJob, fetchTransport, md5Hex } from "reportflow";
+import { Job, runJob, fetchTransport, md5Hex, webCryptoSigner } from "reportflow";
 
-const [baseUrl, jobs] = process.argv.slice(2);
+const [baseUrl, jobs, pem] = process.argv.slice(2);
+const der = Buffer.from(pem.replace(/-----[^-]+-----/g, "").replace(/\\s+/g, ""), "base64");
+const key = await crypto.subtle.importKey("pkcs8", der, { name: "RSA-PSS", hash: "SHA-256" }, false, ["sign"]);
 const out = { md5OfEmpty: md5Hex(new Uint8Array()) };
 for (const { provider, spec, credentials } of JSON.parse(jobs)) {
   const origin = baseUrl + "/" + provider;
   const summary = await runJob(
     new Job(spec, { baseUrl: origin, authBaseUrl: origin, poll: { initialDelayMs: 100, maxDelayMs: 400 } }, credentials),
-    { transport: fetchTransport(fetch) },
+    { transport: fetchTransport(fetch), signer: webCryptoSigner(key) },
   );
   out[provider] = { md5: summary.md5, rows: summary.rows };
 }
@@ -37,10 +39,11 @@ console.log(JSON.stringify(out));
 
 const CHECK_MJS = `
 import { Job, runJob, fetchTransport, md5Hex, ReportflowError } from "reportflow";
-import { Sandbox, sandboxTransport, simProviders, simCredentials, simSampleSpec } from "reportflow/sim";
+import { Sandbox, sandboxTransport, simProviders, simCredentials, simSampleSpec, simSigner } from "reportflow/sim";
 
 const [baseUrl] = process.argv.slice(2);
 const out = {};
+const signer = await simSigner();
 for (const provider of simProviders()) {
   // Offline, in-process, virtual time.
   let t = Date.UTC(2024, 2, 1);
@@ -49,12 +52,13 @@ for (const provider of simProviders()) {
     transport: sandboxTransport(sandbox, { now: () => t }),
     now: () => t,
     sleep: async (ms) => { t += ms; },
+    signer,
   });
   // Over loopback HTTP.
   const origin = baseUrl + "/" + provider;
   const online = await runJob(
     new Job(simSampleSpec(provider), { baseUrl: origin, authBaseUrl: origin, poll: { initialDelayMs: 100, maxDelayMs: 400 } }, simCredentials(provider)),
-    { transport: fetchTransport(fetch) },
+    { transport: fetchTransport(fetch), signer },
   );
   out[provider] = { offlineRows: offline.rows, md5: online.md5, rows: online.rows };
 }
@@ -69,6 +73,7 @@ import { Job, runJob, type Action, type Summary, type ReportEvent, ReportflowErr
 export function describe(action: Action): string {
   switch (action.type) {
     case "send": return action.request.url;
+    case "sign": return action.request.keyId;
     case "wait": return String(action.until);
     case "event": return (action.event satisfies ReportEvent).type;
     case "done": return action.summary.md5;
@@ -116,7 +121,7 @@ test("npm pack → install the tarball → import from Node → run a job", { ti
     // A simulator of its own: the reports it creates must not use up the
     // rate limits (Yandex's generate quota) of the run below.
     const productionSim = await startSim({ seed: SEED });
-    const { stdout: production } = await exec(process.execPath, ["production.mjs", productionSim.baseUrl, JSON.stringify(jobs)], { cwd: project, timeout: 120_000 }).finally(
+    const { stdout: production } = await exec(process.execPath, ["production.mjs", productionSim.baseUrl, JSON.stringify(jobs), simMerchantKeyPem()], { cwd: project, timeout: 120_000 }).finally(
       () => productionSim.stop(),
     );
     const alone = JSON.parse(production.trim()) as Record<string, { md5: string; rows: number }> & { md5OfEmpty: string };

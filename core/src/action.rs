@@ -7,6 +7,7 @@ use crate::http::{HttpRequest, RequestId};
 use crate::integrity::{Charset, Md5Check};
 use crate::provider::Provider;
 use crate::records::RecordFormat;
+use crate::sign::SignRequest;
 use crate::time::Millis;
 
 /// The next thing the host must do, returned by [`crate::ReportJob::poll`].
@@ -21,6 +22,15 @@ pub enum Action {
     /// abort the old transfer; its inputs are answered with
     /// [`crate::InputError::StaleRequest`].
     Send(HttpRequest),
+    /// Sign `message` with the key `key_id` names, as `algorithm` says, and
+    /// feed the raw signature with [`crate::Input::Signature`] and this id
+    /// before `sign_before`. The job holds no private key: the host signs
+    /// wherever the key lives (a KMS, an HSM, WebCrypto, or a built-in
+    /// signer). The signed request follows as a `Send`. Until the signature
+    /// arrives, `poll` returns `Wait` with
+    /// [`WaitReason::AwaitingSignature`]; past `sign_before` the job drops
+    /// the request and builds a fresh one (a new `Sign`).
+    Sign(SignRequest),
     /// Nothing to do before `until`: a report is being generated, a rate-limit
     /// bucket is empty, or a request is in flight. The host MUST call `poll`
     /// again no later than `until` and MAY call it earlier (an early call
@@ -64,6 +74,12 @@ pub enum WaitReason {
     /// The host deferred the last request ([`crate::Input::Deferred`]): a
     /// rate budget it shares between jobs has no room yet.
     Deferred,
+    /// A signature was asked for (`Action::Sign`); `until` is when the
+    /// request it signs goes stale.
+    AwaitingSignature {
+        /// The sign request.
+        id: RequestId,
+    },
 }
 
 /// The phase of a report lifecycle, shared by every provider.

@@ -160,6 +160,40 @@ pub(crate) fn parse_rfc3339(text: &str) -> Option<i64> {
     Some(days * 86_400 + hour * 3600 + minute * 60 + second - offset)
 }
 
+/// Seconds since the epoch of an ISO 8601 UTC date-time in the basic format
+/// (`YYYYMMDDTHHMMSSZ`, Amazon Pay's `x-amz-pay-date` and report times) or
+/// the extended one (RFC 3339, see [`parse_rfc3339`]); `None` for anything
+/// else.
+pub(crate) fn parse_iso8601(text: &str) -> Option<i64> {
+    if text.len() != 16 {
+        return parse_rfc3339(text);
+    }
+    let rest = text.get(8..)?;
+    if !rest.starts_with(['T', 't']) || !rest.ends_with(['Z', 'z']) {
+        return None;
+    }
+    let date = format!("{}-{}-{}", text.get(..4)?, text.get(4..6)?, text.get(6..8)?);
+    let days = parse_date(&date)?;
+    let (hour, minute, second) = (
+        digits(text, 9..11)?,
+        digits(text, 11..13)?,
+        digits(text, 13..15)?,
+    );
+    if hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    Some(days * 86_400 + hour * 3600 + minute * 60 + second)
+}
+
+/// `at` as an ISO 8601 basic UTC date-time, `YYYYMMDDTHHMMSSZ`.
+pub(crate) fn format_iso8601_basic(at: Millis) -> String {
+    let t = civil_time(at);
+    format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+        t.year, t.month, t.day, t.hour, t.minute, t.second
+    )
+}
+
 /// The number written with ASCII digits only at `range` of `text`.
 fn digits(text: &str, range: std::ops::Range<usize>) -> Option<i64> {
     let part = text.get(range)?;
@@ -196,6 +230,27 @@ mod tests {
             "２024-03-01T00:00:00Z",
         ] {
             assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn iso8601_basic_and_extended_forms_parse_alike() {
+        let basic = parse_iso8601("20221114T074550Z").unwrap();
+        assert_eq!(Some(basic), parse_iso8601("2022-11-14T07:45:50Z"));
+        assert_eq!(
+            format_iso8601_basic(Millis(basic as u64 * 1000)),
+            "20221114T074550Z"
+        );
+        for bad in [
+            "20221314T074550Z",
+            "20221114T244550Z",
+            "20221114 074550Z",
+            "20221114T074550+",
+            "2022-08-04T00-00-00Z",
+            "2022111T0745500Z",
+            "",
+        ] {
+            assert_eq!(parse_iso8601(bad), None, "{bad}");
         }
     }
 

@@ -500,6 +500,15 @@ pub enum InputError {
         /// The id the host passed.
         id: RequestId,
     },
+    /// A signature for a sign request the job does not wait for: it went
+    /// stale (its `sign_before` passed and the job asked anew), was answered
+    /// already, or was never issued. Nothing was taken; answer the job's
+    /// latest `Sign` instead.
+    #[error("sign request {id} is not pending (late, answered already, or unknown); signature refused — answer the latest Sign action")]
+    StaleSignature {
+        /// The id the host passed.
+        id: RequestId,
+    },
     /// `Chunk`/`End` came before `Head`, or `Head` came twice.
     #[error("request {id}: {detail}; feed Head once, then Chunk*, then End")]
     OutOfOrder {

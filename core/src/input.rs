@@ -56,6 +56,17 @@ pub enum Input<'a> {
         /// When the host expects room for it.
         until: Millis,
     },
+    /// The signature asked for by [`crate::Action::Sign`] with this id: the
+    /// raw signature bytes (not base64), at most
+    /// [`crate::MAX_SIGNATURE_BYTES`]. Refused with
+    /// [`crate::InputError::StaleSignature`] when the job no longer waits
+    /// for it (late, answered already, or never asked).
+    Signature {
+        /// The sign request this answers.
+        id: RequestId,
+        /// The signature as the algorithm produced it.
+        signature: &'a [u8],
+    },
     /// Stop the job: it ends `Failed` with [`crate::Error::Cancelled`]. The
     /// host should abort any request in flight.
     Cancel,

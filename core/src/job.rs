@@ -6,11 +6,13 @@ use crate::action::{Action, Event, PartSummary, Phase, WaitReason};
 use crate::config::JobConfig;
 use crate::error::{ConfigError, Error, ErrorKind, InputError, RestoreError};
 use crate::exchange::{Exchange, Ready, MAX_UNREAD_BYTES};
+use crate::http::{Header, TransportFailure};
 use crate::http::{HttpRequest, RequestId, ResponseLimits};
 use crate::input::Input;
 use crate::provider::Provider;
 use crate::providers::registry::{BoundMachine, Credentials, JobSpec};
 use crate::providers::{Cx, ExchangeFailure, Outgoing, Reply, Step};
+use crate::sign::{SignRequest, MAX_SIGNATURE_BYTES};
 use crate::snapshot::{JobState, Snapshot, Terminal, FORMAT_VERSION};
 use crate::time::Millis;
 
@@ -38,6 +40,9 @@ pub struct ReportJob {
     machine: BoundMachine,
     state: JobState,
     exchange: Option<Exchange>,
+    /// A request waiting for the host's signature (`Action::Sign`). Like the
+    /// exchange, never persisted: a restored job builds and signs afresh.
+    signing: Option<PendingSign>,
     events: VecDeque<Event>,
     /// The parts of the last report body that passed its checks, for the
     /// `Summary` of the `Done` that follows it.
@@ -71,6 +76,7 @@ impl ReportJob {
             machine,
             state,
             exchange: None,
+            signing: None,
             events: VecDeque::new(),
             parts: Vec::new(),
         })
@@ -131,6 +137,7 @@ impl ReportJob {
             machine,
             state,
             exchange: None,
+            signing: None,
             events: VecDeque::new(),
             parts: Vec::new(),
         })
@@ -217,9 +224,23 @@ impl ReportJob {
         let id = match &input {
             Input::Cancel => {
                 self.exchange = None;
+                self.signing = None;
                 self.events.clear();
                 self.finish(Terminal::Failed(Error::Cancelled));
                 return Ok(());
+            }
+            Input::Signature { id, signature } => {
+                let (id, clock) = (*id, self.state.clock);
+                return match self.signing.as_mut() {
+                    Some(pending)
+                        if pending.id == id
+                            && pending.signature.is_none()
+                            && clock < pending.sign_before =>
+                    {
+                        pending.accept(signature)
+                    }
+                    _ => Err(InputError::StaleSignature { id }),
+                };
             }
             Input::Head { id, .. }
             | Input::Chunk { id, .. }
@@ -262,7 +283,7 @@ impl ReportJob {
                 exchange.fail(failure);
                 Ok(())
             }
-            Input::Cancel | Input::Deferred { .. } => return Ok(()),
+            Input::Cancel | Input::Deferred { .. } | Input::Signature { .. } => return Ok(()),
         };
         result.map_err(|detail| InputError::OutOfOrder {
             id,
@@ -323,8 +344,33 @@ impl ReportJob {
                     }
                 }
             }
+            if let Some(pending) = self.signing.take() {
+                match pending.signature {
+                    Some(_) => return self.send(now, pending.into_signed()),
+                    // Stale: the machine hears what a host that let a signed
+                    // request lapse reports, and builds (and signs) anew.
+                    None if now >= pending.sign_before => {
+                        self.deliver(
+                            now,
+                            Reply::Failed(ExchangeFailure::Transport(TransportFailure::Expired)),
+                        );
+                        continue;
+                    }
+                    None => {
+                        let (until, id) = (pending.sign_before, pending.id);
+                        self.signing = Some(pending);
+                        return Action::Wait {
+                            until,
+                            reason: WaitReason::AwaitingSignature { id },
+                        };
+                    }
+                }
+            }
             let step = self.step(now);
             match step {
+                Step::Send(outgoing) if outgoing.signing.is_some() => {
+                    return self.ask_signature(now, outgoing)
+                }
                 Step::Send(outgoing) => return self.send(now, outgoing),
                 Step::Wait { until, reason } => {
                     if until > self.state.deadline {
@@ -384,10 +430,43 @@ impl ReportJob {
         }
     }
 
-    fn send(&mut self, now: Millis, outgoing: Outgoing) -> Action {
-        let config = &self.state.config;
+    /// The next id of the one sequence sign requests and HTTP requests share.
+    fn next_id(&mut self) -> RequestId {
         let id = RequestId::new(self.state.next_request_id.min(RequestId::MAX));
         self.state.next_request_id = self.state.next_request_id.saturating_add(1);
+        id
+    }
+
+    /// Parks a request that lacks its signature and asks the host for it.
+    fn ask_signature(&mut self, now: Millis, mut outgoing: Outgoing) -> Action {
+        let Some(signing) = outgoing.signing.take() else {
+            return self.send(now, outgoing);
+        };
+        let id = self.next_id();
+        let sign_before = outgoing
+            .send_before
+            .unwrap_or_else(|| now.saturating_add(self.state.config.request_timeout_ms));
+        let request = SignRequest {
+            id,
+            key_id: signing.key_id.clone(),
+            algorithm: signing.algorithm,
+            message: signing.message.clone(),
+            sign_before,
+        };
+        self.signing = Some(PendingSign {
+            id,
+            sign_before,
+            outgoing,
+            header: signing.header,
+            prefix: signing.prefix,
+            signature: None,
+        });
+        Action::Sign(request)
+    }
+
+    fn send(&mut self, now: Millis, outgoing: Outgoing) -> Action {
+        let id = self.next_id();
+        let config = &self.state.config;
         self.state.requests = self.state.requests.saturating_add(1);
         let is_report = outgoing.report_body.is_some();
         let timeout_ms = if is_report {
@@ -441,6 +520,47 @@ impl ReportJob {
                 });
             }
         }
+    }
+}
+
+/// A request parked until the host's signature arrives.
+#[derive(Debug)]
+struct PendingSign {
+    id: RequestId,
+    sign_before: Millis,
+    outgoing: Outgoing,
+    header: &'static str,
+    prefix: String,
+    /// The signature, base64, once the host answered.
+    signature: Option<String>,
+}
+
+impl PendingSign {
+    /// Takes the host's signature, or refuses one no algorithm produces.
+    fn accept(&mut self, signature: &[u8]) -> Result<(), InputError> {
+        use base64::Engine as _;
+        if signature.is_empty() || signature.len() > MAX_SIGNATURE_BYTES {
+            return Err(InputError::Invalid {
+                detail: format!(
+                    "sign request {}: a signature of {} bytes (expected 1 to {MAX_SIGNATURE_BYTES} raw bytes, not base64 text)",
+                    self.id,
+                    signature.len()
+                ),
+            });
+        }
+        self.signature = Some(base64::engine::general_purpose::STANDARD.encode(signature));
+        Ok(())
+    }
+
+    /// The request with its signature header, ready to send.
+    fn into_signed(mut self) -> Outgoing {
+        let value = format!("{}{}", self.prefix, self.signature.unwrap_or_default());
+        // A signature authorizes the request (until its date ages): kept out
+        // of every `Debug`.
+        self.outgoing
+            .headers
+            .push(Header::secret(self.header, value));
+        self.outgoing
     }
 }
 

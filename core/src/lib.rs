@@ -11,6 +11,12 @@
 //!      complete, signed and says whether to follow redirects), then feed
 //!      [`Input::Head`], [`Input::Chunk`]s and [`Input::End`] — or
 //!      [`Input::TransportFailed`] — with the request's id;
+//!    - [`Action::Sign`]: sign the [`SignRequest`]'s `message` with the key
+//!      it names (the job never holds private keys: a KMS, an HSM or
+//!      WebCrypto may keep them) and feed [`Input::Signature`] with its id
+//!      before its `sign_before`; the signed request follows as a `Send`. A
+//!      late or unknown signature is refused with
+//!      [`InputError::StaleSignature`] and the job asks again;
 //!    - [`Action::Event`]: progress, status, and [`Event::Data`]: decoded
 //!      report bytes, provisional until `Done` (discard them on
 //!      [`Event::DataReset`] or `Failed`).
@@ -38,6 +44,8 @@
 //!   Off by default: an application embedding the core does not get them.
 //! - `testkit`: the virtual-time harness (`sim::Harness`) for downstream
 //!   crates' tests; implies `sim`.
+//! - `rsa`: [`RsaKey`], which answers [`Action::Sign`] with an RSA key the
+//!   host holds (the salt's randomness passed in); `sim` turns it on.
 //! - `md5-asm`: MD5 in assembly on x86/x86_64 (needs a C toolchain).
 //!
 //! # Example: a complete host loop
@@ -93,6 +101,7 @@
     not(feature = "sim"),
     doc = "[`sim`]: #features\n[`sim::Sandbox`]: #features"
 )]
+#![cfg_attr(not(feature = "rsa"), doc = "[`RsaKey`]: #features")]
 // Without `sim`, the few crate-private helpers only the simulators use
 // (civil-calendar arithmetic, the HTTP-date writer) are dead code. The `sim`
 // build, which clippy and the tests compile, still reports code that is dead
@@ -123,6 +132,7 @@ mod job;
 mod provider;
 mod retry;
 mod secret;
+mod sign;
 mod snapshot;
 mod sticky;
 mod time;
@@ -159,5 +169,8 @@ pub use provider::Provider;
 pub use providers::registry::{Credentials, JobSpec};
 pub use retry::{PollPolicy, RetryPolicy};
 pub use secret::Secret;
+#[cfg(feature = "rsa")]
+pub use sign::RsaKey;
+pub use sign::{SignRequest, SignatureAlgorithm, MAX_SIGNATURE_BYTES};
 pub use snapshot::{Snapshot, FORMAT_VERSION};
 pub use time::Millis;

@@ -15,6 +15,7 @@ macro_rules! for_each_provider {
             Lingxing lingxing "lingxing" "Lingxing (领星) OpenAPI Amazon report export.",
             YandexMarket yandex_market "yandex-market" "Yandex Market Partner API reports.",
             AmazonMws amazon_mws "amazon-mws" "Amazon MWS Reports (2009-01-01), the legacy Marketplace Web Service.",
+            AmazonPay amazon_pay "amazon-pay" "Amazon Pay API v2 reports (requests signed by the host).",
         }
     };
 }

@@ -3,8 +3,8 @@
 //! contract asks) and across lost, hung or reset answers, the simulator
 //! accepts at most one report per job, unless the host's config allows a
 //! second create. A create whose answer was never seen ends the job
-//! `ReportMayExist` (none of today's providers has an idempotency key or a
-//! way to find the report).
+//! `ReportMayExist`, except at Amazon Pay, whose create honours an
+//! idempotency key: the job repeats it and gets the same report.
 
 mod common;
 
@@ -12,8 +12,8 @@ use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use reportflow::providers::Provider;
 use reportflow::sim::{
-    amazon_ads, amazon_mws, lingxing, yandex_market, ChunkPlan, Fault, FaultPlan, Harness,
-    Interference, Sandbox, SandboxConfig,
+    amazon_ads, amazon_mws, amazon_pay, lingxing, yandex_market, ChunkPlan, Fault, FaultPlan,
+    Harness, Interference, Sandbox, SandboxConfig,
 };
 use reportflow::{Credentials, Error, JobConfig, JobSpec, Millis, ReportJob, TransportFailure};
 
@@ -24,12 +24,19 @@ const MAX_STEPS: usize = 40_000;
 /// up to here gets its crash.
 const CRASH_STEPS: usize = 80;
 
-const PROVIDERS: [Provider; 4] = [
+const PROVIDERS: [Provider; 5] = [
     Provider::AmazonAds,
     Provider::Lingxing,
     Provider::YandexMarket,
     Provider::AmazonMws,
+    Provider::AmazonPay,
 ];
+
+/// Whether the provider's create honours an idempotency key, so a lost
+/// create is repeated safely instead of ending `ReportMayExist`.
+fn idempotent(provider: Provider) -> bool {
+    provider == Provider::AmazonPay
+}
 
 fn cases() -> u32 {
     // Tests may read the environment; the core library may not.
@@ -45,6 +52,7 @@ fn spec(provider: Provider) -> JobSpec {
         Provider::AmazonAds => amazon_ads::sample_spec(START),
         Provider::Lingxing => lingxing::sample_spec(),
         Provider::AmazonMws => amazon_mws::sample_spec(START),
+        Provider::AmazonPay => amazon_pay::sample_spec(START),
         _ => yandex_market::sample_spec(START),
     }
 }
@@ -54,6 +62,7 @@ fn credentials_for(provider: Provider) -> fn() -> Credentials {
         Provider::AmazonAds => amazon_ads::credentials,
         Provider::Lingxing => lingxing::credentials,
         Provider::AmazonMws => amazon_mws::credentials,
+        Provider::AmazonPay => amazon_pay::credentials,
         _ => yandex_market::credentials,
     }
 }
@@ -71,6 +80,9 @@ fn creates(harness: &Harness, provider: Provider) -> usize {
         Provider::AmazonMws => sandbox
             .simulator::<amazon_mws::Simulator>()
             .map_or(0, amazon_mws::Simulator::requests_accepted),
+        Provider::AmazonPay => sandbox
+            .simulator::<amazon_pay::Simulator>()
+            .map_or(0, amazon_pay::Simulator::reports_created),
         _ => sandbox
             .simulator::<yandex_market::Simulator>()
             .map_or(0, yandex_market::Simulator::reports_created),
@@ -140,9 +152,16 @@ fn a_crash_at_every_step_makes_at_most_one_report() {
                 creates(&harness, provider)
             );
         }
-        // Some crash caught the create in flight (and only those end typed).
-        assert!(may_exist >= 1, "{provider}: no crash hit the create");
-        assert!(may_exist < CRASH_STEPS / 2, "{provider}: {may_exist}");
+        if idempotent(provider) {
+            assert_eq!(
+                may_exist, 0,
+                "{provider}: a lost create is repeated with its key"
+            );
+        } else {
+            // Some crash caught the create in flight (and only those end typed).
+            assert!(may_exist >= 1, "{provider}: no crash hit the create");
+            assert!(may_exist < CRASH_STEPS / 2, "{provider}: {may_exist}");
+        }
     }
 }
 
@@ -162,7 +181,8 @@ fn a_crash_during_the_create_makes_a_second_report_only_when_allowed() {
             check_end(&mut harness, provider).expect("a typed end"),
             "{provider}: allowed, the job creates again and finishes"
         );
-        assert_eq!(creates(&harness, provider), 2, "{provider}");
+        let expected = if idempotent(provider) { 1 } else { 2 };
+        assert_eq!(creates(&harness, provider), expected, "{provider}");
     }
 }
 
@@ -200,6 +220,10 @@ proptest! {
         } else {
             prop_assert!(creates(&harness, provider) <= 1, "{provider}: {} reports", creates(&harness, provider));
         }
+        if idempotent(provider) {
+            prop_assert!(creates(&harness, provider) <= 1, "{provider}: {} reports", creates(&harness, provider));
+            prop_assert!(!matches!(run.outcome, Err(Error::ReportMayExist { .. })), "{:?}", run.outcome);
+        }
     }
 }
 
@@ -217,7 +241,13 @@ fn a_lost_or_hung_create_answer_ends_typed() {
                 harness.step().expect("the contract holds");
             }
             let run = harness.drive_bounded(MAX_STEPS).expect("terminal");
-            if creates(&harness, provider) == 1 {
+            if creates(&harness, provider) == 1 && idempotent(provider) {
+                assert!(
+                    run.summary().is_some(),
+                    "{provider} {mishap:?}: {:?}",
+                    run.outcome
+                );
+            } else if creates(&harness, provider) == 1 {
                 assert!(
                     matches!(run.outcome, Err(Error::ReportMayExist { .. })),
                     "{provider} {mishap:?}: {:?}",

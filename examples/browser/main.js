@@ -3,13 +3,14 @@
 // them in memory (fine for a demo) and shows the first rows.
 
 import { Job, ReportflowError, fetchTransport, runJob } from "reportflow";
-import { simCredentials, simProviders, simSampleSpec } from "reportflow/sim";
+import { simCredentials, simProviders, simSampleSpec, simSigner } from "reportflow/sim";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 if (params.get("sim")) $("sim").value = params.get("sim");
 if (params.get("seed")) $("seed").value = params.get("seed");
-for (const provider of simProviders()) $("provider").append(new Option(provider, provider));
+// Amazon Pay too: the page signs its requests with WebCrypto (simSigner).
+for (const provider of [...simProviders(), "amazon-pay"]) $("provider").append(new Option(provider, provider));
 if (params.get("provider")) $("provider").value = params.get("provider");
 
 const kib = (n) => `${(n / 1024).toFixed(1)} KiB`;
@@ -107,6 +108,9 @@ async function run() {
     const summary = await runJob(job, {
       transport: fetchTransport(fetch),
       signal: controller.signal,
+      // Amazon Pay: the page signs with WebCrypto (RSA-PSS), the key never
+      // enters the job.
+      signer: await simSigner(),
       onEvent(event) {
         if (event.type === "phaseChanged") phase = event.to;
         if (event.type === "progress") progress = `${kib(event.bytesIn)} in, ${kib(event.bytesOut)} decoded`;

@@ -23,25 +23,22 @@
 
 use std::io::{self, Read};
 use std::ops::ControlFlow;
+use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
 use reportflow::{
-    Action, Body, Error, Event, HttpRequest, Input, Millis, RedirectPolicy, ReportJob, RequestId,
-    Summary, TransportFailure, WaitReason,
+    Body, Error, Event, HttpRequest, Input, Millis, RedirectPolicy, ReportJob, RequestId, Summary,
+    TransportFailure, WaitReason,
 };
 use ureq::http;
 
+use crate::run_loop::{self, feed, feed_piece, Next, MAX_REDIRECTS, STATUS_LINE_SLACK};
+use crate::signer::Signer;
 use crate::wall_clock;
 
 /// Bytes read from a response body per [`Input::Chunk`].
 pub const READ_CHUNK_BYTES: usize = 64 << 10;
-/// Redirects followed for a request whose policy is
-/// [`RedirectPolicy::Follow`].
-pub(crate) const MAX_REDIRECTS: u32 = 10;
-/// Room for the status line on top of the job's header limit, which counts
-/// names and values only.
-pub(crate) const STATUS_LINE_SLACK: u64 = 1 << 10;
 
 /// What [`drive`] tells its observer.
 #[derive(Debug)]
@@ -56,6 +53,12 @@ pub enum Step<'a> {
     /// can reach the provider. Its `Debug` redacts credentials, but its URL
     /// may be a presigned link: show the method and phase, not the URL.
     Sending(&'a HttpRequest),
+    /// The job asked for a signature and the transport's [`Signer`] could
+    /// not make it (or the transport has none): the job is cancelled.
+    SignFailed {
+        /// Why, in one line.
+        reason: &'a str,
+    },
     /// The job has drained and has nothing to do until `until`; the host is
     /// about to sleep. The right moment to persist [`ReportJob::snapshot`].
     Idle {
@@ -76,6 +79,8 @@ pub enum Step<'a> {
 #[derive(Debug, Clone)]
 pub struct Transport {
     agent: ureq::Agent,
+    /// Answers `Action::Sign`; `None`: a job that asks is cancelled.
+    signer: Option<Arc<dyn Signer>>,
 }
 
 impl Default for Transport {
@@ -93,7 +98,18 @@ impl Transport {
             .user_agent(concat!("reportflow/", env!("CARGO_PKG_VERSION")))
             .build()
             .new_agent();
-        Self { agent }
+        Self {
+            agent,
+            signer: None,
+        }
+    }
+
+    /// The same transport, answering the jobs' signing requests
+    /// (`Action::Sign`) with `signer`.
+    #[must_use]
+    pub fn with_signer(mut self, signer: Arc<dyn Signer>) -> Self {
+        self.signer = Some(signer);
+        self
     }
 
     /// Sends `request` and returns its status, headers and unread body.
@@ -183,8 +199,10 @@ struct Reading {
 /// every request about to go out and every idle moment (see [`Step`]) and
 /// may stop the run by returning
 /// `Break`: the job is then cancelled and `drive` returns
-/// `Err(Error::Cancelled)`. An action this host cannot perform (a future
-/// kind, such as a signing request) cancels the job the same way.
+/// `Err(Error::Cancelled)`. Signing requests are answered by the
+/// transport's [`Signer`] ([`Transport::with_signer`]); one it cannot answer
+/// is reported as [`Step::SignFailed`] and cancels the job the same way, as
+/// does an action this host does not know (a future kind).
 ///
 /// Returns the job's own outcome: `Ok` with the verified [`Summary`] on
 /// `Done`, `Err` with its typed [`Error`] on `Failed`. Transport failures are
@@ -200,119 +218,67 @@ where
     let mut reading: Option<Reading> = None;
     let mut buffer = vec![0u8; READ_CHUNK_BYTES];
     loop {
-        let action = job.poll(wall_clock());
-        let flow = match action {
-            Action::Send(request) => {
-                // The job moved on from any response still being read (it
-                // failed a limit or timed out): abandon that one.
+        let awaited = reading.as_ref().map(|r| r.id);
+        match run_loop::next(job, awaited, transport.signer.as_deref(), &mut observe) {
+            Next::Send(request) => {
                 reading = None;
-                let flow = observe(job, Step::Sending(&request));
-                if flow.is_continue() {
-                    match transport.open(&request) {
-                        Ok(response) => {
-                            let head = Input::Head {
-                                id: request.id,
-                                status: response.status,
-                                headers: &response.headers,
-                            };
-                            feed(job, head);
-                            reading = Some(Reading {
-                                id: request.id,
-                                body: response.body,
-                            });
-                        }
-                        Err(failure) => feed(
-                            job,
-                            Input::TransportFailed {
-                                id: request.id,
-                                failure,
-                            },
-                        ),
+                match transport.open(&request) {
+                    Ok(response) => {
+                        let head = Input::Head {
+                            id: request.id,
+                            status: response.status,
+                            headers: &response.headers,
+                        };
+                        feed(job, head);
+                        reading = Some(Reading {
+                            id: request.id,
+                            body: response.body,
+                        });
                     }
+                    Err(failure) => feed(
+                        job,
+                        Input::TransportFailed {
+                            id: request.id,
+                            failure,
+                        },
+                    ),
                 }
-                flow
             }
-            Action::Wait { until, reason } => {
-                let awaited = match &reason {
-                    WaitReason::AwaitingResponse { id } => Some(*id),
-                    _ => None,
-                };
-                match reading.as_mut().filter(|r| Some(r.id) == awaited) {
-                    Some(current) => {
-                        if !feed_next_piece(job, current, &mut buffer) {
-                            reading = None;
-                        }
-                        ControlFlow::Continue(())
-                    }
-                    None => {
+            Next::ReadBody => {
+                if let Some(current) = reading.as_mut() {
+                    let piece = read_piece(&mut current.body, &mut buffer);
+                    if !feed_piece(job, current.id, piece) {
                         reading = None;
-                        let flow = observe(
-                            job,
-                            Step::Idle {
-                                until,
-                                reason: &reason,
-                            },
-                        );
-                        if flow.is_continue() {
-                            sleep_until(until);
-                        }
-                        flow
                     }
                 }
             }
-            Action::Event(event) => observe(job, Step::Event(&event)),
-            Action::Done(summary) => return Ok(summary),
-            Action::Failed(error) => return Err(error),
-            // A kind of action this host does not know how to perform.
-            _ => ControlFlow::Break(()),
-        };
-        if flow.is_break() {
-            reading = None;
-            feed(job, Input::Cancel);
+            Next::Sleep(until) => {
+                reading = None;
+                sleep_until(until);
+            }
+            Next::Continue => {}
+            Next::Cancel => {
+                reading = None;
+                feed(job, Input::Cancel);
+            }
+            Next::End(outcome) => return outcome,
         }
     }
 }
 
-/// Reads the next piece of the body and feeds it. Returns whether the body
-/// has more to read.
-fn feed_next_piece(job: &mut ReportJob, reading: &mut Reading, buffer: &mut [u8]) -> bool {
+/// Reads the next piece of a body: bytes, the end (`None`) or a failure.
+fn read_piece<'b>(
+    body: &mut ureq::BodyReader<'static>,
+    buffer: &'b mut [u8],
+) -> Result<Option<&'b [u8]>, TransportFailure> {
     loop {
-        match reading.body.read(buffer) {
-            Ok(0) => {
-                feed(job, Input::End { id: reading.id });
-                return false;
-            }
-            Ok(read) => {
-                feed(
-                    job,
-                    Input::Chunk {
-                        id: reading.id,
-                        bytes: buffer.get(..read).unwrap_or_default(),
-                    },
-                );
-                return true;
-            }
+        match body.read(buffer) {
+            Ok(0) => return Ok(None),
+            Ok(read) => return Ok(Some(buffer.get(..read).unwrap_or_default())),
             Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-            Err(error) => {
-                feed(
-                    job,
-                    Input::TransportFailed {
-                        id: reading.id,
-                        failure: classify(ureq::Error::from(error)),
-                    },
-                );
-                return false;
-            }
+            Err(error) => return Err(classify(ureq::Error::from(error))),
         }
     }
-}
-
-/// Hands an input to the job at the current time.
-pub(crate) fn feed(job: &mut ReportJob, input: Input<'_>) {
-    // An `InputError` means the job no longer waits for this answer (it timed
-    // the request out or finished); it leaves the job unchanged, so the
-    // answer is rightly dropped.
-    let _ = job.handle(wall_clock(), input);
 }
 
 fn sleep_until(until: Millis) {

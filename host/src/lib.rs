@@ -7,6 +7,9 @@
 //! - [`nonblocking`] (the `tokio` feature) is the same loop on a tokio
 //!   runtime over `reqwest`: many jobs, one connection pool, no thread per
 //!   job.
+//! - [`signer`] answers the jobs' signing requests: the [`signer::Signer`]
+//!   trait (a KMS or HSM client implements it) and, with `rsa-signer`,
+//!   `RsaSigner` for a private key this process holds.
 //! - [`wall_clock`] reads the time as the core wants it.
 //! - [`sim_server`] (the `sim` feature) serves the reportflow simulators
 //!   ([`reportflow::sim::Sandbox`]) on a local socket (HTTP/1.1,
@@ -20,6 +23,8 @@
 //!   program that only fetches reports gets neither the simulators nor the
 //!   server.
 //! - `tokio`: [`nonblocking`] (tokio + reqwest with rustls). Off by default.
+//! - `rsa-signer`: `signer::RsaSigner` (RSASSA-PSS with the OS's random
+//!   source), used by the CLI's `--private-key-file`.
 //!
 // Links into `sim_server` resolve only with the feature; without it they
 // lead to the features section above (so `cargo doc` without `sim` stays
@@ -52,6 +57,8 @@ pub mod blocking;
 mod http1;
 #[cfg(feature = "tokio")]
 pub mod nonblocking;
+mod run_loop;
+pub mod signer;
 #[cfg(feature = "sim")]
 pub mod sim_server;
 

@@ -34,16 +34,18 @@
 
 use std::error::Error as _;
 use std::ops::ControlFlow;
+use std::sync::Arc;
 use std::time::Duration;
 
 use reportflow::{
-    Action, Body, Error, HttpRequest, Input, Millis, RedirectPolicy, ReportJob, RequestId, Summary,
-    TransportFailure, WaitReason,
+    Body, Error, HttpRequest, Input, Millis, RedirectPolicy, ReportJob, RequestId, Summary,
+    TransportFailure,
 };
 use reqwest::{header, Method, StatusCode, Url};
 
 pub use crate::blocking::Step;
-use crate::blocking::{feed, MAX_REDIRECTS, STATUS_LINE_SLACK};
+use crate::run_loop::{self, feed, feed_piece, Next, MAX_REDIRECTS, STATUS_LINE_SLACK};
+use crate::signer::Signer;
 use crate::wall_clock;
 
 /// Performs a job's HTTP requests with an async `reqwest` client.
@@ -53,6 +55,8 @@ use crate::wall_clock;
 #[derive(Debug, Clone)]
 pub struct Transport {
     client: reqwest::Client,
+    /// Answers `Action::Sign`; `None`: a job that asks is cancelled.
+    signer: Option<Arc<dyn Signer>>,
 }
 
 impl Default for Transport {
@@ -75,7 +79,20 @@ impl Transport {
             .user_agent(concat!("reportflow/", env!("CARGO_PKG_VERSION")))
             .build()
             .expect("the rustls client configuration is valid");
-        Self { client }
+        Self {
+            client,
+            signer: None,
+        }
+    }
+
+    /// The same transport, answering the jobs' signing requests
+    /// (`Action::Sign`) with `signer`. The signer is called on the runtime's
+    /// thread: one that waits on a remote KMS should answer from a cache or
+    /// be quick, as the blocking host's is.
+    #[must_use]
+    pub fn with_signer(mut self, signer: Arc<dyn Signer>) -> Self {
+        self.signer = Some(signer);
+        self
     }
 
     /// Sends `request` (following redirects when its policy says so) and
@@ -220,8 +237,10 @@ struct Reading {
 /// the job wants them). `observe` hears every event, every request about to
 /// go out and every idle moment (see [`Step`]) and may stop the run by
 /// returning `Break`: the job is then cancelled and `drive` returns
-/// `Err(Error::Cancelled)`. An action this host cannot perform cancels the
-/// job the same way.
+/// `Err(Error::Cancelled)`. Signing requests are answered by the
+/// transport's [`Signer`] ([`Transport::with_signer`]); one it cannot answer
+/// is reported as [`Step::SignFailed`] and cancels the job the same way, as
+/// does an action this host does not know.
 ///
 /// Returns the job's own outcome: `Ok` with the verified [`Summary`] on
 /// `Done`, `Err` with its typed [`Error`] on `Failed`. Transport failures are
@@ -236,76 +255,54 @@ where
 {
     let mut reading: Option<Reading> = None;
     loop {
-        let action = job.poll(wall_clock());
-        let flow = match action {
-            Action::Send(request) => {
-                // The job moved on from any response still being read (it
-                // failed a limit or timed out): abandon that one.
+        let awaited = reading.as_ref().map(|r| r.id);
+        match run_loop::next(job, awaited, transport.signer.as_deref(), &mut observe) {
+            Next::Send(request) => {
                 reading = None;
-                let flow = observe(job, Step::Sending(&request));
-                if flow.is_continue() {
-                    match transport.open(&request).await {
-                        Ok(response) => {
-                            let headers = response_headers(&response);
-                            let head = Input::Head {
-                                id: request.id,
-                                status: response.status().as_u16(),
-                                headers: &headers,
-                            };
-                            feed(job, head);
-                            reading = Some(Reading {
-                                id: request.id,
-                                body: response,
-                            });
-                        }
-                        Err(failure) => feed(
-                            job,
-                            Input::TransportFailed {
-                                id: request.id,
-                                failure,
-                            },
-                        ),
+                match transport.open(&request).await {
+                    Ok(response) => {
+                        let headers = response_headers(&response);
+                        let head = Input::Head {
+                            id: request.id,
+                            status: response.status().as_u16(),
+                            headers: &headers,
+                        };
+                        feed(job, head);
+                        reading = Some(Reading {
+                            id: request.id,
+                            body: response,
+                        });
                     }
+                    Err(failure) => feed(
+                        job,
+                        Input::TransportFailed {
+                            id: request.id,
+                            failure,
+                        },
+                    ),
                 }
-                flow
             }
-            Action::Wait { until, reason } => {
-                let awaited = match &reason {
-                    WaitReason::AwaitingResponse { id } => Some(*id),
-                    _ => None,
-                };
-                match reading.as_mut().filter(|r| Some(r.id) == awaited) {
-                    Some(current) => {
-                        if !feed_next_piece(job, current).await {
-                            reading = None;
-                        }
-                        ControlFlow::Continue(())
-                    }
-                    None => {
+            Next::ReadBody => {
+                if let Some(current) = reading.as_mut() {
+                    let more = match current.body.chunk().await {
+                        Ok(chunk) => feed_piece(job, current.id, Ok(chunk.as_deref())),
+                        Err(error) => feed_piece(job, current.id, Err(classify(error))),
+                    };
+                    if !more {
                         reading = None;
-                        let flow = observe(
-                            job,
-                            Step::Idle {
-                                until,
-                                reason: &reason,
-                            },
-                        );
-                        if flow.is_continue() {
-                            sleep_until(until).await;
-                        }
-                        flow
                     }
                 }
             }
-            Action::Event(event) => observe(job, Step::Event(&event)),
-            Action::Done(summary) => return Ok(summary),
-            Action::Failed(error) => return Err(error),
-            // A kind of action this host does not know how to perform.
-            _ => ControlFlow::Break(()),
-        };
-        if flow.is_break() {
-            reading = None;
-            feed(job, Input::Cancel);
+            Next::Sleep(until) => {
+                reading = None;
+                sleep_until(until).await;
+            }
+            Next::Continue => {}
+            Next::Cancel => {
+                reading = None;
+                feed(job, Input::Cancel);
+            }
+            Next::End(outcome) => return outcome,
         }
     }
 }
@@ -321,37 +318,6 @@ fn response_headers(response: &reqwest::Response) -> Vec<(String, String)> {
             )
         })
         .collect()
-}
-
-/// Reads the next piece of the body and feeds it. Returns whether the body
-/// has more to read.
-async fn feed_next_piece(job: &mut ReportJob, reading: &mut Reading) -> bool {
-    match reading.body.chunk().await {
-        Ok(Some(bytes)) => {
-            feed(
-                job,
-                Input::Chunk {
-                    id: reading.id,
-                    bytes: &bytes,
-                },
-            );
-            true
-        }
-        Ok(None) => {
-            feed(job, Input::End { id: reading.id });
-            false
-        }
-        Err(error) => {
-            feed(
-                job,
-                Input::TransportFailed {
-                    id: reading.id,
-                    failure: classify(error),
-                },
-            );
-            false
-        }
-    }
 }
 
 async fn sleep_until(until: Millis) {

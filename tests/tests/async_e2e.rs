@@ -4,11 +4,13 @@
 //! the blocking host.
 
 use std::ops::ControlFlow;
+use std::sync::Arc;
 
 use reportflow::providers::Provider;
 use reportflow::sim::{self, FaultPlan, SandboxConfig};
 use reportflow::{Error, Event, JobConfig, PollPolicy, ReportJob, RetryPolicy, Summary};
 use reportflow_host::nonblocking::{drive, Step, Transport};
+use reportflow_host::signer::{RsaSigner, Signer};
 use reportflow_host::sim_server::SimServer;
 use reportflow_host::{blocking, wall_clock};
 
@@ -27,6 +29,17 @@ fn server(faults: &str) -> SimServer {
         .with_generation_ms(300)
         .with_faults(plan);
     SimServer::start("127.0.0.1:0", config).unwrap()
+}
+
+/// The simulated merchant's key, for the providers whose requests the host
+/// signs (Amazon Pay).
+fn signer() -> Arc<dyn Signer> {
+    Arc::new(RsaSigner::from_pem(sim::keys::MERCHANT_PRIVATE_KEY_PEM).unwrap())
+}
+
+/// One connection pool for every job of a test, with the simulated signer.
+fn transport() -> Transport {
+    Transport::new().with_signer(signer())
 }
 
 /// The sandbox's job config with eager polling and retries, so faults cost
@@ -78,7 +91,8 @@ async fn fetch_async(mut job: ReportJob, transport: &Transport) -> Fetched {
 
 fn fetch_blocking(mut job: ReportJob) -> Fetched {
     let mut data = Vec::new();
-    let outcome = blocking::drive(&mut job, &mut blocking::Transport::new(), |_, step| {
+    let mut transport = blocking::Transport::new().with_signer(signer());
+    let outcome = blocking::drive(&mut job, &mut transport, |_, step| {
         keep(&mut data, &step);
         ControlFlow::Continue(())
     });
@@ -95,7 +109,7 @@ fn runtime() -> tokio::runtime::Runtime {
 #[test]
 fn every_provider_ends_done_with_the_ground_truth_and_the_blocking_hosts_bytes() {
     let rt = runtime();
-    let transport = Transport::new();
+    let transport = transport();
     for &provider in Provider::ALL {
         let async_server = server("");
         let fetched = rt.block_on(fetch_async(job(&async_server, provider), &transport));
@@ -126,7 +140,7 @@ fn every_provider_ends_done_with_the_ground_truth_and_the_blocking_hosts_bytes()
 #[test]
 fn faults_are_recovered_byte_identical_to_a_clean_run() {
     let rt = runtime();
-    let transport = Transport::new();
+    let transport = transport();
     let clean_server = server("");
     let clean = rt.block_on(fetch_async(
         job(&clean_server, Provider::AmazonAds),
@@ -164,7 +178,7 @@ fn faults_are_recovered_byte_identical_to_a_clean_run() {
 fn many_jobs_share_one_transport_and_run_interleaved() {
     const JOBS: usize = 12;
     let rt = runtime();
-    let transport = Transport::new();
+    let transport = transport();
     let shared = server("");
     let outcomes = rt.block_on(async {
         let mut set = tokio::task::JoinSet::new();
@@ -213,7 +227,7 @@ fn an_observer_that_breaks_cancels_the_job() {
     let rt = runtime();
     let server = server("");
     let mut job = job(&server, Provider::AmazonAds);
-    let transport = Transport::new();
+    let transport = transport();
     let mut sent = 0;
     let outcome = rt.block_on(drive(&mut job, &transport, |_, step| {
         if matches!(step, Step::Sending(_)) {

@@ -74,6 +74,7 @@ impl Failure {
     pub(crate) fn from_input(error: &InputError) -> Self {
         let code = match error {
             InputError::StaleRequest { .. } => "stale_request",
+            InputError::StaleSignature { .. } => "stale_signature",
             InputError::OutOfOrder { .. } => "out_of_order",
             InputError::Backpressure { .. } => "backpressure",
             InputError::Finished => "finished",
@@ -296,6 +297,9 @@ pub(crate) fn action(action: Action) -> JsValue {
         Action::Send(request) => {
             object(&[("type", "send".into()), ("request", http_request(&request))])
         }
+        // Plain data (no secret: hashes and public header values), so it
+        // crosses as JSON like the other plain types.
+        Action::Sign(request) => object(&[("type", "sign".into()), ("request", to_js(&request))]),
         Action::Wait { until, reason } => object(&[
             ("type", "wait".into()),
             ("until", number(until.as_u64())),

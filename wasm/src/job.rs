@@ -148,6 +148,17 @@ impl Job {
         self.handle(now, Input::Deferred { id, until })
     }
 
+    /// The signature a `sign` action asked for: its raw bytes (e.g. the
+    /// `ArrayBuffer` of WebCrypto's `sign({ name: "RSA-PSS", saltLength },
+    /// key, message)`, as a `Uint8Array`), before the action's
+    /// `signBefore`. A late or unknown id throws `stale_signature`.
+    #[wasm_bindgen(js_name = handleSignature)]
+    pub fn handle_signature(&mut self, now: f64, id: f64, signature: &[u8]) -> JsResult<()> {
+        let now = convert::millis(now)?;
+        let id = convert::request_id(id)?;
+        self.handle(now, Input::Signature { id, signature })
+    }
+
     /// Stops the job: it ends `failed` with code `cancelled`. Abort any
     /// request in flight.
     pub fn cancel(&mut self, now: f64) -> JsResult<()> {

@@ -36,7 +36,9 @@ mod sim;
 pub use integrity::{crc32, gunzip, md5_base64, md5_hex, DecoderStream, GunzipStream};
 pub use job::Job;
 #[cfg(feature = "sim")]
-pub use sim::{sim_credentials, sim_faults, sim_providers, sim_sample_spec, Sandbox};
+pub use sim::{
+    sim_credentials, sim_faults, sim_merchant_key_pem, sim_providers, sim_sample_spec, Sandbox,
+};
 
 use wasm_bindgen::prelude::*;
 
@@ -57,6 +59,7 @@ export type Millis = number;
 
 /** The providers reportflow speaks to. */
 export type Provider = "amazon-ads" | "lingxing" | "yandex-market" | "amazon-mws";
+export type Provider = "amazon-ads" | "lingxing" | "yandex-market" | "amazon-pay";
 
 /** Who has to act to fix a failure. */
 export type Blame = "provider" | "network" | "config" | "data" | "host" | "library";
@@ -66,7 +69,7 @@ export type ErrorCode =
   | "rejected" | "unexpected_status" | "malformed_response" | "response_too_large"
   | "report_too_large" | "gzip" | "md5_mismatch" | "records" | "zip" | "report_failed"
   | "transport" | "retries_exhausted" | "report_may_exist" | "deadline_exceeded" | "cancelled"
-  | "stale_request" | "out_of_order" | "backpressure" | "finished" | "invalid_input" | "invalid_config"
+  | "stale_request" | "stale_signature" | "out_of_order" | "backpressure" | "finished" | "invalid_input" | "invalid_config"
   | "credentials_mismatch" | "unsupported_snapshot" | "malformed_snapshot" | "snapshot_mismatch"
   | "not_initialised" | "internal";
 
@@ -123,6 +126,32 @@ export type WaitReason =
   | { type: "rateLimit"; bucket: string }
   | { type: "awaitingResponse"; id: number }
   | { type: "deferred" };
+  | { type: "awaitingSignature"; id: number };
+
+/**
+ * How to sign: RSASSA-PSS with SHA-256 (digest and MGF1) and a salt of
+ * `saltLength` bytes. WebCrypto: import the key for
+ * `{ name: "RSA-PSS", hash: "SHA-256" }` and call
+ * `crypto.subtle.sign({ name: "RSA-PSS", saltLength }, key, message)`.
+ */
+export type SignatureAlgorithm = { name: "rsaPssSha256"; saltLength: number };
+
+/**
+ * A signing request (`sign` action). The job never holds private keys: sign
+ * the UTF-8 bytes of `message` with the key `keyId` names (a KMS, an HSM,
+ * WebCrypto), and feed the raw signature with `job.handleSignature(now, id,
+ * bytes)` before `signBefore`. The signed request then comes as a `send`.
+ * A late signature, or one for another id, throws `stale_signature`; the job
+ * asks again with a fresh request.
+ */
+export interface SignRequest {
+  id: number;
+  keyId: string;
+  algorithm: SignatureAlgorithm;
+  /** The exact text to sign (not a secret: hashes and public header values). */
+  message: string;
+  signBefore: Millis;
+}
 
 export type Phase = "authorizing" | "creating" | "polling" | "resolvingLink" | "downloading" | "finished";
 
@@ -180,6 +209,7 @@ export type Warning = { type: "partialReport"; status: string; missing: string }
 /** The next thing the host must do. */
 export type Action =
   | { type: "send"; request: HttpRequest }
+  | { type: "sign"; request: SignRequest }
   | { type: "wait"; until: Millis; reason: WaitReason }
   | { type: "event"; event: ReportEvent }
   | { type: "done"; summary: Summary }
@@ -262,6 +292,24 @@ export interface AmazonMwsSpec {
 
 /** Which report to fetch, and from which provider. */
 export type JobSpec = AmazonAdsSpec | LingxingSpec | YandexMarketSpec | AmazonMwsSpec;
+/** An Amazon Pay API v2 report (`POST /v2/reports`), every call signed by the host. */
+export interface AmazonPaySpec {
+  provider: "amazon-pay";
+  region?: "na" | "eu" | "jp";
+  /** Public key id from Seller Central; `LIVE-`/`SANDBOX-` ids use the `/v2` base path. */
+  publicKeyId: string;
+  /** For a legacy key id: the sandbox instead of production. */
+  sandbox?: boolean;
+  /** e.g. `_GET_FLAT_FILE_OFFAMAZONPAYMENTS_SETTLEMENT_DATA_` */
+  reportType: string;
+  /** ISO 8601 UTC, basic (`20221114T074550Z`) or extended. */
+  startTime: string;
+  endTime: string;
+  algorithm?: "AMZN-PAY-RSASSA-PSS-V2" | "AMZN-PAY-RSASSA-PSS";
+}
+
+/** Which report to fetch, and from which provider. */
+export type JobSpec = AmazonAdsSpec | LingxingSpec | YandexMarketSpec | AmazonPaySpec;
 
 /** Login-with-Amazon credentials. */
 export interface AmazonAdsCredentials {
@@ -301,6 +349,13 @@ export interface AmazonMwsCredentials {
 }
 
 export type Credentials = AmazonAdsCredentials | LingxingCredentials | YandexMarketCredentials | AmazonMwsCredentials;
+/** Amazon Pay: no credentials; the host signs each `sign` action. */
+export interface AmazonPayCredentials {
+  provider: "amazon-pay";
+}
+
+export type Credentials =
+  | AmazonAdsCredentials | LingxingCredentials | YandexMarketCredentials | AmazonPayCredentials;
 
 /** How a job behaves; every field is optional. */
 export interface JobConfig {

@@ -230,7 +230,10 @@ impl Sandbox {
     }
 }
 
-/// The providers that have a simulator (and so a sample spec and credentials).
+/// The providers whose simulator runs every generic host test (sample spec
+/// and credentials, no signer needed, the common fault table). Amazon Pay
+/// has a simulator, sample spec and credentials too, but its jobs need a
+/// signer (`simSigner`) and its simulator acts on fewer faults.
 #[wasm_bindgen(js_name = simProviders, unchecked_return_type = "Provider[]")]
 pub fn sim_providers() -> JsValue {
     convert::to_js(&[
@@ -241,6 +244,14 @@ pub fn sim_providers() -> JsValue {
     ])
 }
 
+/// The simulated Amazon Pay merchant's RSA private key (PKCS#8 PEM): a test
+/// fixture the simulator verifies signatures against, for a host's signer
+/// (e.g. imported into WebCrypto). Useless anywhere else.
+#[wasm_bindgen(js_name = simMerchantKeyPem)]
+pub fn sim_merchant_key_pem() -> String {
+    sim::keys::MERCHANT_PRIVATE_KEY_PEM.to_owned()
+}
+
 /// Credentials the provider's simulator accepts (fake, public values).
 #[wasm_bindgen(js_name = simCredentials, unchecked_return_type = "Credentials")]
 pub fn sim_credentials(provider_name: &str) -> Result<JsValue, JsValue> {
@@ -249,6 +260,7 @@ pub fn sim_credentials(provider_name: &str) -> Result<JsValue, JsValue> {
         Provider::Lingxing => sim::lingxing::credentials(),
         Provider::YandexMarket => sim::yandex_market::credentials(),
         Provider::AmazonMws => sim::amazon_mws::credentials(),
+        Provider::AmazonPay => sim::amazon_pay::credentials(),
         other => return Err(Failure::invalid_input(format!("no simulator for {other}")).into()),
     };
     credentials_to_js(&credentials)
@@ -263,6 +275,7 @@ pub fn sim_sample_spec(provider_name: &str, now: f64) -> Result<JsValue, JsValue
         Provider::Lingxing => sim::lingxing::sample_spec(),
         Provider::YandexMarket => sim::yandex_market::sample_spec(now),
         Provider::AmazonMws => sim::amazon_mws::sample_spec(now),
+        Provider::AmazonPay => sim::amazon_pay::sample_spec(now),
         other => return Err(Failure::invalid_input(format!("no simulator for {other}")).into()),
     };
     Ok(convert::to_js(&spec))
@@ -345,6 +358,7 @@ fn credentials_to_js(credentials: &Credentials) -> Result<JsValue, JsValue> {
                     .map_or(JsValue::NULL, |t| t.expose().as_str().into()),
             ),
         ])),
+        Credentials::AmazonPay(_) => Ok(convert::object(&[("provider", "amazon-pay".into())])),
         _ => Err(Failure::internal("no JavaScript form for these credentials yet").into()),
     }
 }

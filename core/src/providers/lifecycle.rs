@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::pacing::{Attempts, LinkRefreshes, Pacing};
-use super::vocabulary::{Cx, Link, Step};
+use super::vocabulary::{Cx, Link, Outgoing, ReportBody, Step};
 use crate::action::{Event, Summary, WaitReason};
 use crate::error::Error;
 use crate::rate::TokenBucket;
@@ -119,6 +119,21 @@ impl<C: Copy> Lifecycle<C> {
     /// The current download link, if one is held.
     pub(crate) fn link(&self) -> Option<&Link> {
         self.link.as_ref()
+    }
+
+    /// The download of the report from the link held, with nothing of the
+    /// provider's API on it: the link is a capability on a storage host,
+    /// and tokens, signatures and API headers must not travel there. No
+    /// link is a bug in the machine (it asked to download without one).
+    pub(crate) fn download(
+        &self,
+        endpoint: &'static str,
+        report_body: ReportBody,
+    ) -> Result<Outgoing, Error> {
+        let link = self
+            .link()
+            .ok_or_else(|| Error::internal(format!("{endpoint} without a link")))?;
+        Ok(Outgoing::download(endpoint, link, report_body))
     }
 
     /// The link, if it has more than `margin_ms` of life left at `now`;

@@ -58,6 +58,21 @@ pub(crate) fn check_credential(field: &str, value: &str) -> Result<(), crate::er
     Ok(())
 }
 
+/// `Retry-After` values beyond this are treated as this (a broken header
+/// must not park a job for days).
+const MAX_RETRY_AFTER_MS: u64 = 60 * 60 * 1000;
+
+/// The instant a `Retry-After: <seconds>` header of an answer received at
+/// `now` names (capped at an hour), if it has one.
+pub(crate) fn retry_after(
+    now: crate::time::Millis,
+    headers: &[(String, String)],
+) -> Option<crate::time::Millis> {
+    crate::http::find_header(headers, "retry-after")
+        .and_then(|value| value.trim().parse::<u64>().ok())
+        .map(|seconds| now.saturating_add(seconds.saturating_mul(1000).min(MAX_RETRY_AFTER_MS)))
+}
+
 /// Percent-encodes an opaque id so it cannot change the URL's shape.
 pub(crate) fn encode_segment(segment: &str) -> String {
     form_urlencoded::byte_serialize(segment.as_bytes())

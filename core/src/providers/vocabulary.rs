@@ -10,6 +10,7 @@ use crate::error::{Error, ErrorKind};
 use crate::http::{Body, Header, Method, RedirectPolicy, TransportFailure};
 use crate::integrity::{Charset, Compression, DecodeSummary, IntegrityError, Md5Digest, ZipError};
 use crate::records::{RecordError, RecordFormat};
+use crate::sign::SignatureAlgorithm;
 use crate::time::Millis;
 
 /// What a machine sees of the job while it decides.
@@ -78,6 +79,23 @@ pub(crate) struct Outgoing {
     /// Signed requests and short-lived links go stale: the host must not
     /// send the request after this instant (see `HttpRequest::send_before`).
     pub(crate) send_before: Option<Millis>,
+    /// The request still lacks its signature header: the job asks the host
+    /// to sign (`Action::Sign`) and sends it once the signature is in.
+    pub(crate) signing: Option<Signing>,
+}
+
+/// What the host must sign for a request, and where the signature goes.
+#[derive(Debug)]
+pub(crate) struct Signing {
+    /// The provider's name for the key.
+    pub(crate) key_id: String,
+    pub(crate) algorithm: SignatureAlgorithm,
+    /// The exact text to sign.
+    pub(crate) message: String,
+    /// The header that carries the signature…
+    pub(crate) header: &'static str,
+    /// …as `prefix` followed by the base64 (standard alphabet) signature.
+    pub(crate) prefix: String,
 }
 
 impl Outgoing {
@@ -92,6 +110,7 @@ impl Outgoing {
             redirect: RedirectPolicy::Follow,
             report_body: None,
             send_before: None,
+            signing: None,
         }
     }
 

@@ -1,7 +1,7 @@
 //! The date forms the simulators speak (`YYYYMMDD`, AWS's basic ISO 8601),
 //! on the crate's civil-date arithmetic ([`crate::calendar`]).
 
-use crate::calendar::{civil_from_days, civil_time, days_from_civil, days_in_month, DAY_MS};
+use crate::calendar::{civil_from_days, days_from_civil, days_in_month};
 use crate::time::Millis;
 
 fn digits(text: &str, range: std::ops::Range<usize>) -> Option<i64> {
@@ -37,34 +37,16 @@ pub(crate) fn format_yyyymmdd(days: i64) -> String {
 
 /// `now` in AWS's basic ISO 8601 form, e.g. `20240301T120000Z`.
 pub(crate) fn amz_date(now: Millis) -> String {
-    let at = civil_time(now);
-    format!(
-        "{}T{:02}{:02}{:02}Z",
-        format_yyyymmdd(at.days),
-        at.hour,
-        at.minute,
-        at.second
-    )
+    crate::calendar::format_iso8601_basic(now)
 }
 
-/// Parses [`amz_date`]'s form back to milliseconds (whole seconds).
+/// Parses [`amz_date`]'s form (and only it) back to milliseconds.
 pub(crate) fn parse_amz_date(text: &str) -> Option<Millis> {
     if text.len() != 16 || text.get(8..9) != Some("T") || text.get(15..16) != Some("Z") {
         return None;
     }
-    let days = u64::try_from(parse_yyyymmdd(text.get(0..8)?)?).ok()?;
-    let (h, m, s) = (
-        digits(text, 9..11)?,
-        digits(text, 11..13)?,
-        digits(text, 13..15)?,
-    );
-    if h > 23 || m > 59 || s > 59 {
-        return None;
-    }
-    let seconds = u64::try_from(h * 3600 + m * 60 + s).ok()?;
-    Some(Millis(
-        days.checked_mul(DAY_MS)?.checked_add(seconds * 1000)?,
-    ))
+    let seconds = u64::try_from(crate::calendar::parse_iso8601(text)?).ok()?;
+    Some(Millis(seconds.checked_mul(1000)?))
 }
 
 #[cfg(test)]

@@ -8,6 +8,9 @@
 //!    - `Send`: persist a snapshot (a create is on record before it can
 //!      reach the provider), hand the request to the sandbox (via
 //!      [`SimRequest::from_http`]), keep the answer in an inbox;
+//!    - `Sign`: sign with the harness's [`TestSigner`] (the simulated
+//!      merchant's key unless [`Harness::with_signer`] says otherwise) and
+//!      feed [`Input::Signature`] at once;
 //!    - `Event`: record it; `Data` is appended to the output, `DataReset`
 //!      truncates it;
 //!    - `Wait`: the drain is over; persist a snapshot; if an answer is
@@ -35,6 +38,7 @@ use std::collections::VecDeque;
 
 use serde::Serialize;
 
+use super::keys::TestSigner;
 use super::{Sandbox, SimRequest, SimResponse};
 use crate::action::{Action, Event, Summary, WaitReason};
 use crate::error::{Error, InputError, RestoreError};
@@ -151,6 +155,16 @@ pub enum ActionRecord {
         #[serde(rename = "timeoutMs")]
         timeout_ms: u64,
     },
+    /// The job asked for a signature (the harness signed at once).
+    Sign {
+        /// Virtual time of the poll.
+        at: Millis,
+        /// Sign request id.
+        id: RequestId,
+        /// The key named.
+        #[serde(rename = "keyId")]
+        key_id: String,
+    },
     /// The job asked to wait.
     Wait {
         /// Virtual time of the poll.
@@ -213,6 +227,7 @@ impl ActionRecord {
     pub const fn at(&self) -> Millis {
         match self {
             Self::Send { at, .. }
+            | Self::Sign { at, .. }
             | Self::Wait { at, .. }
             | Self::Event { at, .. }
             | Self::Data { at, .. }
@@ -234,6 +249,11 @@ impl ActionRecord {
                 body_bytes: request.body.expose().len(),
                 redirect: request.redirect,
                 timeout_ms: request.timeout_ms,
+            },
+            Action::Sign(request) => Self::Sign {
+                at,
+                id: request.id,
+                key_id: request.key_id.clone(),
             },
             Action::Wait { until, reason } => Self::Wait {
                 at,
@@ -558,6 +578,7 @@ pub struct Harness {
     chunks_fed: u64,
     interference: VecDeque<Interference>,
     follow_redirects: bool,
+    signer: TestSigner,
     inbox: Option<Inbox>,
     draining: bool,
     /// The last poll returned `Wait` with no request in flight, and nothing
@@ -589,6 +610,7 @@ impl Harness {
             chunks_fed: 0,
             interference: VecDeque::new(),
             follow_redirects: false,
+            signer: TestSigner::merchant(),
             inbox: None,
             draining: true,
             settled: false,
@@ -609,6 +631,14 @@ impl Harness {
     #[must_use]
     pub fn with_chunks(mut self, chunks: ChunkPlan) -> Self {
         self.chunks = chunks;
+        self
+    }
+
+    /// Answers `Action::Sign` with this key instead of the simulated
+    /// merchant's (e.g. [`TestSigner::other`], which the simulators refuse).
+    #[must_use]
+    pub fn with_signer(mut self, signer: TestSigner) -> Self {
+        self.signer = signer;
         self
     }
 
@@ -789,6 +819,7 @@ impl Harness {
             chunks_fed: self.chunks_fed,
             interference: self.interference.clone(),
             follow_redirects: self.follow_redirects,
+            signer: self.signer.clone(),
             inbox: None,
             draining: true,
             settled: false,
@@ -962,6 +993,20 @@ impl Harness {
                 // before it can reach the provider.
                 self.persist();
                 self.send(request)?;
+            }
+            Action::Sign(request) => {
+                let signature = self.signer.sign(request);
+                self.settled = false;
+                let input = Input::Signature {
+                    id: request.id,
+                    signature: &signature,
+                };
+                if let Err(error) = self.job.handle(self.now, input) {
+                    return Err(self.violation(format!(
+                        "the job refused the signature it asked for ({}): {error}",
+                        request.id
+                    )));
+                }
             }
             Action::Wait { until, .. } => {
                 if *until < self.max_now {

@@ -43,9 +43,10 @@ use serde_json::{json, Map, Value};
 
 use super::calendar::{amz_date, parse_amz_date};
 use super::faults::{Fault, Opportunity};
+use super::writers::amazon_flat_file;
 use super::{
-    encode_segment, fnv1a, truncate_body, ProviderSim, SandboxConfig, SimCx, SimRequest,
-    SimResponse,
+    decode_segment, encode_segment, s3_error, truncate_body, ProviderSim, SandboxConfig, SimCx,
+    SimRequest, SimResponse,
 };
 use crate::calendar::civil_time;
 use crate::http::Method;
@@ -612,7 +613,7 @@ impl Simulator {
         let content = match self.contents.get(&key) {
             Some(content) => Arc::clone(content),
             None => {
-                let tsv = render_flat_file(self.seed, &key, report_type, self.rows);
+                let tsv = amazon_flat_file(self.seed, &key, report_type, self.rows);
                 let gzip = gzip_compress(&tsv, 6);
                 let content = Arc::new(Content { tsv, gzip });
                 self.contents.insert(key, Arc::clone(&content));
@@ -743,7 +744,7 @@ impl Simulator {
                 "",
             );
         }
-        let document_id = decode(object);
+        let document_id = decode_segment(object);
         let Some(task) = self
             .documents
             .get(&document_id)
@@ -950,13 +951,6 @@ fn gateway_error(code: &str, msg: &str, at: Option<Millis>) -> SimResponse {
     SimResponse::json(200, &json!({ "code": code, "msg": msg, "data": data }))
 }
 
-fn s3_error(status: u16, code: &str, message: &str, extra: &str) -> SimResponse {
-    SimResponse::xml(
-        status,
-        &format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message>{extra}<RequestId>SIMULATOR</RequestId></Error>"),
-    )
-}
-
 /// The fields of a token call: multipart (as documented), or a
 /// form-urlencoded body or query string (as some clients send them).
 fn form_fields(request: &SimRequest) -> BTreeMap<String, String> {
@@ -991,66 +985,6 @@ fn form_fields(request: &SimRequest) -> BTreeMap<String, String> {
         fields.extend(form_urlencoded::parse(&request.body).into_owned());
     }
     fields
-}
-
-/// Percent-decodes a path segment; malformed escapes stay as they are.
-fn decode(segment: &str) -> String {
-    form_urlencoded::parse(format!("x={}", segment.replace('+', "%2B")).as_bytes())
-        .next()
-        .map(|(_, value)| value.into_owned())
-        .unwrap_or_default()
-}
-
-/// An Amazon flat file: a header line and `rows` tab-separated rows whose
-/// values depend only on `seed` and `key`.
-fn render_flat_file(seed: u64, key: &str, report_type: &str, rows: u32) -> Vec<u8> {
-    const SKUS: [&str; 6] = [
-        "TEA-GREEN-100",
-        "TEA-BLACK-250",
-        "MUG-CERAMIC-WHT",
-        "KETTLE-1L",
-        "INFUSER-STEEL",
-        "GIFT-SET-ÄÖÜ",
-    ];
-    const STATUS: [&str; 4] = ["Shipped", "Shipped", "Pending", "Cancelled"];
-    const CHANNELS: [&str; 2] = ["Amazon", "Merchant"];
-    let mut state = splitmix64(seed ^ fnv1a(key) ^ fnv1a(report_type));
-    let mut next = move || {
-        state = splitmix64(state);
-        state
-    };
-    let mut out = String::from(
-        "amazon-order-id\tmerchant-order-id\tpurchase-date\torder-status\tfulfillment-channel\tsku\tasin\tquantity\tcurrency\titem-price\n",
-    );
-    for row in 0..rows {
-        let r = next();
-        let index = |n: usize| (r % n as u64) as usize;
-        let sku = SKUS.get(index(SKUS.len())).copied().unwrap_or_default();
-        let order = format!(
-            "{:03}-{:07}-{:07}",
-            100 + r % 900,
-            next() % 10_000_000,
-            next() % 10_000_000
-        );
-        let seconds = 1_709_251_200 + u64::from(row) * 37 + next() % 30;
-        let at = civil_time(Millis(seconds.saturating_mul(1000)));
-        out.push_str(&format!(
-            "{order}\t\t{:04}-{:02}-{:02}T{:02}:{:02}:{:02}+00:00\t{}\t{}\t{sku}\tB0{:08X}\t{}\tUSD\t{}.{:02}\n",
-            at.year,
-            at.month,
-            at.day,
-            at.hour,
-            at.minute,
-            at.second,
-            STATUS.get(index(STATUS.len())).copied().unwrap_or_default(),
-            CHANNELS.get((r >> 8) as usize % 2).copied().unwrap_or_default(),
-            next() & 0xffff_ffff,
-            1 + next() % 5,
-            5 + next() % 95,
-            next() % 100,
-        ));
-    }
-    out.into_bytes()
 }
 
 #[cfg(test)]

@@ -39,6 +39,13 @@
 //!   report, flat files in the marketplace's charset),
 //!   [`credentials`](amazon_mws::credentials) and
 //!   [`sample_spec`](amazon_mws::sample_spec).
+//! - [`amazon_pay`]: the Amazon Pay v2 reports simulator (every signature
+//!   verified with the merchant's public key, `x-amz-pay-date` skew,
+//!   idempotency keys, 30-second document URLs on the download host),
+//!   [`credentials`](amazon_pay::credentials) and
+//!   [`sample_spec`](amazon_pay::sample_spec).
+//! - [`keys`]: the simulated merchant's RSA key pair (test fixtures) and a
+//!   deterministic RSASSA-PSS signer, which answers `Action::Sign`.
 //! - [`Harness`]: drives a [`ReportJob`](crate::ReportJob) against a
 //!   sandbox in virtual time; it is also the reference host loop.
 //! - [`gzip_compress`], [`zip_archive`]: the writers of the bodies the
@@ -74,9 +81,11 @@ use crate::Provider;
 
 pub mod amazon_ads;
 pub mod amazon_mws;
+pub mod amazon_pay;
 mod calendar;
 mod faults;
 mod harness;
+pub mod keys;
 pub mod lingxing;
 mod writers;
 pub mod yandex_market;
@@ -95,6 +104,7 @@ pub fn sample_job(provider: Provider, now: Millis) -> (crate::JobSpec, crate::Cr
     match provider {
         Provider::AmazonAds => (amazon_ads::sample_spec(now), amazon_ads::credentials()),
         Provider::AmazonMws => (amazon_mws::sample_spec(now), amazon_mws::credentials()),
+        Provider::AmazonPay => (amazon_pay::sample_spec(now), amazon_pay::credentials()),
         Provider::Lingxing => (lingxing::sample_spec(), lingxing::credentials()),
         Provider::YandexMarket => (
             yandex_market::sample_spec(now),
@@ -584,6 +594,22 @@ pub(crate) fn encode_segment(segment: &str) -> String {
         .replace('+', "%20")
 }
 
+/// Percent-decodes a path segment; malformed escapes stay as they are.
+pub(crate) fn decode_segment(segment: &str) -> String {
+    form_urlencoded::parse(format!("x={}", segment.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, value)| value.into_owned())
+        .unwrap_or_default()
+}
+
+/// An S3-style XML error document (the presigned download hosts).
+pub(crate) fn s3_error(status: u16, code: &str, message: &str, extra: &str) -> SimResponse {
+    SimResponse::xml(
+        status,
+        &format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message>{extra}<RequestId>SIMULATOR</RequestId></Error>"),
+    )
+}
+
 /// One provider's simulator behind the sandbox.
 pub(crate) trait ProviderSim: fmt::Debug + Send + Sync {
     /// The provider; its name is the path prefix (`/amazon-ads`).
@@ -638,6 +664,7 @@ impl Sandbox {
             Box::new(lingxing::Simulator::new(&config)),
             Box::new(yandex_market::Simulator::new(&config)),
             Box::new(amazon_mws::Simulator::new(&config)),
+            Box::new(amazon_pay::Simulator::new(&config)),
         ];
         Self {
             faults: FaultState::new(&config.faults),

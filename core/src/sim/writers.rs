@@ -7,7 +7,11 @@
 //! [`ZipReader`](crate::integrity::ZipReader)). Outputs depend on the input
 //! only (no timestamps), so simulated bodies are reproducible.
 
+use super::fnv1a;
+use crate::calendar::civil_time;
 use crate::integrity::{Crc32, ZipMethod};
+use crate::retry::splitmix64;
+use crate::time::Millis;
 
 const SIG_LOCAL: u32 = 0x0403_4b50;
 const SIG_CENTRAL: u32 = 0x0201_4b50;
@@ -152,6 +156,58 @@ pub fn zip_archive(members: &[ZipMember<'_>]) -> Vec<u8> {
     out.extend_from_slice(&start.to_le_bytes());
     out.extend_from_slice(&0u16.to_le_bytes());
     out
+}
+
+/// An Amazon flat file (Lingxing's exports, Amazon Pay's reports): a header line and `rows` tab-separated rows whose
+/// values depend only on `seed` and `key`.
+pub(crate) fn amazon_flat_file(seed: u64, key: &str, report_type: &str, rows: u32) -> Vec<u8> {
+    const SKUS: [&str; 6] = [
+        "TEA-GREEN-100",
+        "TEA-BLACK-250",
+        "MUG-CERAMIC-WHT",
+        "KETTLE-1L",
+        "INFUSER-STEEL",
+        "GIFT-SET-ÄÖÜ",
+    ];
+    const STATUS: [&str; 4] = ["Shipped", "Shipped", "Pending", "Cancelled"];
+    const CHANNELS: [&str; 2] = ["Amazon", "Merchant"];
+    let mut state = splitmix64(seed ^ fnv1a(key) ^ fnv1a(report_type));
+    let mut next = move || {
+        state = splitmix64(state);
+        state
+    };
+    let mut out = String::from(
+        "amazon-order-id\tmerchant-order-id\tpurchase-date\torder-status\tfulfillment-channel\tsku\tasin\tquantity\tcurrency\titem-price\n",
+    );
+    for row in 0..rows {
+        let r = next();
+        let index = |n: usize| (r % n as u64) as usize;
+        let sku = SKUS.get(index(SKUS.len())).copied().unwrap_or_default();
+        let order = format!(
+            "{:03}-{:07}-{:07}",
+            100 + r % 900,
+            next() % 10_000_000,
+            next() % 10_000_000
+        );
+        let seconds = 1_709_251_200 + u64::from(row) * 37 + next() % 30;
+        let at = civil_time(Millis(seconds.saturating_mul(1000)));
+        out.push_str(&format!(
+            "{order}\t\t{:04}-{:02}-{:02}T{:02}:{:02}:{:02}+00:00\t{}\t{}\t{sku}\tB0{:08X}\t{}\tUSD\t{}.{:02}\n",
+            at.year,
+            at.month,
+            at.day,
+            at.hour,
+            at.minute,
+            at.second,
+            STATUS.get(index(STATUS.len())).copied().unwrap_or_default(),
+            CHANNELS.get((r >> 8) as usize % 2).copied().unwrap_or_default(),
+            next() & 0xffff_ffff,
+            1 + next() % 5,
+            5 + next() % 95,
+            next() % 100,
+        ));
+    }
+    out.into_bytes()
 }
 
 #[cfg(test)]

@@ -2,6 +2,8 @@
 //! generated transitions (firezone-style: time is a transition too), and
 //! how a harness suffers them.
 
+#![allow(dead_code)] // each test file uses its own subset
+
 use proptest::prelude::*;
 
 use reportflow::sim::{ActionRecord, Fault, FaultPlan, Harness, Interference, Times};
@@ -175,4 +177,66 @@ pub(crate) fn check_twins(
         b.outcome.map(|s| s.report_id)
     );
     Ok(())
+}
+
+/// A generated run of one provider's job: the sandbox's seed, size and
+/// speed, how bodies are chunked, the faults it plans and what the host does
+/// or suffers (and when it cancels).
+#[derive(Debug, Clone)]
+pub(crate) struct World {
+    pub(crate) seed: u64,
+    pub(crate) rows: u32,
+    pub(crate) generation_ms: u64,
+    pub(crate) chunks: (u64, usize, usize),
+    pub(crate) faults: FaultPlan,
+    pub(crate) ops: Vec<Op>,
+    pub(crate) cancel_at: Option<usize>,
+}
+
+/// Worlds with `faults` and host `ops`.
+pub(crate) fn world(
+    faults: impl Strategy<Value = FaultPlan>,
+    ops: impl Strategy<Value = Op>,
+) -> impl Strategy<Value = World> {
+    (
+        any::<u64>(),
+        0u32..300,
+        0u64..30_000,
+        (any::<u64>(), 1usize..64, 64usize..20_000),
+        faults,
+        proptest::collection::vec(ops, 0..24),
+        proptest::option::weighted(0.05, 0usize..24),
+    )
+        .prop_map(
+            |(seed, rows, generation_ms, chunks, faults, ops, cancel_at)| World {
+                seed,
+                rows,
+                generation_ms,
+                chunks,
+                faults,
+                ops,
+                cancel_at,
+            },
+        )
+}
+
+impl World {
+    /// The world's sandbox, and a harness over `job` (made for it) in it.
+    pub(crate) fn harness(
+        &self,
+        start: Millis,
+        job: impl FnOnce(&reportflow::sim::Sandbox) -> reportflow::ReportJob,
+    ) -> Harness {
+        let sandbox = reportflow::sim::Sandbox::new(
+            reportflow::sim::SandboxConfig::default()
+                .with_seed(self.seed)
+                .with_rows(self.rows)
+                .with_generation_ms(self.generation_ms)
+                .with_faults(self.faults.clone()),
+        );
+        let job = job(&sandbox);
+        let (seed, min, max) = self.chunks;
+        Harness::new(job, sandbox, start)
+            .with_chunks(reportflow::sim::ChunkPlan::seeded(seed, min, max))
+    }
 }

@@ -96,7 +96,16 @@ fn run_one(server: &SimServer, entry: &ProviderEntry, seed: u64, quiet: bool) ->
     let mut progress = ProgressView::new(provider, quiet);
     // Hash the decoded bytes as they stream; a reset starts the hash over.
     let mut content_md5 = Md5::new();
-    let outcome = drive(&mut job, &mut Transport::new(), |_, step| {
+    // The simulated merchant's key answers signing requests (Amazon Pay).
+    let mut transport = Transport::new();
+    match crate::providers::simulated_signer() {
+        Ok(signer) => transport = transport.with_signer(signer),
+        Err(error) => {
+            result.outcome = format!("no signer: {error}");
+            return result;
+        }
+    }
+    let outcome = drive(&mut job, &mut transport, |_, step| {
         match step {
             Step::Event(event) => {
                 progress.on_event(event);

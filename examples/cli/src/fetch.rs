@@ -294,6 +294,10 @@ fn fetch(args: &FetchArgs, quiet: bool) -> Result<ExitCode, LocalFailure> {
         .provider
         .job(now, base_url.is_some())
         .map_err(LocalFailure::usage)?;
+    let signer = args
+        .provider
+        .signer(base_url.is_some())
+        .map_err(LocalFailure::usage)?;
     let multipart = matches!(&spec, JobSpec::YandexMarket(spec) if spec.delivers_parts());
     if multipart && args.out.as_deref() == Some("-") {
         return Err(LocalFailure::usage(
@@ -383,7 +387,11 @@ fn fetch(args: &FetchArgs, quiet: bool) -> Result<ExitCode, LocalFailure> {
         ),
     };
     let mut local_error: Option<LocalFailure> = None;
-    let result = drive(&mut job, &mut Transport::new(), |job, step| {
+    let mut transport = Transport::new();
+    if let Some(signer) = signer {
+        transport = transport.with_signer(signer);
+    }
+    let result = drive(&mut job, &mut transport, |job, step| {
         let written = match step {
             Step::Event(event) => {
                 progress.on_event(event);
@@ -401,6 +409,9 @@ fn fetch(args: &FetchArgs, quiet: bool) -> Result<ExitCode, LocalFailure> {
                 }
             }
             Step::Idle { .. } => save(&mut state, job),
+            // The key cannot sign what the job asks (another key id): only
+            // the user can fix that; the state file stays for the rerun.
+            Step::SignFailed { reason } => Err(LocalFailure::usage(reason)),
             // On disk before it goes out: a create in flight is on record,
             // so a rerun after a crash never creates a second report.
             Step::Sending(_) => {

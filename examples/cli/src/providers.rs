@@ -2,14 +2,18 @@
 //! `fetch` flags. Adding a provider is one [`PROVIDERS`] entry plus one
 //! [`FetchProvider`] variant.
 
+use std::sync::Arc;
+
 use clap::{Args, Subcommand};
 use reportflow::providers::amazon_ads::{self, RecordType, Region, Segment, Tactic};
 use reportflow::providers::amazon_mws;
+use reportflow::providers::amazon_pay::{self, SigningAlgorithm};
 use reportflow::providers::lingxing;
 use reportflow::providers::yandex_market::{self, ReportFormat, ReportKind};
 use reportflow::providers::Provider;
 use reportflow::sim;
 use reportflow::{Credentials, JobSpec, Millis};
+use reportflow_host::signer::{RsaSigner, Signer};
 
 /// A provider the CLI runs in `demo`.
 pub(crate) struct ProviderEntry {
@@ -37,6 +41,10 @@ pub(crate) const PROVIDERS: &[ProviderEntry] = &[
         provider: Provider::AmazonMws,
         sample: amazon_mws_sample,
     },
+    ProviderEntry {
+        provider: Provider::AmazonPay,
+        sample: amazon_pay_sample,
+    },
 ];
 
 fn amazon_mws_sample(now: Millis) -> (JobSpec, Credentials) {
@@ -44,6 +52,21 @@ fn amazon_mws_sample(now: Millis) -> (JobSpec, Credentials) {
         sim::amazon_mws::sample_spec(now),
         sim::amazon_mws::credentials(),
     )
+}
+
+fn amazon_pay_sample(now: Millis) -> (JobSpec, Credentials) {
+    (
+        sim::amazon_pay::sample_spec(now),
+        sim::amazon_pay::credentials(),
+    )
+}
+
+/// The signer of the simulated merchant: what answers `Action::Sign` when
+/// the requests go to `reportflow sim` and no key file is given.
+pub(crate) fn simulated_signer() -> Result<Arc<dyn Signer>, String> {
+    RsaSigner::from_pem(sim::keys::MERCHANT_PRIVATE_KEY_PEM)
+        .map(|signer| Arc::new(signer) as Arc<dyn Signer>)
+        .map_err(|e| e.to_string())
 }
 
 fn lingxing_sample(_now: Millis) -> (JobSpec, Credentials) {
@@ -101,6 +124,14 @@ pub(crate) enum FetchProvider {
     /// MWS_AUTH_TOKEN); with --base-url and no credentials, the simulator's
     /// are used.
     AmazonMws(AmazonMwsArgs),
+    /// Amazon Pay API v2 report (POST /v2/reports), every call signed.
+    ///
+    /// Report flags default to the simulator's sample (order-reference data
+    /// of the last week, the simulator's LIVE- key). The requests are signed
+    /// with the RSA private key in --private-key-file (PEM, PKCS#8 or
+    /// PKCS#1); the job itself never holds it. With --base-url and no key
+    /// file, the simulator's test key signs.
+    AmazonPay(AmazonPayArgs),
 }
 
 impl FetchProvider {
@@ -111,6 +142,16 @@ impl FetchProvider {
             Self::YandexMarket(_) => Provider::YandexMarket,
             Self::Lingxing(_) => Provider::Lingxing,
             Self::AmazonMws(_) => Provider::AmazonMws,
+            Self::AmazonPay(_) => Provider::AmazonPay,
+        }
+    }
+
+    /// What answers the job's signing requests (`None`: the provider signs
+    /// nothing through the host).
+    pub(crate) fn signer(&self, simulated: bool) -> Result<Option<Arc<dyn Signer>>, String> {
+        match self {
+            Self::AmazonPay(args) => args.signer(simulated).map(Some),
+            _ => Ok(None),
         }
     }
 
@@ -126,6 +167,7 @@ impl FetchProvider {
             Self::YandexMarket(args) => args.job(now, simulated),
             Self::Lingxing(args) => args.job(simulated),
             Self::AmazonMws(args) => args.job(now, simulated),
+            Self::AmazonPay(args) => args.job(now, simulated),
         }
     }
 }
@@ -668,5 +710,114 @@ impl AmazonMwsArgs {
             JobSpec::AmazonMws(spec),
             Credentials::AmazonMws(credentials),
         ))
+    }
+}
+
+/// Flags of `fetch amazon-pay`.
+#[derive(Debug, Args)]
+pub(crate) struct AmazonPayArgs {
+    /// Report type, e.g. _GET_FLAT_FILE_OFFAMAZONPAYMENTS_SETTLEMENT_DATA_.
+    #[arg(long, value_name = "TYPE", help_heading = "Report")]
+    report_type: Option<String>,
+    /// Start of the transaction window, ISO 8601 UTC (20240301T000000Z or
+    /// 2024-03-01T00:00:00Z).
+    #[arg(
+        long,
+        value_name = "INSTANT",
+        requires = "end",
+        help_heading = "Report"
+    )]
+    start: Option<String>,
+    /// End of the transaction window, ISO 8601 UTC.
+    #[arg(
+        long,
+        value_name = "INSTANT",
+        requires = "start",
+        help_heading = "Report"
+    )]
+    end: Option<String>,
+    /// Region of the merchant account: na, eu or jp.
+    #[arg(long, value_name = "REGION", help_heading = "Report")]
+    region: Option<String>,
+    /// Public key id from Seller Central (LIVE-…/SANDBOX-… or a legacy id).
+    #[arg(
+        long,
+        env = "AMAZON_PAY_PUBLIC_KEY_ID",
+        value_name = "ID",
+        help_heading = "Credentials"
+    )]
+    public_key_id: Option<String>,
+    /// For a legacy key id: the sandbox instead of production.
+    #[arg(long, help_heading = "Credentials")]
+    sandbox: bool,
+    /// Signing algorithm: v2 (AMZN-PAY-RSASSA-PSS-V2, the default) or legacy
+    /// (AMZN-PAY-RSASSA-PSS).
+    #[arg(
+        long,
+        value_name = "ALG",
+        default_value = "v2",
+        help_heading = "Credentials"
+    )]
+    algorithm: String,
+    /// The RSA private key (PEM) that signs the requests.
+    #[arg(
+        long,
+        env = "AMAZON_PAY_PRIVATE_KEY_FILE",
+        value_name = "PEM",
+        help_heading = "Credentials"
+    )]
+    private_key_file: Option<std::path::PathBuf>,
+}
+
+impl AmazonPayArgs {
+    fn job(&self, now: Millis, simulated: bool) -> Result<(JobSpec, Credentials), String> {
+        let mut spec = sim::amazon_pay::sample_report_spec(now);
+        match (&self.public_key_id, simulated) {
+            (Some(id), _) => spec.public_key_id.clone_from(id),
+            (None, true) => {}
+            (None, false) => {
+                return Err(
+                    "no Amazon Pay key: set AMAZON_PAY_PUBLIC_KEY_ID and --private-key-file, \
+                            or point --base-url at `reportflow sim`"
+                        .into(),
+                )
+            }
+        }
+        spec.sandbox = self.sandbox;
+        if let Some(region) = &self.region {
+            spec.region = amazon_pay::Region::parse(region).map_err(|e| e.to_string())?;
+        }
+        if let Some(report_type) = &self.report_type {
+            spec.report_type.clone_from(report_type);
+        }
+        if let (Some(start), Some(end)) = (&self.start, &self.end) {
+            spec.start_time.clone_from(start);
+            spec.end_time.clone_from(end);
+        }
+        spec.algorithm = match self.algorithm.to_ascii_lowercase().as_str() {
+            "v2" | "amzn-pay-rsassa-pss-v2" => SigningAlgorithm::V2,
+            "legacy" | "amzn-pay-rsassa-pss" => SigningAlgorithm::Legacy,
+            other => return Err(format!("invalid --algorithm `{other}`: v2 or legacy")),
+        };
+        spec.validate().map_err(|e| e.to_string())?;
+        Ok((
+            JobSpec::AmazonPay(spec),
+            Credentials::AmazonPay(amazon_pay::Credentials::host_signed()),
+        ))
+    }
+
+    fn signer(&self, simulated: bool) -> Result<Arc<dyn Signer>, String> {
+        match &self.private_key_file {
+            Some(path) => {
+                let pem = std::fs::read_to_string(path).map_err(|e| {
+                    format!("cannot read --private-key-file {}: {e}", path.display())
+                })?;
+                RsaSigner::from_pem(&pem)
+                    .map(|signer| Arc::new(signer) as Arc<dyn Signer>)
+                    .map_err(|e| format!("--private-key-file {}: {e}", path.display()))
+            }
+            None if simulated => simulated_signer(),
+            None => Err("no Amazon Pay private key: give --private-key-file (PEM)".into()),
+        }
     }
 }

@@ -3,7 +3,7 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -195,30 +195,9 @@ fn a_fetch_killed_mid_poll_resumes_the_same_report() {
         out.to_str().unwrap(),
     ];
 
-    let mut first = fetch_command(&sim, "amazon-ads", &args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    let snapshot = loop {
-        let text = fs::read_to_string(&state).unwrap_or_default();
-        if text.contains("\"reportId\":\"") {
-            break text;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "no report id in the state file"
-        );
-        assert!(
-            first.try_wait().unwrap().is_none(),
-            "the first run ended before it could be killed"
-        );
-        thread::sleep(Duration::from_millis(20));
-    };
+    let snapshot =
+        common::kill_once_a_report_id_is_saved(fetch_command(&sim, "amazon-ads", &args), &state);
     assert!(!snapshot.contains(CANARY), "the state file holds no secret");
-    first.kill().unwrap(); // SIGKILL: no chance to clean up
-    first.wait().unwrap();
     assert!(!out.exists());
 
     let second = fetch(&sim, &args);

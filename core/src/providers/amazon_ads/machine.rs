@@ -12,7 +12,7 @@ use crate::error::{ConfigError, Error, ReportFailure, RestoreError};
 use crate::http::{find_header, Body, Header, RedirectPolicy};
 use crate::integrity::Compression;
 use crate::providers::{
-    check_credential, encode_segment, excerpt, is_damaged_body, is_http_url, judge_link_status, parse_json, Cx, Lifecycle, Outgoing,
+    check_credential, encode_segment, excerpt, is_damaged_body, is_http_url, judge_link_status, parse_json, retry_after, Cx, Lifecycle, Outgoing,
     Protocol, Provider, ReportBody, Response, Verdict,
 };
 use crate::rate::TokenBucket;
@@ -30,9 +30,6 @@ const TOKEN: &str = "POST /auth/o2/token";
 const LINK_LIFETIME_MS: u64 = 30_000;
 /// Refresh an access token this long before it expires.
 const TOKEN_MARGIN_MS: u64 = 60_000;
-/// Retry-After values beyond this are treated as this (a broken header must
-/// not park a job for days).
-const MAX_RETRY_AFTER_MS: u64 = 60 * 60 * 1000;
 /// The job's own pacing of Ads API calls; Amazon's limits are dynamic and
 /// undocumented, so this only keeps a burst of retries polite. A 429 empties
 /// it until `Retry-After`.
@@ -253,14 +250,7 @@ impl Protocol for Flow {
                     ..Outgoing::get(RESOLVE, url, self.api_headers(credentials))
                 }
             }
-            Call::Download => {
-                let link = life
-                    .link()
-                    .ok_or_else(|| Error::internal(format!("{DOWNLOAD} without a link")))?;
-                // Deliberately nothing of the Ads API: S3 authenticates by the
-                // presigned query, and the token must not leave Amazon Ads.
-                Outgoing::download(DOWNLOAD, link, self.report_body())
-            }
+            Call::Download => life.download(DOWNLOAD, self.report_body())?,
         })
     }
 
@@ -507,12 +497,7 @@ impl Flow {
                 Verdict::Reauthorize
             }
             429 => {
-                let until = find_header(headers, "retry-after")
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-                    .map(|s| {
-                        cx.now
-                            .saturating_add(s.saturating_mul(1000).min(MAX_RETRY_AFTER_MS))
-                    });
+                let until = retry_after(cx.now, headers);
                 Verdict::Throttled {
                     cause: unexpected(detail),
                     budget: API_BUCKET,

@@ -342,14 +342,7 @@ impl Protocol for Flow {
                     credentials,
                 )
             }
-            Call::Download => {
-                let link = life
-                    .link()
-                    .ok_or_else(|| Error::internal(format!("{DOWNLOAD} without a link")))?;
-                // Deliberately nothing of Lingxing: the link is a presigned
-                // Amazon URL; tokens and signs must not travel there.
-                Ok(Outgoing::download(DOWNLOAD, link, self.report_body()))
-            }
+            Call::Download => life.download(DOWNLOAD, self.report_body()),
         }
     }
 

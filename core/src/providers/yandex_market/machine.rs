@@ -207,14 +207,7 @@ impl Protocol for Flow {
                 }
                 Outgoing::get(INFO, url, api_headers(credentials))
             }
-            Call::Download => {
-                let link = life
-                    .link()
-                    .ok_or_else(|| Error::internal(format!("{DOWNLOAD} without a link")))?;
-                // Nothing of the API: the link is a capability on a storage
-                // host; the token must not travel there.
-                Outgoing::download(DOWNLOAD, link, self.report_body())
-            }
+            Call::Download => life.download(DOWNLOAD, self.report_body())?,
         })
     }
 

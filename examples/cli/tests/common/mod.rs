@@ -25,6 +25,8 @@ const CREDENTIAL_VARS: &[&str] = &[
     "MWS_SECRET_KEY",
     "MWS_SELLER_ID",
     "MWS_AUTH_TOKEN",
+    "AMAZON_PAY_PUBLIC_KEY_ID",
+    "AMAZON_PAY_PRIVATE_KEY_FILE",
 ];
 
 /// A `reportflow sim` child process, killed on drop.
@@ -164,4 +166,37 @@ pub(crate) fn json_outcome(output: &Output) -> Value {
     });
     assert_eq!(lines.next(), None, "exactly one line on stdout");
     outcome
+}
+
+/// Starts `command` (a `fetch --state STATE …`), waits until its state file
+/// names a report id, kills it (SIGKILL: no chance to clean up) and returns
+/// the state file's text at that moment.
+pub(crate) fn kill_once_a_report_id_is_saved(
+    mut command: Command,
+    state: &std::path::Path,
+) -> String {
+    let mut first = command
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let snapshot = loop {
+        let text = std::fs::read_to_string(state).unwrap_or_default();
+        if text.contains("\"reportId\":\"") {
+            break text;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "no report id in the state file"
+        );
+        assert!(
+            first.try_wait().unwrap().is_none(),
+            "the first run ended before it could be killed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    first.kill().unwrap();
+    first.wait().unwrap();
+    snapshot
 }
