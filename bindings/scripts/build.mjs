@@ -24,7 +24,14 @@ const args = new Set(process.argv.slice(2));
 
 function run(cmd, argv, options = {}) {
   console.error(`$ ${cmd} ${argv.join(" ")}`);
-  return execFileSync(cmd, argv, { stdio: options.capture ? ["ignore", "pipe", "inherit"] : "inherit", cwd: options.cwd ?? root, encoding: "utf8" });
+  // `cargo metadata` of the whole workspace is megabytes of JSON (the async
+  // host's tokio and reqwest alone pass Node's 1 MiB default buffer).
+  return execFileSync(cmd, argv, {
+    stdio: options.capture ? ["ignore", "pipe", "inherit"] : "inherit",
+    cwd: options.cwd ?? root,
+    encoding: "utf8",
+    maxBuffer: 256 * 1024 * 1024,
+  });
 }
 
 function fail(message) {
