@@ -10,8 +10,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { chromium, type BrowserContext } from "playwright-core";
 import { simProviders } from "reportflow/sim";
-import { CORRUPTION_CODES, LINKLESS, bindingsDir, carriesCredentials, isDownloadHost, referenceMd5, startSim } from "./helpers.js";
-import { CORRUPTION_CODES, NO_CORRUPTION_FAULT, bindingsDir, carriesCredentials, isDownloadHost, referenceMd5, startSim } from "./helpers.js";
+import { CORRUPTION_CODES, LINKLESS, NO_CORRUPTION_FAULT, bindingsDir, carriesCredentials, isDownloadHost, referenceMd5, startSim } from "./helpers.js";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const SEED = 42;

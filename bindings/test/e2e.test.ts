@@ -7,10 +7,8 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { join } from "node:path";
 import { Job, ReportflowError, fetchTransport, runJob, type Provider } from "reportflow";
-import { simCredentials, simProviders, simSampleSpec } from "reportflow/sim";
-import { CORRUPTION_CODES, Collector, LINKLESS, carriesCredentials, cliFetch, cliProviders, isDownloadHost, md5, referenceMd5, repoRoot, simConfig, startSim, FAST } from "./helpers.js";
 import { simCredentials, simProviders, simSampleSpec, simSigner } from "reportflow/sim";
-import { CORRUPTION_CODES, NO_CORRUPTION_FAULT, Collector, carriesCredentials, cliFetch, cliProviders, isDownloadHost, md5, referenceMd5, repoRoot, simConfig, startSim, FAST } from "./helpers.js";
+import { CORRUPTION_CODES, NO_CORRUPTION_FAULT, Collector, LINKLESS, carriesCredentials, cliFetch, cliProviders, isDownloadHost, md5, referenceMd5, repoRoot, simConfig, startSim, FAST } from "./helpers.js";
 
 
 const SEED = 42;

@@ -58,8 +58,7 @@ const TS_TYPES: &'static str = r#"
 export type Millis = number;
 
 /** The providers reportflow speaks to. */
-export type Provider = "amazon-ads" | "lingxing" | "yandex-market" | "amazon-mws";
-export type Provider = "amazon-ads" | "lingxing" | "yandex-market" | "amazon-pay";
+export type Provider = "amazon-ads" | "lingxing" | "yandex-market" | "amazon-mws" | "amazon-pay";
 
 /** Who has to act to fix a failure. */
 export type Blame = "provider" | "network" | "config" | "data" | "host" | "library";
@@ -125,7 +124,7 @@ export type WaitReason =
   | { type: "retryBackoff" }
   | { type: "rateLimit"; bucket: string }
   | { type: "awaitingResponse"; id: number }
-  | { type: "deferred" };
+  | { type: "deferred" }
   | { type: "awaitingSignature"; id: number };
 
 /**
@@ -290,8 +289,6 @@ export interface AmazonMwsSpec {
   recordFormat?: "json_array" | "tsv" | "csv" | "opaque" | null;
 }
 
-/** Which report to fetch, and from which provider. */
-export type JobSpec = AmazonAdsSpec | LingxingSpec | YandexMarketSpec | AmazonMwsSpec;
 /** An Amazon Pay API v2 report (`POST /v2/reports`), every call signed by the host. */
 export interface AmazonPaySpec {
   provider: "amazon-pay";
@@ -309,7 +306,7 @@ export interface AmazonPaySpec {
 }
 
 /** Which report to fetch, and from which provider. */
-export type JobSpec = AmazonAdsSpec | LingxingSpec | YandexMarketSpec | AmazonPaySpec;
+export type JobSpec = AmazonAdsSpec | LingxingSpec | YandexMarketSpec | AmazonMwsSpec | AmazonPaySpec;
 
 /** Login-with-Amazon credentials. */
 export interface AmazonAdsCredentials {
@@ -348,14 +345,14 @@ export interface AmazonMwsCredentials {
   mwsAuthToken?: string | null;
 }
 
-export type Credentials = AmazonAdsCredentials | LingxingCredentials | YandexMarketCredentials | AmazonMwsCredentials;
 /** Amazon Pay: no credentials; the host signs each `sign` action. */
 export interface AmazonPayCredentials {
   provider: "amazon-pay";
 }
 
 export type Credentials =
-  | AmazonAdsCredentials | LingxingCredentials | YandexMarketCredentials | AmazonPayCredentials;
+  | AmazonAdsCredentials | LingxingCredentials | YandexMarketCredentials | AmazonMwsCredentials
+  | AmazonPayCredentials;
 
 /** How a job behaves; every field is optional. */
 export interface JobConfig {
