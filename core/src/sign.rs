@@ -84,7 +84,7 @@ impl std::fmt::Debug for RsaKey {
 impl RsaKey {
     /// A key from PEM text: PKCS#8 (`BEGIN PRIVATE KEY`) or PKCS#1
     /// (`BEGIN RSA PRIVATE KEY`), as Amazon Pay's SDKs accept.
-    pub fn from_pem(pem: &str) -> Result<Self, crate::ConfigError> {
+    pub fn from_pem(pem: &str) -> Result<Self, crate::error::ConfigError> {
         use rsa::pkcs1::DecodeRsaPrivateKey;
         use rsa::pkcs8::DecodePrivateKey;
         rsa::RsaPrivateKey::from_pkcs8_pem(pem)
@@ -92,7 +92,7 @@ impl RsaKey {
             .map(|key| Self { key })
             // The parser's message could quote the key: say only what to do.
             .map_err(|_| {
-                crate::ConfigError::invalid(
+                crate::error::ConfigError::invalid(
                     "privateKey",
                     "is not an RSA private key in PEM (BEGIN PRIVATE KEY or BEGIN RSA PRIVATE KEY)",
                 )

@@ -28,8 +28,8 @@ use std::thread;
 use std::time::Duration;
 
 use reportflow::{
-    Body, Error, Event, HttpRequest, Input, Millis, RedirectPolicy, ReportJob, RequestId, Summary,
-    TransportFailure, WaitReason,
+    Body, Error, HttpRequest, Input, Millis, RedirectPolicy, ReportJob, RequestId, Summary,
+    TransportFailure,
 };
 use ureq::http;
 
@@ -40,34 +40,7 @@ use crate::wall_clock;
 /// Bytes read from a response body per [`Input::Chunk`].
 pub const READ_CHUNK_BYTES: usize = 64 << 10;
 
-/// What [`drive`] tells its observer.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum Step<'a> {
-    /// The job reported an event (phase change, status, data, progress…).
-    /// `Event::Data` is provisional until `drive` returns `Ok`.
-    Event(&'a Event),
-    /// A request is about to go out (after every earlier step of the job has
-    /// been reported). A host that persists the job does so here too: a
-    /// request that creates a report is on record in the snapshot before it
-    /// can reach the provider. Its `Debug` redacts credentials, but its URL
-    /// may be a presigned link: show the method and phase, not the URL.
-    Sending(&'a HttpRequest),
-    /// The job asked for a signature and the transport's [`Signer`] could
-    /// not make it (or the transport has none): the job is cancelled.
-    SignFailed {
-        /// Why, in one line.
-        reason: &'a str,
-    },
-    /// The job has drained and has nothing to do until `until`; the host is
-    /// about to sleep. The right moment to persist [`ReportJob::snapshot`].
-    Idle {
-        /// When the job wants to be polled again.
-        until: Millis,
-        /// Why it waits.
-        reason: &'a WaitReason,
-    },
-}
+pub use crate::run_loop::Step;
 
 /// Performs a job's HTTP requests over real sockets with a blocking `ureq`
 /// agent (connection pooling included).

@@ -43,7 +43,7 @@ use reportflow::{
 };
 use reqwest::{header, Method, StatusCode, Url};
 
-pub use crate::blocking::Step;
+pub use crate::run_loop::Step;
 use crate::run_loop::{self, feed, feed_piece, Next, MAX_REDIRECTS, STATUS_LINE_SLACK};
 use crate::signer::Signer;
 use crate::wall_clock;

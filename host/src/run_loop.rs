@@ -5,11 +5,10 @@
 use std::ops::ControlFlow;
 
 use reportflow::{
-    Action, Error, HttpRequest, Input, Millis, ReportJob, RequestId, SignRequest, Summary,
+    Action, Error, Event, HttpRequest, Input, Millis, ReportJob, RequestId, SignRequest, Summary,
     TransportFailure, WaitReason,
 };
 
-use crate::blocking::Step;
 use crate::signer::Signer;
 use crate::wall_clock;
 
@@ -19,6 +18,36 @@ pub(crate) const MAX_REDIRECTS: u32 = 10;
 /// Room for the status line on top of the job's header limit, which counts
 /// names and values only.
 pub(crate) const STATUS_LINE_SLACK: u64 = 1 << 10;
+
+/// What the host loops ([`crate::blocking::drive`],
+/// `nonblocking::drive`) tell their observer.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Step<'a> {
+    /// The job reported an event (phase change, status, data, progress…).
+    /// `Event::Data` is provisional until `drive` returns `Ok`.
+    Event(&'a Event),
+    /// A request is about to go out (after every earlier step of the job has
+    /// been reported). A host that persists the job does so here too: a
+    /// request that creates a report is on record in the snapshot before it
+    /// can reach the provider. Its `Debug` redacts credentials, but its URL
+    /// may be a presigned link: show the method and phase, not the URL.
+    Sending(&'a HttpRequest),
+    /// The job asked for a signature and the transport's [`Signer`] could
+    /// not make it (or the transport has none): the job is cancelled.
+    SignFailed {
+        /// Why, in one line.
+        reason: &'a str,
+    },
+    /// The job has drained and has nothing to do until `until`; the host is
+    /// about to sleep. The right moment to persist [`ReportJob::snapshot`].
+    Idle {
+        /// When the job wants to be polled again.
+        until: Millis,
+        /// Why it waits.
+        reason: &'a WaitReason,
+    },
+}
 
 /// The I/O the loop owes the job next.
 pub(crate) enum Next {
