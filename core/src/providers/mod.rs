@@ -102,3 +102,43 @@ pub(crate) fn excerpt(body: &[u8], max: usize) -> String {
     }
     out
 }
+
+/// A provider's non-2xx answer to a call, as the machines judge it: the same
+/// facts become a retryable [`Error::UnexpectedStatus`](crate::error::Error::UnexpectedStatus)
+/// (the provider's code quoted before its message) or a final
+/// [`Error::Rejected`](crate::error::Error::Rejected) that says what to fix.
+pub(crate) struct Refusal<'a> {
+    pub(crate) provider: Provider,
+    pub(crate) endpoint: &'a str,
+    pub(crate) status: u16,
+    /// The provider's error code, if it named one.
+    pub(crate) code: Option<String>,
+    /// The provider's message (or an excerpt of its body).
+    pub(crate) detail: String,
+}
+
+impl Refusal<'_> {
+    /// The answer as a failure worth retrying.
+    pub(crate) fn unexpected(&self) -> crate::error::Error {
+        crate::error::Error::UnexpectedStatus {
+            provider: self.provider,
+            endpoint: self.endpoint.to_owned(),
+            status: self.status,
+            detail: match &self.code {
+                Some(code) => format!("{code}: {}", self.detail),
+                None => self.detail.clone(),
+            },
+        }
+    }
+
+    /// The answer as the end of the job, with `remedy` for the user.
+    pub(crate) fn rejected(&self, remedy: &str) -> Verdict {
+        Verdict::Fatal(crate::error::Error::Rejected {
+            provider: self.provider,
+            endpoint: self.endpoint.to_owned(),
+            status: self.status,
+            code: self.code.clone(),
+            detail: format!("{} — {remedy}", self.detail),
+        })
+    }
+}

@@ -24,7 +24,7 @@ use crate::error::{ConfigError, Error, ReportFailure, RestoreError};
 use crate::http::{find_header, Body, Header};
 use crate::integrity::{Charset, Compression};
 use crate::http_date::parse_http_date;
-use crate::providers::{excerpt, Cx, Lifecycle, Outgoing, Protocol, Provider, ReportBody, Response, Verdict};
+use crate::providers::{excerpt, Refusal, Cx, Lifecycle, Outgoing, Protocol, Provider, ReportBody, Response, Verdict};
 use crate::rate::TokenBucket;
 use crate::time::Millis;
 
@@ -533,24 +533,15 @@ fn api_failure(
     if let Some(id) = &error.request_id {
         detail.push_str(&format!(" (RequestId {})", excerpt(id.as_bytes(), 64)));
     }
-    let unexpected = Error::UnexpectedStatus {
+    let refusal = Refusal {
         provider: Provider::AmazonMws,
-        endpoint: endpoint.to_owned(),
+        endpoint,
         status,
-        detail: match &code {
-            Some(code) => format!("{code}: {detail}"),
-            None => detail.clone(),
-        },
+        code: code.clone(),
+        detail: detail.clone(),
     };
-    let rejected = |remedy: &str| {
-        Verdict::Fatal(Error::Rejected {
-            provider: Provider::AmazonMws,
-            endpoint: endpoint.to_owned(),
-            status,
-            code: code.clone(),
-            detail: format!("{detail} — {remedy}"),
-        })
-    };
+    let unexpected = refusal.unexpected();
+    let rejected = |remedy: &str| refusal.rejected(remedy);
     let restore = call.restore_ms();
     match (status, code.as_deref()) {
         (_, Some("RequestThrottled")) => Verdict::Throttled {

@@ -27,6 +27,7 @@ use crate::http::{Body, Header, Method};
 use crate::integrity::Compression;
 use crate::providers::vocabulary::Signing;
 use crate::providers::{
+    Refusal,
     encode_segment, excerpt, is_http_url, judge_link_status, parse_json, retry_after, Cx,
     Lifecycle, Outgoing, Protocol, Provider, ReportBody, Response, Verdict,
 };
@@ -472,24 +473,15 @@ fn api_failure(
         .and_then(|e| e.message)
         .filter(|m| !m.is_empty())
         .map_or_else(|| excerpt(body, 300), |m| excerpt(m.as_bytes(), 300));
-    let unexpected = Error::UnexpectedStatus {
+    let refusal = Refusal {
         provider: Provider::AmazonPay,
-        endpoint: endpoint.to_owned(),
+        endpoint,
         status,
-        detail: match &code {
-            Some(code) => format!("{code}: {detail}"),
-            None => detail.clone(),
-        },
+        code: code.clone(),
+        detail: detail.clone(),
     };
-    let rejected = |remedy: &str| {
-        Verdict::Fatal(Error::Rejected {
-            provider: Provider::AmazonPay,
-            endpoint: endpoint.to_owned(),
-            status,
-            code: code.clone(),
-            detail: format!("{detail} — {remedy}"),
-        })
-    };
+    let unexpected = refusal.unexpected();
+    let rejected = |remedy: &str| refusal.rejected(remedy);
     match status {
         429 => Verdict::Throttled {
             cause: unexpected,

@@ -21,6 +21,7 @@ use crate::error::{ConfigError, Error, ReportFailure, RestoreError};
 use crate::http::{find_header, Body, Header};
 use crate::integrity::Compression;
 use crate::providers::{
+    Refusal,
     encode_segment, excerpt, is_http_url, judge_link_status, parse_json, Container, Cx, Lifecycle, Outgoing, Protocol, Provider, ReportBody, Response, Verdict,
 };
 use crate::rate::TokenBucket;
@@ -456,25 +457,15 @@ impl Flow {
             (Some(code), None) => code.clone(),
             (None, None) => excerpt(body, 300),
         };
-        let quoted = match &code {
-            Some(code) => format!("{code}: {detail}"),
-            None => detail.clone(),
-        };
-        let unexpected = Error::UnexpectedStatus {
+        let refusal = Refusal {
             provider: Provider::YandexMarket,
-            endpoint: endpoint.to_owned(),
+            endpoint,
             status,
-            detail: quoted,
+            code: code.clone(),
+            detail: detail.clone(),
         };
-        let rejected = |remedy: &str| {
-            Verdict::Fatal(Error::Rejected {
-                provider: Provider::YandexMarket,
-                endpoint: endpoint.to_owned(),
-                status,
-                code: code.clone(),
-                detail: format!("{detail} — {remedy}"),
-            })
-        };
+        let unexpected = refusal.unexpected();
+        let rejected = |remedy: &str| refusal.rejected(remedy);
         match status {
             420 => {
                 let now = cx.now;
