@@ -10,14 +10,21 @@
 //! - one request in flight per endpoint (Lingxing's capacity-1 buckets,
 //!   whose token returns with the answer or after the gateway's timeout):
 //!   capacity 1 with the timeout as refill, and [`TokenBucket::give_back`]
-//!   when the answer arrives.
+//!   when the answer arrives;
+//! - a quota per window (MWS's hourly request quota, which comes back whole
+//!   when the hour that the first counted call opened is over):
+//!   [`TokenBucket::per_window`], corrected by [`TokenBucket::observe`].
+//!
+//! A call that several quotas count (an MWS call spends from its burst
+//! bucket and its hourly one) takes a token from each bucket or from none.
 
 use serde::{Deserialize, Serialize};
 
 use crate::time::Millis;
 
-/// A token bucket: `capacity` requests at once, one more every
-/// `refill_every_ms`.
+/// A token bucket: `capacity` requests at once, and spent tokens come back
+/// as its [`Refill`] says — one every `refill_every_ms`, or all of them when
+/// a window of `refill_every_ms` closes.
 ///
 /// Tokens are counted in thousandths so refills stay exact in integers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,6 +35,34 @@ pub struct TokenBucket {
     refill_every_ms: u64,
     milli_tokens: u64,
     updated_at: Millis,
+    #[serde(default, skip_serializing_if = "Refill::is_steady")]
+    refill: Refill,
+    /// When the open window closes and the bucket is full again; `None`
+    /// while no window is open (always so for a steady bucket). A window
+    /// bucket holding less than its capacity always has one open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    window_closes_at: Option<Millis>,
+}
+
+/// How a bucket's spent tokens come back.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Refill {
+    /// One token every `refill_every_ms`, continuously: a burst quota with
+    /// a restore rate.
+    #[default]
+    Steady,
+    /// Every token at once when the window closes. The first token spent
+    /// from a full bucket opens a window of `refill_every_ms`; the
+    /// provider's own count (`observe`) may move its end. MWS's answers show
+    /// its hour counted this way: `resetsOn` is not on the clock hour.
+    Window,
+}
+
+impl Refill {
+    const fn is_steady(&self) -> bool {
+        matches!(self, Self::Steady)
+    }
 }
 
 const MILLI: u64 = 1_000;
@@ -42,6 +77,10 @@ struct SavedBucket {
     refill_every_ms: u64,
     milli_tokens: u64,
     updated_at: Millis,
+    #[serde(default)]
+    refill: Refill,
+    #[serde(default)]
+    window_closes_at: Option<Millis>,
 }
 
 impl TryFrom<SavedBucket> for TokenBucket {
@@ -62,18 +101,31 @@ impl TryFrom<SavedBucket> for TokenBucket {
                 "rate bucket {name}: holds more tokens than its capacity"
             ));
         }
+        let full = saved.milli_tokens == u64::from(saved.capacity) * MILLI;
+        let window_ok = match saved.refill {
+            Refill::Steady => saved.window_closes_at.is_none(),
+            Refill::Window => full || saved.window_closes_at.is_some(),
+        };
+        if !window_ok {
+            return Err(format!(
+                "rate bucket {name}: windowClosesAt does not fit its refill"
+            ));
+        }
         Ok(Self {
             name: saved.name,
             capacity: saved.capacity,
             refill_every_ms: saved.refill_every_ms,
             milli_tokens: saved.milli_tokens,
             updated_at: saved.updated_at,
+            refill: saved.refill,
+            window_closes_at: saved.window_closes_at,
         })
     }
 }
 
 impl TokenBucket {
-    /// A full bucket named `name` (e.g. `amazon-ads:status`).
+    /// A full bucket named `name` (e.g. `amazon-ads:status`) that gets one
+    /// token back every `refill_every_ms`.
     pub fn new(name: &str, capacity: u32, refill_every_ms: u64, now: Millis) -> Self {
         let capacity = capacity.max(1);
         Self {
@@ -82,7 +134,23 @@ impl TokenBucket {
             refill_every_ms: refill_every_ms.max(1),
             milli_tokens: u64::from(capacity) * MILLI,
             updated_at: now,
+            refill: Refill::Steady,
+            window_closes_at: None,
         }
+    }
+
+    /// A full bucket named `name` allowing `quota` requests per window of
+    /// `window_ms` (e.g. MWS's 60 RequestReport calls per hour).
+    pub fn per_window(name: &str, quota: u32, window_ms: u64, now: Millis) -> Self {
+        Self {
+            refill: Refill::Window,
+            ..Self::new(name, quota, window_ms, now)
+        }
+    }
+
+    /// How the bucket's spent tokens come back.
+    pub const fn refill_kind(&self) -> Refill {
+        self.refill
     }
 
     /// The bucket's name.
@@ -101,6 +169,13 @@ impl TokenBucket {
     }
 
     fn refill(&mut self, now: Millis) {
+        if self.refill == Refill::Window {
+            if self.window_closes_at.is_some_and(|closes| now >= closes) {
+                self.milli_tokens = u64::from(self.capacity) * MILLI;
+                self.window_closes_at = None;
+            }
+            return;
+        }
         // `updated_at` may lie ahead of `now` after `exhaust_until`: no tokens accrue before it.
         let elapsed = now.saturating_since(self.updated_at);
         if elapsed == 0 {
@@ -115,6 +190,12 @@ impl TokenBucket {
     /// When a token will be available (`now` if one is available now).
     pub fn ready_at(&mut self, now: Millis) -> Millis {
         self.refill(now);
+        if self.refill == Refill::Window {
+            return match self.window_closes_at {
+                Some(closes) if self.milli_tokens < MILLI => closes,
+                _ => now,
+            };
+        }
         let accrual_starts = self.updated_at.max(now);
         if self.milli_tokens >= MILLI && accrual_starts == now {
             return now;
@@ -131,7 +212,20 @@ impl TokenBucket {
             return Err(ready);
         }
         self.milli_tokens = self.milli_tokens.saturating_sub(MILLI);
+        self.open_window(now);
         Ok(())
+    }
+
+    /// A window bucket that is no longer full counts down to its refill
+    /// from now, unless a window is already open.
+    fn open_window(&mut self, now: Millis) {
+        let full = u64::from(self.capacity) * MILLI;
+        if self.refill == Refill::Window
+            && self.milli_tokens < full
+            && self.window_closes_at.is_none()
+        {
+            self.window_closes_at = Some(now.saturating_add(self.refill_every_ms));
+        }
     }
 
     /// Returns the token a request took: the provider answered it, and its
@@ -140,11 +234,16 @@ impl TokenBucket {
         self.refill(now);
         let full = u64::from(self.capacity) * MILLI;
         self.milli_tokens = self.milli_tokens.saturating_add(MILLI).min(full);
+        if self.milli_tokens == full {
+            // No counted call is left in the window.
+            self.window_closes_at = None;
+        }
     }
 
     /// Takes the provider's own account of the quota: `remaining` requests
     /// are left in a window that ends at `until`. None left means none until
     /// `until`; otherwise the bucket holds what the provider says is left.
+    /// A window bucket takes `until` as its window's end.
     pub fn observe(&mut self, now: Millis, remaining: u64, until: Millis) {
         if remaining == 0 {
             if until > now {
@@ -155,6 +254,10 @@ impl TokenBucket {
         self.refill(now);
         let full = u64::from(self.capacity) * MILLI;
         self.milli_tokens = remaining.saturating_mul(MILLI).min(full);
+        if self.refill == Refill::Window && until > now {
+            self.window_closes_at = Some(until);
+        }
+        self.open_window(now);
     }
 
     /// Lowers the bucket to at most `remaining` tokens (never raises it):
@@ -163,6 +266,7 @@ impl TokenBucket {
     pub fn at_most(&mut self, now: Millis, remaining: u64) {
         self.refill(now);
         self.milli_tokens = self.milli_tokens.min(remaining.saturating_mul(MILLI));
+        self.open_window(now);
     }
 
     /// Empties the bucket until `until`: the provider said we are over its
@@ -170,6 +274,10 @@ impl TokenBucket {
     pub fn exhaust_until(&mut self, now: Millis, until: Millis) {
         self.refill(now);
         self.milli_tokens = 0;
+        if self.refill == Refill::Window {
+            self.window_closes_at = Some(until.max(now));
+            return;
+        }
         // Tokens accrue from `until - refill` so the first one appears at
         // `until`, also when that start lies before `now` (a throttle nearer
         // than one refill: Lingxing's 2-minute slot after a 5-second backoff).
@@ -239,6 +347,55 @@ mod tests {
         assert_eq!(bucket.try_take(Millis(0)), Err(Millis(60_000)));
     }
 
+    #[test]
+    fn a_window_quota_comes_back_whole_when_the_window_its_first_call_opened_closes() {
+        // MWS GetReport: 60 per hour, the hour counted from the first call.
+        let mut hour = TokenBucket::per_window("mws:GetReport:hour", 60, 3_600_000, Millis(0));
+        assert!(hour.try_take(Millis(10_000)).is_ok());
+        for minute in 1..60 {
+            assert!(hour.try_take(Millis(minute * 60_000)).is_ok());
+        }
+        // A steady bucket would have refilled by now; the window has not closed.
+        assert_eq!(hour.try_take(Millis(3_599_999)), Err(Millis(3_610_000)));
+        assert!(hour.try_take(Millis(3_610_000)).is_ok());
+        assert_eq!(hour.ready_at(Millis(3_610_000)), Millis(3_610_000));
+    }
+
+    #[test]
+    fn the_providers_count_moves_a_windows_end() {
+        let mut hour = TokenBucket::per_window("h", 60, 3_600_000, Millis(0));
+        hour.observe(Millis(5_000), 2, Millis(900_000));
+        assert!(hour.try_take(Millis(5_000)).is_ok());
+        assert!(hour.try_take(Millis(5_000)).is_ok());
+        assert_eq!(hour.try_take(Millis(5_000)), Err(Millis(900_000)));
+        hour.observe(Millis(900_000), 0, Millis(1_000_000));
+        assert_eq!(hour.ready_at(Millis(900_000)), Millis(1_000_000));
+        // Lowered with no reset named: the window counts from now.
+        let mut fresh = TokenBucket::per_window("h", 60, 3_600_000, Millis(0));
+        fresh.at_most(Millis(7), 0);
+        assert_eq!(fresh.ready_at(Millis(7)), Millis(3_600_007));
+    }
+
+    #[test]
+    fn a_saved_window_bucket_round_trips_and_a_steady_one_is_unchanged_on_the_wire() {
+        let mut hour = TokenBucket::per_window("h", 3, 1_000, Millis(0));
+        assert!(hour.try_take(Millis(5)).is_ok());
+        let text = serde_json::to_string(&hour).unwrap();
+        assert!(
+            text.contains("\"refill\":\"window\"") && text.contains("\"windowClosesAt\":1005"),
+            "{text}"
+        );
+        assert_eq!(serde_json::from_str::<TokenBucket>(&text).unwrap(), hour);
+        let without_end = text.replacen(",\"windowClosesAt\":1005", "", 1);
+        assert_ne!(without_end, text);
+        assert!(serde_json::from_str::<TokenBucket>(&without_end).is_err());
+        let steady = serde_json::to_string(&TokenBucket::new("s", 1, 1, Millis(0))).unwrap();
+        assert!(
+            !steady.contains("refill\"") && !steady.contains("window"),
+            "{steady}"
+        );
+    }
+
     proptest! {
         /// Over any window of length w, at most capacity + w / refill tokens are taken.
         #[test]
@@ -258,6 +415,49 @@ mod tests {
                     let allowed = u64::from(capacity) + window / refill;
                     prop_assert!((j - i + 1) as u64 <= allowed);
                 }
+            }
+        }
+    }
+
+    proptest! {
+        /// A window bucket never lets more than its quota through in one
+        /// window, however takes and give-backs of unsent calls interleave
+        /// (the provider's corrections are its own to make: unit tests).
+        #[test]
+        fn a_window_never_passes_more_than_its_quota(quota in 1u32..10, window in 1u64..10_000, steps in proptest::collection::vec((0u64..3_000, 1u8..10), 1..200)) {
+            let mut bucket = TokenBucket::per_window("w", quota, window, Millis(0));
+            let mut now = Millis(0);
+            let mut taken: Vec<u64> = Vec::new();
+            let mut just_took = false;
+            for (step, op) in steps {
+                now = now.saturating_add(step);
+                match op {
+                    // The call just taken for was deferred, never sent.
+                    1 if just_took => {
+                        bucket.give_back(now);
+                        taken.pop();
+                    }
+                    _ => {
+                        let ready = bucket.ready_at(now);
+                        match bucket.try_take(now) {
+                            Ok(()) => { prop_assert_eq!(ready, now); taken.push(now.as_u64()); }
+                            Err(at) => prop_assert!(at > now),
+                        }
+                    }
+                }
+                just_took = op >= 2 && taken.last() == Some(&now.as_u64());
+            }
+            // Counted as the provider counts: a window opens with the first
+            // call after the last one closed.
+            let mut window_opened = None;
+            let mut in_window = 0;
+            for at in taken {
+                if window_opened.map_or(true, |opened| at >= opened + window) {
+                    window_opened = Some(at);
+                    in_window = 0;
+                }
+                in_window += 1;
+                prop_assert!(in_window <= quota, "{} calls in the window opened at {:?}", in_window, window_opened);
             }
         }
     }

@@ -9,7 +9,7 @@ use reportflow::sim::{
 };
 use reportflow::{
     Action, Blame, Credentials as JobCredentials, Error, ErrorKind, Event, Input, JobSpec, Millis,
-    Outcome, ReportFailure, ReportJob,
+    Outcome, PollPolicy, ReportFailure, ReportJob, WaitReason,
 };
 
 /// 2024-03-01T00:00:00Z.
@@ -471,5 +471,52 @@ fn the_recorded_settlement_body_verifies_with_its_recorded_content_md5() {
     assert!(
         outcome.is_none(),
         "another digest is refused and the report asked for again"
+    );
+}
+
+/// A report that takes hours, polled as fast as a host may ask: the burst
+/// bucket alone would let 10 + 80 GetReportRequestList calls into the first
+/// hour; the hourly bucket stops at MWS's 80, and the simulator (which
+/// counts the hour from the seller's first call, as MWS does) throttles
+/// none.
+#[test]
+fn the_hourly_quota_holds_polls_that_the_restore_rate_would_allow() {
+    const HOUR: u64 = 3_600_000;
+    let sandbox = Sandbox::new(
+        SandboxConfig::default()
+            .with_seed(11)
+            .with_rows(ROWS)
+            .with_generation_ms(2 * HOUR + HOUR / 2),
+    );
+    let mut config = sandbox.job_config(Provider::AmazonMws);
+    config.poll = PollPolicy::new(1_000, 1_000);
+    let job = ReportJob::new(
+        JobSpec::AmazonMws(amazon_mws::sample_report_spec(START)),
+        config,
+        JobCredentials::AmazonMws(amazon_mws::provider_credentials()),
+        START,
+    )
+    .expect("a valid job");
+    let (run, harness) = drive(Harness::new(job, sandbox, START));
+
+    assert!(run.summary().is_some(), "{:?}", harness.outcome());
+    assert_eq!(sim(&harness).throttled(), 0, "the job went past a quota");
+    let polls: Vec<u64> = calls(&harness, "GetReportRequestList")
+        .map(|r| r.at.as_u64())
+        .collect();
+    let first = polls[0];
+    let in_first_hour = polls.iter().filter(|at| **at < first + HOUR).count();
+    assert_eq!(in_first_hour, 80, "the hourly quota is spent, not exceeded");
+    let hourly_waits = run
+        .actions
+        .iter()
+        .filter(|a| {
+            matches!(a, ActionRecord::Wait { reason: WaitReason::RateLimit { bucket }, .. }
+                if bucket == "amazon-mws:GetReportRequestList:hour")
+        })
+        .count();
+    assert!(
+        hourly_waits > 0,
+        "the job waited for the hour, not for a refusal"
     );
 }

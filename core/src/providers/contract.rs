@@ -71,9 +71,11 @@ pub(crate) trait Protocol:
     /// not finished, not paced, and nothing is in flight.
     fn next_call(&mut self, life: &mut Lifecycle<Self::Call>, cx: &mut Cx<'_>) -> Self::Call;
 
-    /// The rate budget (by [`TokenBucket::name`]) `call` draws a token from;
-    /// `None` for calls no quota counts.
-    fn budget(call: Self::Call) -> Option<&'static str>;
+    /// The rate budgets (by [`TokenBucket::name`]) `call` draws a token
+    /// from: one from each, or none while any is empty (MWS counts a call
+    /// against its burst quota and its hourly quota). Empty for calls no
+    /// quota counts.
+    fn budgets(call: Self::Call) -> &'static [&'static str];
 
     /// The complete request for `call`. An `Err` ends the job (a request
     /// that cannot be built will not build later).

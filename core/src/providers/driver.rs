@@ -47,6 +47,7 @@ impl<P: Protocol> Machine<P> {
                 want.name() == got.name()
                     && want.capacity() == got.capacity()
                     && want.refill_every_ms() == got.refill_every_ms()
+                    && want.refill_kind() == got.refill_kind()
             });
         if !same_shape {
             return Err(RestoreError::invalid(format!(
@@ -118,18 +119,8 @@ impl<P: Protocol> Machine<P> {
             }
         }
         let call = self.protocol.next_call(&mut self.life, cx);
-        if let Some(name) = P::budget(call) {
-            let Some(bucket) = self.life.budget(name) else {
-                return self.failed(Error::internal(format!("no rate budget named {name}")));
-            };
-            if let Err(ready) = bucket.try_take(cx.now) {
-                return Step::Wait {
-                    until: ready,
-                    reason: WaitReason::RateLimit {
-                        bucket: name.to_owned(),
-                    },
-                };
-            }
+        if let Some(step) = self.take_tokens(call, cx.now) {
+            return step;
         }
         match self.protocol.request(&self.life, call, cx, credentials) {
             Ok(outgoing) => {
@@ -148,6 +139,39 @@ impl<P: Protocol> Machine<P> {
         }
     }
 
+    /// Takes a token for `call` from each of its budgets, or none: while
+    /// any is empty, the step to return instead waits for the last of them
+    /// to refill.
+    fn take_tokens(&mut self, call: P::Call, now: Millis) -> Option<Step> {
+        let mut latest: Option<(Millis, &str)> = None;
+        for name in P::budgets(call) {
+            let Some(bucket) = self.life.budget(name) else {
+                return Some(self.failed(Error::internal(format!("no rate budget named {name}"))));
+            };
+            let ready = bucket.ready_at(now);
+            if ready > now && latest.map_or(true, |(at, _)| ready > at) {
+                latest = Some((ready, name));
+            }
+        }
+        if let Some((until, name)) = latest {
+            return Some(Step::Wait {
+                until,
+                reason: WaitReason::RateLimit {
+                    bucket: name.to_owned(),
+                },
+            });
+        }
+        for name in P::budgets(call) {
+            // Every bucket said it holds a token now.
+            if let Some(Err(ready)) = self.life.budget(name).map(|bucket| bucket.try_take(now)) {
+                return Some(self.failed(Error::internal(format!(
+                    "rate budget {name} was ready at {now} but not when taken from (ready at {ready})"
+                ))));
+            }
+        }
+        None
+    }
+
     /// The host did not send the call in flight (`Input::Deferred`): forget
     /// it as if it had never been asked for — its token goes back to the
     /// job's own bucket, a create leaves no report that may exist — and ask
@@ -161,8 +185,10 @@ impl<P: Protocol> Machine<P> {
         if P::creates(flight.call) {
             self.life.create_sent = None;
         }
-        if let Some(bucket) = P::budget(flight.call).and_then(|name| self.life.budget(name)) {
-            bucket.give_back(now);
+        for name in P::budgets(flight.call) {
+            if let Some(bucket) = self.life.budget(name) {
+                bucket.give_back(now);
+            }
         }
         self.life.schedule(until.max(now), WaitReason::Deferred);
     }

@@ -174,10 +174,10 @@ impl Protocol for Flow {
         }
     }
 
-    fn budget(call: Call) -> Option<&'static str> {
+    fn budgets(call: Call) -> &'static [&'static str] {
         match call {
-            Call::Create | Call::Status | Call::Resolve => Some(API_BUCKET),
-            Call::Token | Call::Download => None,
+            Call::Create | Call::Status | Call::Resolve => &[API_BUCKET],
+            Call::Token | Call::Download => &[],
         }
     }
 

@@ -5,9 +5,10 @@
 //! - every request is signed when it is built (SigV2, `Timestamp` from the
 //!   job's clock) and must leave within [`SIGNED_REQUEST_LIFETIME_MS`];
 //! - each operation draws from its own bucket with the official burst quota
-//!   and restore rate; `x-mws-quota-*` headers lower the view when the
-//!   hourly quota is tighter, and a `503 RequestThrottled`/`QuotaExceeded`
-//!   empties it until the quota returns;
+//!   and restore rate and from a window bucket with its hourly quota;
+//!   `x-mws-quota-*` headers set the hourly view; `503 RequestThrottled`
+//!   empties the burst bucket for a restore interval, `QuotaExceeded` the
+//!   hourly one until the quota resets;
 //! - GetReport is the report body itself, checked against its `Content-MD5`
 //!   as it streams; a mismatch voids the data and asks again, four
 //!   GetReport calls at most (MWS's "up to three more times");
@@ -35,6 +36,8 @@ pub(crate) const SIGNED_REQUEST_LIFETIME_MS: u64 = 5 * 60 * 1000;
 /// GetReport calls after the first that a corrupt body may cost: "retry the
 /// request up to three more times" (Reports_GetReport, [DG-MD5]).
 pub(crate) const MAX_MD5_RETRIES: u32 = 3;
+/// Added to a quota reset read to the second.
+const RESET_SLACK_MS: u64 = 1_000;
 /// A quota reset further away than this is treated as this.
 const MAX_QUOTA_WAIT_MS: u64 = 60 * 60 * 1000;
 
@@ -47,12 +50,17 @@ pub(crate) const OPERATIONS: [(&str, u32, u64, u32); 4] = [
     ("GetReport", 15, 60_000, 60),
 ];
 
-/// The job's bucket names, one per operation, in [`OPERATIONS`] order.
-const BUCKETS: [&str; 4] = [
-    "amazon-mws:RequestReport",
-    "amazon-mws:GetReportRequestList",
-    "amazon-mws:GetReportList",
-    "amazon-mws:GetReport",
+/// An hour: the window of MWS's hourly request quota.
+const HOUR_MS: u64 = 60 * 60 * 1000;
+
+/// The job's buckets per operation, in [`OPERATIONS`] order: the burst
+/// quota with its restore rate, then the hourly quota. A call takes a token
+/// from both.
+const BUCKETS: [[&str; 2]; 4] = [
+    ["amazon-mws:RequestReport", "amazon-mws:RequestReport:hour"],
+    ["amazon-mws:GetReportRequestList", "amazon-mws:GetReportRequestList:hour"],
+    ["amazon-mws:GetReportList", "amazon-mws:GetReportList:hour"],
+    ["amazon-mws:GetReport", "amazon-mws:GetReport:hour"],
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,13 +82,13 @@ pub(crate) enum Call {
 }
 
 impl Call {
-    /// The call's row of [`OPERATIONS`] and its bucket name.
-    const fn quota(self) -> ((&'static str, u32, u64, u32), &'static str) {
+    /// The call's row of [`OPERATIONS`] and its buckets' names.
+    const fn quota(self) -> ((&'static str, u32, u64, u32), &'static [&'static str; 2]) {
         match self {
-            Self::RequestReport => (OPERATIONS[0], BUCKETS[0]),
-            Self::GetReportRequestList => (OPERATIONS[1], BUCKETS[1]),
-            Self::GetReportList => (OPERATIONS[2], BUCKETS[2]),
-            Self::GetReport => (OPERATIONS[3], BUCKETS[3]),
+            Self::RequestReport => (OPERATIONS[0], &BUCKETS[0]),
+            Self::GetReportRequestList => (OPERATIONS[1], &BUCKETS[1]),
+            Self::GetReportList => (OPERATIONS[2], &BUCKETS[2]),
+            Self::GetReport => (OPERATIONS[3], &BUCKETS[3]),
         }
     }
 
@@ -89,9 +97,19 @@ impl Call {
         self.quota().0 .0
     }
 
-    /// The job's bucket of the call's quota.
-    const fn bucket(self) -> &'static str {
+    /// The job's buckets of the call's quotas: burst, then hourly.
+    const fn buckets(self) -> &'static [&'static str; 2] {
         self.quota().1
+    }
+
+    /// The bucket of the call's burst quota and restore rate.
+    const fn burst_bucket(self) -> &'static str {
+        self.buckets()[0]
+    }
+
+    /// The bucket of the call's hourly quota.
+    const fn hourly_bucket(self) -> &'static str {
+        self.buckets()[1]
     }
 
     /// The call's restore interval: one request comes back this often.
@@ -153,7 +171,12 @@ impl Protocol for Flow {
         OPERATIONS
             .iter()
             .zip(BUCKETS)
-            .map(|((_, burst, restore_ms, _), name)| TokenBucket::new(name, *burst, *restore_ms, now))
+            .flat_map(|((_, burst, restore_ms, hourly), [burst_name, hourly_name])| {
+                [
+                    TokenBucket::new(burst_name, *burst, *restore_ms, now),
+                    TokenBucket::per_window(hourly_name, *hourly, HOUR_MS, now),
+                ]
+            })
             .collect()
     }
 
@@ -211,8 +234,8 @@ impl Protocol for Flow {
         }
     }
 
-    fn budget(call: Call) -> Option<&'static str> {
-        Some(call.bucket())
+    fn budgets(call: Call) -> &'static [&'static str] {
+        call.buckets()
     }
 
     fn authorizes(_call: Call) -> bool {
@@ -477,8 +500,9 @@ fn usable_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 32 && id.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// `x-mws-quota-remaining` / `-resetsOn` (either case; ISO 8601 or RFC 1123):
-/// none left empties the call's bucket until the reset, few left lowers it.
+/// `x-mws-quota-remaining` / `-resetsOn` (either case; ISO 8601 or RFC 1123)
+/// count the hourly quota: they set the call's hourly bucket (and the end of
+/// its hour); none left empties it until the reset.
 fn observe_quota(life: &mut Lifecycle<Call>, cx: &mut Cx<'_>, call: Call, headers: &[(String, String)]) {
     let Some(remaining) = find_header(headers, "x-mws-quota-remaining")
         .and_then(|v| v.trim().parse::<f64>().ok())
@@ -489,28 +513,34 @@ fn observe_quota(life: &mut Lifecycle<Call>, cx: &mut Cx<'_>, call: Call, header
     // Whole requests left; the float form (`58.0`) is Amazon's.
     let remaining = remaining.floor().min(1e9) as u64;
     let reset = quota_reset(cx.now, headers);
-    let name = call.bucket();
+    let name = call.hourly_bucket();
     let Some(bucket) = life.budget(name) else {
         return;
     };
+    match reset {
+        Some(until) if until > cx.now => bucket.observe(cx.now, remaining, until),
+        // No reset named (or one already past): the hour counts from now.
+        _ => bucket.at_most(cx.now, remaining),
+    }
+    let until = bucket.ready_at(cx.now);
     if remaining == 0 {
-        let until = reset.unwrap_or_else(|| cx.now.saturating_add(call.restore_ms()));
-        bucket.exhaust_until(cx.now, until);
         cx.emit(Event::Throttled {
             bucket: name.to_owned(),
             until,
         });
-    } else {
-        bucket.at_most(cx.now, remaining);
     }
 }
 
+/// When the hourly quota is back: `x-mws-quota-resetsOn` plus one second,
+/// as both of its forms are read to the second and Amazon's own reset may
+/// fall anywhere in that second.
 fn quota_reset(now: Millis, headers: &[(String, String)]) -> Option<Millis> {
     let text = find_header(headers, "x-mws-quota-resetson")?.trim();
     let at = calendar::parse_rfc3339(text)
         .and_then(|seconds| u64::try_from(seconds).ok())
         .map(|seconds| Millis(seconds.saturating_mul(1000)))
-        .or_else(|| parse_http_date(text))?;
+        .or_else(|| parse_http_date(text))?
+        .saturating_add(RESET_SLACK_MS);
     Some(at.max(now).min(now.saturating_add(MAX_QUOTA_WAIT_MS)))
 }
 
@@ -546,12 +576,12 @@ fn api_failure(
     match (status, code.as_deref()) {
         (_, Some("RequestThrottled")) => Verdict::Throttled {
             cause: unexpected,
-            budget: call.bucket(),
+            budget: call.burst_bucket(),
             until: Some(cx.now.saturating_add(restore)),
         },
         (_, Some("QuotaExceeded")) => Verdict::Throttled {
             cause: unexpected,
-            budget: call.bucket(),
+            budget: call.hourly_bucket(),
             until: Some(quota_reset(cx.now, headers).unwrap_or_else(|| cx.now.saturating_add(restore))),
         },
         (_, Some("InternalError" | "ServiceUnavailable")) => retry(unexpected),
@@ -657,8 +687,8 @@ mod tests {
         let reset = vec![("x-mws-quota-resetsOn".to_owned(), "2020-06-11T08:20:00Z".to_owned())];
         match judge(Call::RequestReport, 503, "QuotaExceeded", &reset) {
             Verdict::Throttled { budget, until, .. } => {
-                assert_eq!(budget, "amazon-mws:RequestReport");
-                assert_eq!(until, Some(NOW.saturating_add(20 * 60_000)));
+                assert_eq!(budget, "amazon-mws:RequestReport:hour");
+                assert_eq!(until, Some(NOW.saturating_add(20 * 60_000 + RESET_SLACK_MS)));
             }
             other => panic!("{other:?}"),
         }
@@ -685,20 +715,22 @@ mod tests {
         };
         // Two left of the hour: two requests now, the third waits.
         observe_quota(&mut life, &mut cx, Call::GetReport, &headers("2.0"));
-        let bucket = life.budget("amazon-mws:GetReport").unwrap();
+        let bucket = life.budget("amazon-mws:GetReport:hour").unwrap();
         assert!(bucket.try_take(NOW).is_ok() && bucket.try_take(NOW).is_ok());
-        assert!(bucket.try_take(NOW).is_err());
+        // Nothing more until the hour Amazon named is over.
+        assert_eq!(bucket.try_take(NOW), Err(Millis(1_591_864_201_000)));
+        assert!(life.budget("amazon-mws:GetReport").unwrap().try_take(NOW).is_ok());
         // None left: nothing before the reset, and the host is told.
         observe_quota(&mut life, &mut cx, Call::RequestReport, &headers("0.0"));
-        let bucket = life.budget("amazon-mws:RequestReport").unwrap();
-        assert_eq!(bucket.try_take(NOW), Err(Millis(1_591_864_200_000)));
+        let bucket = life.budget("amazon-mws:RequestReport:hour").unwrap();
+        assert_eq!(bucket.try_take(NOW), Err(Millis(1_591_864_201_000)));
         assert!(events.iter().any(|e| matches!(e, Event::Throttled { .. })));
         // Hostile values change nothing.
         let mut cx = Cx::new(NOW, &config, &mut events);
         for value in ["-1", "NaN", "inf", "lots"] {
             observe_quota(&mut life, &mut cx, Call::GetReportList, &headers(value));
         }
-        assert!(life.budget("amazon-mws:GetReportList").unwrap().try_take(NOW).is_ok());
+        assert!(life.budget("amazon-mws:GetReportList:hour").unwrap().try_take(NOW).is_ok());
     }
 
     #[test]
@@ -715,9 +747,9 @@ mod tests {
     fn quota_resets_read_both_date_forms_and_are_bounded() {
         let now = Millis(1_591_862_400_000); // 2020-06-11T08:00:00Z
         let iso = vec![("x-mws-quota-resetsOn".to_owned(), "2020-06-11T08:30:00.000Z".to_owned())];
-        assert_eq!(quota_reset(now, &iso), Some(Millis(1_591_864_200_000)));
+        assert_eq!(quota_reset(now, &iso), Some(Millis(1_591_864_201_000)));
         let rfc = vec![("X-MWS-Quota-ResetsOn".to_owned(), "Thu, 11 Jun 2020 08:30:00 GMT".to_owned())];
-        assert_eq!(quota_reset(now, &rfc), Some(Millis(1_591_864_200_000)));
+        assert_eq!(quota_reset(now, &rfc), Some(Millis(1_591_864_201_000)));
         let far = vec![("x-mws-quota-resetson".to_owned(), "2030-01-01T00:00:00Z".to_owned())];
         assert_eq!(quota_reset(now, &far), Some(now.saturating_add(MAX_QUOTA_WAIT_MS)));
         assert_eq!(quota_reset(now, &[]), None);

@@ -26,9 +26,11 @@
 //! - Each operation has its official burst quota and restore rate as a
 //!   token bucket (RequestReport 15 / 1 per minute, GetReportRequestList
 //!   10 / 1 per 45 s, GetReportList 10 / 1 per minute, GetReport 15 / 1 per
-//!   minute). The hourly quotas (60 / 80 / 60 / 60) come from the answers'
-//!   `x-mws-quota-remaining` and `x-mws-quota-resetsOn` (ISO 8601 or RFC
-//!   1123), which lower the bucket, and empty it when none is left.
+//!   minute) and its hourly quota (60 / 80 / 60 / 60) as a second, window
+//!   bucket; a call takes a token from both. The hour is counted from the
+//!   first call (Amazon's `resetsOn` example is not on the clock hour), and
+//!   the answers' `x-mws-quota-remaining` and `x-mws-quota-resetsOn` (ISO
+//!   8601 or RFC 1123) replace the job's count and the hour's end.
 //! - `503 RequestThrottled` waits one restore interval, `QuotaExceeded`
 //!   until the quota resets; `InternalError`, `ServiceUnavailable` and other
 //!   5xx retry; `InvalidParameterValue`, `AccessDenied`, `InvalidAccessKeyId`,

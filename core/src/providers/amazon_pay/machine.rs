@@ -179,10 +179,10 @@ impl Protocol for Flow {
         }
     }
 
-    fn budget(call: Call) -> Option<&'static str> {
+    fn budgets(call: Call) -> &'static [&'static str] {
         match call {
-            Call::Download => None,
-            _ => Some(API_BUCKET),
+            Call::Download => &[],
+            _ => &[API_BUCKET],
         }
     }
 

@@ -228,12 +228,12 @@ impl Protocol for Flow {
         }
     }
 
-    fn budget(call: Call) -> Option<&'static str> {
+    fn budgets(call: Call) -> &'static [&'static str] {
         match call {
-            Call::Create => Some(CREATE_BUCKET),
-            Call::Query => Some(QUERY_BUCKET),
-            Call::Renew => Some(RENEW_BUCKET),
-            Call::Token | Call::Refresh | Call::Download => None,
+            Call::Create => &[CREATE_BUCKET],
+            Call::Query => &[QUERY_BUCKET],
+            Call::Renew => &[RENEW_BUCKET],
+            Call::Token | Call::Refresh | Call::Download => &[],
         }
     }
 
@@ -653,8 +653,10 @@ impl Flow {
 
 /// Returns the token `call` took from its endpoint's bucket.
 fn give_back(life: &mut Lifecycle<Call>, cx: &Cx<'_>, call: Call) {
-    if let Some(bucket) = Flow::budget(call).and_then(|name| life.budget(name)) {
-        bucket.give_back(cx.now);
+    for name in Flow::budgets(call) {
+        if let Some(bucket) = life.budget(name) {
+            bucket.give_back(cx.now);
+        }
     }
 }
 
@@ -799,8 +801,8 @@ fn classify_code(call: Call, status: u16, code: &str, message: &str) -> Answer {
 /// The endpoint's bucket is empty until the retry: Lingxing names no instant.
 /// Token calls draw from no bucket of ours: a plain retry.
 fn throttled(call: Call, cause: Error) -> Verdict {
-    match Flow::budget(call) {
-        Some(budget) => Verdict::Throttled {
+    match Flow::budgets(call).first() {
+        Some(&budget) => Verdict::Throttled {
             cause,
             budget,
             until: None,

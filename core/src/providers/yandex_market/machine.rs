@@ -157,11 +157,11 @@ impl Protocol for Flow {
         }
     }
 
-    fn budget(call: Call) -> Option<&'static str> {
+    fn budgets(call: Call) -> &'static [&'static str] {
         match call {
-            Call::Generate => Some(GENERATE_BUCKET),
-            Call::Info => Some(INFO_BUCKET),
-            Call::Download => None,
+            Call::Generate => &[GENERATE_BUCKET],
+            Call::Info => &[INFO_BUCKET],
+            Call::Download => &[],
         }
     }
 
@@ -281,7 +281,7 @@ impl Flow {
         call: Call,
         headers: &[(String, String)],
     ) {
-        let Some(name) = Self::budget(call) else {
+        let Some(&name) = Self::budgets(call).first() else {
             return;
         };
         let remaining = find_header(headers, "x-ratelimit-resource-remaining")
@@ -482,7 +482,7 @@ impl Flow {
                     );
                 Verdict::Throttled {
                     cause: unexpected,
-                    budget: Self::budget(call).unwrap_or(INFO_BUCKET),
+                    budget: Self::budgets(call).first().copied().unwrap_or(INFO_BUCKET),
                     until: Some(until),
                 }
             }
