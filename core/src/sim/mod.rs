@@ -44,6 +44,12 @@
 //!   idempotency keys, 30-second document URLs on the download host),
 //!   [`credentials`](amazon_pay::credentials) and
 //!   [`sample_spec`](amazon_pay::sample_spec).
+//! - [`amazon_sp_api`]: the Selling Partner API Reports simulator (LwA
+//!   tokens, the model's per-operation usage plans with
+//!   `x-amzn-RateLimit-Limit`, 5-minute document URLs on the download host,
+//!   GZIP labels that lie, FATAL reports with error documents, Windows-31J
+//!   flat files for Japan), [`credentials`](amazon_sp_api::credentials) and
+//!   [`sample_spec`](amazon_sp_api::sample_spec).
 //! - [`keys`]: the simulated merchant's RSA key pair (test fixtures) and a
 //!   deterministic RSASSA-PSS signer, which answers `Action::Sign`.
 //! - [`Harness`]: drives a [`ReportJob`](crate::ReportJob) against a
@@ -82,11 +88,13 @@ use crate::Provider;
 pub mod amazon_ads;
 pub mod amazon_mws;
 pub mod amazon_pay;
+pub mod amazon_sp_api;
 mod calendar;
 mod faults;
 mod harness;
 pub mod keys;
 pub mod lingxing;
+mod lwa;
 mod writers;
 pub mod yandex_market;
 
@@ -105,6 +113,10 @@ pub fn sample_job(provider: Provider, now: Millis) -> (crate::JobSpec, crate::Cr
         Provider::AmazonAds => (amazon_ads::sample_spec(now), amazon_ads::credentials()),
         Provider::AmazonMws => (amazon_mws::sample_spec(now), amazon_mws::credentials()),
         Provider::AmazonPay => (amazon_pay::sample_spec(now), amazon_pay::credentials()),
+        Provider::AmazonSpApi => (
+            amazon_sp_api::sample_spec(now),
+            amazon_sp_api::credentials(),
+        ),
         Provider::Lingxing => (lingxing::sample_spec(), lingxing::credentials()),
         Provider::YandexMarket => (
             yandex_market::sample_spec(now),
@@ -665,6 +677,7 @@ impl Sandbox {
             Box::new(yandex_market::Simulator::new(&config)),
             Box::new(amazon_mws::Simulator::new(&config)),
             Box::new(amazon_pay::Simulator::new(&config)),
+            Box::new(amazon_sp_api::Simulator::new(&config)),
         ];
         Self {
             faults: FaultState::new(&config.faults),
