@@ -558,28 +558,27 @@ impl Simulator {
         if cx.now > issued.saturating_add(LINK_LIFETIME_S * 1000) {
             return expired();
         }
-        if error_document {
+        let (content_type, plain, label) = if error_document {
             self.error_documents_served = self.error_documents_served.saturating_add(1);
             let text = format!(
                 "Report {report_id} could not be generated: the seller is not registered in one of the marketplaces requested. Request the report for marketplaces the seller sells in."
             );
-            return SimResponse::bytes(200, "text/plain", gzip_compress(text.as_bytes(), 6));
-        }
-        let Some(report) = self.reports.get(&report_id) else {
-            return s3_error(404, "NoSuchKey", "The specified key does not exist.", "");
-        };
-        let text = self.render(report);
-        let (encoded, content_type) = if report.japanese() {
-            (
-                encoding_rs::SHIFT_JIS.encode(&text).0.into_owned(),
-                "text/plain",
-            )
+            ("text/plain", text.into_bytes(), Label::Honest)
         } else {
-            (text.into_bytes(), "text/plain;charset=UTF-8")
+            let Some(report) = self.reports.get(&report_id) else {
+                return s3_error(404, "NoSuchKey", "The specified key does not exist.", "");
+            };
+            let text = self.render(report);
+            if report.japanese() {
+                let encoded = encoding_rs::SHIFT_JIS.encode(&text).0.into_owned();
+                ("text/plain", encoded, report.label)
+            } else {
+                ("text/plain;charset=UTF-8", text.into_bytes(), report.label)
+            }
         };
-        let gzip = || gzip_compress(&encoded, 6);
-        let mut body = match report.label {
-            Label::PlainSaysGzip => encoded.clone(),
+        let gzip = || gzip_compress(&plain, 6);
+        let mut body = match label {
+            Label::PlainSaysGzip => plain.clone(),
             Label::Honest | Label::GzipSaysNothing => gzip(),
         };
         let mut disconnect = None;

@@ -25,6 +25,7 @@ use crate::config::JobConfig;
 use crate::error::{ConfigError, Error, ReportFailure, RestoreError};
 use crate::http::{find_header, Body, Header};
 use crate::integrity::{gunzip, Compression, Limits};
+use crate::providers::contract::MAX_RETUNED_REFILL_MS;
 use crate::providers::{
     encode_segment, excerpt, is_http_url, judge_link_status, lwa, parse_json, Cx, ExchangeFailure,
     Lifecycle, Outgoing, Protocol, Provider, Refusal, ReportBody, Response, Verdict,
@@ -138,6 +139,7 @@ impl Protocol for Flow {
     type Spec = ReportSpec;
     type Credentials = Credentials;
     type Call = Call;
+    const RETUNES_RATES: bool = true;
 
     fn create(spec: ReportSpec, _config: &JobConfig, _now: Millis) -> Result<Self, ConfigError> {
         spec.validate()?;
@@ -707,7 +709,9 @@ fn observe_rate(life: &mut Lifecycle<Call>, now: Millis, call: Call, headers: &[
         return;
     };
     // Between one request per hour and 1000 per second.
-    let refill = (1000.0 / rate).clamp(1.0, 3_600_000.0).round() as u64;
+    let refill = (1000.0 / rate)
+        .clamp(1.0, MAX_RETUNED_REFILL_MS as f64)
+        .round() as u64;
     if let Some(bucket) = life.budget(name) {
         bucket.set_refill_every_ms(now, refill);
     }
