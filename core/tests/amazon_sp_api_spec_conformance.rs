@@ -15,7 +15,6 @@ use std::path::Path;
 use serde_json::{json, Value};
 
 use reportflow::providers::amazon_sp_api::{Region, ReportSpec};
-use reportflow::providers::Provider;
 use reportflow::sim::amazon_sp_api;
 use reportflow::{
     Action, Error, ErrorKind, HttpRequest, Input, JobConfig, JobSpec, Millis, ReportJob,
