@@ -391,7 +391,7 @@ impl Protocol for Flow {
         }
         observe_rate(life, cx.now, call, &headers);
         if !(200..300).contains(&status) {
-            return self.api_failure(life, cx, call, status, &body);
+            return self.api_failure(call, status, &body);
         }
         self.refreshed_after_401 = false;
         match call {
@@ -625,8 +625,6 @@ impl Flow {
     /// A non-2xx answer from an SP-API operation.
     fn api_failure(
         &mut self,
-        life: &mut Lifecycle<Call>,
-        cx: &mut Cx<'_>,
         call: Call,
         status: u16,
         body: &[u8],
@@ -665,19 +663,14 @@ impl Flow {
                 self.lwa.forget();
                 Verdict::Reauthorize
             }
-            429 => {
-                // No `Retry-After` is documented: wait one token of the
-                // operation's bucket.
-                let budget = Self::budget(call).unwrap_or(STATUS_BUCKET);
-                let until = life
-                    .budget(budget)
-                    .map(|bucket| cx.now.saturating_add(bucket.refill_every_ms()));
-                Verdict::Throttled {
-                    cause: refusal.unexpected(),
-                    budget,
-                    until,
-                }
-            }
+            // No `Retry-After` is documented; Amazon's guidance is to back
+            // off and retry: the operation's bucket is emptied until the
+            // job's backoff has passed.
+            429 => Verdict::Throttled {
+                cause: refusal.unexpected(),
+                budget: Self::budget(call).unwrap_or(STATUS_BUCKET),
+                until: None,
+            },
             408 | 500..=599 => retry(refusal.unexpected()),
             401 | 403 => refusal.rejected(
                 "the access token was refused twice: check the LwA credentials and that the app's roles include Reports for this region",

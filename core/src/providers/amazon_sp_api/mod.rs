@@ -28,8 +28,8 @@
 //!   createReport 0.0167/15, getReport 2/15, getReportDocument 0.0167/15,
 //!   each a `TokenBucket`; every answer's `x-amzn-RateLimit-Limit` names
 //!   the rate applied and retunes the bucket. `429` (`QuotaExceeded`)
-//!   empties the bucket for one token's time (no `Retry-After` is
-//!   documented).
+//!   empties the operation's bucket until the job's backoff has passed (no
+//!   `Retry-After` is documented; Amazon's guidance is to back off).
 //! - Errors are `{"errors": [{"code", "message", "details"}]}`.
 //! - `processingStatus`: `IN_QUEUE`, `IN_PROGRESS`, `DONE`, `CANCELLED`
 //!   ("an explicit cancellation request before the report starts
