@@ -30,6 +30,7 @@ fn world() -> impl Strategy<Value = World> {
                 Fault::ExpiredLink,
                 Fault::Disconnect,
                 Fault::TruncatedGzip,
+                Fault::CorruptBody,
             ],
             &[
                 Fault::ReportFailure,

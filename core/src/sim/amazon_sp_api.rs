@@ -41,8 +41,8 @@ use super::faults::{Fault, Opportunity};
 use super::lwa::{App, Issuer};
 use super::writers::{listings_flat_file, Language};
 use super::{
-    decode_segment, encode_segment, fnv1a, gzip_compress, s3_error, truncate_body, ProviderSim,
-    SandboxConfig, SimCx, SimRequest, SimResponse,
+    corrupt, decode_segment, encode_segment, fnv1a, gzip_compress, s3_error, truncate_body,
+    ProviderSim, SandboxConfig, SimCx, SimRequest, SimResponse,
 };
 use crate::calendar::{parse_rfc3339, rfc3339};
 use crate::http::Method;
@@ -83,6 +83,7 @@ pub const FAULT_ANSWERS: &[(Fault, &str)] = &[
     (Fault::ExpiredToken, "every access token revoked; next API call: HTTP 403 Unauthorized \"The access token you provided has expired\""),
     (Fault::LostAnswer, "next API call handled, connection dropped before the answer"),
     (Fault::Reject422, "next report creation: HTTP 400 InvalidInput"),
+    (Fault::Reject406, "next report creation: HTTP 400 InvalidInput, dataStartTime too far in the past (SP-API has no 406)"),
     (Fault::WrongEstimate, "next report creation: the report stays IN_QUEUE/IN_PROGRESS for 3 hours of virtual time"),
     (Fault::MislabelledGzip, "next report creation: its document is labelled GZIP but plain (odd firings), or gzip without a label (even)"),
     (Fault::ReportFailure, "next status poll: processingStatus FATAL, with an error document"),
@@ -90,6 +91,7 @@ pub const FAULT_ANSWERS: &[(Fault, &str)] = &[
     (Fault::ExpiredLink, "next document download: HTTP 403 AccessDenied \"Request has expired\""),
     (Fault::Disconnect, "next document download breaks off half-way through the body"),
     (Fault::TruncatedGzip, "next document download: the gzip body cut short, delivered as complete"),
+    (Fault::CorruptBody, "next document download: one byte of the gzip body flipped"),
 ];
 
 /// The LwA credentials the simulator accepts.
@@ -585,11 +587,16 @@ impl Simulator {
         match cx.fault(Opportunity::Download) {
             Some(Fault::ExpiredLink) => return expired(),
             Some(Fault::Disconnect) => disconnect = Some(body.len() / 2),
-            // A cut plain body could not be noticed by anyone: the cut is
-            // always of the gzip form.
+            // A damaged plain body could not be noticed by anyone: the
+            // damage is always done to the gzip form.
             Some(Fault::TruncatedGzip) => {
                 body = gzip();
                 truncate_body(&mut body);
+            }
+            Some(Fault::CorruptBody) => {
+                body = gzip();
+                let salt = cx.corruption_salt();
+                corrupt(&mut body, &plain, self.random(salt));
             }
             _ => {}
         }

@@ -81,6 +81,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::http::{HttpRequest, Method};
+use crate::integrity::{gunzip, Limits};
 use crate::time::Millis;
 use crate::JobConfig;
 use crate::Provider;
@@ -587,6 +588,34 @@ impl SimCx<'_> {
 pub(crate) fn truncate_body(body: &mut Vec<u8>) {
     let keep = (body.len() * 2 / 3).min(body.len().saturating_sub(1));
     body.truncate(keep);
+}
+
+/// Flips one byte of a gzip body so that it no longer decodes to `json` (the `corrupt-body` fault).
+///
+/// The position starts from `random`, past the 10-byte header (whose
+/// MTIME/XFL/OS bytes no check covers). Some deflate bytes can be flipped
+/// without changing the output (zlib agrees), so each candidate is checked
+/// and the next one tried; the trailer's CRC-32 is the last resort.
+pub(crate) fn corrupt(body: &mut [u8], json: &[u8], random: u64) {
+    let len = body.len();
+    let span = len.saturating_sub(10).max(1);
+    let start = (random % span as u64) as usize;
+    for offset in 0..span.min(64) {
+        let at = 10 + (start + offset) % span;
+        let Some(byte) = body.get_mut(at) else {
+            continue;
+        };
+        *byte ^= 0xff;
+        if !matches!(gunzip(body, Limits::default()), Ok(decoded) if decoded == json) {
+            return;
+        }
+        if let Some(byte) = body.get_mut(at) {
+            *byte ^= 0xff;
+        }
+    }
+    if let Some(byte) = body.get_mut(len.saturating_sub(8)) {
+        *byte ^= 0xff;
+    }
 }
 
 /// FNV-1a of `text`: a hash that, unlike std's, stays the same across
