@@ -4,7 +4,7 @@
 //!
 //! | request | answer |
 //! |---|---|
-//! | `POST /auth/o2/token` (form) | LwA ([`super::lwa`]): an `Atza|…` token for [`credentials`] |
+//! | `POST /auth/o2/token` (form) | LwA (`sim::lwa`, shared): an `Atza|…` token for [`credentials`] |
 //! | `GET /reports/2021-06-30/reports?reportTypes&processingStatuses&marketplaceIds&createdSince&pageSize` | `GetReportsResponse`, newest first, filtered as the model says (`nextToken` is never needed: at most `pageSize` reports are listed) |
 //! | `POST /reports/2021-06-30/reports` (`CreateReportSpecification`) | `202 {"reportId"}`; `400 InvalidInput` for a body the model refuses, `415` without `content-type: application/json` |
 //! | `GET /reports/2021-06-30/reports/{reportId}` | a `Report`: `IN_QUEUE` for the first third of its generation, `IN_PROGRESS`, then `DONE` with a `reportDocumentId` (or `CANCELLED`, or `FATAL` with an error document's id); `404 NotFound` for an unknown id |
