@@ -47,9 +47,11 @@ const LINK_MARGIN_MS: u64 = 10_000;
 /// How far back adopt-before-create looks (reports live 90 days; a report
 /// older than a day is rarely what a retried job means).
 const ADOPT_LOOKBACK_MS: u64 = 24 * 3600 * 1000;
-/// A lost create is looked for from this long before it was sent (clocks
-/// of host and Amazon differ).
-const RECOVER_MARGIN_MS: u64 = 5 * 60 * 1000;
+/// A lost create is looked for from this long before it was sent: the
+/// host's clock and Amazon's differ (and a host's may have jumped), and a
+/// report of the same type, marketplaces and window created a little
+/// earlier holds the same data anyway.
+const RECOVER_MARGIN_MS: u64 = 60 * 60 * 1000;
 /// Longest id Amazon hands out that the job will put in a URL.
 const MAX_ID_BYTES: usize = 256;
 /// Most bytes of an error document read (it is a short text; more is
