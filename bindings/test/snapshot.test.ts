@@ -14,6 +14,7 @@ const CREATE_PATH: Record<string, RegExp> = {
   "amazon-ads": /\/sd\/[^/]+\/report$/,
   lingxing: /\/report\/create\/reportExportTask$/,
   "yandex-market": /\/reports\/[^/]+\/generate$/,
+  "amazon-sp-api": /\/reports\/2021-06-30\/reports$/,
 };
 
 /** Whether a request created a report: by its path, or for MWS (one path

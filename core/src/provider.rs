@@ -16,6 +16,7 @@ macro_rules! for_each_provider {
             YandexMarket yandex_market "yandex-market" "Yandex Market Partner API reports.",
             AmazonMws amazon_mws "amazon-mws" "Amazon MWS Reports (2009-01-01), the legacy Marketplace Web Service.",
             AmazonPay amazon_pay "amazon-pay" "Amazon Pay API v2 reports (requests signed by the host).",
+            AmazonSpApi amazon_sp_api "amazon-sp-api" "Amazon Selling Partner API Reports (2021-06-30), the successor of MWS.",
         }
     };
 }

@@ -269,6 +269,14 @@ impl TokenBucket {
         self.open_window(now);
     }
 
+    /// Takes the provider's own word for the rate it applies (SP-API's
+    /// `x-amzn-RateLimit-Limit`, requests per second): one token every
+    /// `refill_every_ms` from now on; what accrued so far is kept.
+    pub fn set_refill_every_ms(&mut self, now: Millis, refill_every_ms: u64) {
+        self.refill(now);
+        self.refill_every_ms = refill_every_ms.max(1);
+    }
+
     /// Empties the bucket until `until`: the provider said we are over its
     /// limit, so the job's view must agree.
     pub fn exhaust_until(&mut self, now: Millis, until: Millis) {

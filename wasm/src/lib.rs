@@ -58,7 +58,8 @@ const TS_TYPES: &'static str = r#"
 export type Millis = number;
 
 /** The providers reportflow speaks to. */
-export type Provider = "amazon-ads" | "lingxing" | "yandex-market" | "amazon-mws" | "amazon-pay";
+export type Provider =
+  | "amazon-ads" | "lingxing" | "yandex-market" | "amazon-mws" | "amazon-pay" | "amazon-sp-api";
 
 /** Who has to act to fix a failure. */
 export type Blame = "provider" | "network" | "config" | "data" | "host" | "library";
@@ -305,8 +306,28 @@ export interface AmazonPaySpec {
   algorithm?: "AMZN-PAY-RSASSA-PSS-V2" | "AMZN-PAY-RSASSA-PSS";
 }
 
+/** A Selling Partner API report (Reports 2021-06-30), with Login-with-Amazon credentials. */
+export interface AmazonSpApiSpec {
+  provider: "amazon-sp-api";
+  /** The seller's region: its endpoint `sellingpartnerapi-{na,eu,fe}.amazon.com`. */
+  region: "na" | "eu" | "fe";
+  /** e.g. `GET_MERCHANT_LISTINGS_ALL_DATA` */
+  reportType: string;
+  /** 1 to 25 marketplace ids (or country codes) of the region. */
+  marketplaceIds: string[];
+  /** ISO 8601 date-times, e.g. `2024-03-01T00:00:00Z`. */
+  dataStartTime?: string | null;
+  dataEndTime?: string | null;
+  /** `reportOptions`, sent as given. */
+  reportOptions?: Record<string, string>;
+  /** Continue a matching report created in the last day instead of creating one. */
+  adoptExisting?: boolean;
+}
+
 /** Which report to fetch, and from which provider. */
-export type JobSpec = AmazonAdsSpec | LingxingSpec | YandexMarketSpec | AmazonMwsSpec | AmazonPaySpec;
+export type JobSpec =
+  | AmazonAdsSpec | LingxingSpec | YandexMarketSpec | AmazonMwsSpec | AmazonPaySpec
+  | AmazonSpApiSpec;
 
 /** Login-with-Amazon credentials. */
 export interface AmazonAdsCredentials {
@@ -350,9 +371,19 @@ export interface AmazonPayCredentials {
   provider: "amazon-pay";
 }
 
+/** Login-with-Amazon credentials of an SP-API application and seller. */
+export interface AmazonSpApiCredentials {
+  provider: "amazon-sp-api";
+  clientId: string;
+  clientSecret: string;
+  refreshToken: string;
+  accessToken?: string | null;
+  accessTokenExpiresAt?: Millis | null;
+}
+
 export type Credentials =
   | AmazonAdsCredentials | LingxingCredentials | YandexMarketCredentials | AmazonMwsCredentials
-  | AmazonPayCredentials;
+  | AmazonPayCredentials | AmazonSpApiCredentials;
 
 /** How a job behaves; every field is optional. */
 export interface JobConfig {

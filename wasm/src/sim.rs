@@ -241,6 +241,7 @@ pub fn sim_providers() -> JsValue {
         Provider::Lingxing.as_str(),
         Provider::YandexMarket.as_str(),
         Provider::AmazonMws.as_str(),
+        Provider::AmazonSpApi.as_str(),
     ])
 }
 
@@ -261,6 +262,7 @@ pub fn sim_credentials(provider_name: &str) -> Result<JsValue, JsValue> {
         Provider::YandexMarket => sim::yandex_market::credentials(),
         Provider::AmazonMws => sim::amazon_mws::credentials(),
         Provider::AmazonPay => sim::amazon_pay::credentials(),
+        Provider::AmazonSpApi => sim::amazon_sp_api::credentials(),
         other => return Err(Failure::invalid_input(format!("no simulator for {other}")).into()),
     };
     credentials_to_js(&credentials)
@@ -276,6 +278,7 @@ pub fn sim_sample_spec(provider_name: &str, now: f64) -> Result<JsValue, JsValue
         Provider::YandexMarket => sim::yandex_market::sample_spec(now),
         Provider::AmazonMws => sim::amazon_mws::sample_spec(now),
         Provider::AmazonPay => sim::amazon_pay::sample_spec(now),
+        Provider::AmazonSpApi => sim::amazon_sp_api::sample_spec(now),
         other => return Err(Failure::invalid_input(format!("no simulator for {other}")).into()),
     };
     Ok(convert::to_js(&spec))
@@ -288,27 +291,33 @@ pub fn sim_faults() -> JsValue {
     convert::to_js(&names)
 }
 
+/// Login-with-Amazon credentials (Amazon Ads, SP-API) for `provider`.
+fn lwa_to_js(provider: &str, c: &reportflow::providers::lwa::Credentials) -> JsValue {
+    convert::object(&[
+        ("provider", provider.into()),
+        ("clientId", c.client_id.as_str().into()),
+        ("clientSecret", c.client_secret.expose().as_str().into()),
+        ("refreshToken", c.refresh_token.expose().as_str().into()),
+        (
+            "accessToken",
+            c.access_token
+                .as_ref()
+                .map_or(JsValue::NULL, |t| t.expose().as_str().into()),
+        ),
+        (
+            "accessTokenExpiresAt",
+            c.access_token_expires_at
+                .map_or(JsValue::NULL, |t| convert::number(t.as_u64())),
+        ),
+    ])
+}
+
 /// Simulator credentials are fake and public, so exposing them is harmless;
 /// real credentials never travel this way (they come *from* JavaScript).
 fn credentials_to_js(credentials: &Credentials) -> Result<JsValue, JsValue> {
     match credentials {
-        Credentials::AmazonAds(c) => Ok(convert::object(&[
-            ("provider", "amazon-ads".into()),
-            ("clientId", c.client_id.as_str().into()),
-            ("clientSecret", c.client_secret.expose().as_str().into()),
-            ("refreshToken", c.refresh_token.expose().as_str().into()),
-            (
-                "accessToken",
-                c.access_token
-                    .as_ref()
-                    .map_or(JsValue::NULL, |t| t.expose().as_str().into()),
-            ),
-            (
-                "accessTokenExpiresAt",
-                c.access_token_expires_at
-                    .map_or(JsValue::NULL, |t| convert::number(t.as_u64())),
-            ),
-        ])),
+        Credentials::AmazonAds(c) => Ok(lwa_to_js("amazon-ads", c)),
+        Credentials::AmazonSpApi(c) => Ok(lwa_to_js("amazon-sp-api", c)),
         Credentials::Lingxing(c) => Ok(convert::object(&[
             ("provider", "lingxing".into()),
             ("appId", c.app_id.as_str().into()),

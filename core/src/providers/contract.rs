@@ -71,6 +71,11 @@ pub(crate) trait Protocol:
     /// not finished, not paced, and nothing is in flight.
     fn next_call(&mut self, life: &mut Lifecycle<Self::Call>, cx: &mut Cx<'_>) -> Self::Call;
 
+    /// Whether the provider's answers retune its buckets' rates (SP-API's
+    /// `x-amzn-RateLimit-Limit`): a restored bucket may then refill at any
+    /// period up to [`MAX_RETUNED_REFILL_MS`], not only the documented one.
+    const RETUNES_RATES: bool = false;
+
     /// The rate budgets (by [`TokenBucket::name`]) `call` draws a token
     /// from: one from each, or none while any is empty (MWS counts a call
     /// against its burst quota and its hourly quota). Empty for calls no
@@ -171,6 +176,10 @@ pub(crate) trait Protocol:
         Vec::new()
     }
 }
+
+/// The slowest refill a provider's answers may retune a bucket to (one
+/// request an hour).
+pub(crate) const MAX_RETUNED_REFILL_MS: u64 = 3_600_000;
 
 /// How a reply is to be handled: the one vocabulary every provider
 /// classifies its answers into; [`Machine`](super::driver::Machine)

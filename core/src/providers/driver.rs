@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::contract::{Protocol, Verdict};
+use super::contract::{Protocol, Verdict, MAX_RETUNED_REFILL_MS};
 use super::download::judge_download;
 use super::lifecycle::{Finish, InFlight, Lifecycle};
 use super::vocabulary::{Cx, Reply, Response, Step};
@@ -46,7 +46,8 @@ impl<P: Protocol> Machine<P> {
             && expected.iter().zip(&self.life.budgets).all(|(want, got)| {
                 want.name() == got.name()
                     && want.capacity() == got.capacity()
-                    && want.refill_every_ms() == got.refill_every_ms()
+                    && (want.refill_every_ms() == got.refill_every_ms()
+                        || (P::RETUNES_RATES && got.refill_every_ms() <= MAX_RETUNED_REFILL_MS))
                     && want.refill_kind() == got.refill_kind()
             });
         if !same_shape {

@@ -20,6 +20,7 @@ pub(crate) mod contract;
 mod download;
 pub(crate) mod driver;
 pub(crate) mod lifecycle;
+pub mod lwa;
 mod pacing;
 pub(crate) mod registry;
 pub(crate) mod vocabulary;

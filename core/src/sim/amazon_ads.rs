@@ -23,12 +23,12 @@ use serde_json::{json, Value};
 use super::calendar::{amz_date, format_yyyymmdd, parse_amz_date, parse_yyyymmdd};
 use super::faults::{Fault, Opportunity};
 use super::{
-    encode_segment, fnv1a, truncate_body, ProviderSim, SandboxConfig, SimCx, SimRequest,
+    corrupt, encode_segment, fnv1a, truncate_body, ProviderSim, SandboxConfig, SimCx, SimRequest,
     SimResponse,
 };
 use crate::calendar::day_of;
 use crate::http::Method;
-use crate::integrity::{gunzip, Limits, Md5};
+use crate::integrity::Md5;
 use crate::providers::amazon_ads::{Credentials, RecordType, Region, ReportSpec, Tactic};
 use crate::retry::splitmix64;
 use crate::secret::Secret;
@@ -761,34 +761,6 @@ impl ProviderSim for Simulator {
     }
 }
 
-/// Flips one byte of a gzip body so that it no longer decodes to `json`.
-///
-/// The position starts from `random`, past the 10-byte header (whose
-/// MTIME/XFL/OS bytes no check covers). Some deflate bytes can be flipped
-/// without changing the output (zlib agrees), so each candidate is checked
-/// and the next one tried; the trailer's CRC-32 is the last resort.
-fn corrupt(body: &mut [u8], json: &[u8], random: u64) {
-    let len = body.len();
-    let span = len.saturating_sub(10).max(1);
-    let start = (random % span as u64) as usize;
-    for offset in 0..span.min(64) {
-        let at = 10 + (start + offset) % span;
-        let Some(byte) = body.get_mut(at) else {
-            continue;
-        };
-        *byte ^= 0xff;
-        if !matches!(gunzip(body, Limits::default()), Ok(decoded) if decoded == json) {
-            return;
-        }
-        if let Some(byte) = body.get_mut(at) {
-            *byte ^= 0xff;
-        }
-    }
-    if let Some(byte) = body.get_mut(len.saturating_sub(8)) {
-        *byte ^= 0xff;
-    }
-}
-
 fn api_error(status: u16, code: &str, details: &str) -> SimResponse {
     SimResponse::json(status, &json!({ "code": code, "details": details }))
 }
@@ -1087,6 +1059,7 @@ fn render_report(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::integrity::{gunzip, Limits};
     use crate::sim::{FaultPlan, Sandbox};
 
     const NOW: Millis = Millis(1_709_294_645_000); // 2024-03-01T12:04:05Z

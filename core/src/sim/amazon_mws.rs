@@ -27,6 +27,7 @@ use std::any::Any;
 use std::collections::BTreeMap;
 
 use super::faults::{Fault, Opportunity};
+use super::writers::{listings_flat_file, Language};
 use super::{fnv1a, ProviderSim, SandboxConfig, SimCx, SimRequest, SimResponse};
 use crate::calendar::{parse_rfc3339, rfc3339, DAY_MS};
 use crate::integrity::Md5;
@@ -533,7 +534,7 @@ impl Simulator {
         let report = Report {
             request_id: request_id.to_owned(),
             region: request.region,
-            text: render_listings(self.seed, &key, request.region, self.rows),
+            text: listings_flat_file(self.seed, &key, language(request.region), self.rows),
             available: request.submitted.saturating_add(self.generation_ms),
         };
         self.reports.insert(request.report_id.clone(), report);
@@ -862,52 +863,13 @@ fn encode_for(region: Region, text: &str) -> (Vec<u8>, &'static str) {
     }
 }
 
-/// A listings flat file (`_GET_MERCHANT_LISTINGS_DATA_`'s columns) of
-/// `rows` rows whose values depend only on `seed` and `key`, with product
-/// names in the region's language.
-fn render_listings(seed: u64, key: &str, region: Region, rows: u32) -> String {
-    const LATIN: [&str; 5] = [
-        "Green tea – 100 bags",
-        "Mug “classic” white",
-        "Kettle 1 L, steel",
-        "Gift set ÄÖÜ €",
-        "Infuser ‘mini’",
-    ];
-    const JAPANESE: [&str; 5] = [
-        "緑茶ティーバッグ 100個入り",
-        "マグカップ（白）",
-        "電気ケトル 1L",
-        "ギフトセット①",
-        "ステンレス茶こし ㈱サンプル",
-    ];
-    const CHINESE: [&str; 3] = ["绿茶 100 包", "白色马克杯", "不锈钢滤茶器"];
-    let names: &[&str] = match region {
-        Region::Jp => &JAPANESE,
-        Region::Cn => &CHINESE,
-        _ => &LATIN,
-    };
-    let mut state = splitmix64(seed ^ fnv1a(key));
-    let mut next = move || {
-        state = splitmix64(state);
-        state
-    };
-    let mut out = String::from("item-name\tseller-sku\tprice\tquantity\tasin1\topen-date\n");
-    for row in 0..rows {
-        let r = next();
-        let name = names
-            .get((r % names.len() as u64) as usize)
-            .copied()
-            .unwrap_or_default();
-        out.push_str(&format!(
-            "{name}\tSKU-{row:05}-{:04X}\t{}.{:02}\t{}\tB0{:08X}\t2024-03-01\n",
-            next() & 0xffff,
-            1 + next() % 200,
-            next() % 100,
-            next() % 50,
-            next() & 0xffff_ffff,
-        ));
+/// The language of the region's product names.
+fn language(region: Region) -> Language {
+    match region {
+        Region::Jp => Language::Japanese,
+        Region::Cn => Language::Chinese,
+        _ => Language::Latin,
     }
-    out
 }
 
 #[cfg(test)]
@@ -996,7 +958,7 @@ mod tests {
     #[test]
     fn flat_files_are_in_the_regions_charset_with_a_correct_content_md5() {
         for region in [Region::Jp, Region::Eu, Region::Cn] {
-            let text = render_listings(1, "k", region, 20);
+            let text = listings_flat_file(1, "k", language(region), 20);
             let (bytes, content_type) = encode_for(region, &text);
             assert_eq!(text.lines().count(), 21);
             let decoded = match region {

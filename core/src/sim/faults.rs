@@ -29,6 +29,7 @@
 //! | `partial-report` | next report creation | (Yandex) the report ends `DONE` with sub-status `RESOURCE_NOT_FOUND` and a file (a partial report) |
 //! | `missing-md5` | next report download | (MWS) GetReport answers without its `Content-MD5` header |
 //! | `no-generated-id` | next report creation | (MWS) the request ends `_DONE_` without `GeneratedReportId`; GetReportList names the report |
+//! | `mislabelled-gzip` | next report creation | (SP-API) the document's `compressionAlgorithm` lies: `GZIP` on a plain body (odd firings), none on a gzip body (even) |
 //!
 //! Each simulator answers a fault in its provider's own terms: Lingxing's
 //! `throttle` is body code `3001008` (or `103`) on HTTP 200, its
@@ -130,6 +131,9 @@ pub enum Fault {
     /// `no-generated-id` (MWS): the next report request ends `_DONE_`
     /// without `GeneratedReportId`.
     NoGeneratedId,
+    /// `mislabelled-gzip` (SP-API): the next report's document is labelled
+    /// `GZIP` but plain (odd firings), or gzip without the label (even).
+    MislabelledGzip,
 }
 
 /// Where a fault can fire.
@@ -147,7 +151,7 @@ pub(crate) enum Opportunity {
 
 impl Fault {
     /// Every fault, in documentation order.
-    pub const ALL: [Self; 22] = [
+    pub const ALL: [Self; 23] = [
         Self::Throttle,
         Self::ServerError,
         Self::Disconnect,
@@ -170,6 +174,7 @@ impl Fault {
         Self::PartialReport,
         Self::MissingMd5,
         Self::NoGeneratedId,
+        Self::MislabelledGzip,
     ];
 
     /// The stable kebab-case name, e.g. `corrupt-body`.
@@ -197,6 +202,7 @@ impl Fault {
             Self::PartialReport => "partial-report",
             Self::MissingMd5 => "missing-md5",
             Self::NoGeneratedId => "no-generated-id",
+            Self::MislabelledGzip => "mislabelled-gzip",
         }
     }
 
@@ -226,6 +232,7 @@ impl Fault {
             Self::PartialReport => "(yandex-market) next report is partial: DONE with sub-status RESOURCE_NOT_FOUND and a file",
             Self::MissingMd5 => "(amazon-mws) next report body comes without its Content-MD5 header",
             Self::NoGeneratedId => "(amazon-mws) next report request ends _DONE_ without GeneratedReportId",
+            Self::MislabelledGzip => "(amazon-sp-api) next report's compression label lies (GZIP on a plain body, or none on a gzip one)",
         }
     }
 
@@ -268,7 +275,8 @@ impl Fault {
             | Self::NoData
             | Self::TooLarge
             | Self::PartialReport
-            | Self::NoGeneratedId => Opportunity::Create,
+            | Self::NoGeneratedId
+            | Self::MislabelledGzip => Opportunity::Create,
             Self::ReportFailure | Self::TaskCancelled => Opportunity::StatusPoll,
             Self::Disconnect
             | Self::ExpiredLink

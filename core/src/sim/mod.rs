@@ -44,6 +44,12 @@
 //!   idempotency keys, 30-second document URLs on the download host),
 //!   [`credentials`](amazon_pay::credentials) and
 //!   [`sample_spec`](amazon_pay::sample_spec).
+//! - [`amazon_sp_api`]: the Selling Partner API Reports simulator (LwA
+//!   tokens, the model's per-operation usage plans with
+//!   `x-amzn-RateLimit-Limit`, 5-minute document URLs on the download host,
+//!   GZIP labels that lie, FATAL reports with error documents, Windows-31J
+//!   flat files for Japan), [`credentials`](amazon_sp_api::credentials) and
+//!   [`sample_spec`](amazon_sp_api::sample_spec).
 //! - [`keys`]: the simulated merchant's RSA key pair (test fixtures) and a
 //!   deterministic RSASSA-PSS signer, which answers `Action::Sign`.
 //! - [`Harness`]: drives a [`ReportJob`](crate::ReportJob) against a
@@ -75,6 +81,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::http::{HttpRequest, Method};
+use crate::integrity::{gunzip, Limits};
 use crate::time::Millis;
 use crate::JobConfig;
 use crate::Provider;
@@ -82,11 +89,13 @@ use crate::Provider;
 pub mod amazon_ads;
 pub mod amazon_mws;
 pub mod amazon_pay;
+pub mod amazon_sp_api;
 mod calendar;
 mod faults;
 mod harness;
 pub mod keys;
 pub mod lingxing;
+mod lwa;
 mod writers;
 pub mod yandex_market;
 
@@ -105,6 +114,10 @@ pub fn sample_job(provider: Provider, now: Millis) -> (crate::JobSpec, crate::Cr
         Provider::AmazonAds => (amazon_ads::sample_spec(now), amazon_ads::credentials()),
         Provider::AmazonMws => (amazon_mws::sample_spec(now), amazon_mws::credentials()),
         Provider::AmazonPay => (amazon_pay::sample_spec(now), amazon_pay::credentials()),
+        Provider::AmazonSpApi => (
+            amazon_sp_api::sample_spec(now),
+            amazon_sp_api::credentials(),
+        ),
         Provider::Lingxing => (lingxing::sample_spec(), lingxing::credentials()),
         Provider::YandexMarket => (
             yandex_market::sample_spec(now),
@@ -577,6 +590,34 @@ pub(crate) fn truncate_body(body: &mut Vec<u8>) {
     body.truncate(keep);
 }
 
+/// Flips one byte of a gzip body so that it no longer decodes to `json` (the `corrupt-body` fault).
+///
+/// The position starts from `random`, past the 10-byte header (whose
+/// MTIME/XFL/OS bytes no check covers). Some deflate bytes can be flipped
+/// without changing the output (zlib agrees), so each candidate is checked
+/// and the next one tried; the trailer's CRC-32 is the last resort.
+pub(crate) fn corrupt(body: &mut [u8], json: &[u8], random: u64) {
+    let len = body.len();
+    let span = len.saturating_sub(10).max(1);
+    let start = (random % span as u64) as usize;
+    for offset in 0..span.min(64) {
+        let at = 10 + (start + offset) % span;
+        let Some(byte) = body.get_mut(at) else {
+            continue;
+        };
+        *byte ^= 0xff;
+        if !matches!(gunzip(body, Limits::default()), Ok(decoded) if decoded == json) {
+            return;
+        }
+        if let Some(byte) = body.get_mut(at) {
+            *byte ^= 0xff;
+        }
+    }
+    if let Some(byte) = body.get_mut(len.saturating_sub(8)) {
+        *byte ^= 0xff;
+    }
+}
+
 /// FNV-1a of `text`: a hash that, unlike std's, stays the same across
 /// releases and platforms, so simulated contents and ids derived from
 /// request keys are reproducible.
@@ -665,6 +706,7 @@ impl Sandbox {
             Box::new(yandex_market::Simulator::new(&config)),
             Box::new(amazon_mws::Simulator::new(&config)),
             Box::new(amazon_pay::Simulator::new(&config)),
+            Box::new(amazon_sp_api::Simulator::new(&config)),
         ];
         Self {
             faults: FaultState::new(&config.faults),

@@ -210,6 +210,65 @@ pub(crate) fn amazon_flat_file(seed: u64, key: &str, report_type: &str, rows: u3
     out.into_bytes()
 }
 
+/// The language of a marketplace's product names, for flat files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Language {
+    /// Western Europe and the Americas (windows-1252 text).
+    Latin,
+    /// Japan (Windows-31J text).
+    Japanese,
+    /// China.
+    Chinese,
+}
+
+/// A listings flat file (`_GET_MERCHANT_LISTINGS_DATA_`'s columns) of
+/// `rows` rows whose values depend only on `seed` and `key`, with product
+/// names in `language`.
+pub(crate) fn listings_flat_file(seed: u64, key: &str, language: Language, rows: u32) -> String {
+    const LATIN: [&str; 5] = [
+        "Green tea – 100 bags",
+        "Mug “classic” white",
+        "Kettle 1 L, steel",
+        "Gift set ÄÖÜ €",
+        "Infuser ‘mini’",
+    ];
+    const JAPANESE: [&str; 5] = [
+        "緑茶ティーバッグ 100個入り",
+        "マグカップ（白）",
+        "電気ケトル 1L",
+        "ギフトセット①",
+        "ステンレス茶こし ㈱サンプル",
+    ];
+    const CHINESE: [&str; 3] = ["绿茶 100 包", "白色马克杯", "不锈钢滤茶器"];
+    let names: &[&str] = match language {
+        Language::Japanese => &JAPANESE,
+        Language::Chinese => &CHINESE,
+        Language::Latin => &LATIN,
+    };
+    let mut state = splitmix64(seed ^ fnv1a(key));
+    let mut next = move || {
+        state = splitmix64(state);
+        state
+    };
+    let mut out = String::from("item-name\tseller-sku\tprice\tquantity\tasin1\topen-date\n");
+    for row in 0..rows {
+        let r = next();
+        let name = names
+            .get((r % names.len() as u64) as usize)
+            .copied()
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "{name}\tSKU-{row:05}-{:04X}\t{}.{:02}\t{}\tB0{:08X}\t2024-03-01\n",
+            next() & 0xffff,
+            1 + next() % 200,
+            next() % 100,
+            next() % 50,
+            next() & 0xffff_ffff,
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,9 @@ use clap::{Args, Subcommand};
 use reportflow::providers::amazon_ads::{self, RecordType, Region, Segment, Tactic};
 use reportflow::providers::amazon_mws;
 use reportflow::providers::amazon_pay::{self, SigningAlgorithm};
+use reportflow::providers::amazon_sp_api;
 use reportflow::providers::lingxing;
+use reportflow::providers::lwa;
 use reportflow::providers::yandex_market::{self, ReportFormat, ReportKind};
 use reportflow::providers::Provider;
 use reportflow::sim;
@@ -45,7 +47,18 @@ pub(crate) const PROVIDERS: &[ProviderEntry] = &[
         provider: Provider::AmazonPay,
         sample: amazon_pay_sample,
     },
+    ProviderEntry {
+        provider: Provider::AmazonSpApi,
+        sample: amazon_sp_api_sample,
+    },
 ];
+
+fn amazon_sp_api_sample(now: Millis) -> (JobSpec, Credentials) {
+    (
+        sim::amazon_sp_api::sample_spec(now),
+        sim::amazon_sp_api::credentials(),
+    )
+}
 
 fn amazon_mws_sample(now: Millis) -> (JobSpec, Credentials) {
     (
@@ -132,6 +145,17 @@ pub(crate) enum FetchProvider {
     /// PKCS#1); the job itself never holds it. With --base-url and no key
     /// file, the simulator's test key signs.
     AmazonPay(AmazonPayArgs),
+    /// Selling Partner API report (Reports 2021-06-30: createReport →
+    /// getReport → getReportDocument → the 5-minute document URL).
+    ///
+    /// Report flags default to the simulator's sample (all listings of the
+    /// Japanese marketplace for the last week, a Windows-31J flat file
+    /// delivered as UTF-8). Credentials come from the flags or
+    /// AMAZON_SP_API_CLIENT_ID / AMAZON_SP_API_CLIENT_SECRET /
+    /// AMAZON_SP_API_REFRESH_TOKEN; with --base-url and no credentials, the
+    /// simulator's are used. --adopt-existing continues a matching report
+    /// created in the last day instead of creating one.
+    AmazonSpApi(AmazonSpApiArgs),
 }
 
 impl FetchProvider {
@@ -143,6 +167,7 @@ impl FetchProvider {
             Self::Lingxing(_) => Provider::Lingxing,
             Self::AmazonMws(_) => Provider::AmazonMws,
             Self::AmazonPay(_) => Provider::AmazonPay,
+            Self::AmazonSpApi(_) => Provider::AmazonSpApi,
         }
     }
 
@@ -168,6 +193,7 @@ impl FetchProvider {
             Self::Lingxing(args) => args.job(simulated),
             Self::AmazonMws(args) => args.job(now, simulated),
             Self::AmazonPay(args) => args.job(now, simulated),
+            Self::AmazonSpApi(args) => args.job(now, simulated),
         }
     }
 }
@@ -512,36 +538,186 @@ impl AmazonAdsArgs {
     }
 
     fn credentials(&self, simulated: bool) -> Result<amazon_ads::Credentials, String> {
-        let given = [
-            ("--client-id / AMAZON_ADS_CLIENT_ID", &self.client_id),
-            (
-                "--client-secret / AMAZON_ADS_CLIENT_SECRET",
-                &self.client_secret,
-            ),
-            (
-                "--refresh-token / AMAZON_ADS_REFRESH_TOKEN",
-                &self.refresh_token,
-            ),
-        ];
-        let missing: Vec<&str> = given
-            .iter()
-            .filter(|(_, value)| value.is_none())
-            .map(|(name, _)| *name)
-            .collect();
-        let credentials = match (&self.client_id, &self.client_secret, &self.refresh_token) {
-            (Some(id), Some(secret), Some(refresh)) => amazon_ads::Credentials::new(id, secret, refresh),
-            (None, None, None) if simulated => sim::amazon_ads::provider_credentials(),
-            (None, None, None) => {
-                return Err("no Amazon Ads credentials: set AMAZON_ADS_CLIENT_ID, AMAZON_ADS_CLIENT_SECRET and \
-                            AMAZON_ADS_REFRESH_TOKEN, or point --base-url at `reportflow sim`"
-                    .into())
-            }
-            _ => return Err(format!("incomplete Amazon Ads credentials: missing {}", missing.join(", "))),
-        };
-        Ok(match &self.access_token {
-            Some(token) => credentials.with_access_token(token, None),
-            None => credentials,
-        })
+        lwa_credentials(
+            LwaFlags {
+                api: "Amazon Ads",
+                env: "AMAZON_ADS",
+                client_id: &self.client_id,
+                client_secret: &self.client_secret,
+                refresh_token: &self.refresh_token,
+                access_token: &self.access_token,
+            },
+            simulated.then(sim::amazon_ads::provider_credentials),
+        )
+    }
+}
+
+/// The Login-with-Amazon flags of a provider (Amazon Ads, SP-API).
+struct LwaFlags<'a> {
+    /// The API's name, for messages.
+    api: &'a str,
+    /// The prefix of its environment variables, e.g. `AMAZON_ADS`.
+    env: &'a str,
+    client_id: &'a Option<String>,
+    client_secret: &'a Option<String>,
+    refresh_token: &'a Option<String>,
+    access_token: &'a Option<String>,
+}
+
+/// LwA credentials from the flags: all three or none (then `simulated`,
+/// the simulator's, when the base URL points at one).
+fn lwa_credentials(
+    flags: LwaFlags<'_>,
+    simulated: Option<lwa::Credentials>,
+) -> Result<lwa::Credentials, String> {
+    let LwaFlags { api, env, .. } = flags;
+    let given = [
+        ("--client-id", "CLIENT_ID", flags.client_id),
+        ("--client-secret", "CLIENT_SECRET", flags.client_secret),
+        ("--refresh-token", "REFRESH_TOKEN", flags.refresh_token),
+    ];
+    let missing: Vec<String> = given
+        .iter()
+        .filter(|(_, _, value)| value.is_none())
+        .map(|(flag, var, _)| format!("{flag} / {env}_{var}"))
+        .collect();
+    let credentials = match (
+        flags.client_id,
+        flags.client_secret,
+        flags.refresh_token,
+        simulated,
+    ) {
+        (Some(id), Some(secret), Some(refresh), _) => lwa::Credentials::new(id, secret, refresh),
+        (None, None, None, Some(simulated)) => simulated,
+        (None, None, None, None) => {
+            return Err(format!(
+                "no {api} credentials: set {env}_CLIENT_ID, {env}_CLIENT_SECRET and \
+                 {env}_REFRESH_TOKEN, or point --base-url at `reportflow sim`"
+            ))
+        }
+        _ => {
+            return Err(format!(
+                "incomplete {api} credentials: missing {}",
+                missing.join(", ")
+            ))
+        }
+    };
+    Ok(match flags.access_token {
+        Some(token) => credentials.with_access_token(token, None),
+        None => credentials,
+    })
+}
+
+/// Flags of `fetch amazon-sp-api`.
+#[derive(Debug, Args)]
+pub(crate) struct AmazonSpApiArgs {
+    /// Report type, e.g. GET_MERCHANT_LISTINGS_ALL_DATA.
+    #[arg(long, value_name = "TYPE", help_heading = "Report")]
+    report_type: Option<String>,
+    /// Marketplace ids or country codes of the region (repeatable or
+    /// comma-separated), e.g. ATVPDKIKX0DER or US.
+    #[arg(
+        long = "marketplace",
+        value_name = "ID",
+        value_delimiter = ',',
+        help_heading = "Report"
+    )]
+    marketplaces: Vec<String>,
+    /// dataStartTime, ISO 8601 (2024-03-01T00:00:00Z).
+    #[arg(long, value_name = "INSTANT", help_heading = "Report")]
+    start: Option<String>,
+    /// dataEndTime, ISO 8601.
+    #[arg(long, value_name = "INSTANT", help_heading = "Report")]
+    end: Option<String>,
+    /// A report option, NAME=VALUE (repeatable), e.g. reportPeriod=DAY.
+    #[arg(long = "option", value_name = "NAME=VALUE", help_heading = "Report")]
+    options: Vec<String>,
+    /// The seller's region: na, eu or fe.
+    #[arg(long, value_name = "REGION", help_heading = "Report")]
+    region: Option<String>,
+    /// Before creating, continue a report of the same type, marketplaces
+    /// and window created in the last day (getReports), if there is one.
+    #[arg(long, help_heading = "Report")]
+    adopt_existing: bool,
+    /// Login-with-Amazon client id of the SP-API application.
+    #[arg(
+        long,
+        env = "AMAZON_SP_API_CLIENT_ID",
+        hide_env_values = true,
+        help_heading = "Credentials"
+    )]
+    client_id: Option<String>,
+    /// Login-with-Amazon client secret (prefer the environment variable:
+    /// flags show up in process lists).
+    #[arg(
+        long,
+        env = "AMAZON_SP_API_CLIENT_SECRET",
+        hide_env_values = true,
+        help_heading = "Credentials"
+    )]
+    client_secret: Option<String>,
+    /// The seller's Login-with-Amazon refresh token (Atzr|…).
+    #[arg(
+        long,
+        env = "AMAZON_SP_API_REFRESH_TOKEN",
+        hide_env_values = true,
+        help_heading = "Credentials"
+    )]
+    refresh_token: Option<String>,
+    /// A current access token (Atza|…), used until refused.
+    #[arg(
+        long,
+        env = "AMAZON_SP_API_ACCESS_TOKEN",
+        hide_env_values = true,
+        help_heading = "Credentials"
+    )]
+    access_token: Option<String>,
+}
+
+impl AmazonSpApiArgs {
+    fn job(&self, now: Millis, simulated: bool) -> Result<(JobSpec, Credentials), String> {
+        let mut spec = sim::amazon_sp_api::sample_report_spec(now);
+        if let Some(report_type) = &self.report_type {
+            spec.report_type.clone_from(report_type);
+        }
+        if let Some(region) = &self.region {
+            spec.region = amazon_sp_api::Region::parse(region).map_err(|e| e.to_string())?;
+        }
+        if !self.marketplaces.is_empty() {
+            spec.marketplace_ids = self
+                .marketplaces
+                .iter()
+                .map(|m| m.trim().to_owned())
+                .filter(|m| !m.is_empty())
+                .collect();
+        }
+        if self.start.is_some() || self.end.is_some() {
+            spec.data_start_time.clone_from(&self.start);
+            spec.data_end_time.clone_from(&self.end);
+        }
+        for option in &self.options {
+            let (name, value) = option
+                .split_once('=')
+                .ok_or_else(|| format!("--option `{option}` is not NAME=VALUE"))?;
+            spec.report_options
+                .insert(name.to_owned(), value.to_owned());
+        }
+        spec.adopt_existing = self.adopt_existing;
+        let credentials = lwa_credentials(
+            LwaFlags {
+                api: "SP-API",
+                env: "AMAZON_SP_API",
+                client_id: &self.client_id,
+                client_secret: &self.client_secret,
+                refresh_token: &self.refresh_token,
+                access_token: &self.access_token,
+            },
+            simulated.then(sim::amazon_sp_api::provider_credentials),
+        )?;
+        Ok((
+            JobSpec::AmazonSpApi(spec),
+            Credentials::AmazonSpApi(credentials),
+        ))
     }
 }
 

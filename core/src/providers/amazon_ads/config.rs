@@ -4,8 +4,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::calendar;
 use crate::error::ConfigError;
-use crate::secret::Secret;
-use crate::time::Millis;
 
 /// Amazon Ads API region. Each region has its own API host and LwA host;
 /// profiles are only visible in their own region.
@@ -291,55 +289,8 @@ fn invalid(field: &str, detail: String) -> ConfigError {
     }
 }
 
-/// Login-with-Amazon credentials. `Debug` redacts the secrets; they are never
-/// serialized.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[non_exhaustive]
-pub struct Credentials {
-    /// LwA client id (`amzn1.application-oa2-client.…`); also sent as
-    /// `Amazon-Advertising-API-ClientId`.
-    pub client_id: String,
-    /// LwA client secret.
-    pub client_secret: Secret<String>,
-    /// LwA refresh token (`Atzr|…`).
-    pub refresh_token: Secret<String>,
-    /// A current access token (`Atza|…`), if the host has one.
-    #[serde(default)]
-    pub access_token: Option<Secret<String>>,
-    /// When `access_token` expires; without it the token is used until refused.
-    #[serde(default)]
-    pub access_token_expires_at: Option<Millis>,
-}
-
-impl Credentials {
-    /// Credentials that obtain access tokens with the refresh token.
-    pub fn new(
-        client_id: impl Into<String>,
-        client_secret: impl Into<String>,
-        refresh_token: impl Into<String>,
-    ) -> Self {
-        Self {
-            client_id: client_id.into(),
-            client_secret: Secret::new(client_secret.into()),
-            refresh_token: Secret::new(refresh_token.into()),
-            access_token: None,
-            access_token_expires_at: None,
-        }
-    }
-
-    /// The same credentials with a current access token.
-    #[must_use]
-    pub fn with_access_token(
-        mut self,
-        token: impl Into<String>,
-        expires_at: Option<Millis>,
-    ) -> Self {
-        self.access_token = Some(Secret::new(token.into()));
-        self.access_token_expires_at = expires_at;
-        self
-    }
-}
+/// Login-with-Amazon credentials (shared with the Selling Partner API).
+pub use crate::providers::lwa::Credentials;
 
 #[cfg(test)]
 mod tests {
@@ -406,13 +357,5 @@ mod tests {
         assert_eq!(s.validate(), Ok(()));
         s.report_date = "20230229".into();
         assert!(s.validate().is_err());
-    }
-
-    #[test]
-    fn credentials_debug_is_redacted() {
-        let credentials = Credentials::new("client", "canary-secret", "Atzr|canary")
-            .with_access_token("Atza|canary", None);
-        let debug = format!("{credentials:?}");
-        assert!(!debug.contains("canary"), "{debug}");
     }
 }

@@ -12,24 +12,21 @@ use crate::error::{ConfigError, Error, ReportFailure, RestoreError};
 use crate::http::{find_header, Body, Header, RedirectPolicy};
 use crate::integrity::Compression;
 use crate::providers::{
-    check_credential, encode_segment, excerpt, is_damaged_body, is_http_url, judge_link_status, parse_json, retry_after, Cx, Lifecycle, Outgoing,
+    encode_segment, excerpt, is_damaged_body, is_http_url, judge_link_status, lwa, parse_json, retry_after, Cx, Lifecycle, Outgoing,
     Protocol, Provider, ReportBody, Response, Verdict,
 };
+use crate::providers::lwa::TOKEN;
 use crate::rate::TokenBucket;
 use crate::records::RecordFormat;
-use crate::secret::Secret;
 use crate::time::Millis;
 
 const CREATE: &str = "POST /sd/{recordType}/report";
 const STATUS: &str = "GET /v2/reports/{reportId}";
 const RESOLVE: &str = "GET /v2/reports/{reportId}/download";
 const DOWNLOAD: &str = "GET <S3 download link>";
-const TOKEN: &str = "POST /auth/o2/token";
 
 /// Presigned S3 links live 30 seconds (OpenAPI `downloadReport`).
 const LINK_LIFETIME_MS: u64 = 30_000;
-/// Refresh an access token this long before it expires.
-const TOKEN_MARGIN_MS: u64 = 60_000;
 /// The job's own pacing of Ads API calls; Amazon's limits are dynamic and
 /// undocumented, so this only keeps a burst of retries polite. A 429 empties
 /// it until `Retry-After`.
@@ -56,12 +53,6 @@ pub(crate) enum Call {
     Download,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct AccessToken {
-    value: Secret<String>,
-    expires_at: Option<Millis>,
-}
-
 /// The Amazon Ads SD v2 protocol state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -76,7 +67,7 @@ pub(crate) struct Flow {
     refreshed_after_401: bool,
     // A secret: a restored job refreshes its token.
     #[serde(skip)]
-    token: Option<AccessToken>,
+    lwa: lwa::Session,
 }
 
 impl Protocol for Flow {
@@ -94,7 +85,7 @@ impl Protocol for Flow {
             polls: 0,
             recreated: false,
             refreshed_after_401: false,
-            token: None,
+            lwa: lwa::Session::default(),
         })
     }
 
@@ -119,24 +110,15 @@ impl Protocol for Flow {
     }
 
     fn check_credentials(credentials: &Credentials) -> Result<(), ConfigError> {
-        check_credential("clientId", &credentials.client_id)?;
-        check_credential("clientSecret", credentials.client_secret.expose())?;
-        check_credential("refreshToken", credentials.refresh_token.expose())?;
-        if let Some(token) = &credentials.access_token {
-            check_credential("accessToken", token.expose())?;
-        }
-        Ok(())
+        credentials.check()
     }
 
     fn install(&mut self, credentials: &Credentials) {
-        self.token = credentials.access_token.clone().map(|value| AccessToken {
-            value,
-            expires_at: credentials.access_token_expires_at,
-        });
+        self.lwa.install(credentials);
     }
 
     fn forget_secrets(&mut self) {
-        self.token = None;
+        self.lwa.forget();
     }
 
     fn phase(&self, life: &Lifecycle<Call>) -> Phase {
@@ -159,12 +141,7 @@ impl Protocol for Flow {
             // Expired before we got to it, or lost in a restore: ask for a fresh one.
             self.stage = Stage::ResolveLink;
         }
-        let needs_token = self.token.as_ref().map_or(true, |token| {
-            token
-                .expires_at
-                .is_some_and(|at| cx.now.saturating_add(TOKEN_MARGIN_MS) >= at)
-        });
-        if needs_token {
+        if self.lwa.needs_token(cx.now) {
             return Call::Token;
         }
         match self.stage {
@@ -198,27 +175,10 @@ impl Protocol for Flow {
     ) -> Result<Outgoing, Error> {
         let api = cx.api_origin(self.spec.region.api_origin());
         Ok(match call {
-            Call::Token => {
-                let auth = cx.auth_origin(self.spec.region.auth_origin());
-                let form = form_urlencoded::Serializer::new(String::new())
-                    .append_pair("grant_type", "refresh_token")
-                    .append_pair("refresh_token", credentials.refresh_token.expose())
-                    .append_pair("client_id", &credentials.client_id)
-                    .append_pair("client_secret", credentials.client_secret.expose())
-                    .finish();
-                Outgoing::post(
-                    TOKEN,
-                    format!("{auth}/auth/o2/token"),
-                    vec![
-                        Header::plain(
-                            "Content-Type",
-                            "application/x-www-form-urlencoded;charset=UTF-8",
-                        ),
-                        Header::plain("Accept", "application/json"),
-                    ],
-                    Body::Secret(Secret::new(form.into_bytes())),
-                )
-            }
+            Call::Token => lwa::Session::request(
+                cx.auth_origin(self.spec.region.auth_origin()),
+                credentials,
+            ),
             Call::Create => {
                 let body = wire::ReportRequest {
                     report_date: &self.spec.report_date,
@@ -267,7 +227,9 @@ impl Protocol for Flow {
             body,
         } = response;
         match call {
-            Call::Token => self.on_token(cx, status, &headers, &body),
+            Call::Token => self
+                .lwa
+                .on_reply(Provider::AmazonAds, cx, status, &headers, &body),
             Call::Download => judge_link_status(Provider::AmazonAds, DOWNLOAD, status, &body),
             Call::Resolve => self.on_resolved(life, cx, status, &headers, &body),
             _ if !(200..300).contains(&status) => {
@@ -319,11 +281,7 @@ impl Protocol for Flow {
 
 impl Flow {
     fn api_headers(&self, credentials: &Credentials) -> Vec<Header> {
-        let token = self
-            .token
-            .as_ref()
-            .map(|t| t.value.expose().as_str())
-            .unwrap_or_default();
+        let token = self.lwa.access_token();
         vec![
             Header::secret("Authorization", format!("Bearer {token}")),
             Header::plain(
@@ -419,50 +377,6 @@ impl Flow {
         }
     }
 
-    fn on_token(
-        &mut self,
-        cx: &mut Cx<'_>,
-        status: u16,
-        headers: &[(String, String)],
-        body: &[u8],
-    ) -> Verdict {
-        if (200..300).contains(&status) {
-            return match serde_json::from_slice::<wire::TokenResponse>(body) {
-                Ok(token) if !token.access_token.is_empty() => {
-                    let expires_at = token
-                        .expires_in
-                        .map(|s| cx.now.saturating_add(s.saturating_mul(1000)));
-                    self.token = Some(AccessToken {
-                        value: Secret::new(token.access_token),
-                        expires_at,
-                    });
-                    Verdict::Proceed
-                }
-                // serde's message could quote the token; say only what was wrong.
-                _ => retry(malformed(
-                    TOKEN,
-                    "not a token response (access_token missing)".into(),
-                )),
-            };
-        }
-        if status == 429 || status >= 500 {
-            return self.api_failure(cx, TOKEN, status, headers, body);
-        }
-        let parsed = serde_json::from_slice::<wire::TokenError>(body).ok();
-        let code = parsed.as_ref().and_then(|e| e.error.clone());
-        let detail = parsed
-            .and_then(|e| e.error_description)
-            .unwrap_or_else(|| excerpt(body, 200))
-            + " — check the LwA client id, client secret and refresh token (a revoked grant needs a new authorization)";
-        Verdict::Fatal(Error::Rejected {
-            provider: Provider::AmazonAds,
-            endpoint: TOKEN.to_owned(),
-            status,
-            code,
-            detail,
-        })
-    }
-
     /// A non-2xx answer from an Ads API call.
     fn api_failure(
         &mut self,
@@ -493,7 +407,7 @@ impl Flow {
             401 if endpoint != TOKEN && !self.refreshed_after_401 => {
                 // The token was revoked or expired early: refresh once, then retry.
                 self.refreshed_after_401 = true;
-                self.token = None;
+                self.lwa.forget();
                 Verdict::Reauthorize
             }
             429 => {

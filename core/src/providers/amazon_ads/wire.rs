@@ -34,20 +34,3 @@ pub(super) struct ApiError {
     #[serde(default)]
     pub(super) details: Option<String>,
 }
-
-/// LwA token response (RFC 6749 §5.1).
-#[derive(Deserialize)]
-pub(super) struct TokenResponse {
-    pub(super) access_token: String,
-    #[serde(default)]
-    pub(super) expires_in: Option<u64>,
-}
-
-/// LwA error response (RFC 6749 §5.2).
-#[derive(Debug, Deserialize)]
-pub(super) struct TokenError {
-    #[serde(default)]
-    pub(super) error: Option<String>,
-    #[serde(default)]
-    pub(super) error_description: Option<String>,
-}
