@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::config::{Credentials, ReportSpec};
+use super::lwa::{self, AccessToken, TokenReply, TOKEN};
 use super::wire;
 use crate::action::{Event, Phase, WaitReason};
 use crate::config::JobConfig;
@@ -12,24 +13,20 @@ use crate::error::{ConfigError, Error, ReportFailure, RestoreError};
 use crate::http::{find_header, Body, Header, RedirectPolicy};
 use crate::integrity::Compression;
 use crate::providers::{
-    check_credential, encode_segment, excerpt, is_damaged_body, is_http_url, judge_link_status, parse_json, retry_after, Cx, Lifecycle, Outgoing,
+    encode_segment, excerpt, is_damaged_body, is_http_url, judge_link_status, parse_json, retry_after, Cx, Lifecycle, Outgoing,
     Protocol, Provider, ReportBody, Response, Verdict,
 };
 use crate::rate::TokenBucket;
 use crate::records::RecordFormat;
-use crate::secret::Secret;
 use crate::time::Millis;
 
 const CREATE: &str = "POST /sd/{recordType}/report";
 const STATUS: &str = "GET /v2/reports/{reportId}";
 const RESOLVE: &str = "GET /v2/reports/{reportId}/download";
 const DOWNLOAD: &str = "GET <S3 download link>";
-const TOKEN: &str = "POST /auth/o2/token";
 
 /// Presigned S3 links live 30 seconds (OpenAPI `downloadReport`).
 const LINK_LIFETIME_MS: u64 = 30_000;
-/// Refresh an access token this long before it expires.
-const TOKEN_MARGIN_MS: u64 = 60_000;
 /// The job's own pacing of Ads API calls; Amazon's limits are dynamic and
 /// undocumented, so this only keeps a burst of retries polite. A 429 empties
 /// it until `Retry-After`.
@@ -54,12 +51,6 @@ pub(crate) enum Call {
     Status,
     Resolve,
     Download,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct AccessToken {
-    value: Secret<String>,
-    expires_at: Option<Millis>,
 }
 
 /// The Amazon Ads SD v2 protocol state.
@@ -119,20 +110,11 @@ impl Protocol for Flow {
     }
 
     fn check_credentials(credentials: &Credentials) -> Result<(), ConfigError> {
-        check_credential("clientId", &credentials.client_id)?;
-        check_credential("clientSecret", credentials.client_secret.expose())?;
-        check_credential("refreshToken", credentials.refresh_token.expose())?;
-        if let Some(token) = &credentials.access_token {
-            check_credential("accessToken", token.expose())?;
-        }
-        Ok(())
+        lwa::check_credentials(credentials)
     }
 
     fn install(&mut self, credentials: &Credentials) {
-        self.token = credentials.access_token.clone().map(|value| AccessToken {
-            value,
-            expires_at: credentials.access_token_expires_at,
-        });
+        self.token = AccessToken::supplied(credentials);
     }
 
     fn forget_secrets(&mut self) {
@@ -159,12 +141,7 @@ impl Protocol for Flow {
             // Expired before we got to it, or lost in a restore: ask for a fresh one.
             self.stage = Stage::ResolveLink;
         }
-        let needs_token = self.token.as_ref().map_or(true, |token| {
-            token
-                .expires_at
-                .is_some_and(|at| cx.now.saturating_add(TOKEN_MARGIN_MS) >= at)
-        });
-        if needs_token {
+        if AccessToken::needed(self.token.as_ref(), cx.now) {
             return Call::Token;
         }
         match self.stage {
@@ -198,27 +175,10 @@ impl Protocol for Flow {
     ) -> Result<Outgoing, Error> {
         let api = cx.api_origin(self.spec.region.api_origin());
         Ok(match call {
-            Call::Token => {
-                let auth = cx.auth_origin(self.spec.region.auth_origin());
-                let form = form_urlencoded::Serializer::new(String::new())
-                    .append_pair("grant_type", "refresh_token")
-                    .append_pair("refresh_token", credentials.refresh_token.expose())
-                    .append_pair("client_id", &credentials.client_id)
-                    .append_pair("client_secret", credentials.client_secret.expose())
-                    .finish();
-                Outgoing::post(
-                    TOKEN,
-                    format!("{auth}/auth/o2/token"),
-                    vec![
-                        Header::plain(
-                            "Content-Type",
-                            "application/x-www-form-urlencoded;charset=UTF-8",
-                        ),
-                        Header::plain("Accept", "application/json"),
-                    ],
-                    Body::Secret(Secret::new(form.into_bytes())),
-                )
-            }
+            Call::Token => lwa::token_request(
+                cx.auth_origin(self.spec.region.auth_origin()),
+                credentials,
+            ),
             Call::Create => {
                 let body = wire::ReportRequest {
                     report_date: &self.spec.report_date,
@@ -319,13 +279,8 @@ impl Protocol for Flow {
 
 impl Flow {
     fn api_headers(&self, credentials: &Credentials) -> Vec<Header> {
-        let token = self
-            .token
-            .as_ref()
-            .map(|t| t.value.expose().as_str())
-            .unwrap_or_default();
         vec![
-            Header::secret("Authorization", format!("Bearer {token}")),
+            AccessToken::bearer(self.token.as_ref()),
             Header::plain(
                 "Amazon-Advertising-API-ClientId",
                 credentials.client_id.clone(),
@@ -426,41 +381,14 @@ impl Flow {
         headers: &[(String, String)],
         body: &[u8],
     ) -> Verdict {
-        if (200..300).contains(&status) {
-            return match serde_json::from_slice::<wire::TokenResponse>(body) {
-                Ok(token) if !token.access_token.is_empty() => {
-                    let expires_at = token
-                        .expires_in
-                        .map(|s| cx.now.saturating_add(s.saturating_mul(1000)));
-                    self.token = Some(AccessToken {
-                        value: Secret::new(token.access_token),
-                        expires_at,
-                    });
-                    Verdict::Proceed
-                }
-                // serde's message could quote the token; say only what was wrong.
-                _ => retry(malformed(
-                    TOKEN,
-                    "not a token response (access_token missing)".into(),
-                )),
-            };
+        match lwa::judge_token(Provider::AmazonAds, cx.now, status, body) {
+            TokenReply::Issued(token) => {
+                self.token = Some(token);
+                Verdict::Proceed
+            }
+            TokenReply::Transient => self.api_failure(cx, TOKEN, status, headers, body),
+            TokenReply::Judged(verdict) => verdict,
         }
-        if status == 429 || status >= 500 {
-            return self.api_failure(cx, TOKEN, status, headers, body);
-        }
-        let parsed = serde_json::from_slice::<wire::TokenError>(body).ok();
-        let code = parsed.as_ref().and_then(|e| e.error.clone());
-        let detail = parsed
-            .and_then(|e| e.error_description)
-            .unwrap_or_else(|| excerpt(body, 200))
-            + " — check the LwA client id, client secret and refresh token (a revoked grant needs a new authorization)";
-        Verdict::Fatal(Error::Rejected {
-            provider: Provider::AmazonAds,
-            endpoint: TOKEN.to_owned(),
-            status,
-            code,
-            detail,
-        })
     }
 
     /// A non-2xx answer from an Ads API call.

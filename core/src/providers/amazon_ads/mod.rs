@@ -31,6 +31,7 @@
 //!   archived integrations and the simulator.
 
 mod config;
+pub(crate) mod lwa;
 mod machine;
 mod wire;
 
