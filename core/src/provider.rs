@@ -16,6 +16,7 @@ macro_rules! for_each_provider {
             YandexMarket yandex_market "yandex-market" "Yandex Market Partner API reports.",
             AmazonMws amazon_mws "amazon-mws" "Amazon MWS Reports (2009-01-01), the legacy Marketplace Web Service.",
             AmazonPay amazon_pay "amazon-pay" "Amazon Pay API v2 reports (requests signed by the host).",
+            AmazonAdsV3 amazon_ads_v3 "amazon-ads-v3" "Amazon Ads Reporting v3 reports (Sponsored Display, Products and Brands).",
         }
     };
 }

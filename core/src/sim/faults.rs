@@ -130,6 +130,17 @@ pub enum Fault {
     /// `no-generated-id` (MWS): the next report request ends `_DONE_`
     /// without `GeneratedReportId`.
     NoGeneratedId,
+    /// `duplicate-425` (Ads v3): the next report creation finds an identical
+    /// report already processing (as if an earlier create's answer was
+    /// lost) and gets `425` naming it.
+    #[serde(rename = "duplicate-425")]
+    Duplicate425,
+    /// `lying-gzip-label` (Ads v3): the next report file is plain JSON
+    /// served under its `.json.gz` name and a gzip `Content-Type`.
+    LyingGzipLabel,
+    /// `slow-report` (Ads v3): the next report created takes 3 hours to
+    /// generate (virtual time in the harness).
+    SlowReport,
 }
 
 /// Where a fault can fire.
@@ -147,7 +158,7 @@ pub(crate) enum Opportunity {
 
 impl Fault {
     /// Every fault, in documentation order.
-    pub const ALL: [Self; 22] = [
+    pub const ALL: [Self; 25] = [
         Self::Throttle,
         Self::ServerError,
         Self::Disconnect,
@@ -170,6 +181,9 @@ impl Fault {
         Self::PartialReport,
         Self::MissingMd5,
         Self::NoGeneratedId,
+        Self::Duplicate425,
+        Self::LyingGzipLabel,
+        Self::SlowReport,
     ];
 
     /// The stable kebab-case name, e.g. `corrupt-body`.
@@ -197,6 +211,9 @@ impl Fault {
             Self::PartialReport => "partial-report",
             Self::MissingMd5 => "missing-md5",
             Self::NoGeneratedId => "no-generated-id",
+            Self::Duplicate425 => "duplicate-425",
+            Self::LyingGzipLabel => "lying-gzip-label",
+            Self::SlowReport => "slow-report",
         }
     }
 
@@ -226,6 +243,9 @@ impl Fault {
             Self::PartialReport => "(yandex-market) next report is partial: DONE with sub-status RESOURCE_NOT_FOUND and a file",
             Self::MissingMd5 => "(amazon-mws) next report body comes without its Content-MD5 header",
             Self::NoGeneratedId => "(amazon-mws) next report request ends _DONE_ without GeneratedReportId",
+            Self::Duplicate425 => "(amazon-ads-v3) next report creation is a duplicate of one already processing: 425 naming it",
+            Self::LyingGzipLabel => "(amazon-ads-v3) next report file is plain JSON labelled gzip",
+            Self::SlowReport => "(amazon-ads-v3) next report takes 3 hours to generate",
         }
     }
 
@@ -268,7 +288,9 @@ impl Fault {
             | Self::NoData
             | Self::TooLarge
             | Self::PartialReport
-            | Self::NoGeneratedId => Opportunity::Create,
+            | Self::NoGeneratedId
+            | Self::Duplicate425
+            | Self::SlowReport => Opportunity::Create,
             Self::ReportFailure | Self::TaskCancelled => Opportunity::StatusPoll,
             Self::Disconnect
             | Self::ExpiredLink
@@ -276,7 +298,8 @@ impl Fault {
             | Self::TruncatedGzip
             | Self::ZipBomb
             | Self::ZipSlip
-            | Self::MissingMd5 => Opportunity::Download,
+            | Self::MissingMd5
+            | Self::LyingGzipLabel => Opportunity::Download,
         }
     }
 }
