@@ -36,12 +36,6 @@ const DEFAULT_LINK_LIFETIME_MS: u64 = 3_600_000;
 /// A link with less life left than this is not used: the status is asked
 /// again for a fresh one.
 const LINK_MARGIN_MS: u64 = 10_000;
-/// A lost create is repeated only this soon after it went out: Amazon
-/// answers a repeat with 425 naming the first report while that one is
-/// "processing" (spec, 425), and generation takes minutes (up to 3 hours).
-/// Later, the first report may be finished and a repeat would create a
-/// second one, so the job ends `ReportMayExist` as v2 does.
-const RECOVERY_WINDOW_MS: u64 = 60_000;
 /// The job's own pacing of API calls; Amazon publishes no number for these
 /// endpoints (limits are dynamic), so this only keeps bursts polite. A 429
 /// empties it until `Retry-After`.
@@ -185,12 +179,11 @@ impl Protocol for Flow {
         call == Call::Create
     }
 
-    /// A lost create is repeated (within [`RECOVERY_WINDOW_MS`]): if Amazon
-    /// holds the first one, it answers 425 naming it, and the job adopts it.
-    fn recover_create(&mut self, life: &mut Lifecycle<Call>, cx: &mut Cx<'_>) -> bool {
-        life.create_sent
-            .is_some_and(|sent| cx.now.as_u64().saturating_sub(sent.as_u64()) <= RECOVERY_WINDOW_MS)
-    }
+    // A lost create keeps the kit's default (`ReportMayExist`, or a second
+    // create when the host's config allows one): Amazon answers a repeat
+    // with 425 naming the first report only while that one is processing,
+    // and one that already finished would be created twice. With
+    // `allow_duplicate_reports`, the repeat's 425 is adopted like any other.
 
     fn request(
         &mut self,
