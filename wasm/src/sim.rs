@@ -241,6 +241,7 @@ pub fn sim_providers() -> JsValue {
         Provider::Lingxing.as_str(),
         Provider::YandexMarket.as_str(),
         Provider::AmazonMws.as_str(),
+        Provider::AmazonAdsV3.as_str(),
     ])
 }
 
@@ -261,6 +262,7 @@ pub fn sim_credentials(provider_name: &str) -> Result<JsValue, JsValue> {
         Provider::YandexMarket => sim::yandex_market::credentials(),
         Provider::AmazonMws => sim::amazon_mws::credentials(),
         Provider::AmazonPay => sim::amazon_pay::credentials(),
+        Provider::AmazonAdsV3 => sim::amazon_ads_v3::credentials(),
         other => return Err(Failure::invalid_input(format!("no simulator for {other}")).into()),
     };
     credentials_to_js(&credentials)
@@ -276,6 +278,7 @@ pub fn sim_sample_spec(provider_name: &str, now: f64) -> Result<JsValue, JsValue
         Provider::YandexMarket => sim::yandex_market::sample_spec(now),
         Provider::AmazonMws => sim::amazon_mws::sample_spec(now),
         Provider::AmazonPay => sim::amazon_pay::sample_spec(now),
+        Provider::AmazonAdsV3 => sim::amazon_ads_v3::sample_spec(now),
         other => return Err(Failure::invalid_input(format!("no simulator for {other}")).into()),
     };
     Ok(convert::to_js(&spec))
@@ -292,8 +295,8 @@ pub fn sim_faults() -> JsValue {
 /// real credentials never travel this way (they come *from* JavaScript).
 fn credentials_to_js(credentials: &Credentials) -> Result<JsValue, JsValue> {
     match credentials {
-        Credentials::AmazonAds(c) => Ok(convert::object(&[
-            ("provider", "amazon-ads".into()),
+        Credentials::AmazonAds(c) | Credentials::AmazonAdsV3(c) => Ok(convert::object(&[
+            ("provider", credentials.provider().as_str().into()),
             ("clientId", c.client_id.as_str().into()),
             ("clientSecret", c.client_secret.expose().as_str().into()),
             ("refreshToken", c.refresh_token.expose().as_str().into()),
