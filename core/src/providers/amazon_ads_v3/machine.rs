@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::config::{Credentials, ReportSpec};
 use super::wire;
-use crate::action::{Phase, WaitReason};
+use crate::action::{Event, Phase, WaitReason};
 use crate::calendar;
 use crate::config::JobConfig;
 use crate::error::{ConfigError, Error, ReportFailure, RestoreError};
@@ -70,7 +70,7 @@ pub(crate) struct Flow {
     stage: Stage,
     file_size: Option<u64>,
     polls: u32,
-    /// The report id came from a 425 ("duplicate of : <id>"): its
+    /// The report id came from a 425 (`duplicate of : <id>`): its
     /// configuration is compared with the spec on the first status.
     adopted: bool,
     /// A fresh link is being fetched after one failed: its status answer
@@ -343,7 +343,7 @@ impl Flow {
             self.adopted = false;
         }
         let status = report.status.clone().unwrap_or_default();
-        cx.emit(crate::action::Event::ReportStatus {
+        cx.emit(Event::ReportStatus {
             status: status.clone(),
         });
         match status.as_str() {

@@ -23,7 +23,7 @@
 //!   hour) and `FAILED` (`failureReason`). Generation "can take as long as 3
 //!   hours".
 //! - An identical create while the first is processing gets **425**; the
-//!   observed `detail` is "The Request is a duplicate of : <reportId>"
+//!   observed `detail` is `"The Request is a duplicate of : <reportId>"`
 //!   (community evidence, NOTES §6). The job adopts that report, and
 //!   compares its type, time unit and dates with the spec on the first poll.
 //! - Errors are `{"code", "detail"}` (`code` a string or, in the spec's
