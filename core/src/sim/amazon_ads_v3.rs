@@ -725,3 +725,175 @@ fn render_report(seed: u64, key: &str, spec: &ReportSpec, rows: u32) -> Vec<u8> 
     out.push(']');
     out.into_bytes()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::{FaultPlan, Sandbox};
+
+    const NOW: Millis = Millis(1_709_294_645_000); // 2024-03-01T12:04:05Z
+
+    fn sandbox(faults: &str) -> Sandbox {
+        Sandbox::new(
+            SandboxConfig::default()
+                .with_rows(5)
+                .with_faults(FaultPlan::parse(faults).unwrap()),
+        )
+    }
+
+    fn token(sandbox: &mut Sandbox) -> String {
+        let mut request = SimRequest::new(Method::Post, "/amazon-ads-v3/auth/o2/token");
+        request.body = format!(
+            "grant_type=refresh_token&refresh_token={}&client_id={CLIENT_ID}&client_secret={}",
+            encode_segment(super::super::amazon_ads::REFRESH_TOKEN),
+            super::super::amazon_ads::CLIENT_SECRET
+        )
+        .into_bytes();
+        let response = sandbox.handle(NOW, &request);
+        assert_eq!(response.status, 200);
+        let body: Value = serde_json::from_slice(&response.body).unwrap();
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    fn call(method: Method, target: &str, token: &str, body: &Value) -> SimRequest {
+        let mut request = SimRequest::new(method, target);
+        request.headers = vec![
+            ("Authorization".into(), format!("Bearer {token}")),
+            ("Amazon-Advertising-API-ClientId".into(), CLIENT_ID.into()),
+            ("Amazon-Advertising-API-Scope".into(), PROFILE_ID.into()),
+            ("Content-Type".into(), CREATE_TYPE.into()),
+        ];
+        if !body.is_null() {
+            request.body = body.to_string().into_bytes();
+        }
+        request
+    }
+
+    fn create_body() -> Value {
+        json!({
+            "startDate": "2024-02-20", "endDate": "2024-02-29",
+            "configuration": {
+                "adProduct": "SPONSORED_DISPLAY", "groupBy": ["campaign"],
+                "columns": ["date", "campaignId", "impressions"], "reportTypeId": "sdCampaigns",
+                "timeUnit": "DAILY", "format": "GZIP_JSON"
+            }
+        })
+    }
+
+    fn json_of(response: &SimResponse) -> Value {
+        serde_json::from_slice(&response.body).unwrap()
+    }
+
+    #[test]
+    fn a_report_goes_pending_processing_completed_and_identical_requests_get_425() {
+        let mut sandbox = sandbox("");
+        let token = token(&mut sandbox);
+        let create = call(
+            Method::Post,
+            "/amazon-ads-v3/reporting/reports",
+            &token,
+            &create_body(),
+        );
+        let created = sandbox.handle(NOW, &create);
+        assert_eq!(created.status, 200);
+        let id = json_of(&created)["reportId"].as_str().unwrap().to_owned();
+        assert_eq!(json_of(&created)["status"], "PENDING");
+        // An identical request while the first is processing.
+        let duplicate = sandbox.handle(NOW.saturating_add(100), &create);
+        assert_eq!(duplicate.status, 425);
+        assert_eq!(
+            json_of(&duplicate)["detail"],
+            format!("The Request is a duplicate of : {id}")
+        );
+        let status = |at: u64, sandbox: &mut Sandbox| {
+            let get = call(
+                Method::Get,
+                &format!("/amazon-ads-v3/reporting/reports/{id}"),
+                &token,
+                &Value::Null,
+            );
+            json_of(&sandbox.handle(NOW.saturating_add(at), &get))
+        };
+        assert_eq!(status(100, &mut sandbox)["status"], "PENDING");
+        assert_eq!(status(1_000, &mut sandbox)["status"], "PROCESSING");
+        let done = status(2_000, &mut sandbox);
+        assert_eq!(done["status"], "COMPLETED");
+        assert_eq!(done["configuration"]["reportTypeId"], "sdCampaigns");
+        let url = done["url"].as_str().unwrap();
+        assert!(url.starts_with("http://downloads.sandbox.reportflow.test/amazon-ads-v3/_s3/"));
+        // Finished: the same request now makes a new report.
+        assert_eq!(
+            sandbox.handle(NOW.saturating_add(3_000), &create).status,
+            200
+        );
+        let sim = sandbox.simulator::<Simulator>().unwrap();
+        assert_eq!(sim.reports_created(), 2);
+    }
+
+    #[test]
+    fn requests_are_checked_as_the_spec_and_the_report_type_say() {
+        let mut sandbox = sandbox("");
+        let token = token(&mut sandbox);
+        let refused = |sandbox: &mut Sandbox, body: &Value, content_type: &str| {
+            let mut request = call(
+                Method::Post,
+                "/amazon-ads-v3/reporting/reports",
+                &token,
+                body,
+            );
+            request.headers[3].1 = content_type.to_owned();
+            let response = sandbox.handle(NOW, &request);
+            (
+                response.status,
+                json_of(&response)["detail"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        };
+        assert_eq!(
+            refused(&mut sandbox, &create_body(), "application/json").0,
+            415
+        );
+        for (pointer, value, needle) in [
+            ("/configuration/format", json!("CSV"), "GZIP_JSON"),
+            (
+                "/configuration/adProduct",
+                json!("SPONSORED_PRODUCTS"),
+                "adProduct",
+            ),
+            ("/configuration/timeUnit", json!("daily"), "timeUnit"),
+            ("/configuration/groupBy", json!([]), "groupBy"),
+            ("/configuration/columns", json!(["nope"]), "nope"),
+            ("/endDate", json!("2024-04-01"), "31 days"),
+            ("/startDate", json!("2023-12-01"), "retention"),
+        ] {
+            let mut body = create_body();
+            *body.pointer_mut(pointer).unwrap() = value;
+            if needle == "retention" {
+                body["endDate"] = json!("2023-12-05");
+            }
+            let (status, detail) = refused(&mut sandbox, &body, CREATE_TYPE);
+            assert_eq!(status, 400, "{pointer}");
+            assert!(detail.contains(needle), "{pointer}: {detail}");
+        }
+        let mut body = create_body();
+        body.as_object_mut().unwrap().remove("startDate");
+        assert_eq!(refused(&mut sandbox, &body, CREATE_TYPE).0, 400);
+        let unknown = call(
+            Method::Get,
+            "/amazon-ads-v3/reporting/reports/nope",
+            &token,
+            &Value::Null,
+        );
+        let response = sandbox.handle(NOW, &unknown);
+        assert_eq!(
+            (response.status, json_of(&response)),
+            (404, json!({"code": 404, "detail": "Not Found"}))
+        );
+        assert_eq!(
+            sandbox.simulator::<Simulator>().unwrap().reports_created(),
+            0
+        );
+    }
+}
