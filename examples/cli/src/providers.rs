@@ -488,24 +488,24 @@ pub(crate) struct AmazonAdsArgs {
     #[arg(long, help_heading = "Report (v3)")]
     split: bool,
     /// v2: record type: campaigns, adGroups, productAds, targets or asins.
-    #[arg(long, value_name = "TYPE", help_heading = "Report")]
+    #[arg(long, value_name = "TYPE", help_heading = "Report (v2)")]
     record_type: Option<String>,
-    /// The day to report on, YYYYMMDD, in the profile's time zone.
-    #[arg(long, value_name = "YYYYMMDD", help_heading = "Report")]
+    /// v2: the day to report on, YYYYMMDD, in the profile's time zone.
+    #[arg(long, value_name = "YYYYMMDD", help_heading = "Report (v2)")]
     report_date: Option<String>,
-    /// Targeting tactic: T00020 (contextual) or T00030 (audiences).
-    #[arg(long, value_name = "TACTIC", help_heading = "Report")]
+    /// v2: targeting tactic: T00020 (contextual) or T00030 (audiences).
+    #[arg(long, value_name = "TACTIC", help_heading = "Report (v2)")]
     tactic: Option<String>,
-    /// Metrics, comma-separated (e.g. impressions,clicks,cost).
+    /// v2: metrics, comma-separated (e.g. impressions,clicks,cost).
     #[arg(
         long,
         value_name = "A,B,C",
-        help_heading = "Report",
+        help_heading = "Report (v2)",
         value_delimiter = ','
     )]
     metrics: Option<Vec<String>>,
-    /// Segmentation: matchedTarget (campaigns, adGroups, targets only).
-    #[arg(long, value_name = "SEGMENT", help_heading = "Report")]
+    /// v2: segmentation: matchedTarget (campaigns, adGroups, targets only).
+    #[arg(long, value_name = "SEGMENT", help_heading = "Report (v2)")]
     segment: Option<String>,
     /// Advertising profile id (the Amazon-Advertising-API-Scope header).
     #[arg(long, value_name = "N", help_heading = "Report")]
