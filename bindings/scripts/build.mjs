@@ -78,10 +78,11 @@ const MODULES = [
  * provider-text sanitizing (issue 14) landed beside issue 16's cuts; then
  * 547,688 bytes with Amazon MWS (issue 15: quick-xml, HMAC-SHA256 and a
  * fourth machine). Every provider adds about 40 KB gzip: the ceiling moves
- * with the provider list, and only with it.
+ * with the provider list, and only with it. 580,758 bytes with Amazon Ads
+ * Reporting v3 (issue 12: a sixth machine and its report-type table).
  */
 const PRODUCTION_GZIP_TARGET = 300 * 1000;
-const PRODUCTION_GZIP_CEILING = 575 * 1000;
+const PRODUCTION_GZIP_CEILING = 600 * 1000;
 const outDir = join(pkg, "wasm");
 rmSync(outDir, { recursive: true, force: true });
 mkdirSync(outDir, { recursive: true });

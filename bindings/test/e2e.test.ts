@@ -8,7 +8,7 @@ import { promisify } from "node:util";
 import { join } from "node:path";
 import { Job, ReportflowError, fetchTransport, runJob, type Provider } from "reportflow";
 import { simCredentials, simProviders, simSampleSpec, simSigner } from "reportflow/sim";
-import { CORRUPTION_CODES, NO_CORRUPTION_FAULT, Collector, LINKLESS, carriesCredentials, cliFetch, cliProviders, isDownloadHost, md5, referenceMd5, repoRoot, simConfig, startSim, FAST } from "./helpers.js";
+import { CORRUPTION_CODES, NO_CORRUPTION_FAULT, Collector, LINKLESS, carriesCredentials, cliCommand, cliFetch, cliProviders, isDownloadHost, md5, referenceMd5, repoRoot, simConfig, startSim, FAST } from "./helpers.js";
 
 
 const SEED = 42;
@@ -58,7 +58,7 @@ for (const provider of [...simProviders(), "amazon-pay" as const]) {
   });
 
   test(`${provider}: the Rust CLI and Node agree on rows and bytes`, async (t) => {
-    if (!(await cliProviders()).includes(provider)) {
+    if (!(await cliProviders()).includes(cliCommand(provider))) {
       t.skip(`reportflow fetch has no ${provider} subcommand yet`);
       return;
     }
@@ -136,7 +136,7 @@ for (const provider of [...simProviders(), "amazon-pay" as const]) {
       assert.ok(error instanceof ReportflowError);
       assert.ok(CORRUPTION_CODES.includes(error.code), error.message);
       assert.equal(error.blame, "data");
-      if ((await cliProviders()).includes(provider)) {
+      if ((await cliProviders()).includes(cliCommand(provider))) {
         // A fresh simulator: providers rate-limit report creation per kind.
         const cliSim = await startSim({ seed: SEED, faults: ["corrupt-body:always"] });
         try {

@@ -82,11 +82,23 @@ export interface CliOutcome {
  */
 const CLI_SAMPLE_FLAGS: Partial<Record<Provider, string[]>> = {
   "yandex-market": ["--format", "csv"],
+  // `fetch amazon-ads` speaks Reporting v3 unless told otherwise.
+  "amazon-ads": ["--api", "v2"],
 };
+
+/** The `fetch` subcommand of a provider, where it is not the provider's name. */
+const CLI_COMMAND: Partial<Record<Provider, string>> = {
+  "amazon-ads-v3": "amazon-ads",
+};
+
+/** The `fetch` subcommand that serves `provider`. */
+export function cliCommand(provider: Provider): string {
+  return CLI_COMMAND[provider] ?? provider;
+}
 
 /** `reportflow fetch <provider> --base-url URL --json --seed S`: the Rust host's answer. */
 export async function cliFetch(provider: Provider, baseUrl: string, seed: number): Promise<CliOutcome> {
-  const args = ["--quiet", "fetch", provider, ...(CLI_SAMPLE_FLAGS[provider] ?? []), "--base-url", baseUrl, "--json", "--seed", String(seed), "--poll-ms", String(FAST.pollMs), "--retry-ms", String(FAST.retryMs)];
+  const args = ["--quiet", "fetch", cliCommand(provider), ...(CLI_SAMPLE_FLAGS[provider] ?? []), "--base-url", baseUrl, "--json", "--seed", String(seed), "--poll-ms", String(FAST.pollMs), "--retry-ms", String(FAST.retryMs)];
   const { stdout } = await promisify(execFile)(cliPath, args, { timeout: 120_000 }).catch((error: { stdout?: string }) => {
     // Every exit (1 failed, 4 no data, …) still prints the one JSON outcome.
     if (error.stdout) return { stdout: error.stdout };
@@ -119,7 +131,7 @@ export async function cliProviders(): Promise<string[]> {
 export async function referenceMd5(provider: Provider, seed: number, note: (message: string) => void): Promise<string | null> {
   const sim = await startSim({ seed });
   try {
-    if ((await cliProviders()).includes(provider)) {
+    if ((await cliProviders()).includes(cliCommand(provider))) {
       const cli = await cliFetch(provider, sim.baseUrl, seed);
       return cli.md5;
     }

@@ -12,6 +12,7 @@ const START = Date.UTC(2024, 2, 1, 9);
 /** The report-creating endpoint of each provider. */
 const CREATE_PATH: Record<string, RegExp> = {
   "amazon-ads": /\/sd\/[^/]+\/report$/,
+  "amazon-ads-v3": /\/reporting\/reports$/,
   lingxing: /\/report\/create\/reportExportTask$/,
   "yandex-market": /\/reports\/[^/]+\/generate$/,
   "amazon-sp-api": /\/reports\/2021-06-30\/reports$/,

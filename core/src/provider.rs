@@ -17,6 +17,7 @@ macro_rules! for_each_provider {
             AmazonMws amazon_mws "amazon-mws" "Amazon MWS Reports (2009-01-01), the legacy Marketplace Web Service.",
             AmazonPay amazon_pay "amazon-pay" "Amazon Pay API v2 reports (requests signed by the host).",
             AmazonSpApi amazon_sp_api "amazon-sp-api" "Amazon Selling Partner API Reports (2021-06-30), the successor of MWS.",
+            AmazonAdsV3 amazon_ads_v3 "amazon-ads-v3" "Amazon Ads Reporting v3 reports (Sponsored Display, Products and Brands).",
         }
     };
 }

@@ -59,7 +59,8 @@ export type Millis = number;
 
 /** The providers reportflow speaks to. */
 export type Provider =
-  | "amazon-ads" | "lingxing" | "yandex-market" | "amazon-mws" | "amazon-pay" | "amazon-sp-api";
+  | "amazon-ads" | "lingxing" | "yandex-market" | "amazon-mws" | "amazon-pay" | "amazon-sp-api"
+  | "amazon-ads-v3";
 
 /** Who has to act to fix a failure. */
 export type Blame = "provider" | "network" | "config" | "data" | "host" | "library";
@@ -229,6 +230,31 @@ export interface AmazonAdsSpec {
   metrics: string[];
 }
 
+/**
+ * An Amazon Ads Reporting v3 report (`POST /reporting/reports`, format
+ * `GZIP_JSON`). The report type fixes `adProduct`, the allowed `groupBy`
+ * values, columns and filters (checked for Sponsored Display) and the
+ * longest range one report may cover (31 days for most types): a longer
+ * range is refused before any request.
+ */
+export interface AmazonAdsV3Spec {
+  provider: "amazon-ads-v3";
+  region: "na" | "eu" | "fe";
+  /** Decimal advertising profile id. */
+  profileId: string;
+  /** e.g. `sdCampaigns`, `sdAdGroup`, `sdTargeting`, `sdAdvertisedProduct`, `sdPurchasedProduct`, `sdGrossAndInvalids`. */
+  reportTypeId: string;
+  groupBy: string[];
+  columns: string[];
+  timeUnit: "DAILY" | "SUMMARY";
+  /** `YYYY-MM-DD` */
+  startDate: string;
+  /** `YYYY-MM-DD`, included. */
+  endDate: string;
+  filters?: { field: string; values: string[] }[];
+  name?: string | null;
+}
+
 /** A Lingxing report-export task (an Amazon SP-API report through Lingxing). */
 export interface LingxingSpec {
   provider: "lingxing";
@@ -327,7 +353,7 @@ export interface AmazonSpApiSpec {
 /** Which report to fetch, and from which provider. */
 export type JobSpec =
   | AmazonAdsSpec | LingxingSpec | YandexMarketSpec | AmazonMwsSpec | AmazonPaySpec
-  | AmazonSpApiSpec;
+  | AmazonSpApiSpec | AmazonAdsV3Spec;
 
 /** Login-with-Amazon credentials. */
 export interface AmazonAdsCredentials {
@@ -337,6 +363,11 @@ export interface AmazonAdsCredentials {
   refreshToken: string;
   accessToken?: string | null;
   accessTokenExpiresAt?: Millis | null;
+}
+
+/** Login-with-Amazon credentials, as for `amazon-ads`. */
+export interface AmazonAdsV3Credentials extends Omit<AmazonAdsCredentials, "provider"> {
+  provider: "amazon-ads-v3";
 }
 
 /** A Lingxing app's AppID and AppSecret (and optionally current tokens). */
@@ -383,7 +414,7 @@ export interface AmazonSpApiCredentials {
 
 export type Credentials =
   | AmazonAdsCredentials | LingxingCredentials | YandexMarketCredentials | AmazonMwsCredentials
-  | AmazonPayCredentials | AmazonSpApiCredentials;
+  | AmazonPayCredentials | AmazonSpApiCredentials | AmazonAdsV3Credentials;
 
 /** How a job behaves; every field is optional. */
 export interface JobConfig {

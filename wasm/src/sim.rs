@@ -242,6 +242,7 @@ pub fn sim_providers() -> JsValue {
         Provider::YandexMarket.as_str(),
         Provider::AmazonMws.as_str(),
         Provider::AmazonSpApi.as_str(),
+        Provider::AmazonAdsV3.as_str(),
     ])
 }
 
@@ -263,6 +264,7 @@ pub fn sim_credentials(provider_name: &str) -> Result<JsValue, JsValue> {
         Provider::AmazonMws => sim::amazon_mws::credentials(),
         Provider::AmazonPay => sim::amazon_pay::credentials(),
         Provider::AmazonSpApi => sim::amazon_sp_api::credentials(),
+        Provider::AmazonAdsV3 => sim::amazon_ads_v3::credentials(),
         other => return Err(Failure::invalid_input(format!("no simulator for {other}")).into()),
     };
     credentials_to_js(&credentials)
@@ -279,6 +281,7 @@ pub fn sim_sample_spec(provider_name: &str, now: f64) -> Result<JsValue, JsValue
         Provider::AmazonMws => sim::amazon_mws::sample_spec(now),
         Provider::AmazonPay => sim::amazon_pay::sample_spec(now),
         Provider::AmazonSpApi => sim::amazon_sp_api::sample_spec(now),
+        Provider::AmazonAdsV3 => sim::amazon_ads_v3::sample_spec(now),
         other => return Err(Failure::invalid_input(format!("no simulator for {other}")).into()),
     };
     Ok(convert::to_js(&spec))
@@ -318,6 +321,7 @@ fn credentials_to_js(credentials: &Credentials) -> Result<JsValue, JsValue> {
     match credentials {
         Credentials::AmazonAds(c) => Ok(lwa_to_js("amazon-ads", c)),
         Credentials::AmazonSpApi(c) => Ok(lwa_to_js("amazon-sp-api", c)),
+        Credentials::AmazonAdsV3(c) => Ok(lwa_to_js("amazon-ads-v3", c)),
         Credentials::Lingxing(c) => Ok(convert::object(&[
             ("provider", "lingxing".into()),
             ("appId", c.app_id.as_str().into()),

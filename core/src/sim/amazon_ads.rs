@@ -188,9 +188,7 @@ pub struct Simulator {
     seed: u64,
     rows: u32,
     generation_ms: u64,
-    tokens: BTreeMap<String, Token>,
-    latest_token: Option<String>,
-    tokens_issued: u64,
+    lwa: Lwa,
     reports: BTreeMap<String, Report>,
     report_order: Vec<String>,
     contents: BTreeMap<String, Arc<Content>>,
@@ -203,7 +201,7 @@ impl std::fmt::Debug for Simulator {
             .field("seed", &self.seed)
             .field("rows", &self.rows)
             .field("generation_ms", &self.generation_ms)
-            .field("tokens_issued", &self.tokens_issued)
+            .field("tokens_issued", &self.lwa.issued())
             .field("reports", &self.report_order)
             .finish_non_exhaustive()
     }
@@ -217,9 +215,7 @@ impl Simulator {
             seed: config.seed,
             rows: config.rows,
             generation_ms: config.generation_ms,
-            tokens: BTreeMap::new(),
-            latest_token: None,
-            tokens_issued: 0,
+            lwa: Lwa::new(config.seed),
             reports: BTreeMap::new(),
             report_order: Vec::new(),
             contents: BTreeMap::new(),
@@ -238,15 +234,13 @@ impl Simulator {
 
     /// How many access tokens were issued.
     pub fn tokens_issued(&self) -> u64 {
-        self.tokens_issued
+        self.lwa.issued()
     }
 
     /// The access token issued last and its expiry, as a test host would
     /// hand it to [`Credentials::with_access_token`].
     pub fn latest_token(&self) -> Option<(Secret<String>, Millis)> {
-        let token = self.latest_token.as_ref()?;
-        let info = self.tokens.get(token)?;
-        Some((Secret::new(token.clone()), info.expires_at))
+        self.lwa.latest()
     }
 
     fn random(&self, salt: u64) -> u64 {
@@ -262,114 +256,12 @@ impl Simulator {
                     .with_header("Retry-After", THROTTLE_RETRY_AFTER_S.to_string()))
             }
             Some(Fault::ServerError) => return Err(api_error(500, "500", "Internal Server Error")),
-            Some(Fault::ExpiredToken) => {
-                for token in self.tokens.values_mut() {
-                    token.revoked = true;
-                }
-            }
+            Some(Fault::ExpiredToken) => self.lwa.revoke_all(),
             _ => {}
         }
-        let bearer = request
-            .header("authorization")
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim);
-        match bearer.and_then(|token| self.tokens.get(token)) {
-            None => {
-                return Err(api_error(
-                    401,
-                    "UNAUTHORIZED",
-                    "Not authorized: missing or unknown access token",
-                ))
-            }
-            Some(token) if token.revoked || cx.now >= token.expires_at => {
-                return Err(api_error(
-                    401,
-                    "UNAUTHORIZED",
-                    "Access token has expired; refresh it with the LwA refresh token",
-                ))
-            }
-            Some(_) => {}
-        }
-        match request.header("amazon-advertising-api-clientid") {
-            None => {
-                return Err(api_error(
-                    400,
-                    "400",
-                    "Amazon-Advertising-API-ClientId header is missing",
-                ))
-            }
-            Some(id) if id != CLIENT_ID => {
-                return Err(api_error(
-                    401,
-                    "UNAUTHORIZED",
-                    "Amazon-Advertising-API-ClientId does not match the access token",
-                ))
-            }
-            Some(_) => {}
-        }
-        match request.header("amazon-advertising-api-scope") {
-            None => Err(api_error(401, "UNAUTHORIZED", "Scope header is missing")),
-            Some(scope)
-                if scope.is_empty()
-                    || scope.len() > 20
-                    || !scope.bytes().all(|b| b.is_ascii_digit()) =>
-            {
-                Err(api_error(
-                    401,
-                    "UNAUTHORIZED",
-                    "No matching advertiser found for scope",
-                ))
-            }
-            Some(_) => Ok(()),
-        }
-    }
-
-    fn token(&mut self, cx: &SimCx<'_>, request: &SimRequest) -> SimResponse {
-        let form: BTreeMap<String, String> =
-            form_urlencoded::parse(&request.body).into_owned().collect();
-        let field = |name: &str| form.get(name).map(String::as_str);
-        if field("grant_type") != Some("refresh_token") {
-            return oauth_error(
-                400,
-                "unsupported_grant_type",
-                "The authorization grant type is not supported by the authorization server",
-            );
-        }
-        if field("client_id") != Some(CLIENT_ID) || field("client_secret") != Some(CLIENT_SECRET) {
-            return oauth_error(401, "invalid_client", "Client authentication failed");
-        }
-        if field("refresh_token") != Some(REFRESH_TOKEN) {
-            return oauth_error(
-                400,
-                "invalid_grant",
-                "The request has an invalid grant parameter : refresh_token",
-            );
-        }
-        self.tokens_issued = self.tokens_issued.saturating_add(1);
-        let n = self.tokens_issued;
-        let token = format!(
-            "Atza|sim-{CANARY}-{:016x}{:016x}",
-            self.random(0x746f_6b00 ^ n),
-            self.random(0x746f_6b01 ^ n)
-        );
-        let expires_at = cx.now.saturating_add(TOKEN_LIFETIME_S * 1000);
-        self.tokens.insert(
-            token.clone(),
-            Token {
-                expires_at,
-                revoked: false,
-            },
-        );
-        self.latest_token = Some(token.clone());
-        SimResponse::json(
-            200,
-            &json!({
-                "access_token": token,
-                "refresh_token": REFRESH_TOKEN,
-                "token_type": "bearer",
-                "expires_in": TOKEN_LIFETIME_S,
-            }),
-        )
+        self.lwa
+            .authorize(cx.now, request)
+            .map_err(|(status, code, details)| api_error(status, code, details))
     }
 
     fn create(
@@ -626,73 +518,36 @@ impl Simulator {
                 &format!("Report {report_id} is not available for download"),
             );
         }
-        let date = amz_date(cx.now);
         let object = format!("{}.json.gz", encode_segment(report_id));
-        let signature = self.signature(&object, &date, LINK_LIFETIME_S);
-        let location = format!(
-            "{}/_s3/{object}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date={date}&X-Amz-SignedHeaders=host&X-Amz-Expires={LINK_LIFETIME_S}&X-Amz-Credential=ASIASIMULATOR%2F{}%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Signature={signature}",
-            self.download_origin,
-            date.get(..8).unwrap_or_default()
+        let location = presigned_url(
+            &self.download_origin,
+            self.seed,
+            "_s3",
+            &object,
+            cx.now,
+            LINK_LIFETIME_S,
         );
         SimResponse::empty(307).with_header("Location", location)
     }
 
-    /// A 64-hex-digit signature over the object, date and lifetime.
-    fn signature(&self, object: &str, date: &str, expires: u64) -> String {
-        let text = format!("{}\n{object}\n{date}\n{expires}", self.seed);
-        let first = Md5::digest(text.as_bytes()).to_hex();
-        let second = Md5::digest(format!("{first}{text}").as_bytes()).to_hex();
-        first + &second
-    }
-
     fn s3(&mut self, cx: &mut SimCx<'_>, request: &SimRequest, object: &str) -> SimResponse {
-        if request.header("authorization").is_some() {
-            return s3_error(
-                400,
-                "InvalidArgument",
-                "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified",
-                "<ArgumentName>Authorization</ArgumentName>",
-            );
+        if let Some(refusal) = s3_refuses_auth(request) {
+            return refusal;
         }
-        let Some(report_id) = object.strip_suffix(".json.gz").map(decode) else {
+        let Some(report) = object
+            .strip_suffix(".json.gz")
+            .map(decode)
+            .and_then(|id| self.reports.get(&id))
+        else {
             return s3_error(404, "NoSuchKey", "The specified key does not exist.", "");
         };
-        let Some(report) = self.reports.get(&report_id) else {
-            return s3_error(404, "NoSuchKey", "The specified key does not exist.", "");
-        };
-        let date = request.query_param("X-Amz-Date").unwrap_or_default();
-        let expires = request
-            .query_param("X-Amz-Expires")
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0);
-        let signed = request.query_param("X-Amz-Signature").unwrap_or_default();
-        let issued = parse_amz_date(&date);
-        if issued.is_none() || signed != self.signature(object, &date, expires) {
-            return s3_error(
-                403,
-                "SignatureDoesNotMatch",
-                "The request signature we calculated does not match the signature you provided.",
-                "",
-            );
-        }
-        let expires_at = issued
-            .unwrap_or_default()
-            .saturating_add(expires.saturating_mul(1000));
-        let expired = |now: Millis| {
-            s3_error(
-                403,
-                "AccessDenied",
-                "Request has expired",
-                &format!("<X-Amz-Expires>{expires}</X-Amz-Expires><Expires>{}</Expires><ServerTime>{}</ServerTime>", amz_date(expires_at), amz_date(now)),
-            )
-        };
-        if cx.now > expires_at {
-            return expired(cx.now);
+        if let Err(refusal) = check_presigned(self.seed, cx.now, request, object) {
+            return refusal;
         }
         let mut body = report.content.gzip.clone();
         let mut disconnect_after = None;
         match cx.fault(Opportunity::Download) {
-            Some(Fault::ExpiredLink) => return expired(cx.now),
+            Some(Fault::ExpiredLink) => return expired_link(request, cx.now),
             Some(Fault::CorruptBody) => {
                 let salt = cx.corruption_salt();
                 corrupt(&mut body, &report.content.json, self.random(salt));
@@ -715,6 +570,158 @@ impl Simulator {
     }
 }
 
+/// The Login-with-Amazon server and the Ads API's checks of its tokens,
+/// shared by the SD v2 and Reporting v3 simulators (one LwA, two APIs).
+#[derive(Clone)]
+pub(super) struct Lwa {
+    seed: u64,
+    tokens: BTreeMap<String, Token>,
+    latest: Option<String>,
+    issued: u64,
+}
+
+impl Lwa {
+    pub(super) fn new(seed: u64) -> Self {
+        Self {
+            seed,
+            tokens: BTreeMap::new(),
+            latest: None,
+            issued: 0,
+        }
+    }
+
+    /// How many access tokens were issued.
+    pub(super) fn issued(&self) -> u64 {
+        self.issued
+    }
+
+    /// The token issued last and its expiry.
+    pub(super) fn latest(&self) -> Option<(Secret<String>, Millis)> {
+        let token = self.latest.as_ref()?;
+        let info = self.tokens.get(token)?;
+        Some((Secret::new(token.clone()), info.expires_at))
+    }
+
+    /// Revokes every token issued so far (the `expired-token` fault).
+    pub(super) fn revoke_all(&mut self) {
+        for token in self.tokens.values_mut() {
+            token.revoked = true;
+        }
+    }
+
+    /// Bearer token, client id and scope checks of every Ads API call: the
+    /// refusal as `(status, code, message)`, for the API's own envelope.
+    pub(super) fn authorize(
+        &self,
+        now: Millis,
+        request: &SimRequest,
+    ) -> Result<(), (u16, &'static str, &'static str)> {
+        let bearer = request
+            .header("authorization")
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        match bearer.and_then(|token| self.tokens.get(token)) {
+            None => {
+                return Err((
+                    401,
+                    "UNAUTHORIZED",
+                    "Not authorized: missing or unknown access token",
+                ))
+            }
+            Some(token) if token.revoked || now >= token.expires_at => {
+                return Err((
+                    401,
+                    "UNAUTHORIZED",
+                    "Access token has expired; refresh it with the LwA refresh token",
+                ))
+            }
+            Some(_) => {}
+        }
+        match request.header("amazon-advertising-api-clientid") {
+            None => {
+                return Err((
+                    400,
+                    "400",
+                    "Amazon-Advertising-API-ClientId header is missing",
+                ))
+            }
+            Some(id) if id != CLIENT_ID => {
+                return Err((
+                    401,
+                    "UNAUTHORIZED",
+                    "Amazon-Advertising-API-ClientId does not match the access token",
+                ))
+            }
+            Some(_) => {}
+        }
+        match request.header("amazon-advertising-api-scope") {
+            None => Err((401, "UNAUTHORIZED", "Scope header is missing")),
+            Some(scope)
+                if scope.is_empty()
+                    || scope.len() > 20
+                    || !scope.bytes().all(|b| b.is_ascii_digit()) =>
+            {
+                Err((
+                    401,
+                    "UNAUTHORIZED",
+                    "No matching advertiser found for scope",
+                ))
+            }
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// `POST /auth/o2/token`: the refresh-token grant.
+    pub(super) fn token(&mut self, now: Millis, request: &SimRequest) -> SimResponse {
+        let form: BTreeMap<String, String> =
+            form_urlencoded::parse(&request.body).into_owned().collect();
+        let field = |name: &str| form.get(name).map(String::as_str);
+        if field("grant_type") != Some("refresh_token") {
+            return oauth_error(
+                400,
+                "unsupported_grant_type",
+                "The authorization grant type is not supported by the authorization server",
+            );
+        }
+        if field("client_id") != Some(CLIENT_ID) || field("client_secret") != Some(CLIENT_SECRET) {
+            return oauth_error(401, "invalid_client", "Client authentication failed");
+        }
+        if field("refresh_token") != Some(REFRESH_TOKEN) {
+            return oauth_error(
+                400,
+                "invalid_grant",
+                "The request has an invalid grant parameter : refresh_token",
+            );
+        }
+        self.issued = self.issued.saturating_add(1);
+        let n = self.issued;
+        let random = |salt: u64| splitmix64(self.seed ^ splitmix64(salt));
+        let token = format!(
+            "Atza|sim-{CANARY}-{:016x}{:016x}",
+            random(0x746f_6b00 ^ n),
+            random(0x746f_6b01 ^ n)
+        );
+        let expires_at = now.saturating_add(TOKEN_LIFETIME_S * 1000);
+        self.tokens.insert(
+            token.clone(),
+            Token {
+                expires_at,
+                revoked: false,
+            },
+        );
+        self.latest = Some(token.clone());
+        SimResponse::json(
+            200,
+            &json!({
+                "access_token": token,
+                "refresh_token": REFRESH_TOKEN,
+                "token_type": "bearer",
+                "expires_in": TOKEN_LIFETIME_S,
+            }),
+        )
+    }
+}
+
 impl ProviderSim for Simulator {
     fn provider(&self) -> Provider {
         Provider::AmazonAds
@@ -723,7 +730,7 @@ impl ProviderSim for Simulator {
     fn handle(&mut self, cx: &mut SimCx<'_>, request: &SimRequest, path: &str) -> SimResponse {
         let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         match (request.method, segments.as_slice()) {
-            (Method::Post, ["auth", "o2", "token"]) => self.token(cx, request),
+            (Method::Post, ["auth", "o2", "token"]) => self.lwa.token(cx.now, request),
             (Method::Post, ["sd", record_type, "report"]) => self.create(cx, request, record_type),
             (Method::Get, ["v2", "reports", id]) => self.status(cx, request, &decode(id)),
             (Method::Get, ["v2", "reports", id, "download"]) => {
@@ -773,10 +780,104 @@ fn too_far_in_the_past() -> SimResponse {
     )
 }
 
-fn oauth_error(status: u16, error: &str, description: &str) -> SimResponse {
+pub(super) fn oauth_error(status: u16, error: &str, description: &str) -> SimResponse {
     SimResponse::json(
         status,
         &json!({ "error": error, "error_description": description }),
+    )
+}
+
+/// A presigned link to `/{bucket}/{object}` on the download host, signed
+/// at `now` for `lifetime_s` seconds (S3's query-string form).
+pub(super) fn presigned_url(
+    download_origin: &str,
+    seed: u64,
+    bucket: &str,
+    object: &str,
+    now: Millis,
+    lifetime_s: u64,
+) -> String {
+    let date = amz_date(now);
+    let signature = signature(seed, object, &date, lifetime_s);
+    format!(
+        "{download_origin}/{bucket}/{object}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date={date}&X-Amz-SignedHeaders=host&X-Amz-Expires={lifetime_s}&X-Amz-Credential=ASIASIMULATOR%2F{}%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Signature={signature}",
+        date.get(..8).unwrap_or_default()
+    )
+}
+
+/// A 64-hex-digit signature over the object, date and lifetime.
+fn signature(seed: u64, object: &str, date: &str, expires: u64) -> String {
+    let text = format!("{seed}\n{object}\n{date}\n{expires}");
+    let first = Md5::digest(text.as_bytes()).to_hex();
+    let second = Md5::digest(format!("{first}{text}").as_bytes()).to_hex();
+    first + &second
+}
+
+/// S3's answer to a presigned request that also carries `Authorization`.
+pub(super) fn s3_refuses_auth(request: &SimRequest) -> Option<SimResponse> {
+    request.header("authorization").is_some().then(|| {
+        s3_error(
+            400,
+            "InvalidArgument",
+            "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified",
+            "<ArgumentName>Authorization</ArgumentName>",
+        )
+    })
+}
+
+/// S3's checks of a presigned link at `now`: its signature, then its expiry.
+pub(super) fn check_presigned(
+    seed: u64,
+    now: Millis,
+    request: &SimRequest,
+    object: &str,
+) -> Result<(), SimResponse> {
+    let date = request.query_param("X-Amz-Date").unwrap_or_default();
+    let expires = request
+        .query_param("X-Amz-Expires")
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
+    let signed = request.query_param("X-Amz-Signature").unwrap_or_default();
+    let issued = parse_amz_date(&date);
+    if issued.is_none() || signed != signature(seed, object, &date, expires) {
+        return Err(s3_error(
+            403,
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not match the signature you provided.",
+            "",
+        ));
+    }
+    if now > link_expiry(request) {
+        return Err(expired_link(request, now));
+    }
+    Ok(())
+}
+
+/// When a presigned link lapses (its `X-Amz-Date` plus `X-Amz-Expires`).
+fn link_expiry(request: &SimRequest) -> Millis {
+    let issued = request
+        .query_param("X-Amz-Date")
+        .and_then(|date| parse_amz_date(&date))
+        .unwrap_or_default();
+    let expires = request
+        .query_param("X-Amz-Expires")
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
+    issued.saturating_add(expires.saturating_mul(1000))
+}
+
+/// S3's `403 AccessDenied` "Request has expired" for a link.
+pub(super) fn expired_link(request: &SimRequest, now: Millis) -> SimResponse {
+    let expires = request.query_param("X-Amz-Expires").unwrap_or_default();
+    s3_error(
+        403,
+        "AccessDenied",
+        "Request has expired",
+        &format!(
+            "<X-Amz-Expires>{expires}</X-Amz-Expires><Expires>{}</Expires><ServerTime>{}</ServerTime>",
+            amz_date(link_expiry(request)),
+            amz_date(now)
+        ),
     )
 }
 
@@ -790,7 +891,7 @@ fn s3_error(status: u16, code: &str, message: &str, extra: &str) -> SimResponse 
 }
 
 /// Percent-decodes a path segment; malformed escapes stay as they are.
-fn decode(segment: &str) -> String {
+pub(super) fn decode(segment: &str) -> String {
     let bytes = segment.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -923,24 +1024,24 @@ fn is_known_metric(record_type: RecordType, metric: &str) -> bool {
 }
 
 /// A tiny seeded generator (SplitMix64 stream).
-struct Rng(u64);
+pub(super) struct Rng(pub(super) u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(super) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         splitmix64(self.0)
     }
 
-    fn below(&mut self, n: u64) -> u64 {
+    pub(super) fn below(&mut self, n: u64) -> u64 {
         self.next() % n.max(1)
     }
 
-    fn pick<'a>(&mut self, options: &[&'a str]) -> &'a str {
+    pub(super) fn pick<'a>(&mut self, options: &[&'a str]) -> &'a str {
         let at = self.below(options.len() as u64) as usize;
         options.get(at).copied().unwrap_or_default()
     }
 
-    fn asin(&mut self) -> String {
+    pub(super) fn asin(&mut self) -> String {
         const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
         let mut asin = String::from("B0");
         for _ in 0..8 {
@@ -952,16 +1053,16 @@ impl Rng {
 }
 
 /// An id with exactly `digits` digits whose first digit is `lead`.
-fn entity_id(rng: &mut Rng, lead: u64, digits: u32) -> u64 {
+pub(super) fn entity_id(rng: &mut Rng, lead: u64, digits: u32) -> u64 {
     let scale = 10u64.pow(digits.saturating_sub(1));
     lead * scale + rng.below(scale)
 }
 
-fn money(cents: u64) -> String {
+pub(super) fn money(cents: u64) -> String {
     format!("{}.{:02}", cents / 100, cents % 100)
 }
 
-fn quoted(text: &str) -> String {
+pub(super) fn quoted(text: &str) -> String {
     Value::String(text.to_owned()).to_string()
 }
 

@@ -134,6 +134,17 @@ pub enum Fault {
     /// `mislabelled-gzip` (SP-API): the next report's document is labelled
     /// `GZIP` but plain (odd firings), or gzip without the label (even).
     MislabelledGzip,
+    /// `duplicate-425` (Ads v3): the next report creation finds an identical
+    /// report already processing (as if an earlier create's answer was
+    /// lost) and gets `425` naming it.
+    #[serde(rename = "duplicate-425")]
+    Duplicate425,
+    /// `lying-gzip-label` (Ads v3): the next report file is plain JSON
+    /// served under its `.json.gz` name and a gzip `Content-Type`.
+    LyingGzipLabel,
+    /// `slow-report` (Ads v3): the next report created takes 3 hours to
+    /// generate (virtual time in the harness).
+    SlowReport,
 }
 
 /// Where a fault can fire.
@@ -151,7 +162,7 @@ pub(crate) enum Opportunity {
 
 impl Fault {
     /// Every fault, in documentation order.
-    pub const ALL: [Self; 23] = [
+    pub const ALL: [Self; 26] = [
         Self::Throttle,
         Self::ServerError,
         Self::Disconnect,
@@ -175,6 +186,9 @@ impl Fault {
         Self::MissingMd5,
         Self::NoGeneratedId,
         Self::MislabelledGzip,
+        Self::Duplicate425,
+        Self::LyingGzipLabel,
+        Self::SlowReport,
     ];
 
     /// The stable kebab-case name, e.g. `corrupt-body`.
@@ -203,6 +217,9 @@ impl Fault {
             Self::MissingMd5 => "missing-md5",
             Self::NoGeneratedId => "no-generated-id",
             Self::MislabelledGzip => "mislabelled-gzip",
+            Self::Duplicate425 => "duplicate-425",
+            Self::LyingGzipLabel => "lying-gzip-label",
+            Self::SlowReport => "slow-report",
         }
     }
 
@@ -233,6 +250,9 @@ impl Fault {
             Self::MissingMd5 => "(amazon-mws) next report body comes without its Content-MD5 header",
             Self::NoGeneratedId => "(amazon-mws) next report request ends _DONE_ without GeneratedReportId",
             Self::MislabelledGzip => "(amazon-sp-api) next report's compression label lies (GZIP on a plain body, or none on a gzip one)",
+            Self::Duplicate425 => "(amazon-ads-v3) next report creation is a duplicate of one already processing: 425 naming it",
+            Self::LyingGzipLabel => "(amazon-ads-v3) next report file is plain JSON labelled gzip",
+            Self::SlowReport => "(amazon-ads-v3) next report takes 3 hours to generate",
         }
     }
 
@@ -276,7 +296,9 @@ impl Fault {
             | Self::TooLarge
             | Self::PartialReport
             | Self::NoGeneratedId
-            | Self::MislabelledGzip => Opportunity::Create,
+            | Self::MislabelledGzip
+            | Self::Duplicate425
+            | Self::SlowReport => Opportunity::Create,
             Self::ReportFailure | Self::TaskCancelled => Opportunity::StatusPoll,
             Self::Disconnect
             | Self::ExpiredLink
@@ -284,7 +306,8 @@ impl Fault {
             | Self::TruncatedGzip
             | Self::ZipBomb
             | Self::ZipSlip
-            | Self::MissingMd5 => Opportunity::Download,
+            | Self::MissingMd5
+            | Self::LyingGzipLabel => Opportunity::Download,
         }
     }
 }

@@ -50,6 +50,11 @@
 //!   GZIP labels that lie, FATAL reports with error documents, Windows-31J
 //!   flat files for Japan), [`credentials`](amazon_sp_api::credentials) and
 //!   [`sample_spec`](amazon_sp_api::sample_spec).
+//! - [`amazon_ads_v3`]: the Amazon Ads Reporting v3 simulator (statuses
+//!   through `PENDING`/`PROCESSING`, 425 duplicates naming the report,
+//!   hour-long urls on the download host),
+//!   [`credentials`](amazon_ads_v3::credentials) and
+//!   [`sample_spec`](amazon_ads_v3::sample_spec).
 //! - [`keys`]: the simulated merchant's RSA key pair (test fixtures) and a
 //!   deterministic RSASSA-PSS signer, which answers `Action::Sign`.
 //! - [`Harness`]: drives a [`ReportJob`](crate::ReportJob) against a
@@ -87,6 +92,7 @@ use crate::JobConfig;
 use crate::Provider;
 
 pub mod amazon_ads;
+pub mod amazon_ads_v3;
 pub mod amazon_mws;
 pub mod amazon_pay;
 pub mod amazon_sp_api;
@@ -112,6 +118,10 @@ use faults::{FaultState, Opportunity};
 pub fn sample_job(provider: Provider, now: Millis) -> (crate::JobSpec, crate::Credentials) {
     match provider {
         Provider::AmazonAds => (amazon_ads::sample_spec(now), amazon_ads::credentials()),
+        Provider::AmazonAdsV3 => (
+            amazon_ads_v3::sample_spec(now),
+            amazon_ads_v3::credentials(),
+        ),
         Provider::AmazonMws => (amazon_mws::sample_spec(now), amazon_mws::credentials()),
         Provider::AmazonPay => (amazon_pay::sample_spec(now), amazon_pay::credentials()),
         Provider::AmazonSpApi => (
@@ -707,6 +717,7 @@ impl Sandbox {
             Box::new(amazon_mws::Simulator::new(&config)),
             Box::new(amazon_pay::Simulator::new(&config)),
             Box::new(amazon_sp_api::Simulator::new(&config)),
+            Box::new(amazon_ads_v3::Simulator::new(&config)),
         ];
         Self {
             faults: FaultState::new(&config.faults),

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)] // each test file uses its own subset
 
+pub(crate) mod schema;
+
 use proptest::prelude::*;
 
 use reportflow::sim::{ActionRecord, Fault, FaultPlan, Harness, Interference, Times};
@@ -147,9 +149,20 @@ pub(crate) fn apply(
 // Each test file compiles this module; not every one forks this way.
 #[allow(dead_code)]
 pub(crate) fn check_twins(
-    mut harness: Harness,
+    harness: Harness,
     fork_after: u16,
     credentials: fn() -> Credentials,
+    max_steps: usize,
+) -> Result<(), TestCaseError> {
+    check_twins_with(harness, fork_after, |_| credentials(), max_steps)
+}
+
+/// [`check_twins`] for a provider whose twin gets what a host holds at the
+/// fork (a current access token), so the twin needs no token call.
+pub(crate) fn check_twins_with(
+    mut harness: Harness,
+    fork_after: u16,
+    credentials: impl Fn(&Harness) -> Credentials,
     max_steps: usize,
 ) -> Result<(), TestCaseError> {
     let fail = |e: &dyn std::fmt::Display| TestCaseError::fail(e.to_string());
@@ -165,7 +178,7 @@ pub(crate) fn check_twins(
     if !harness.at_rest() || matches!(harness.job().phase(), Phase::Downloading) {
         return Ok(());
     }
-    let mut twin = harness.fork(credentials()).map_err(|e| fail(&e))?;
+    let mut twin = harness.fork(credentials(&harness)).map_err(|e| fail(&e))?;
     let seen = harness.actions().len();
     let a = harness.drive_bounded(max_steps).map_err(|e| fail(&e))?;
     let b = twin.drive_bounded(max_steps).map_err(|e| fail(&e))?;
@@ -239,4 +252,54 @@ impl World {
         Harness::new(job, sandbox, start)
             .with_chunks(reportflow::sim::ChunkPlan::seeded(seed, min, max))
     }
+}
+
+/// Polls until the job sends a request (events skipped).
+pub(crate) fn first_send(job: &mut reportflow::ReportJob, now: Millis) -> reportflow::HttpRequest {
+    for _ in 0..50 {
+        match job.poll(now) {
+            reportflow::Action::Send(request) => return request,
+            reportflow::Action::Event(_) => {}
+            other => panic!("expected a request, got {other:?}"),
+        }
+    }
+    panic!("no request");
+}
+
+/// Feeds a complete answer and drains; returns the events and the action
+/// that ended the drain.
+pub(crate) fn answer(
+    job: &mut reportflow::ReportJob,
+    now: Millis,
+    id: RequestId,
+    status: u16,
+    body: &serde_json::Value,
+) -> (Vec<reportflow::Event>, reportflow::Action) {
+    let text = body.to_string();
+    job.handle(
+        now,
+        Input::Head {
+            id,
+            status,
+            headers: &[],
+        },
+    )
+    .expect("head");
+    job.handle(
+        now,
+        Input::Chunk {
+            id,
+            bytes: text.as_bytes(),
+        },
+    )
+    .expect("chunk");
+    job.handle(now, Input::End { id }).expect("end");
+    let mut events = Vec::new();
+    for _ in 0..50 {
+        match job.poll(now) {
+            reportflow::Action::Event(event) => events.push(event),
+            other => return (events, other),
+        }
+    }
+    panic!("no end of drain");
 }

@@ -290,6 +290,25 @@ fn fetch(args: &FetchArgs, quiet: bool) -> Result<ExitCode, LocalFailure> {
         .as_deref()
         .map(|url| url.trim_end_matches('/'));
     let now = wall_clock();
+    if let Some(plan) = args.provider.split_plan(now) {
+        // A plan, not a fetch: with --json still one object (`outcome`
+        // `split`, the ranges in order).
+        let ranges = plan.map_err(LocalFailure::usage)?;
+        if args.json {
+            let ranges: Vec<_> = ranges
+                .iter()
+                .map(|(start, end)| serde_json::json!({ "startDate": start, "endDate": end }))
+                .collect();
+            print_json_line(
+                &serde_json::json!({ "outcome": "split", "exit": 0, "ranges": ranges }),
+            );
+        } else {
+            for (start, end) in &ranges {
+                println!("{start} {end}");
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let (spec, credentials) = args
         .provider
         .job(now, base_url.is_some())

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use clap::{Args, Subcommand};
 use reportflow::providers::amazon_ads::{self, RecordType, Region, Segment, Tactic};
+use reportflow::providers::amazon_ads_v3::{self, ReportFilter, TimeUnit};
 use reportflow::providers::amazon_mws;
 use reportflow::providers::amazon_pay::{self, SigningAlgorithm};
 use reportflow::providers::amazon_sp_api;
@@ -30,6 +31,10 @@ pub(crate) const PROVIDERS: &[ProviderEntry] = &[
     ProviderEntry {
         provider: Provider::AmazonAds,
         sample: amazon_ads_sample,
+    },
+    ProviderEntry {
+        provider: Provider::AmazonAdsV3,
+        sample: amazon_ads_v3_sample,
     },
     ProviderEntry {
         provider: Provider::YandexMarket,
@@ -93,6 +98,13 @@ fn amazon_ads_sample(now: Millis) -> (JobSpec, Credentials) {
     )
 }
 
+fn amazon_ads_v3_sample(now: Millis) -> (JobSpec, Credentials) {
+    (
+        sim::amazon_ads_v3::sample_spec(now),
+        sim::amazon_ads_v3::credentials(),
+    )
+}
+
 fn yandex_market_sample(now: Millis) -> (JobSpec, Credentials) {
     (
         sim::yandex_market::sample_spec(now),
@@ -103,10 +115,16 @@ fn yandex_market_sample(now: Millis) -> (JobSpec, Credentials) {
 /// The provider to fetch from, with its own flags.
 #[derive(Debug, Subcommand)]
 pub(crate) enum FetchProvider {
-    /// Amazon Ads Sponsored Display v2 report (POST /sd/{recordType}/report).
+    /// Amazon Ads report: Reporting v3 (POST /reporting/reports; the
+    /// default) or, with --api v2, Sponsored Display v2 (POST
+    /// /sd/{recordType}/report; shut down by Amazon, for archived
+    /// integrations).
     ///
-    /// Every report flag defaults to the simulator's sample report (campaigns,
-    /// yesterday, T00020, eight common metrics, the simulator's profile).
+    /// Every report flag defaults to the simulator's sample report (v3: a
+    /// daily sdCampaigns report of the last 7 days; v2: campaigns,
+    /// yesterday, T00020, eight common metrics; the simulator's profile).
+    /// A v3 range longer than the report type allows is refused before any
+    /// request; --split prints the allowed ranges to fetch one by one.
     /// Credentials come from the flags or the environment; with --base-url
     /// and no credentials at all, the simulator's credentials are used.
     AmazonAds(AmazonAdsArgs),
@@ -162,12 +180,21 @@ impl FetchProvider {
     /// The provider the flags are for.
     pub(crate) fn provider(&self) -> Provider {
         match self {
-            Self::AmazonAds(_) => Provider::AmazonAds,
+            Self::AmazonAds(args) => args.provider(),
             Self::YandexMarket(_) => Provider::YandexMarket,
             Self::Lingxing(_) => Provider::Lingxing,
             Self::AmazonMws(_) => Provider::AmazonMws,
             Self::AmazonPay(_) => Provider::AmazonPay,
             Self::AmazonSpApi(_) => Provider::AmazonSpApi,
+        }
+    }
+
+    /// `fetch amazon-ads --split`: the ranges to fetch one by one instead of
+    /// a job (`None`: fetch as usual).
+    pub(crate) fn split_plan(&self, now: Millis) -> Option<Result<Vec<(String, String)>, String>> {
+        match self {
+            Self::AmazonAds(args) => args.split_plan(now),
+            _ => None,
         }
     }
 
@@ -438,25 +465,73 @@ impl LingxingArgs {
 /// Flags of `fetch amazon-ads`.
 #[derive(Debug, Args)]
 pub(crate) struct AmazonAdsArgs {
-    /// Record type: campaigns, adGroups, productAds, targets or asins.
-    #[arg(long, value_name = "TYPE", help_heading = "Report")]
-    record_type: Option<String>,
-    /// The day to report on, YYYYMMDD, in the profile's time zone.
-    #[arg(long, value_name = "YYYYMMDD", help_heading = "Report")]
-    report_date: Option<String>,
-    /// Targeting tactic: T00020 (contextual) or T00030 (audiences).
-    #[arg(long, value_name = "TACTIC", help_heading = "Report")]
-    tactic: Option<String>,
-    /// Metrics, comma-separated (e.g. impressions,clicks,cost).
+    /// Which reporting API: v3 (Reporting v3) or v2 (Sponsored Display v2).
+    #[arg(long, value_enum, default_value = "v3", help_heading = "Report")]
+    api: AdsApi,
+    /// v3: the report type, e.g. sdCampaigns, sdAdGroup, sdTargeting,
+    /// sdAdvertisedProduct, sdPurchasedProduct, sdGrossAndInvalids (SP and
+    /// SB types too).
+    #[arg(long, value_name = "ID", help_heading = "Report (v3)")]
+    report_type: Option<String>,
+    /// v3: groupBy values, comma-separated (e.g. campaign,matchedTarget).
+    #[arg(
+        long,
+        value_name = "A,B",
+        help_heading = "Report (v3)",
+        value_delimiter = ','
+    )]
+    group_by: Option<Vec<String>>,
+    /// v3: columns, comma-separated (e.g. date,campaignId,impressions).
     #[arg(
         long,
         value_name = "A,B,C",
-        help_heading = "Report",
+        help_heading = "Report (v3)",
+        value_delimiter = ','
+    )]
+    columns: Option<Vec<String>>,
+    /// v3: DAILY or SUMMARY.
+    #[arg(long, value_name = "UNIT", help_heading = "Report (v3)")]
+    time_unit: Option<String>,
+    /// v3: first day, YYYY-MM-DD.
+    #[arg(long, value_name = "YYYY-MM-DD", help_heading = "Report (v3)")]
+    start_date: Option<String>,
+    /// v3: last day (included), YYYY-MM-DD.
+    #[arg(long, value_name = "YYYY-MM-DD", help_heading = "Report (v3)")]
+    end_date: Option<String>,
+    /// v3: a filter FIELD=V1|V2 (repeatable), e.g. campaignStatus=ENABLED|PAUSED.
+    #[arg(
+        long = "filter",
+        value_name = "FIELD=V1|V2",
+        help_heading = "Report (v3)"
+    )]
+    filters: Vec<String>,
+    /// v3: the report's name.
+    #[arg(long, value_name = "TEXT", help_heading = "Report (v3)")]
+    name: Option<String>,
+    /// v3: print the ranges of at most the report type's span that cover
+    /// --start-date..--end-date (one `START END` line each; JSON with
+    /// --json) and exit without fetching: run one fetch per line.
+    #[arg(long, help_heading = "Report (v3)")]
+    split: bool,
+    /// v2: record type: campaigns, adGroups, productAds, targets or asins.
+    #[arg(long, value_name = "TYPE", help_heading = "Report (v2)")]
+    record_type: Option<String>,
+    /// v2: the day to report on, YYYYMMDD, in the profile's time zone.
+    #[arg(long, value_name = "YYYYMMDD", help_heading = "Report (v2)")]
+    report_date: Option<String>,
+    /// v2: targeting tactic: T00020 (contextual) or T00030 (audiences).
+    #[arg(long, value_name = "TACTIC", help_heading = "Report (v2)")]
+    tactic: Option<String>,
+    /// v2: metrics, comma-separated (e.g. impressions,clicks,cost).
+    #[arg(
+        long,
+        value_name = "A,B,C",
+        help_heading = "Report (v2)",
         value_delimiter = ','
     )]
     metrics: Option<Vec<String>>,
-    /// Segmentation: matchedTarget (campaigns, adGroups, targets only).
-    #[arg(long, value_name = "SEGMENT", help_heading = "Report")]
+    /// v2: segmentation: matchedTarget (campaigns, adGroups, targets only).
+    #[arg(long, value_name = "SEGMENT", help_heading = "Report (v2)")]
     segment: Option<String>,
     /// Advertising profile id (the Amazon-Advertising-API-Scope header).
     #[arg(long, value_name = "N", help_heading = "Report")]
@@ -499,8 +574,65 @@ pub(crate) struct AmazonAdsArgs {
     access_token: Option<String>,
 }
 
+/// The Amazon Ads reporting API `fetch amazon-ads` speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum AdsApi {
+    /// Reporting v3 (`/reporting/reports`).
+    V3,
+    /// Sponsored Display v2 (`/sd/{recordType}/report`), shut down by Amazon.
+    V2,
+}
+
 impl AmazonAdsArgs {
+    fn provider(&self) -> Provider {
+        match self.api {
+            AdsApi::V3 => Provider::AmazonAdsV3,
+            AdsApi::V2 => Provider::AmazonAds,
+        }
+    }
+
+    /// With --split, the ranges to fetch one by one (the v3 spec as given,
+    /// cut to the report type's span); `None` without it.
+    pub(crate) fn split_plan(&self, now: Millis) -> Option<Result<Vec<(String, String)>, String>> {
+        if !self.split {
+            return None;
+        }
+        Some(self.v3_spec(now).and_then(|spec| {
+            spec.split()
+                .map(|parts| {
+                    parts
+                        .into_iter()
+                        .map(|p| (p.start_date, p.end_date))
+                        .collect()
+                })
+                .map_err(|e| e.to_string())
+        }))
+    }
+
     fn job(&self, now: Millis, simulated: bool) -> Result<(JobSpec, Credentials), String> {
+        if self.api == AdsApi::V3 {
+            let spec = self.v3_spec(now)?;
+            return Ok((
+                JobSpec::AmazonAdsV3(spec),
+                Credentials::AmazonAdsV3(self.credentials(simulated)?),
+            ));
+        }
+        let v3_only = [
+            ("--report-type", self.report_type.is_some()),
+            ("--group-by", self.group_by.is_some()),
+            ("--columns", self.columns.is_some()),
+            ("--time-unit", self.time_unit.is_some()),
+            ("--start-date", self.start_date.is_some()),
+            ("--end-date", self.end_date.is_some()),
+            ("--filter", !self.filters.is_empty()),
+            ("--name", self.name.is_some()),
+            ("--split", self.split),
+        ];
+        if let Some((flag, _)) = v3_only.iter().find(|(_, given)| *given) {
+            return Err(format!(
+                "{flag} is a Reporting v3 flag; drop --api v2 to use it"
+            ));
+        }
         let mut spec = sim::amazon_ads::sample_report_spec(now);
         if let Some(record_type) = &self.record_type {
             spec.record_type = RecordType::parse(record_type).map_err(|e| e.to_string())?;
@@ -535,6 +667,70 @@ impl AmazonAdsArgs {
             JobSpec::AmazonAds(spec),
             Credentials::AmazonAds(self.credentials(simulated)?),
         ))
+    }
+
+    /// The v3 spec: the simulator's sample with the flags given.
+    fn v3_spec(&self, now: Millis) -> Result<amazon_ads_v3::ReportSpec, String> {
+        if self.api != AdsApi::V3 {
+            return Err("--split is a Reporting v3 flag; drop --api v2 to use it".into());
+        }
+        let v2_only = [
+            ("--record-type", self.record_type.is_some()),
+            ("--report-date", self.report_date.is_some()),
+            ("--tactic", self.tactic.is_some()),
+            ("--metrics", self.metrics.is_some()),
+            ("--segment", self.segment.is_some()),
+        ];
+        if let Some((flag, _)) = v2_only.iter().find(|(_, given)| *given) {
+            return Err(format!(
+                "{flag} is a Sponsored Display v2 flag; add --api v2 to use it"
+            ));
+        }
+        let mut spec = sim::amazon_ads_v3::sample_report_spec(now);
+        if let Some(report_type) = &self.report_type {
+            spec.report_type_id.clone_from(report_type);
+        }
+        let list = |values: &[String]| -> Vec<String> {
+            values
+                .iter()
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+                .collect()
+        };
+        if let Some(group_by) = &self.group_by {
+            spec.group_by = list(group_by);
+        }
+        if let Some(columns) = &self.columns {
+            spec.columns = list(columns);
+        }
+        if let Some(unit) = &self.time_unit {
+            spec.time_unit = TimeUnit::parse(unit).map_err(|e| e.to_string())?;
+        }
+        if let Some(start) = &self.start_date {
+            spec.start_date.clone_from(start);
+        }
+        if let Some(end) = &self.end_date {
+            spec.end_date.clone_from(end);
+        }
+        for filter in &self.filters {
+            let Some((field, values)) = filter.split_once('=') else {
+                return Err(format!("invalid --filter `{filter}`: write FIELD=V1|V2"));
+            };
+            spec.filters.push(ReportFilter::new(
+                field.trim(),
+                values.split('|').map(|v| v.trim().to_owned()).collect(),
+            ));
+        }
+        if let Some(name) = &self.name {
+            spec.name = Some(name.clone());
+        }
+        if let Some(profile_id) = &self.profile_id {
+            spec.profile_id.clone_from(profile_id);
+        }
+        if let Some(region) = &self.region {
+            spec.region = Region::parse(region).map_err(|e| e.to_string())?;
+        }
+        Ok(spec)
     }
 
     fn credentials(&self, simulated: bool) -> Result<amazon_ads::Credentials, String> {

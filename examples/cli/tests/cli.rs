@@ -18,8 +18,16 @@ fn start_sim(extra: &[&str]) -> Sim {
     Sim::start_with(SEED, ROWS, extra)
 }
 
+/// `fetch amazon-ads --api v2 …`: these tests pin Sponsored Display v2
+/// (Reporting v3 has its own, `amazon_ads_v3_cli.rs`).
 fn fetch(sim: &Sim, extra: &[&str]) -> Output {
-    common::fetch(sim, "amazon-ads", extra)
+    common::fetch(sim, "amazon-ads", &v2(extra))
+}
+
+fn v2<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["--api", "v2"];
+    args.extend_from_slice(extra);
+    args
 }
 
 /// Report creations the simulator accepted (a throttled or failed attempt
@@ -195,8 +203,10 @@ fn a_fetch_killed_mid_poll_resumes_the_same_report() {
         out.to_str().unwrap(),
     ];
 
-    let snapshot =
-        common::kill_once_a_report_id_is_saved(fetch_command(&sim, "amazon-ads", &args), &state);
+    let snapshot = common::kill_once_a_report_id_is_saved(
+        fetch_command(&sim, "amazon-ads", &v2(&args)),
+        &state,
+    );
     assert!(!snapshot.contains(CANARY), "the state file holds no secret");
     assert!(!out.exists());
 
@@ -248,7 +258,7 @@ fn hostile_arguments_exit_2_before_any_request() {
     let dir = tempfile::tempdir().unwrap();
     let started = Instant::now();
     // A credential with a line break would split a header or a form.
-    let output = fetch_command(&sim, "amazon-ads", &["--client-id", "someone"])
+    let output = fetch_command(&sim, "amazon-ads", &v2(&["--client-id", "someone"]))
         .env("AMAZON_ADS_CLIENT_SECRET", "secret\r\nX-Injected: 1")
         .env("AMAZON_ADS_REFRESH_TOKEN", "Atzr|refresh")
         .output()
@@ -261,7 +271,7 @@ fn hostile_arguments_exit_2_before_any_request() {
         "the value is not quoted: {stderr}"
     );
     // Not an http(s) origin.
-    let output = common::fetch_command_at("ftp://127.0.0.1:1", "amazon-ads", &[])
+    let output = common::fetch_command_at("ftp://127.0.0.1:1", "amazon-ads", &v2(&[]))
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
@@ -373,9 +383,10 @@ fn a_server_that_never_answers_fails_within_its_timeouts() {
         }
     });
     let started = Instant::now();
-    let output = common::fetch_command_at(&base_url, "amazon-ads", &["--json", "--timeout", "1s"])
-        .output()
-        .unwrap();
+    let output =
+        common::fetch_command_at(&base_url, "amazon-ads", &v2(&["--json", "--timeout", "1s"]))
+            .output()
+            .unwrap();
     let elapsed = started.elapsed();
     assert_eq!(output.status.code(), Some(1));
     let outcome = json_outcome(&output);

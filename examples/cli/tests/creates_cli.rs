@@ -115,13 +115,17 @@ fn kill_while_the_create_is_in_flight(provider: &str, suffix: &'static str, dir:
     let proxy = HoldingProxy::start(&sim.base_url, suffix);
     let state = dir.join(format!("{provider}.state"));
     let out = dir.join(format!("{provider}.out"));
-    let args = [
+    let mut args = vec![
         "--json",
         "--state",
         state.to_str().unwrap(),
         "--out",
         out.to_str().unwrap(),
     ];
+    if provider == "amazon-ads" {
+        // Sponsored Display v2, whose create has no duplicate answer.
+        args.extend(["--api", "v2"]);
+    }
     let mut first = fetch_command_at(&proxy.base_url, provider, &args)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
