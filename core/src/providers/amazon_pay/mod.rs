@@ -41,7 +41,8 @@ pub mod signing;
 mod wire;
 
 pub use config::{
-    Credentials, Environment, Region, ReportSpec, REPORT_TYPES, SANDBOX_SETTLEMENT_REPORT,
+    frequency_ms, Credentials, Environment, Region, ReportSpec, Task, MAX_DELIVERED,
+    REPORT_TYPES, SANDBOX_SETTLEMENT_REPORT, SCHEDULE_FREQUENCIES, UNSCHEDULABLE_REPORT,
 };
 pub(crate) use machine::Flow;
 #[allow(unused_imports)]

@@ -38,3 +38,63 @@ pub(super) struct ErrorBody {
     #[serde(default)]
     pub(super) message: Option<String>,
 }
+
+/// A `Report` as Get Reports lists it.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct Listed {
+    #[serde(default)]
+    pub(super) report_id: Option<String>,
+    #[serde(default)]
+    pub(super) report_type: Option<String>,
+    #[serde(default)]
+    pub(super) created_time: Option<String>,
+    #[serde(default)]
+    pub(super) processing_status: Option<String>,
+    #[serde(default)]
+    pub(super) report_document_id: Option<String>,
+}
+
+/// `200` of Get Reports: a page and the token of the next one.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct ReportPage {
+    #[serde(default)]
+    pub(super) reports: Vec<Listed>,
+    #[serde(default)]
+    pub(super) next_token: Option<String>,
+}
+
+/// A `ReportSchedule`, kept whole (unknown fields too) so the job delivers
+/// what Amazon said; the machine reads the four documented fields.
+pub(super) type Schedule = serde_json::Map<String, serde_json::Value>;
+
+/// Get Report Schedules (and, per the docs' example, Get Report Schedule By
+/// Id): `{"reportSchedules": [ReportSchedule]}`; the .NET SDK reads Get By
+/// Id as a bare `ReportSchedule`, so both are accepted.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(super) enum Schedules {
+    Wrapped {
+        #[serde(rename = "reportSchedules")]
+        report_schedules: Vec<Schedule>,
+    },
+    Bare(Schedule),
+}
+
+impl Schedules {
+    pub(super) fn into_vec(self) -> Vec<Schedule> {
+        match self {
+            Self::Wrapped { report_schedules } => report_schedules,
+            Self::Bare(schedule) => vec![schedule],
+        }
+    }
+}
+
+/// Create Report Schedule's answer.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct ScheduleCreated {
+    #[serde(default)]
+    pub(super) report_schedule_id: Option<String>,
+}
