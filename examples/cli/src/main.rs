@@ -11,6 +11,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod amazon_pay;
 mod demo;
 mod fetch;
 mod output;
@@ -67,6 +68,9 @@ enum Command {
     /// Fetch one report and write it to a file or stdout.
     #[command(after_help = fetch::FETCH_AFTER_HELP)]
     Fetch(fetch::FetchArgs),
+    /// Amazon Pay report schedules: list, get, ensure, cancel (every call
+    /// signed as `fetch amazon-pay` signs).
+    AmazonPay(amazon_pay::AmazonPayArgs),
 }
 
 fn main() -> ExitCode {
@@ -79,6 +83,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(&args, cli.quiet),
         Command::Sim(args) => serve::run(&args),
         Command::Fetch(args) => fetch::run(args, cli.quiet),
+        Command::AmazonPay(args) => amazon_pay::run(&args),
     }
 }
 

@@ -423,6 +423,12 @@ fn validate_key_id(key_id: &str) -> Result<(), ConfigError> {
     }
 }
 
+/// `at` as Amazon Pay writes date-times: ISO 8601 basic UTC
+/// (`20221114T074550Z`).
+pub fn basic_time(at: crate::time::Millis) -> String {
+    calendar::format_iso8601_basic(at)
+}
+
 /// A schedule id as the job will put it in a URL path segment.
 fn validate_schedule_id(id: &str) -> Result<(), ConfigError> {
     let ok = (1..=256).contains(&id.len())

@@ -41,7 +41,7 @@ pub mod signing;
 mod wire;
 
 pub use config::{
-    frequency_ms, Credentials, Environment, Region, ReportSpec, Task, MAX_DELIVERED,
+    basic_time, frequency_ms, Credentials, Environment, Region, ReportSpec, Task, MAX_DELIVERED,
     REPORT_TYPES, SANDBOX_SETTLEMENT_REPORT, SCHEDULE_FREQUENCIES, UNSCHEDULABLE_REPORT,
 };
 pub(crate) use machine::Flow;
