@@ -162,6 +162,8 @@ pub struct Simulator {
     /// page size).
     pages: BTreeMap<String, (Vec<String>, usize, usize)>,
     schedule_writes: u32,
+    /// Schedules ever made: ids never repeat, even after a cancel.
+    schedules_made: u64,
     verified: u32,
     refused: u32,
 }
@@ -210,6 +212,7 @@ impl Simulator {
             schedules: BTreeMap::new(),
             pages: BTreeMap::new(),
             schedule_writes: 0,
+            schedules_made: 0,
             verified: 0,
             refused: 0,
         }
@@ -238,8 +241,9 @@ impl Simulator {
     /// from any set of schedules; several of one type are allowed here,
     /// which Amazon would not).
     pub fn seed_schedule(&mut self, report_type: &str, frequency: &str, next: Millis) -> String {
-        let n = self.schedules.len() as u64 + 1;
-        let id = format!("{:011}", self.random(n ^ 0x5c4e) % 100_000_000_000);
+        self.schedules_made = self.schedules_made.saturating_add(1);
+        let n = self.schedules_made;
+        let id = format!("{:011}{n}", self.random(n ^ 0x5c4e) % 100_000_000_000);
         self.schedules.insert(
             id.clone(),
             Schedule {
