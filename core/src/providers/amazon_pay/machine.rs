@@ -225,6 +225,8 @@ impl Protocol for Flow {
         if schedule_stage != self.spec.task.is_schedule_task()
             || (report_stage && self.spec.task.is_schedule_task())
             || (self.stage == Stage::Create && self.spec.task != Task::CreateReport)
+            || (self.stage == Stage::Find
+                && !matches!(self.spec.task, Task::FindReport { .. }))
             || self.schedule_id.as_ref().is_some_and(|id| !valid_id(id))
             || self.accepted_writes > MAX_ACCEPTED_WRITES
         {
@@ -986,5 +988,31 @@ fn malformed(endpoint: &str, detail: &str) -> Error {
         provider: Provider::AmazonPay,
         endpoint: endpoint.to_owned(),
         detail: detail.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schedule(frequency: &str, next: &str) -> wire::Schedule {
+        let value = serde_json::json!({
+            "reportScheduleId": "1",
+            "scheduleFrequency": frequency,
+            "nextReportCreationTime": next,
+        });
+        value.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn a_schedule_matches_its_frequency_and_next_time_or_a_whole_period_later() {
+        let held = schedule("PT12H", "20240304T060000Z");
+        assert!(schedule_matches(&held, "PT12H", None));
+        assert!(!schedule_matches(&held, "P1D", None));
+        assert!(schedule_matches(&held, "PT12H", Some("20240304T060000Z")));
+        assert!(schedule_matches(&held, "PT12H", Some("2024-03-01T06:00:00Z")));
+        assert!(!schedule_matches(&held, "PT12H", Some("20240301T070000Z")));
+        assert!(!schedule_matches(&held, "PT12H", Some("20240305T060000Z")), "not ahead of it");
+        assert!(!schedule_matches(&schedule("PT12H", "soon"), "PT12H", Some("20240304T060000Z")));
     }
 }

@@ -98,3 +98,23 @@ pub(super) struct ScheduleCreated {
     #[serde(default)]
     pub(super) report_schedule_id: Option<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn get_by_id_reads_the_wrapper_and_the_bare_object() {
+        let wrapped = br#"{"reportSchedules":[{"reportScheduleId":"68973459224","reportType":"_X_","scheduleFrequency":"P1D","nextReportCreationTime":"20221114T074550Z"}]}"#;
+        let bare = br#"{"reportScheduleId":"68973459224","reportType":"_X_","scheduleFrequency":"P1D","future":1}"#;
+        for body in [&wrapped[..], &bare[..]] {
+            let schedules: Schedules = serde_json::from_slice(body).unwrap();
+            let schedules = schedules.into_vec();
+            assert_eq!(schedules.len(), 1);
+            assert_eq!(schedules[0]["reportScheduleId"], "68973459224");
+        }
+        let empty: Schedules = serde_json::from_slice(br#"{"reportSchedules":[]}"#).unwrap();
+        assert!(empty.into_vec().is_empty());
+        assert!(serde_json::from_slice::<Schedules>(b"[1]").is_err());
+    }
+}
