@@ -124,7 +124,10 @@ pub(crate) enum FetchProvider {
     /// MWS_AUTH_TOKEN); with --base-url and no credentials, the simulator's
     /// are used.
     AmazonMws(AmazonMwsArgs),
-    /// Amazon Pay API v2 report (POST /v2/reports), every call signed.
+    /// Amazon Pay API v2 report (POST /v2/reports), every call signed; or,
+    /// with --latest / --since, a report Amazon already holds (one a
+    /// schedule produced: see `reportflow amazon-pay schedules`), found and
+    /// fetched, never created.
     ///
     /// Report flags default to the simulator's sample (order-reference data
     /// of the last week, the simulator's LIVE- key). The requests are signed

@@ -116,6 +116,10 @@ fn a_bad_frequency_is_a_usage_error_before_any_request() {
         "{outcome}"
     );
     assert!(sim.request_log().is_empty());
+
+    let missing = schedules(&sim, &["ensure", "--frequency", "P1D", "--json"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert_eq!(json_outcome(&missing)["kind"], "bad_arguments");
 }
 
 #[test]
