@@ -78,10 +78,12 @@ const MODULES = [
  * provider-text sanitizing (issue 14) landed beside issue 16's cuts; then
  * 547,688 bytes with Amazon MWS (issue 15: quick-xml, HMAC-SHA256 and a
  * fourth machine). Every provider adds about 40 KB gzip: the ceiling moves
- * with the provider list, and only with it.
+ * with the provider list, and only with it. 578,339 bytes once the fifth
+ * provider (Amazon Pay, issue 11) was complete: its schedule tasks and the
+ * find-don't-create paging (+16 KB over its first cut).
  */
 const PRODUCTION_GZIP_TARGET = 300 * 1000;
-const PRODUCTION_GZIP_CEILING = 575 * 1000;
+const PRODUCTION_GZIP_CEILING = 585 * 1000;
 const outDir = join(pkg, "wasm");
 rmSync(outDir, { recursive: true, force: true });
 mkdirSync(outDir, { recursive: true });

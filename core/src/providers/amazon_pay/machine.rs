@@ -665,19 +665,20 @@ impl Flow {
         };
         if schedules
             .iter()
-            .any(|s| !s.get("reportScheduleId").and_then(|v| v.as_str()).is_some_and(valid_id))
+            .any(|s| !s.report_schedule_id.as_deref().is_some_and(valid_id))
         {
             return retry(malformed(endpoint, "a report schedule without a usable reportScheduleId"));
         }
-        let text = |s: &wire::Schedule, field: &str| {
-            s.get(field).and_then(|v| v.as_str()).map(str::to_owned)
-        };
         let of_type: Vec<wire::Schedule> = if self.spec.report_type.is_empty() {
             schedules
         } else {
             schedules
                 .into_iter()
-                .filter(|s| text(s, "reportType").map_or(true, |t| t == self.spec.report_type))
+                .filter(|s| {
+                    s.report_type
+                        .as_deref()
+                        .map_or(true, |t| t == self.spec.report_type)
+                })
                 .collect()
         };
         self.read_fresh = true;
@@ -712,7 +713,7 @@ impl Flow {
                 }
                 let id = of_type
                     .first()
-                    .and_then(|s| text(s, "reportScheduleId"))
+                    .and_then(|s| s.report_schedule_id.clone())
                     .unwrap_or_default();
                 let status = match (self.accepted_writes, self.replacing) {
                     (0, _) => "unchanged",
@@ -866,15 +867,18 @@ fn idempotency_key(spec: &ReportSpec, seed: u64, now: Millis) -> String {
 /// next creation time is asked for, that time or one a whole number of
 /// periods later (a schedule that has run since it was ensured).
 fn schedule_matches(schedule: &wire::Schedule, frequency: &str, next: Option<&str>) -> bool {
-    let field = |name: &str| schedule.get(name).and_then(|v| v.as_str());
-    if field("scheduleFrequency") != Some(frequency) {
+    if schedule.schedule_frequency.as_deref() != Some(frequency) {
         return false;
     }
     let Some(wanted) = next.and_then(calendar::parse_iso8601) else {
         return true;
     };
     let period_s = frequency_ms(frequency).map_or(0, |ms| ms / 1000);
-    match field("nextReportCreationTime").and_then(calendar::parse_iso8601) {
+    match schedule
+        .next_report_creation_time
+        .as_deref()
+        .and_then(calendar::parse_iso8601)
+    {
         Some(held) if held == wanted => true,
         Some(held) if held > wanted && period_s > 0 => {
             (held.abs_diff(wanted)) % period_s == 0
@@ -996,12 +1000,12 @@ mod tests {
     use super::*;
 
     fn schedule(frequency: &str, next: &str) -> wire::Schedule {
-        let value = serde_json::json!({
-            "reportScheduleId": "1",
-            "scheduleFrequency": frequency,
-            "nextReportCreationTime": next,
-        });
-        value.as_object().cloned().unwrap_or_default()
+        wire::Schedule {
+            report_schedule_id: Some("1".into()),
+            report_type: None,
+            schedule_frequency: Some(frequency.into()),
+            next_report_creation_time: Some(next.into()),
+        }
     }
 
     #[test]

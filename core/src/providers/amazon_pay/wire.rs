@@ -1,7 +1,7 @@
 //! Amazon Pay's report JSON, as serde types. Tolerant: unknown fields are
 //! ignored and enums are kept as strings, classified by the machine.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// `201` of Create Report.
 #[derive(Debug, Deserialize)]
@@ -65,28 +65,51 @@ pub(super) struct ReportPage {
     pub(super) next_token: Option<String>,
 }
 
-/// A `ReportSchedule`, kept whole (unknown fields too) so the job delivers
-/// what Amazon said; the machine reads the four documented fields.
-pub(super) type Schedule = serde_json::Map<String, serde_json::Value>;
+/// A `ReportSchedule`: the four documented fields (others are dropped;
+/// typed fields keep the production module small).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct Schedule {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) report_schedule_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) report_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) schedule_frequency: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) next_report_creation_time: Option<String>,
+}
 
 /// Get Report Schedules (and, per the docs' example, Get Report Schedule By
 /// Id): `{"reportSchedules": [ReportSchedule]}`; the .NET SDK reads Get By
-/// Id as a bare `ReportSchedule`, so both are accepted.
+/// Id as a bare `ReportSchedule`, so both are read: the wrapper when it is
+/// there, else the object itself.
 #[derive(Debug, Deserialize)]
-#[serde(untagged)]
-pub(super) enum Schedules {
-    Wrapped {
-        #[serde(rename = "reportSchedules")]
-        report_schedules: Vec<Schedule>,
-    },
-    Bare(Schedule),
+#[serde(rename_all = "camelCase")]
+pub(super) struct Schedules {
+    #[serde(default)]
+    report_schedules: Option<Vec<Schedule>>,
+    #[serde(default)]
+    report_schedule_id: Option<String>,
+    #[serde(default)]
+    report_type: Option<String>,
+    #[serde(default)]
+    schedule_frequency: Option<String>,
+    #[serde(default)]
+    next_report_creation_time: Option<String>,
 }
 
 impl Schedules {
     pub(super) fn into_vec(self) -> Vec<Schedule> {
-        match self {
-            Self::Wrapped { report_schedules } => report_schedules,
-            Self::Bare(schedule) => vec![schedule],
+        match (self.report_schedules, self.report_schedule_id) {
+            (Some(schedules), _) => schedules,
+            (None, Some(id)) => vec![Schedule {
+                report_schedule_id: Some(id),
+                report_type: self.report_type,
+                schedule_frequency: self.schedule_frequency,
+                next_report_creation_time: self.next_report_creation_time,
+            }],
+            (None, None) => Vec::new(),
         }
     }
 }
@@ -111,10 +134,12 @@ mod tests {
             let schedules: Schedules = serde_json::from_slice(body).unwrap();
             let schedules = schedules.into_vec();
             assert_eq!(schedules.len(), 1);
-            assert_eq!(schedules[0]["reportScheduleId"], "68973459224");
+            assert_eq!(schedules[0].report_schedule_id.as_deref(), Some("68973459224"));
         }
         let empty: Schedules = serde_json::from_slice(br#"{"reportSchedules":[]}"#).unwrap();
         assert!(empty.into_vec().is_empty());
         assert!(serde_json::from_slice::<Schedules>(b"[1]").is_err());
+        let nothing: Schedules = serde_json::from_slice(b"{}").unwrap();
+        assert!(nothing.into_vec().is_empty());
     }
 }
