@@ -22,6 +22,8 @@ export type {
   AmazonAdsSpec,
   AmazonPayCredentials,
   AmazonPaySpec,
+  AmazonPayTask,
+  AmazonPayFrequency,
   LingxingCredentials,
   LingxingSpec,
   YandexMarketCredentials,

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { chromium, type BrowserContext } from "playwright-core";
 import { simProviders } from "reportflow/sim";
-import { CORRUPTION_CODES, LINKLESS, NO_CORRUPTION_FAULT, bindingsDir, carriesCredentials, isDownloadHost, referenceMd5, startSim } from "./helpers.js";
+import { CORRUPTION_CODES, LINKLESS, NO_CORRUPTION_FAULT, bindingsDir, carriesCredentials, isDownloadHost, md5, referenceMd5, startSim } from "./helpers.js";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const SEED = 42;
@@ -55,7 +55,7 @@ after(async () => {
   if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
-async function runInPage(provider: string, simUrl: string): Promise<PageResult> {
+async function runInPage(provider: string, simUrl: string, task?: object): Promise<PageResult> {
   const page = await context.newPage();
   const problems: string[] = [];
   page.on("pageerror", (error) => problems.push(`pageerror: ${error.message}`));
@@ -63,7 +63,7 @@ async function runInPage(provider: string, simUrl: string): Promise<PageResult> 
     if (message.type() === "error") problems.push(`console: ${message.text()}`);
   });
   try {
-    const query = new URLSearchParams({ sim: simUrl, seed: String(SEED), provider, autorun: "1" });
+    const query = new URLSearchParams({ sim: simUrl, seed: String(SEED), provider, autorun: "1", ...(task ? { task: JSON.stringify(task) } : {}) });
     await page.goto(`${site.origin}/examples/browser/index.html?${query}`);
     const result = page.locator('#result[data-state="done"], #result[data-state="failed"]');
     await result.waitFor({ timeout: 90_000 }).catch((error: unknown) => {
@@ -117,3 +117,27 @@ for (const provider of [...simProviders(), "amazon-pay" as const]) {
     }
   });
 }
+
+test("amazon-pay: in Chromium, ensure writes once and a find fetches the scheduled report with the simulator's MD5", async () => {
+  const sim = await startSim({ seed: SEED });
+  try {
+    const hourAgo = new Date(Date.now() - 3_600_000).toISOString().replace(/[-:]/g, "").replace(/\.\d{3}/, "");
+    const ensure = { kind: "ensureSchedule", frequency: "PT5M", nextCreationTime: hourAgo };
+    for (const _ of [1, 2]) {
+      const page = await runInPage("amazon-pay", sim.baseUrl, ensure);
+      assert.equal(page.state, "done", JSON.stringify(page));
+      assert.equal(page.rows, 1);
+    }
+    let log = await sim.requests();
+    assert.equal(log.filter((r) => r.method === "POST" && r.path.endsWith("/report-schedules")).length, 1, "one write for two ensures");
+    const found = await runInPage("amazon-pay", sim.baseUrl, { kind: "findReport", createdSince: hourAgo });
+    assert.equal(found.state, "done", JSON.stringify(found));
+    const truth = await fetch(`${sim.baseUrl}/_sim/reports/${encodeURIComponent((found as PageResult & { reportId: string }).reportId)}`);
+    assert.equal(found.md5, md5(new Uint8Array(await truth.arrayBuffer())));
+    log = await sim.requests();
+    assert.ok(!log.some((r) => r.method === "POST" && r.path.endsWith("/reports")), "found, not created");
+    assert.ok(!log.some((r) => r.status === 401), "every WebCrypto signature verified");
+  } finally {
+    await sim.stop();
+  }
+});

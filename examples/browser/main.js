@@ -102,7 +102,11 @@ async function run() {
   let chunks = [];
   let phase = "starting";
   let progress = "";
-  const job = new Job(simSampleSpec(provider), config, simCredentials(provider));
+  // `?task=<JSON>` (Amazon Pay): a schedule or find task instead of the sample's
+  // create, e.g. {"kind":"ensureSchedule","frequency":"P1D"}.
+  const task = params.get("task");
+  const spec = task ? { ...simSampleSpec(provider), task: JSON.parse(task) } : simSampleSpec(provider);
+  const job = new Job(spec, config, simCredentials(provider));
   const started = performance.now();
   try {
     const summary = await runJob(job, {

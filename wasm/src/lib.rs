@@ -316,7 +316,10 @@ export interface AmazonMwsSpec {
   recordFormat?: "json_array" | "tsv" | "csv" | "opaque" | null;
 }
 
-/** An Amazon Pay API v2 report (`POST /v2/reports`), every call signed by the host. */
+/**
+ * An Amazon Pay API v2 job, every call signed by the host: by default a report
+ * (`POST /v2/reports`); `task` finds one instead or manages report schedules.
+ */
 export interface AmazonPaySpec {
   provider: "amazon-pay";
   region?: "na" | "eu" | "jp";
@@ -324,12 +327,18 @@ export interface AmazonPaySpec {
   publicKeyId: string;
   /** For a legacy key id: the sandbox instead of production. */
   sandbox?: boolean;
-  /** e.g. `_GET_FLAT_FILE_OFFAMAZONPAYMENTS_SETTLEMENT_DATA_` */
-  reportType: string;
-  /** ISO 8601 UTC, basic (`20221114T074550Z`) or extended. */
-  startTime: string;
-  endTime: string;
+  /**
+   * e.g. `_GET_FLAT_FILE_OFFAMAZONPAYMENTS_SETTLEMENT_DATA_`: the report to create or
+   * find, the schedule's type; a schedule list's filter (omit for all); omitted for
+   * `getSchedule`/`cancelSchedule`.
+   */
+  reportType?: string;
+  /** ISO 8601 UTC, basic (`20221114T074550Z`) or extended (`createReport` only). */
+  startTime?: string;
+  endTime?: string;
   algorithm?: "AMZN-PAY-RSASSA-PSS-V2" | "AMZN-PAY-RSASSA-PSS";
+  /** What the job does (default `{kind: "createReport"}`). */
+  task?: AmazonPayTask;
 }
 
 /** A Selling Partner API report (Reports 2021-06-30), with Login-with-Amazon credentials. */
@@ -349,6 +358,27 @@ export interface AmazonSpApiSpec {
   /** Continue a matching report created in the last day instead of creating one. */
   adoptExisting?: boolean;
 }
+
+/**
+ * An Amazon Pay job's task. A schedule task's `data` is a JSON array of Amazon's
+ * `ReportSchedule` objects (`{reportScheduleId, reportType, scheduleFrequency,
+ * nextReportCreationTime}`); ensure and create emit `reportStatus` events
+ * `unchanged` / `created` / `replaced`. A find with nothing new ends `done` with
+ * `outcome: "noData"`.
+ */
+export type AmazonPayTask =
+  | { kind: "createReport" }
+  | { kind: "findReport"; createdSince: string; delivered?: string[] }
+  | { kind: "listSchedules" }
+  | { kind: "getSchedule"; scheduleId: string }
+  | { kind: "createSchedule"; frequency: AmazonPayFrequency; nextCreationTime?: string; deleteExisting?: boolean }
+  | { kind: "cancelSchedule"; scheduleId: string }
+  | { kind: "ensureSchedule"; frequency: AmazonPayFrequency; nextCreationTime?: string };
+
+/** The schedule frequencies Amazon Pay documents (ISO 8601 durations). */
+export type AmazonPayFrequency =
+  | "PT5M" | "PT15M" | "PT30M" | "PT1H" | "PT2H" | "PT4H" | "PT8H" | "PT12H" | "PT24H" | "PT84H"
+  | "P1D" | "P2D" | "P3D" | "P7D" | "P14D" | "P15D" | "P18D" | "P30D";
 
 /** Which report to fetch, and from which provider. */
 export type JobSpec =

@@ -221,6 +221,17 @@ pub(crate) enum Verdict {
     /// The provider says there is no report data: `Done` with
     /// `Outcome::NoData` and zero bytes.
     NoData,
+    /// The answer itself is the job's result (a document the machine built
+    /// from API answers, not a report download: Amazon Pay's schedules):
+    /// `bytes` go out as one `Event::Data` and the job is `Done`, the
+    /// summary counting `rows` records, under the report id the lifecycle
+    /// holds.
+    Deliver {
+        /// The document, as delivered.
+        bytes: Vec<u8>,
+        /// Its records.
+        rows: u64,
+    },
     /// Only the host can fix it (or it will not get better): the job fails.
     Fatal(Error),
 }

@@ -8,7 +8,7 @@ use super::contract::{Protocol, Verdict, MAX_RETUNED_REFILL_MS};
 use super::download::judge_download;
 use super::lifecycle::{Finish, InFlight, Lifecycle};
 use super::vocabulary::{Cx, Reply, Response, Step};
-use crate::action::Event;
+use crate::action::{DataChunk, Event};
 use crate::action::{Outcome, Phase, Summary, WaitReason};
 use crate::config::JobConfig;
 use crate::error::{ConfigError, Error, RestoreError};
@@ -354,6 +354,35 @@ impl<P: Protocol> Machine<P> {
                 let summary = summary(&self.life, &self.protocol, Outcome::NoData, empty, 0, None);
                 self.life.finished = Some(match summary {
                     Ok(summary) => Finish::Done { summary },
+                    Err(error) => Finish::Failed { error },
+                });
+            }
+            Verdict::Deliver { bytes, rows } => {
+                let delivered = DecodeSummary {
+                    raw_bytes: bytes.len() as u64,
+                    decoded_bytes: bytes.len() as u64,
+                    md5: Some(Md5::digest(&bytes)),
+                    md5_check: Md5Check::Computed,
+                    gzip: false,
+                    members: 0,
+                };
+                let summary = summary(
+                    &self.life,
+                    &self.protocol,
+                    Outcome::Complete,
+                    delivered,
+                    rows,
+                    None,
+                );
+                self.life.finished = Some(match summary {
+                    Ok(summary) => {
+                        cx.emit(Event::Data(DataChunk {
+                            offset: 0,
+                            bytes,
+                            part: None,
+                        }));
+                        Finish::Done { summary }
+                    }
                     Err(error) => Finish::Failed { error },
                 });
             }

@@ -103,6 +103,13 @@ impl<C: Copy> Lifecycle<C> {
         self.report_id = Some(id);
     }
 
+    /// Names what a job that fetches no report delivered (a schedule id, a
+    /// report type whose find came back empty), for its summary. No event:
+    /// nothing was created.
+    pub(crate) fn name_result(&mut self, id: String) {
+        self.report_id = Some(id);
+    }
+
     /// Forgets the report (it will be requested again) and restarts the
     /// link budget for the new one.
     pub(crate) fn forget_report(&mut self) {

@@ -7,6 +7,17 @@
 //! | `GET {base}/report-documents/{id}` | `{reportDocumentId, url, compressionAlgorithm: "N/A"}`, the `url` presigned for 30 seconds on the download host |
 //! | `GET /_documents/{id}?X-Amz-…` (download host) | the flat file; `400` with any `authorization` or `x-amz-pay-*` header, `403 AccessDenied` "Request has expired" after 30 s, `403 SignatureDoesNotMatch` for a tampered link |
 //!
+//! | `GET {base}/reports?reportTypes&processingStatuses&createdSince&createdUntil&pageSize` | `{reports, nextToken?}`, oldest first, `pageSize` 1–100 (default 10); `nextToken` must be sent alone (`400 InvalidParameterCombination`) |
+//! | `GET {base}/report-schedules[?reportTypes=A,B]` | `{"reportSchedules": [ReportSchedule]}` |
+//! | `GET {base}/report-schedules/{id}` | the docs' wrapper `{"reportSchedules": [ReportSchedule]}`, `404 ResourceNotFound` if unknown |
+//! | `POST {base}/report-schedules` (`reportType`, `scheduleFrequency`, `nextReportCreationTime`?, `deleteExistingSchedule` in the body as the SDKs send it, or the query as the docs say) | `201 {"reportScheduleId"}`; one schedule per report type: another of the type without `deleteExistingSchedule` is `400 InvalidRequest` naming it; idempotency keys as for reports |
+//! | `DELETE {base}/report-schedules/{id}` | `200 {}`, `404 ResourceNotFound` if unknown |
+//!
+//! Schedules produce reports as virtual time passes: at each
+//! `nextReportCreationTime` a report of the schedule's type over the period
+//! before it appears, `COMPLETED` at once (the next time moves on by the
+//! frequency; at most the last 90 days are produced, as Amazon keeps them).
+//!
 //! `{base}` is `/v2` for `LIVE-`/`SANDBOX-` key ids and `/live/v2` or
 //! `/sandbox/v2` for legacy ones (a mismatch is `404`). Every API call is
 //! checked before anything else, as Amazon Pay does: the five headers (six
@@ -49,7 +60,7 @@ use super::{
 };
 use crate::integrity::Md5;
 use crate::providers::amazon_pay::signing::{self, parse_authorization};
-use crate::providers::amazon_pay::{Credentials, Region, ReportSpec};
+use crate::providers::amazon_pay::{frequency_ms, Credentials, Region, ReportSpec};
 use crate::sign::SignatureAlgorithm;
 use crate::time::Millis;
 use crate::Provider;
@@ -64,6 +75,8 @@ pub const SAMPLE_REPORT_TYPE: &str = "_GET_FLAT_FILE_OFFAMAZONPAYMENTS_ORDER_REF
 pub const LINK_LIFETIME_S: u64 = 30;
 /// How far `x-amz-pay-date` may be from the simulator's clock.
 pub const MAX_SKEW_MS: u64 = 15 * 60 * 1000;
+/// How long Amazon keeps reports: the oldest a schedule produces.
+const RETENTION_MS: u64 = 90 * 86_400_000;
 
 const DOCUMENTS: &str = "/_documents/";
 /// The headers every call must carry and sign; POST adds the idempotency key.
@@ -122,6 +135,8 @@ enum Fate {
 #[derive(Debug, Clone)]
 struct Report {
     created_at: Millis,
+    /// When it is `COMPLETED` (scheduled reports: at once).
+    ready_at: Millis,
     report_type: String,
     start: String,
     end: String,
@@ -140,10 +155,48 @@ pub struct Simulator {
     generation_ms: u64,
     reports: BTreeMap<String, Report>,
     documents: BTreeMap<String, String>,
-    /// Idempotency key → (fingerprint of the body, report id).
+    /// Idempotency key → (fingerprint of the body, report or schedule id).
     idempotency: BTreeMap<String, (u64, String)>,
+    schedules: BTreeMap<String, Schedule>,
+    /// Paging tokens of Get Reports → (the matching report ids, offset,
+    /// page size).
+    pages: BTreeMap<String, (Vec<String>, usize, usize)>,
+    schedule_writes: u32,
+    /// Schedules ever made: ids never repeat, even after a cancel.
+    schedules_made: u64,
     verified: u32,
     refused: u32,
+}
+
+impl Report {
+    fn status(&self, now: Millis) -> &'static str {
+        match (self.fate, now >= self.ready_at) {
+            (Fate::Failed, _) => "FAILED",
+            (Fate::Cancelled, _) => "CANCELLED",
+            (Fate::Normal, false) => "IN_PROGRESS",
+            (Fate::Normal, true) => "COMPLETED",
+        }
+    }
+}
+
+/// A report schedule.
+#[derive(Debug, Clone)]
+struct Schedule {
+    report_type: String,
+    frequency: String,
+    period_ms: u64,
+    next: Millis,
+}
+
+impl Schedule {
+    fn json(&self, id: &str) -> Value {
+        json!({
+            "reportScheduleId": id,
+            "reportType": self.report_type,
+            "scheduleFrequency": self.frequency,
+            "nextReportCreationTime": amz_date(self.next),
+        })
+    }
 }
 
 impl Simulator {
@@ -156,6 +209,10 @@ impl Simulator {
             reports: BTreeMap::new(),
             documents: BTreeMap::new(),
             idempotency: BTreeMap::new(),
+            schedules: BTreeMap::new(),
+            pages: BTreeMap::new(),
+            schedule_writes: 0,
+            schedules_made: 0,
             verified: 0,
             refused: 0,
         }
@@ -164,6 +221,321 @@ impl Simulator {
     /// Reports created (an idempotent repeat creates none).
     pub fn reports_created(&self) -> usize {
         self.reports.len()
+    }
+
+    /// Schedule writes that changed what the merchant has (creates that
+    /// were not idempotent repeats, cancels).
+    pub fn schedule_writes(&self) -> u32 {
+        self.schedule_writes
+    }
+
+    /// The schedules, as `(reportScheduleId, reportType, scheduleFrequency)`.
+    pub fn schedules(&self) -> Vec<(String, String, String)> {
+        self.schedules
+            .iter()
+            .map(|(id, s)| (id.clone(), s.report_type.clone(), s.frequency.clone()))
+            .collect()
+    }
+
+    /// Installs a schedule as if the merchant had created it (tests start
+    /// from any set of schedules; several of one type are allowed here,
+    /// which Amazon would not).
+    pub fn seed_schedule(&mut self, report_type: &str, frequency: &str, next: Millis) -> String {
+        self.schedules_made = self.schedules_made.saturating_add(1);
+        let n = self.schedules_made;
+        let id = format!("{:011}{n}", self.random(n ^ 0x5c4e) % 100_000_000_000);
+        self.schedules.insert(
+            id.clone(),
+            Schedule {
+                report_type: report_type.to_owned(),
+                frequency: frequency.to_owned(),
+                period_ms: frequency_ms(frequency).unwrap_or(86_400_000).max(60_000),
+                next,
+            },
+        );
+        id
+    }
+
+    /// Reports that schedules produced up to `now`.
+    fn run_schedules(&mut self, now: Millis) {
+        let oldest = Millis(now.as_u64().saturating_sub(RETENTION_MS));
+        let mut due = Vec::new();
+        for schedule in self.schedules.values_mut() {
+            if schedule.next < oldest {
+                let behind = oldest.as_u64() - schedule.next.as_u64();
+                let skip = behind.div_ceil(schedule.period_ms);
+                schedule.next = schedule
+                    .next
+                    .saturating_add(skip.saturating_mul(schedule.period_ms));
+            }
+            while schedule.next <= now {
+                let start = Millis(schedule.next.as_u64().saturating_sub(schedule.period_ms));
+                due.push((schedule.report_type.clone(), start, schedule.next));
+                schedule.next = schedule.next.saturating_add(schedule.period_ms);
+            }
+        }
+        for (report_type, start, at) in due {
+            self.add_report(at, at, report_type, amz_date(start), amz_date(at));
+        }
+    }
+
+    fn add_report(
+        &mut self,
+        created_at: Millis,
+        ready_at: Millis,
+        report_type: String,
+        start: String,
+        end: String,
+    ) -> String {
+        let n = self.reports.len() as u64 + 1;
+        let id = format!("amzn1.tortuga.3.{:016x}.T{n}", self.random(n));
+        let document_id = format!("amzn1.tortuga.3.{:016x}.D{n}", self.random(n ^ 0xd0c));
+        self.documents.insert(document_id.clone(), id.clone());
+        self.reports.insert(
+            id.clone(),
+            Report {
+                created_at,
+                ready_at,
+                report_type,
+                start,
+                end,
+                fate: Fate::Normal,
+                document_id,
+            },
+        );
+        id
+    }
+
+    fn report_json(&self, now: Millis, id: &str, report: &Report) -> Value {
+        let status = report.status(now);
+        let mut body = json!({
+            "reportId": id,
+            "reportType": report.report_type,
+            "startTime": report.start,
+            "endTime": report.end,
+            "createdTime": amz_date(report.created_at),
+            "processingStatus": status,
+            "processingStartTime": amz_date(report.created_at),
+        });
+        if let (true, Some(fields)) = (status == "COMPLETED", body.as_object_mut()) {
+            fields.insert("processingEndTime".into(), json!(amz_date(report.ready_at)));
+            fields.insert("reportDocumentId".into(), json!(report.document_id));
+        }
+        body
+    }
+
+    /// Get Reports: filtered, oldest first, paged.
+    fn list_reports(&mut self, now: Millis, request: &SimRequest) -> SimResponse {
+        let params: Vec<(String, String)> = request
+            .query()
+            .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+            .unwrap_or_default();
+        let param = |name: &str| {
+            params
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.clone())
+        };
+        if let Some(token) = param("nextToken") {
+            if params.len() > 1 {
+                return error(
+                    400,
+                    "InvalidParameterCombination",
+                    "nextToken must be the only parameter",
+                );
+            }
+            let Some((ids, offset, size)) = self.pages.remove(&token) else {
+                return error(400, "InvalidParameterValue", "The nextToken is not valid");
+            };
+            return self.page(now, ids, offset, size);
+        }
+        let list = |name: &str| -> Vec<String> {
+            param(name)
+                .map(|v| v.split(',').map(str::to_owned).collect())
+                .unwrap_or_default()
+        };
+        let (types, statuses) = (list("reportTypes"), list("processingStatuses"));
+        let time = |name: &str, default: Millis| match param(name) {
+            None => Some(default),
+            Some(text) => crate::calendar::parse_iso8601(&text)
+                .filter(|s| *s >= 0)
+                .map(|s| Millis(s.unsigned_abs().saturating_mul(1000))),
+        };
+        let since = time(
+            "createdSince",
+            Millis(now.as_u64().saturating_sub(RETENTION_MS)),
+        );
+        let until = time("createdUntil", now);
+        let size = param("pageSize").map_or(Some(10), |v| v.parse::<usize>().ok());
+        let (Some(since), Some(until), Some(size @ 1..=100)) = (since, until, size) else {
+            return error(
+                400,
+                "InvalidParameterValue",
+                "createdSince/createdUntil must be ISO 8601, pageSize 1 to 100",
+            );
+        };
+        let mut ids: Vec<(Millis, String)> = self
+            .reports
+            .iter()
+            .filter(|(_, r)| {
+                (types.is_empty() || types.contains(&r.report_type))
+                    && (statuses.is_empty() || statuses.iter().any(|s| s == r.status(now)))
+                    && r.created_at >= since
+                    && r.created_at <= until
+            })
+            .map(|(id, r)| (r.created_at, id.clone()))
+            .collect();
+        ids.sort();
+        self.page(now, ids.into_iter().map(|(_, id)| id).collect(), 0, size)
+    }
+
+    fn page(&mut self, now: Millis, ids: Vec<String>, offset: usize, size: usize) -> SimResponse {
+        let end = offset.saturating_add(size).min(ids.len());
+        let reports: Vec<Value> = ids
+            .get(offset..end)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|id| self.reports.get(id).map(|r| self.report_json(now, id, r)))
+            .collect();
+        let mut body = json!({ "reports": reports });
+        if end < ids.len() {
+            let token = format!(
+                "nt{:016x}",
+                self.random(0x70c ^ self.pages.len() as u64 ^ now.as_u64())
+            );
+            self.pages.insert(token.clone(), (ids, end, size));
+            if let Some(fields) = body.as_object_mut() {
+                fields.insert("nextToken".into(), json!(token));
+            }
+        }
+        SimResponse::json(200, &body)
+    }
+
+    fn list_schedules(&self, request: &SimRequest) -> SimResponse {
+        let types: Vec<String> = request
+            .query_param("reportTypes")
+            .map(|v| v.split(',').map(str::to_owned).collect())
+            .unwrap_or_default();
+        let schedules: Vec<Value> = self
+            .schedules
+            .iter()
+            .filter(|(_, s)| types.is_empty() || types.contains(&s.report_type))
+            .map(|(id, s)| s.json(id))
+            .collect();
+        SimResponse::json(200, &json!({ "reportSchedules": schedules }))
+    }
+
+    fn get_schedule(&self, id: &str) -> SimResponse {
+        match self.schedules.get(id) {
+            Some(schedule) => {
+                SimResponse::json(200, &json!({ "reportSchedules": [schedule.json(id)] }))
+            }
+            None => error(
+                404,
+                "ResourceNotFound",
+                "The report schedule does not exist",
+            ),
+        }
+    }
+
+    fn cancel_schedule(&mut self, id: &str) -> SimResponse {
+        match self.schedules.remove(id) {
+            Some(_) => {
+                self.schedule_writes = self.schedule_writes.saturating_add(1);
+                SimResponse::json(200, &json!({}))
+            }
+            None => error(
+                404,
+                "ResourceNotFound",
+                "The report schedule does not exist",
+            ),
+        }
+    }
+
+    fn create_schedule(&mut self, now: Millis, request: &SimRequest) -> SimResponse {
+        let body: Value = match serde_json::from_slice(&request.body) {
+            Ok(body) => body,
+            Err(_) => return error(400, "InvalidRequestFormat", "The body is not JSON"),
+        };
+        let field = |name: &str| body.get(name).and_then(Value::as_str).map(str::to_owned);
+        let (Some(report_type), Some(frequency)) =
+            (field("reportType"), field("scheduleFrequency"))
+        else {
+            return error(
+                400,
+                "MissingParameterValue",
+                "reportType and scheduleFrequency are required",
+            );
+        };
+        let Ok(period_ms) = frequency_ms(&frequency) else {
+            return error(
+                400,
+                "InvalidParameterValue",
+                "scheduleFrequency is not a ScheduleFrequency",
+            );
+        };
+        let next = match field("nextReportCreationTime") {
+            None => Some(now.saturating_add(period_ms)),
+            Some(text) => crate::calendar::parse_iso8601(&text)
+                .filter(|s| *s >= 0)
+                .map(|s| Millis(s.unsigned_abs().saturating_mul(1000))),
+        };
+        let Some(next) = next else {
+            return error(
+                400,
+                "InvalidParameterValue",
+                "nextReportCreationTime is not ISO 8601",
+            );
+        };
+        // Body (the SDKs: a boolean, or Java's string) or query (the docs).
+        let delete = match body.get("deleteExistingSchedule") {
+            Some(Value::Bool(flag)) => *flag,
+            Some(Value::String(text)) => text == "true",
+            _ => request.query_param("deleteExistingSchedule").as_deref() == Some("true"),
+        };
+        if !report_type.starts_with('_') || report_type.contains("MULTI_CURRENCY") {
+            return error(
+                400,
+                "InvalidParameterValue",
+                "This reportType cannot be scheduled",
+            );
+        }
+        let key = request.header(IDEMPOTENCY).unwrap_or_default().to_owned();
+        let fingerprint = fnv1a(&String::from_utf8_lossy(&request.body));
+        if let Some((seen, id)) = self.idempotency.get(&key) {
+            return if *seen == fingerprint {
+                SimResponse::json(201, &json!({ "reportScheduleId": id }))
+            } else {
+                error(
+                    400,
+                    "DuplicateIdempotencyKey",
+                    "The idempotency key was used with other values",
+                )
+            };
+        }
+        let existing: Vec<String> = self
+            .schedules
+            .iter()
+            .filter(|(_, s)| s.report_type == report_type)
+            .map(|(id, _)| id.clone())
+            .collect();
+        if !existing.is_empty() && !delete {
+            return error(
+                400,
+                "InvalidRequest",
+                &format!(
+                    "A report schedule for {report_type} already exists ({}): set deleteExistingSchedule to true to replace it",
+                    existing.join(", ")
+                ),
+            );
+        }
+        for id in existing {
+            self.schedules.remove(&id);
+        }
+        self.schedule_writes = self.schedule_writes.saturating_add(1);
+        let id = self.seed_schedule(&report_type, &frequency, next);
+        self.idempotency.insert(key, (fingerprint, id.clone()));
+        SimResponse::json(201, &json!({ "reportScheduleId": id }))
     }
 
     /// API calls whose signature verified.
@@ -331,27 +703,13 @@ impl Simulator {
                 "The requested window is not available for this report type",
             );
         }
-        let n = self.reports.len() as u64 + 1;
-        let id = format!("amzn1.tortuga.3.{:016x}.T{n}", self.random(n));
-        let document_id = format!("amzn1.tortuga.3.{:016x}.D{n}", self.random(n ^ 0xd0c));
-        self.documents.insert(document_id.clone(), id.clone());
-        self.reports.insert(
-            id.clone(),
-            Report {
-                created_at: cx.now,
-                report_type,
-                start,
-                end,
-                fate: Fate::Normal,
-                document_id,
-            },
-        );
+        let ready_at = cx.now.saturating_add(self.generation_ms);
+        let id = self.add_report(cx.now, ready_at, report_type, start, end);
         self.idempotency.insert(key, (fingerprint, id.clone()));
         SimResponse::json(201, &json!({ "reportId": id }))
     }
 
     fn status(&mut self, cx: &mut SimCx<'_>, id: &str) -> SimResponse {
-        let generation_ms = self.generation_ms;
         let Some(report) = self.reports.get_mut(id) else {
             return error(404, "ResourceNotFound", "The report does not exist");
         };
@@ -360,28 +718,10 @@ impl Simulator {
             Some(Fault::TaskCancelled) => report.fate = Fate::Cancelled,
             _ => {}
         }
-        let done = cx.now >= report.created_at.saturating_add(generation_ms);
-        let status = match (report.fate, done) {
-            (Fate::Failed, _) => "FAILED",
-            (Fate::Cancelled, _) => "CANCELLED",
-            (Fate::Normal, false) => "IN_PROGRESS",
-            (Fate::Normal, true) => "COMPLETED",
-        };
-        let mut body = json!({
-            "reportId": id,
-            "reportType": report.report_type,
-            "startTime": report.start,
-            "endTime": report.end,
-            "createdTime": amz_date(report.created_at),
-            "processingStatus": status,
-            "processingStartTime": amz_date(report.created_at),
-        });
-        if let (true, Some(fields)) = (status == "COMPLETED", body.as_object_mut()) {
-            let ended = amz_date(report.created_at.saturating_add(generation_ms));
-            fields.insert("processingEndTime".into(), json!(ended));
-            fields.insert("reportDocumentId".into(), json!(report.document_id));
+        match self.reports.get(id) {
+            Some(report) => SimResponse::json(200, &self.report_json(cx.now, id, report)),
+            None => error(404, "ResourceNotFound", "The report does not exist"),
         }
-        SimResponse::json(200, &body)
     }
 
     fn document(&self, now: Millis, id: &str) -> SimResponse {
@@ -389,9 +729,7 @@ impl Simulator {
             .documents
             .get(id)
             .and_then(|report| self.reports.get(report))
-            .is_some_and(|r| {
-                r.fate == Fate::Normal && now >= r.created_at.saturating_add(self.generation_ms)
-            });
+            .is_some_and(|r| r.fate == Fate::Normal && now >= r.ready_at);
         if !completed {
             return error(
                 404,
@@ -474,6 +812,7 @@ impl ProviderSim for Simulator {
         if let Err(refused) = self.authenticate(cx.now, request) {
             return refused;
         }
+        self.run_schedules(cx.now);
         let key_id = request
             .header("authorization")
             .and_then(parse_authorization)
@@ -500,8 +839,19 @@ impl ProviderSim for Simulator {
             }
             _ => {}
         }
+        use crate::http::Method;
+        let schedule_id = rest.strip_prefix("/report-schedules/").map(decode_segment);
         let mut response = match (request.method, rest) {
-            (crate::http::Method::Post, "/reports") => self.create(cx, request),
+            (Method::Post, "/reports") => self.create(cx, request),
+            (Method::Get, "/reports") => self.list_reports(cx.now, request),
+            (Method::Get, "/report-schedules") => self.list_schedules(request),
+            (Method::Post, "/report-schedules") => self.create_schedule(cx.now, request),
+            (Method::Get, _) if schedule_id.is_some() => {
+                self.get_schedule(schedule_id.as_deref().unwrap_or_default())
+            }
+            (Method::Delete, _) if schedule_id.is_some() => {
+                self.cancel_schedule(schedule_id.as_deref().unwrap_or_default())
+            }
             (crate::http::Method::Get, _) if rest.starts_with("/reports/") => {
                 let id = decode_segment(rest.trim_start_matches("/reports/"));
                 self.status(cx, &id)
@@ -545,6 +895,10 @@ impl ProviderSim for Simulator {
 
     fn as_any(&self) -> &dyn Any {
         self
+    }
+
+    fn as_any_mut(&mut self) -> Option<&mut dyn Any> {
+        Some(self)
     }
 }
 

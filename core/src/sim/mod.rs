@@ -683,6 +683,11 @@ pub(crate) trait ProviderSim: fmt::Debug + Send + Sync {
     }
     fn box_clone(&self) -> Box<dyn ProviderSim>;
     fn as_any(&self) -> &dyn Any;
+    /// Mutable access, for simulators whose state tests set up directly
+    /// (Amazon Pay's schedules); `None` for the others.
+    fn as_any_mut(&mut self) -> Option<&mut dyn Any> {
+        None
+    }
 }
 
 impl Clone for Box<dyn ProviderSim> {
@@ -842,6 +847,14 @@ impl Sandbox {
         self.sims
             .iter()
             .find_map(|sim| sim.as_any().downcast_ref::<T>())
+    }
+
+    /// A provider simulator by type, to set up its state directly (only
+    /// simulators that allow it, e.g. Amazon Pay's schedules).
+    pub fn simulator_mut<T: Any>(&mut self) -> Option<&mut T> {
+        self.sims
+            .iter_mut()
+            .find_map(|sim| sim.as_any_mut().and_then(|any| any.downcast_mut::<T>()))
     }
 
     /// How many times `fault` has fired so far.

@@ -11,6 +11,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod amazon_pay;
 mod demo;
 mod fetch;
 mod output;
@@ -67,6 +68,9 @@ enum Command {
     /// Fetch one report and write it to a file or stdout.
     #[command(after_help = fetch::FETCH_AFTER_HELP)]
     Fetch(fetch::FetchArgs),
+    /// Amazon Pay report schedules: list, get, ensure, cancel (every call
+    /// signed as `fetch amazon-pay` signs).
+    AmazonPay(amazon_pay::AmazonPayArgs),
 }
 
 fn main() -> ExitCode {
@@ -79,11 +83,13 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(&args, cli.quiet),
         Command::Sim(args) => serve::run(&args),
         Command::Fetch(args) => fetch::run(args, cli.quiet),
+        Command::AmazonPay(args) => amazon_pay::run(&args),
     }
 }
 
 /// Unusable arguments: clap's message on stderr (help and version on
-/// stdout, exit 0) and, for `fetch --json`, the one JSON outcome on stdout —
+/// stdout, exit 0) and, for `fetch --json` and `amazon-pay … --json`, the
+/// one JSON outcome on stdout —
 /// scripts get an object for every exit, this one included.
 fn refuse_arguments(error: &clap::Error, args: &[OsString]) -> ExitCode {
     if !error.use_stderr() {
@@ -92,8 +98,11 @@ fn refuse_arguments(error: &clap::Error, args: &[OsString]) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let _ = error.print();
-    let fetching = args.iter().skip(1).any(|arg| arg == "fetch");
-    if fetching && args.iter().any(|arg| arg == "--json") {
+    let command = args
+        .iter()
+        .skip(1)
+        .find(|arg| *arg == "fetch" || *arg == "amazon-pay");
+    if command.is_some() && args.iter().any(|arg| arg == "--json") {
         let rendered = error.render().to_string();
         let first_line = rendered.lines().next().unwrap_or_default();
         let reason = first_line.strip_prefix("error: ").unwrap_or(first_line);
@@ -102,7 +111,10 @@ fn refuse_arguments(error: &clap::Error, args: &[OsString]) -> ExitCode {
             "exit": EXIT_USAGE,
             "provider": null,
             "kind": "bad_arguments",
-            "message": format!("{reason} — see `reportflow fetch --help`"),
+            "message": format!(
+                "{reason} — see `reportflow {} --help`",
+                command.and_then(|c| c.to_str()).unwrap_or("fetch")
+            ),
         }));
     }
     ExitCode::from(EXIT_USAGE)

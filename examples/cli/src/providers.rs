@@ -155,7 +155,10 @@ pub(crate) enum FetchProvider {
     /// MWS_AUTH_TOKEN); with --base-url and no credentials, the simulator's
     /// are used.
     AmazonMws(AmazonMwsArgs),
-    /// Amazon Pay API v2 report (POST /v2/reports), every call signed.
+    /// Amazon Pay API v2 report (POST /v2/reports), every call signed; or,
+    /// with --latest / --since, a report Amazon already holds (one a
+    /// schedule produced: see `reportflow amazon-pay schedules`), found and
+    /// fetched, never created.
     ///
     /// Report flags default to the simulator's sample (order-reference data
     /// of the last week, the simulator's LIVE- key). The requests are signed
@@ -1108,8 +1111,34 @@ pub(crate) struct AmazonPayArgs {
         help_heading = "Report"
     )]
     end: Option<String>,
+    /// Find, don't create: fetch the newest COMPLETED report of the type
+    /// Amazon holds (the last 90 days), e.g. one a schedule produced.
+    #[arg(long, conflicts_with_all = ["start", "since"], help_heading = "Find")]
+    latest: bool,
+    /// Find, don't create: fetch the newest COMPLETED report of the type
+    /// created since INSTANT that is not skipped. Rerun with --skip-report
+    /// for each id fetched to get every one; exit 4 (no_data) when none is
+    /// left.
+    #[arg(
+        long,
+        value_name = "INSTANT",
+        conflicts_with = "start",
+        help_heading = "Find"
+    )]
+    since: Option<String>,
+    /// A report id already fetched (repeatable): a find passes over it.
+    #[arg(long = "skip-report", value_name = "ID", help_heading = "Find")]
+    skip_reports: Vec<String>,
+    #[command(flatten)]
+    key: AmazonPayKey,
+}
+
+/// The connection flags of every Amazon Pay command: region, key id,
+/// sandbox, algorithm and the key that signs.
+#[derive(Debug, Args)]
+pub(crate) struct AmazonPayKey {
     /// Region of the merchant account: na, eu or jp.
-    #[arg(long, value_name = "REGION", help_heading = "Report")]
+    #[arg(long, value_name = "REGION", help_heading = "Credentials")]
     region: Option<String>,
     /// Public key id from Seller Central (LIVE-…/SANDBOX-… or a legacy id).
     #[arg(
@@ -1141,12 +1170,16 @@ pub(crate) struct AmazonPayArgs {
     private_key_file: Option<std::path::PathBuf>,
 }
 
-impl AmazonPayArgs {
-    fn job(&self, now: Millis, simulated: bool) -> Result<(JobSpec, Credentials), String> {
-        let mut spec = sim::amazon_pay::sample_report_spec(now);
+impl AmazonPayKey {
+    /// `spec` with the key's region, key id, environment and algorithm.
+    pub(crate) fn apply(
+        &self,
+        mut spec: amazon_pay::ReportSpec,
+        simulated: bool,
+    ) -> Result<amazon_pay::ReportSpec, String> {
         match (&self.public_key_id, simulated) {
             (Some(id), _) => spec.public_key_id.clone_from(id),
-            (None, true) => {}
+            (None, true) => spec.public_key_id = sim::amazon_pay::PUBLIC_KEY_ID.to_owned(),
             (None, false) => {
                 return Err(
                     "no Amazon Pay key: set AMAZON_PAY_PUBLIC_KEY_ID and --private-key-file, \
@@ -1159,26 +1192,17 @@ impl AmazonPayArgs {
         if let Some(region) = &self.region {
             spec.region = amazon_pay::Region::parse(region).map_err(|e| e.to_string())?;
         }
-        if let Some(report_type) = &self.report_type {
-            spec.report_type.clone_from(report_type);
-        }
-        if let (Some(start), Some(end)) = (&self.start, &self.end) {
-            spec.start_time.clone_from(start);
-            spec.end_time.clone_from(end);
-        }
         spec.algorithm = match self.algorithm.to_ascii_lowercase().as_str() {
             "v2" | "amzn-pay-rsassa-pss-v2" => SigningAlgorithm::V2,
             "legacy" | "amzn-pay-rsassa-pss" => SigningAlgorithm::Legacy,
             other => return Err(format!("invalid --algorithm `{other}`: v2 or legacy")),
         };
         spec.validate().map_err(|e| e.to_string())?;
-        Ok((
-            JobSpec::AmazonPay(spec),
-            Credentials::AmazonPay(amazon_pay::Credentials::host_signed()),
-        ))
+        Ok(spec)
     }
 
-    fn signer(&self, simulated: bool) -> Result<Arc<dyn Signer>, String> {
+    /// What signs: the key file, or the simulator's test key.
+    pub(crate) fn signer(&self, simulated: bool) -> Result<Arc<dyn Signer>, String> {
         match &self.private_key_file {
             Some(path) => {
                 let pem = std::fs::read_to_string(path).map_err(|e| {
@@ -1191,5 +1215,46 @@ impl AmazonPayArgs {
             None if simulated => simulated_signer(),
             None => Err("no Amazon Pay private key: give --private-key-file (PEM)".into()),
         }
+    }
+}
+
+/// How far back a `--latest` find looks: Amazon keeps reports 90 days.
+const RETENTION_MS: u64 = 90 * 24 * 3_600_000;
+
+impl AmazonPayArgs {
+    fn job(&self, now: Millis, simulated: bool) -> Result<(JobSpec, Credentials), String> {
+        let mut spec = sim::amazon_pay::sample_report_spec(now);
+        if let Some(report_type) = &self.report_type {
+            spec.report_type.clone_from(report_type);
+        }
+        if let (Some(start), Some(end)) = (&self.start, &self.end) {
+            spec.start_time.clone_from(start);
+            spec.end_time.clone_from(end);
+        }
+        let since = match (&self.since, self.latest) {
+            (Some(since), _) => Some(since.clone()),
+            (None, true) => Some(amazon_pay::basic_time(Millis(
+                now.as_u64().saturating_sub(RETENTION_MS),
+            ))),
+            (None, false) if !self.skip_reports.is_empty() => {
+                return Err("--skip-report goes with --latest or --since".into())
+            }
+            (None, false) => None,
+        };
+        if let Some(created_since) = since {
+            spec.task = amazon_pay::Task::FindReport {
+                created_since,
+                delivered: self.skip_reports.clone(),
+            };
+        }
+        let spec = self.key.apply(spec, simulated)?;
+        Ok((
+            JobSpec::AmazonPay(spec),
+            Credentials::AmazonPay(amazon_pay::Credentials::host_signed()),
+        ))
+    }
+
+    fn signer(&self, simulated: bool) -> Result<Arc<dyn Signer>, String> {
+        self.key.signer(simulated)
     }
 }

@@ -97,17 +97,149 @@ pub struct ReportSpec {
     /// For legacy key ids: the sandbox instead of production.
     #[serde(default)]
     pub sandbox: bool,
-    /// The report type, e.g. `_GET_FLAT_FILE_OFFAMAZONPAYMENTS_ORDER_REFERENCE_DATA_`.
+    /// The report type, e.g. `_GET_FLAT_FILE_OFFAMAZONPAYMENTS_ORDER_REFERENCE_DATA_`:
+    /// the report to create or find, the schedule to create or ensure, the
+    /// filter of a schedule list (empty: every type); unused (empty) for a
+    /// schedule's get and cancel.
+    #[serde(default)]
     pub report_type: String,
-    /// Start of the transaction window: ISO 8601 UTC, basic
-    /// (`20221114T074550Z`) or extended (`2022-11-14T07:45:50Z`).
+    /// Start of the transaction window (creating a report only): ISO 8601
+    /// UTC, basic (`20221114T074550Z`) or extended (`2022-11-14T07:45:50Z`).
+    #[serde(default)]
     pub start_time: String,
     /// End of the transaction window, as `start_time`.
+    #[serde(default)]
     pub end_time: String,
     /// The signing algorithm (default `AMZN-PAY-RSASSA-PSS-V2`).
     #[serde(default)]
     pub algorithm: SigningAlgorithm,
+    /// What the job does (default: create a report and fetch it).
+    #[serde(default, skip_serializing_if = "Task::is_create_report")]
+    pub task: Task,
 }
+
+/// What an Amazon Pay job does. Every task runs the same way (the same
+/// host loop, `Action::Sign` for every call); a report task delivers the
+/// report, a schedule task delivers a JSON array of `ReportSchedule`
+/// objects as the job's data (see `ARCHITECTURE.md`, "Amazon Pay policy
+/// choices").
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[non_exhaustive]
+pub enum Task {
+    /// Create a report of `reportType` over the window and fetch it.
+    #[default]
+    CreateReport,
+    /// Find, don't create: the newest `COMPLETED` report of `reportType`
+    /// created since `createdSince` whose id is not in `delivered`, fetched
+    /// as a created one would be; none is `Done` with `NoData` (the
+    /// summary's report id is then the report type).
+    FindReport {
+        /// ISO 8601 UTC, basic or extended (Amazon keeps reports 90 days).
+        created_since: String,
+        /// Report ids already delivered (at most [`MAX_DELIVERED`]): a rerun
+        /// passes them so it fetches only a new one.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        delivered: Vec<String>,
+    },
+    /// List the schedules (of `reportType`, or all when it is empty).
+    ListSchedules,
+    /// Get one schedule (the bare object or the `{reportSchedules: […]}`
+    /// wrapper are both read).
+    GetSchedule {
+        /// The `reportScheduleId`.
+        schedule_id: String,
+    },
+    /// Create a schedule of `reportType`.
+    CreateSchedule {
+        /// The schedule's frequency (see [`SCHEDULE_FREQUENCIES`]).
+        frequency: String,
+        /// When the first report is created (ISO 8601 UTC); Amazon picks
+        /// when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        next_creation_time: Option<String>,
+        /// Replace the type's schedule if one exists (else Amazon refuses).
+        #[serde(default)]
+        delete_existing: bool,
+    },
+    /// Cancel a schedule.
+    CancelSchedule {
+        /// The `reportScheduleId`.
+        schedule_id: String,
+    },
+    /// Make the schedule of `reportType` be this one: read what exists, no
+    /// write if it matches, else create it with
+    /// `deleteExistingSchedule=true`. Idempotent.
+    EnsureSchedule {
+        /// The schedule's frequency (see [`SCHEDULE_FREQUENCIES`]).
+        frequency: String,
+        /// When set, the next creation time must match too (ISO 8601 UTC).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        next_creation_time: Option<String>,
+    },
+}
+
+impl Task {
+    fn is_create_report(&self) -> bool {
+        *self == Self::CreateReport
+    }
+
+    /// Whether the task is about schedules (no report is fetched).
+    pub const fn is_schedule_task(&self) -> bool {
+        matches!(
+            self,
+            Self::ListSchedules
+                | Self::GetSchedule { .. }
+                | Self::CreateSchedule { .. }
+                | Self::CancelSchedule { .. }
+                | Self::EnsureSchedule { .. }
+        )
+    }
+}
+
+/// Most report ids a find task may be told were delivered.
+pub const MAX_DELIVERED: usize = 10_000;
+
+/// The schedule frequencies Amazon Pay documents (ISO 8601 durations, the
+/// SDKs' `ScheduleFrequency`).
+pub const SCHEDULE_FREQUENCIES: &[&str] = &[
+    "PT5M", "PT15M", "PT30M", "PT1H", "PT2H", "PT4H", "PT8H", "PT12H", "PT24H", "PT84H", "P1D",
+    "P2D", "P3D", "P7D", "P14D", "P15D", "P18D", "P30D",
+];
+
+/// The report type Amazon Pay cannot schedule (only create).
+pub const UNSCHEDULABLE_REPORT: &str =
+    "_GET_CSV_CUSTOM_OFFAMAZONPAYMENTS_MULTI_CURRENCY_PAYMENTS_DATA_";
+
+/// The length of a documented schedule frequency in milliseconds; a
+/// [`ConfigError`] naming the documented ones for anything else.
+pub fn frequency_ms(frequency: &str) -> Result<u64, ConfigError> {
+    if !SCHEDULE_FREQUENCIES.contains(&frequency) {
+        return Err(ConfigError::invalid(
+            "frequency",
+            format!(
+                "`{}` is not an Amazon Pay schedule frequency: one of {}",
+                crate::providers::excerpt(frequency.as_bytes(), 20),
+                SCHEDULE_FREQUENCIES.join(", ")
+            ),
+        ));
+    }
+    let (digits, unit) = match frequency.strip_prefix("PT") {
+        Some(rest) => rest.split_at(rest.len().saturating_sub(1)),
+        None => {
+            let rest = frequency.trim_start_matches('P');
+            (rest.get(..rest.len().saturating_sub(1)).unwrap_or(""), "D")
+        }
+    };
+    let count: u64 = digits.parse().unwrap_or(0);
+    let unit_ms = match unit {
+        "M" => 60_000,
+        "H" => 3_600_000,
+        _ => 86_400_000,
+    };
+    Ok(count.saturating_mul(unit_ms))
+}
+
 
 impl ReportSpec {
     /// A report of `report_type` between `start_time` and `end_time`, with
@@ -127,6 +259,21 @@ impl ReportSpec {
             start_time: start_time.into(),
             end_time: end_time.into(),
             algorithm: SigningAlgorithm::V2,
+            task: Task::CreateReport,
+        }
+    }
+
+    /// A job of `task` with the key `public_key_id` in `region`, about
+    /// `report_type` (empty where the task needs none).
+    pub fn for_task(
+        region: Region,
+        public_key_id: impl Into<String>,
+        report_type: impl Into<String>,
+        task: Task,
+    ) -> Self {
+        Self {
+            task,
+            ..Self::new(region, public_key_id, report_type, "", "")
         }
     }
 
@@ -179,7 +326,13 @@ impl ReportSpec {
     /// Checks everything Amazon would refuse, before anything is sent.
     pub fn validate(&self) -> Result<(), ConfigError> {
         validate_key_id(&self.public_key_id)?;
-        validate_report_type(&self.report_type)?;
+        match &self.task {
+            Task::ListSchedules if self.report_type.is_empty() => {}
+            Task::GetSchedule { schedule_id } | Task::CancelSchedule { schedule_id } => {
+                return validate_schedule_id(schedule_id);
+            }
+            _ => validate_report_type(&self.report_type)?,
+        }
         if key_environment(&self.public_key_id) == Some(Environment::Live) && self.sandbox {
             return Err(ConfigError::invalid(
                 "sandbox",
@@ -194,7 +347,51 @@ impl ReportSpec {
                 format!("the sandbox has only {SANDBOX_SETTLEMENT_REPORT}"),
             ));
         }
-        self.window().map(|_| ())
+        match &self.task {
+            Task::CreateReport => self.window().map(|_| ()),
+            Task::FindReport {
+                created_since,
+                delivered,
+            } => {
+                parse_time("createdSince", created_since)?;
+                if delivered.len() > MAX_DELIVERED || delivered.iter().any(|id| id.len() > 256) {
+                    return Err(ConfigError::invalid(
+                        "delivered",
+                        format!("at most {MAX_DELIVERED} report ids of at most 256 bytes: pass a later createdSince instead"),
+                    ));
+                }
+                Ok(())
+            }
+            Task::CreateSchedule {
+                frequency,
+                next_creation_time,
+                ..
+            }
+            | Task::EnsureSchedule {
+                frequency,
+                next_creation_time,
+            } => {
+                if self.report_type == UNSCHEDULABLE_REPORT {
+                    return Err(ConfigError::invalid(
+                        "reportType",
+                        format!("Amazon Pay cannot schedule {UNSCHEDULABLE_REPORT}: create it instead"),
+                    ));
+                }
+                frequency_ms(frequency)?;
+                match next_creation_time {
+                    Some(next) => parse_time("nextCreationTime", next).map(|_| ()),
+                    None => Ok(()),
+                }
+            }
+            Task::ListSchedules | Task::GetSchedule { .. } | Task::CancelSchedule { .. } => Ok(()),
+        }
+    }
+
+    /// The next creation time to send, in the basic form.
+    pub(crate) fn basic_instant(text: &str) -> Option<String> {
+        calendar::parse_iso8601(text)
+            .filter(|seconds| *seconds >= 0)
+            .map(basic)
     }
 }
 
@@ -222,6 +419,28 @@ fn validate_key_id(key_id: &str) -> Result<(), ConfigError> {
         Err(ConfigError::invalid(
             "publicKeyId",
             "must be the public key id from Seller Central (1 to 128 letters, digits, `-`)",
+        ))
+    }
+}
+
+/// `at` as Amazon Pay writes date-times: ISO 8601 basic UTC
+/// (`20221114T074550Z`).
+pub fn basic_time(at: crate::time::Millis) -> String {
+    calendar::format_iso8601_basic(at)
+}
+
+/// A schedule id as the job will put it in a URL path segment.
+fn validate_schedule_id(id: &str) -> Result<(), ConfigError> {
+    let ok = (1..=256).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError::invalid(
+            "scheduleId",
+            "must be a reportScheduleId as Amazon Pay lists it (1 to 256 letters, digits, `-`, `_`, `.`)",
         ))
     }
 }

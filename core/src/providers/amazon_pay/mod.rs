@@ -18,6 +18,23 @@
 //!   (Action::Sign → Input::Signature), then sends it with its authorization header
 //! ```
 //!
+//! [`Task`] selects what the job does; the other tasks are stages of the same
+//! machine:
+//!
+//! ```text
+//!   findReport:      GET {base}/reports?reportTypes&processingStatuses=COMPLETED&createdSince&pageSize=100
+//!                    ──nextToken (alone)──▶ … ──▶ the newest one not delivered → Get Report Document → download
+//!                    (none: Done(NoData))
+//!   listSchedules / getSchedule:  GET {base}/report-schedules[?reportTypes] | /report-schedules/{id}
+//!                    ──▶ Data: JSON array of ReportSchedule ──▶ Done
+//!   ensureSchedule:  GET {base}/report-schedules?reportTypes=T ── matches? ──yes──▶ Data + Done (no write)
+//!                          ▲                                        │ no
+//!                          └── read back ◀── POST {base}/report-schedules (deleteExistingSchedule: true)
+//!                              (a lost or refused write, or a restore, reads first again)
+//!   createSchedule:  POST {base}/report-schedules ──▶ read back ──▶ Data + Done
+//!   cancelSchedule:  DELETE {base}/report-schedules/{id} ──▶ Data `[]` + Done
+//! ```
+//!
 //! Facts (`shared/providers/amazon.md` §3, `shared/specs/amazon-pay/`):
 //! - Hosts `pay-api.amazon.com` (NA), `.eu` (EU), `.jp` (JP); base path
 //!   `/live/v2` or `/sandbox/v2` for legacy public key ids, `/v2` for
@@ -41,7 +58,8 @@ pub mod signing;
 mod wire;
 
 pub use config::{
-    Credentials, Environment, Region, ReportSpec, REPORT_TYPES, SANDBOX_SETTLEMENT_REPORT,
+    basic_time, frequency_ms, Credentials, Environment, Region, ReportSpec, Task, MAX_DELIVERED,
+    REPORT_TYPES, SANDBOX_SETTLEMENT_REPORT, SCHEDULE_FREQUENCIES, UNSCHEDULABLE_REPORT,
 };
 pub(crate) use machine::Flow;
 #[allow(unused_imports)]
