@@ -13,6 +13,7 @@
 
 mod demo;
 mod fetch;
+mod fleet;
 mod output;
 mod parts;
 mod progress;
@@ -67,6 +68,10 @@ enum Command {
     /// Fetch one report and write it to a file or stdout.
     #[command(after_help = fetch::FETCH_AFTER_HELP)]
     Fetch(fetch::FetchArgs),
+    /// Run many report jobs from a plan under rate budgets shared per
+    /// account, durable in a store (SQLite by default): `fleet run
+    /// PLAN.toml`, `fleet status`.
+    Fleet(fleet::FleetArgs),
 }
 
 fn main() -> ExitCode {
@@ -79,6 +84,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(&args, cli.quiet),
         Command::Sim(args) => serve::run(&args),
         Command::Fetch(args) => fetch::run(args, cli.quiet),
+        Command::Fleet(args) => fleet::run(args, cli.quiet),
     }
 }
 
