@@ -26,8 +26,22 @@ pub(crate) struct Taken {
 /// The shared buckets of every account the fleet runs.
 #[derive(Debug, Default)]
 pub struct SharedBudgets {
-    buckets: HashMap<(Provider, String, String), TokenBucket>,
+    buckets: HashMap<Key, TokenBucket>,
+    /// Requests out whose answer may give their token back (a bucket that
+    /// counts requests in flight, as Lingxing's): a job deferred by such a
+    /// bucket looks again soon instead of waiting out the whole refill.
+    in_flight: HashMap<Key, u32>,
     dirty: bool,
+}
+
+type Key = (Provider, String, String);
+
+/// How soon a job deferred by a bucket with requests in flight looks
+/// again: their answers usually take milliseconds.
+const RECHECK_MS: u64 = 200;
+
+fn key(provider: Provider, account: &str, bucket: &TokenBucket) -> Key {
+    (provider, account.to_owned(), bucket.name().to_owned())
 }
 
 impl SharedBudgets {
@@ -41,6 +55,7 @@ impl SharedBudgets {
             .collect();
         Self {
             buckets,
+            in_flight: HashMap::new(),
             dirty: false,
         }
     }
@@ -69,7 +84,7 @@ impl SharedBudgets {
         now: Millis,
     ) -> &mut TokenBucket {
         self.buckets
-            .entry((provider, account.to_owned(), own.name().to_owned()))
+            .entry(key(provider, account, own))
             .or_insert_with(|| {
                 TokenBucket::new(own.name(), own.capacity(), own.refill_every_ms(), now)
             })
@@ -87,15 +102,31 @@ impl SharedBudgets {
         let provider = job.provider();
         let own = job.budgets_in_flight();
         let mut ready = now;
+        let mut answers_pending = false;
         for bucket in &own {
-            ready = ready.max(self.shared(account, provider, bucket, now).ready_at(now));
+            let bucket_ready = self.shared(account, provider, bucket, now).ready_at(now);
+            if bucket_ready > now {
+                ready = ready.max(bucket_ready);
+                answers_pending |= self
+                    .in_flight
+                    .get(&key(provider, account, bucket))
+                    .is_some_and(|count| *count > 0);
+            }
         }
         if ready > now {
-            return Err(ready);
+            return Err(if answers_pending {
+                ready.min(now.saturating_add(RECHECK_MS))
+            } else {
+                ready
+            });
         }
         for bucket in &own {
             // Cannot fail: every bucket was ready at `now` above.
             let _ = self.shared(account, provider, bucket, now).try_take(now);
+            *self
+                .in_flight
+                .entry(key(provider, account, bucket))
+                .or_default() += 1;
         }
         self.dirty |= !own.is_empty();
         Ok(Taken { own, at: now })
@@ -110,6 +141,9 @@ impl SharedBudgets {
     pub(crate) fn settle(&mut self, account: &str, job: &ReportJob, taken: &Taken, now: Millis) {
         let provider = job.provider();
         for before in &taken.own {
+            if let Some(count) = self.in_flight.get_mut(&key(provider, account, before)) {
+                *count = count.saturating_sub(1);
+            }
             let Some(after) = job.rate_budget(before.name()) else {
                 continue;
             };
@@ -178,7 +212,9 @@ mod tests {
             }
         }
         assert_eq!(taken, 5);
-        assert_eq!(deferred_until, Some(Millis(2_000)));
+        // The bucket refills at 2_000; with answers outstanding (they may
+        // give tokens back) the deferred job looks again sooner.
+        assert_eq!(deferred_until, Some(Millis(1_000 + RECHECK_MS)));
         let mut other = job(Provider::AmazonAds, &sandbox, 1_000);
         let _ = budgeted(&mut sandbox, &mut other, 1_000);
         assert!(budgets.try_take("seller-2", &other, Millis(1_000)).is_ok());
@@ -230,9 +266,10 @@ mod tests {
         let taken = budgets.try_take("shop", &first, Millis(now)).unwrap();
         let mut second = job(Provider::Lingxing, &sandbox, now);
         let _ = budgeted(&mut sandbox, &mut second, now);
-        assert!(
-            budgets.try_take("shop", &second, Millis(now)).is_err(),
-            "the account's slot is taken"
+        assert_eq!(
+            budgets.try_take("shop", &second, Millis(now)).unwrap_err(),
+            Millis(now + RECHECK_MS),
+            "the slot is taken, and its answer will free it: look again soon"
         );
         answer(&mut sandbox, &mut first, &request, now + 5);
         // The job judges the answer when polled; then the fleet settles.

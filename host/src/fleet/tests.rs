@@ -74,9 +74,9 @@ fn jobs(account: &str, provider: Provider, count: usize) -> Vec<NewJob> {
 /// simulators' quotas allow it in seconds of wall-clock time.
 fn plan() -> Vec<NewJob> {
     [
-        ("ads-1", Provider::AmazonAds, 12),
-        ("ads-2", Provider::AmazonAds, 12),
-        ("pay-1", Provider::AmazonPay, 6),
+        ("ads-1", Provider::AmazonAds, 6),
+        ("ads-2", Provider::AmazonAds, 6),
+        ("pay-1", Provider::AmazonPay, 2),
         ("lx-1", Provider::Lingxing, 6),
         ("mws-1", Provider::AmazonMws, 3),
         ("ym-1", Provider::YandexMarket, 1),
@@ -182,7 +182,7 @@ async fn a_run_stopped_midway_is_resumed_by_the_next_without_a_second_create() {
     let store = Store::open(&url).await.unwrap();
     // Amazon Pay: its creates carry an idempotency key, so a create the
     // stopped worker left in flight is recovered, never doubled.
-    let plan = jobs("pay-1", Provider::AmazonPay, 6);
+    let plan = jobs("pay-1", Provider::AmazonPay, 3);
     store.submit(&plan, wall_clock()).await.unwrap();
     let out = dir.path().join("out");
     let mut config = FleetConfig::new("crashing", &out);
