@@ -19,8 +19,10 @@
 //! window = { last_days = 7, lag_days = 1, span_days = 1 }
 //! # The provider's report spec (its `provider` tag is the account's);
 //! # `{from}`/`{to}` (YYYY-MM-DD), `{from_compact}`/`{to_compact}`
-//! # (YYYYMMDD) and `{from_time}`/`{to_time}` (RFC 3339 start of the first
-//! # day / end of the last) are replaced in every string.
+//! # (YYYYMMDD), `{from_time}`/`{to_time}` (RFC 3339 start of the first
+//! # day / end of the last) and `{from_basic_time}`/`{end_basic_time}`
+//! # (ISO 8601 basic: the first day's start, the day after the last's
+//! # start) are replaced in every string.
 //! spec = { region = "eu", profileId = "42", recordType = "campaigns", reportDate = "{from_compact}", tactic = "T00020", metrics = ["clicks"] }
 //! ```
 
@@ -337,7 +339,12 @@ fn fill(value: &mut toml::Value, from: CivilDate, to: CivilDate) {
                 .replace("{from_compact}", &compact(from))
                 .replace("{to_compact}", &compact(to))
                 .replace("{from_time}", &format!("{from}T00:00:00Z"))
-                .replace("{to_time}", &format!("{to}T23:59:59Z"));
+                .replace("{to_time}", &format!("{to}T23:59:59Z"))
+                .replace("{from_basic_time}", &format!("{}T000000Z", compact(from)))
+                .replace(
+                    "{end_basic_time}",
+                    &format!("{}T000000Z", compact(CivilDate(to.0 + 1))),
+                );
         }
         toml::Value::Array(items) => items.iter_mut().for_each(|item| fill(item, from, to)),
         toml::Value::Table(table) => table.iter_mut().for_each(|(_, item)| fill(item, from, to)),
