@@ -241,10 +241,8 @@ impl Fleet {
         })
     }
 
-    /// The same worker, telling `observer` what it does.
-    ///
-    /// # Panics
-    /// Never: called before the worker runs, when nothing else holds it.
+    /// The same worker, telling `observer` what it does (call it before
+    /// [`Fleet::run`]; the observer is called on the runtime's threads).
     #[must_use]
     pub fn with_observer(mut self, observer: impl Fn(&FleetEvent) + Send + Sync + 'static) -> Self {
         if let Some(shared) = Arc::get_mut(&mut self.shared) {
