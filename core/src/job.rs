@@ -12,6 +12,7 @@ use crate::input::Input;
 use crate::provider::Provider;
 use crate::providers::registry::{BoundMachine, Credentials, JobSpec};
 use crate::providers::{Cx, ExchangeFailure, Outgoing, Reply, Step};
+use crate::rate::TokenBucket;
 use crate::sign::{SignRequest, MAX_SIGNATURE_BYTES};
 use crate::snapshot::{JobState, Snapshot, Terminal, FORMAT_VERSION};
 use crate::time::Millis;
@@ -204,6 +205,22 @@ impl ReportJob {
     /// Whether the job has ended (`Done` or `Failed`).
     pub fn is_finished(&self) -> bool {
         self.state.terminal.is_some()
+    }
+
+    /// The rate buckets the request in flight drew its token from, as this
+    /// job sees them (name, capacity, refill, tokens left). A host that
+    /// shares one budget between the jobs of an account sizes its shared
+    /// bucket by these, so the quota tables live once, in the providers.
+    /// Empty when nothing is in flight or no quota counts the request.
+    pub fn budgets_in_flight(&self) -> Vec<TokenBucket> {
+        self.machine.budgets_in_flight()
+    }
+
+    /// This job's own rate bucket named `name` (see
+    /// [`Self::budgets_in_flight`]): after an answer it holds what the
+    /// provider said (a throttle, a quota header), for the host to share.
+    pub fn rate_budget(&self, name: &str) -> Option<&TokenBucket> {
+        self.machine.rate_budget(name)
     }
 
     fn observe(&mut self, now: Millis) -> Millis {
@@ -620,6 +637,26 @@ mod tests {
             }
         }
         panic!("no request");
+    }
+
+    #[test]
+    fn the_request_in_flight_names_the_buckets_a_shared_budget_is_sized_by() {
+        let mut job = job(1_000);
+        assert!(job.budgets_in_flight().is_empty(), "nothing in flight yet");
+        let create = next_send(&mut job, 1_000);
+        let buckets = job.budgets_in_flight();
+        assert_eq!(buckets.len(), 1, "{buckets:?}");
+        let bucket = &buckets[0];
+        assert_eq!((bucket.capacity(), bucket.refill_every_ms()), (5, 1_000));
+        let own = job.rate_budget(bucket.name()).unwrap();
+        assert_eq!(own, bucket, "a clone of the job's own bucket");
+        // A 429 empties the job's own bucket: what a fleet shares.
+        answer(&mut job, 1_010, create.id, 429, b"{}");
+        let _ = drain(&mut job, 1_010);
+        let mut own = job.rate_budget(bucket.name()).unwrap().clone();
+        assert!(own.ready_at(Millis(1_010)) > Millis(1_010));
+        assert!(job.budgets_in_flight().is_empty(), "the answer settled it");
+        assert!(job.rate_budget("no-such-bucket").is_none());
     }
 
     fn drain(job: &mut ReportJob, now: u64) -> (Vec<Event>, Action) {

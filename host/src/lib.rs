@@ -10,6 +10,8 @@
 //! - [`signer`] answers the jobs' signing requests: the [`signer::Signer`]
 //!   trait (a KMS or HSM client implements it) and, with `rsa-signer`,
 //!   `RsaSigner` for a private key this process holds.
+//! - [`fleet`] (the `fleet` feature) runs many jobs in one process, durable
+//!   in SQLite, under rate budgets shared by every job of an account.
 //! - [`wall_clock`] reads the time as the core wants it.
 //! - [`sim_server`] (the `sim` feature) serves the reportflow simulators
 //!   ([`reportflow::sim::Sandbox`]) on a local socket (HTTP/1.1,
@@ -23,6 +25,7 @@
 //!   program that only fetches reports gets neither the simulators nor the
 //!   server.
 //! - `tokio`: [`nonblocking`] (tokio + reqwest with rustls). Off by default.
+//! - `fleet`: [`fleet`] (implies `tokio`; sqlx with SQLite).
 //! - `rsa-signer`: `signer::RsaSigner` (RSASSA-PSS with the OS's random
 //!   source), used by the CLI's `--private-key-file`.
 //!
@@ -34,6 +37,7 @@
     doc = "[`sim_server`]: #features\n[`reportflow::sim::Sandbox`]: #features"
 )]
 #![cfg_attr(not(feature = "tokio"), doc = "[`nonblocking`]: #features")]
+#![cfg_attr(not(feature = "fleet"), doc = "[`fleet`]: #features")]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
@@ -53,6 +57,8 @@
 compile_error!("reportflow-host's tests need the `sim` feature (see the self dev-dependency in host/Cargo.toml)");
 
 pub mod blocking;
+#[cfg(feature = "fleet")]
+pub mod fleet;
 #[cfg(feature = "sim")]
 mod http1;
 #[cfg(feature = "tokio")]

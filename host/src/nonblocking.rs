@@ -56,7 +56,7 @@ use crate::wall_clock;
 pub struct Transport {
     client: reqwest::Client,
     /// Answers `Action::Sign`; `None`: a job that asks is cancelled.
-    signer: Option<Arc<dyn Signer>>,
+    pub(crate) signer: Option<Arc<dyn Signer>>,
 }
 
 impl Default for Transport {
@@ -97,7 +97,10 @@ impl Transport {
 
     /// Sends `request` (following redirects when its policy says so) and
     /// returns the final response with its body unread.
-    async fn open(&self, request: &HttpRequest) -> Result<reqwest::Response, TransportFailure> {
+    pub(crate) async fn open(
+        &self,
+        request: &HttpRequest,
+    ) -> Result<reqwest::Response, TransportFailure> {
         if request
             .send_before
             .is_some_and(|deadline| wall_clock() > deadline)
@@ -307,7 +310,7 @@ where
     }
 }
 
-fn response_headers(response: &reqwest::Response) -> Vec<(String, String)> {
+pub(crate) fn response_headers(response: &reqwest::Response) -> Vec<(String, String)> {
     response
         .headers()
         .iter()
@@ -320,7 +323,7 @@ fn response_headers(response: &reqwest::Response) -> Vec<(String, String)> {
         .collect()
 }
 
-async fn sleep_until(until: Millis) {
+pub(crate) async fn sleep_until(until: Millis) {
     let remaining = until.saturating_since(wall_clock());
     if remaining > 0 {
         tokio::time::sleep(Duration::from_millis(remaining)).await;
@@ -329,7 +332,7 @@ async fn sleep_until(until: Millis) {
 
 /// What a `reqwest` failure means to the job. Its text never carries the
 /// URL: a download link is a presigned credential.
-fn classify(error: reqwest::Error) -> TransportFailure {
+pub(crate) fn classify(error: reqwest::Error) -> TransportFailure {
     if error.is_timeout() {
         return TransportFailure::Timeout;
     }

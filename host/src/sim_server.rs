@@ -26,6 +26,10 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 pub const HOSTS_PATH: &str = "/_sim/hosts";
 /// Path of the request log (JSON array of [`LoggedRequest`]).
 pub const REQUEST_LOG_PATH: &str = "/_sim/requests";
+/// Path of the quota document: `{"violations": N}`, the requests the
+/// simulators refused because an account's quota was spent
+/// ([`Sandbox::quota_violations`]).
+pub const QUOTA_PATH: &str = "/_sim/quota";
 /// Prefix of the ground-truth endpoint: `GET /_sim/reports/{reportId}`
 /// answers the decoded report the simulator generated, or 404.
 pub const REPORT_CONTENT_PREFIX: &str = "/_sim/reports/";
@@ -58,6 +62,7 @@ const ALLOWED_HEADERS: &str = "*, Authorization, Content-Type, Accept, Content-M
 /// Both origins also answer:
 /// - `GET /_sim/hosts`: `{"api": …, "downloads": …}`;
 /// - `GET /_sim/requests`: the request log as JSON ([`LoggedRequest`]s);
+/// - `GET /_sim/quota`: `{"violations": N}`, requests refused over a quota;
 /// - `GET /_sim/reports/{reportId}`: the decoded report the simulator
 ///   generated (ground truth), or 404;
 /// - `OPTIONS *`: a CORS preflight, 204. Every response carries CORS headers
@@ -351,6 +356,11 @@ fn answer(shared: &Shared, origin: &str, request: &IncomingRequest) -> Answer {
         headers.push(("Content-Type".into(), "application/json".into()));
         let log = serde_json::to_vec(shared.sandbox().requests()).unwrap_or_default();
         (200, log, None)
+    } else if path == QUOTA_PATH && method == "GET" {
+        headers.push(("Content-Type".into(), "application/json".into()));
+        let violations = shared.sandbox().quota_violations();
+        let document = serde_json::json!({ "violations": violations });
+        (200, document.to_string().into_bytes(), None)
     } else if let Some(report_id) = path
         .strip_prefix(REPORT_CONTENT_PREFIX)
         .filter(|_| method == "GET")

@@ -13,6 +13,7 @@ use crate::action::{Outcome, Phase, Summary, WaitReason};
 use crate::config::JobConfig;
 use crate::error::{ConfigError, Error, RestoreError};
 use crate::integrity::{Charset, DecodeSummary, Md5, Md5Check};
+use crate::rate::TokenBucket;
 use crate::time::Millis;
 
 /// Longest report id a snapshot may hold; providers' ids are UUIDs or
@@ -171,6 +172,29 @@ impl<P: Protocol> Machine<P> {
             }
         }
         None
+    }
+
+    /// Clones of the job's own buckets the call in flight drew its token
+    /// from (empty when nothing is in flight or no quota counts the call).
+    pub(crate) fn budgets_in_flight(&self) -> Vec<TokenBucket> {
+        let Some(flight) = self.life.in_flight else {
+            return Vec::new();
+        };
+        let names = P::budgets(flight.call);
+        self.life
+            .budgets
+            .iter()
+            .filter(|bucket| names.contains(&bucket.name()))
+            .cloned()
+            .collect()
+    }
+
+    /// The job's own bucket named `name`.
+    pub(crate) fn rate_budget(&self, name: &str) -> Option<&TokenBucket> {
+        self.life
+            .budgets
+            .iter()
+            .find(|bucket| bucket.name() == name)
     }
 
     /// The host did not send the call in flight (`Input::Deferred`): forget

@@ -13,6 +13,7 @@ use crate::config::JobConfig;
 use crate::error::{ConfigError, RestoreError};
 use crate::provider::{for_each_provider, Provider};
 use crate::providers::contract::Protocol;
+use crate::rate::TokenBucket;
 use crate::time::Millis;
 
 macro_rules! define_registry {
@@ -156,6 +157,18 @@ macro_rules! define_registry {
             pub(crate) fn on_reply(&mut self, cx: &mut Cx<'_>, reply: Reply) {
                 match self {
                     $(Self::$variant(machine, _) => machine.on_reply(cx, reply),)*
+                }
+            }
+
+            pub(crate) fn budgets_in_flight(&self) -> Vec<TokenBucket> {
+                match self {
+                    $(Self::$variant(machine, _) => machine.budgets_in_flight(),)*
+                }
+            }
+
+            pub(crate) fn rate_budget(&self, name: &str) -> Option<&TokenBucket> {
+                match self {
+                    $(Self::$variant(machine, _) => machine.rate_budget(name),)*
                 }
             }
 

@@ -773,6 +773,10 @@ impl ProviderSim for Simulator {
         params.get("Action").map(|action| (action.clone(), place))
     }
 
+    fn quota_violations(&self) -> u32 {
+        self.throttled
+    }
+
     fn box_clone(&self) -> Box<dyn ProviderSim> {
         Box::new(self.clone())
     }
@@ -948,6 +952,7 @@ mod tests {
             .collect();
         assert_eq!(statuses[..10], [200; 10]);
         assert_eq!(statuses[10], 503);
+        assert_eq!(sandbox.quota_violations(), 1, "counted as over the quota");
         let later = sandbox.handle(
             NOW.saturating_add(45_000),
             &signed(&[("Action", "GetReportRequestList")], SECRET_KEY),

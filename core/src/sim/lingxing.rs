@@ -864,6 +864,10 @@ impl ProviderSim for Simulator {
         })
     }
 
+    fn quota_violations(&self) -> u32 {
+        self.bucket_rejections
+    }
+
     fn box_clone(&self) -> Box<dyn ProviderSim> {
         Box::new(self.clone())
     }

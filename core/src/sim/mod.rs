@@ -681,6 +681,12 @@ pub(crate) trait ProviderSim: fmt::Debug + Send + Sync {
     fn operation(&self, _request: &SimRequest) -> Option<(String, &'static str)> {
         None
     }
+    /// Requests refused because the account's quota was spent (fault
+    /// injections not counted): what a well-paced host never causes. Zero
+    /// for simulators whose provider publishes no quota they enforce.
+    fn quota_violations(&self) -> u32 {
+        0
+    }
     fn box_clone(&self) -> Box<dyn ProviderSim>;
     fn as_any(&self) -> &dyn Any;
     /// Mutable access, for simulators whose state tests set up directly
@@ -811,6 +817,17 @@ impl Sandbox {
             operation: operation.map(|(name, _)| name),
         });
         response
+    }
+
+    /// Requests any simulator refused because an account's quota was spent
+    /// (Yandex's `420`s, MWS's `RequestThrottled`/`QuotaExceeded`; fault
+    /// injections not counted): zero for a host that paces its jobs within
+    /// the published quotas.
+    pub fn quota_violations(&self) -> u32 {
+        self.sims
+            .iter()
+            .map(|sim| sim.quota_violations())
+            .fold(0, u32::saturating_add)
     }
 
     /// Every request handled so far, in order.

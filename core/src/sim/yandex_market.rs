@@ -893,6 +893,10 @@ impl ProviderSim for Simulator {
         })
     }
 
+    fn quota_violations(&self) -> u32 {
+        self.limit_hits
+    }
+
     fn box_clone(&self) -> Box<dyn ProviderSim> {
         Box::new(self.clone())
     }
@@ -1278,6 +1282,7 @@ mod tests {
         let labels = generate_at(&mut sandbox, ReportKind::Labels, NOW);
         assert_eq!((labels.0, labels.1), (200, 1_000));
         assert_eq!(sandbox.simulator::<Simulator>().unwrap().limit_hits(), 2);
+        assert_eq!(sandbox.quota_violations(), 2, "the sandbox counts them");
     }
 
     #[test]

@@ -14,6 +14,7 @@
 mod amazon_pay;
 mod demo;
 mod fetch;
+mod fleet;
 mod output;
 mod parts;
 mod progress;
@@ -71,6 +72,10 @@ enum Command {
     /// Amazon Pay report schedules: list, get, ensure, cancel (every call
     /// signed as `fetch amazon-pay` signs).
     AmazonPay(amazon_pay::AmazonPayArgs),
+    /// Run many report jobs from a plan under rate budgets shared per
+    /// account, durable in a store (SQLite by default): `fleet run
+    /// PLAN.toml`, `fleet status`.
+    Fleet(fleet::FleetArgs),
 }
 
 fn main() -> ExitCode {
@@ -84,6 +89,7 @@ fn main() -> ExitCode {
         Command::Sim(args) => serve::run(&args),
         Command::Fetch(args) => fetch::run(args, cli.quiet),
         Command::AmazonPay(args) => amazon_pay::run(&args),
+        Command::Fleet(args) => fleet::run(args, cli.quiet),
     }
 }
 

@@ -1,0 +1,244 @@
+//! The fleet against the simulators over loopback HTTP, in one process on
+//! SQLite: many jobs for several accounts of every provider, all `Done`
+//! within the published quotas; idempotent planning; a resumed run.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use reportflow::sim::{self, keys, SandboxConfig};
+use reportflow::{Credentials, JobConfig, PollPolicy, Provider, RetryPolicy};
+
+use super::*;
+use crate::signer::RsaSigner;
+use crate::sim_server::SimServer;
+
+/// Every account of the simulators: endpoints from the sandbox, eager
+/// polling (the simulators generate in 300 ms), the sample credentials.
+struct SimAccounts {
+    configs: HashMap<Provider, JobConfig>,
+}
+
+impl SimAccounts {
+    fn new(server: &SimServer) -> Self {
+        let configs = Provider::ALL
+            .iter()
+            .map(|&provider| {
+                let mut config = server.with_sandbox(|sandbox| sandbox.job_config(provider));
+                config.poll = PollPolicy::new(300, 2_000);
+                config.retry = RetryPolicy::new(6, 100, 1_000);
+                (provider, config)
+            })
+            .collect();
+        Self { configs }
+    }
+}
+
+impl Accounts for SimAccounts {
+    fn job_config(&self, _account: &str, provider: Provider) -> Result<JobConfig, String> {
+        self.configs
+            .get(&provider)
+            .cloned()
+            .ok_or_else(|| format!("no simulator for {provider:?}"))
+    }
+
+    fn credentials(&self, _account: &str, provider: Provider) -> Result<Credentials, String> {
+        Ok(sim::sample_job(provider, Millis(0)).1)
+    }
+}
+
+fn server() -> SimServer {
+    let config = SandboxConfig::default()
+        .with_seed(7)
+        .with_rows(50)
+        .with_generation_ms(300);
+    SimServer::start("127.0.0.1:0", config).unwrap()
+}
+
+fn transport() -> Transport {
+    let signer = RsaSigner::from_pem(keys::MERCHANT_PRIVATE_KEY_PEM).unwrap();
+    Transport::new().with_signer(Arc::new(signer))
+}
+
+/// `count` jobs of `provider` for `account`, keyed by both.
+fn jobs(account: &str, provider: Provider, count: usize) -> Vec<NewJob> {
+    (0..count)
+        .map(|n| NewJob {
+            key: format!("{account}/{}/{n}", provider.as_str()),
+            account: account.to_owned(),
+            spec: sim::sample_job(provider, wall_clock()).0,
+        })
+        .collect()
+}
+
+/// The plan of the tests: several accounts per provider where the
+/// simulators' quotas allow it in seconds of wall-clock time.
+fn plan() -> Vec<NewJob> {
+    [
+        ("ads-1", Provider::AmazonAds, 6),
+        ("ads-2", Provider::AmazonAds, 6),
+        ("pay-1", Provider::AmazonPay, 2),
+        ("lx-1", Provider::Lingxing, 6),
+        ("mws-1", Provider::AmazonMws, 3),
+        ("ym-1", Provider::YandexMarket, 1),
+    ]
+    .into_iter()
+    .flat_map(|(account, provider, count)| jobs(account, provider, count))
+    .collect()
+}
+
+async fn fleet(store: Store, server: &SimServer, out: &Path, worker: &str) -> Fleet {
+    let mut config = FleetConfig::new(worker, out);
+    config.workers = 32;
+    config.downloads = 4;
+    // Polls wait 300 ms and more: park them, so resumed jobs are exercised.
+    config.park_after_ms = 250;
+    Fleet::new(
+        store,
+        transport(),
+        Arc::new(SimAccounts::new(server)),
+        config,
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_jobs_of_many_accounts_all_finish_within_every_quota() {
+    let server = server();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("fleet.db").display());
+    let store = Store::open(&url).await.unwrap();
+    let plan = plan();
+    assert_eq!(
+        store.submit(&plan, wall_clock()).await.unwrap(),
+        plan.len() as u64
+    );
+    assert_eq!(
+        store.submit(&plan, wall_clock()).await.unwrap(),
+        0,
+        "re-planning inserts nothing"
+    );
+
+    let out = dir.path().join("out");
+    let fleet = fleet(store.clone(), &server, &out, "w1").await;
+    let stats = fleet.run(false).await.unwrap();
+
+    let rows = store.jobs().await.unwrap();
+    assert_eq!(rows.len(), plan.len());
+    for row in &rows {
+        assert_eq!(row.state, "done", "{row:?}");
+        let path = row.output.as_deref().unwrap();
+        let bytes = std::fs::read(path).unwrap();
+        let report = server
+            .report_content(row.report_id.as_deref().unwrap())
+            .unwrap();
+        assert_eq!(
+            bytes, report,
+            "{} holds the report the simulator made",
+            row.key
+        );
+    }
+    assert_eq!(stats.done, plan.len() as u64);
+    assert!(stats.parks > 0, "waiting jobs were parked: {stats:?}");
+    assert!(
+        stats.deferred > 0,
+        "the shared budgets held requests back: {stats:?}"
+    );
+    assert_eq!(stats.throttled, 0, "{stats:?}");
+    // The simulators' own count, over HTTP as any test harness reads it.
+    let quota = reqwest::get(format!(
+        "{}{}",
+        server.base_url(),
+        crate::sim_server::QUOTA_PATH
+    ))
+    .await
+    .unwrap()
+    .text()
+    .await
+    .unwrap();
+    assert_eq!(quota, r#"{"violations":0}"#, "no request beyond any quota");
+    let leftovers: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| entry.path().extension().is_some_and(|ext| ext == "part"))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "no temporary file left: {leftovers:?}"
+    );
+    // Submitting the plan again after the run creates nothing either.
+    assert_eq!(store.submit(&plan, wall_clock()).await.unwrap(), 0);
+    assert_eq!(
+        Fleet::new(
+            store.clone(),
+            transport(),
+            Arc::new(SimAccounts::new(&server)),
+            FleetConfig::new("w2", &out)
+        )
+        .await
+        .unwrap()
+        .run(false)
+        .await
+        .unwrap()
+        .claims,
+        0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_stopped_midway_is_resumed_by_the_next_without_a_second_create() {
+    let server = server();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("fleet.db").display());
+    let store = Store::open(&url).await.unwrap();
+    // Amazon Pay: its creates carry an idempotency key, so a create the
+    // stopped worker left in flight is recovered, never doubled.
+    let plan = jobs("pay-1", Provider::AmazonPay, 3);
+    store.submit(&plan, wall_clock()).await.unwrap();
+    let out = dir.path().join("out");
+    let mut config = FleetConfig::new("crashing", &out);
+    // Short leases: the stopped worker's jobs are free again soon.
+    config.lease_ms = 600;
+    config.park_after_ms = 60_000;
+    let first = Fleet::new(
+        store.clone(),
+        transport(),
+        Arc::new(SimAccounts::new(&server)),
+        config,
+    )
+    .await
+    .unwrap();
+    // Stop the first worker as a crash would: mid-run, tasks and all.
+    let stopped = tokio::time::timeout(Duration::from_millis(400), first.run(false)).await;
+    assert!(stopped.is_err(), "the first run was still working");
+    let before = first.stats();
+    assert!(before.requests > 0, "{before:?}");
+    drop(first);
+
+    let second = fleet(store.clone(), &server, &out, "w2").await;
+    let stats = second.run(false).await.unwrap();
+    let rows = store.jobs().await.unwrap();
+    assert!(rows.iter().all(|row| row.state == "done"), "{rows:?}");
+    assert!(stats.claims > 0);
+    assert!(
+        rows.iter().any(|row| row.attempts > 1),
+        "some job was claimed twice: {rows:?}"
+    );
+    // One report per job: the stopped worker's creates were on record and
+    // recovered with their keys; no job shares another's report.
+    let reports: std::collections::HashSet<_> = rows
+        .iter()
+        .filter_map(|row| row.report_id.clone())
+        .collect();
+    assert_eq!(reports.len(), plan.len(), "{rows:?}");
+    let accepted = server
+        .requests()
+        .iter()
+        .filter(|logged| logged.method == reportflow::Method::Post && logged.status < 300)
+        .count();
+    assert!(
+        accepted >= plan.len(),
+        "{accepted} creates for {} jobs",
+        plan.len()
+    );
+}
