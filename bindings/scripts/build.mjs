@@ -81,11 +81,11 @@ const MODULES = [
  * with the provider list, and only with it. 580,758 bytes with Amazon Ads
  * Reporting v3 (issue 12: a sixth machine and its report-type table);
  * 578,339 bytes once Amazon Pay (issue 11) was complete: its schedule tasks
- * and the find-don't-create paging (+16 KB over its first cut). Both, with
- * SP-API: see README's size table.
+ * and the find-don't-create paging (+16 KB over its first cut); 621,383
+ * bytes with all seven (SP-API, Ads v3 and Amazon Pay's tasks merged).
  */
 const PRODUCTION_GZIP_TARGET = 300 * 1000;
-const PRODUCTION_GZIP_CEILING = 620 * 1000;
+const PRODUCTION_GZIP_CEILING = 630 * 1000;
 const outDir = join(pkg, "wasm");
 rmSync(outDir, { recursive: true, force: true });
 mkdirSync(outDir, { recursive: true });
