@@ -252,11 +252,18 @@ fn adopt_before_create_continues_a_matching_report_and_ignores_others() {
 
 #[test]
 fn a_rejected_create_is_typed_and_creates_nothing() {
-    let (run, harness) = go("reject-422");
-    let error = run.error().expect("rejected");
-    assert_eq!(error.kind(), ErrorKind::Rejected);
-    assert!(error.to_string().contains("InvalidInput"), "{error}");
-    assert_eq!(sim(&harness).reports_created(), 0);
+    for fault in ["reject-422", "reject-406"] {
+        let (run, harness) = go(fault);
+        assert_eq!(
+            harness.sandbox().fired(fault.parse().unwrap()),
+            1,
+            "{fault} fired"
+        );
+        let error = run.error().expect("rejected");
+        assert_eq!(error.kind(), ErrorKind::Rejected, "{fault}");
+        assert!(error.to_string().contains("InvalidInput"), "{error}");
+        assert_eq!(sim(&harness).reports_created(), 0);
+    }
 }
 
 #[test]

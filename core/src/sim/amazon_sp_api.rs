@@ -433,6 +433,14 @@ impl Simulator {
             .saturating_mul(1 + self.random(self.reports.len() as u64) % 3);
         let mut label = Label::Honest;
         match cx.fault(Opportunity::Create) {
+            // SP-API has no 406: a window it cannot serve is a 400.
+            Some(Fault::Reject406) => {
+                return error(
+                    400,
+                    "InvalidInput",
+                    "dataStartTime is too far in the past for this report type",
+                )
+            }
             Some(Fault::Reject422) => {
                 return error(
                     400,
