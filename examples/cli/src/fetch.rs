@@ -3,7 +3,7 @@
 
 use std::io;
 use std::ops::ControlFlow;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
@@ -19,12 +19,12 @@ use serde::Serialize;
 use crate::output::{Destination, PartialReport};
 use crate::parts::PartsReport;
 use crate::progress::ProgressView;
-use crate::providers::FetchProvider;
+use crate::providers::{FetchProvider, SplitRange};
 use crate::state::StateFile;
 use crate::{EXIT_LOCAL_IO, EXIT_NO_DATA, EXIT_REPORT_FAILED, EXIT_USAGE};
 
 /// Flags of `fetch`.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub(crate) struct FetchArgs {
     #[command(subcommand)]
     provider: FetchProvider,
@@ -274,6 +274,96 @@ pub(crate) fn print_json_line(value: &impl Serialize) {
 }
 
 fn fetch(args: &FetchArgs, quiet: bool) -> Result<ExitCode, LocalFailure> {
+    match args.provider.split_plan(wall_clock()) {
+        Some(plan) => fetch_ranges(args, plan.map_err(LocalFailure::usage)?, quiet),
+        None => fetch_one(args, quiet),
+    }
+}
+
+/// `--split`: one report per range, in order, each a whole `fetch` of its
+/// own into `--out DIR/START_END.json` with its state file beside it.
+///
+/// A range whose report is already there (and has no state file, so it
+/// was committed whole) is kept, not fetched again: a rerun after a crash
+/// or a failed range resumes the range in flight and fetches only what is
+/// missing. A failed range does not stop the others (they are independent
+/// reports); a local failure (disk, flags) stops the run, since every
+/// later range would meet it too.
+fn fetch_ranges(
+    args: &FetchArgs,
+    ranges: Vec<SplitRange>,
+    quiet: bool,
+) -> Result<ExitCode, LocalFailure> {
+    let dir = match args.out.as_deref() {
+        Some(out) if out != "-" => PathBuf::from(out),
+        _ => {
+            return Err(LocalFailure::usage(
+                "--split fetches one report per range: give --out DIR to hold them",
+            ))
+        }
+    };
+    if args.state.is_some() {
+        return Err(LocalFailure::usage(
+            "--split keeps each range's state beside its report in --out DIR: drop --state",
+        ));
+    }
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| LocalFailure::io("cannot create the --out directory", &e))?;
+    let total = ranges.len();
+    let (mut failed, mut no_data) = (0_usize, 0_usize);
+    for range in ranges {
+        let name = format!("{}_{}", range.start_date, range.end_date);
+        let out = dir.join(format!("{name}.json"));
+        let state = dir.join(format!("{name}.state.json"));
+        if out.exists() && !state.exists() {
+            print_kept(args, &range, &out);
+            continue;
+        }
+        let part = FetchArgs {
+            provider: range.provider,
+            out: Some(out.to_string_lossy().into_owned()),
+            state: Some(state),
+            ..args.clone()
+        };
+        let code = fetch_one(&part, quiet)?;
+        if code == ExitCode::from(EXIT_REPORT_FAILED) {
+            failed += 1;
+        } else if code == ExitCode::from(EXIT_NO_DATA) {
+            no_data += 1;
+        }
+    }
+    Ok(if failed > 0 {
+        ExitCode::from(EXIT_REPORT_FAILED)
+    } else if no_data == total {
+        ExitCode::from(EXIT_NO_DATA)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// A `--split` range whose report an earlier run already fetched.
+fn print_kept(args: &FetchArgs, range: &SplitRange, out: &Path) {
+    if args.json {
+        print_json_line(&serde_json::json!({
+            "outcome": "kept",
+            "exit": 0,
+            "provider": args.provider.provider(),
+            "start_date": range.start_date,
+            "end_date": range.end_date,
+            "output": out,
+        }));
+    } else {
+        eprintln!(
+            "reportflow: {} {}..{} already fetched: kept {}",
+            args.provider.provider(),
+            range.start_date,
+            range.end_date,
+            out.display()
+        );
+    }
+}
+
+fn fetch_one(args: &FetchArgs, quiet: bool) -> Result<ExitCode, LocalFailure> {
     let provider = args.provider.provider();
     let destination = match (&args.out, args.json) {
         (Some(out), _) if out == "-" && args.json => {
@@ -290,25 +380,6 @@ fn fetch(args: &FetchArgs, quiet: bool) -> Result<ExitCode, LocalFailure> {
         .as_deref()
         .map(|url| url.trim_end_matches('/'));
     let now = wall_clock();
-    if let Some(plan) = args.provider.split_plan(now) {
-        // A plan, not a fetch: with --json still one object (`outcome`
-        // `split`, the ranges in order).
-        let ranges = plan.map_err(LocalFailure::usage)?;
-        if args.json {
-            let ranges: Vec<_> = ranges
-                .iter()
-                .map(|(start, end)| serde_json::json!({ "startDate": start, "endDate": end }))
-                .collect();
-            print_json_line(
-                &serde_json::json!({ "outcome": "split", "exit": 0, "ranges": ranges }),
-            );
-        } else {
-            for (start, end) in &ranges {
-                println!("{start} {end}");
-            }
-        }
-        return Ok(ExitCode::SUCCESS);
-    }
     let (spec, credentials) = args
         .provider
         .job(now, base_url.is_some())

@@ -113,7 +113,7 @@ fn yandex_market_sample(now: Millis) -> (JobSpec, Credentials) {
 }
 
 /// The provider to fetch from, with its own flags.
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub(crate) enum FetchProvider {
     /// Amazon Ads report: Reporting v3 (POST /reporting/reports; the
     /// default) or, with --api v2, Sponsored Display v2 (POST
@@ -124,7 +124,7 @@ pub(crate) enum FetchProvider {
     /// daily sdCampaigns report of the last 7 days; v2: campaigns,
     /// yesterday, T00020, eight common metrics; the simulator's profile).
     /// A v3 range longer than the report type allows is refused before any
-    /// request; --split prints the allowed ranges to fetch one by one.
+    /// request; --split fetches it as several reports, one per allowed range.
     /// Credentials come from the flags or the environment; with --base-url
     /// and no credentials at all, the simulator's credentials are used.
     AmazonAds(AmazonAdsArgs),
@@ -193,8 +193,8 @@ impl FetchProvider {
     }
 
     /// `fetch amazon-ads --split`: the ranges to fetch one by one instead of
-    /// a job (`None`: fetch as usual).
-    pub(crate) fn split_plan(&self, now: Millis) -> Option<Result<Vec<(String, String)>, String>> {
+    /// one job (`None`: fetch as usual).
+    pub(crate) fn split_plan(&self, now: Millis) -> Option<Result<Vec<SplitRange>, String>> {
         match self {
             Self::AmazonAds(args) => args.split_plan(now),
             _ => None,
@@ -228,8 +228,19 @@ impl FetchProvider {
     }
 }
 
+/// One range of `fetch amazon-ads --split`.
+#[derive(Debug)]
+pub(crate) struct SplitRange {
+    /// First day, YYYY-MM-DD.
+    pub(crate) start_date: String,
+    /// Last day (included), YYYY-MM-DD.
+    pub(crate) end_date: String,
+    /// The flags that fetch exactly this range.
+    pub(crate) provider: FetchProvider,
+}
+
 /// Flags of `fetch yandex-market`.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub(crate) struct YandexMarketArgs {
     /// Report kind: a name from the spec (united-orders, stocks-on-warehouses,
     /// documents/labels, …); any other name or an absolute path is sent as a
@@ -367,7 +378,7 @@ impl YandexMarketArgs {
 }
 
 /// Flags of `fetch lingxing`.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub(crate) struct LingxingArgs {
     /// Lingxing's seller_id of the shop (the Amazon seller id).
     #[arg(long, value_name = "ID", help_heading = "Report")]
@@ -466,7 +477,7 @@ impl LingxingArgs {
 }
 
 /// Flags of `fetch amazon-ads`.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub(crate) struct AmazonAdsArgs {
     /// Which reporting API: v3 (Reporting v3) or v2 (Sponsored Display v2).
     #[arg(long, value_enum, default_value = "v3", help_heading = "Report")]
@@ -511,9 +522,11 @@ pub(crate) struct AmazonAdsArgs {
     /// v3: the report's name.
     #[arg(long, value_name = "TEXT", help_heading = "Report (v3)")]
     name: Option<String>,
-    /// v3: print the ranges of at most the report type's span that cover
-    /// --start-date..--end-date (one `START END` line each; JSON with
-    /// --json) and exit without fetching: run one fetch per line.
+    /// v3: fetch --start-date..--end-date as consecutive ranges of at most
+    /// the report type's span, one report each, in order, into --out DIR
+    /// as START_END.json. Each range keeps its state beside its report, so
+    /// a rerun resumes the range in flight and keeps the ranges already
+    /// fetched.
     #[arg(long, help_heading = "Report (v3)")]
     split: bool,
     /// v2: record type: campaigns, adGroups, productAds, targets or asins.
@@ -595,20 +608,29 @@ impl AmazonAdsArgs {
     }
 
     /// With --split, the ranges to fetch one by one (the v3 spec as given,
-    /// cut to the report type's span); `None` without it.
-    pub(crate) fn split_plan(&self, now: Millis) -> Option<Result<Vec<(String, String)>, String>> {
+    /// cut to the report type's span), each with the flags that fetch just
+    /// that range; `None` without it.
+    pub(crate) fn split_plan(&self, now: Millis) -> Option<Result<Vec<SplitRange>, String>> {
         if !self.split {
             return None;
         }
-        Some(self.v3_spec(now).and_then(|spec| {
-            spec.split()
-                .map(|parts| {
-                    parts
-                        .into_iter()
-                        .map(|p| (p.start_date, p.end_date))
-                        .collect()
+        let parts = self
+            .v3_spec(now)
+            .and_then(|spec| spec.split().map_err(|e| e.to_string()));
+        Some(parts.map(|parts| {
+            parts
+                .into_iter()
+                .map(|part| SplitRange {
+                    provider: FetchProvider::AmazonAds(Self {
+                        start_date: Some(part.start_date.clone()),
+                        end_date: Some(part.end_date.clone()),
+                        split: false,
+                        ..self.clone()
+                    }),
+                    start_date: part.start_date,
+                    end_date: part.end_date,
                 })
-                .map_err(|e| e.to_string())
+                .collect()
         }))
     }
 
@@ -808,7 +830,7 @@ fn lwa_credentials(
 }
 
 /// Flags of `fetch amazon-sp-api`.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub(crate) struct AmazonSpApiArgs {
     /// Report type, e.g. GET_MERCHANT_LISTINGS_ALL_DATA.
     #[arg(long, value_name = "TYPE", help_heading = "Report")]
@@ -921,7 +943,7 @@ impl AmazonSpApiArgs {
 }
 
 /// Flags of `fetch amazon-mws`.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub(crate) struct AmazonMwsArgs {
     /// MWS ReportType, e.g. _GET_MERCHANT_LISTINGS_DATA_.
     #[arg(long, value_name = "TYPE", help_heading = "Report")]
@@ -1089,7 +1111,7 @@ impl AmazonMwsArgs {
 }
 
 /// Flags of `fetch amazon-pay`.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub(crate) struct AmazonPayArgs {
     /// Report type, e.g. _GET_FLAT_FILE_OFFAMAZONPAYMENTS_SETTLEMENT_DATA_.
     #[arg(long, value_name = "TYPE", help_heading = "Report")]
@@ -1135,7 +1157,7 @@ pub(crate) struct AmazonPayArgs {
 
 /// The connection flags of every Amazon Pay command: region, key id,
 /// sandbox, algorithm and the key that signs.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub(crate) struct AmazonPayKey {
     /// Region of the merchant account: na, eu or jp.
     #[arg(long, value_name = "REGION", help_heading = "Credentials")]

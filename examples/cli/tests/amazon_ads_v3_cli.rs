@@ -25,6 +25,15 @@ fn done(output: &Output) -> serde_json::Value {
     outcome
 }
 
+/// The UTC date `days` days before today, YYYY-MM-DD (GNU date).
+fn days_ago(days: u32) -> String {
+    let output = std::process::Command::new("date")
+        .args(["-u", "-d", &format!("{days} days ago"), "+%Y-%m-%d"])
+        .output()
+        .unwrap();
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
 /// Report creations the simulator accepted (`200`; a 425 creates none).
 fn creates(sim: &Sim) -> usize {
     sim.accepted("POST", "/amazon-ads-v3/reporting/reports")
@@ -121,7 +130,7 @@ fn a_425_duplicate_is_adopted_one_report_no_failure() {
 }
 
 #[test]
-fn a_range_over_the_limit_is_refused_and_split_prints_the_allowed_ranges() {
+fn a_range_over_the_limit_is_refused_and_split_fetches_one_report_per_allowed_range() {
     let sim = Sim::with_faults(5, 10, &[]);
     let range = ["--start-date", "2024-01-01", "--end-date", "2024-03-05"];
     let refused = fetch(&sim, &range);
@@ -136,17 +145,69 @@ fn a_range_over_the_limit_is_refused_and_split_prints_the_allowed_ranges() {
     );
     assert!(sim.request_log().is_empty(), "nothing was sent");
 
-    let mut split = range.to_vec();
-    split.push("--split");
-    let plan = common::fetch(&sim, "amazon-ads", &split);
-    assert!(plan.status.success());
-    assert_eq!(
-        String::from_utf8_lossy(&plan.stdout),
-        "2024-01-01 2024-01-31\n2024-02-01 2024-03-02\n2024-03-03 2024-03-05\n"
+    // 64 days ending yesterday: inside sdCampaigns' 65-day retention, and
+    // 31 + 31 + 2 days once split.
+    let (first, last) = (days_ago(64), days_ago(1));
+    let mut split = vec!["--start-date", &first, "--end-date", &last, "--split"];
+    let no_dir = fetch(&sim, &split);
+    assert_eq!(no_dir.status.code(), Some(2), "--split needs --out DIR");
+    assert!(sim.request_log().is_empty(), "nothing was sent");
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("ranges");
+    split.extend(["--out", out.to_str().unwrap()]);
+    let run = fetch(&sim, &split);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
     );
-    let plan = fetch(&sim, &split);
-    let outcome = json_outcome(&plan);
-    assert_eq!(outcome["ranges"][2]["startDate"], "2024-03-03", "{outcome}");
+    let outcomes: Vec<serde_json::Value> = String::from_utf8_lossy(&run.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let ranges = [
+        (days_ago(64), days_ago(34)),
+        (days_ago(33), days_ago(3)),
+        (days_ago(2), days_ago(1)),
+    ];
+    assert_eq!(
+        outcomes.len(),
+        ranges.len(),
+        "one outcome per range: {outcomes:?}"
+    );
+    assert_eq!(creates(&sim), ranges.len(), "one report per range");
+    for ((start, end), outcome) in ranges.iter().zip(&outcomes) {
+        assert_eq!(outcome["outcome"], "done", "{outcome}");
+        let bytes = fs::read(out.join(format!("{start}_{end}.json"))).unwrap();
+        assert_eq!(
+            bytes,
+            sim.report_content(outcome["report_id"].as_str().unwrap()),
+            "{start}..{end}"
+        );
+        assert!(!out.join(format!("{start}_{end}.state.json")).exists());
+        // The report covers exactly its range: rows start on its first day
+        // and none falls outside it.
+        let rows: Vec<serde_json::Value> = serde_json::from_slice(&bytes).unwrap();
+        let dates: Vec<&str> = rows
+            .iter()
+            .map(|row| row["date"].as_str().unwrap())
+            .collect();
+        assert_eq!(dates[0], start, "{start}..{end}");
+        assert!(
+            dates
+                .iter()
+                .all(|d| (start.as_str()..=end.as_str()).contains(d)),
+            "{start}..{end}: {dates:?}"
+        );
+    }
+
+    // A rerun keeps what is there and creates nothing.
+    let rerun = fetch(&sim, &split);
+    assert!(rerun.status.success());
+    let kept = String::from_utf8_lossy(&rerun.stdout);
+    assert_eq!(kept.matches("\"outcome\":\"kept\"").count(), 3, "{kept}");
+    assert_eq!(creates(&sim), ranges.len());
 
     // Flags of the other API are refused, naming the fix.
     let mixed = fetch(&sim, &["--tactic", "T00020"]);
