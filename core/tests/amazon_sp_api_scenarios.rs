@@ -4,7 +4,7 @@
 use reportflow::providers::amazon_sp_api::{Region, ReportSpec};
 use reportflow::providers::Provider;
 use reportflow::sim::{
-    amazon_sp_api, ActionRecord, FaultPlan, Harness, Run, Sandbox, SandboxConfig,
+    amazon_sp_api, ActionRecord, FaultPlan, Harness, Run, Sandbox, SandboxConfig, SimRequest,
 };
 use reportflow::{
     Error, ErrorKind, JobSpec, Method, Millis, Outcome, ReportFailure, ReportJob, WaitReason,
@@ -248,6 +248,154 @@ fn adopt_before_create_continues_a_matching_report_and_ignores_others() {
     let run = third.drive().unwrap();
     assert!(run.summary().is_some());
     assert_eq!(sim(&third).reports_created(), 2);
+}
+
+/// An access token from the simulator's LwA endpoint.
+fn access_token(sandbox: &mut Sandbox, now: Millis) -> String {
+    let mut grant = SimRequest::new(Method::Post, "/amazon-sp-api/auth/o2/token");
+    grant.headers.push((
+        "content-type".into(),
+        "application/x-www-form-urlencoded".into(),
+    ));
+    grant.body = form_urlencoded::Serializer::new(String::new())
+        .append_pair("grant_type", "refresh_token")
+        .append_pair("refresh_token", amazon_sp_api::REFRESH_TOKEN)
+        .append_pair("client_id", amazon_sp_api::CLIENT_ID)
+        .append_pair("client_secret", amazon_sp_api::CLIENT_SECRET)
+        .finish()
+        .into_bytes();
+    let answer = sandbox.handle(now, &grant);
+    assert_eq!(answer.status, 200);
+    let token: serde_json::Value = serde_json::from_slice(&answer.body).unwrap();
+    token["access_token"].as_str().unwrap().to_owned()
+}
+
+/// Creates a report of the sample type for `window` straight through the
+/// simulator's HTTP surface, as another client of the seller would.
+fn create_directly(sandbox: &mut Sandbox, now: Millis, window: (&str, &str)) {
+    let token = access_token(sandbox, now);
+    let mut create = SimRequest::new(Method::Post, "/amazon-sp-api/reports/2021-06-30/reports");
+    create.headers = vec![
+        ("content-type".into(), "application/json".into()),
+        ("x-amz-access-token".into(), token),
+    ];
+    create.body = serde_json::json!({
+        "reportType": amazon_sp_api::SAMPLE_REPORT_TYPE,
+        "marketplaceIds": [reportflow::providers::amazon_sp_api::JP_MARKETPLACE],
+        "dataStartTime": window.0,
+        "dataEndTime": window.1,
+    })
+    .to_string()
+    .into_bytes();
+    assert_eq!(sandbox.handle(now, &create).status, 202);
+}
+
+#[test]
+fn adopt_reads_every_page_of_get_reports_and_resumes_paging_after_a_crash() {
+    let sandbox = sandbox("");
+    let spec = amazon_sp_api::sample_report_spec(START);
+    let mut first = Harness::new(job_for(&sandbox, spec.clone()), sandbox, START);
+    let first_run = first.drive().unwrap();
+    let first_id = first_run.summary().expect("Done").report_id.clone();
+    // 120 newer reports of the same type and marketplace, other windows:
+    // the job's report is on the second page of 100.
+    let mut sandbox = first.sandbox().clone();
+    let mut now = START;
+    for day in 0..120 {
+        now = now.saturating_add(61_000);
+        let start = format!("2023-{:02}-{:02}T00:00:00Z", 1 + day / 28, 1 + day % 28);
+        let end = format!("2023-{:02}-{:02}T12:00:00Z", 1 + day / 28, 1 + day % 28);
+        create_directly(&mut sandbox, now, (&start, &end));
+    }
+    assert_eq!(sim_of(&sandbox).reports_created(), 121);
+    // The simulator pages as the model says: a token, alone, that it issued.
+    {
+        let mut sandbox = sandbox.clone();
+        let token = access_token(&mut sandbox, now);
+        let mut list = |query: &str| {
+            let mut request = SimRequest::new(
+                Method::Get,
+                format!("/amazon-sp-api/reports/2021-06-30/reports?{query}"),
+            );
+            request
+                .headers
+                .push(("x-amz-access-token".into(), token.clone()));
+            let answer = sandbox.handle(now, &request);
+            let body: serde_json::Value = serde_json::from_slice(&answer.body).unwrap_or_default();
+            (answer.status, body)
+        };
+        let (status, first) = list("reportTypes=GET_MERCHANT_LISTINGS_ALL_DATA&pageSize=100");
+        assert_eq!(
+            (status, first["reports"].as_array().map(Vec::len)),
+            (200, Some(100))
+        );
+        let next = first["nextToken"].as_str().unwrap().to_owned();
+        let (status, second) = list(&format!("nextToken={next}"));
+        assert_eq!(
+            (status, second["reports"].as_array().map(Vec::len)),
+            (200, Some(21))
+        );
+        assert!(second.get("nextToken").is_none(), "the last page");
+        assert_eq!(list(&format!("nextToken={next}&pageSize=5")).0, 400);
+        assert_eq!(list("nextToken=not-a-token").0, 400);
+    }
+
+    for crash_after_first_page in [false, true] {
+        let job = ReportJob::new(
+            JobSpec::AmazonSpApi(spec.clone().adopting_existing()),
+            sandbox.job_config(Provider::AmazonSpApi),
+            amazon_sp_api::credentials(),
+            now,
+        )
+        .unwrap();
+        let mut harness = Harness::new(job, sandbox.clone(), now);
+        if crash_after_first_page {
+            // Killed once the snapshot on disk says "read the next page".
+            while !harness.persisted().contains("\"findPage\"") {
+                harness.step().unwrap();
+            }
+            harness
+                .crash_and_restore(amazon_sp_api::credentials())
+                .unwrap();
+        }
+        let run = harness.drive().unwrap();
+        let summary = run.summary().expect("Done");
+        assert_eq!(
+            summary.report_id, first_id,
+            "crash {crash_after_first_page}"
+        );
+        assert_eq!(run.data, first_run.data);
+        assert_eq!(sim(&harness).reports_created(), 121, "adopted, not created");
+        let lists: Vec<_> = harness
+            .sandbox()
+            .requests()
+            .iter()
+            .filter(|r| r.method == Method::Get && r.path.ends_with("/2021-06-30/reports"))
+            .collect();
+        // The first page once; then the second, by its token alone (twice
+        // at most: the crash may catch its request in flight).
+        let expected = if crash_after_first_page { 2..=3 } else { 2..=2 };
+        assert!(expected.contains(&lists.len()), "{} lists", lists.len());
+        assert!(lists[0]
+            .query
+            .as_deref()
+            .unwrap_or_default()
+            .contains("reportTypes="));
+        for next in &lists[1..] {
+            let query = next.query.as_deref().unwrap_or_default();
+            assert!(
+                query.starts_with("nextToken=") && !query.contains('&'),
+                "the token alone reads the next page: {query}"
+            );
+        }
+        assert!(lists.iter().all(|r| r.status == 200));
+    }
+}
+
+fn sim_of(sandbox: &Sandbox) -> &amazon_sp_api::Simulator {
+    sandbox
+        .simulator::<amazon_sp_api::Simulator>()
+        .expect("the SP-API simulator")
 }
 
 #[test]

@@ -5,7 +5,8 @@
 //! | request | answer |
 //! |---|---|
 //! | `POST /auth/o2/token` (form) | LwA (`sim::lwa`, shared): an `Atza|…` token for [`credentials`] |
-//! | `GET /reports/2021-06-30/reports?reportTypes&processingStatuses&marketplaceIds&createdSince&pageSize` | `GetReportsResponse`, newest first, filtered as the model says (`nextToken` is never needed: at most `pageSize` reports are listed) |
+//! | `GET /reports/2021-06-30/reports?reportTypes&processingStatuses&marketplaceIds&createdSince&pageSize` | `GetReportsResponse`, newest first, filtered as the model says, `pageSize` (default 10) at a time; `nextToken` when more match |
+//! | `GET /reports/2021-06-30/reports?nextToken` | the next page; `400 InvalidInput` with any other parameter (the model: "include this token as the only parameter") or a token it did not issue |
 //! | `POST /reports/2021-06-30/reports` (`CreateReportSpecification`) | `202 {"reportId"}`; `400 InvalidInput` for a body the model refuses, `415` without `content-type: application/json` |
 //! | `GET /reports/2021-06-30/reports/{reportId}` | a `Report`: `IN_QUEUE` for the first third of its generation, `IN_PROGRESS`, then `DONE` with a `reportDocumentId` (or `CANCELLED`, or `FATAL` with an error document's id); `404 NotFound` for an unknown id |
 //! | `GET /reports/2021-06-30/documents/{id}` | `{reportDocumentId, url, compressionAlgorithm}`, the `url` presigned for 5 minutes on the download host |
@@ -34,6 +35,8 @@
 use std::any::Any;
 use std::collections::BTreeMap;
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use serde_json::{json, Value};
 
 use super::calendar::{amz_date, parse_amz_date};
@@ -252,13 +255,34 @@ impl Simulator {
     }
 
     fn list(&self, now: Millis, request: &SimRequest) -> SimResponse {
-        if request.query_param("nextToken").is_some() {
+        let Some(token) = request.query_param("nextToken") else {
+            return self.list_page(now, request, 0);
+        };
+        let others = request
+            .query()
+            .unwrap_or_default()
+            .split('&')
+            .any(|pair| !pair.is_empty() && !pair.starts_with("nextToken="));
+        if others {
             return error(
                 400,
                 "InvalidInput",
-                "nextToken is not valid (the simulator answers one page)",
+                "nextToken must be the only parameter of getReports",
             );
         }
+        match PageToken::decode(&token) {
+            Some(page) => {
+                let first =
+                    SimRequest::new(Method::Get, format!("{}?{}", request.path(), page.query));
+                self.list_page(now, &first, page.offset)
+            }
+            None => error(400, "InvalidInput", "nextToken is not valid"),
+        }
+    }
+
+    /// One page of getReports: the reports `request`'s filters select,
+    /// newest first, from `offset`.
+    fn list_page(&self, now: Millis, request: &SimRequest, offset: usize) -> SimResponse {
         let list = |name: &str| -> Vec<String> {
             request
                 .query_param(name)
@@ -308,12 +332,23 @@ impl Simulator {
             })
             .collect();
         found.sort_by_key(|(_, r)| std::cmp::Reverse(r.created_at));
+        let more = found.len() > offset.saturating_add(page);
         let reports: Vec<Value> = found
             .into_iter()
+            .skip(offset)
             .take(page)
             .map(|(id, report)| self.report_json(now, id, report))
             .collect();
-        SimResponse::json(200, &json!({ "reports": reports }))
+        let body = if more {
+            let next = PageToken {
+                offset: offset + page,
+                query: request.query().unwrap_or_default().to_owned(),
+            };
+            json!({ "reports": reports, "nextToken": next.encode() })
+        } else {
+            json!({ "reports": reports })
+        };
+        SimResponse::json(200, &body)
     }
 
     fn report_json(&self, now: Millis, id: &str, report: &Report) -> Value {
@@ -739,6 +774,32 @@ fn quota_exceeded() -> SimResponse {
         "QuotaExceeded",
         "You exceeded your quota for the requested resource.",
     )
+}
+
+/// A getReports `nextToken`: the first page's query and where the next
+/// page starts. Amazon's tokens are opaque and the docs say nothing of
+/// their lifetime; the simulator's carry their own state (URL-safe
+/// base64) and never expire. A report created
+/// between two pages shifts the list by one, as an offset-paged listing
+/// does; whether Amazon's does is not documented.
+struct PageToken {
+    offset: usize,
+    query: String,
+}
+
+impl PageToken {
+    fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(format!("{}:{}", self.offset, self.query))
+    }
+
+    fn decode(token: &str) -> Option<Self> {
+        let text = String::from_utf8(URL_SAFE_NO_PAD.decode(token).ok()?).ok()?;
+        let (offset, query) = text.split_once(':')?;
+        Some(Self {
+            offset: offset.parse().ok()?,
+            query: query.to_owned(),
+        })
+    }
 }
 
 #[cfg(test)]

@@ -52,6 +52,12 @@ const ADOPT_LOOKBACK_MS: u64 = 24 * 3600 * 1000;
 /// report of the same type, marketplaces and window created a little
 /// earlier holds the same data anyway.
 const RECOVER_MARGIN_MS: u64 = 60 * 60 * 1000;
+/// Most getReports pages one search reads (100 reports each): a search
+/// that finds nothing in the newest 1,000 reports of the type ends as if
+/// none matched.
+const MAX_FIND_PAGES: u32 = 10;
+/// Longest `nextToken` the job follows (and keeps in its snapshot).
+const MAX_PAGE_TOKEN_BYTES: usize = 4096;
 /// Longest id Amazon hands out that the job will put in a URL.
 const MAX_ID_BYTES: usize = 256;
 /// Most bytes of an error document read (it is a short text; more is
@@ -103,6 +109,30 @@ enum Finding {
     Recover { since: Millis },
 }
 
+/// A getReports search that goes on to the next page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FindPage {
+    /// The `nextToken` of the last page read.
+    next_token: String,
+    /// Pages read so far.
+    pages: u32,
+    /// The best match on the pages read so far.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    best: Option<Candidate>,
+}
+
+/// A listed report that matches the job, and how good a match it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Candidate {
+    report_id: String,
+    /// 2 for a DONE report when adopting (ready beats in progress), else 1.
+    rank: u8,
+    /// `createdTime` in seconds since the epoch (newer wins a tie in rank).
+    created: i64,
+}
+
 /// The calls of an SP-API report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Call {
@@ -124,6 +154,9 @@ pub(crate) struct Flow {
     stage: Stage,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     finding: Option<Finding>,
+    /// The search reads another page next (`None`: the first page).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    find_page: Option<FindPage>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     document_id: Option<String>,
     /// The FATAL report's error document was asked for (never twice).
@@ -154,6 +187,7 @@ impl Protocol for Flow {
             spec,
             stage,
             finding,
+            find_page: None,
             document_id: None,
             error_fetched: false,
             polls: 0,
@@ -182,6 +216,18 @@ impl Protocol for Flow {
             return Err(RestoreError::invalid(
                 "a getReports search must go with the Find stage",
             ));
+        }
+        if let Some(page) = &self.find_page {
+            let usable = self.stage == Stage::Find
+                && !page.next_token.is_empty()
+                && page.next_token.len() <= MAX_PAGE_TOKEN_BYTES
+                && page.pages < MAX_FIND_PAGES
+                && page.best.as_ref().map_or(true, |c| valid_id(&c.report_id));
+            if !usable {
+                return Err(RestoreError::invalid(
+                    "the getReports page to read next is not usable",
+                ));
+            }
         }
         let document_ok = self.document_id.as_deref().map_or(true, valid_id);
         let needs_document = matches!(
@@ -291,6 +337,14 @@ impl Protocol for Flow {
             .map_err(|e| Error::internal(format!("validated marketplaces stopped resolving: {e}")))?;
         Ok(match call {
             Call::Token => lwa::Session::request(cx.auth_origin(AUTH_ORIGIN), credentials),
+            Call::Find if self.find_page.is_some() => {
+                let token = self.find_page.as_ref().map_or("", |p| p.next_token.as_str());
+                // The model: the token is the only parameter of a next page.
+                let query = form_urlencoded::Serializer::new(String::new())
+                    .append_pair("nextToken", token)
+                    .finish();
+                Outgoing::get(FIND, format!("{api}/reports?{query}"), self.api_headers())
+            }
             Call::Find => {
                 let finding = self.finding.unwrap_or(Finding::Adopt);
                 let mut query = form_urlencoded::Serializer::new(String::new());
@@ -464,7 +518,7 @@ impl Flow {
             Some("DONE") if adopting => 2,
             _ => 1,
         };
-        let found = listed
+        let on_page = listed
             .reports
             .into_iter()
             .filter(|report| self.matches(report))
@@ -475,15 +529,40 @@ impl Flow {
                         Some("IN_QUEUE" | "IN_PROGRESS" | "DONE")
                     )
             })
-            .max_by_key(|report| {
-                let created = report
-                    .created_time
-                    .as_deref()
-                    .and_then(calendar::parse_rfc3339)
-                    .unwrap_or(i64::MIN);
-                (rank(report), created)
-            })
-            .and_then(|report| report.report_id);
+            .filter_map(|report| {
+                Some(Candidate {
+                    rank: rank(&report),
+                    created: report
+                        .created_time
+                        .as_deref()
+                        .and_then(calendar::parse_rfc3339)
+                        .unwrap_or(i64::MIN),
+                    report_id: report.report_id?,
+                })
+            });
+        let best_on_page = on_page.max_by_key(|c| (c.rank, c.created));
+        let previous = self.find_page.take();
+        let pages = previous.as_ref().map_or(0, |p| p.pages) + 1;
+        let best = previous
+            .and_then(|p| p.best)
+            .into_iter()
+            .chain(best_on_page)
+            .max_by_key(|c| (c.rank, c.created));
+        // Later pages hold older reports: the search stops at the best
+        // match a page can hold (any for recovery, a DONE one to adopt).
+        let settled = best.as_ref().is_some_and(|c| !adopting || c.rank == 2);
+        let next_token = listed
+            .next_token
+            .filter(|t| !t.is_empty() && t.len() <= MAX_PAGE_TOKEN_BYTES);
+        if let (false, Some(next_token), true) = (settled, next_token, pages < MAX_FIND_PAGES) {
+            self.find_page = Some(FindPage {
+                next_token,
+                pages,
+                best,
+            });
+            return Verdict::Proceed;
+        }
+        let found = best.map(|c| c.report_id);
         self.finding = None;
         match found {
             Some(id) => {

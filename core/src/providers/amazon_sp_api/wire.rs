@@ -40,6 +40,9 @@ pub(super) struct Report {
 pub(super) struct Reports {
     #[serde(default)]
     pub(super) reports: Vec<Report>,
+    /// More reports match: the token that reads the next page.
+    #[serde(default)]
+    pub(super) next_token: Option<String>,
 }
 
 /// A `ReportDocument`.
