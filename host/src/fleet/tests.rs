@@ -242,3 +242,25 @@ async fn a_run_stopped_midway_is_resumed_by_the_next_without_a_second_create() {
         plan.len()
     );
 }
+
+/// A PostgreSQL URL for a test, in a fresh schema of its own (tests run in
+/// parallel on one database), when the test command provides a server
+/// (`REPORTFLOW_TEST_POSTGRES`, set by scripts/test.sh); `None`, said
+/// loudly, otherwise.
+pub(crate) async fn postgres_url(test: &str) -> Option<String> {
+    use sqlx::Connection as _;
+    let Ok(base) = std::env::var("REPORTFLOW_TEST_POSTGRES") else {
+        eprintln!(
+            "SKIPPED {test}: REPORTFLOW_TEST_POSTGRES is not set (scripts/test.sh starts PostgreSQL and sets it)"
+        );
+        return None;
+    };
+    let schema = format!("rf_{test}_{}_{}", std::process::id(), wall_clock().as_u64());
+    let mut connection = sqlx::PgConnection::connect(&base).await.unwrap();
+    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(&mut connection)
+        .await
+        .unwrap();
+    let separator = if base.contains('?') { '&' } else { '?' };
+    Some(format!("{base}{separator}options[search_path]={schema}"))
+}
