@@ -9,7 +9,7 @@
 //! `endpoint`, keeps the account's total within it.
 //!
 //! **The buckets live in the store**, and every token is taken in a store
-//! transaction holding the bucket's row ([`Store::with_buckets`]): workers
+//! transaction holding the bucket's row (`Store::with_buckets`): workers
 //! in other processes and on other machines draw from the same bucket, so
 //! a quota holds across the whole fleet. What an answer teaches (a
 //! throttle, a freed slot) is decided from the job's own buckets first;

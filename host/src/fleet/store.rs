@@ -6,7 +6,7 @@
 //!
 //! Both backends run the same statements (`$N` parameters, which SQLite
 //! reads too), written once; only claims, the next due time and the
-//! bucket lock differ ([`Dialect`]).
+//! bucket lock differ (`Dialect`).
 //!
 //! Every write a worker makes to a job is fenced by its lease
 //! (`lease_owner = worker`): a worker whose lease expired (it stalled, or
@@ -821,11 +821,8 @@ mod tests {
         let snapshot = snapshot();
         assert!(!store.save(other, &key, &snapshot).await.unwrap(), "fenced");
         assert!(store.save(&owner, &key, &snapshot).await.unwrap());
-        assert!(store
-            .renew(&owner, &[key.clone()], lease)
-            .await
-            .unwrap()
-            .is_empty());
+        let keys = vec![key.clone()];
+        assert!(store.renew(&owner, &keys, lease).await.unwrap().is_empty());
 
         // The leases expire: another worker takes every job over, this one
         // with its last snapshot; the old owner writes nothing any more.
@@ -834,10 +831,7 @@ mod tests {
         assert_eq!(taken.len(), 6);
         let resumed = taken.iter().find(|job| job.key == key).unwrap();
         assert_eq!(resumed.snapshot.as_ref(), Some(&snapshot));
-        assert_eq!(
-            store.renew(&owner, &[key.clone()], later).await.unwrap(),
-            [key.clone()]
-        );
+        assert_eq!(store.renew(&owner, &keys, later).await.unwrap(), keys);
         assert!(!store.save(&owner, &key, &snapshot).await.unwrap());
 
         assert!(store
