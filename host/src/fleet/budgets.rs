@@ -13,15 +13,13 @@
 //! in other processes and on other machines draw from the same bucket, so
 //! a quota holds across the whole fleet. What an answer teaches (a
 //! throttle, a freed slot) is decided from the job's own buckets first;
-//! only a lesson to share costs a second transaction.
-
-use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+//! only a lesson to share (or a request that took a bucket's last token,
+//! counted out) costs a second transaction.
 
 use reportflow::rate::TokenBucket;
 use reportflow::{Millis, Provider, ReportJob};
 
-use super::store::{Store, StoreError};
+use super::store::{SharedBucket, Store, StoreError};
 
 /// What a job's request took from the shared budgets, to settle when its
 /// answer is in.
@@ -29,6 +27,9 @@ use super::store::{Store, StoreError};
 pub(crate) struct Taken {
     /// The job's own buckets right after the job took its token.
     own: Vec<TokenBucket>,
+    /// Per bucket of `own`: the request took the shared bucket's last
+    /// token, and is counted in its `in_flight` until its answer.
+    counted: Vec<bool>,
     /// When the request went out.
     at: Millis,
 }
@@ -36,6 +37,8 @@ pub(crate) struct Taken {
 /// What one answer taught about a shared bucket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Lesson {
+    /// Nothing to teach (the answer is only counted out).
+    Nothing,
     /// Nothing is left until then (a throttle, a quota header).
     HoldUntil(Millis),
     /// The answer gave the token back (a slot that frees with the answer).
@@ -47,133 +50,109 @@ enum Lesson {
 pub(crate) struct Lessons {
     provider: Option<Provider>,
     buckets: Vec<TokenBucket>,
-    lessons: Vec<Lesson>,
+    /// Per bucket: the lesson, and whether the request is counted out.
+    lessons: Vec<(Lesson, bool)>,
 }
 
-/// This process's requests out per shared bucket whose answer may give
-/// their token back (a bucket that counts requests in flight, as
-/// Lingxing's): a job deferred by such a bucket looks again soon instead of
-/// waiting out the whole refill. A hint only: the tokens are the store's.
-#[derive(Debug, Default)]
-pub(crate) struct InFlight(Mutex<HashMap<Key, u32>>);
-
-type Key = (Provider, String, String);
-
-/// How soon a job deferred by a bucket with requests in flight looks
-/// again: their answers usually take milliseconds.
+/// How soon a job deferred by a bucket with requests in flight (in any
+/// worker) looks again: their answers usually take milliseconds, and may
+/// give the token back.
 const RECHECK_MS: u64 = 200;
 
-fn key(provider: Provider, account: &str, bucket: &TokenBucket) -> Key {
-    (provider, account.to_owned(), bucket.name().to_owned())
-}
-
-impl InFlight {
-    fn counts(&self) -> std::sync::MutexGuard<'_, HashMap<Key, u32>> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+/// Takes a token from every shared bucket the job's request in flight
+/// draws from, or none: `Err` with the instant all of them will have one
+/// (the job is deferred until then; sooner when an empty bucket has
+/// requests out whose answers may free it).
+pub(crate) async fn try_take(
+    store: &Store,
+    account: &str,
+    job: &ReportJob,
+    now: Millis,
+) -> Result<Result<Taken, Millis>, StoreError> {
+    let provider = job.provider();
+    let own = job.budgets_in_flight();
+    if own.is_empty() {
+        return Ok(Ok(Taken {
+            own,
+            counted: Vec::new(),
+            at: now,
+        }));
     }
-
-    /// Takes a token from every shared bucket the job's request in flight
-    /// draws from, or none: `Err` with the instant all of them will have
-    /// one (the job is deferred until then).
-    pub(crate) async fn try_take(
-        &self,
-        store: &Store,
-        account: &str,
-        job: &ReportJob,
-        now: Millis,
-    ) -> Result<Result<Taken, Millis>, StoreError> {
-        let provider = job.provider();
-        let own = job.budgets_in_flight();
-        if own.is_empty() {
-            return Ok(Ok(Taken { own, at: now }));
-        }
-        let took = store
-            .with_buckets(provider, account, &own, now, |shared| {
-                let mut ready = now;
-                let mut empty = Vec::new();
-                for bucket in shared.iter_mut() {
-                    let bucket_ready = bucket.ready_at(now);
-                    if bucket_ready > now {
-                        ready = ready.max(bucket_ready);
-                        empty.push(bucket.name().to_owned());
-                    }
+    let took = store
+        .with_buckets(provider, account, &own, now, |shared| {
+            let mut ready = now;
+            let mut answers_pending = false;
+            for SharedBucket { bucket, in_flight } in shared.iter_mut() {
+                let bucket_ready = bucket.ready_at(now);
+                if bucket_ready > now {
+                    ready = ready.max(bucket_ready);
+                    answers_pending |= *in_flight > 0;
                 }
-                if ready > now {
-                    return (Err((ready, empty)), false);
-                }
-                for bucket in shared.iter_mut() {
-                    // Cannot fail: every bucket was ready at `now` above.
-                    let _ = bucket.try_take(now);
-                }
-                (Ok(()), true)
-            })
-            .await?;
-        let mut counts = self.counts();
-        Ok(match took {
-            Ok(()) => {
-                for bucket in &own {
-                    *counts.entry(key(provider, account, bucket)).or_default() += 1;
-                }
-                Ok(Taken { own, at: now })
             }
-            Err((ready, empty)) => {
-                let answers_pending = empty.iter().any(|name| {
-                    counts
-                        .get(&(provider, account.to_owned(), name.clone()))
-                        .is_some_and(|count| *count > 0)
-                });
-                Err(if answers_pending {
+            if ready > now {
+                let recheck = if answers_pending {
                     ready.min(now.saturating_add(RECHECK_MS))
                 } else {
                     ready
-                })
+                };
+                return (Err(recheck), false);
             }
+            let mut counted = Vec::with_capacity(shared.len());
+            for SharedBucket { bucket, in_flight } in shared.iter_mut() {
+                // Cannot fail: every bucket was ready at `now` above.
+                let _ = bucket.try_take(now);
+                let last = bucket.ready_at(now) > now;
+                *in_flight += i64::from(last);
+                counted.push(last);
+            }
+            (Ok(counted), true)
         })
-    }
+        .await?;
+    Ok(took.map(|counted| Taken {
+        own,
+        counted,
+        at: now,
+    }))
+}
 
-    /// What the answer to a request taught the job, to share: the provider
-    /// throttled it or said in a quota header that nothing is left (the
-    /// job's own bucket is empty for longer than the shared one: every job
-    /// of the account waits as long), or the answer gave the job's token
-    /// back (a capacity-1 bucket whose slot frees with the answer: the
-    /// shared one frees too). Counts the request's answer in.
-    pub(crate) fn lessons(
-        &self,
-        account: &str,
-        job: &ReportJob,
-        taken: &Taken,
-        now: Millis,
-    ) -> Lessons {
-        let provider = job.provider();
-        let mut counts = self.counts();
-        let mut lessons = Lessons::default();
-        for before in &taken.own {
-            if let Some(count) = counts.get_mut(&key(provider, account, before)) {
-                *count = count.saturating_sub(1);
+/// What the answer to a request taught the job, to share: the provider
+/// throttled it or said in a quota header that nothing is left (the job's
+/// own bucket is empty for longer than the shared one: every job of the
+/// account waits as long), or the answer gave the job's token back (a
+/// capacity-1 bucket whose slot frees with the answer: the shared one
+/// frees too); and the request is no longer out.
+pub(crate) fn lessons(job: &ReportJob, taken: &Taken, now: Millis) -> Lessons {
+    let provider = job.provider();
+    let mut lessons = Lessons::default();
+    for (index, before) in taken.own.iter().enumerate() {
+        let counted = taken.counted.get(index).copied().unwrap_or(false);
+        let lesson = match job.rate_budget(before.name()) {
+            Some(after) => {
+                let own_ready = after.clone().ready_at(now);
+                let ready_when_taken = before.clone().ready_at(taken.at);
+                if own_ready > now {
+                    Lesson::HoldUntil(own_ready)
+                } else if ready_when_taken > now {
+                    Lesson::GiveBack
+                } else {
+                    Lesson::Nothing
+                }
             }
-            let Some(after) = job.rate_budget(before.name()) else {
-                continue;
-            };
-            let own_ready = after.clone().ready_at(now);
-            let ready_when_taken = before.clone().ready_at(taken.at);
-            let lesson = if own_ready > now {
-                Lesson::HoldUntil(own_ready)
-            } else if ready_when_taken > now {
-                Lesson::GiveBack
-            } else {
-                continue;
-            };
-            lessons.provider = Some(provider);
-            lessons.buckets.push(before.clone());
-            lessons.lessons.push(lesson);
+            None => Lesson::Nothing,
+        };
+        if lesson == Lesson::Nothing && !counted {
+            continue;
         }
-        lessons
+        lessons.provider = Some(provider);
+        lessons.buckets.push(before.clone());
+        lessons.lessons.push((lesson, counted));
     }
+    lessons
 }
 
 impl Lessons {
-    /// Applies the lessons to the account's shared buckets (nothing to do,
-    /// the common case, costs nothing).
+    /// Applies the lessons to the account's shared buckets in one store
+    /// transaction (nothing to do, the common case, costs nothing).
     pub(crate) async fn share(
         self,
         store: &Store,
@@ -186,21 +165,21 @@ impl Lessons {
         let lessons = self.lessons;
         store
             .with_buckets(provider, account, &self.buckets, now, move |shared| {
-                let mut changed = false;
-                for (bucket, lesson) in shared.iter_mut().zip(lessons) {
+                for (SharedBucket { bucket, in_flight }, (lesson, counted)) in
+                    shared.iter_mut().zip(lessons)
+                {
+                    if counted {
+                        *in_flight = in_flight.saturating_sub(1).max(0);
+                    }
                     match lesson {
                         Lesson::HoldUntil(until) if until > bucket.ready_at(now) => {
                             bucket.exhaust_until(now, until);
-                            changed = true;
                         }
-                        Lesson::HoldUntil(_) => {}
-                        Lesson::GiveBack => {
-                            bucket.give_back(now);
-                            changed = true;
-                        }
+                        Lesson::GiveBack => bucket.give_back(now),
+                        Lesson::HoldUntil(_) | Lesson::Nothing => {}
                     }
                 }
-                ((), changed)
+                ((), true)
             })
             .await
     }
@@ -239,15 +218,13 @@ mod tests {
     async fn jobs_of_one_account_share_its_budget_and_other_accounts_do_not() {
         let mut sandbox = Sandbox::new(SandboxConfig::default());
         let store = memory().await;
-        let budgets = InFlight::default();
         // Amazon Ads: 5 at once, one more per second, per account.
         let mut taken = 0;
         let mut deferred_until = None;
         for _ in 0..6 {
             let mut job = job(Provider::AmazonAds, &sandbox, 1_000);
             let request = budgeted(&mut sandbox, &mut job, 1_000);
-            match budgets
-                .try_take(&store, "seller-1", &job, Millis(1_000))
+            match try_take(&store, "seller-1", &job, Millis(1_000))
                 .await
                 .unwrap()
             {
@@ -271,8 +248,7 @@ mod tests {
         assert_eq!(deferred_until, Some(Millis(1_000 + RECHECK_MS)));
         let mut other = job(Provider::AmazonAds, &sandbox, 1_000);
         let _ = budgeted(&mut sandbox, &mut other, 1_000);
-        assert!(budgets
-            .try_take(&store, "seller-2", &other, Millis(1_000))
+        assert!(try_take(&store, "seller-2", &other, Millis(1_000))
             .await
             .unwrap()
             .is_ok());
@@ -285,22 +261,16 @@ mod tests {
         let mut sandbox = Sandbox::new(SandboxConfig::default());
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite:{}", dir.path().join("fleet.db").display());
-        // Two processes' worth: two stores on one file, two in-flight views.
+        // Two processes' worth: two stores (two pools) on one file.
         let (one, two) = (
             Store::open(&url).await.unwrap(),
             Store::open(&url).await.unwrap(),
         );
-        let (first, second) = (InFlight::default(), InFlight::default());
         for n in 0..6 {
             let mut job = job(Provider::AmazonAds, &sandbox, 1_000);
             let _ = budgeted(&mut sandbox, &mut job, 1_000);
-            let (store, budgets) = if n % 2 == 0 {
-                (&one, &first)
-            } else {
-                (&two, &second)
-            };
-            let took = budgets
-                .try_take(store, "seller-1", &job, Millis(1_000))
+            let store = if n % 2 == 0 { &one } else { &two };
+            let took = try_take(store, "seller-1", &job, Millis(1_000))
                 .await
                 .unwrap();
             // Amazon Ads: 5 at once per account, whichever worker asks.
@@ -312,11 +282,9 @@ mod tests {
     async fn a_throttle_seen_by_one_job_holds_every_job_of_the_account() {
         let mut sandbox = Sandbox::new(SandboxConfig::default());
         let store = memory().await;
-        let budgets = InFlight::default();
         let mut first = job(Provider::AmazonAds, &sandbox, 1_000);
         let request = budgeted(&mut sandbox, &mut first, 1_000);
-        let taken = budgets
-            .try_take(&store, "seller-1", &first, Millis(1_000))
+        let taken = try_take(&store, "seller-1", &first, Millis(1_000))
             .await
             .unwrap()
             .unwrap();
@@ -334,15 +302,13 @@ mod tests {
             .handle(Millis(1_100), Input::End { id: request.id })
             .unwrap();
         while let Action::Event(_) = first.poll(Millis(1_100)) {}
-        budgets
-            .lessons("seller-1", &first, &taken, Millis(1_100))
+        lessons(&first, &taken, Millis(1_100))
             .share(&store, "seller-1", Millis(1_100))
             .await
             .unwrap();
         let mut second = job(Provider::AmazonAds, &sandbox, 1_100);
         let _ = budgeted(&mut sandbox, &mut second, 1_100);
-        let until = budgets
-            .try_take(&store, "seller-1", &second, Millis(1_100))
+        let until = try_take(&store, "seller-1", &second, Millis(1_100))
             .await
             .unwrap()
             .unwrap_err();
@@ -356,21 +322,18 @@ mod tests {
     async fn a_slot_the_answer_frees_is_free_for_every_job_of_the_account() {
         let mut sandbox = Sandbox::new(SandboxConfig::default());
         let store = memory().await;
-        let budgets = InFlight::default();
         // Lingxing: one request in flight per endpoint; the answer frees it.
         let now = 1_000;
         let mut first = job(Provider::Lingxing, &sandbox, now);
         let request = budgeted(&mut sandbox, &mut first, now);
-        let taken = budgets
-            .try_take(&store, "shop", &first, Millis(now))
+        let taken = try_take(&store, "shop", &first, Millis(now))
             .await
             .unwrap()
             .unwrap();
         let mut second = job(Provider::Lingxing, &sandbox, now);
         let _ = budgeted(&mut sandbox, &mut second, now);
         assert_eq!(
-            budgets
-                .try_take(&store, "shop", &second, Millis(now))
+            try_take(&store, "shop", &second, Millis(now))
                 .await
                 .unwrap()
                 .unwrap_err(),
@@ -380,13 +343,11 @@ mod tests {
         answer(&mut sandbox, &mut first, &request, now + 5);
         // The job judges the answer when polled; then the fleet settles.
         let _ = first.poll(Millis(now + 5));
-        budgets
-            .lessons("shop", &first, &taken, Millis(now + 5))
+        lessons(&first, &taken, Millis(now + 5))
             .share(&store, "shop", Millis(now + 5))
             .await
             .unwrap();
-        assert!(budgets
-            .try_take(&store, "shop", &second, Millis(now + 5))
+        assert!(try_take(&store, "shop", &second, Millis(now + 5))
             .await
             .unwrap()
             .is_ok());

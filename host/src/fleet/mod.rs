@@ -171,7 +171,6 @@ struct Shared {
     store: Store,
     transport: Transport,
     accounts: Arc<dyn Accounts>,
-    in_flight: budgets::InFlight,
     downloads: Arc<Semaphore>,
     config: FleetConfig,
     stats: Mutex<Stats>,
@@ -193,7 +192,7 @@ impl Shared {
         taken: &budgets::Taken,
     ) -> Result<(), StoreError> {
         let now = wall_clock();
-        let lessons = self.in_flight.lessons(account, job, taken, now);
+        let lessons = budgets::lessons(job, taken, now);
         lessons.share(&self.store, account, now).await
     }
 
@@ -239,7 +238,6 @@ impl Fleet {
                 store,
                 transport,
                 accounts,
-                in_flight: budgets::InFlight::default(),
                 downloads: Arc::new(Semaphore::new(config.downloads.max(1))),
                 config,
                 stats: Mutex::new(Stats::default()),
@@ -519,10 +517,7 @@ async fn drive_job(shared: &Shared, claimed: Claimed) -> Result<(), StoreError> 
                     shared.settle(&account, &job, &abandoned.taken).await?;
                 }
                 let now = wall_clock();
-                let taken = shared
-                    .in_flight
-                    .try_take(store, &account, &job, now)
-                    .await?;
+                let taken = budgets::try_take(store, &account, &job, now).await?;
                 let taken = match taken {
                     Ok(taken) => taken,
                     Err(until) => {

@@ -45,6 +45,11 @@ const SQLITE_MIGRATIONS: Migrations = &[
         "accounts",
         include_str!("../../migrations/sqlite/0002_accounts.sql"),
     ),
+    (
+        3,
+        "bucket_in_flight",
+        include_str!("../../migrations/sqlite/0003_bucket_in_flight.sql"),
+    ),
 ];
 
 /// PostgreSQL's migrations (its integers are 64-bit `BIGINT`s; the
@@ -59,6 +64,11 @@ const POSTGRES_MIGRATIONS: Migrations = &[
         2,
         "accounts",
         include_str!("../../migrations/postgres/0002_accounts.sql"),
+    ),
+    (
+        3,
+        "bucket_in_flight",
+        include_str!("../../migrations/postgres/0003_bucket_in_flight.sql"),
     ),
 ];
 
@@ -148,8 +158,12 @@ macro_rules! claim {
     };
 }
 
-const SELECT_BUCKET: &str =
-    "SELECT bucket FROM buckets WHERE provider = $1 AND account = $2 AND name = $3";
+/// Reads a shared bucket: `$1` provider, `$2` account, `$3` name.
+macro_rules! select_bucket {
+    () => {
+        "SELECT bucket, in_flight FROM buckets WHERE provider = $1 AND account = $2 AND name = $3"
+    };
+}
 
 const SQLITE: Dialect = Dialect {
     // One statement: SQLite runs it under its one write lock, so two
@@ -157,7 +171,7 @@ const SQLITE: Dialect = Dialect {
     claim: claim!(due_jobs!()),
     next_due: "SELECT MIN(MAX(wake_at, lease_until)) AS due FROM jobs WHERE state = 'pending'",
     // The write lock is the database's, taken by `BEGIN IMMEDIATE`.
-    lock_bucket: SELECT_BUCKET,
+    lock_bucket: select_bucket!(),
     // Take the write lock first: a deferred transaction that read and then
     // writes fails with SQLITE_BUSY instead of waiting.
     begin_write: "BEGIN IMMEDIATE",
@@ -168,10 +182,7 @@ const POSTGRES: Dialect = Dialect {
     // for: claims run in parallel and never return one job twice.
     claim: claim!(concat!(due_jobs!(), " FOR UPDATE SKIP LOCKED")),
     next_due: "SELECT MIN(GREATEST(wake_at, lease_until)) AS due FROM jobs WHERE state = 'pending'",
-    lock_bucket: concat!(
-        "SELECT bucket FROM buckets WHERE provider = $1 AND account = $2 AND name = $3",
-        " FOR UPDATE"
-    ),
+    lock_bucket: concat!(select_bucket!(), " FOR UPDATE"),
     begin_write: "BEGIN",
 };
 
@@ -282,6 +293,16 @@ fn ms(at: Millis) -> i64 {
 
 fn json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|error| StoreError(format!("cannot encode: {error}")))
+}
+
+/// A shared bucket as the store holds it.
+#[derive(Debug, Clone)]
+pub(crate) struct SharedBucket {
+    /// The account's bucket.
+    pub(crate) bucket: TokenBucket,
+    /// Requests out, in every worker, that took its last token and whose
+    /// answers may give it back.
+    pub(crate) in_flight: i64,
 }
 
 /// A claimed row as read, before decoding.
@@ -654,7 +675,7 @@ impl Store {
         account: &str,
         own: &[TokenBucket],
         now: Millis,
-        apply: impl FnOnce(&mut [TokenBucket]) -> (R, bool) + Send,
+        apply: impl FnOnce(&mut [SharedBucket]) -> (R, bool) + Send,
     ) -> Result<R, StoreError> {
         let mut order: Vec<&TokenBucket> = own.iter().collect();
         order.sort_by(|a, b| a.name().cmp(b.name()));
@@ -672,7 +693,7 @@ impl Store {
         let dialect = self.dialect();
         on_pool!(self, |pool| {
             let mut transaction = pool.begin_with(dialect.begin_write).await?;
-            let mut current: HashMap<&str, TokenBucket> = HashMap::with_capacity(fresh.len());
+            let mut current: HashMap<&str, SharedBucket> = HashMap::with_capacity(fresh.len());
             for (name, full_json, full) in &fresh {
                 sqlx::query(
                     "INSERT INTO buckets (provider, account, name, bucket) VALUES ($1, $2, $3, $4) \
@@ -684,30 +705,32 @@ impl Store {
                 .bind(full_json)
                 .execute(&mut *transaction)
                 .await?;
-                let saved: String = sqlx::query(dialect.lock_bucket)
+                let row = sqlx::query(dialect.lock_bucket)
                     .bind(provider.as_str())
                     .bind(account)
                     .bind(*name)
                     .fetch_one(&mut *transaction)
-                    .await?
-                    .try_get("bucket")?;
+                    .await?;
+                let saved: String = row.try_get("bucket")?;
                 // A bucket that no longer decodes (an edited row) starts
                 // full again, as the job's own bucket would.
                 let bucket = serde_json::from_str(&saved).unwrap_or_else(|_| full.clone());
-                current.insert(*name, bucket);
+                let in_flight = row.try_get("in_flight")?;
+                current.insert(*name, SharedBucket { bucket, in_flight });
             }
-            let mut buckets: Vec<TokenBucket> = own
+            let mut buckets: Vec<SharedBucket> = own
                 .iter()
                 .filter_map(|bucket| current.get(bucket.name()).cloned())
                 .collect();
             let (answer, changed) = apply(&mut buckets);
             if changed {
-                for bucket in &buckets {
+                for SharedBucket { bucket, in_flight } in &buckets {
                     sqlx::query(
-                        "UPDATE buckets SET bucket = $1 WHERE provider = $2 AND account = $3 \
-                         AND name = $4",
+                        "UPDATE buckets SET bucket = $1, in_flight = $2 WHERE provider = $3 \
+                         AND account = $4 AND name = $5",
                     )
                     .bind(json(bucket)?)
+                    .bind(in_flight)
                     .bind(provider.as_str())
                     .bind(account)
                     .bind(bucket.name())
