@@ -28,8 +28,6 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use sqlx::Row;
 
-use super::plan::Account;
-
 /// One backend's migrations: (version, name, SQL).
 type Migrations = &'static [(i64, &'static str, &'static str)];
 
@@ -202,6 +200,20 @@ macro_rules! on_pool {
             Backend::Postgres($pool) => $body,
         }
     };
+}
+
+/// One account of a provider, as a plan names it and the store keeps it
+/// (so a worker without the plan finds it).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Account {
+    /// Its name (unique in the plan): keys, budgets and credentials go by it.
+    pub name: String,
+    /// The provider's stable name (`amazon-ads`, `yandex-market`…).
+    pub provider: String,
+    /// Where its credentials are: `env:VAR`, `file:PATH` or `sim` — a
+    /// reference, never a credential.
+    pub credentials: String,
 }
 
 /// A job to plan: its stable key (the same plan gives the same keys, so
