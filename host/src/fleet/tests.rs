@@ -295,7 +295,11 @@ async fn two_workers_on_postgres_hold_every_quota_together() {
 pub(crate) async fn postgres_url(test: &str) -> Option<String> {
     use sqlx::Connection as _;
     let Ok(base) = std::env::var("REPORTFLOW_TEST_POSTGRES") else {
-        eprintln!(
+        use std::io::Write as _;
+        // Past the test harness's capture (it hides `eprintln!` of a
+        // passing test): a skipped test must be seen.
+        let _ = writeln!(
+            std::io::stderr(),
             "SKIPPED {test}: REPORTFLOW_TEST_POSTGRES is not set (scripts/test.sh starts PostgreSQL and sets it)"
         );
         return None;
