@@ -11,9 +11,10 @@
 //! - **One budget per (provider, account, quota).** Before a request goes
 //!   out, the worker takes a token from the account's shared bucket, in
 //!   the store (sized by the job's own bucket: the quota tables live in the
-//!   providers), so the quota holds across every worker of the store. No token: the job gets `Input::Deferred` until the
-//!   bucket's ready time and asks again then — no attempt spent. A throttle
-//!   or quota header one job sees holds every job of the account.
+//!   providers), so the quota holds across every worker of the store. No
+//!   token: the job gets `Input::Deferred` until the bucket's ready time
+//!   and asks again then — no attempt spent. A throttle or quota header one
+//!   job sees holds every job of the account.
 //! - **Creates are never doubled.** The snapshot is saved before every
 //!   request, so a worker that dies with a create in flight leaves the
 //!   create on record; the job's lease expires, another worker claims it and
