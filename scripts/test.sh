@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every check of the project, from a fresh machine: installs what it needs
 # (wasm32 target, wasm-bindgen CLI at the pinned version, npm packages,
-# Debian's chromium), then runs formatting, lints, the core without its
+# Debian's chromium and postgresql), then runs formatting, lints, the core without its
 # simulators, docs, all Rust tests, a short run of every fuzz target (or its
 # property-based stand-in without nightly), the wasm build of core, and the
 # Node, packaging and Chromium tests.
@@ -26,6 +26,13 @@ RUSTDOCFLAGS=-Dwarnings cargo doc -p reportflow -p reportflow-host --no-default-
 
 step "cargo doc (warnings denied)"
 RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps
+
+# The fleet's PostgreSQL tests (the store contract, three worker processes
+# with one killed) need a server: installed from Debian's packages when
+# missing, started, and named by REPORTFLOW_TEST_POSTGRES for `cargo test`.
+step "PostgreSQL for the fleet tests"
+# shellcheck source=scripts/postgres.sh
+source scripts/postgres.sh
 
 # The core's tests run with `sim`: core/Cargo.toml's self dev-dependency turns
 # it on, and core/src/lib.rs refuses to build tests without it.

@@ -1,6 +1,8 @@
 //! `reportflow fleet`: run a plan of many report jobs from a durable store
-//! (SQLite by default), and show the store's jobs.
+//! (SQLite by default, PostgreSQL for workers on many machines), join a
+//! running fleet as a worker, and show the store's jobs.
 
+use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,7 +13,7 @@ use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use reportflow::providers::Provider;
 use reportflow::{Credentials, JobConfig};
-use reportflow_host::fleet::plan::{self, Plan};
+use reportflow_host::fleet::plan::{self, Account, Plan};
 use reportflow_host::fleet::{Accounts, Finished, Fleet, FleetConfig, FleetEvent, JobRow, Store};
 use reportflow_host::nonblocking::Transport;
 use reportflow_host::signer::{RsaSigner, Signer};
@@ -32,6 +34,11 @@ enum FleetCommand {
     /// are kept as they are) and run them until every one has ended (or,
     /// with --follow, forever). Prints the manifest at the end.
     Run(RunArgs),
+    /// Join a running fleet (a PostgreSQL store shared by machines): claim
+    /// due jobs until none is left (or, with --follow, forever). Accounts'
+    /// credentials are found as the plan says (env:VAR, file:PATH) on this
+    /// machine; the store holds only those references.
+    Worker(WorkArgs),
     /// Print the store's jobs: key, provider, state, attempts, report id,
     /// rows, file.
     Status(StoreArgs),
@@ -39,7 +46,9 @@ enum FleetCommand {
 
 #[derive(Debug, Args)]
 struct StoreArgs {
-    /// The store: sqlite:FILE (created when missing).
+    /// The store: sqlite:FILE (created when missing; one machine) or
+    /// postgres://USER@HOST[:PORT]/DATABASE (workers on many machines; the
+    /// password from PGPASSWORD or ~/.pgpass, or in the URL).
     #[arg(long, default_value = "sqlite:reportflow.db", value_name = "URL")]
     store: String,
 }
@@ -49,6 +58,12 @@ struct RunArgs {
     /// The plan: accounts and the reports to fetch for them (see
     /// examples/fleet/sample.toml).
     plan: PathBuf,
+    #[command(flatten)]
+    work: WorkArgs,
+}
+
+#[derive(Debug, Args)]
+struct WorkArgs {
     #[command(flatten)]
     store: StoreArgs,
     /// Jobs run at once by this process.
@@ -72,6 +87,11 @@ struct RunArgs {
     /// is not a terminal).
     #[arg(long)]
     json: bool,
+    /// How long a claimed job stays this worker's without a renewal
+    /// (renewed every third of it): a worker that dies loses its jobs to
+    /// the others after this.
+    #[arg(long, default_value_t = 30_000, value_name = "MS")]
+    lease_ms: u64,
 }
 
 pub(crate) fn run(args: FleetArgs, quiet: bool) -> ExitCode {
@@ -88,6 +108,10 @@ pub(crate) fn run(args: FleetArgs, quiet: bool) -> ExitCode {
     let outcome = runtime.block_on(async {
         match args.command {
             FleetCommand::Run(args) => run_plan(args, quiet).await,
+            FleetCommand::Worker(args) => {
+                let store = open(&args.store).await?;
+                work(args, store, None, quiet).await
+            }
             FleetCommand::Status(args) => status(&args).await,
         }
     });
@@ -108,14 +132,15 @@ async fn open(store: &StoreArgs) -> Result<Store, Failure> {
         .map_err(|error| (EXIT_LOCAL_IO, error.to_string()))
 }
 
-/// The plan's accounts: endpoints (a simulator's with --base-url) and
-/// credentials by reference, resolved each time a job is claimed.
-struct PlanAccounts {
-    plan: Plan,
+/// The accounts the store names: endpoints (a simulator's with
+/// --base-url) and credentials by reference, resolved each time a job is
+/// claimed.
+struct StoreAccounts {
+    accounts: HashMap<String, Account>,
     base_url: Option<String>,
 }
 
-impl Accounts for PlanAccounts {
+impl Accounts for StoreAccounts {
     fn job_config(&self, _account: &str, provider: Provider) -> Result<JobConfig, String> {
         let mut config = JobConfig::default();
         if let Some(url) = &self.base_url {
@@ -127,10 +152,9 @@ impl Accounts for PlanAccounts {
     }
 
     fn credentials(&self, account: &str, provider: Provider) -> Result<Credentials, String> {
-        let found = self
-            .plan
-            .account(account)
-            .ok_or_else(|| format!("account {account} is not in the plan"))?;
+        let found = self.accounts.get(account).ok_or_else(|| {
+            format!("account {account} is not in the store: it came with a plan submitted after this worker started; restart the worker")
+        })?;
         if found.credentials == "sim" {
             if self.base_url.is_none() {
                 return Err(format!(
@@ -154,11 +178,26 @@ async fn run_plan(args: RunArgs, quiet: bool) -> Result<ExitCode, Failure> {
     let jobs = plan
         .jobs(wall_clock())
         .map_err(|error| (EXIT_USAGE, error.to_string()))?;
-    let store = open(&args.store).await?;
+    let store = open(&args.work.store).await?;
+    store
+        .save_accounts(&plan.accounts)
+        .await
+        .map_err(|error| (EXIT_LOCAL_IO, error.to_string()))?;
     let added = store
         .submit(&jobs, wall_clock())
         .await
         .map_err(|error| (EXIT_LOCAL_IO, error.to_string()))?;
+    work(args.work, store, Some((jobs.len() as u64, added)), quiet).await
+}
+
+/// Runs the store's due jobs as one worker (`fleet run` after planning;
+/// `fleet worker`): `planned` is (jobs in the plan, new in the store).
+async fn work(
+    args: WorkArgs,
+    store: Store,
+    planned: Option<(u64, u64)>,
+    quiet: bool,
+) -> Result<ExitCode, Failure> {
     let json = args.json || !std::io::stderr().is_terminal();
     let base_url = args
         .base_url
@@ -173,8 +212,20 @@ async fn run_plan(args: RunArgs, quiet: bool) -> Result<ExitCode, Failure> {
     let mut config = FleetConfig::new(format!("{}-{}", hostname(), std::process::id()), &args.out);
     config.workers = args.workers.max(1);
     config.downloads = args.downloads.max(1);
-    let accounts = Arc::new(PlanAccounts { plan, base_url });
-    let total = jobs.len() as u64;
+    config.lease_ms = args.lease_ms.max(1_000);
+    let accounts = store
+        .accounts()
+        .await
+        .map_err(|error| (EXIT_LOCAL_IO, error.to_string()))?
+        .into_iter()
+        .map(|account| (account.name.clone(), account))
+        .collect();
+    let accounts = Arc::new(StoreAccounts { accounts, base_url });
+    let before = store
+        .jobs()
+        .await
+        .map_err(|e| (EXIT_LOCAL_IO, e.to_string()))?;
+    let total = before.len() as u64;
     let bar = if json || quiet {
         ProgressBar::hidden()
     } else {
@@ -187,8 +238,8 @@ async fn run_plan(args: RunArgs, quiet: bool) -> Result<ExitCode, Failure> {
         bar.enable_steady_tick(Duration::from_millis(200));
         bar
     };
-    if json {
-        print_line(&serde_json::json!({"event": "planned", "jobs": total, "new": added}));
+    if let (true, Some((jobs, added))) = (json, planned) {
+        print_line(&serde_json::json!({"event": "planned", "jobs": jobs, "new": added}));
     }
     let view = bar.clone();
     let fleet = Fleet::new(store.clone(), transport, accounts, config)
@@ -202,12 +253,7 @@ async fn run_plan(args: RunArgs, quiet: bool) -> Result<ExitCode, Failure> {
                 view.inc(1);
             }
         });
-    let done_before = count(
-        &store
-            .jobs()
-            .await
-            .map_err(|e| (EXIT_LOCAL_IO, e.to_string()))?,
-    );
+    let done_before = count(&before);
     bar.set_position(done_before.0 + done_before.1);
     let stats = fleet
         .run(args.follow)
@@ -331,9 +377,11 @@ fn print_line(value: &serde_json::Value) {
     println!("{value}");
 }
 
-/// Writes `text` to a temporary name beside `path` and renames it.
+/// Writes `text` to a temporary name beside `path` and renames it (the
+/// name is this process's: workers sharing the directory each write the
+/// whole manifest from the store, and the last rename wins).
 fn write_atomically(path: &std::path::Path, text: &str) -> Result<(), String> {
-    let temporary = path.with_extension("jsonl.part");
+    let temporary = path.with_extension(format!("jsonl.{}.part", std::process::id()));
     std::fs::write(&temporary, text)
         .and_then(|()| std::fs::rename(&temporary, path))
         .map_err(|error| format!("cannot write {}: {error}", path.display()))

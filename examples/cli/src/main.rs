@@ -73,8 +73,8 @@ enum Command {
     /// signed as `fetch amazon-pay` signs).
     AmazonPay(amazon_pay::AmazonPayArgs),
     /// Run many report jobs from a plan under rate budgets shared per
-    /// account, durable in a store (SQLite by default): `fleet run
-    /// PLAN.toml`, `fleet status`.
+    /// account, durable in a store (SQLite by default, PostgreSQL across
+    /// machines): `fleet run PLAN.toml`, `fleet worker`, `fleet status`.
     Fleet(fleet::FleetArgs),
 }
 

@@ -7,11 +7,19 @@
 //! may cover several operations (Amazon Ads' create, status and link calls
 //! draw from one budget); keying by the quota, not by each request's
 //! `endpoint`, keeps the account's total within it.
-
-use std::collections::HashMap;
+//!
+//! **The buckets live in the store**, and every token is taken in a store
+//! transaction holding the bucket's row (`Store::with_buckets`): workers
+//! in other processes and on other machines draw from the same bucket, so
+//! a quota holds across the whole fleet. What an answer teaches (a
+//! throttle, a freed slot) is decided from the job's own buckets first;
+//! only a lesson to share (or a request that took a bucket's last token,
+//! counted out) costs a second transaction.
 
 use reportflow::rate::TokenBucket;
 use reportflow::{Millis, Provider, ReportJob};
+
+use super::store::{SharedBucket, Store, StoreError};
 
 /// What a job's request took from the shared budgets, to settle when its
 /// answer is in.
@@ -19,145 +27,161 @@ use reportflow::{Millis, Provider, ReportJob};
 pub(crate) struct Taken {
     /// The job's own buckets right after the job took its token.
     own: Vec<TokenBucket>,
+    /// Per bucket of `own`: the request took the shared bucket's last
+    /// token, and is counted in its `in_flight` until its answer.
+    counted: Vec<bool>,
     /// When the request went out.
     at: Millis,
 }
 
-/// The shared buckets of every account the fleet runs.
-#[derive(Debug, Default)]
-pub struct SharedBudgets {
-    buckets: HashMap<Key, TokenBucket>,
-    /// Requests out whose answer may give their token back (a bucket that
-    /// counts requests in flight, as Lingxing's): a job deferred by such a
-    /// bucket looks again soon instead of waiting out the whole refill.
-    in_flight: HashMap<Key, u32>,
-    dirty: bool,
+/// What one answer taught about a shared bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lesson {
+    /// Nothing to teach (the answer is only counted out).
+    Nothing,
+    /// Nothing is left until then (a throttle, a quota header).
+    HoldUntil(Millis),
+    /// The answer gave the token back (a slot that frees with the answer).
+    GiveBack,
 }
 
-type Key = (Provider, String, String);
+/// What answers taught, to share with every job of the account.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Lessons {
+    provider: Option<Provider>,
+    buckets: Vec<TokenBucket>,
+    /// Per bucket: the lesson, and whether the request is counted out.
+    lessons: Vec<(Lesson, bool)>,
+}
 
-/// How soon a job deferred by a bucket with requests in flight looks
-/// again: their answers usually take milliseconds.
+/// How soon a job deferred by a bucket with requests in flight (in any
+/// worker) looks again: their answers usually take milliseconds, and may
+/// give the token back.
 const RECHECK_MS: u64 = 200;
 
-fn key(provider: Provider, account: &str, bucket: &TokenBucket) -> Key {
-    (provider, account.to_owned(), bucket.name().to_owned())
+/// Takes a token from every shared bucket the job's request in flight
+/// draws from, or none: `Err` with the instant all of them will have one
+/// (the job is deferred until then; sooner when an empty bucket has
+/// requests out whose answers may free it).
+pub(crate) async fn try_take(
+    store: &Store,
+    account: &str,
+    job: &ReportJob,
+    now: Millis,
+) -> Result<Result<Taken, Millis>, StoreError> {
+    let provider = job.provider();
+    let own = job.budgets_in_flight();
+    if own.is_empty() {
+        return Ok(Ok(Taken {
+            own,
+            counted: Vec::new(),
+            at: now,
+        }));
+    }
+    let took = store
+        .with_buckets(provider, account, &own, now, |shared| {
+            let mut ready = now;
+            let mut answers_pending = false;
+            for SharedBucket { bucket, in_flight } in shared.iter_mut() {
+                let bucket_ready = bucket.ready_at(now);
+                if bucket_ready > now {
+                    ready = ready.max(bucket_ready);
+                    answers_pending |= *in_flight > 0;
+                }
+            }
+            if ready > now {
+                let recheck = if answers_pending {
+                    ready.min(now.saturating_add(RECHECK_MS))
+                } else {
+                    ready
+                };
+                return (Err(recheck), false);
+            }
+            let mut counted = Vec::with_capacity(shared.len());
+            for SharedBucket { bucket, in_flight } in shared.iter_mut() {
+                // Cannot fail: every bucket was ready at `now` above.
+                let _ = bucket.try_take(now);
+                let last = bucket.ready_at(now) > now;
+                *in_flight += i64::from(last);
+                counted.push(last);
+            }
+            (Ok(counted), true)
+        })
+        .await?;
+    Ok(took.map(|counted| Taken {
+        own,
+        counted,
+        at: now,
+    }))
 }
 
-impl SharedBudgets {
-    /// Budgets as a store saved them.
-    pub fn from_saved(saved: Vec<(Provider, String, TokenBucket)>) -> Self {
-        let buckets = saved
-            .into_iter()
-            .map(|(provider, account, bucket)| {
-                ((provider, account, bucket.name().to_owned()), bucket)
-            })
-            .collect();
-        Self {
-            buckets,
-            in_flight: HashMap::new(),
-            dirty: false,
+/// What the answer to a request taught the job, to share: the provider
+/// throttled it or said in a quota header that nothing is left (the job's
+/// own bucket is empty for longer than the shared one: every job of the
+/// account waits as long), or the answer gave the job's token back (a
+/// capacity-1 bucket whose slot frees with the answer: the shared one
+/// frees too); and the request is no longer out.
+pub(crate) fn lessons(job: &ReportJob, taken: &Taken, now: Millis) -> Lessons {
+    let provider = job.provider();
+    let mut lessons = Lessons::default();
+    for (index, before) in taken.own.iter().enumerate() {
+        let counted = taken.counted.get(index).copied().unwrap_or(false);
+        let lesson = match job.rate_budget(before.name()) {
+            Some(after) => {
+                let own_ready = after.clone().ready_at(now);
+                let ready_when_taken = before.clone().ready_at(taken.at);
+                if own_ready > now {
+                    Lesson::HoldUntil(own_ready)
+                } else if ready_when_taken > now {
+                    Lesson::GiveBack
+                } else {
+                    Lesson::Nothing
+                }
+            }
+            None => Lesson::Nothing,
+        };
+        if lesson == Lesson::Nothing && !counted {
+            continue;
         }
+        lessons.provider = Some(provider);
+        lessons.buckets.push(before.clone());
+        lessons.lessons.push((lesson, counted));
     }
+    lessons
+}
 
-    /// The buckets changed since the last call, for the store (all of them:
-    /// few per account).
-    pub fn take_dirty(&mut self) -> Option<Vec<(Provider, String, TokenBucket)>> {
-        if !std::mem::take(&mut self.dirty) {
-            return None;
-        }
-        Some(
-            self.buckets
-                .iter()
-                .map(|((provider, account, _), bucket)| {
-                    (*provider, account.clone(), bucket.clone())
-                })
-                .collect(),
-        )
-    }
-
-    fn shared(
-        &mut self,
+impl Lessons {
+    /// Applies the lessons to the account's shared buckets in one store
+    /// transaction (nothing to do, the common case, costs nothing).
+    pub(crate) async fn share(
+        self,
+        store: &Store,
         account: &str,
-        provider: Provider,
-        own: &TokenBucket,
         now: Millis,
-    ) -> &mut TokenBucket {
-        self.buckets
-            .entry(key(provider, account, own))
-            .or_insert_with(|| {
-                TokenBucket::new(own.name(), own.capacity(), own.refill_every_ms(), now)
+    ) -> Result<(), StoreError> {
+        let Some(provider) = self.provider else {
+            return Ok(());
+        };
+        let lessons = self.lessons;
+        store
+            .with_buckets(provider, account, &self.buckets, now, move |shared| {
+                for (SharedBucket { bucket, in_flight }, (lesson, counted)) in
+                    shared.iter_mut().zip(lessons)
+                {
+                    if counted {
+                        *in_flight = in_flight.saturating_sub(1).max(0);
+                    }
+                    match lesson {
+                        Lesson::HoldUntil(until) if until > bucket.ready_at(now) => {
+                            bucket.exhaust_until(now, until);
+                        }
+                        Lesson::GiveBack => bucket.give_back(now),
+                        Lesson::HoldUntil(_) | Lesson::Nothing => {}
+                    }
+                }
+                ((), true)
             })
-    }
-
-    /// Takes a token from every shared bucket the job's request in flight
-    /// draws from, or none: `Err` with the instant all of them will have
-    /// one (the job is deferred until then).
-    pub(crate) fn try_take(
-        &mut self,
-        account: &str,
-        job: &ReportJob,
-        now: Millis,
-    ) -> Result<Taken, Millis> {
-        let provider = job.provider();
-        let own = job.budgets_in_flight();
-        let mut ready = now;
-        let mut answers_pending = false;
-        for bucket in &own {
-            let bucket_ready = self.shared(account, provider, bucket, now).ready_at(now);
-            if bucket_ready > now {
-                ready = ready.max(bucket_ready);
-                answers_pending |= self
-                    .in_flight
-                    .get(&key(provider, account, bucket))
-                    .is_some_and(|count| *count > 0);
-            }
-        }
-        if ready > now {
-            return Err(if answers_pending {
-                ready.min(now.saturating_add(RECHECK_MS))
-            } else {
-                ready
-            });
-        }
-        for bucket in &own {
-            // Cannot fail: every bucket was ready at `now` above.
-            let _ = self.shared(account, provider, bucket, now).try_take(now);
-            *self
-                .in_flight
-                .entry(key(provider, account, bucket))
-                .or_default() += 1;
-        }
-        self.dirty |= !own.is_empty();
-        Ok(Taken { own, at: now })
-    }
-
-    /// Shares what the answer to a request taught the job: the provider
-    /// throttled it or said in a quota header that nothing is left (the
-    /// job's own bucket is empty for longer than the shared one: every job
-    /// of the account waits as long), or the answer gave the job's token
-    /// back (a capacity-1 bucket whose slot frees with the answer: the
-    /// shared one frees too).
-    pub(crate) fn settle(&mut self, account: &str, job: &ReportJob, taken: &Taken, now: Millis) {
-        let provider = job.provider();
-        for before in &taken.own {
-            if let Some(count) = self.in_flight.get_mut(&key(provider, account, before)) {
-                *count = count.saturating_sub(1);
-            }
-            let Some(after) = job.rate_budget(before.name()) else {
-                continue;
-            };
-            let own_ready = after.clone().ready_at(now);
-            let ready_when_taken = before.clone().ready_at(taken.at);
-            let shared = self.shared(account, provider, before, now);
-            if own_ready > shared.ready_at(now) {
-                shared.exhaust_until(now, own_ready);
-                self.dirty = true;
-            } else if ready_when_taken > now && own_ready <= now {
-                shared.give_back(now);
-                self.dirty = true;
-            }
-        }
+            .await
     }
 }
 
@@ -186,17 +210,24 @@ mod tests {
         panic!("no request")
     }
 
-    #[test]
-    fn jobs_of_one_account_share_its_budget_and_other_accounts_do_not() {
+    async fn memory() -> Store {
+        Store::open("sqlite::memory:").await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn jobs_of_one_account_share_its_budget_and_other_accounts_do_not() {
         let mut sandbox = Sandbox::new(SandboxConfig::default());
-        let mut budgets = SharedBudgets::default();
+        let store = memory().await;
         // Amazon Ads: 5 at once, one more per second, per account.
         let mut taken = 0;
         let mut deferred_until = None;
         for _ in 0..6 {
             let mut job = job(Provider::AmazonAds, &sandbox, 1_000);
             let request = budgeted(&mut sandbox, &mut job, 1_000);
-            match budgets.try_take("seller-1", &job, Millis(1_000)) {
+            match try_take(&store, "seller-1", &job, Millis(1_000))
+                .await
+                .unwrap()
+            {
                 Ok(_) => taken += 1,
                 Err(until) => {
                     deferred_until = Some(until);
@@ -217,18 +248,46 @@ mod tests {
         assert_eq!(deferred_until, Some(Millis(1_000 + RECHECK_MS)));
         let mut other = job(Provider::AmazonAds, &sandbox, 1_000);
         let _ = budgeted(&mut sandbox, &mut other, 1_000);
-        assert!(budgets.try_take("seller-2", &other, Millis(1_000)).is_ok());
-        assert!(budgets.take_dirty().is_some_and(|saved| saved.len() == 2));
-        assert!(budgets.take_dirty().is_none(), "nothing changed since");
+        assert!(try_take(&store, "seller-2", &other, Millis(1_000))
+            .await
+            .unwrap()
+            .is_ok());
+        let saved = store.buckets().await.unwrap();
+        assert_eq!(saved.len(), 2, "one bucket per account, in the store");
     }
 
-    #[test]
-    fn a_throttle_seen_by_one_job_holds_every_job_of_the_account() {
+    #[tokio::test]
+    async fn workers_of_one_store_draw_from_one_bucket() {
         let mut sandbox = Sandbox::new(SandboxConfig::default());
-        let mut budgets = SharedBudgets::default();
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("fleet.db").display());
+        // Two processes' worth: two stores (two pools) on one file.
+        let (one, two) = (
+            Store::open(&url).await.unwrap(),
+            Store::open(&url).await.unwrap(),
+        );
+        for n in 0..6 {
+            let mut job = job(Provider::AmazonAds, &sandbox, 1_000);
+            let _ = budgeted(&mut sandbox, &mut job, 1_000);
+            let store = if n % 2 == 0 { &one } else { &two };
+            let took = try_take(store, "seller-1", &job, Millis(1_000))
+                .await
+                .unwrap();
+            // Amazon Ads: 5 at once per account, whichever worker asks.
+            assert_eq!(took.is_ok(), n < 5, "request {n}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_throttle_seen_by_one_job_holds_every_job_of_the_account() {
+        let mut sandbox = Sandbox::new(SandboxConfig::default());
+        let store = memory().await;
         let mut first = job(Provider::AmazonAds, &sandbox, 1_000);
         let request = budgeted(&mut sandbox, &mut first, 1_000);
-        let taken = budgets.try_take("seller-1", &first, Millis(1_000)).unwrap();
+        let taken = try_take(&store, "seller-1", &first, Millis(1_000))
+            .await
+            .unwrap()
+            .unwrap();
         first
             .handle(
                 Millis(1_100),
@@ -243,11 +302,15 @@ mod tests {
             .handle(Millis(1_100), Input::End { id: request.id })
             .unwrap();
         while let Action::Event(_) = first.poll(Millis(1_100)) {}
-        budgets.settle("seller-1", &first, &taken, Millis(1_100));
+        lessons(&first, &taken, Millis(1_100))
+            .share(&store, "seller-1", Millis(1_100))
+            .await
+            .unwrap();
         let mut second = job(Provider::AmazonAds, &sandbox, 1_100);
         let _ = budgeted(&mut sandbox, &mut second, 1_100);
-        let until = budgets
-            .try_take("seller-1", &second, Millis(1_100))
+        let until = try_take(&store, "seller-1", &second, Millis(1_100))
+            .await
+            .unwrap()
             .unwrap_err();
         assert!(
             until >= Millis(31_100),
@@ -255,27 +318,39 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_slot_the_answer_frees_is_free_for_every_job_of_the_account() {
+    #[tokio::test]
+    async fn a_slot_the_answer_frees_is_free_for_every_job_of_the_account() {
         let mut sandbox = Sandbox::new(SandboxConfig::default());
-        let mut budgets = SharedBudgets::default();
+        let store = memory().await;
         // Lingxing: one request in flight per endpoint; the answer frees it.
         let now = 1_000;
         let mut first = job(Provider::Lingxing, &sandbox, now);
         let request = budgeted(&mut sandbox, &mut first, now);
-        let taken = budgets.try_take("shop", &first, Millis(now)).unwrap();
+        let taken = try_take(&store, "shop", &first, Millis(now))
+            .await
+            .unwrap()
+            .unwrap();
         let mut second = job(Provider::Lingxing, &sandbox, now);
         let _ = budgeted(&mut sandbox, &mut second, now);
         assert_eq!(
-            budgets.try_take("shop", &second, Millis(now)).unwrap_err(),
+            try_take(&store, "shop", &second, Millis(now))
+                .await
+                .unwrap()
+                .unwrap_err(),
             Millis(now + RECHECK_MS),
             "the slot is taken, and its answer will free it: look again soon"
         );
         answer(&mut sandbox, &mut first, &request, now + 5);
         // The job judges the answer when polled; then the fleet settles.
         let _ = first.poll(Millis(now + 5));
-        budgets.settle("shop", &first, &taken, Millis(now + 5));
-        assert!(budgets.try_take("shop", &second, Millis(now + 5)).is_ok());
+        lessons(&first, &taken, Millis(now + 5))
+            .share(&store, "shop", Millis(now + 5))
+            .await
+            .unwrap();
+        assert!(try_take(&store, "shop", &second, Millis(now + 5))
+            .await
+            .unwrap()
+            .is_ok());
     }
 
     /// The job's first request that draws on a rate budget (earlier

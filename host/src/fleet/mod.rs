@@ -9,11 +9,12 @@
 //!   wake-up time go to the store and the task ends. Ten thousand waiting
 //!   jobs are ten thousand rows.
 //! - **One budget per (provider, account, quota).** Before a request goes
-//!   out, the worker takes a token from the account's shared bucket
-//!   ([`SharedBudgets`], sized by the job's own bucket: the quota tables live
-//!   in the providers). No token: the job gets `Input::Deferred` until the
-//!   bucket's ready time and asks again then — no attempt spent. A throttle
-//!   or quota header one job sees holds every job of the account.
+//!   out, the worker takes a token from the account's shared bucket, in
+//!   the store (sized by the job's own bucket: the quota tables live in the
+//!   providers), so the quota holds across every worker of the store. No
+//!   token: the job gets `Input::Deferred` until the bucket's ready time
+//!   and asks again then — no attempt spent. A throttle or quota header one
+//!   job sees holds every job of the account.
 //! - **Creates are never doubled.** The snapshot is saved before every
 //!   request, so a worker that dies with a create in flight leaves the
 //!   create on record; the job's lease expires, another worker claims it and
@@ -21,8 +22,9 @@
 //!   `report_may_exist`) as for any restored job.
 //! - **Bounded downloads**: at most [`FleetConfig::downloads`] report bodies
 //!   stream at once.
-//! - **Outputs** are written to `KEY.part` in [`FleetConfig::out_dir`] and
-//!   renamed to `KEY.report` on `Done` (a `DataReset` truncates the file).
+//! - **Outputs** are written to `KEY.WORKER.part` in [`FleetConfig::out_dir`]
+//!   and renamed to `KEY.report` on `Done` (a `DataReset` truncates the
+//!   file), so workers on several machines may share one directory.
 //!   A report of several parts (a ZIP archive) is written as one file, its
 //!   parts in order.
 
@@ -46,7 +48,6 @@ use reportflow::{
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
-pub use budgets::SharedBudgets;
 pub use store::{Claimed, Finished, JobRow, NewJob, Store, StoreError};
 
 use crate::nonblocking::{classify, response_headers, sleep_until, Transport};
@@ -171,7 +172,6 @@ struct Shared {
     store: Store,
     transport: Transport,
     accounts: Arc<dyn Accounts>,
-    budgets: Mutex<SharedBudgets>,
     downloads: Arc<Semaphore>,
     config: FleetConfig,
     stats: Mutex<Stats>,
@@ -184,8 +184,17 @@ impl Shared {
         f(&mut self.stats.lock().unwrap_or_else(PoisonError::into_inner));
     }
 
-    fn budgets(&self) -> std::sync::MutexGuard<'_, SharedBudgets> {
-        self.budgets.lock().unwrap_or_else(PoisonError::into_inner)
+    /// Shares what `job`'s answer to the request that took `taken` taught
+    /// with every job of the account.
+    async fn settle(
+        &self,
+        account: &str,
+        job: &ReportJob,
+        taken: &budgets::Taken,
+    ) -> Result<(), StoreError> {
+        let now = wall_clock();
+        let lessons = budgets::lessons(job, taken, now);
+        lessons.share(&self.store, account, now).await
     }
 
     fn tell(&self, event: FleetEvent) {
@@ -212,7 +221,7 @@ impl std::fmt::Debug for Fleet {
 const TICK: Duration = Duration::from_millis(50);
 
 impl Fleet {
-    /// A worker over `store`, with the shared buckets the store saved.
+    /// A worker over `store` (whose shared buckets it draws from).
     pub async fn new(
         store: Store,
         transport: Transport,
@@ -225,13 +234,11 @@ impl Fleet {
                 config.out_dir.display()
             ))
         })?;
-        let budgets = SharedBudgets::from_saved(store.buckets().await?);
         Ok(Self {
             shared: Arc::new(Shared {
                 store,
                 transport,
                 accounts,
-                budgets: Mutex::new(budgets),
                 downloads: Arc::new(Semaphore::new(config.downloads.max(1))),
                 config,
                 stats: Mutex::new(Stats::default()),
@@ -286,10 +293,6 @@ impl Fleet {
                     .await?;
                 renewed_at = now;
             }
-            let dirty = shared.budgets().take_dirty();
-            if let Some(buckets) = dirty {
-                shared.store.save_buckets(&buckets).await?;
-            }
             let free = config.workers.max(1).saturating_sub(tasks.len());
             let mut claimed = 0;
             if free > 0 {
@@ -324,10 +327,6 @@ impl Fleet {
                 settle_task(ended)?;
             }
         }
-        let dirty = shared.budgets().take_dirty();
-        if let Some(buckets) = dirty {
-            shared.store.save_buckets(&buckets).await?;
-        }
         Ok(self.stats())
     }
 }
@@ -361,20 +360,25 @@ struct Output {
 }
 
 impl Output {
-    fn new(dir: &Path, key: &str) -> Self {
+    fn new(dir: &Path, key: &str, worker: &str) -> Self {
         // Keys come from plans: keep file names to a portable alphabet.
-        let name: String = key
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
+        let portable = |text: &str| -> String {
+            text.chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect()
+        };
+        let name = portable(key);
         Self {
-            part: dir.join(format!("{name}.part")),
+            // One temporary file per worker: a worker that stalled past its
+            // lease and still writes never mixes its bytes into the file of
+            // the worker that took the job over (workers may share `out`).
+            part: dir.join(format!("{name}.{}.part", portable(worker))),
             done: dir.join(format!("{name}.report")),
             file: None,
             failed: None,
@@ -482,7 +486,7 @@ async fn drive_job(shared: &Shared, claimed: Claimed) -> Result<(), StoreError> 
             return Ok(());
         }
     };
-    let mut output = Output::new(&shared.config.out_dir, &key);
+    let mut output = Output::new(&shared.config.out_dir, &key, worker);
     let mut reading: Option<Reading> = None;
     // What an answered request took, settled once the job has judged the
     // answer (at its next poll: a throttle or a freed slot shows then).
@@ -506,19 +510,15 @@ async fn drive_job(shared: &Shared, claimed: Claimed) -> Result<(), StoreError> 
         };
         let next = run_loop::next(&mut job, awaited, signer.as_deref(), &mut observe);
         if let Some(taken) = unsettled.take() {
-            shared
-                .budgets()
-                .settle(&account, &job, &taken, wall_clock());
+            shared.settle(&account, &job, &taken).await?;
         }
         match next {
             Next::Send(request) => {
                 if let Some(abandoned) = reading.take() {
-                    shared
-                        .budgets()
-                        .settle(&account, &job, &abandoned.taken, wall_clock());
+                    shared.settle(&account, &job, &abandoned.taken).await?;
                 }
                 let now = wall_clock();
-                let taken = shared.budgets().try_take(&account, &job, now);
+                let taken = budgets::try_take(store, &account, &job, now).await?;
                 let taken = match taken {
                     Ok(taken) => taken,
                     Err(until) => {
@@ -595,9 +595,7 @@ async fn drive_job(shared: &Shared, claimed: Claimed) -> Result<(), StoreError> 
             }
             Next::Sleep(until) => {
                 if let Some(abandoned) = reading.take() {
-                    shared
-                        .budgets()
-                        .settle(&account, &job, &abandoned.taken, wall_clock());
+                    shared.settle(&account, &job, &abandoned.taken).await?;
                 }
                 if until.saturating_since(wall_clock()) > shared.config.park_after_ms {
                     if store.park(worker, &key, &job.snapshot(), until).await? {

@@ -32,6 +32,9 @@ use reportflow::{Credentials, JobSpec, Millis, Provider};
 use serde::Deserialize;
 
 use super::NewJob;
+// Accounts are defined with the store, which keeps their credentials
+// references; plans name them.
+pub use super::store::Account;
 
 /// A plan, as read from its TOML.
 #[derive(Debug, Clone, Deserialize)]
@@ -43,18 +46,6 @@ pub struct Plan {
     /// The reports to fetch.
     #[serde(default)]
     pub reports: Vec<Report>,
-}
-
-/// One account of a provider.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Account {
-    /// Its name (unique in the plan): keys, budgets and credentials go by it.
-    pub name: String,
-    /// The provider's stable name (`amazon-ads`, `yandex-market`…).
-    pub provider: String,
-    /// Where its credentials are: `env:VAR`, `file:PATH` or `sim`.
-    pub credentials: String,
 }
 
 /// A report to fetch for some accounts over a window.
