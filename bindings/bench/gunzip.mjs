@@ -18,6 +18,7 @@
 // MB/s = 10^6 decoded bytes per second of CPU time (Node: the ratio that
 // counts, see below) and of wall time (Node and Chromium).
 
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { createServer } from "node:http";
@@ -36,7 +37,6 @@ const { Decoder } = await import(join(pkg, "dist", "node.js"));
 
 const gzPath = process.env.REPORTFLOW_BENCH_GZ ?? (await ensureReport(Number(process.env.REPORTFLOW_BENCH_MIB ?? 256)));
 const compressed = statSync(gzPath).size;
-console.log(`report: ${gzPath} (${(compressed / MIB).toFixed(1)} MiB gzip)`);
 
 // ---- Node -----------------------------------------------------------------
 // Both sides read the file in 64 KiB chunks, stream them through a decoder
@@ -48,8 +48,12 @@ console.log(`report: ${gzPath} (${(compressed / MIB).toFixed(1)} MiB gzip)`);
 // the process (file reads, zlib workers, GC), for both sides alike. Rounds
 // are interleaved (the order alternating) and the best run of each side
 // counts, so a burst of load from other processes hits one run, not the
-// ratio. (No forced GC between runs: measured, a gc() before each run
-// doubled the CPU time of the Node side that followed it.)
+// ratio. Every run is one pass in a fresh child process (`--side
+// wasm|node`): in one process, whatever ran before made Node's pipeline up
+// to 2.5x dearer (measured: 545-590 ms of CPU as a process's first pass,
+// 700-1400 ms after a pass of either side), which would flatter the wasm
+// side. A fresh process costs the wasm side its JIT warm-up instead (V8
+// starts wasm in its baseline tier): about 60 ms here, kept in.
 const wasmRun = () => measured(async () => {
   const decoder = new Decoder();
   let decoded = 0;
@@ -70,11 +74,23 @@ const nodeRun = () => measured(async () => {
   await pipeline(source, gunzip);
   return { decoded, md5: md5.digest("hex") };
 });
+if (process.argv[2] === "--side") {
+  const result = await (process.argv[3] === "wasm" ? wasmRun : nodeRun)();
+  process.stdout.write(JSON.stringify(result));
+  process.exit(0);
+}
+console.log(`report: ${gzPath} (${(compressed / MIB).toFixed(1)} MiB gzip)`);
 const rounds = Math.max(1, Number(process.env.REPORTFLOW_BENCH_ROUNDS ?? 5));
 const runs = { wasm: [], node: [] };
 for (let i = 0; i < rounds; i++) {
   const order = i % 2 === 0 ? ["wasm", "node"] : ["node", "wasm"];
-  for (const side of order) runs[side].push(await (side === "wasm" ? wasmRun : nodeRun)());
+  for (const side of order) {
+    const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), "--side", side], {
+      env: { ...process.env, REPORTFLOW_BENCH_GZ: gzPath },
+      encoding: "utf8",
+    });
+    runs[side].push(JSON.parse(out));
+  }
 }
 const best = (side, key) => runs[side].reduce((a, b) => (b[key] < a[key] ? b : a));
 for (const side of ["wasm", "node"]) {
@@ -90,6 +106,8 @@ row("Node: reportflow wasm Decoder (md5+inflate+crc+limits)", best("wasm", "cpu"
 row("Node: zlib.createGunzip + crypto md5 (streaming)", best("node", "cpu").cpu, best("node", "ms").ms, decodedBytes);
 console.log(`  ratio wasm / Node, CPU time         ${(best("node", "cpu").cpu / best("wasm", "cpu").cpu).toFixed(3)}  (target >= 1.3)`);
 console.log(`  ratio wasm / Node, wall time        ${(best("node", "ms").ms / best("wasm", "ms").ms).toFixed(3)}  (Node's zlib runs on a second thread)`);
+const median = (side) => runs[side].map((r) => r.cpu).sort((a, b) => a - b)[Math.floor(rounds / 2)];
+console.log(`  ratio of the median CPU times       ${(median("node") / median("wasm")).toFixed(3)}  (load from other processes included)`);
 
 // ---- Chromium ---------------------------------------------------------------
 const chromium = process.env.CHROMIUM ?? "/usr/bin/chromium";
