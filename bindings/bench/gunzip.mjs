@@ -12,11 +12,13 @@
 // Run with `npm run bench` in bindings/ after `npm run build`. Not part of
 // the test command. Environment: REPORTFLOW_BENCH_MIB (decoded size, default
 // 256), REPORTFLOW_BENCH_GZ (an existing .gz to use instead),
-// REPORTFLOW_BENCH_ROUNDS (interleaved rounds in Node, default 3; the best
+// REPORTFLOW_BENCH_ROUNDS (interleaved rounds in Node, default 5; the best
 // of each side counts, so a busy shared machine disturbs the ratio less),
 // CHROMIUM (browser binary; "skip" to leave the browser out).
-// MB/s = 10^6 decoded bytes per second of wall time.
+// MB/s = 10^6 decoded bytes per second of CPU time (Node: the ratio that
+// counts, see below) and of wall time (Node and Chromium).
 
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { createServer } from "node:http";
@@ -35,10 +37,24 @@ const { Decoder } = await import(join(pkg, "dist", "node.js"));
 
 const gzPath = process.env.REPORTFLOW_BENCH_GZ ?? (await ensureReport(Number(process.env.REPORTFLOW_BENCH_MIB ?? 256)));
 const compressed = statSync(gzPath).size;
-console.log(`report: ${gzPath} (${(compressed / MIB).toFixed(1)} MiB gzip)`);
 
 // ---- Node -----------------------------------------------------------------
-const wasmRun = () => timed(async () => {
+// Both sides read the file in 64 KiB chunks, stream them through a decoder
+// that hashes the raw bytes and inflates, and receive every decoded byte in
+// JavaScript. Node's zlib inflates on the libuv threadpool while MD5 runs on
+// the main thread, so wall time flatters it on an idle machine (two cores
+// at once) and punishes it on a busy one (thread hand-offs). The ratio that
+// counts is therefore CPU time: process.cpuUsage() covers every thread of
+// the process (file reads, zlib workers, GC), for both sides alike. Rounds
+// are interleaved (the order alternating) and the best run of each side
+// counts, so a burst of load from other processes hits one run, not the
+// ratio. Every run is one pass in a fresh child process (`--side
+// wasm|node`): in one process, whatever ran before made Node's pipeline up
+// to 2.5x dearer (measured: 545-590 ms of CPU as a process's first pass,
+// 700-1400 ms after a pass of either side), which would flatter the wasm
+// side. A fresh process costs the wasm side its JIT warm-up instead (V8
+// starts wasm in its baseline tier): about 60 ms here, kept in.
+const wasmRun = () => measured(async () => {
   const decoder = new Decoder();
   let decoded = 0;
   for await (const chunk of createReadStream(gzPath, { highWaterMark: CHUNK })) decoded += decoder.push(chunk).length;
@@ -46,7 +62,7 @@ const wasmRun = () => timed(async () => {
   if (stats.decodedBytes !== decoded) throw new Error("decoded byte counts disagree");
   return { decoded, md5: stats.md5 };
 });
-const nodeRun = () => timed(async () => {
+const nodeRun = () => measured(async () => {
   const md5 = createHash("md5");
   let decoded = 0;
   const source = createReadStream(gzPath, { highWaterMark: CHUNK });
@@ -58,24 +74,40 @@ const nodeRun = () => timed(async () => {
   await pipeline(source, gunzip);
   return { decoded, md5: md5.digest("hex") };
 });
-const rounds = Math.max(1, Number(process.env.REPORTFLOW_BENCH_ROUNDS ?? 3));
-let wasm = null;
-let node = null;
-const all = { wasm: [], node: [] };
-for (let i = 0; i < rounds; i++) {
-  const w = await wasmRun();
-  const n = await nodeRun();
-  all.wasm.push(w.ms.toFixed(0));
-  all.node.push(n.ms.toFixed(0));
-  if (!wasm || w.ms < wasm.ms) wasm = w;
-  if (!node || n.ms < node.ms) node = n;
+if (process.argv[2] === "--side") {
+  const result = await (process.argv[3] === "wasm" ? wasmRun : nodeRun)();
+  process.stdout.write(JSON.stringify(result));
+  process.exit(0);
 }
-if (wasm.decoded !== node.decoded || wasm.md5 !== node.md5) throw new Error("the two pipelines disagree");
-const decodedBytes = node.decoded;
-console.log(`\n${(decodedBytes / MIB).toFixed(0)} MiB decoded, 64 KiB reads, best of ${rounds} interleaved rounds (wall ms: wasm ${all.wasm.join(", ")}; Node ${all.node.join(", ")})`);
-row("Node: reportflow wasm Decoder (md5+inflate+crc+limits)", wasm.ms, decodedBytes);
-row("Node: zlib.createGunzip + crypto md5 (streaming)", node.ms, decodedBytes);
-console.log(`  ratio wasm / Node                  ${(node.ms / wasm.ms).toFixed(3)}  (target >= 1.3)`);
+console.log(`report: ${gzPath} (${(compressed / MIB).toFixed(1)} MiB gzip)`);
+const rounds = Math.max(1, Number(process.env.REPORTFLOW_BENCH_ROUNDS ?? 5));
+const runs = { wasm: [], node: [] };
+for (let i = 0; i < rounds; i++) {
+  const order = i % 2 === 0 ? ["wasm", "node"] : ["node", "wasm"];
+  for (const side of order) {
+    const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), "--side", side], {
+      env: { ...process.env, REPORTFLOW_BENCH_GZ: gzPath },
+      encoding: "utf8",
+    });
+    runs[side].push(JSON.parse(out));
+  }
+}
+const best = (side, key) => runs[side].reduce((a, b) => (b[key] < a[key] ? b : a));
+for (const side of ["wasm", "node"]) {
+  if (runs[side].some((r) => r.decoded !== runs.node[0].decoded || r.md5 !== runs.node[0].md5)) throw new Error("the two pipelines disagree");
+}
+const decodedBytes = runs.node[0].decoded;
+const list = (side, key) => runs[side].map((r) => r[key].toFixed(0)).join(", ");
+console.log(`\n${(decodedBytes / MIB).toFixed(0)} MiB decoded, 64 KiB reads, ${rounds} interleaved rounds, best of each side`);
+console.log(`  CPU ms  (all threads): wasm ${list("wasm", "cpu")}; Node ${list("node", "cpu")}`);
+console.log(`  wall ms:               wasm ${list("wasm", "ms")}; Node ${list("node", "ms")}`);
+console.log(`  ${"".padEnd(62)} ${"CPU MB/s".padStart(9)} ${"wall MB/s".padStart(10)}`);
+row("Node: reportflow wasm Decoder (md5+inflate+crc+limits)", best("wasm", "cpu").cpu, best("wasm", "ms").ms, decodedBytes);
+row("Node: zlib.createGunzip + crypto md5 (streaming)", best("node", "cpu").cpu, best("node", "ms").ms, decodedBytes);
+console.log(`  ratio wasm / Node, CPU time         ${(best("node", "cpu").cpu / best("wasm", "cpu").cpu).toFixed(3)}  (target >= 1.3)`);
+console.log(`  ratio wasm / Node, wall time        ${(best("node", "ms").ms / best("wasm", "ms").ms).toFixed(3)}  (Node's zlib runs on a second thread)`);
+const median = (side) => runs[side].map((r) => r.cpu).sort((a, b) => a - b)[Math.floor(rounds / 2)];
+console.log(`  ratio of the median CPU times       ${(median("node") / median("wasm")).toFixed(3)}  (load from other processes included)`);
 
 // ---- Chromium ---------------------------------------------------------------
 const chromium = process.env.CHROMIUM ?? "/usr/bin/chromium";
@@ -84,21 +116,28 @@ if (chromium === "skip" || !existsSync(chromium)) {
 } else {
   const page = await browserBench(chromium);
   if (page.wasm.decoded !== decodedBytes || page.native.decoded !== decodedBytes) throw new Error(`the page decoded other sizes: ${JSON.stringify(page)}`);
-  if (page.wasm.md5 !== node.md5) throw new Error("the page's MD5 differs");
+  if (page.wasm.md5 !== runs.node[0].md5) throw new Error("the page's MD5 differs");
   console.log(`\nChromium (${page.userAgent.match(/Chrome\/[\d.]+/)?.[0] ?? "?"}), fetch of the same file, one run each`);
-  row("Chromium: reportflow wasm Decoder (md5+inflate+crc+limits)", page.wasm.ms, decodedBytes);
-  row("Chromium: DecompressionStream('gzip') (no md5)", page.native.ms, decodedBytes);
+  console.log(`  ${"".padEnd(62)} ${"".padStart(9)} ${"wall MB/s".padStart(10)}`);
+  row("Chromium: reportflow wasm Decoder (md5+inflate+crc+limits)", null, page.wasm.ms, decodedBytes);
+  row("Chromium: DecompressionStream('gzip') (no md5)", null, page.native.ms, decodedBytes);
   console.log(`  ratio wasm / DecompressionStream   ${(page.native.ms / page.wasm.ms).toFixed(3)}`);
 }
 
-function row(name, ms, bytes) {
-  console.log(`  ${name.padEnd(62)} ${ms.toFixed(0).padStart(7)} ms ${(bytes / ms / 1e3).toFixed(1).padStart(8)} MB/s`);
+/** One table row: MB/s (10^6 decoded bytes per second) of CPU time and of wall time. */
+function row(name, cpuMs, wallMs, bytes) {
+  const rate = (ms) => (ms === null ? "" : (bytes / ms / 1e3).toFixed(1));
+  console.log(`  ${name.padEnd(62)} ${rate(cpuMs).padStart(9)} ${rate(wallMs).padStart(10)}`);
 }
 
-async function timed(f) {
+/** Runs `f` once and adds its wall and CPU milliseconds. */
+async function measured(f) {
+  const cpu = process.cpuUsage();
   const start = performance.now();
   const out = await f();
-  return { ...out, ms: performance.now() - start };
+  const ms = performance.now() - start;
+  const used = process.cpuUsage(cpu);
+  return { ...out, ms, cpu: (used.user + used.system) / 1e3 };
 }
 
 /** A deterministic JSON-array report of `mib` MiB, gzipped (level 6), cached under target/. */

@@ -91,8 +91,13 @@ rmSync(outDir, { recursive: true, force: true });
 mkdirSync(outDir, { recursive: true });
 const sizes = [];
 for (const module of MODULES) {
-  run("cargo", ["build", "-p", "reportflow-wasm", "--target", "wasm32-unknown-unknown", "--profile", "wasm-release", ...module.features]);
+  // Both modules are written to the same file name, and cargo judges each
+  // feature set fresh by that file's age: without removing it, a rebuild
+  // with no source change took the other module's file (the simulator
+  // module shipped as the production one).
   const input = join(metadata.target_directory, "wasm32-unknown-unknown", "wasm-release", "reportflow_wasm.wasm");
+  for (const file of [input, join(dirname(input), "deps", "reportflow_wasm.wasm")]) rmSync(file, { force: true });
+  run("cargo", ["build", "-p", "reportflow-wasm", "--target", "wasm32-unknown-unknown", "--profile", "wasm-release", ...module.features]);
   run("wasm-bindgen", ["--target", "web", "--out-dir", outDir, "--out-name", module.name, input]);
   const wasmFile = join(outDir, `${module.name}_bg.wasm`);
   // The generated declarations use `[Symbol.dispose]()` (the disposable lib,

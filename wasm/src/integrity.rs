@@ -1,5 +1,6 @@
 //! The integrity helpers on their own: gzip, MD5, CRC-32.
 
+use js_sys::Uint8Array;
 use wasm_bindgen::prelude::*;
 
 use reportflow::integrity::{self, Crc32, IntegrityError, Limits, Md5, Md5Check, Md5Digest};
@@ -35,6 +36,7 @@ pub fn gunzip(
 #[wasm_bindgen(js_name = Gunzip)]
 pub struct GunzipStream {
     inner: Option<integrity::Gunzip>,
+    out: Output,
 }
 
 #[wasm_bindgen(js_class = Gunzip)]
@@ -46,17 +48,15 @@ impl GunzipStream {
     ) -> Result<Self, JsValue> {
         Ok(Self {
             inner: Some(integrity::Gunzip::new(limits(max_decompressed_bytes)?)),
+            out: Output::default(),
         })
     }
 
     /// Decodes the next compressed chunk and returns what it yielded.
-    pub fn push(&mut self, bytes: &[u8]) -> Result<Vec<u8>, JsValue> {
+    pub fn push(&mut self, bytes: &[u8]) -> Result<Uint8Array, JsValue> {
         let inner = self.inner.as_mut().ok_or_else(finished)?;
-        let mut out = Vec::new();
-        inner
-            .push(bytes, &mut |piece: &[u8]| out.extend_from_slice(piece))
-            .map_err(failure)?;
-        Ok(out)
+        self.out
+            .collect(|out| inner.push(bytes, &mut |piece: &[u8]| out.extend_from_slice(piece)))
     }
 
     /// Ends the stream; throws if it was truncated or failed a check.
@@ -83,6 +83,7 @@ impl GunzipStream {
 #[wasm_bindgen(js_name = Decoder)]
 pub struct DecoderStream {
     inner: Option<integrity::Decoder>,
+    out: Output,
 }
 
 #[wasm_bindgen(js_class = Decoder)]
@@ -103,19 +104,15 @@ impl DecoderStream {
             .with_fingerprint(fingerprint.unwrap_or(true));
         Ok(Self {
             inner: Some(decoder),
+            out: Output::default(),
         })
     }
 
     /// Decodes the next raw chunk and returns what it yielded.
-    pub fn push(&mut self, bytes: &[u8]) -> Result<Vec<u8>, JsValue> {
+    pub fn push(&mut self, bytes: &[u8]) -> Result<Uint8Array, JsValue> {
         let inner = self.inner.as_mut().ok_or_else(finished)?;
-        // Room for a typical report's 8:1 ratio up front: growing the Vec
-        // piece by piece copied the output several times over.
-        let mut out = Vec::with_capacity(bytes.len().saturating_mul(8).min(1 << 24));
-        inner
-            .push(bytes, &mut |piece: &[u8]| out.extend_from_slice(piece))
-            .map_err(failure)?;
-        Ok(out)
+        self.out
+            .collect(|out| inner.push(bytes, &mut |piece: &[u8]| out.extend_from_slice(piece)))
     }
 
     /// Ends the body; throws if it was truncated, failed a check or did not
@@ -140,6 +137,39 @@ impl DecoderStream {
             ("gzip", summary.gzip.into()),
             ("members", JsValue::from(summary.members)),
         ]))
+    }
+}
+
+/// Capacity [`Output`] keeps between pushes: a push decoding more than this
+/// (a large chunk of a highly compressed body) gets its memory back after.
+const OUTPUT_RETAIN_BYTES: usize = 4 << 20;
+
+/// The decoded bytes of one `push`, gathered in wasm memory and handed to
+/// JavaScript as one `Uint8Array`.
+///
+/// The buffer is kept between pushes (it grows once to a push's typical
+/// output, about 8x the chunk), so a push allocates nothing in wasm, and
+/// the bytes cross with one copy, straight into the new array. (Returning a
+/// `Vec<u8>` allocated and freed a buffer per push, and the generated glue
+/// copied it out through a temporary view.)
+#[derive(Default)]
+struct Output(Vec<u8>);
+
+impl Output {
+    /// Runs `push`, which appends decoded bytes to the (empty) buffer, then
+    /// copies them into a fresh `Uint8Array`.
+    fn collect(
+        &mut self,
+        push: impl FnOnce(&mut Vec<u8>) -> Result<(), IntegrityError>,
+    ) -> Result<Uint8Array, JsValue> {
+        let out = &mut self.0;
+        let pushed = push(out);
+        let bytes = pushed.map(|()| Uint8Array::from(out.as_slice()));
+        out.clear();
+        if out.capacity() > OUTPUT_RETAIN_BYTES {
+            *out = Vec::new();
+        }
+        bytes.map_err(failure)
     }
 }
 

@@ -4,7 +4,6 @@ use core::fmt;
 use core::str::FromStr;
 
 use base64::Engine as _;
-use md5::Digest as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::IntegrityError;
@@ -14,7 +13,7 @@ use super::IntegrityError;
 /// MD5 is used here only to detect accidental corruption against a digest the
 /// provider publishes (for example Amazon's `Content-MD5`), never for security.
 #[derive(Clone, Default)]
-pub struct Md5(md5::Md5);
+pub struct Md5(reportflow_md5::Md5);
 
 impl fmt::Debug for Md5 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -26,7 +25,7 @@ impl Md5 {
     /// Creates an MD5 of zero bytes.
     #[must_use]
     pub fn new() -> Self {
-        Self(md5::Md5::new())
+        Self(reportflow_md5::Md5::default())
     }
 
     /// Adds `data`; call once per chunk, in order.
@@ -37,7 +36,7 @@ impl Md5 {
     /// Returns the digest of all bytes added.
     #[must_use]
     pub fn finalize(self) -> Md5Digest {
-        Md5Digest(self.0.finalize().into())
+        Md5Digest(self.0.finalize())
     }
 
     /// Returns the MD5 of `data` in one call.
