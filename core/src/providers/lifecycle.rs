@@ -103,6 +103,20 @@ impl<C: Copy> Lifecycle<C> {
         self.report_id = Some(id);
     }
 
+    /// The report `id` exists: record it (and say so), and wait before the
+    /// first status poll — `first_poll_in` ms when the provider estimated
+    /// the generation, else the poll policy's first delay.
+    pub(crate) fn start_polling(
+        &mut self,
+        cx: &mut Cx<'_>,
+        id: String,
+        first_poll_in: Option<u64>,
+    ) {
+        self.report_created(cx, id);
+        let delay = first_poll_in.unwrap_or_else(|| cx.config.poll.delay(cx.config.seed, 0));
+        self.schedule(cx.now.saturating_add(delay), WaitReason::PollBackoff);
+    }
+
     /// Names what a job that fetches no report delivered (a schedule id, a
     /// report type whose find came back empty), for its summary. No event:
     /// nothing was created.

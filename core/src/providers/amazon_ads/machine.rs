@@ -300,11 +300,9 @@ impl Flow {
                 ..
             }) if !id.is_empty() => {
                 self.refreshed_after_401 = false;
-                life.report_created(cx, id);
+                life.start_polling(cx, id, None);
                 self.stage = Stage::Poll;
                 self.polls = 0;
-                let first_poll = cx.now.saturating_add(cx.config.poll.delay(cx.config.seed, 0));
-                life.schedule(first_poll, WaitReason::PollBackoff);
                 Verdict::Proceed
             }
             Ok(_) => retry(malformed(CREATE, "no reportId in the response".into())),

@@ -297,11 +297,9 @@ impl Flow {
     /// The report `id` exists at Amazon (created, or named by a 425): poll it.
     fn track(&mut self, life: &mut Lifecycle<Call>, cx: &mut Cx<'_>, id: String) -> Verdict {
         self.refreshed_after_401 = false;
-        life.report_created(cx, id);
+        life.start_polling(cx, id, None);
         self.stage = Stage::Poll;
         self.polls = 0;
-        let first_poll = cx.now.saturating_add(cx.config.poll.delay(cx.config.seed, 0));
-        life.schedule(first_poll, WaitReason::PollBackoff);
         Verdict::Proceed
     }
 

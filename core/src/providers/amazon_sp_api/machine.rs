@@ -605,11 +605,9 @@ impl Flow {
             Ok(wire::Created {
                 report_id: Some(id),
             }) if valid_id(&id) => {
-                life.report_created(cx, id);
+                life.start_polling(cx, id, None);
                 self.stage = Stage::Poll;
                 self.polls = 0;
-                let first = cx.now.saturating_add(cx.config.poll.delay(cx.config.seed, 0));
-                life.schedule(first, WaitReason::PollBackoff);
                 Verdict::Proceed
             }
             Ok(_) => retry(malformed(CREATE, "no usable reportId in the response")),

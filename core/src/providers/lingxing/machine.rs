@@ -555,13 +555,9 @@ impl Flow {
             {
                 Some(task_id) => {
                     self.reauthorized = 0;
-                    life.report_created(cx, task_id);
+                    life.start_polling(cx, task_id, None);
                     self.stage = Stage::Poll;
                     self.polls = 0;
-                    let first_poll = cx
-                        .now
-                        .saturating_add(cx.config.poll.delay(cx.config.seed, 0));
-                    life.schedule(first_poll, WaitReason::PollBackoff);
                     Verdict::Proceed
                 }
                 None => retry(malformed(CREATE, "no data.task_id in a successful answer")),

@@ -310,14 +310,10 @@ impl Flow {
         if id.is_empty() || id.len() > 255 || id.chars().any(char::is_control) {
             return retry(malformed(GENERATE, "no usable reportId in the answer"));
         }
-        life.report_created(cx, id);
+        let estimate = wire::millis(result.estimated_generation_time.as_ref());
+        life.start_polling(cx, id, estimate.map(|ms| ms.min(MAX_ESTIMATE_MS)));
         self.stage = Stage::Poll;
         self.polls = 0;
-        let delay = match wire::millis(result.estimated_generation_time.as_ref()) {
-            Some(estimate) => estimate.min(MAX_ESTIMATE_MS),
-            None => cx.config.poll.delay(cx.config.seed, 0),
-        };
-        life.schedule(cx.now.saturating_add(delay), WaitReason::PollBackoff);
         Verdict::Proceed
     }
 
