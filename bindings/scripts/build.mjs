@@ -82,10 +82,11 @@ const MODULES = [
  * Reporting v3 (issue 12: a sixth machine and its report-type table);
  * 578,339 bytes once Amazon Pay (issue 11) was complete: its schedule tasks
  * and the find-don't-create paging (+16 KB over its first cut); 621,383
- * bytes with all seven (SP-API, Ads v3 and Amazon Pay's tasks merged).
+ * bytes with all seven (SP-API, Ads v3 and Amazon Pay's tasks merged);
+ * 584,060 bytes once wasm-opt stopped inlining large one-caller functions.
  */
 const PRODUCTION_GZIP_TARGET = 300 * 1000;
-const PRODUCTION_GZIP_CEILING = 630 * 1000;
+const PRODUCTION_GZIP_CEILING = 590 * 1000;
 const outDir = join(pkg, "wasm");
 rmSync(outDir, { recursive: true, force: true });
 mkdirSync(outDir, { recursive: true });
