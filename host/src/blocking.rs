@@ -35,7 +35,7 @@ use ureq::http;
 
 use crate::run_loop::{self, feed, feed_piece, Next, MAX_REDIRECTS, STATUS_LINE_SLACK};
 use crate::signer::Signer;
-use crate::wall_clock;
+use crate::{wall_clock, Clock};
 
 /// Bytes read from a response body per [`Input::Chunk`].
 pub const READ_CHUNK_BYTES: usize = 64 << 10;
@@ -192,7 +192,13 @@ where
     let mut buffer = vec![0u8; READ_CHUNK_BYTES];
     loop {
         let awaited = reading.as_ref().map(|r| r.id);
-        match run_loop::next(job, awaited, transport.signer.as_deref(), &mut observe) {
+        match run_loop::next(
+            job,
+            Clock::WALL,
+            awaited,
+            transport.signer.as_deref(),
+            &mut observe,
+        ) {
             Next::Send(request) => {
                 reading = None;
                 match transport.open(&request) {
@@ -202,7 +208,7 @@ where
                             status: response.status,
                             headers: &response.headers,
                         };
-                        feed(job, head);
+                        feed(job, Clock::WALL, head);
                         reading = Some(Reading {
                             id: request.id,
                             body: response.body,
@@ -210,6 +216,7 @@ where
                     }
                     Err(failure) => feed(
                         job,
+                        Clock::WALL,
                         Input::TransportFailed {
                             id: request.id,
                             failure,
@@ -220,7 +227,7 @@ where
             Next::ReadBody => {
                 if let Some(current) = reading.as_mut() {
                     let piece = read_piece(&mut current.body, &mut buffer);
-                    if !feed_piece(job, current.id, piece) {
+                    if !feed_piece(job, Clock::WALL, current.id, piece) {
                         reading = None;
                     }
                 }
@@ -232,7 +239,7 @@ where
             Next::Continue => {}
             Next::Cancel => {
                 reading = None;
-                feed(job, Input::Cancel);
+                feed(job, Clock::WALL, Input::Cancel);
             }
             Next::End(outcome) => return outcome,
         }

@@ -12,7 +12,8 @@
 //!   `RsaSigner` for a private key this process holds.
 //! - [`fleet`] (the `fleet` feature) runs many jobs in one process, durable
 //!   in SQLite, under rate budgets shared by every job of an account.
-//! - [`wall_clock`] reads the time as the core wants it.
+//! - [`wall_clock`] reads the time as the core wants it; a [`Clock`] may
+//!   compress it for simulations.
 //! - [`sim_server`] (the `sim` feature) serves the reportflow simulators
 //!   ([`reportflow::sim::Sandbox`]) on a local socket (HTTP/1.1,
 //!   CORS-enabled, request log at `/_sim/requests`) for end-to-end tests,
@@ -57,6 +58,7 @@
 compile_error!("reportflow-host's tests need the `sim` feature (see the self dev-dependency in host/Cargo.toml)");
 
 pub mod blocking;
+mod clock;
 #[cfg(feature = "fleet")]
 pub mod fleet;
 #[cfg(feature = "sim")]
@@ -71,6 +73,8 @@ pub mod sim_server;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use reportflow::Millis;
+
+pub use clock::Clock;
 
 /// The wall clock as the core wants it: milliseconds since the Unix epoch.
 ///

@@ -46,7 +46,7 @@ use reqwest::{header, Method, StatusCode, Url};
 pub use crate::run_loop::Step;
 use crate::run_loop::{self, feed, feed_piece, Next, MAX_REDIRECTS, STATUS_LINE_SLACK};
 use crate::signer::Signer;
-use crate::wall_clock;
+use crate::Clock;
 
 /// Performs a job's HTTP requests with an async `reqwest` client.
 ///
@@ -57,6 +57,8 @@ pub struct Transport {
     client: reqwest::Client,
     /// Answers `Action::Sign`; `None`: a job that asks is cancelled.
     pub(crate) signer: Option<Arc<dyn Signer>>,
+    /// The jobs' time (the wall clock but in simulations).
+    clock: Clock,
 }
 
 impl Default for Transport {
@@ -82,6 +84,7 @@ impl Transport {
         Self {
             client,
             signer: None,
+            clock: Clock::WALL,
         }
     }
 
@@ -95,6 +98,20 @@ impl Transport {
         self
     }
 
+    /// The same transport, giving its jobs `clock`'s time (a compressed
+    /// clock shared with simulators on the same clock). Timeouts stay in
+    /// wall time: the network is not compressed.
+    #[must_use]
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The clock this transport's jobs run on.
+    pub fn clock(&self) -> Clock {
+        self.clock
+    }
+
     /// Sends `request` (following redirects when its policy says so) and
     /// returns the final response with its body unread.
     pub(crate) async fn open(
@@ -103,11 +120,12 @@ impl Transport {
     ) -> Result<reqwest::Response, TransportFailure> {
         if request
             .send_before
-            .is_some_and(|deadline| wall_clock() > deadline)
+            .is_some_and(|deadline| self.clock.now() > deadline)
         {
             return Err(TransportFailure::Expired);
         }
-        let timeout = Duration::from_millis(request.timeout_ms);
+        // The job counts its timeout on its clock; the network runs on the wall.
+        let timeout = self.clock.real_duration(request.timeout_ms);
         let mut hop = Hop::first(request)?;
         let follow = match request.redirect {
             RedirectPolicy::Follow => MAX_REDIRECTS,
@@ -259,7 +277,13 @@ where
     let mut reading: Option<Reading> = None;
     loop {
         let awaited = reading.as_ref().map(|r| r.id);
-        match run_loop::next(job, awaited, transport.signer.as_deref(), &mut observe) {
+        match run_loop::next(
+            job,
+            transport.clock,
+            awaited,
+            transport.signer.as_deref(),
+            &mut observe,
+        ) {
             Next::Send(request) => {
                 reading = None;
                 match transport.open(&request).await {
@@ -270,7 +294,7 @@ where
                             status: response.status().as_u16(),
                             headers: &headers,
                         };
-                        feed(job, head);
+                        feed(job, transport.clock, head);
                         reading = Some(Reading {
                             id: request.id,
                             body: response,
@@ -278,6 +302,7 @@ where
                     }
                     Err(failure) => feed(
                         job,
+                        transport.clock,
                         Input::TransportFailed {
                             id: request.id,
                             failure,
@@ -288,8 +313,12 @@ where
             Next::ReadBody => {
                 if let Some(current) = reading.as_mut() {
                     let more = match current.body.chunk().await {
-                        Ok(chunk) => feed_piece(job, current.id, Ok(chunk.as_deref())),
-                        Err(error) => feed_piece(job, current.id, Err(classify(error))),
+                        Ok(chunk) => {
+                            feed_piece(job, transport.clock, current.id, Ok(chunk.as_deref()))
+                        }
+                        Err(error) => {
+                            feed_piece(job, transport.clock, current.id, Err(classify(error)))
+                        }
                     };
                     if !more {
                         reading = None;
@@ -298,12 +327,12 @@ where
             }
             Next::Sleep(until) => {
                 reading = None;
-                sleep_until(until).await;
+                sleep_until(transport.clock, until).await;
             }
             Next::Continue => {}
             Next::Cancel => {
                 reading = None;
-                feed(job, Input::Cancel);
+                feed(job, transport.clock, Input::Cancel);
             }
             Next::End(outcome) => return outcome,
         }
@@ -323,10 +352,10 @@ pub(crate) fn response_headers(response: &reqwest::Response) -> Vec<(String, Str
         .collect()
 }
 
-pub(crate) async fn sleep_until(until: Millis) {
-    let remaining = until.saturating_since(wall_clock());
-    if remaining > 0 {
-        tokio::time::sleep(Duration::from_millis(remaining)).await;
+pub(crate) async fn sleep_until(clock: Clock, until: Millis) {
+    let remaining = clock.until(until);
+    if !remaining.is_zero() {
+        tokio::time::sleep(remaining).await;
     }
 }
 

@@ -10,7 +10,7 @@ use reportflow::{
 };
 
 use crate::signer::Signer;
-use crate::wall_clock;
+use crate::Clock;
 
 /// Redirects followed for a request whose policy is
 /// [`reportflow::RedirectPolicy::Follow`].
@@ -73,6 +73,7 @@ pub(crate) enum Next {
 /// body the loop is feeding, if any.
 pub(crate) fn next<F>(
     job: &mut ReportJob,
+    clock: Clock,
     reading: Option<RequestId>,
     signer: Option<&dyn Signer>,
     observe: &mut F,
@@ -80,7 +81,7 @@ pub(crate) fn next<F>(
 where
     F: FnMut(&ReportJob, Step<'_>) -> ControlFlow<()>,
 {
-    let flow = match job.poll(wall_clock()) {
+    let flow = match job.poll(clock.now()) {
         Action::Send(request) => match observe(job, Step::Sending(&request)) {
             ControlFlow::Continue(()) => return Next::Send(request),
             ControlFlow::Break(()) => ControlFlow::Break(()),
@@ -103,6 +104,7 @@ where
             Ok(signature) => {
                 feed(
                     job,
+                    clock,
                     Input::Signature {
                         id: request.id,
                         signature: &signature,
@@ -142,29 +144,30 @@ fn sign(signer: Option<&dyn Signer>, request: &SignRequest) -> Result<Vec<u8>, S
 /// failure. Returns whether the body has more to read.
 pub(crate) fn feed_piece(
     job: &mut ReportJob,
+    clock: Clock,
     id: RequestId,
     piece: Result<Option<&[u8]>, TransportFailure>,
 ) -> bool {
     match piece {
         Ok(Some(bytes)) => {
-            feed(job, Input::Chunk { id, bytes });
+            feed(job, clock, Input::Chunk { id, bytes });
             true
         }
         Ok(None) => {
-            feed(job, Input::End { id });
+            feed(job, clock, Input::End { id });
             false
         }
         Err(failure) => {
-            feed(job, Input::TransportFailed { id, failure });
+            feed(job, clock, Input::TransportFailed { id, failure });
             false
         }
     }
 }
 
-/// Hands an input to the job at the current time.
-pub(crate) fn feed(job: &mut ReportJob, input: Input<'_>) {
+/// Hands an input to the job at `clock`'s time.
+pub(crate) fn feed(job: &mut ReportJob, clock: Clock, input: Input<'_>) {
     // An `InputError` means the job no longer waits for this answer (it timed
     // the request out or finished); it leaves the job unchanged, so the
     // answer is rightly dropped.
-    let _ = job.handle(wall_clock(), input);
+    let _ = job.handle(clock.now(), input);
 }

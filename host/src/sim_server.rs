@@ -13,7 +13,7 @@ use reportflow::sim::{LoggedRequest, Sandbox, SandboxConfig, SimRequest, SimResp
 use reportflow::Method;
 
 use crate::http1::{Connection, IncomingRequest, OutgoingResponse};
-use crate::wall_clock;
+use crate::Clock;
 
 /// Connections beyond this many are closed at once; a test that leaks
 /// connections fails loudly instead of exhausting threads.
@@ -81,6 +81,8 @@ pub struct SimServer {
 
 struct Shared {
     sandbox: Mutex<Sandbox>,
+    /// The simulators' time.
+    clock: Clock,
     /// `{"api": …, "downloads": …}`, served at [`HOSTS_PATH`].
     hosts: Vec<u8>,
     stopping: AtomicBool,
@@ -98,6 +100,14 @@ impl SimServer {
     /// server's own origins (known only once the sockets are bound), so the
     /// simulators hand out links that point back here.
     pub fn start(addr: &str, config: SandboxConfig) -> io::Result<Self> {
+        Self::start_on(addr, config, Clock::WALL)
+    }
+
+    /// [`SimServer::start`] with the simulators on `clock`: a compressed
+    /// clock shared with the hosts under test runs a plan's hours of quotas
+    /// and generation times in seconds (link lifetimes, `Retry-After` and
+    /// quota windows all run on it).
+    pub fn start_on(addr: &str, config: SandboxConfig, clock: Clock) -> io::Result<Self> {
         let listener = TcpListener::bind(addr)?;
         let local_addr = listener.local_addr()?;
         let download_listener = TcpListener::bind(SocketAddr::new(local_addr.ip(), 0))?;
@@ -110,6 +120,7 @@ impl SimServer {
         let hosts = serde_json::json!({ "api": base_url, "downloads": download_base_url });
         let shared = Arc::new(Shared {
             sandbox: Mutex::new(Sandbox::new(config)),
+            clock,
             hosts: hosts.to_string().into_bytes(),
             stopping: AtomicBool::new(false),
             connections: Mutex::new(HashMap::new()),
@@ -378,7 +389,7 @@ fn answer(shared: &Shared, origin: &str, request: &IncomingRequest) -> Answer {
         sim_request.origin = Some(origin.to_owned());
         sim_request.headers.clone_from(&request.headers);
         sim_request.body.clone_from(&request.body);
-        let now = wall_clock();
+        let now = shared.clock.now();
         let mut sandbox = shared.sandbox();
         // Caught inside the lock, so a panicking simulator never poisons it.
         match panic::catch_unwind(AssertUnwindSafe(|| sandbox.handle(now, &sim_request))) {

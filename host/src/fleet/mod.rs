@@ -30,6 +30,8 @@
 
 mod budgets;
 pub mod plan;
+#[cfg(feature = "sim")]
+mod sim_sellers;
 mod store;
 #[cfg(test)]
 mod tests;
@@ -48,11 +50,13 @@ use reportflow::{
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
+#[cfg(feature = "sim")]
+pub use sim_sellers::SimSellers;
 pub use store::{Claimed, Finished, JobRow, NewJob, Store, StoreError};
 
 use crate::nonblocking::{classify, response_headers, sleep_until, Transport};
 use crate::run_loop::{self, feed, feed_piece, Next, Step};
-use crate::wall_clock;
+use crate::Clock;
 
 /// Where the fleet gets each account's endpoints and credentials. The store
 /// holds only account names: credentials come from here (the environment,
@@ -73,19 +77,27 @@ pub struct FleetConfig {
     pub workers: usize,
     /// Report bodies streaming at once.
     pub downloads: usize,
-    /// How long a claim holds; renewed every third of it while working. A
-    /// worker that stops renewing loses its jobs to another after this.
+    /// How long a claim holds (wall time); renewed every third of it while
+    /// working. A worker that stops renewing loses its jobs to another
+    /// after this.
     pub lease_ms: u64,
-    /// A job with nothing to do for longer than this is parked in the store
-    /// (snapshot + wake-up) instead of sleeping in a task.
+    /// A job with nothing to do for longer than this (wall time) is parked
+    /// in the store (snapshot + wake-up) instead of sleeping in a task.
     pub park_after_ms: u64,
+    /// How much later than it leaves a request may reach the provider
+    /// (wall time; the network's and the store's jitter). An account's
+    /// shared buckets refill this much slower per token than its quotas, so
+    /// two requests sent one refill apart never arrive closer than the
+    /// quota allows. In compressed time it weighs `scale` times more.
+    pub send_margin_ms: u64,
     /// Where reports are written.
     pub out_dir: PathBuf,
 }
 
 impl FleetConfig {
     /// A worker with defaults: 64 active jobs, 8 downloads, 30-second
-    /// leases, jobs parked when idle for over 2 seconds.
+    /// leases, jobs parked when idle for over 2 seconds, a 20 ms send
+    /// margin.
     pub fn new(worker: impl Into<String>, out_dir: impl Into<PathBuf>) -> Self {
         Self {
             worker: worker.into(),
@@ -93,6 +105,7 @@ impl FleetConfig {
             downloads: 8,
             lease_ms: 30_000,
             park_after_ms: 2_000,
+            send_margin_ms: 20,
             out_dir: out_dir.into(),
         }
     }
@@ -170,6 +183,8 @@ type Observer = Box<dyn Fn(&FleetEvent) + Send + Sync>;
 
 struct Shared {
     store: Store,
+    budgets: budgets::Budgets,
+    clock: Clock,
     transport: Transport,
     accounts: Arc<dyn Accounts>,
     downloads: Arc<Semaphore>,
@@ -192,9 +207,13 @@ impl Shared {
         job: &ReportJob,
         taken: &budgets::Taken,
     ) -> Result<(), StoreError> {
-        let now = wall_clock();
-        let lessons = budgets::lessons(job, taken, now);
-        lessons.share(&self.store, account, now).await
+        let lessons = budgets::lessons(job, taken, self.clock.now());
+        self.budgets.share(&self.store, account, lessons).await
+    }
+
+    /// `real_ms` of wall time after `at`, on the fleet's clock.
+    fn after_real(&self, at: Millis, real_ms: u64) -> Millis {
+        at.saturating_add(self.clock.from_real_ms(real_ms))
     }
 
     fn tell(&self, event: FleetEvent) {
@@ -221,7 +240,8 @@ impl std::fmt::Debug for Fleet {
 const TICK: Duration = Duration::from_millis(50);
 
 impl Fleet {
-    /// A worker over `store` (whose shared buckets it draws from).
+    /// A worker over `store` (whose shared buckets it draws from), on the
+    /// transport's clock.
     pub async fn new(
         store: Store,
         transport: Transport,
@@ -234,9 +254,12 @@ impl Fleet {
                 config.out_dir.display()
             ))
         })?;
+        let clock = transport.clock();
         Ok(Self {
             shared: Arc::new(Shared {
                 store,
+                budgets: budgets::Budgets::new(clock, config.send_margin_ms),
+                clock,
                 transport,
                 accounts,
                 downloads: Arc::new(Semaphore::new(config.downloads.max(1))),
@@ -272,13 +295,13 @@ impl Fleet {
         let shared = &self.shared;
         let config = &shared.config;
         let mut tasks: JoinSet<Result<(), StoreError>> = JoinSet::new();
-        let mut renewed_at = wall_clock();
+        let mut renewed_at = shared.clock.now();
         loop {
             while let Some(ended) = tasks.try_join_next() {
                 settle_task(ended)?;
             }
-            let now = wall_clock();
-            if now.saturating_since(renewed_at) >= config.lease_ms / 3 {
+            let now = shared.clock.now();
+            if now >= shared.after_real(renewed_at, config.lease_ms / 3) {
                 let keys: Vec<String> = shared
                     .active
                     .lock()
@@ -289,7 +312,11 @@ impl Fleet {
                 // A lease lost here is noticed by its task at its next save.
                 shared
                     .store
-                    .renew(&config.worker, &keys, now.saturating_add(config.lease_ms))
+                    .renew(
+                        &config.worker,
+                        &keys,
+                        shared.after_real(now, config.lease_ms),
+                    )
                     .await?;
                 renewed_at = now;
             }
@@ -301,7 +328,7 @@ impl Fleet {
                     .claim(
                         &config.worker,
                         now,
-                        now.saturating_add(config.lease_ms),
+                        shared.after_real(now, config.lease_ms),
                         free,
                     )
                     .await?;
@@ -319,7 +346,9 @@ impl Fleet {
                 match shared.store.next_due().await? {
                     None if !follow => break,
                     None => tokio::time::sleep(Duration::from_secs(1)).await,
-                    Some(due) => sleep_until(due.min(now.saturating_add(1_000))).await,
+                    Some(due) => {
+                        sleep_until(shared.clock, due.min(shared.after_real(now, 1_000))).await;
+                    }
                 }
                 continue;
             }
@@ -453,7 +482,7 @@ async fn drive_job(shared: &Shared, claimed: Claimed) -> Result<(), StoreError> 
         key: key.clone(),
         resumed,
     });
-    let now = wall_clock();
+    let now = shared.clock.now();
     let made = shared
         .accounts
         .job_config(&account, provider)
@@ -461,6 +490,11 @@ async fn drive_job(shared: &Shared, claimed: Claimed) -> Result<(), StoreError> 
             // Jobs with the same spec must not share what a seed derives
             // (jitter; Amazon Pay's idempotency key): one seed per job key.
             config.seed = seed_of(&key);
+            // The network is not compressed: on a compressed clock a
+            // request or a download still takes its wall time.
+            let clock = shared.clock;
+            config.request_timeout_ms = clock.from_real_ms(config.request_timeout_ms);
+            config.download_timeout_ms = clock.from_real_ms(config.download_timeout_ms);
             config
         })
         .and_then(|config| Ok((config, shared.accounts.credentials(&account, provider)?)))
@@ -508,7 +542,8 @@ async fn drive_job(shared: &Shared, claimed: Claimed) -> Result<(), StoreError> 
                 }
             }
         };
-        let next = run_loop::next(&mut job, awaited, signer.as_deref(), &mut observe);
+        let clock = shared.clock;
+        let next = run_loop::next(&mut job, clock, awaited, signer.as_deref(), &mut observe);
         if let Some(taken) = unsettled.take() {
             shared.settle(&account, &job, &taken).await?;
         }
@@ -517,32 +552,52 @@ async fn drive_job(shared: &Shared, claimed: Claimed) -> Result<(), StoreError> 
                 if let Some(abandoned) = reading.take() {
                     shared.settle(&account, &job, &abandoned.taken).await?;
                 }
-                let now = wall_clock();
-                let taken = budgets::try_take(store, &account, &job, now).await?;
-                let taken = match taken {
-                    Ok(taken) => taken,
-                    Err(until) => {
-                        shared.count(|stats| stats.deferred += 1);
-                        feed(
-                            &mut job,
-                            Input::Deferred {
-                                id: request.id,
-                                until,
-                            },
-                        );
-                        continue;
-                    }
-                };
-                // On record before it can reach the provider (a create's
-                // `createSent`): a worker dying now leaves a job that knows.
-                if !store.save(worker, &key, &job.snapshot()).await? {
-                    return Ok(());
-                }
                 let phase = job.phase();
                 let download = if phase == Phase::Downloading {
                     Arc::clone(&shared.downloads).acquire_owned().await.ok()
                 } else {
                     None
+                };
+                // A token is taken as late as can be: right before the
+                // request leaves, after the snapshot is on record, so what
+                // happens in between (a store write) cannot bring the
+                // request to the provider later than its token allows.
+                if let Err(until) = shared.budgets.ready(store, &account, &job).await? {
+                    shared.count(|stats| stats.deferred += 1);
+                    feed(
+                        &mut job,
+                        clock,
+                        Input::Deferred {
+                            id: request.id,
+                            until,
+                        },
+                    );
+                    continue;
+                }
+                // On record before it can reach the provider (a create's
+                // `createSent`): a worker dying now leaves a job that knows.
+                if !store.save(worker, &key, &job.snapshot()).await? {
+                    return Ok(());
+                }
+                let taken = match shared.budgets.try_take(store, &account, &job).await? {
+                    Ok(taken) => taken,
+                    Err(until) => {
+                        // Another job took the token since the look: the
+                        // request is not sent, and the record says so again.
+                        shared.count(|stats| stats.deferred += 1);
+                        feed(
+                            &mut job,
+                            clock,
+                            Input::Deferred {
+                                id: request.id,
+                                until,
+                            },
+                        );
+                        if !store.save(worker, &key, &job.snapshot()).await? {
+                            return Ok(());
+                        }
+                        continue;
+                    }
                 };
                 shared.count(|stats| {
                     stats.requests += 1;
@@ -557,6 +612,7 @@ async fn drive_job(shared: &Shared, claimed: Claimed) -> Result<(), StoreError> 
                         let headers = response_headers(&response);
                         feed(
                             &mut job,
+                            clock,
                             Input::Head {
                                 id: request.id,
                                 status,
@@ -573,6 +629,7 @@ async fn drive_job(shared: &Shared, claimed: Claimed) -> Result<(), StoreError> 
                     Err(failure) => {
                         feed(
                             &mut job,
+                            clock,
                             Input::TransportFailed {
                                 id: request.id,
                                 failure,
@@ -585,8 +642,8 @@ async fn drive_job(shared: &Shared, claimed: Claimed) -> Result<(), StoreError> 
             Next::ReadBody => {
                 if let Some(current) = reading.as_mut() {
                     let more = match current.body.chunk().await {
-                        Ok(chunk) => feed_piece(&mut job, current.id, Ok(chunk.as_deref())),
-                        Err(error) => feed_piece(&mut job, current.id, Err(classify(error))),
+                        Ok(chunk) => feed_piece(&mut job, clock, current.id, Ok(chunk.as_deref())),
+                        Err(error) => feed_piece(&mut job, clock, current.id, Err(classify(error))),
                     };
                     if !more {
                         unsettled = reading.take().map(|done| done.taken);
@@ -597,19 +654,19 @@ async fn drive_job(shared: &Shared, claimed: Claimed) -> Result<(), StoreError> 
                 if let Some(abandoned) = reading.take() {
                     shared.settle(&account, &job, &abandoned.taken).await?;
                 }
-                if until.saturating_since(wall_clock()) > shared.config.park_after_ms {
+                if clock.until(until) > Duration::from_millis(shared.config.park_after_ms) {
                     if store.park(worker, &key, &job.snapshot(), until).await? {
                         shared.count(|stats| stats.parks += 1);
                         shared.tell(FleetEvent::Parked { key, until });
                     }
                     return Ok(());
                 }
-                sleep_until(until).await;
+                sleep_until(clock, until).await;
             }
             Next::Continue => {}
             Next::Cancel => {
                 reading = None;
-                feed(&mut job, Input::Cancel);
+                feed(&mut job, clock, Input::Cancel);
             }
             Next::End(outcome) => {
                 let finished = match (outcome, output.failed.take()) {

@@ -21,8 +21,10 @@ use std::pin::Pin;
 use std::str::FromStr;
 use std::time::Duration;
 
-use reportflow::rate::TokenBucket;
+use reportflow::rate::{Refill, TokenBucket};
 use reportflow::{JobSpec, Millis, Provider, Snapshot};
+
+use crate::Clock;
 use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
@@ -315,6 +317,48 @@ pub(crate) struct SharedBucket {
     /// Requests out, in every worker, that took its last token and whose
     /// answers may give it back.
     pub(crate) in_flight: i64,
+}
+
+/// The shared buckets a job's own buckets `own` stand for, full at `now`,
+/// each with its JSON, once per name and in name order: a shared bucket
+/// refills `margin_ms` slower than the provider's quota per token, so that
+/// requests an account's jobs send exactly one refill apart still arrive
+/// at least one refill apart when the network delays the first more than
+/// the second.
+fn fresh_buckets(
+    own: &[TokenBucket],
+    margin_ms: u64,
+    now: Millis,
+) -> Result<Vec<(&str, String, TokenBucket)>, StoreError> {
+    let mut order: Vec<&TokenBucket> = own.iter().collect();
+    order.sort_by(|a, b| a.name().cmp(b.name()));
+    order.dedup_by(|a, b| a.name() == b.name());
+    order
+        .into_iter()
+        .map(|bucket| {
+            let refill_every_ms = bucket.refill_every_ms().saturating_add(margin_ms);
+            let full = match bucket.refill_kind() {
+                Refill::Steady => {
+                    TokenBucket::new(bucket.name(), bucket.capacity(), refill_every_ms, now)
+                }
+                // A quota per window (MWS's hourly one) stays one: as a
+                // steady bucket it would give one token an hour back.
+                Refill::Window => {
+                    TokenBucket::per_window(bucket.name(), bucket.capacity(), refill_every_ms, now)
+                }
+            };
+            Ok((bucket.name(), json(&full)?, full))
+        })
+        .collect()
+}
+
+/// A bucket row's values. A bucket that no longer decodes (an edited row)
+/// reads as `full`, as the job's own bucket would start.
+fn shared_bucket(saved: &str, in_flight: i64, full: &TokenBucket) -> SharedBucket {
+    SharedBucket {
+        bucket: serde_json::from_str(saved).unwrap_or_else(|_| full.clone()),
+        in_flight,
+    }
 }
 
 /// A claimed row as read, before decoding.
@@ -674,9 +718,12 @@ impl Store {
 
     /// Runs `apply` on `provider`/`account`'s shared buckets named like the
     /// job's own buckets `own` (in that order; a bucket not in the store
-    /// yet starts full, sized like the job's) as one transaction holding
-    /// their rows: no other worker, in this process or another, reads or
-    /// changes them until it ends. `apply` returns its answer and whether
+    /// yet starts full, sized like the job's with `margin_ms` added to its
+    /// refill: see [`fresh_buckets`]) as one transaction holding their rows:
+    /// no other worker, in this process or another, reads or changes them
+    /// until it ends. `apply` gets the buckets and `clock`'s time read once
+    /// the rows are held (a decision on a time read before waiting for the
+    /// lock would be stale by the wait), and returns its answer and whether
     /// it changed the buckets (only then are they written).
     ///
     /// Rows are locked in name order, so two workers taking several
@@ -686,22 +733,11 @@ impl Store {
         provider: Provider,
         account: &str,
         own: &[TokenBucket],
-        now: Millis,
-        apply: impl FnOnce(&mut [SharedBucket]) -> (R, bool) + Send,
+        clock: Clock,
+        margin_ms: u64,
+        apply: impl FnOnce(&mut [SharedBucket], Millis) -> (R, bool) + Send,
     ) -> Result<R, StoreError> {
-        let mut order: Vec<&TokenBucket> = own.iter().collect();
-        order.sort_by(|a, b| a.name().cmp(b.name()));
-        order.dedup_by(|a, b| a.name() == b.name());
-        let mut fresh = Vec::with_capacity(order.len());
-        for bucket in &order {
-            let full = TokenBucket::new(
-                bucket.name(),
-                bucket.capacity(),
-                bucket.refill_every_ms(),
-                now,
-            );
-            fresh.push((bucket.name(), json(&full)?, full));
-        }
+        let fresh = fresh_buckets(own, margin_ms, clock.now())?;
         let dialect = self.dialect();
         on_pool!(self, |pool| {
             let mut transaction = pool.begin_with(dialect.begin_write).await?;
@@ -724,17 +760,14 @@ impl Store {
                     .fetch_one(&mut *transaction)
                     .await?;
                 let saved: String = row.try_get("bucket")?;
-                // A bucket that no longer decodes (an edited row) starts
-                // full again, as the job's own bucket would.
-                let bucket = serde_json::from_str(&saved).unwrap_or_else(|_| full.clone());
                 let in_flight = row.try_get("in_flight")?;
-                current.insert(*name, SharedBucket { bucket, in_flight });
+                current.insert(*name, shared_bucket(&saved, in_flight, full));
             }
             let mut buckets: Vec<SharedBucket> = own
                 .iter()
                 .filter_map(|bucket| current.get(bucket.name()).cloned())
                 .collect();
-            let (answer, changed) = apply(&mut buckets);
+            let (answer, changed) = apply(&mut buckets, clock.now());
             if changed {
                 for SharedBucket { bucket, in_flight } in &buckets {
                     sqlx::query(
@@ -753,6 +786,45 @@ impl Store {
             transaction.commit().await?;
             Ok(answer)
         })
+    }
+
+    /// `provider`/`account`'s shared buckets named like `own`, as they are
+    /// now, without holding them (a bucket not in the store yet reads
+    /// full), once per name: a look that costs no lock and no write, to
+    /// learn whether a token may be there before asking for it with
+    /// [`Store::with_buckets`].
+    pub(crate) async fn peek_buckets(
+        &self,
+        provider: Provider,
+        account: &str,
+        own: &[TokenBucket],
+        margin_ms: u64,
+        now: Millis,
+    ) -> Result<Vec<SharedBucket>, StoreError> {
+        let fresh = fresh_buckets(own, margin_ms, now)?;
+        let mut found = Vec::with_capacity(fresh.len());
+        for (name, _, full) in &fresh {
+            let row: Option<(String, i64)> = on_pool!(self, |pool| {
+                match sqlx::query(select_bucket!())
+                    .bind(provider.as_str())
+                    .bind(account)
+                    .bind(*name)
+                    .fetch_optional(pool)
+                    .await?
+                {
+                    Some(row) => Some((row.try_get("bucket")?, row.try_get("in_flight")?)),
+                    None => None,
+                }
+            });
+            found.push(match row {
+                Some((saved, in_flight)) => shared_bucket(&saved, in_flight, full),
+                None => SharedBucket {
+                    bucket: full.clone(),
+                    in_flight: 0,
+                },
+            });
+        }
+        Ok(found)
     }
 
     /// The shared rate buckets, as last saved.
