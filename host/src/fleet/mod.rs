@@ -211,6 +211,13 @@ impl Shared {
         self.budgets.share(&self.store, account, lessons).await
     }
 
+    /// Holds `job`'s request `id` back until `until`: the account's shared
+    /// budget has no token for it (no attempt spent).
+    fn defer(&self, job: &mut ReportJob, id: RequestId, until: Millis) {
+        self.count(|stats| stats.deferred += 1);
+        feed(job, self.clock, Input::Deferred { id, until });
+    }
+
     /// `real_ms` of wall time after `at`, on the fleet's clock.
     fn after_real(&self, at: Millis, real_ms: u64) -> Millis {
         at.saturating_add(self.clock.from_real_ms(real_ms))
@@ -563,15 +570,7 @@ async fn drive_job(shared: &Shared, claimed: Claimed) -> Result<(), StoreError> 
                 // happens in between (a store write) cannot bring the
                 // request to the provider later than its token allows.
                 if let Err(until) = shared.budgets.ready(store, &account, &job).await? {
-                    shared.count(|stats| stats.deferred += 1);
-                    feed(
-                        &mut job,
-                        clock,
-                        Input::Deferred {
-                            id: request.id,
-                            until,
-                        },
-                    );
+                    shared.defer(&mut job, request.id, until);
                     continue;
                 }
                 // On record before it can reach the provider (a create's
@@ -584,15 +583,7 @@ async fn drive_job(shared: &Shared, claimed: Claimed) -> Result<(), StoreError> 
                     Err(until) => {
                         // Another job took the token since the look: the
                         // request is not sent, and the record says so again.
-                        shared.count(|stats| stats.deferred += 1);
-                        feed(
-                            &mut job,
-                            clock,
-                            Input::Deferred {
-                                id: request.id,
-                                until,
-                            },
-                        );
+                        shared.defer(&mut job, request.id, until);
                         if !store.save(worker, &key, &job.snapshot()).await? {
                             return Ok(());
                         }
