@@ -740,6 +740,13 @@ impl Harness {
         self.inbox.as_ref().map(|inbox| inbox.id)
     }
 
+    /// When the request in flight times out: from then on the job may give
+    /// up on it (and on a create, end `ReportMayExist`), although the
+    /// simulator has already served it.
+    pub fn in_flight_deadline(&self) -> Option<Millis> {
+        self.inbox.as_ref().map(|inbox| inbox.deadline)
+    }
+
     /// Whether the harness is at a drain point: the last poll returned
     /// `Wait` and no request is in flight. Snapshots taken here describe
     /// the whole job.

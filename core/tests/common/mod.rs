@@ -80,8 +80,8 @@ pub(crate) struct Disturbances {
     /// The host clock went backwards at least once.
     pub(crate) clock_jumped_back: bool,
     /// A request may have reached the provider without the job seeing its
-    /// answer (anything but a refused connect, a lost or hung answer, a
-    /// crash), so the provider may have done work twice.
+    /// answer (anything but a refused connect, a lost or hung answer, time
+    /// passing its timeout, a crash), so the provider may have done work twice.
     pub(crate) unseen_requests: bool,
 }
 
@@ -128,7 +128,16 @@ pub(crate) fn apply(
                 seen.clock_jumped_back = true;
                 harness.set_now(Millis(harness.now().as_u64().saturating_sub(*ms)));
             }
-            Op::Tick(ms) => harness.advance(*ms),
+            Op::Tick(ms) => {
+                // Time passing a request's timeout while it is in flight
+                // is a lost answer too: the job gives up on a request the
+                // provider has served.
+                let later = harness.now().saturating_add(*ms);
+                seen.unseen_requests |= harness
+                    .in_flight_deadline()
+                    .is_some_and(|deadline| later >= deadline);
+                harness.advance(*ms);
+            }
             Op::Defer(ms) => harness.interfere(Interference::Defer(*ms)),
             Op::Stale(raw) => {
                 let id = RequestId::new(*raw);
