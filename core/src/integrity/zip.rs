@@ -42,10 +42,9 @@
 
 use std::collections::BTreeMap;
 
-use miniz_oxide::inflate::core::{decompress, inflate_flags, DecompressorOxide};
-use miniz_oxide::inflate::TINFLStatus;
 use serde::{Deserialize, Serialize};
 
+use super::inflate::{self, Flow};
 use super::Crc32;
 use crate::sticky::StickyError;
 
@@ -495,10 +494,10 @@ struct Member {
     produced: u64,
 }
 
-/// Raw-deflate inflater over a fixed buffer (window + fresh output).
-#[derive(Clone)]
+/// Raw-deflate inflater over a fixed buffer (window + fresh output): the
+/// gzip decoder's backend (`inflate.rs`), so one inflate serves both.
 struct Inflater {
-    state: Box<DecompressorOxide>,
+    state: inflate::Inflater,
     buf: Box<[u8]>,
     read: usize,
     write: usize,
@@ -508,7 +507,7 @@ struct Inflater {
 impl Inflater {
     fn new() -> Self {
         Self {
-            state: Box::default(),
+            state: inflate::Inflater::default(),
             buf: vec![0u8; BUF_BYTES].into_boxed_slice(),
             read: 0,
             write: 0,
@@ -517,7 +516,7 @@ impl Inflater {
     }
 
     fn reset(&mut self) {
-        self.state.init();
+        self.state.reset();
         self.read = 0;
         self.write = 0;
         self.done = false;
@@ -546,18 +545,12 @@ impl Inflater {
             self.read = WINDOW_BYTES;
             self.write = WINDOW_BYTES;
         }
-        let flags = inflate_flags::TINFL_FLAG_HAS_MORE_INPUT
-            | inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF;
-        let (status, consumed, produced) =
-            decompress(&mut self.state, input, &mut self.buf, self.write, flags);
+        let (flow, consumed, produced) = self.state.inflate(input, &mut self.buf, self.write)?;
         let start = self.write;
         let end = start.saturating_add(produced).min(self.buf.len());
         self.write = end;
-        match status {
-            TINFLStatus::Done => self.done = true,
-            TINFLStatus::NeedsMoreInput | TINFLStatus::HasMoreOutput => {}
-            TINFLStatus::Failed => return Err("invalid deflate data".to_owned()),
-            other => return Err(format!("inflate stopped with status {other:?}")),
+        if flow == Flow::Done {
+            self.done = true;
         }
         Ok((consumed, start..end))
     }
@@ -575,9 +568,9 @@ impl Inflater {
 ///
 /// Decoded bytes are provisional: a member's CRC-32 is checked when it ends,
 /// and the archive as a whole only in `finish`. Memory is bounded (about
-/// 130 KiB while inflating) whatever the archive's size. After the first
+/// 170 KiB while inflating: a 128 KiB buffer plus the inflater's own 32 KiB
+/// window and tables) whatever the archive's size. After the first
 /// error every call returns that error again.
-#[derive(Clone)]
 pub struct ZipReader {
     limits: ZipLimits,
     state: State,
