@@ -7,6 +7,10 @@
 //   node scripts/build.mjs            everything
 //   node scripts/build.mjs --no-opt   skip wasm-opt
 //   node scripts/build.mjs --tests    also compile test/ to build/
+//   node scripts/build.mjs --providers amazon-ads,amazon-sp-api
+//                                     a production module with only those
+//                                     providers (a job for another one is
+//                                     refused as invalid_config)
 //
 // Fails when the wasm-bindgen CLI is not the exact version the crate pins,
 // and when the .wasm imports anything clock-, random- or network-shaped.
@@ -20,7 +24,15 @@ import { gzipSync } from "node:zlib";
 const here = dirname(fileURLToPath(import.meta.url));
 const pkg = join(here, "..");
 const root = join(pkg, "..");
-const args = new Set(process.argv.slice(2));
+const argv = process.argv.slice(2);
+const args = new Set(argv);
+/** The providers of the production module: every one unless `--providers` names some. */
+const PROVIDERS = ["amazon-ads", "lingxing", "yandex-market", "amazon-mws", "amazon-pay", "amazon-sp-api", "amazon-ads-v3"];
+const providersAt = argv.indexOf("--providers");
+const chosen = providersAt >= 0 ? (argv[providersAt + 1] ?? "").split(",").filter(Boolean) : null;
+if (chosen && (chosen.length === 0 || chosen.some((p) => !PROVIDERS.includes(p)))) {
+  fail(`--providers takes a comma-separated list of ${PROVIDERS.join(", ")}`);
+}
 
 function run(cmd, argv, options = {}) {
   console.error(`$ ${cmd} ${argv.join(" ")}`);
@@ -67,7 +79,7 @@ console.error(`wasm-bindgen ${pinned}: crate pin and CLI agree`);
 //    wasm-release: opt-level z, LTO, one codegen unit, panic=abort) →
 //    wasm-bindgen → wasm-opt -Oz → import check.
 const MODULES = [
-  { name: "reportflow_wasm", entry: "reportflow", features: ["--no-default-features"] },
+  { name: "reportflow_wasm", entry: "reportflow", features: ["--no-default-features", "--features", (chosen ?? ["all-providers"]).join(",")] },
   { name: "reportflow_sim", entry: "reportflow/sim", features: ["--features", "sim"] },
 ];
 /**
@@ -155,7 +167,9 @@ for (const { name, entry, raw, gzip, before } of sizes) {
   console.log(`wasm size ${name}_bg.wasm (${entry}): ${raw} bytes raw (${kib(raw)}), ${gzip} bytes gzip (${kib(gzip)}); before wasm-opt ${before} bytes`);
 }
 const production = sizes[0];
-if (!args.has("--no-opt")) {
+if (chosen) {
+  console.log(`production module with ${chosen.join(", ")} only: ${production.gzip} bytes gzip`);
+} else if (!args.has("--no-opt")) {
   const verdict = production.gzip <= PRODUCTION_GZIP_TARGET ? "within" : "OVER";
   console.log(`production module: ${production.gzip} bytes gzip, ${verdict} the ${PRODUCTION_GZIP_TARGET}-byte target`);
   if (production.gzip > PRODUCTION_GZIP_CEILING) {

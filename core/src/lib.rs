@@ -103,10 +103,11 @@
 )]
 #![cfg_attr(not(feature = "rsa"), doc = "[`RsaKey`]: #features")]
 // Without `sim`, the few crate-private helpers only the simulators use
-// (civil-calendar arithmetic, the HTTP-date writer) are dead code. The `sim`
-// build, which clippy and the tests compile, still reports code that is dead
-// for everyone.
-#![cfg_attr(not(feature = "sim"), allow(dead_code))]
+// (civil-calendar arithmetic, the HTTP-date writer) are dead code, and so
+// are shared provider helpers in a build with some providers only. The
+// `sim` build (every provider), which clippy and the tests compile, still
+// reports code and imports that are unused for everyone.
+#![cfg_attr(not(feature = "sim"), allow(dead_code, unused_imports))]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
@@ -150,6 +151,20 @@ pub mod sim;
 #[cfg(all(test, not(feature = "sim")))]
 compile_error!(
     "reportflow's tests need the `sim` feature (see the self dev-dependency in core/Cargo.toml)"
+);
+
+// A job needs a provider: a build without any has nothing to run.
+#[cfg(not(any(
+    feature = "amazon-ads",
+    feature = "lingxing",
+    feature = "yandex-market",
+    feature = "amazon-mws",
+    feature = "amazon-pay",
+    feature = "amazon-sp-api",
+    feature = "amazon-ads-v3"
+)))]
+compile_error!(
+    "reportflow needs at least one provider feature (the defaults turn on every provider)"
 );
 
 pub use action::{

@@ -10,16 +10,31 @@
 
 macro_rules! declare_provider_modules {
     ($($variant:ident $module:ident $name:literal $doc:literal,)*) => {
-        $(pub mod $module;)*
+        $(#[cfg(feature = $name)] pub mod $module;)*
     };
 }
-// One folder per provider, from the one list in `crate::provider`.
+// One folder per provider, from the one list in `crate::provider`; each is
+// its cargo feature (named as the provider), all on by default.
 crate::provider::for_each_provider!(declare_provider_modules);
 
+#[cfg(any(feature = "amazon-ads", feature = "amazon-ads-v3"))]
+mod ads_region;
+#[cfg(any(
+    feature = "amazon-ads",
+    feature = "amazon-ads-v3",
+    feature = "lingxing",
+    feature = "amazon-sp-api"
+))]
+mod amazon_regions;
 pub(crate) mod contract;
 mod download;
 pub(crate) mod driver;
 pub(crate) mod lifecycle;
+#[cfg(any(
+    feature = "amazon-ads",
+    feature = "amazon-ads-v3",
+    feature = "amazon-sp-api"
+))]
 pub mod lwa;
 mod pacing;
 pub(crate) mod registry;

@@ -25,6 +25,7 @@ macro_rules! define_registry {
         pub enum JobSpec {
             $(
                 #[doc = $doc]
+                #[cfg(feature = $name)]
                 #[serde(rename = $name)]
                 $variant(super::$module::ReportSpec),
             )*
@@ -34,7 +35,7 @@ macro_rules! define_registry {
             /// The provider the spec is for.
             pub const fn provider(&self) -> Provider {
                 match self {
-                    $(Self::$variant(_) => Provider::$variant,)*
+                    $(#[cfg(feature = $name)] Self::$variant(_) => Provider::$variant,)*
                 }
             }
         }
@@ -47,6 +48,7 @@ macro_rules! define_registry {
         pub enum Credentials {
             $(
                 #[doc = $doc]
+                #[cfg(feature = $name)]
                 #[serde(rename = $name)]
                 $variant(super::$module::Credentials),
             )*
@@ -56,7 +58,7 @@ macro_rules! define_registry {
             /// The provider the credentials are for.
             pub const fn provider(&self) -> Provider {
                 match self {
-                    $(Self::$variant(_) => Provider::$variant,)*
+                    $(#[cfg(feature = $name)] Self::$variant(_) => Provider::$variant,)*
                 }
             }
         }
@@ -66,6 +68,7 @@ macro_rules! define_registry {
         #[serde(tag = "provider")]
         pub(crate) enum SavedMachine {
             $(
+                #[cfg(feature = $name)]
                 #[serde(rename = $name)]
                 $variant(Machine<super::$module::Flow>),
             )*
@@ -76,7 +79,10 @@ macro_rules! define_registry {
         /// credentials.
         #[derive(Debug)]
         pub(crate) enum BoundMachine {
-            $($variant(Machine<super::$module::Flow>, super::$module::Credentials),)*
+            $(
+                #[cfg(feature = $name)]
+                $variant(Machine<super::$module::Flow>, super::$module::Credentials),
+            )*
         }
 
         impl BoundMachine {
@@ -89,11 +95,14 @@ macro_rules! define_registry {
             ) -> Result<Self, ConfigError> {
                 match (spec, credentials) {
                     $(
+                        #[cfg(feature = $name)]
                         (JobSpec::$variant(spec), Credentials::$variant(credentials)) => {
                             bind(Machine::new(spec, config, now)?, credentials)
                                 .map(|(machine, credentials)| Self::$variant(machine, credentials))
                         }
                     )*
+                    // Unreachable in a build with one provider.
+                    #[allow(unreachable_patterns)]
                     (spec, credentials) => Err(ConfigError::CredentialsMismatch {
                         spec: spec.provider(),
                         credentials: credentials.provider(),
@@ -110,12 +119,14 @@ macro_rules! define_registry {
             ) -> Result<Self, RestoreError> {
                 match (saved, credentials) {
                     $(
+                        #[cfg(feature = $name)]
                         (SavedMachine::$variant(machine), Credentials::$variant(credentials)) => {
                             machine.check_restored(now)?;
                             Ok(bind(machine, credentials)
                                 .map(|(machine, credentials)| Self::$variant(machine, credentials))?)
                         }
                     )*
+                    #[allow(unreachable_patterns)]
                     (saved, credentials) => Err(ConfigError::CredentialsMismatch {
                         spec: saved.provider(),
                         credentials: credentials.provider(),
@@ -126,55 +137,55 @@ macro_rules! define_registry {
             /// The machine without secrets, for a snapshot.
             pub(crate) fn saved(&self) -> SavedMachine {
                 match self {
-                    $(Self::$variant(machine, _) => SavedMachine::$variant(machine.persistable()),)*
+                    $(#[cfg(feature = $name)] Self::$variant(machine, _) => SavedMachine::$variant(machine.persistable()),)*
                 }
             }
 
             pub(crate) const fn provider(&self) -> Provider {
                 match self {
-                    $(Self::$variant(..) => Provider::$variant,)*
+                    $(#[cfg(feature = $name)] Self::$variant(..) => Provider::$variant,)*
                 }
             }
 
             pub(crate) fn phase(&self) -> Phase {
                 match self {
-                    $(Self::$variant(machine, _) => machine.phase(),)*
+                    $(#[cfg(feature = $name)] Self::$variant(machine, _) => machine.phase(),)*
                 }
             }
 
             pub(crate) fn report_id(&self) -> Option<&str> {
                 match self {
-                    $(Self::$variant(machine, _) => machine.report_id(),)*
+                    $(#[cfg(feature = $name)] Self::$variant(machine, _) => machine.report_id(),)*
                 }
             }
 
             pub(crate) fn next(&mut self, cx: &mut Cx<'_>) -> Step {
                 match self {
-                    $(Self::$variant(machine, credentials) => machine.next(cx, credentials),)*
+                    $(#[cfg(feature = $name)] Self::$variant(machine, credentials) => machine.next(cx, credentials),)*
                 }
             }
 
             pub(crate) fn on_reply(&mut self, cx: &mut Cx<'_>, reply: Reply) {
                 match self {
-                    $(Self::$variant(machine, _) => machine.on_reply(cx, reply),)*
+                    $(#[cfg(feature = $name)] Self::$variant(machine, _) => machine.on_reply(cx, reply),)*
                 }
             }
 
             pub(crate) fn budgets_in_flight(&self) -> Vec<TokenBucket> {
                 match self {
-                    $(Self::$variant(machine, _) => machine.budgets_in_flight(),)*
+                    $(#[cfg(feature = $name)] Self::$variant(machine, _) => machine.budgets_in_flight(),)*
                 }
             }
 
             pub(crate) fn rate_budget(&self, name: &str) -> Option<&TokenBucket> {
                 match self {
-                    $(Self::$variant(machine, _) => machine.rate_budget(name),)*
+                    $(#[cfg(feature = $name)] Self::$variant(machine, _) => machine.rate_budget(name),)*
                 }
             }
 
             pub(crate) fn defer(&mut self, now: Millis, until: Millis) {
                 match self {
-                    $(Self::$variant(machine, _) => machine.defer(now, until),)*
+                    $(#[cfg(feature = $name)] Self::$variant(machine, _) => machine.defer(now, until),)*
                 }
             }
         }
@@ -182,7 +193,7 @@ macro_rules! define_registry {
         impl SavedMachine {
             const fn provider(&self) -> Provider {
                 match self {
-                    $(Self::$variant(_) => Provider::$variant,)*
+                    $(#[cfg(feature = $name)] Self::$variant(_) => Provider::$variant,)*
                 }
             }
         }

@@ -5,52 +5,9 @@ use serde::{Deserialize, Serialize};
 use crate::calendar;
 use crate::error::ConfigError;
 
-/// Amazon Ads API region. Each region has its own API host and LwA host;
-/// profiles are only visible in their own region.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-#[non_exhaustive]
-pub enum Region {
-    /// North America (US, CA, MX, BR).
-    Na,
-    /// Europe, Middle East, India, Africa.
-    Eu,
-    /// Far East (JP, AU, SG).
-    Fe,
-}
-
-impl Region {
-    /// The Ads API origin of the region.
-    pub const fn api_origin(self) -> &'static str {
-        match self {
-            Self::Na => "https://advertising-api.amazon.com",
-            Self::Eu => "https://advertising-api-eu.amazon.com",
-            Self::Fe => "https://advertising-api-fe.amazon.com",
-        }
-    }
-
-    /// The Login-with-Amazon origin of the region.
-    pub const fn auth_origin(self) -> &'static str {
-        match self {
-            Self::Na => "https://api.amazon.com",
-            Self::Eu => "https://api.amazon.co.uk",
-            Self::Fe => "https://api.amazon.co.jp",
-        }
-    }
-
-    /// Parses `na`, `eu` or `fe` (any case).
-    pub fn parse(text: &str) -> Result<Self, ConfigError> {
-        match text.to_ascii_lowercase().as_str() {
-            "na" => Ok(Self::Na),
-            "eu" => Ok(Self::Eu),
-            "fe" => Ok(Self::Fe),
-            _ => Err(invalid(
-                "region",
-                format!("`{text}` is not one of na, eu, fe"),
-            )),
-        }
-    }
-}
+/// The Amazon region of the advertising profile (its API and LwA hosts:
+/// [`Region::api_origin`], [`Region::auth_origin`]).
+pub use crate::providers::amazon_regions::Region;
 
 /// The entity a report is about (the `recordType` path parameter).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

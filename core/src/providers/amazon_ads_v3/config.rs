@@ -8,7 +8,8 @@ use super::report_types::{GroupBy, ReportType};
 use crate::calendar;
 use crate::error::ConfigError;
 
-pub use crate::providers::amazon_ads::{Credentials, Region};
+pub use crate::providers::amazon_regions::Region;
+pub use crate::providers::lwa::Credentials;
 
 /// How rows are aggregated over time (`configuration.timeUnit`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -18,7 +18,7 @@ use crate::records::RecordFormat;
 pub use crate::providers::lwa::Credentials;
 /// SP-API's three regions and their marketplaces (the same Amazon regions
 /// Lingxing's gateway serves).
-pub use crate::providers::lingxing::Region;
+pub use crate::providers::amazon_regions::Region;
 
 /// The Japanese marketplace, whose flat files are Windows-31J.
 pub const JP_MARKETPLACE: &str = "A1VC38T7YXB528";
