@@ -39,6 +39,12 @@
 //! ([`sim`]), with the `sim` feature.
 //!
 //! # Features
+//! - One per provider, named as the provider: `amazon-ads`, `lingxing`,
+//!   `yandex-market`, `amazon-mws`, `amazon-pay`, `amazon-sp-api`,
+//!   `amazon-ads-v3`. All on by default. A build for fewer marketplaces (a
+//!   browser bundle) sets `default-features = false` and names its
+//!   providers; a [`JobSpec`] or [`Credentials`] of another provider is then
+//!   refused like any unknown provider. At least one is required.
 //! - `sim`: [`sim`], pure seeded simulators of every provider (and the gzip
 //!   and ZIP writers they serve bodies with), for tests, demos and sandboxes.
 //!   Off by default: an application embedding the core does not get them.
