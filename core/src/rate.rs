@@ -148,6 +148,23 @@ impl TokenBucket {
         }
     }
 
+    /// A full bucket like this one (name, capacity, kind of refill) whose
+    /// tokens take `extra_refill_ms` longer to come back: the copy a host
+    /// shares between jobs, slowed by the jitter between taking a token and
+    /// the request reaching the provider. A window quota stays a window
+    /// quota (as a steady bucket it would give back one token per window).
+    pub fn fresh_copy(&self, now: Millis, extra_refill_ms: u64) -> Self {
+        Self {
+            name: self.name.clone(),
+            capacity: self.capacity,
+            refill_every_ms: self.refill_every_ms.saturating_add(extra_refill_ms),
+            milli_tokens: u64::from(self.capacity) * MILLI,
+            updated_at: now,
+            refill: self.refill,
+            window_closes_at: None,
+        }
+    }
+
     /// How the bucket's spent tokens come back.
     pub const fn refill_kind(&self) -> Refill {
         self.refill
@@ -305,6 +322,33 @@ mod tests {
         assert!(bucket.try_take(Millis(0)).is_ok());
         assert_eq!(bucket.try_take(Millis(10)), Err(Millis(1_000)));
         assert!(bucket.try_take(Millis(1_000)).is_ok());
+    }
+
+    #[test]
+    fn a_fresh_copy_is_full_slower_by_the_margin_and_keeps_its_kind_of_refill() {
+        let mut steady = TokenBucket::new("s", 2, 1_000, Millis(0));
+        let mut window = TokenBucket::per_window("w", 2, 60_000, Millis(0));
+        for bucket in [&mut steady, &mut window] {
+            assert!(bucket.try_take(Millis(0)).is_ok());
+            assert!(bucket.try_take(Millis(0)).is_ok());
+        }
+        let mut steady = steady.fresh_copy(Millis(5_000), 20);
+        assert_eq!(
+            (steady.name(), steady.capacity(), steady.refill_every_ms()),
+            ("s", 2, 1_020)
+        );
+        assert_eq!(steady.refill_kind(), Refill::Steady);
+        assert!(steady.try_take(Millis(5_000)).is_ok());
+        assert!(steady.try_take(Millis(5_000)).is_ok());
+        assert_eq!(steady.try_take(Millis(5_000)), Err(Millis(6_020)));
+
+        let mut window = window.fresh_copy(Millis(5_000), 20);
+        assert_eq!(window.refill_kind(), Refill::Window);
+        assert!(window.try_take(Millis(5_000)).is_ok());
+        assert!(window.try_take(Millis(5_000)).is_ok());
+        // The whole quota comes back when the window (60 s + 20 ms) closes.
+        assert_eq!(window.try_take(Millis(6_020)), Err(Millis(65_020)));
+        assert!(window.try_take(Millis(65_020)).is_ok());
     }
 
     #[test]

@@ -21,7 +21,7 @@ use std::pin::Pin;
 use std::str::FromStr;
 use std::time::Duration;
 
-use reportflow::rate::{Refill, TokenBucket};
+use reportflow::rate::TokenBucket;
 use reportflow::{JobSpec, Millis, Provider, Snapshot};
 
 use crate::Clock;
@@ -336,17 +336,7 @@ fn fresh_buckets(
     order
         .into_iter()
         .map(|bucket| {
-            let refill_every_ms = bucket.refill_every_ms().saturating_add(margin_ms);
-            let full = match bucket.refill_kind() {
-                Refill::Steady => {
-                    TokenBucket::new(bucket.name(), bucket.capacity(), refill_every_ms, now)
-                }
-                // A quota per window (MWS's hourly one) stays one: as a
-                // steady bucket it would give one token an hour back.
-                Refill::Window => {
-                    TokenBucket::per_window(bucket.name(), bucket.capacity(), refill_every_ms, now)
-                }
-            };
+            let full = bucket.fresh_copy(now, margin_ms);
             Ok((bucket.name(), json(&full)?, full))
         })
         .collect()
