@@ -26,10 +26,13 @@ cargo clippy -p reportflow-host --no-default-features -- -D warnings
 RUSTDOCFLAGS=-Dwarnings cargo doc -p reportflow --no-deps
 RUSTDOCFLAGS=-Dwarnings cargo doc -p reportflow-host --no-default-features --no-deps
 
-step "core builds with each provider alone (the features a one-marketplace wasm module uses)"
+step "core builds with each provider alone and without charsets (a one-marketplace wasm module)"
 for provider in amazon-ads lingxing yandex-market amazon-mws amazon-pay amazon-sp-api amazon-ads-v3; do
   cargo clippy -p reportflow --no-default-features --features "$provider" -- -D warnings
 done
+# The module without charsets refuses a legacy charset (the default build
+# runs the same test and decodes it, in `cargo test` below).
+cargo test -p reportflow-wasm --no-default-features --features amazon-ads --test charsets
 
 step "cargo doc (warnings denied)"
 RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps

@@ -11,6 +11,11 @@
 //                                     a production module with only those
 //                                     providers (a job for another one is
 //                                     refused as invalid_config)
+//   node scripts/build.mjs --providers amazon-ads --no-charsets
+//                                     and without the charset decoders
+//                                     (a report declared in a charset other
+//                                     than UTF-8 fails: records /
+//                                     charset_unavailable)
 //
 // Fails when the wasm-bindgen CLI is not the exact version the crate pins,
 // and when the .wasm imports anything clock-, random- or network-shaped.
@@ -79,7 +84,11 @@ console.error(`wasm-bindgen ${pinned}: crate pin and CLI agree`);
 //    wasm-release: opt-level z, LTO, one codegen unit, panic=abort) →
 //    wasm-bindgen → wasm-opt -Oz → import check.
 const MODULES = [
-  { name: "reportflow_wasm", entry: "reportflow", features: ["--no-default-features", "--features", (chosen ?? ["all-providers"]).join(",")] },
+  {
+    name: "reportflow_wasm",
+    entry: "reportflow",
+    features: ["--no-default-features", "--features", [...(chosen ?? ["all-providers"]), ...(args.has("--no-charsets") ? [] : ["charsets"])].join(",")],
+  },
   { name: "reportflow_sim", entry: "reportflow/sim", features: ["--features", "sim"] },
 ];
 /**
@@ -169,8 +178,9 @@ for (const { name, entry, raw, gzip, before } of sizes) {
   console.log(`wasm size ${name}_bg.wasm (${entry}): ${raw} bytes raw (${kib(raw)}), ${gzip} bytes gzip (${kib(gzip)}); before wasm-opt ${before} bytes`);
 }
 const production = sizes[0];
-if (chosen) {
-  console.log(`production module with ${chosen.join(", ")} only: ${production.gzip} bytes gzip`);
+if (chosen || args.has("--no-charsets")) {
+  const what = `${(chosen ?? PROVIDERS).join(", ")}${args.has("--no-charsets") ? ", no charsets" : ""}`;
+  console.log(`production module with ${what}: ${production.gzip} bytes gzip`);
 } else if (!args.has("--no-opt")) {
   const verdict = production.gzip <= PRODUCTION_GZIP_TARGET ? "within" : "OVER";
   console.log(`production module: ${production.gzip} bytes gzip, ${verdict} the ${PRODUCTION_GZIP_TARGET}-byte target`);

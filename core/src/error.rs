@@ -325,6 +325,8 @@ impl Error {
             | Self::MalformedResponse { .. }
             | Self::ResponseTooLarge { .. }
             | Self::ReportFailed { .. } => Blame::Provider,
+            // The build lacks the decoder, not the report its format.
+            Self::Records(RecordError::CharsetUnavailable { .. }) => Blame::Config,
             Self::Integrity(_) | Self::Records(_) | Self::Zip(_) => Blame::Data,
             Self::Transport(_) => Blame::Network,
             Self::RetriesExhausted { last, .. } => last.blame(),

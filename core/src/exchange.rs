@@ -15,9 +15,11 @@
 
 use crate::action::{DataChunk, Event, Outcome, PartSummary};
 use crate::http::{find_header, RequestId, TransportFailure};
+#[cfg(feature = "charsets")]
+use crate::integrity::CharsetDecoder;
 use crate::integrity::{
-    Charset, CharsetDecoder, DecodeSummary, Decoder, IntegrityError, Limits, Md5Digest, ZipError,
-    ZipLimits, ZipReader,
+    Charset, DecodeSummary, Decoder, IntegrityError, Limits, Md5Digest, ZipError, ZipLimits,
+    ZipReader,
 };
 use crate::providers::{Container, ExchangeFailure, Reply, ReportBody};
 use crate::records::{RecordFormat, RowCounter};
@@ -251,13 +253,16 @@ impl Exchange {
         self.state = match &self.report_body {
             Some(spec) if (200..300).contains(&status) => {
                 match expected_digest(spec.expected_md5, headers, spec.require_md5) {
-                    Ok(expected) => State::Streaming(Box::new(Stream::new(
-                        spec,
-                        self.limits,
-                        expected,
-                        declared_charset(spec.charset, spec.default_charset, headers),
-                        self.fingerprint,
-                    ))),
+                    Ok(expected) => match charset_stage(spec, headers) {
+                        Ok(charset) => State::Streaming(Box::new(Stream::new(
+                            spec,
+                            self.limits,
+                            expected,
+                            charset,
+                            self.fingerprint,
+                        ))),
+                        Err(failure) => State::Over(Reply::Failed(failure)),
+                    },
                     Err(error) => State::Over(integrity_failure(error)),
                 }
             }
@@ -412,6 +417,45 @@ fn declared_charset(
     }
 }
 
+/// The charset stage of a report body: a decoder for the charset it is in,
+/// if not UTF-8 (an archive's members are delivered as they are).
+fn charset_stage(
+    spec: &ReportBody,
+    headers: &[(String, String)],
+) -> Result<Option<CharsetDecoder>, ExchangeFailure> {
+    if spec.container != Container::Single {
+        return Ok(None);
+    }
+    let declared = declared_charset(spec.charset, spec.default_charset, headers);
+    #[cfg(feature = "charsets")]
+    {
+        Ok(declared.map(CharsetDecoder::new))
+    }
+    // A build without decoders refuses such a body before any of it goes
+    // out, rather than deliver bytes in a charset the host did not ask for.
+    #[cfg(not(feature = "charsets"))]
+    match declared {
+        None => Ok(None),
+        Some(charset) => Err(ExchangeFailure::Records(
+            crate::records::RecordError::CharsetUnavailable {
+                charset: charset.as_str().to_owned(),
+            },
+        )),
+    }
+}
+
+/// Without the `charsets` feature there is no decoder: `charset_stage`
+/// refuses a body in a charset before it streams, so this has no values.
+#[cfg(not(feature = "charsets"))]
+enum CharsetDecoder {}
+
+#[cfg(not(feature = "charsets"))]
+impl CharsetDecoder {
+    fn pull(&mut self, _input: &[u8], _out: &mut [u8]) -> crate::integrity::Progress {
+        match *self {}
+    }
+}
+
 enum StreamStep {
     Event(Event),
     Idle,
@@ -423,7 +467,7 @@ impl Stream {
         spec: &ReportBody,
         limits: Limits,
         expected: Option<Md5Digest>,
-        charset: Option<Charset>,
+        charset: Option<CharsetDecoder>,
         fingerprint: bool,
     ) -> Self {
         let zip = match spec.container {
@@ -452,7 +496,7 @@ impl Stream {
             out: 0,
             next_progress: PROGRESS_EVERY,
             ended: false,
-            charset: charset.filter(|_| zip.is_none()).map(CharsetDecoder::new),
+            charset,
             decoded_from: None,
             zip,
             records_failed: None,
@@ -488,11 +532,14 @@ impl Stream {
     /// Ends the charset stage: its last bytes, and which charset it was.
     fn finish_charset(&mut self) -> Vec<u8> {
         match self.charset.take() {
+            #[cfg(feature = "charsets")]
             Some(charset) => {
                 let end = charset.finish();
                 self.decoded_from = Some(end.summary.charset);
                 end.tail().to_vec()
             }
+            #[cfg(not(feature = "charsets"))]
+            Some(none) => match none {},
             None => Vec::new(),
         }
     }

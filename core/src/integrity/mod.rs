@@ -19,9 +19,10 @@
 //! * [`Md5`] / [`Md5Digest`] hash and parse provider digests; [`Crc32`] is
 //!   shared with the ZIP reader.
 //! * [`sniff`] classifies a body by its magic bytes.
-//! * [`CharsetDecoder`] turns a body declared in a [`Charset`] (Shift_JIS,
-//!   windows-1252, ISO-8859-1, UTF-16, UTF-8) into UTF-8 as it streams,
-//!   replacing and counting malformed sequences in a [`CharsetSummary`].
+//! * `CharsetDecoder` (feature `charsets`, on by default) turns a body
+//!   declared in a [`Charset`] (Shift_JIS, windows-1252, ISO-8859-1,
+//!   UTF-16, UTF-8) into UTF-8 as it streams, replacing and counting
+//!   malformed sequences in a `CharsetSummary`.
 //! * [`ZipReader`] / [`unzip`] read ZIP archives as they stream.
 //!
 //! Only readers live here: a host never writes these formats. The gzip and
@@ -68,12 +69,14 @@ mod limits;
 mod md5;
 mod pipeline;
 mod sniff;
+#[cfg(feature = "charsets")]
+mod transcode;
 mod zip;
 
 #[cfg(test)]
 mod tests;
 
-pub use charset::{Charset, CharsetDecoder, CharsetFinish, CharsetSummary};
+pub use charset::Charset;
 pub use crc32::Crc32;
 pub use error::{GzipPart, IntegrityError};
 pub use gzip::{gunzip, Gunzip, GunzipStats, Progress};
@@ -81,6 +84,8 @@ pub use limits::Limits;
 pub use md5::{Md5, Md5Digest};
 pub use pipeline::{Compression, DecodeSummary, Decoder, Md5Check};
 pub use sniff::{sniff, ContentKind};
+#[cfg(feature = "charsets")]
+pub use transcode::{CharsetDecoder, CharsetFinish, CharsetSummary};
 pub use zip::{
     unzip, ZipEntry, ZipError, ZipLimits, ZipMethod, ZipPart, ZipProgress, ZipReader, ZipSummary,
 };

@@ -105,6 +105,19 @@ pub enum RecordError {
         /// The parser's description, with line and column inside the item.
         detail: String,
     },
+
+    /// The report is declared in a charset other than UTF-8, and this build
+    /// of reportflow decodes none (it was built without the core's
+    /// `charsets` feature, as a one-provider wasm module may be).
+    #[error(
+        "the report is in {charset}, which this build of reportflow cannot decode \
+         (it was built without the `charsets` feature); use a build with charsets, \
+         such as the npm package's default module"
+    )]
+    CharsetUnavailable {
+        /// The charset's name, e.g. `shift_jis`.
+        charset: String,
+    },
 }
 
 impl RecordError {
@@ -121,6 +134,7 @@ impl RecordError {
             Self::RowTooLarge { .. } => "row_too_large",
             Self::UnterminatedQuote { .. } => "unterminated_quote",
             Self::InvalidJson { .. } => "invalid_json",
+            Self::CharsetUnavailable { .. } => "charset_unavailable",
         }
     }
 }
@@ -147,6 +161,9 @@ mod tests {
             RecordError::RowTooLarge { limit: 5 },
             RecordError::UnterminatedQuote { row: 3 },
             RecordError::InvalidJson { detail: "x".into() },
+            RecordError::CharsetUnavailable {
+                charset: "shift_jis".into(),
+            },
         ];
         for e in all {
             let v = serde_json::to_value(&e).unwrap();

@@ -1,0 +1,808 @@
+//! Streaming character-set decoding of report bodies to UTF-8 (feature
+//! `charsets`).
+//!
+//! [`CharsetDecoder`] turns a body declared in a [`Charset`] into UTF-8 as
+//! it streams, after the integrity pipeline has verified and gunzipped it.
+//!
+//! ```text
+//!  decoded bytes ──► BOM sniff ──► encoding_rs / Latin-1 ──► UTF-8 ──► finish()
+//!                    (stripped)     (malformed ─► U+FFFD)              CharsetSummary
+//! ```
+//!
+//! Design: the public rules (BOM wins, nothing dropped silently, bounded
+//! memory) are on [`CharsetDecoder`], since this module is private. Inside,
+//! the BOM is sniffed here rather than by `encoding_rs`, so it works the
+//! same for exact Latin-1 (which `encoding_rs` has no decoder for) and so
+//! `bom_stripped` is known exactly. `encoding_rs`'s decode-without-replacement
+//! is used so that every U+FFFD is written, and counted, here.
+
+use core::fmt;
+
+use encoding_rs::{DecoderResult, SHIFT_JIS, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1252};
+use serde::{Deserialize, Serialize};
+
+use super::{Charset, Progress};
+
+/// Totals of a decoded body, from [`CharsetDecoder::finish`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct CharsetSummary {
+    /// The charset the decoder was created with.
+    pub declared: Charset,
+    /// The charset the body was decoded as: `declared`, unless a BOM named
+    /// another one ([`Charset::Utf8`] for `EF BB BF`, [`Charset::Utf16`]
+    /// for `FF FE`, [`Charset::Utf16Be`] for `FE FF`).
+    pub charset: Charset,
+    /// Whether a byte order mark was found at the start and removed.
+    pub bom_stripped: bool,
+    /// Malformed or truncated sequences, each replaced by one U+FFFD.
+    /// Zero for a clean body; [`Charset::Iso8859_1`] never replaces.
+    pub replacements: u64,
+    /// Bytes taken in, BOM included.
+    pub input_bytes: u64,
+    /// UTF-8 bytes handed out, the tail from `finish` included.
+    pub output_bytes: u64,
+}
+
+/// What [`CharsetDecoder::finish`] returns: the last UTF-8 bytes and the
+/// totals.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub struct CharsetFinish {
+    tail: [u8; TAIL_BYTES],
+    tail_len: usize,
+    /// Totals of the whole body.
+    pub summary: CharsetSummary,
+}
+
+impl CharsetFinish {
+    /// The UTF-8 bytes that end the output: anything still held back, and
+    /// the U+FFFD for a sequence the input cut short. Append them after
+    /// everything [`CharsetDecoder::pull`] produced. At most 64 bytes, and
+    /// empty for a body that ended cleanly and was fully pulled.
+    #[must_use]
+    pub fn tail(&self) -> &[u8] {
+        self.tail.get(..self.tail_len).unwrap_or_default()
+    }
+}
+
+/// Below this much room in `out`, `pull` decodes into its own buffer and
+/// copies, so that a character never has to fit in what is left of `out`
+/// (`encoding_rs` makes no progress when its output cannot hold one
+/// character, and may want more than that).
+const DIRECT_MIN: usize = 32;
+/// Size of that internal buffer: at least one worst-case character.
+const STASH_BYTES: usize = 32;
+/// Held-back output: one stash plus the U+FFFD a malformed sequence after
+/// it adds.
+const PENDING_BYTES: usize = STASH_BYTES + REPLACEMENT.len();
+/// `finish` output: held-back output (≤ 35), the three sniffed bytes
+/// replayed (≤ 9) and the flush of a cut sequence (≤ 2 × U+FFFD).
+const TAIL_BYTES: usize = 64;
+/// U+FFFD REPLACEMENT CHARACTER in UTF-8.
+const REPLACEMENT: [u8; 3] = [0xEF, 0xBF, 0xBD];
+
+/// The longest BOM (UTF-8's); bytes are held until they cannot start one.
+const BOM_MAX: usize = 3;
+
+/// What the first bytes say about a BOM.
+enum Sniff {
+    /// They are a proper prefix of a BOM: wait for more.
+    NeedMore,
+    /// A complete BOM naming this charset.
+    Bom(Charset),
+    /// No BOM: decode them as data.
+    NoBom,
+}
+
+fn sniff(head: &[u8]) -> Sniff {
+    match head {
+        [0xEF, 0xBB, 0xBF, ..] => Sniff::Bom(Charset::Utf8),
+        [0xFF, 0xFE, ..] => Sniff::Bom(Charset::Utf16),
+        [0xFE, 0xFF, ..] => Sniff::Bom(Charset::Utf16Be),
+        [] | [0xEF] | [0xEF, 0xBB] | [0xFF] | [0xFE] => Sniff::NeedMore,
+        _ => Sniff::NoBom,
+    }
+}
+
+/// The converter behind a decided charset.
+enum Engine {
+    Rs(encoding_rs::Decoder),
+    /// Exact ISO-8859-1; stateless, so nothing to hold.
+    Latin1,
+}
+
+/// How one conversion step ended.
+enum Step {
+    InputEmpty,
+    OutputFull,
+    Malformed,
+}
+
+impl Engine {
+    fn new(charset: Charset) -> Self {
+        let encoding = match charset {
+            Charset::Utf8 => UTF_8,
+            Charset::ShiftJis => SHIFT_JIS,
+            Charset::Windows1252 => WINDOWS_1252,
+            Charset::Iso8859_1 => return Self::Latin1,
+            Charset::Utf16 => UTF_16LE,
+            Charset::Utf16Be => UTF_16BE,
+        };
+        // BOMs are handled before the engine exists (see `sniff`), so that
+        // they work the same for every charset, Latin-1 included.
+        Self::Rs(encoding.new_decoder_without_bom_handling())
+    }
+
+    /// Converts from `src` into `dst`; returns (step, read, written).
+    ///
+    /// `dst` must hold at least `STASH_BYTES` for guaranteed progress.
+    fn convert(&mut self, src: &[u8], dst: &mut [u8], last: bool) -> (Step, usize, usize) {
+        match self {
+            Self::Rs(d) => {
+                let (r, read, written) = d.decode_to_utf8_without_replacement(src, dst, last);
+                let step = match r {
+                    DecoderResult::InputEmpty => Step::InputEmpty,
+                    DecoderResult::OutputFull => Step::OutputFull,
+                    // The bad bytes were consumed (now or earlier); the
+                    // caller writes the U+FFFD and counts it.
+                    DecoderResult::Malformed(..) => Step::Malformed,
+                };
+                (step, read, written)
+            }
+            Self::Latin1 => {
+                let (read, written) = encoding_rs::mem::convert_latin1_to_utf8_partial(src, dst);
+                let step = if read == src.len() {
+                    Step::InputEmpty
+                } else {
+                    Step::OutputFull
+                };
+                (step, read, written)
+            }
+        }
+    }
+}
+
+/// Streaming decoder from a declared [`Charset`] to UTF-8.
+///
+/// Create one per body with [`CharsetDecoder::new`], feed the bytes in order
+/// through [`pull`](Self::pull) — split anywhere, even one byte at a time,
+/// inside a multi-byte character or a BOM — then call
+/// [`finish`](Self::finish) and append its [`tail`](CharsetFinish::tail).
+/// The concatenated output is the body in UTF-8.
+///
+/// * **Nothing is dropped silently.** A malformed or truncated sequence
+///   becomes one U+FFFD REPLACEMENT CHARACTER and is counted in
+///   [`CharsetSummary::replacements`], so a host can refuse a report whose
+///   count is not zero.
+/// * **A byte order mark wins over the label.** A UTF-8 BOM (`EF BB BF`) or
+///   a UTF-16 BOM (`FF FE`, `FE FF`) at the very start is stripped and
+///   selects the charset, whatever was declared (the WHATWG "decode" rule):
+///   a file with a BOM was written by a tool that knew its encoding, while
+///   labels are often server defaults. [`CharsetSummary::charset`] says
+///   what was used. Only the first bytes are looked at; a U+FEFF later in
+///   the body is kept.
+/// * **Bounded memory.** The multi-byte decoding is `encoding_rs` (Firefox's
+///   implementation of the WHATWG Encoding Standard); between calls the
+///   decoder holds at most a few dozen bytes, whatever the body size and
+///   however it is split.
+///
+/// Output buffers of any non-zero size work. With `out.len() >= 4` every
+/// `pull` ends on a character boundary, so each piece is valid UTF-8 on its
+/// own; smaller buffers receive characters split across calls. Buffers of at
+/// least 32 bytes are written directly; smaller ones go through a 32-byte
+/// internal buffer.
+///
+/// The decoder performs no I/O, never panics, allocates nothing, and works
+/// through `&mut`, so a state machine can own it. It is not
+/// `Clone`: the underlying `encoding_rs` decoder is not.
+///
+/// ```
+/// use reportflow::integrity::{Charset, CharsetDecoder};
+///
+/// let body = b"SKU\tName\nA-1\tCaf\xe9 \x96 \x80"; // windows-1252
+/// let mut decoder = CharsetDecoder::new(Charset::Windows1252);
+/// let mut out = [0u8; 16];
+/// let mut text = Vec::new();
+/// for chunk in body.chunks(5) {
+///     let mut rest = chunk;
+///     loop {
+///         let p = decoder.pull(rest, &mut out);
+///         text.extend_from_slice(&out[..p.produced]);
+///         rest = &rest[p.consumed..];
+///         if p.is_stalled() {
+///             break;
+///         }
+///     }
+/// }
+/// let end = decoder.finish();
+/// text.extend_from_slice(end.tail());
+/// assert_eq!(String::from_utf8(text).unwrap(), "SKU\tName\nA-1\tCafé – €");
+/// assert_eq!(end.summary.replacements, 0);
+/// ```
+pub struct CharsetDecoder {
+    declared: Charset,
+    /// The charset in use: `declared` until a BOM says otherwise.
+    charset: Charset,
+    /// `None` while the first bytes are being sniffed for a BOM.
+    engine: Option<Engine>,
+    /// Sniffed bytes; once the engine exists, `held[held_pos..held_len]`
+    /// are data still to be decoded before any new input.
+    held: [u8; BOM_MAX],
+    held_len: usize,
+    held_pos: usize,
+    /// Decoded UTF-8 that did not fit in the caller's buffer yet:
+    /// `pending[pending_pos..pending_len]`.
+    pending: [u8; PENDING_BYTES],
+    pending_len: usize,
+    pending_pos: usize,
+    bom_stripped: bool,
+    replacements: u64,
+    input_bytes: u64,
+    output_bytes: u64,
+}
+
+impl fmt::Debug for CharsetDecoder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CharsetDecoder")
+            .field("declared", &self.declared)
+            .field("charset", &self.charset)
+            .field("sniffing", &self.engine.is_none())
+            .field("bom_stripped", &self.bom_stripped)
+            .field("replacements", &self.replacements)
+            .field("input_bytes", &self.input_bytes)
+            .field("output_bytes", &self.output_bytes)
+            .field(
+                "pending_bytes",
+                &self.pending_len.saturating_sub(self.pending_pos),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl CharsetDecoder {
+    /// Creates a decoder for a body declared in `charset`.
+    #[must_use]
+    pub fn new(charset: Charset) -> Self {
+        Self {
+            declared: charset,
+            charset,
+            engine: None,
+            held: [0; BOM_MAX],
+            held_len: 0,
+            held_pos: 0,
+            pending: [0; PENDING_BYTES],
+            pending_len: 0,
+            pending_pos: 0,
+            bom_stripped: false,
+            replacements: 0,
+            input_bytes: 0,
+            output_bytes: 0,
+        }
+    }
+
+    /// The charset the body is being decoded as: the declared one until a
+    /// BOM at the start named another.
+    #[must_use]
+    pub fn charset(&self) -> Charset {
+        self.charset
+    }
+
+    /// Replacements (U+FFFD) made so far.
+    #[must_use]
+    pub fn replacements(&self) -> u64 {
+        self.replacements
+    }
+
+    /// Decodes from `input` into `out` (UTF-8).
+    ///
+    /// Same contract as [`Decoder::pull`](super::Decoder::pull): call again
+    /// with `&input[progress.consumed..]` while the call is not
+    /// [stalled](Progress::is_stalled), then feed the next chunk; after the
+    /// last chunk, call [`finish`](Self::finish). Only the first
+    /// `progress.produced` bytes of `out` are meaningful. With an empty `out`
+    /// nothing happens.
+    ///
+    /// A call may consume input without producing output (a BOM, the first
+    /// byte of a multi-byte character) and may produce output without
+    /// consuming input (UTF-8 held back from an earlier call).
+    pub fn pull(&mut self, input: &[u8], out: &mut [u8]) -> Progress {
+        let mut p = Progress::default();
+        if out.is_empty() {
+            return p;
+        }
+        loop {
+            // Held-back output goes first, so the order is kept.
+            let dst = out.get_mut(p.produced..).unwrap_or_default();
+            let n = self.drain_pending(dst, p.produced == 0);
+            p.produced = p.produced.saturating_add(n);
+            if self.pending_pos < self.pending_len {
+                return p; // `out` is full (up to a character boundary).
+            }
+            let room = out.len().saturating_sub(p.produced);
+            if room == 0 {
+                return p;
+            }
+            let Some(engine) = self.engine.as_mut() else {
+                let rest = input.get(p.consumed..).unwrap_or_default();
+                let n = self.sniff_bom(rest);
+                p.consumed = p.consumed.saturating_add(n);
+                self.input_bytes = self.input_bytes.saturating_add(n as u64);
+                if self.engine.is_none() {
+                    return p; // Input ran out inside what may be a BOM.
+                }
+                continue;
+            };
+            // Bytes sniffed for a BOM that turned out to be data come
+            // before the rest of the input.
+            let replay = self.held_pos < self.held_len;
+            let src = if replay {
+                self.held.get(self.held_pos..self.held_len)
+            } else {
+                input.get(p.consumed..)
+            }
+            .unwrap_or_default();
+            if src.is_empty() {
+                return p;
+            }
+            let direct = room >= DIRECT_MIN;
+            let dst = if direct {
+                out.get_mut(p.produced..).unwrap_or_default()
+            } else {
+                // Nothing is pending here (checked above), so the stash is
+                // free; what it receives is drained on the next turn.
+                self.pending.get_mut(..STASH_BYTES).unwrap_or_default()
+            };
+            let (step, read, written) = engine.convert(src, dst, false);
+            if replay {
+                self.held_pos = self.held_pos.saturating_add(read);
+            } else {
+                p.consumed = p.consumed.saturating_add(read);
+                self.input_bytes = self.input_bytes.saturating_add(read as u64);
+            }
+            if direct {
+                p.produced = p.produced.saturating_add(written);
+                self.output_bytes = self.output_bytes.saturating_add(written as u64);
+            } else {
+                self.pending_pos = 0;
+                self.pending_len = written;
+            }
+            match step {
+                Step::InputEmpty => {}
+                Step::Malformed => {
+                    self.replacements = self.replacements.saturating_add(1);
+                    let dst = out.get_mut(p.produced..).unwrap_or_default();
+                    let n = self.emit_replacement(dst);
+                    p.produced = p.produced.saturating_add(n);
+                }
+                Step::OutputFull => {
+                    // Defensive: a converter that neither read nor wrote
+                    // with this much room would loop forever; stop instead
+                    // (the caller sees a stall with input left).
+                    if read == 0 && written == 0 {
+                        return p;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Ends the body: flushes what is held back and turns a sequence cut
+    /// short by the end of the input into U+FFFD (counted).
+    ///
+    /// Call after the last [`pull`](Self::pull) stalled, and append
+    /// [`CharsetFinish::tail`] to the output. A body that ends inside what
+    /// could still be a BOM (say the lone byte `EF`) is decoded as data.
+    pub fn finish(mut self) -> CharsetFinish {
+        let mut tail = [0u8; TAIL_BYTES];
+        // `drain_pending` counts what it copies; the rest is counted below.
+        let drained = self.drain_pending(&mut tail, true);
+        let mut len = drained;
+        if self.engine.is_none() {
+            self.decide(Sniff::NoBom);
+        }
+        let src = self.held.get(self.held_pos..self.held_len);
+        let mut src = src.unwrap_or_default();
+        if let Some(engine) = self.engine.as_mut() {
+            loop {
+                let dst = tail.get_mut(len..).unwrap_or_default();
+                let (step, read, written) = engine.convert(src, dst, true);
+                src = src.get(read..).unwrap_or_default();
+                len = len.saturating_add(written);
+                match step {
+                    Step::InputEmpty => break,
+                    Step::Malformed => {
+                        self.replacements = self.replacements.saturating_add(1);
+                        if let Some(d) = tail.get_mut(len..len.saturating_add(REPLACEMENT.len())) {
+                            d.copy_from_slice(&REPLACEMENT);
+                            len = len.saturating_add(REPLACEMENT.len());
+                        }
+                    }
+                    Step::OutputFull => {
+                        // Cannot happen: TAIL_BYTES covers the worst case.
+                        // Were it to, count the loss rather than hide it.
+                        self.replacements = self.replacements.saturating_add(1);
+                        break;
+                    }
+                }
+            }
+        }
+        let flushed = len.saturating_sub(drained);
+        self.output_bytes = self.output_bytes.saturating_add(flushed as u64);
+        CharsetFinish {
+            tail,
+            tail_len: len,
+            summary: CharsetSummary {
+                declared: self.declared,
+                charset: self.charset,
+                bom_stripped: self.bom_stripped,
+                replacements: self.replacements,
+                input_bytes: self.input_bytes,
+                output_bytes: self.output_bytes,
+            },
+        }
+    }
+
+    /// Takes bytes from `input` into the BOM sniffer until the question is
+    /// settled or `input` runs out; returns how many were taken.
+    fn sniff_bom(&mut self, input: &[u8]) -> usize {
+        let mut taken = 0usize;
+        for &b in input {
+            let Some(slot) = self.held.get_mut(self.held_len) else {
+                break; // Unreachable: `sniff` settles within BOM_MAX bytes.
+            };
+            *slot = b;
+            self.held_len = self.held_len.saturating_add(1);
+            taken = taken.saturating_add(1);
+            match sniff(self.held.get(..self.held_len).unwrap_or_default()) {
+                Sniff::NeedMore => {}
+                verdict => {
+                    self.decide(verdict);
+                    break;
+                }
+            }
+        }
+        taken
+    }
+
+    /// Leaves the sniffing state: strips a BOM or keeps the held bytes as
+    /// data, and creates the engine.
+    fn decide(&mut self, verdict: Sniff) {
+        if let Sniff::Bom(charset) = verdict {
+            self.charset = charset;
+            self.bom_stripped = true;
+            self.held_len = 0;
+        }
+        self.held_pos = 0;
+        self.engine = Some(Engine::new(self.charset));
+    }
+
+    /// Copies held-back output into `dst`, stopping at a character boundary
+    /// unless `may_split` and not even one character fits (a tiny `out`);
+    /// returns the bytes copied.
+    fn drain_pending(&mut self, dst: &mut [u8], may_split: bool) -> usize {
+        let pending = self
+            .pending
+            .get(self.pending_pos..self.pending_len)
+            .unwrap_or_default();
+        let mut n = pending.len().min(dst.len());
+        if n < pending.len() {
+            // Back off to the start of the character that does not fit.
+            let fit = n;
+            while n > 0 && pending.get(n).is_some_and(|&b| b & 0xC0 == 0x80) {
+                n = n.saturating_sub(1);
+            }
+            if n == 0 && may_split {
+                n = fit;
+            }
+        }
+        if let (Some(d), Some(s)) = (dst.get_mut(..n), pending.get(..n)) {
+            d.copy_from_slice(s);
+        }
+        self.pending_pos = self.pending_pos.saturating_add(n);
+        if self.pending_pos >= self.pending_len {
+            self.pending_pos = 0;
+            self.pending_len = 0;
+        }
+        self.output_bytes = self.output_bytes.saturating_add(n as u64);
+        n
+    }
+
+    /// Writes U+FFFD into `dst` if nothing is held back and it fits, else
+    /// holds it back; returns the bytes written to `dst`.
+    fn emit_replacement(&mut self, dst: &mut [u8]) -> usize {
+        if self.pending_pos == self.pending_len {
+            if let Some(d) = dst.get_mut(..REPLACEMENT.len()) {
+                d.copy_from_slice(&REPLACEMENT);
+                self.output_bytes = self.output_bytes.saturating_add(REPLACEMENT.len() as u64);
+                return REPLACEMENT.len();
+            }
+        }
+        // Pending holds at most one stash here, so the character fits.
+        let end = self.pending_len.saturating_add(REPLACEMENT.len());
+        if let Some(d) = self.pending.get_mut(self.pending_len..end) {
+            d.copy_from_slice(&REPLACEMENT);
+            self.pending_len = end;
+        }
+        0
+    }
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Decodes `body` fed in chunks of `chunk` bytes into an `out` of
+    /// `out_len` bytes; returns the text and the summary.
+    fn decode(
+        charset: Charset,
+        body: &[u8],
+        chunk: usize,
+        out_len: usize,
+    ) -> (String, CharsetSummary) {
+        let mut d = CharsetDecoder::new(charset);
+        let mut out = vec![0u8; out_len];
+        let mut text = Vec::new();
+        for c in body.chunks(chunk.max(1)) {
+            let mut rest = c;
+            loop {
+                let p = d.pull(rest, &mut out);
+                text.extend_from_slice(&out[..p.produced]);
+                if out_len >= 4 {
+                    assert!(std::str::from_utf8(&out[..p.produced]).is_ok());
+                }
+                rest = &rest[p.consumed..];
+                if p.is_stalled() {
+                    break;
+                }
+            }
+            assert!(rest.is_empty());
+        }
+        let end = d.finish();
+        text.extend_from_slice(end.tail());
+        (String::from_utf8(text).unwrap(), end.summary)
+    }
+
+    /// Every chunking and output size we care about gives `expected`.
+    fn check_all(charset: Charset, body: &[u8], expected: &str) -> CharsetSummary {
+        let mut first = None;
+        for chunk in [1, 2, 3, 5, 64 * 1024] {
+            for out_len in [1, 2, 3, 4, 5, 31, 32, 33, 4096] {
+                let (text, summary) = decode(charset, body, chunk, out_len);
+                assert_eq!(text, expected, "chunk {chunk}, out {out_len}");
+                assert_eq!(summary.output_bytes, expected.len() as u64);
+                assert_eq!(summary.input_bytes, body.len() as u64);
+                match first {
+                    None => first = Some(summary),
+                    Some(s) => assert_eq!(s, summary, "chunk {chunk}, out {out_len}"),
+                }
+            }
+        }
+        first.unwrap()
+    }
+
+    fn utf16(text: &str, big_endian: bool, bom: bool) -> Vec<u8> {
+        let mut units: Vec<u16> = Vec::new();
+        if bom {
+            units.push(0xFEFF);
+        }
+        units.extend(text.encode_utf16());
+        units
+            .iter()
+            .flat_map(|u| {
+                if big_endian {
+                    u.to_be_bytes()
+                } else {
+                    u.to_le_bytes()
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn shift_jis_report_decodes_exactly() {
+        let text = "注文番号\t商品名\n123\tテスト商品\n";
+        let (body, _, unmappable) = SHIFT_JIS.encode(text);
+        assert!(!unmappable);
+        assert_ne!(&body[..], text.as_bytes());
+        let s = check_all(Charset::ShiftJis, &body, text);
+        assert_eq!(s.replacements, 0);
+        assert!(!s.bom_stripped);
+        assert_eq!(s.charset, Charset::ShiftJis);
+    }
+
+    #[test]
+    fn shift_jis_is_windows_31j() {
+        // NEC row 13 (①, ㈱), IBM extension (髙), half-width katakana (ｱ),
+        // and 5C as backslash: what Japanese Windows writes.
+        let body = b"\x87\x40\x87\x8a\xfb\xfc\xb1\x5c";
+        let s = check_all(Charset::ShiftJis, body, "①㈱髙ｱ\\");
+        assert_eq!(s.replacements, 0);
+    }
+
+    #[test]
+    fn windows_1252_decodes_exactly() {
+        let text = "Café – €5\n";
+        let (body, _, unmappable) = WINDOWS_1252.encode(text);
+        assert!(!unmappable);
+        assert_eq!(&body[..], b"Caf\xe9 \x96 \x805\n");
+        let s = check_all(Charset::Windows1252, &body, text);
+        assert_eq!(s.replacements, 0);
+    }
+
+    #[test]
+    fn iso_8859_1_is_exact_latin1() {
+        let body: Vec<u8> = (0u8..=255).collect();
+        let expected: String = (0u32..=255).filter_map(char::from_u32).collect();
+        let s = check_all(Charset::Iso8859_1, &body, &expected);
+        assert_eq!(s.replacements, 0);
+        // windows-1252 differs exactly in 80–9F.
+        let (cp1252, _) = decode(Charset::Windows1252, b"\x80\x93", 1, 64);
+        let (latin1, _) = decode(Charset::Iso8859_1, b"\x80\x93", 1, 64);
+        assert_eq!(cp1252, "€“");
+        assert_eq!(latin1, "\u{80}\u{93}");
+    }
+
+    #[test]
+    fn utf16_with_bom_both_byte_orders() {
+        let text = "SKU\t名前\n😀 é\n";
+        for declared in [Charset::Utf16, Charset::Utf16Be] {
+            let s = check_all(declared, &utf16(text, false, true), text);
+            assert!(s.bom_stripped);
+            assert_eq!(s.charset, Charset::Utf16);
+            assert_eq!(s.replacements, 0);
+            let s = check_all(declared, &utf16(text, true, true), text);
+            assert!(s.bom_stripped);
+            assert_eq!(s.charset, Charset::Utf16Be);
+            assert_eq!(s.replacements, 0);
+        }
+    }
+
+    #[test]
+    fn utf16_without_bom_follows_the_label() {
+        let text = "A-1\t€\n";
+        let s = check_all(Charset::Utf16, &utf16(text, false, false), text);
+        assert!(!s.bom_stripped);
+        assert_eq!(s.charset, Charset::Utf16);
+        let s = check_all(Charset::Utf16Be, &utf16(text, true, false), text);
+        assert!(!s.bom_stripped);
+        assert_eq!(s.charset, Charset::Utf16Be);
+    }
+
+    #[test]
+    fn utf8_bom_is_stripped_for_any_label() {
+        let text = "sku\tnaïve 注文\n";
+        let mut body = vec![0xEF, 0xBB, 0xBF];
+        body.extend_from_slice(text.as_bytes());
+        for declared in [
+            Charset::Utf8,
+            Charset::ShiftJis,
+            Charset::Windows1252,
+            Charset::Iso8859_1,
+            Charset::Utf16,
+        ] {
+            let s = check_all(declared, &body, text);
+            assert!(s.bom_stripped, "{declared}");
+            assert_eq!(s.declared, declared);
+            assert_eq!(s.charset, Charset::Utf8);
+            assert_eq!(s.replacements, 0);
+        }
+        // Only a BOM at the very start is removed.
+        let mid = "a\u{FEFF}b";
+        let s = check_all(Charset::Utf8, mid.as_bytes(), mid);
+        assert!(!s.bom_stripped);
+    }
+
+    #[test]
+    fn bom_split_across_chunks() {
+        let mut d = CharsetDecoder::new(Charset::Utf8);
+        let mut out = [0u8; 64];
+        let mut text = Vec::new();
+        for piece in [&[0xEFu8][..], &[0xBB], &[0xBF, b'o'], b"k"] {
+            let p = d.pull(piece, &mut out);
+            assert_eq!(p.consumed, piece.len());
+            text.extend_from_slice(&out[..p.produced]);
+            assert!(d.pull(&[], &mut out).is_stalled());
+        }
+        let end = d.finish();
+        text.extend_from_slice(end.tail());
+        assert_eq!(text, b"ok");
+        assert!(end.summary.bom_stripped);
+    }
+
+    #[test]
+    fn bom_prefix_that_is_data_is_kept() {
+        // EF BB then not BF: in windows-1252 these are "ï»" plus data.
+        let s = check_all(Charset::Windows1252, b"\xEF\xBBx", "ï»x");
+        assert!(!s.bom_stripped);
+        // A body that ends inside a possible BOM is data too.
+        check_all(Charset::Windows1252, b"\xEF\xBB", "ï»");
+        check_all(Charset::Iso8859_1, b"\xFE", "þ");
+        let s = check_all(Charset::Utf8, b"\xEF\xBB", "\u{FFFD}");
+        assert_eq!(s.replacements, 1);
+        let s = check_all(Charset::Utf8, b"", "");
+        assert_eq!(s.replacements, 0);
+        assert!(!s.bom_stripped);
+    }
+
+    #[test]
+    fn truncated_trailing_sequence_is_replaced_and_counted() {
+        // "注" in UTF-8 is E6 B3 A8; cut after two bytes.
+        let s = check_all(Charset::Utf8, b"ab\xE6\xB3", "ab\u{FFFD}");
+        assert_eq!(s.replacements, 1);
+        // A Shift_JIS lead byte with no trail byte.
+        let s = check_all(Charset::ShiftJis, b"ab\x92", "ab\u{FFFD}");
+        assert_eq!(s.replacements, 1);
+        // An odd trailing byte in UTF-16.
+        let mut body = utf16("ok", false, true);
+        body.push(0x41);
+        let s = check_all(Charset::Utf16, &body, "ok\u{FFFD}");
+        assert_eq!(s.replacements, 1);
+    }
+
+    #[test]
+    fn malformed_utf8_is_replaced_and_counted() {
+        let s = check_all(
+            Charset::Utf8,
+            b"a\xFFb\xC3(c\xED\xA0\x80d",
+            "a\u{FFFD}b\u{FFFD}(c\u{FFFD}\u{FFFD}\u{FFFD}d",
+        );
+        assert_eq!(s.replacements, 5);
+        // Shift_JIS: a lead byte followed by an ASCII byte that cannot
+        // trail; the ASCII byte survives.
+        let s = check_all(Charset::ShiftJis, b"\x81\x20x", "\u{FFFD} x");
+        assert_eq!(s.replacements, 1);
+    }
+
+    #[test]
+    fn one_byte_output_buffers_work() {
+        let text = "注文€😀x";
+        let (text_out, s) = decode(Charset::Utf8, text.as_bytes(), 1, 1);
+        assert_eq!(text_out, text);
+        assert_eq!(s.replacements, 0);
+        let (body, _, _) = SHIFT_JIS.encode("注文番号ｱ");
+        let (text_out, _) = decode(Charset::ShiftJis, &body, 64 * 1024, 1);
+        assert_eq!(text_out, "注文番号ｱ");
+    }
+
+    #[test]
+    fn pieces_end_on_character_boundaries_from_four_bytes() {
+        // "€" is three bytes: a 4-byte buffer takes one at a time.
+        let mut d = CharsetDecoder::new(Charset::Windows1252);
+        let mut out = [0u8; 4];
+        let p = d.pull(b"\x80\x80\x80", &mut out);
+        assert_eq!(p.produced, 3);
+        assert_eq!(&out[..3], "€".as_bytes());
+    }
+
+    #[test]
+    fn empty_output_does_nothing() {
+        let mut d = CharsetDecoder::new(Charset::Utf8);
+        assert!(d.pull(b"abc", &mut []).is_stalled());
+        let end = d.finish();
+        assert_eq!(end.tail(), b"");
+        assert_eq!(end.summary.input_bytes, 0);
+    }
+
+    #[test]
+    fn finish_flushes_what_was_not_pulled() {
+        // The caller stops pulling while output is held back: `finish`
+        // still delivers it.
+        let mut d = CharsetDecoder::new(Charset::Windows1252);
+        let mut out = [0u8; 1];
+        let p = d.pull(b"\x80", &mut out);
+        assert_eq!((p.consumed, p.produced), (1, 1));
+        let end = d.finish();
+        let mut text = out.to_vec();
+        text.extend_from_slice(end.tail());
+        assert_eq!(text, "€".as_bytes());
+        assert_eq!(end.summary.output_bytes, 3);
+    }
+
+    #[test]
+    fn the_summary_uses_the_charsets_stable_names() {
+        let summary = decode(Charset::ShiftJis, b"a", 1, 8).1;
+        let json = serde_json::to_value(summary).unwrap();
+        assert_eq!(json["declared"], "shift_jis");
+        assert_eq!(json["replacements"], 0);
+    }
+}
