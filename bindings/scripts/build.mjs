@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// Builds the npm package: two wasm modules (production and simulators), each
-// cargo → wasm-bindgen (--target web) → wasm-opt → import check; then tsc.
-// No wasm-pack. Prints both modules' sizes (raw and gzip) and fails when the
-// production module is over its gzip budget.
+// Builds the npm package: the production and simulator wasm modules and the
+// one-provider modules (`reportflow/amazon-ads`, …), each cargo →
+// wasm-bindgen (--target web) → wasm-opt → import check; then tsc. No
+// wasm-pack. Prints every module's size (raw and gzip) and fails when the
+// production module is over its ceiling or a one-provider module over 300 KB.
 //
 //   node scripts/build.mjs            everything
 //   node scripts/build.mjs --no-opt   skip wasm-opt
@@ -21,7 +22,7 @@
 // and when the .wasm imports anything clock-, random- or network-shaped.
 
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
@@ -33,6 +34,8 @@ const argv = process.argv.slice(2);
 const args = new Set(argv);
 /** The providers of the production module: every one unless `--providers` names some. */
 const PROVIDERS = ["amazon-ads", "lingxing", "yandex-market", "amazon-mws", "amazon-pay", "amazon-sp-api", "amazon-ads-v3"];
+/** The providers with an entry of their own (`reportflow/amazon-ads`, …): their reports are UTF-8. */
+const ONE_PROVIDER_ENTRIES = ["amazon-ads", "amazon-ads-v3", "yandex-market"];
 const providersAt = argv.indexOf("--providers");
 const chosen = providersAt >= 0 ? (argv[providersAt + 1] ?? "").split(",").filter(Boolean) : null;
 if (chosen && (chosen.length === 0 || chosen.some((p) => !PROVIDERS.includes(p)))) {
@@ -90,6 +93,18 @@ const MODULES = [
     features: ["--no-default-features", "--features", [...(chosen ?? ["all-providers"]), ...(args.has("--no-charsets") ? [] : ["charsets"])].join(",")],
   },
   { name: "reportflow_sim", entry: "reportflow/sim", features: ["--features", "sim"] },
+  // One provider each, without the charset decoders (these providers send
+  // UTF-8): the entries `reportflow/amazon-ads`, … The crate's JavaScript
+  // surface does not depend on its features, so wasm-bindgen writes the
+  // same glue for them as for the production module: they ship only their
+  // .wasm and load it into that glue (checked below, byte for byte).
+  ...(chosen || args.has("--no-charsets") ? [] : ONE_PROVIDER_ENTRIES).map((provider) => ({
+    name: `reportflow_${provider.replaceAll("-", "_")}`,
+    entry: `reportflow/${provider}`,
+    features: ["--no-default-features", "--features", provider],
+    glue: "reportflow_wasm",
+    oneProvider: true,
+  })),
 ];
 /**
  * The production module's size (gzip -9 bytes): the target of issue 16, and
@@ -123,14 +138,28 @@ for (const module of MODULES) {
   const input = join(metadata.target_directory, "wasm32-unknown-unknown", "wasm-release", "reportflow_wasm.wasm");
   for (const file of [input, join(dirname(input), "deps", "reportflow_wasm.wasm")]) rmSync(file, { force: true });
   run("cargo", ["build", "-p", "reportflow-wasm", "--target", "wasm32-unknown-unknown", "--profile", "wasm-release", ...module.features]);
-  run("wasm-bindgen", ["--target", "web", "--out-dir", outDir, "--out-name", module.name, input]);
+  const glue = module.glue ?? module.name;
+  const bindgenDir = module.glue ? join(outDir, `.${module.name}`) : outDir;
+  run("wasm-bindgen", ["--target", "web", "--out-dir", bindgenDir, "--out-name", glue, input]);
   const wasmFile = join(outDir, `${module.name}_bg.wasm`);
+  if (module.glue) {
+    // The entry loads this .wasm into the production module's glue: it
+    // must be the same glue, or the facade would call what is not there.
+    const own = readFileSync(join(bindgenDir, `${glue}.js`), "utf8");
+    if (own !== readFileSync(join(outDir, `${glue}.js`), "utf8")) {
+      fail(`${module.name}: wasm-bindgen wrote other glue than the production module's; its entry cannot share the facade`);
+    }
+    renameSync(join(bindgenDir, `${glue}_bg.wasm`), wasmFile);
+    rmSync(bindgenDir, { recursive: true, force: true });
+  }
   // The generated declarations use `[Symbol.dispose]()` (the disposable lib,
   // TypeScript 5.2+) and DOM names (`WebAssembly`, `BufferSource`, `Response`).
   // Say so, so that a consumer on lib "es2022" with only @types/node, or with
   // neither, type-checks without skipLibCheck.
   const dts = join(outDir, `${module.name}.d.ts`);
-  writeFileSync(dts, `/// <reference lib="esnext.disposable" />\n/// <reference lib="dom" />\n${readFileSync(dts, "utf8")}`);
+  if (!module.glue) {
+    writeFileSync(dts, `/// <reference lib="esnext.disposable" />\n/// <reference lib="dom" />\n${readFileSync(dts, "utf8")}`);
+  }
   const before = statSync(wasmFile).size;
 
   // Optimise for size with binaryen's wasm-opt from npm (Debian's is too old
@@ -152,7 +181,7 @@ for (const module of MODULES) {
   // clock, draws randomness or touches the network (quinn's `import "env"`
   // check, adapted): the core takes time and bytes from the host only.
   const imports = wasmImports(readFileSync(wasmFile));
-  const GLUE = new Set(["wbg", `./${module.name}_bg.js`]);
+  const GLUE = new Set(["wbg", `./${glue}_bg.js`]);
   const FORBIDDEN = /now|date|time|random|crypto|fetch|performance|xmlhttp|websocket|socket|process|require|env|fs_|readfile/i;
   const bad = imports.filter(({ module, name }) => !GLUE.has(module) || FORBIDDEN.test(name.replace(/^__wbg_|_[0-9a-f]{8,}$/g, "")));
   console.error(`${module.name}.wasm imports: ${imports.length} (${[...new Set(imports.map((i) => i.module))].join(", ")})`);
@@ -178,6 +207,11 @@ for (const { name, entry, raw, gzip, before } of sizes) {
   console.log(`wasm size ${name}_bg.wasm (${entry}): ${raw} bytes raw (${kib(raw)}), ${gzip} bytes gzip (${kib(gzip)}); before wasm-opt ${before} bytes`);
 }
 const production = sizes[0];
+for (const { name, gzip } of sizes.filter((m) => m.oneProvider)) {
+  if (!args.has("--no-opt") && gzip > PRODUCTION_GZIP_TARGET) {
+    fail(`${name} is ${gzip} bytes gzip, over the ${PRODUCTION_GZIP_TARGET}-byte target its entry exists for`);
+  }
+}
 if (chosen || args.has("--no-charsets")) {
   const what = `${(chosen ?? PROVIDERS).join(", ")}${args.has("--no-charsets") ? ", no charsets" : ""}`;
   console.log(`production module with ${what}: ${production.gzip} bytes gzip`);

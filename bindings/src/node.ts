@@ -1,12 +1,7 @@
-// Node entry: loads the .wasm next to the package synchronously (Node's
-// fetch refuses file: URLs) and prefers real manual redirects.
+// Node entry: every provider, with the charset decoders.
 
-import { readFileSync } from "node:fs";
-import { initSync, platform } from "./init.js";
+import { loadForNode } from "./node-load.js";
 
-initSync(readFileSync(new URL("../wasm/reportflow_wasm_bg.wasm", import.meta.url)));
-// Node's fetch (undici) hands back a readable 307 for redirect "manual", so
-// the job sees the presigned link and fetches it without credentials itself.
-platform.manualRedirect = "manual";
+loadForNode(new URL("../wasm/reportflow_wasm_bg.wasm", import.meta.url));
 
 export * from "./index.js";
