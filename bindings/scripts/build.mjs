@@ -98,7 +98,9 @@ const MODULES = [
   // surface does not depend on its features, so wasm-bindgen writes the
   // same glue for them as for the production module: they ship only their
   // .wasm and load it into that glue (checked below, byte for byte).
-  ...(chosen || args.has("--no-charsets") ? [] : ONE_PROVIDER_ENTRIES).map((provider) => ({
+  // Built with a custom production module too: the package's entries
+  // need their files whatever `--providers` chose.
+  ...ONE_PROVIDER_ENTRIES.map((provider) => ({
     name: `reportflow_${provider.replaceAll("-", "_")}`,
     entry: `reportflow/${provider}`,
     features: ["--no-default-features", "--features", provider],
