@@ -354,6 +354,31 @@ fn flipped_byte_never_yields_wrong_output() {
     }
 }
 
+/// A damaged body gives the same error however it arrives: a job restored
+/// from a snapshot sees other chunk boundaries than the original, and its
+/// failure must not differ (the SP-API twin property test found zlib-rs
+/// naming one damage two ways, depending on which of its paths met it).
+#[test]
+fn a_damaged_body_fails_alike_at_every_chunking() {
+    let data = sample(300_000);
+    let gz = gzip(&data, 6);
+    for at in (20..gz.len() - 8).step_by(997) {
+        for mask in [0x01u8, 0x5a, 0xff] {
+            let mut bad = gz.clone();
+            bad[at] ^= mask;
+            let whole = gunzip_pull(&bad, bad.len(), 64 * 1024);
+            for (chunk, out_len) in [(1, 1), (7, 300), (4096, 4096), (8192, 64 * 1024)] {
+                let got = gunzip_pull(&bad, chunk, out_len);
+                assert_eq!(
+                    got.as_ref().err(),
+                    whole.as_ref().err(),
+                    "byte {at} ^ {mask:#x}, chunks of {chunk}, out {out_len}"
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn decompressed_limit_is_exact_and_bounds_delivery() {
     let data = sample(100_000);
