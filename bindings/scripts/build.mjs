@@ -32,15 +32,10 @@ const pkg = join(here, "..");
 const root = join(pkg, "..");
 const argv = process.argv.slice(2);
 const args = new Set(argv);
-/** The providers of the production module: every one unless `--providers` names some. */
-const PROVIDERS = ["amazon-ads", "lingxing", "yandex-market", "amazon-mws", "amazon-pay", "amazon-sp-api", "amazon-ads-v3"];
 /** The providers with an entry of their own (`reportflow/amazon-ads`, …): their reports are UTF-8. */
 const ONE_PROVIDER_ENTRIES = ["amazon-ads", "amazon-ads-v3", "yandex-market"];
 const providersAt = argv.indexOf("--providers");
 const chosen = providersAt >= 0 ? (argv[providersAt + 1] ?? "").split(",").filter(Boolean) : null;
-if (chosen && (chosen.length === 0 || chosen.some((p) => !PROVIDERS.includes(p)))) {
-  fail(`--providers takes a comma-separated list of ${PROVIDERS.join(", ")}`);
-}
 
 function run(cmd, argv, options = {}) {
   console.error(`$ ${cmd} ${argv.join(" ")}`);
@@ -63,6 +58,12 @@ function fail(message) {
 const metadata = JSON.parse(run("cargo", ["metadata", "--format-version", "1"], { capture: true }));
 const crate = metadata.packages.find((p) => p.name === "reportflow-wasm");
 if (!crate) fail("crate reportflow-wasm is not a workspace member");
+// The providers of the production module: every one (the crate's feature
+// `all-providers`, the one list) unless `--providers` names some.
+const PROVIDERS = crate.features["all-providers"] ?? [];
+if (chosen && (chosen.length === 0 || chosen.some((p) => !PROVIDERS.includes(p)))) {
+  fail(`--providers takes a comma-separated list of ${PROVIDERS.join(", ")}`);
+}
 const requirement = crate.dependencies.find((d) => d.name === "wasm-bindgen")?.req ?? "";
 if (!/^=\s*\d+\.\d+\.\d+$/.test(requirement)) fail(`wasm/Cargo.toml must pin wasm-bindgen exactly (=X.Y.Z), found "${requirement}"`);
 const pinned = requirement.replace(/^=\s*/, "");
