@@ -115,7 +115,7 @@ impl Snapshot {
         struct Version {
             format_version: u32,
         }
-        let version: Version = serde_json::from_str(text).map_err(|e| RestoreError::Malformed {
+        let version: Version = serde_json::from_slice(text.as_bytes()).map_err(|e| RestoreError::Malformed {
             detail: e.to_string(),
         })?;
         if version.format_version != FORMAT_VERSION {
@@ -124,7 +124,7 @@ impl Snapshot {
                 supported: FORMAT_VERSION,
             });
         }
-        serde_json::from_str(text).map_err(|e| RestoreError::Malformed {
+        serde_json::from_slice(text.as_bytes()).map_err(|e| RestoreError::Malformed {
             detail: e.to_string(),
         })
     }

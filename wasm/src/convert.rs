@@ -207,7 +207,7 @@ pub(crate) fn from_js<T: DeserializeOwned>(what: &str, value: JsValue) -> Result
             "{what}: expected a plain object (JSON.stringify refused it or gave nothing)"
         ))
     })?;
-    serde_json::from_str(&text).map_err(|e| Failure::invalid_config(format!("{what}: {e}")))
+    serde_json::from_slice(text.as_bytes()).map_err(|e| Failure::invalid_config(format!("{what}: {e}")))
 }
 
 /// `JSON.stringify(value)`, or `None` when it throws (BigInt, cycles) or
@@ -226,7 +226,7 @@ pub(crate) fn credentials_from_js(value: JsValue) -> Result<reportflow::Credenti
         )
     };
     let text = json_text(&value).ok_or_else(withheld)?;
-    serde_json::from_str(&text).map_err(|e| {
+    serde_json::from_slice(text.as_bytes()).map_err(|e| {
         let text = e.to_string();
         if text.starts_with("missing field") {
             Failure::invalid_config(format!("credentials: {text}"))
