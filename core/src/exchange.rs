@@ -15,11 +15,9 @@
 
 use crate::action::{DataChunk, Event, Outcome, PartSummary};
 use crate::http::{find_header, RequestId, TransportFailure};
-#[cfg(feature = "charsets")]
-use crate::integrity::CharsetDecoder;
 use crate::integrity::{
-    Charset, DecodeSummary, Decoder, IntegrityError, Limits, Md5Digest, ZipError, ZipLimits,
-    ZipReader,
+    Charset, CharsetDecoder, DecodeSummary, Decoder, IntegrityError, Limits, Md5Digest,
+    OpenForeignDecoder, ZipError, ZipLimits, ZipReader,
 };
 use crate::providers::{Container, ExchangeFailure, Reply, ReportBody};
 use crate::records::{RecordFormat, RowCounter};
@@ -48,6 +46,8 @@ pub(crate) struct Exchange {
     limits: Limits,
     /// Compute the MD5 without a published digest (see `with_fingerprint`).
     fingerprint: bool,
+    /// The host's charset decoders (see `with_foreign_charsets`).
+    foreign_charsets: Option<OpenForeignDecoder>,
     state: State,
     /// Decoded data went out before a transport failure replaced the stream.
     delivered_before_failure: bool,
@@ -201,6 +201,7 @@ impl Exchange {
             report_body,
             limits,
             fingerprint: true,
+            foreign_charsets: None,
             state: State::AwaitingHead,
             delivered_before_failure: false,
             parts: Vec::new(),
@@ -211,6 +212,13 @@ impl Exchange {
     /// digest to verify (`JobConfig::md5_fingerprint`; default on).
     pub(crate) fn with_fingerprint(mut self, fingerprint: bool) -> Self {
         self.fingerprint = fingerprint;
+        self
+    }
+
+    /// Decoders the host lends for reports in a charset, used when the
+    /// build has none of its own (`ReportJob::with_foreign_charsets`).
+    pub(crate) fn with_foreign_charsets(mut self, open: Option<OpenForeignDecoder>) -> Self {
+        self.foreign_charsets = open;
         self
     }
 
@@ -253,7 +261,7 @@ impl Exchange {
         self.state = match &self.report_body {
             Some(spec) if (200..300).contains(&status) => {
                 match expected_digest(spec.expected_md5, headers, spec.require_md5) {
-                    Ok(expected) => match charset_stage(spec, headers) {
+                    Ok(expected) => match charset_stage(spec, headers, self.foreign_charsets) {
                         Ok(charset) => State::Streaming(Box::new(Stream::new(
                             spec,
                             self.limits,
@@ -418,42 +426,38 @@ fn declared_charset(
 }
 
 /// The charset stage of a report body: a decoder for the charset it is in,
-/// if not UTF-8 (an archive's members are delivered as they are).
+/// if not UTF-8 (an archive's members are delivered as they are). The
+/// build's own decoders come first, the host's are for a build without
+/// them.
 fn charset_stage(
     spec: &ReportBody,
     headers: &[(String, String)],
+    foreign: Option<OpenForeignDecoder>,
 ) -> Result<Option<CharsetDecoder>, ExchangeFailure> {
     if spec.container != Container::Single {
         return Ok(None);
     }
-    let declared = declared_charset(spec.charset, spec.default_charset, headers);
+    let Some(declared) = declared_charset(spec.charset, spec.default_charset, headers) else {
+        return Ok(None);
+    };
     #[cfg(feature = "charsets")]
     {
-        Ok(declared.map(CharsetDecoder::new))
+        let _built_in_first = foreign;
+        Ok(Some(CharsetDecoder::new(declared)))
     }
-    // A build without decoders refuses such a body before any of it goes
+    // A build with no decoders refuses such a body before any of it goes
     // out, rather than deliver bytes in a charset the host did not ask for.
     #[cfg(not(feature = "charsets"))]
-    match declared {
-        None => Ok(None),
-        Some(charset) => Err(ExchangeFailure::Records(
-            crate::records::RecordError::CharsetUnavailable {
-                charset: charset.as_str().to_owned(),
-            },
-        )),
+    match foreign {
+        Some(open) => Ok(Some(CharsetDecoder::foreign(declared, open))),
+        None => Err(charset_unavailable(declared)),
     }
 }
 
-/// Without the `charsets` feature there is no decoder: `charset_stage`
-/// refuses a body in a charset before it streams, so this has no values.
-#[cfg(not(feature = "charsets"))]
-enum CharsetDecoder {}
-
-#[cfg(not(feature = "charsets"))]
-impl CharsetDecoder {
-    fn pull(&mut self, _input: &[u8], _out: &mut [u8]) -> crate::integrity::Progress {
-        match *self {}
-    }
+fn charset_unavailable(charset: Charset) -> ExchangeFailure {
+    ExchangeFailure::Records(crate::records::RecordError::CharsetUnavailable {
+        charset: charset.as_str().to_owned(),
+    })
 }
 
 enum StreamStep {
@@ -504,9 +508,9 @@ impl Stream {
     }
 
     /// Passes decoded bytes through the charset stage, if there is one.
-    fn transcode(&mut self, bytes: Vec<u8>) -> Vec<u8> {
+    fn transcode(&mut self, bytes: Vec<u8>) -> Result<Vec<u8>, Reply> {
         let Some(charset) = self.charset.as_mut() else {
-            return bytes;
+            return Ok(bytes);
         };
         // UTF-8 of a legacy charset is at most 3 bytes per input byte.
         let mut out = vec![0u8; bytes.len().saturating_mul(3).saturating_add(64)];
@@ -525,23 +529,24 @@ impl Stream {
                 break;
             }
         }
+        if charset.failed() {
+            return Err(Reply::Failed(charset_unavailable(charset.charset())));
+        }
         out.truncate(produced);
-        out
+        Ok(out)
     }
 
     /// Ends the charset stage: its last bytes, and which charset it was.
-    fn finish_charset(&mut self) -> Vec<u8> {
-        match self.charset.take() {
-            #[cfg(feature = "charsets")]
-            Some(charset) => {
-                let end = charset.finish();
-                self.decoded_from = Some(end.summary.charset);
-                end.tail().to_vec()
-            }
-            #[cfg(not(feature = "charsets"))]
-            Some(none) => match none {},
-            None => Vec::new(),
+    fn finish_charset(&mut self) -> Result<Vec<u8>, Reply> {
+        let Some(charset) = self.charset.take() else {
+            return Ok(Vec::new());
+        };
+        let end = charset.finish();
+        if end.failed() {
+            return Err(Reply::Failed(charset_unavailable(end.summary.charset)));
         }
+        self.decoded_from = Some(end.summary.charset);
+        Ok(end.tail().to_vec())
     }
 
     fn advance(&mut self, chunk_bytes: usize) -> Result<StreamStep, Reply> {
@@ -577,7 +582,7 @@ impl Stream {
                 break;
             }
             buffer.truncate(produced_total);
-            let text = self.transcode(std::mem::take(&mut buffer));
+            let text = self.transcode(std::mem::take(&mut buffer))?;
             if let Some(step) = self.deliver(text)? {
                 return Ok(step);
             }
@@ -587,7 +592,7 @@ impl Stream {
             return Ok(StreamStep::Idle);
         }
         if self.charset.is_some() {
-            let tail = self.finish_charset();
+            let tail = self.finish_charset()?;
             if let Some(step) = self.deliver(tail)? {
                 return Ok(step);
             }

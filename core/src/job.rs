@@ -9,6 +9,7 @@ use crate::exchange::{Exchange, Ready, MAX_UNREAD_BYTES};
 use crate::http::{Header, TransportFailure};
 use crate::http::{HttpRequest, RequestId, ResponseLimits};
 use crate::input::Input;
+use crate::integrity::OpenForeignDecoder;
 use crate::provider::Provider;
 use crate::providers::registry::{BoundMachine, Credentials, JobSpec};
 use crate::providers::{Cx, ExchangeFailure, Outgoing, Reply, Step};
@@ -48,6 +49,9 @@ pub struct ReportJob {
     /// The parts of the last report body that passed its checks, for the
     /// `Summary` of the `Done` that follows it.
     parts: Vec<PartSummary>,
+    /// Charset decoders the host lends (see `with_foreign_charsets`); a
+    /// host service like signing, so never persisted.
+    foreign_charsets: Option<OpenForeignDecoder>,
 }
 
 impl ReportJob {
@@ -80,6 +84,7 @@ impl ReportJob {
             signing: None,
             events: VecDeque::new(),
             parts: Vec::new(),
+            foreign_charsets: None,
         })
     }
 
@@ -141,7 +146,21 @@ impl ReportJob {
             signing: None,
             events: VecDeque::new(),
             parts: Vec::new(),
+            foreign_charsets: None,
         })
+    }
+
+    /// Lends the job the host's charset decoders, for a build of the core
+    /// without the feature `charsets` (a wasm module that leaves
+    /// `encoding_rs` out): a report in Shift_JIS, windows-1252 or UTF-16 is
+    /// then decoded by them instead of failing with
+    /// [`RecordError::CharsetUnavailable`](crate::records::RecordError::CharsetUnavailable).
+    /// A build with `charsets` decodes with its own and ignores them. Not
+    /// part of a snapshot: lend them again after [`Self::restore`].
+    #[must_use]
+    pub fn with_foreign_charsets(mut self, open: OpenForeignDecoder) -> Self {
+        self.foreign_charsets = Some(open);
+        self
     }
 
     /// When the job fails with [`Error::DeadlineExceeded`]: `deadline_ms`
@@ -506,7 +525,8 @@ impl ReportJob {
                 outgoing.report_body,
                 config.report_limits,
             )
-            .with_fingerprint(config.md5_fingerprint),
+            .with_fingerprint(config.md5_fingerprint)
+            .with_foreign_charsets(self.foreign_charsets),
         );
         Action::Send(HttpRequest {
             id,

@@ -45,12 +45,13 @@
 //!   browser bundle) sets `default-features = false` and names its
 //!   providers; a [`JobSpec`] or [`Credentials`] of another provider is then
 //!   refused like any unknown provider. At least one is required.
-//! - `charsets` (default): [`integrity::CharsetDecoder`], reports in
-//!   Shift_JIS, windows-1252, ISO-8859-1 and UTF-16 decoded to UTF-8
-//!   (`encoding_rs`, about 120 KB gzip of tables in a wasm module). Without
-//!   it a report declared in a charset other than UTF-8 fails with
-//!   [`records::RecordError::CharsetUnavailable`]; a build for providers
-//!   that send UTF-8 (Amazon Ads, Yandex Market) can leave it out.
+//! - `charsets` (default): the decoders behind [`integrity::CharsetDecoder`]
+//!   for reports in Shift_JIS, windows-1252 and UTF-16 (`encoding_rs`, about
+//!   120 KB gzip of tables in a wasm module). Without it the host may lend
+//!   its own ([`ReportJob::with_foreign_charsets`]; the npm package lends a
+//!   browser's `TextDecoder`); a report declared in a charset other than
+//!   UTF-8 that nothing decodes fails with
+//!   [`records::RecordError::CharsetUnavailable`].
 //! - `sim`: [`sim`], pure seeded simulators of every provider (and the gzip
 //!   and ZIP writers they serve bodies with), for tests, demos and sandboxes.
 //!   Off by default: an application embedding the core does not get them.
@@ -114,10 +115,6 @@
     doc = "[`sim`]: #features\n[`sim::Sandbox`]: #features"
 )]
 #![cfg_attr(not(feature = "rsa"), doc = "[`RsaKey`]: #features")]
-#![cfg_attr(
-    not(feature = "charsets"),
-    doc = "[`integrity::CharsetDecoder`]: #features"
-)]
 // Without `sim`, the few crate-private helpers only the simulators use
 // (civil-calendar arithmetic, the HTTP-date writer) are dead code, and so
 // are shared provider helpers in a build with some providers only. The

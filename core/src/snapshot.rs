@@ -115,9 +115,10 @@ impl Snapshot {
         struct Version {
             format_version: u32,
         }
-        let version: Version = serde_json::from_slice(text.as_bytes()).map_err(|e| RestoreError::Malformed {
-            detail: e.to_string(),
-        })?;
+        let version: Version =
+            serde_json::from_slice(text.as_bytes()).map_err(|e| RestoreError::Malformed {
+                detail: e.to_string(),
+            })?;
         if version.format_version != FORMAT_VERSION {
             return Err(RestoreError::UnsupportedVersion {
                 found: version.format_version,

@@ -207,7 +207,8 @@ pub(crate) fn from_js<T: DeserializeOwned>(what: &str, value: JsValue) -> Result
             "{what}: expected a plain object (JSON.stringify refused it or gave nothing)"
         ))
     })?;
-    serde_json::from_slice(text.as_bytes()).map_err(|e| Failure::invalid_config(format!("{what}: {e}")))
+    serde_json::from_slice(text.as_bytes())
+        .map_err(|e| Failure::invalid_config(format!("{what}: {e}")))
 }
 
 /// `JSON.stringify(value)`, or `None` when it throws (BigInt, cycles) or

@@ -1,7 +1,9 @@
 //! A report declared in a legacy charset, through a module built with the
 //! core's `charsets` feature (decoded to UTF-8) and through one built
-//! without it (refused: `records` / `charset_unavailable`, nothing
-//! delivered); a UTF-8 report goes through either way.
+//! without it: decoded by the decoder the host lends (the npm package lends
+//! `TextDecoder` or encoding_rs from JavaScript), refused without one
+//! (`records` / `charset_unavailable`, nothing delivered). A UTF-8 report
+//! goes through either way.
 //!
 //! It drives the core as the module does, natively, with the answers of an
 //! Amazon Ads Sponsored Display v2 report scripted by hand (the simulators
@@ -9,6 +11,7 @@
 //! features, and with `--no-default-features --features amazon-ads` (what
 //! `build.mjs --providers amazon-ads --no-charsets` builds).
 
+use reportflow::integrity::{Charset, ForeignDecodeFailed, ForeignDecoder, OpenForeignDecoder};
 use reportflow::providers::amazon_ads::{self, RecordType, Region, Tactic};
 use reportflow::{
     Action, Credentials, Error, Event, Input, JobConfig, JobSpec, Millis, ReportJob, Summary,
@@ -22,6 +25,15 @@ const CAFE_1252: &[u8] = b"[\"Caf\xe9\"]";
 /// Runs a job whose download answers with `content_type` and `body`; the
 /// decoded bytes and how it ended.
 fn run(content_type: &str, body: &[u8]) -> (Vec<u8>, Result<Summary, Error>) {
+    run_lending(content_type, body, None)
+}
+
+/// `run`, with charset decoders lent to the job.
+fn run_lending(
+    content_type: &str,
+    body: &[u8],
+    lend: Option<OpenForeignDecoder>,
+) -> (Vec<u8>, Result<Summary, Error>) {
     let spec = JobSpec::AmazonAds(amazon_ads::ReportSpec::new(
         Region::Na,
         "3517604932071244",
@@ -35,6 +47,9 @@ fn run(content_type: &str, body: &[u8]) -> (Vec<u8>, Result<Summary, Error>) {
             .with_access_token("Atza|access", Some(Millis(NOW.as_u64() + 3_600_000))),
     );
     let mut job = ReportJob::new(spec, JobConfig::default(), credentials, NOW).expect("a job");
+    if let Some(open) = lend {
+        job = job.with_foreign_charsets(open);
+    }
     let mut now = NOW;
     let mut data = Vec::new();
     for _ in 0..100 {
@@ -119,4 +134,76 @@ fn a_utf8_report_goes_through_either_way() {
     let (data, end) = run("application/json; charset=utf-8", body);
     assert_eq!(end.expect("done").rows, 1);
     assert_eq!(data, body);
+}
+
+/// A lent decoder that is easy to tell apart: Latin-1 with ASCII letters
+/// upper-cased.
+#[derive(Debug)]
+struct Shouting;
+
+impl ForeignDecoder for Shouting {
+    fn decode(
+        &mut self,
+        bytes: &[u8],
+        _last: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<(), ForeignDecodeFailed> {
+        let text: String = bytes
+            .iter()
+            .map(|&b| char::from(b.to_ascii_uppercase()))
+            .collect();
+        out.extend_from_slice(text.as_bytes());
+        Ok(())
+    }
+}
+
+/// A host that has no decoder for the charset.
+#[derive(Debug)]
+struct Missing;
+
+impl ForeignDecoder for Missing {
+    fn decode(&mut self, _: &[u8], _: bool, _: &mut Vec<u8>) -> Result<(), ForeignDecodeFailed> {
+        Err(ForeignDecodeFailed)
+    }
+}
+
+#[test]
+fn lent_decoders_decode_where_the_build_has_none() {
+    fn shouting(charset: Charset) -> Box<dyn ForeignDecoder> {
+        assert_eq!(charset, Charset::Windows1252);
+        Box::new(Shouting)
+    }
+    let (data, end) = run_lending(
+        "application/json; charset=windows-1252",
+        CAFE_1252,
+        Some(shouting),
+    );
+    let summary = end.expect("decoded");
+    assert_eq!(summary.rows, 1);
+    let text = String::from_utf8(data).expect("UTF-8");
+    if cfg!(feature = "charsets") {
+        assert_eq!(text, "[\"Café\"]", "the build's own decoders come first");
+    } else {
+        assert_eq!(text, "[\"CAFé\"]", "the lent decoder decoded it");
+    }
+}
+
+#[test]
+fn a_lent_decoder_that_fails_fails_the_report_in_a_build_without_charsets() {
+    let (data, end) = run_lending(
+        "application/json; charset=shift_jis",
+        b"[]",
+        Some(|_| Box::new(Missing)),
+    );
+    if cfg!(feature = "charsets") {
+        assert_eq!(end.expect("decoded by the build").rows, 0);
+    } else {
+        let error = end.expect_err("refused");
+        assert!(
+            matches!(&error, Error::Records(e) if e.kind() == "charset_unavailable"),
+            "{error:?}"
+        );
+        assert!(!error.is_retryable());
+        assert!(data.is_empty(), "nothing delivered");
+    }
 }

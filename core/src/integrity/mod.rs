@@ -19,10 +19,11 @@
 //! * [`Md5`] / [`Md5Digest`] hash and parse provider digests; [`Crc32`] is
 //!   shared with the ZIP reader.
 //! * [`sniff`] classifies a body by its magic bytes.
-//! * `CharsetDecoder` (feature `charsets`, on by default) turns a body
-//!   declared in a [`Charset`] (Shift_JIS, windows-1252, ISO-8859-1,
-//!   UTF-16, UTF-8) into UTF-8 as it streams, replacing and counting
-//!   malformed sequences in a `CharsetSummary`.
+//! * [`CharsetDecoder`] turns a body declared in a [`Charset`] (Shift_JIS,
+//!   windows-1252, ISO-8859-1, UTF-16, UTF-8) into UTF-8 as it streams,
+//!   replacing and counting malformed sequences in a [`CharsetSummary`]. It
+//!   converts with `encoding_rs` (feature `charsets`, on by default) or with
+//!   a [`ForeignDecoder`] the host lends (a browser's `TextDecoder`).
 //! * [`ZipReader`] / [`unzip`] read ZIP archives as they stream.
 //!
 //! Only readers live here: a host never writes these formats. The gzip and
@@ -62,6 +63,7 @@
 mod charset;
 mod crc32;
 mod error;
+mod foreign;
 mod gzip;
 mod header;
 mod inflate;
@@ -69,7 +71,6 @@ mod limits;
 mod md5;
 mod pipeline;
 mod sniff;
-#[cfg(feature = "charsets")]
 mod transcode;
 mod zip;
 
@@ -79,12 +80,12 @@ mod tests;
 pub use charset::Charset;
 pub use crc32::Crc32;
 pub use error::{GzipPart, IntegrityError};
+pub use foreign::{ForeignDecodeFailed, ForeignDecoder, OpenForeignDecoder};
 pub use gzip::{gunzip, Gunzip, GunzipStats, Progress};
 pub use limits::Limits;
 pub use md5::{Md5, Md5Digest};
 pub use pipeline::{Compression, DecodeSummary, Decoder, Md5Check};
 pub use sniff::{sniff, ContentKind};
-#[cfg(feature = "charsets")]
 pub use transcode::{CharsetDecoder, CharsetFinish, CharsetSummary};
 pub use zip::{
     unzip, ZipEntry, ZipError, ZipLimits, ZipMethod, ZipPart, ZipProgress, ZipReader, ZipSummary,

@@ -1,12 +1,13 @@
-//! Streaming character-set decoding of report bodies to UTF-8 (feature
-//! `charsets`).
+//! Streaming character-set decoding of report bodies to UTF-8, with the
+//! built-in decoders (feature `charsets`) or ones the host lends
+//! ([`super::foreign`]).
 //!
 //! [`CharsetDecoder`] turns a body declared in a [`Charset`] into UTF-8 as
 //! it streams, after the integrity pipeline has verified and gunzipped it.
 //!
 //! ```text
-//!  decoded bytes ──► BOM sniff ──► encoding_rs / Latin-1 ──► UTF-8 ──► finish()
-//!                    (stripped)     (malformed ─► U+FFFD)              CharsetSummary
+//!  decoded bytes ──► BOM sniff ──► encoding_rs, a host decoder ──► UTF-8 ──► finish()
+//!                    (stripped)     or Latin-1 (malformed ─► U+FFFD)        CharsetSummary
 //! ```
 //!
 //! Design: the public rules (BOM wins, nothing dropped silently, bounded
@@ -14,13 +15,16 @@
 //! the BOM is sniffed here rather than by `encoding_rs`, so it works the
 //! same for exact Latin-1 (which `encoding_rs` has no decoder for) and so
 //! `bom_stripped` is known exactly. `encoding_rs`'s decode-without-replacement
-//! is used so that every U+FFFD is written, and counted, here.
+//! is used so that every U+FFFD is written, and counted, here; a host decoder
+//! writes its own, and they are counted in its output.
 
 use core::fmt;
 
+#[cfg(feature = "charsets")]
 use encoding_rs::{DecoderResult, SHIFT_JIS, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1252};
 use serde::{Deserialize, Serialize};
 
+use super::foreign::{ForeignDecoder, OpenForeignDecoder};
 use super::{Charset, Progress};
 
 /// Totals of a decoded body, from [`CharsetDecoder::finish`].
@@ -36,7 +40,9 @@ pub struct CharsetSummary {
     /// Whether a byte order mark was found at the start and removed.
     pub bom_stripped: bool,
     /// Malformed or truncated sequences, each replaced by one U+FFFD.
-    /// Zero for a clean body; [`Charset::Iso8859_1`] never replaces.
+    /// Zero for a clean body; [`Charset::Iso8859_1`] never replaces. With a
+    /// host decoder, the U+FFFD in its output (so a U+FFFD that a UTF-8 or
+    /// UTF-16 body itself contains counts too).
     pub replacements: u64,
     /// Bytes taken in, BOM included.
     pub input_bytes: u64,
@@ -51,6 +57,7 @@ pub struct CharsetSummary {
 pub struct CharsetFinish {
     tail: [u8; TAIL_BYTES],
     tail_len: usize,
+    failed: bool,
     /// Totals of the whole body.
     pub summary: CharsetSummary,
 }
@@ -63,6 +70,13 @@ impl CharsetFinish {
     #[must_use]
     pub fn tail(&self) -> &[u8] {
         self.tail.get(..self.tail_len).unwrap_or_default()
+    }
+
+    /// Whether a host decoder failed (see [`CharsetDecoder::failed`]): the
+    /// output is then incomplete and must not be used.
+    #[must_use]
+    pub fn failed(&self) -> bool {
+        self.failed
     }
 }
 
@@ -107,9 +121,19 @@ fn sniff(head: &[u8]) -> Sniff {
 
 /// The converter behind a decided charset.
 enum Engine {
+    #[cfg(feature = "charsets")]
     Rs(encoding_rs::Decoder),
     /// Exact ISO-8859-1; stateless, so nothing to hold.
     Latin1,
+    /// The host's decoder, and its UTF-8 not yet handed on
+    /// (`out[at..]`).
+    Foreign {
+        decoder: Box<dyn ForeignDecoder>,
+        out: Vec<u8>,
+        at: usize,
+        /// U+FFFD in its output so far.
+        replaced: u64,
+    },
 }
 
 /// How one conversion step ended.
@@ -117,21 +141,51 @@ enum Step {
     InputEmpty,
     OutputFull,
     Malformed,
+    /// The host decoder could not decode at all.
+    Failed,
 }
 
+/// Where a decoder's engines come from.
+#[derive(Clone, Copy)]
+enum Source {
+    #[cfg(feature = "charsets")]
+    BuiltIn,
+    Foreign(OpenForeignDecoder),
+}
+
+/// Input bytes a host decoder is given per call, at most. A call crosses
+/// into the host (from wasm, into JavaScript), so calls must be few; its
+/// output waits in the engine until pulled, at most 3 bytes of UTF-8 per
+/// input byte and a character more, so this also bounds that buffer.
+const FOREIGN_SLICE: usize = 64 * 1024;
+
 impl Engine {
-    fn new(charset: Charset) -> Self {
-        let encoding = match charset {
-            Charset::Utf8 => UTF_8,
-            Charset::ShiftJis => SHIFT_JIS,
-            Charset::Windows1252 => WINDOWS_1252,
-            Charset::Iso8859_1 => return Self::Latin1,
-            Charset::Utf16 => UTF_16LE,
-            Charset::Utf16Be => UTF_16BE,
-        };
-        // BOMs are handled before the engine exists (see `sniff`), so that
-        // they work the same for every charset, Latin-1 included.
-        Self::Rs(encoding.new_decoder_without_bom_handling())
+    fn new(charset: Charset, source: Source) -> Self {
+        if charset == Charset::Iso8859_1 {
+            return Self::Latin1;
+        }
+        match source {
+            #[cfg(feature = "charsets")]
+            Source::BuiltIn => {
+                let encoding = match charset {
+                    Charset::Utf8 | Charset::Iso8859_1 => UTF_8,
+                    Charset::ShiftJis => SHIFT_JIS,
+                    Charset::Windows1252 => WINDOWS_1252,
+                    Charset::Utf16 => UTF_16LE,
+                    Charset::Utf16Be => UTF_16BE,
+                };
+                // BOMs are handled before the engine exists (see `sniff`),
+                // so that they work the same for every charset, Latin-1
+                // included.
+                Self::Rs(encoding.new_decoder_without_bom_handling())
+            }
+            Source::Foreign(open) => Self::Foreign {
+                decoder: open(charset),
+                out: Vec::new(),
+                at: 0,
+                replaced: 0,
+            },
+        }
     }
 
     /// Converts from `src` into `dst`; returns (step, read, written).
@@ -139,6 +193,7 @@ impl Engine {
     /// `dst` must hold at least `STASH_BYTES` for guaranteed progress.
     fn convert(&mut self, src: &[u8], dst: &mut [u8], last: bool) -> (Step, usize, usize) {
         match self {
+            #[cfg(feature = "charsets")]
             Self::Rs(d) => {
                 let (r, read, written) = d.decode_to_utf8_without_replacement(src, dst, last);
                 let step = match r {
@@ -151,8 +206,39 @@ impl Engine {
                 (step, read, written)
             }
             Self::Latin1 => {
-                let (read, written) = encoding_rs::mem::convert_latin1_to_utf8_partial(src, dst);
+                let (read, written) = latin1_to_utf8(src, dst);
                 let step = if read == src.len() {
+                    Step::InputEmpty
+                } else {
+                    Step::OutputFull
+                };
+                (step, read, written)
+            }
+            Self::Foreign {
+                decoder,
+                out,
+                at,
+                replaced,
+            } => {
+                // What the host gave last time goes first.
+                let mut written = hand_on(out, at, dst);
+                if *at < out.len() {
+                    return (Step::OutputFull, 0, written);
+                }
+                out.clear();
+                *at = 0;
+                let read = src.len().min(FOREIGN_SLICE);
+                let input = src.get(..read).unwrap_or_default();
+                if decoder
+                    .decode(input, last && read == src.len(), out)
+                    .is_err()
+                {
+                    return (Step::Failed, read, written);
+                }
+                let fffd = out.windows(REPLACEMENT.len()).filter(|w| *w == REPLACEMENT);
+                *replaced = replaced.saturating_add(fffd.count() as u64);
+                written += hand_on(out, at, dst.get_mut(written..).unwrap_or_default());
+                let step = if read == src.len() && *at == out.len() {
                     Step::InputEmpty
                 } else {
                     Step::OutputFull
@@ -161,6 +247,38 @@ impl Engine {
             }
         }
     }
+}
+
+/// Exact ISO-8859-1: each byte is the code point of the same value. Stops
+/// before a character that does not fit; returns (read, written).
+fn latin1_to_utf8(src: &[u8], dst: &mut [u8]) -> (usize, usize) {
+    let mut written = 0;
+    for (read, &byte) in src.iter().enumerate() {
+        let mut utf8 = [0u8; 2];
+        let encoded = char::from(byte).encode_utf8(&mut utf8).as_bytes();
+        let end = written + encoded.len();
+        let Some(d) = dst.get_mut(written..end) else {
+            return (read, written);
+        };
+        d.copy_from_slice(encoded);
+        written = end;
+    }
+    (src.len(), written)
+}
+
+/// Copies UTF-8 from `out[at..]` into `dst`, whole characters only;
+/// returns the bytes copied.
+fn hand_on(out: &[u8], at: &mut usize, dst: &mut [u8]) -> usize {
+    let rest = out.get(*at..).unwrap_or_default();
+    let mut n = rest.len().min(dst.len());
+    while n < rest.len() && n > 0 && rest.get(n).is_some_and(|&b| b & 0xC0 == 0x80) {
+        n -= 1;
+    }
+    if let (Some(d), Some(s)) = (dst.get_mut(..n), rest.get(..n)) {
+        d.copy_from_slice(s);
+    }
+    *at += n;
+    n
 }
 
 /// Streaming decoder from a declared [`Charset`] to UTF-8.
@@ -185,7 +303,9 @@ impl Engine {
 /// * **Bounded memory.** The multi-byte decoding is `encoding_rs` (Firefox's
 ///   implementation of the WHATWG Encoding Standard); between calls the
 ///   decoder holds at most a few dozen bytes, whatever the body size and
-///   however it is split.
+///   however it is split. A decoder made with [`foreign`](Self::foreign)
+///   converts with the host's decoder instead, 64 KiB of input per call,
+///   and holds the UTF-8 of one such call at most.
 ///
 /// Output buffers of any non-zero size work. With `out.len() >= 4` every
 /// `pull` ends on a character boundary, so each piece is valid UTF-8 on its
@@ -193,7 +313,8 @@ impl Engine {
 /// least 32 bytes are written directly; smaller ones go through a 32-byte
 /// internal buffer.
 ///
-/// The decoder performs no I/O, never panics, allocates nothing, and works
+/// The decoder performs no I/O, never panics, allocates nothing (with the
+/// built-in decoders), and works
 /// through `&mut`, so a state machine can own it. It is not
 /// `Clone`: the underlying `encoding_rs` decoder is not.
 ///
@@ -240,6 +361,9 @@ pub struct CharsetDecoder {
     replacements: u64,
     input_bytes: u64,
     output_bytes: u64,
+    source: Source,
+    /// A host decoder failed; nothing more is decoded.
+    failed: bool,
 }
 
 impl fmt::Debug for CharsetDecoder {
@@ -252,6 +376,7 @@ impl fmt::Debug for CharsetDecoder {
             .field("replacements", &self.replacements)
             .field("input_bytes", &self.input_bytes)
             .field("output_bytes", &self.output_bytes)
+            .field("failed", &self.failed)
             .field(
                 "pending_bytes",
                 &self.pending_len.saturating_sub(self.pending_pos),
@@ -261,9 +386,25 @@ impl fmt::Debug for CharsetDecoder {
 }
 
 impl CharsetDecoder {
-    /// Creates a decoder for a body declared in `charset`.
+    /// Creates a decoder for a body declared in `charset`, with the
+    /// built-in decoders.
+    #[cfg(feature = "charsets")]
     #[must_use]
     pub fn new(charset: Charset) -> Self {
+        Self::with_source(charset, Source::BuiltIn)
+    }
+
+    /// Creates a decoder for a body declared in `charset` that converts
+    /// with decoders the host lends (see [`ForeignDecoder`]): for a build
+    /// without the feature `charsets`, or a host with decoders of its own.
+    /// The BOM rule, ISO-8859-1 and the buffering are this decoder's, as
+    /// with [`CharsetDecoder::new`].
+    #[must_use]
+    pub fn foreign(charset: Charset, open: OpenForeignDecoder) -> Self {
+        Self::with_source(charset, Source::Foreign(open))
+    }
+
+    fn with_source(charset: Charset, source: Source) -> Self {
         Self {
             declared: charset,
             charset,
@@ -278,6 +419,8 @@ impl CharsetDecoder {
             replacements: 0,
             input_bytes: 0,
             output_bytes: 0,
+            source,
+            failed: false,
         }
     }
 
@@ -291,7 +434,18 @@ impl CharsetDecoder {
     /// Replacements (U+FFFD) made so far.
     #[must_use]
     pub fn replacements(&self) -> u64 {
-        self.replacements
+        match &self.engine {
+            Some(Engine::Foreign { replaced, .. }) => self.replacements.saturating_add(*replaced),
+            _ => self.replacements,
+        }
+    }
+
+    /// Whether the host's decoder failed (it has none for the charset). The
+    /// decoder then takes no more input, and the output is incomplete:
+    /// treat the body as undecodable.
+    #[must_use]
+    pub fn failed(&self) -> bool {
+        self.failed
     }
 
     /// Decodes from `input` into `out` (UTF-8).
@@ -308,7 +462,7 @@ impl CharsetDecoder {
     /// consuming input (UTF-8 held back from an earlier call).
     pub fn pull(&mut self, input: &[u8], out: &mut [u8]) -> Progress {
         let mut p = Progress::default();
-        if out.is_empty() {
+        if out.is_empty() || self.failed {
             return p;
         }
         loop {
@@ -369,6 +523,10 @@ impl CharsetDecoder {
             }
             match step {
                 Step::InputEmpty => {}
+                Step::Failed => {
+                    self.failed = true;
+                    return p;
+                }
                 Step::Malformed => {
                     self.replacements = self.replacements.saturating_add(1);
                     let dst = out.get_mut(p.produced..).unwrap_or_default();
@@ -403,7 +561,8 @@ impl CharsetDecoder {
         }
         let src = self.held.get(self.held_pos..self.held_len);
         let mut src = src.unwrap_or_default();
-        if let Some(engine) = self.engine.as_mut() {
+        let engine = self.engine.as_mut().filter(|_| !self.failed);
+        if let Some(engine) = engine {
             loop {
                 let dst = tail.get_mut(len..).unwrap_or_default();
                 let (step, read, written) = engine.convert(src, dst, true);
@@ -411,6 +570,10 @@ impl CharsetDecoder {
                 len = len.saturating_add(written);
                 match step {
                     Step::InputEmpty => break,
+                    Step::Failed => {
+                        self.failed = true;
+                        break;
+                    }
                     Step::Malformed => {
                         self.replacements = self.replacements.saturating_add(1);
                         if let Some(d) = tail.get_mut(len..len.saturating_add(REPLACEMENT.len())) {
@@ -432,11 +595,12 @@ impl CharsetDecoder {
         CharsetFinish {
             tail,
             tail_len: len,
+            failed: self.failed,
             summary: CharsetSummary {
                 declared: self.declared,
                 charset: self.charset,
                 bom_stripped: self.bom_stripped,
-                replacements: self.replacements,
+                replacements: self.replacements(),
                 input_bytes: self.input_bytes,
                 output_bytes: self.output_bytes,
             },
@@ -474,7 +638,7 @@ impl CharsetDecoder {
             self.held_len = 0;
         }
         self.held_pos = 0;
-        self.engine = Some(Engine::new(self.charset));
+        self.engine = Some(Engine::new(self.charset, self.source));
     }
 
     /// Copies held-back output into `dst`, stopping at a character boundary
@@ -527,7 +691,8 @@ impl CharsetDecoder {
         0
     }
 }
-#[cfg(test)]
+
+#[cfg(all(test, feature = "charsets"))]
 mod tests {
     use super::*;
 
@@ -804,5 +969,173 @@ mod tests {
         let json = serde_json::to_value(summary).unwrap();
         assert_eq!(json["declared"], "shift_jis");
         assert_eq!(json["replacements"], 0);
+    }
+
+    /// A host decoder for the tests: `encoding_rs` with replacement, the
+    /// WHATWG decoders a browser's `TextDecoder` implements.
+    struct Lent(encoding_rs::Decoder);
+
+    impl fmt::Debug for Lent {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("Lent")
+        }
+    }
+
+    impl ForeignDecoder for Lent {
+        fn decode(
+            &mut self,
+            bytes: &[u8],
+            last: bool,
+            out: &mut Vec<u8>,
+        ) -> Result<(), crate::integrity::ForeignDecodeFailed> {
+            let mut text = String::with_capacity(bytes.len() * 3 + 8);
+            let (_, read, _) = self.0.decode_to_string(bytes, &mut text, last);
+            assert_eq!(read, bytes.len(), "capacity suffices");
+            out.extend_from_slice(text.as_bytes());
+            Ok(())
+        }
+    }
+
+    fn lend(charset: Charset) -> Box<dyn ForeignDecoder> {
+        let encoding = match charset {
+            Charset::ShiftJis => SHIFT_JIS,
+            Charset::Windows1252 => WINDOWS_1252,
+            Charset::Utf16 => UTF_16LE,
+            Charset::Utf16Be => UTF_16BE,
+            Charset::Utf8 => UTF_8,
+            Charset::Iso8859_1 => panic!("Latin-1 is never lent"),
+        };
+        Box::new(Lent(encoding.new_decoder_without_bom_handling()))
+    }
+
+    /// `decode` with the lent decoders.
+    fn decode_lent(
+        charset: Charset,
+        body: &[u8],
+        chunk: usize,
+        out_len: usize,
+    ) -> (String, CharsetSummary, bool) {
+        let mut d = CharsetDecoder::foreign(charset, lend);
+        let mut out = vec![0u8; out_len];
+        let mut text = Vec::new();
+        for c in body.chunks(chunk.max(1)) {
+            let mut rest = c;
+            loop {
+                let p = d.pull(rest, &mut out);
+                text.extend_from_slice(&out[..p.produced]);
+                if out_len >= 4 {
+                    assert!(std::str::from_utf8(&out[..p.produced]).is_ok());
+                }
+                rest = &rest[p.consumed..];
+                if p.is_stalled() {
+                    break;
+                }
+            }
+            assert!(rest.is_empty());
+        }
+        let end = d.finish();
+        text.extend_from_slice(end.tail());
+        let failed = end.failed();
+        (String::from_utf8(text).expect("UTF-8"), end.summary, failed)
+    }
+
+    #[test]
+    fn lent_decoders_give_what_the_built_in_ones_give() {
+        let sjis = SHIFT_JIS.encode("注文番号\tｱｲｳ①髙\n").0.into_owned();
+        let utf16le = utf16("SKU\t😀 名前\n", false, false);
+        let utf16be_bom = utf16("é😀", true, true);
+        let cases: [(Charset, &[u8]); 10] = [
+            (Charset::ShiftJis, &sjis),
+            (Charset::ShiftJis, b"a\x81\x20b\x82\xfd\x80\xa0\xe0"),
+            (Charset::Windows1252, b"Caf\xe9 \x96 \x80\x81\x9d"),
+            (Charset::Iso8859_1, b"\x80\xe9\xff"),
+            (Charset::Utf16, &utf16le),
+            (Charset::Utf16, b"\x3d\xd8a\x00\x00"),
+            (Charset::Utf16Be, &utf16be_bom),
+            (Charset::Utf8, b"\xef\xbb\xbfok\xe2\x82"),
+            (Charset::ShiftJis, b"\xef\xbb\xbf\xe6\xb3\xa8"),
+            (Charset::Windows1252, b"\xff\xfeA\x00"),
+        ];
+        for (charset, body) in cases {
+            for chunk in [1, 2, 3, 7, 64] {
+                for out_len in [1, 3, 4, 31, 32, 200] {
+                    let built_in = decode(charset, body, chunk, out_len);
+                    let (text, summary, failed) = decode_lent(charset, body, chunk, out_len);
+                    assert!(!failed);
+                    assert_eq!(text, built_in.0, "{charset:?} {body:x?} {chunk} {out_len}");
+                    assert_eq!(
+                        summary, built_in.1,
+                        "{charset:?} {body:x?} {chunk} {out_len}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_large_body_crosses_to_the_host_in_few_calls() {
+        #[derive(Debug)]
+        struct Counting;
+        static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        impl ForeignDecoder for Counting {
+            fn decode(
+                &mut self,
+                bytes: &[u8],
+                _last: bool,
+                out: &mut Vec<u8>,
+            ) -> Result<(), crate::integrity::ForeignDecodeFailed> {
+                CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                out.extend_from_slice(bytes);
+                Ok(())
+            }
+        }
+        let body = vec![b'x'; 1 << 20];
+        let mut d = CharsetDecoder::foreign(Charset::Windows1252, |_| Box::new(Counting));
+        let mut out = vec![0u8; 1 << 20];
+        let p = d.pull(&body, &mut out);
+        assert_eq!((p.consumed, p.produced), (body.len(), body.len()));
+        assert!(d.finish().tail().is_empty());
+        // The three bytes sniffed for a BOM, then 64 KiB a call (17 for
+        // the rest), and the flush.
+        let calls = CALLS.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(calls <= 19, "{calls} calls");
+    }
+
+    #[test]
+    fn a_host_without_the_decoder_fails_the_body() {
+        #[derive(Debug)]
+        struct Missing;
+        impl ForeignDecoder for Missing {
+            fn decode(
+                &mut self,
+                _bytes: &[u8],
+                _last: bool,
+                _out: &mut Vec<u8>,
+            ) -> Result<(), crate::integrity::ForeignDecodeFailed> {
+                Err(crate::integrity::ForeignDecodeFailed)
+            }
+        }
+        let mut d = CharsetDecoder::foreign(Charset::ShiftJis, |_| Box::new(Missing));
+        let mut out = [0u8; 64];
+        let p = d.pull(b"abcdef", &mut out);
+        assert!(d.failed());
+        assert_eq!(p.produced, 0);
+        assert!(
+            d.pull(b"abcdef", &mut out).is_stalled(),
+            "takes nothing more"
+        );
+        let end = d.finish();
+        assert!(end.failed());
+        assert!(end.tail().is_empty());
+        // Latin-1 is the core's own: no host decoder is asked for it.
+        let (text, _, failed) = {
+            let mut d = CharsetDecoder::foreign(Charset::Iso8859_1, |_| Box::new(Missing));
+            let p = d.pull(b"\xe9", &mut out);
+            let produced = out[..p.produced].to_vec();
+            let end = d.finish();
+            (produced, end.summary, end.failed())
+        };
+        assert_eq!(text, "é".as_bytes());
+        assert!(!failed);
     }
 }

@@ -106,13 +106,15 @@ pub enum RecordError {
         detail: String,
     },
 
-    /// The report is declared in a charset other than UTF-8, and this build
-    /// of reportflow decodes none (it was built without the core's
-    /// `charsets` feature, as a one-provider wasm module may be).
+    /// The report is declared in a charset other than UTF-8, and nothing
+    /// here decodes it: this build of reportflow has no decoders of its own
+    /// (it was built without the core's `charsets` feature, as the wasm
+    /// modules are) and the host lent none, or the host's decoder failed.
     #[error(
-        "the report is in {charset}, which this build of reportflow cannot decode \
-         (it was built without the `charsets` feature); use a build with charsets, \
-         such as the npm package's default module"
+        "the report is in {charset}, which neither this build of reportflow (built without \
+         the `charsets` feature) nor the host can decode; use a build with charsets, or a \
+         host whose decoders know it (the npm package lends TextDecoder in browsers and \
+         encoding_rs in Node)"
     )]
     CharsetUnavailable {
         /// The charset's name, e.g. `shift_jis`.
