@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Builds the npm package: the production and simulator wasm modules and the
-// one-provider modules (`reportflow/amazon-ads`, …), each cargo →
+// Builds the npm package: the production and simulator wasm modules, the
+// one-provider modules (`reportflow/amazon-ads`, …) and the charset module
+// Node entries lend their jobs, each cargo →
 // wasm-bindgen (--target web) → wasm-opt → import check; then tsc. No
 // wasm-pack. Prints every module's size (raw and gzip) and fails when the
 // production module is over its ceiling or a one-provider module over 300 KB.
@@ -12,11 +13,6 @@
 //                                     a production module with only those
 //                                     providers (a job for another one is
 //                                     refused as invalid_config)
-//   node scripts/build.mjs --providers amazon-ads --no-charsets
-//                                     and without the charset decoders
-//                                     (a report declared in a charset other
-//                                     than UTF-8 fails: records /
-//                                     charset_unavailable)
 //
 // Fails when the wasm-bindgen CLI is not the exact version the crate pins,
 // and when the .wasm imports anything clock-, random- or network-shaped.
@@ -32,7 +28,7 @@ const pkg = join(here, "..");
 const root = join(pkg, "..");
 const argv = process.argv.slice(2);
 const args = new Set(argv);
-/** The providers with an entry of their own (`reportflow/amazon-ads`, …): their reports are UTF-8. */
+/** The providers with an entry of their own (`reportflow/amazon-ads`, …). */
 const ONE_PROVIDER_ENTRIES = ["amazon-ads", "amazon-ads-v3", "yandex-market"];
 const providersAt = argv.indexOf("--providers");
 const chosen = providersAt >= 0 ? (argv[providersAt + 1] ?? "").split(",").filter(Boolean) : null;
@@ -91,11 +87,14 @@ const MODULES = [
   {
     name: "reportflow_wasm",
     entry: "reportflow",
-    features: ["--no-default-features", "--features", [...(chosen ?? ["all-providers"]), ...(args.has("--no-charsets") ? [] : ["charsets"])].join(",")],
+    // No charset decoders: its jobs borrow JavaScript's (wasm/src/charsets.rs).
+    features: ["--no-default-features", "--features", (chosen ?? ["all-providers"]).join(",")],
   },
   { name: "reportflow_sim", entry: "reportflow/sim", features: ["--features", "sim"] },
-  // One provider each, without the charset decoders (these providers send
-  // UTF-8): the entries `reportflow/amazon-ads`, … The crate's JavaScript
+  // encoding_rs's decoders alone, which the Node entries lend to their jobs
+  // (Node's TextDecoder is not the WHATWG Shift_JIS; browsers lend theirs).
+  { name: "reportflow_charsets", entry: "Node entries' charset decoders", crate: "reportflow-wasm-charsets", features: [] },
+  // One provider each: the entries `reportflow/amazon-ads`, … The crate's JavaScript
   // surface does not depend on its features, so wasm-bindgen writes the
   // same glue for them as for the production module: they ship only their
   // .wasm and load it into that glue (checked below, byte for byte).
@@ -138,9 +137,11 @@ for (const module of MODULES) {
   // feature set fresh by that file's age: without removing it, a rebuild
   // with no source change took the other module's file (the simulator
   // module shipped as the production one).
-  const input = join(metadata.target_directory, "wasm32-unknown-unknown", "wasm-release", "reportflow_wasm.wasm");
-  for (const file of [input, join(dirname(input), "deps", "reportflow_wasm.wasm")]) rmSync(file, { force: true });
-  run("cargo", ["build", "-p", "reportflow-wasm", "--target", "wasm32-unknown-unknown", "--profile", "wasm-release", ...module.features]);
+  const crateName = module.crate ?? "reportflow-wasm";
+  const artifact = `${crateName.replaceAll("-", "_")}.wasm`;
+  const input = join(metadata.target_directory, "wasm32-unknown-unknown", "wasm-release", artifact);
+  for (const file of [input, join(dirname(input), "deps", artifact)]) rmSync(file, { force: true });
+  run("cargo", ["build", "-p", crateName, "--target", "wasm32-unknown-unknown", "--profile", "wasm-release", ...module.features]);
   const glue = module.glue ?? module.name;
   const bindgenDir = module.glue ? join(outDir, `.${module.name}`) : outDir;
   run("wasm-bindgen", ["--target", "web", "--out-dir", bindgenDir, "--out-name", glue, input]);
@@ -215,9 +216,8 @@ for (const { name, gzip } of sizes.filter((m) => m.oneProvider)) {
     fail(`${name} is ${gzip} bytes gzip, over the ${PRODUCTION_GZIP_TARGET}-byte target its entry exists for`);
   }
 }
-if (chosen || args.has("--no-charsets")) {
-  const what = `${(chosen ?? PROVIDERS).join(", ")}${args.has("--no-charsets") ? ", no charsets" : ""}`;
-  console.log(`production module with ${what}: ${production.gzip} bytes gzip`);
+if (chosen) {
+  console.log(`production module with ${chosen.join(", ")}: ${production.gzip} bytes gzip`);
 } else if (!args.has("--no-opt")) {
   const verdict = production.gzip <= PRODUCTION_GZIP_TARGET ? "within" : "OVER";
   console.log(`production module: ${production.gzip} bytes gzip, ${verdict} the ${PRODUCTION_GZIP_TARGET}-byte target`);

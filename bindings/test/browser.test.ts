@@ -141,3 +141,62 @@ test("amazon-pay: in Chromium, ensure writes once and a find fetches the schedul
     await sim.stop();
   }
 });
+
+// The production module leaves encoding_rs out and, in a browser, decodes
+// legacy charsets with the page's TextDecoder (src/charsets-hook.ts). That
+// is only sound if TextDecoder is the same decoder: checked here against
+// encoding_rs itself (the charset module Node entries lend, loaded in the
+// page) on every one- and two-byte input of every charset a job can lend,
+// decoded whole and fed one byte at a time, through the hook's own backend.
+test("Chromium's TextDecoder decodes every one- and two-byte input as encoding_rs does", async (t) => {
+  const page = await context.newPage();
+  try {
+    await page.goto(`${site.origin}/examples/browser/index.html`);
+    const outcome = await page.evaluate(async () => {
+      const hook = await import("/bindings/dist/charsets-hook.js" as string);
+      const rs = await import("/bindings/wasm/reportflow_charsets.js" as string);
+      await rs.default({ module_or_path: "/bindings/wasm/reportflow_charsets_bg.wasm" });
+      const decodeWith = (open: (label: string) => { decode(b: Uint8Array, last: boolean): string; close?(): void }, label: string, bytes: Uint8Array, bytewise: boolean): string => {
+        const decoder = open(label);
+        let text = "";
+        if (bytewise) {
+          for (let i = 0; i < bytes.length; i++) text += decoder.decode(bytes.subarray(i, i + 1), i === bytes.length - 1);
+        } else {
+          text = decoder.decode(bytes, true);
+        }
+        decoder.close?.();
+        return text;
+      };
+      const encodingRs = (label: string) => {
+        const d = new rs.CharsetDecoder(label);
+        return { decode: (b: Uint8Array, last: boolean) => d.decode(b, last) as string, close: () => d.free() };
+      };
+      const report: { label: string; inputs: number; mismatches: string[] }[] = [];
+      for (const label of ["shift_jis", "windows-1252", "utf-16", "utf-16be", "utf-8"]) {
+        const mismatches: string[] = [];
+        let inputs = 0;
+        for (let n = 0; n < 256 + 65536; n++) {
+          const bytes = n < 256 ? Uint8Array.of(n) : Uint8Array.of((n - 256) >> 8, (n - 256) & 0xff);
+          inputs++;
+          for (const bytewise of [false, true]) {
+            const browser = decodeWith(hook.textDecoderBackend, label, bytes, bytewise);
+            const reference = decodeWith(encodingRs, label, bytes, bytewise);
+            if (browser !== reference && mismatches.length < 5) {
+              mismatches.push(`${[...bytes].map((b) => b.toString(16).padStart(2, "0")).join(" ")}${bytewise ? " (bytewise)" : ""}: ${JSON.stringify(browser)} vs ${JSON.stringify(reference)}`);
+            }
+          }
+        }
+        report.push({ label, inputs, mismatches });
+      }
+      return report;
+    });
+    for (const { label, inputs, mismatches } of outcome) {
+      t.diagnostic(`${label}: ${inputs} inputs, ${mismatches.length} mismatches`);
+      assert.equal(inputs, 65_792);
+      assert.deepEqual(mismatches, [], `${label}: TextDecoder and encoding_rs differ`);
+    }
+    assert.equal(outcome.length, 5);
+  } finally {
+    await page.close();
+  }
+});

@@ -28,6 +28,16 @@ fn job_config(config: JsValue) -> JsResult<JobConfig> {
     }
 }
 
+impl Job {
+    /// Wraps a core job, lending it JavaScript's charset decoders when this
+    /// module has none of its own (see `charsets.rs`).
+    fn lending_charsets(inner: ReportJob) -> Self {
+        #[cfg(all(target_arch = "wasm32", not(feature = "charsets")))]
+        let inner = inner.with_foreign_charsets(crate::charsets::open);
+        Self { inner }
+    }
+}
+
 #[wasm_bindgen]
 impl Job {
     /// Creates a job from a spec (`{ provider: "amazon-ads", ... }`), a
@@ -46,7 +56,7 @@ impl Job {
         let credentials = convert::credentials_from_js(credentials)?;
         let inner =
             ReportJob::new(spec, config, credentials, now).map_err(|e| Failure::from_config(&e))?;
-        Ok(Self { inner })
+        Ok(Self::lending_charsets(inner))
     }
 
     /// Continues a job from `snapshot()` text with the host's config (the
@@ -65,7 +75,7 @@ impl Job {
         let credentials = convert::credentials_from_js(credentials)?;
         let inner = ReportJob::restore(snapshot, config, credentials, now)
             .map_err(|e| Failure::from_restore(&e))?;
-        Ok(Self { inner })
+        Ok(Self::lending_charsets(inner))
     }
 
     /// The next action. After any `handle*` call, poll until `wait`, `done`

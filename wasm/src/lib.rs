@@ -26,6 +26,10 @@
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
 
+// Only in a module without the core's own decoders, and only on wasm32,
+// where the JavaScript that lends them exists.
+#[cfg(all(target_arch = "wasm32", not(feature = "charsets")))]
+mod charsets;
 mod convert;
 mod integrity;
 mod job;

@@ -27,7 +27,7 @@ use super::Charset;
 /// multi-byte character too), and the last call has `last` set. Malformed
 /// sequences must become U+FFFD as the WHATWG Encoding Standard's decoders
 /// do ("replacement" error mode), never an error and never nothing.
-pub trait ForeignDecoder: Send + fmt::Debug {
+pub trait ForeignDecoder: Send + Sync + fmt::Debug {
     /// Decodes `bytes`, the next part of the body, and appends the UTF-8 to
     /// `out`. With `last`, nothing follows: a character the body cut short
     /// is flushed as U+FFFD.
