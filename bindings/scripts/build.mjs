@@ -29,7 +29,7 @@ const root = join(pkg, "..");
 const argv = process.argv.slice(2);
 const args = new Set(argv);
 /** The providers with an entry of their own (`reportflow/amazon-ads`, …). */
-const ONE_PROVIDER_ENTRIES = ["amazon-ads", "amazon-ads-v3", "yandex-market"];
+const ONE_PROVIDER_ENTRIES = ["amazon-ads", "amazon-ads-v3", "yandex-market", "amazon-mws", "amazon-sp-api", "lingxing", "amazon-pay"];
 const providersAt = argv.indexOf("--providers");
 const chosen = providersAt >= 0 ? (argv[providersAt + 1] ?? "").split(",").filter(Boolean) : null;
 

@@ -1,6 +1,7 @@
-// Browser (and default) entry of `reportflow/amazon-ads`: the facade over a module
-// with amazon-ads alone and no charset decoders (its reports are UTF-8). Import
-// one entry per page: the entries share the facade, which loads one module.
+// Browser (and default) entry of `reportflow/amazon-ads`: the facade over a
+// module with amazon-ads alone; reports in a legacy charset are decoded by the
+// page's TextDecoder (charsets-hook.ts). Import one entry per page: the
+// entries share the facade, which loads one module.
 
 import { init } from "./init.js";
 

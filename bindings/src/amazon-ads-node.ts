@@ -1,6 +1,7 @@
 // Node entry of `reportflow/amazon-ads`: the facade over a module with amazon-ads
-// alone and no charset decoders (its reports are UTF-8). Import one entry
-// per process: the entries share the facade, which loads one module.
+// alone. Like every Node entry it lends its jobs encoding_rs's charset
+// decoders (node-load.ts). Import one entry per process: the entries share
+// the facade, which loads one module.
 
 import { loadForNode } from "./node-load.js";
 

@@ -1,5 +1,7 @@
 // The one-provider entries (`reportflow/amazon-ads`, …): each loads a module
-// with its provider alone and no charset decoders into the same facade, runs
+// with its provider alone into the same facade (its jobs borrowing the Node
+// entries' charset decoders: MWS and SP-API reports are windows-1252 and
+// Shift_JIS here), runs
 // its provider's job to the reference bytes over loopback HTTP, and refuses
 // another provider's job. Each entry runs in a process of its own: the
 // entries share the facade, which loads one module per process.
@@ -15,12 +17,12 @@ const SEED = 11;
 
 const SCRIPT = `
 import { Job, runJob, fetchTransport } from "reportflow/PROVIDER";
-import { simCredentials, simSampleSpec } from "reportflow/sim";
+import { simCredentials, simSampleSpec, simSigner } from "reportflow/sim";
 
 const [baseUrl, seed, other] = process.argv.slice(1);
 const origin = baseUrl + "/PROVIDER";
 const config = { baseUrl: origin, authBaseUrl: origin, seed: Number(seed), poll: { initialDelayMs: 100, maxDelayMs: 400 } };
-const summary = await runJob(new Job(simSampleSpec("PROVIDER"), config, simCredentials("PROVIDER")), { transport: fetchTransport(fetch) });
+const summary = await runJob(new Job(simSampleSpec("PROVIDER"), config, simCredentials("PROVIDER")), { transport: fetchTransport(fetch), signer: await simSigner() });
 let refused = null;
 try {
   new Job(simSampleSpec(other), {}, simCredentials(other));
@@ -30,7 +32,7 @@ try {
 console.log(JSON.stringify({ md5: summary.md5, rows: summary.rows, refused }));
 `;
 
-for (const provider of ["amazon-ads", "amazon-ads-v3", "yandex-market"] as const) {
+for (const provider of ["amazon-ads", "amazon-ads-v3", "yandex-market", "amazon-mws", "amazon-sp-api", "lingxing", "amazon-pay"] as const) {
   test(`reportflow/${provider}: its own job to the reference bytes, another provider's refused`, { timeout: 120_000 }, async (t) => {
     const other = provider === "yandex-market" ? "amazon-ads" : "yandex-market";
     const sim = await startSim({ seed: SEED });

@@ -96,7 +96,9 @@ test("npm pack → install the tarball → import from Node → run a job", { ti
     for (const needed of ["package.json", "dist/node.js", "dist/browser.js", "dist/index.d.ts", "wasm/reportflow_wasm.js", "wasm/reportflow_wasm_bg.wasm", "wasm/reportflow_wasm.d.ts",
       "dist/sim-node.js", "dist/sim-browser.js", "dist/sim.d.ts", "wasm/reportflow_sim.js", "wasm/reportflow_sim_bg.wasm",
       "dist/amazon-ads-node.js", "dist/amazon-ads-browser.js", "wasm/reportflow_amazon_ads_bg.wasm", "wasm/reportflow_amazon_ads_v3_bg.wasm",
-      "wasm/reportflow_yandex_market_bg.wasm", "dist/charsets-hook.js", "wasm/reportflow_charsets.js", "wasm/reportflow_charsets_bg.wasm"]) {
+      "wasm/reportflow_yandex_market_bg.wasm", "dist/charsets-hook.js", "wasm/reportflow_charsets.js", "wasm/reportflow_charsets_bg.wasm",
+      "dist/amazon-mws-node.js", "dist/amazon-sp-api-browser.js", "wasm/reportflow_amazon_mws_bg.wasm", "wasm/reportflow_amazon_sp_api_bg.wasm",
+      "wasm/reportflow_lingxing_bg.wasm", "wasm/reportflow_amazon_pay_bg.wasm"]) {
       assert.ok(files.includes(needed), `the tarball ships ${needed}`);
     }
     for (const path of files) assert.ok(/^(package\.json|README\.md|LICENSE.*|dist\/.*|wasm\/.*)$/.test(path), `unexpected file in the tarball: ${path}`);
