@@ -9,7 +9,8 @@
 //! Amazon Ads Sponsored Display v2 report scripted by hand (the simulators
 //! need `charsets`). `scripts/test.sh` runs it both ways: with the default
 //! features, and with `--no-default-features --features amazon-ads` (what
-//! `build.mjs --providers amazon-ads --no-charsets` builds).
+//! `build.mjs` builds for `reportflow/amazon-ads`, natively: on wasm32 the
+//! module lends JavaScript's decoders).
 
 use reportflow::integrity::{Charset, ForeignDecodeFailed, ForeignDecoder, OpenForeignDecoder};
 use reportflow::providers::amazon_ads::{self, RecordType, Region, Tactic};
