@@ -1,13 +1,55 @@
 //! Property tests for `reportflow::integrity::CharsetDecoder`: decoding a
 //! report is independent of how its bytes are split and of the output
-//! buffer size, and a clean report round-trips exactly with no
-//! replacements.
+//! buffer size, a clean report round-trips exactly with no replacements,
+//! and decoders a host lends (`CharsetDecoder::foreign`) give what the
+//! built-in ones give.
 //!
 //! Case count follows `PROPTEST_CASES` (proptest's default config).
 
-use encoding_rs::{Encoding, SHIFT_JIS, WINDOWS_1252};
+use encoding_rs::{Encoding, SHIFT_JIS, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1252};
 use proptest::prelude::*;
-use reportflow::integrity::{Charset, CharsetDecoder, CharsetSummary};
+use reportflow::integrity::{
+    Charset, CharsetDecoder, CharsetSummary, ForeignDecodeFailed, ForeignDecoder,
+};
+
+/// What a host lends: `encoding_rs` with replacement, the WHATWG decoders
+/// (a browser's `TextDecoder`).
+struct Lent(encoding_rs::Decoder);
+
+impl std::fmt::Debug for Lent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Lent")
+    }
+}
+
+impl ForeignDecoder for Lent {
+    fn decode(
+        &mut self,
+        bytes: &[u8],
+        last: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<(), ForeignDecodeFailed> {
+        let capacity = self
+            .0
+            .max_utf8_buffer_length(bytes.len())
+            .ok_or(ForeignDecodeFailed)?;
+        let mut text = String::with_capacity(capacity);
+        let _ = self.0.decode_to_string(bytes, &mut text, last);
+        out.extend_from_slice(text.as_bytes());
+        Ok(())
+    }
+}
+
+fn lend(charset: Charset) -> Box<dyn ForeignDecoder> {
+    let encoding = match charset {
+        Charset::ShiftJis => SHIFT_JIS,
+        Charset::Windows1252 => WINDOWS_1252,
+        Charset::Utf16 => UTF_16LE,
+        Charset::Utf16Be => UTF_16BE,
+        _ => UTF_8,
+    };
+    Box::new(Lent(encoding.new_decoder_without_bom_handling()))
+}
 
 /// Characters a Shift_JIS (Windows-31J) report uses besides ASCII:
 /// hiragana, katakana, half-width katakana, full-width letters and digits,
@@ -93,7 +135,16 @@ fn decode(
     bounds: &[(usize, usize)],
     out_len: usize,
 ) -> (Vec<u8>, CharsetSummary) {
-    let mut d = CharsetDecoder::new(charset);
+    decode_with(CharsetDecoder::new(charset), body, bounds, out_len)
+}
+
+/// `decode` with a decoder made already.
+fn decode_with(
+    mut d: CharsetDecoder,
+    body: &[u8],
+    bounds: &[(usize, usize)],
+    out_len: usize,
+) -> (Vec<u8>, CharsetSummary) {
     let mut out = vec![0u8; out_len];
     let mut text = Vec::new();
     for &(from, to) in bounds {
@@ -248,6 +299,34 @@ proptest! {
             && !body.starts_with(&[0xFF, 0xFE]) && !body.starts_with(&[0xFE, 0xFF])
         {
             prop_assert_eq!(whole.1.replacements, 0);
+        }
+    }
+
+    /// A lent decoder, split anyhow, gives the built-in decoder's output
+    /// and summary; its replacement count is the U+FFFD in its output, so
+    /// it equals the built-in count whenever the body holds none itself.
+    #[test]
+    fn lent_decoders_give_what_the_built_in_ones_give(
+        body in prop::collection::vec(any::<u8>(), 0..600),
+        cuts in cuts(),
+        out in out_len(),
+        charset in prop::sample::select(vec![
+            Charset::Utf8,
+            Charset::ShiftJis,
+            Charset::Windows1252,
+            Charset::Iso8859_1,
+            Charset::Utf16,
+            Charset::Utf16Be,
+        ]),
+    ) {
+        let bounds = chunk_bounds(body.len(), &cuts);
+        let built_in = decode(charset, &body, &bounds, out);
+        let lent = decode_with(CharsetDecoder::foreign(charset, lend), &body, &bounds, out);
+        prop_assert_eq!(&lent.0, &built_in.0);
+        let fffd = String::from_utf8_lossy(&built_in.0).matches('\u{FFFD}').count() as u64;
+        prop_assert_eq!(lent.1.replacements, fffd);
+        if built_in.1.replacements == fffd {
+            prop_assert_eq!(&lent.1, &built_in.1);
         }
     }
 }

@@ -227,6 +227,9 @@ impl Engine {
                 }
                 out.clear();
                 *at = 0;
+                if src.is_empty() && !last {
+                    return (Step::InputEmpty, 0, written);
+                }
                 let read = src.len().min(FOREIGN_SLICE);
                 let input = src.get(..read).unwrap_or_default();
                 if decoder
@@ -246,6 +249,15 @@ impl Engine {
                 (step, read, written)
             }
         }
+    }
+}
+
+impl Engine {
+    /// Whether converted output waits in the engine (a host decoder's
+    /// answer larger than the caller's buffer), to be handed on even when no
+    /// input is left.
+    fn holds_output(&self) -> bool {
+        matches!(self, Self::Foreign { out, at, .. } if *at < out.len())
     }
 }
 
@@ -496,7 +508,7 @@ impl CharsetDecoder {
                 input.get(p.consumed..)
             }
             .unwrap_or_default();
-            if src.is_empty() {
+            if src.is_empty() && !engine.holds_output() {
                 return p;
             }
             let direct = room >= DIRECT_MIN;
