@@ -51,6 +51,9 @@ pub(crate) struct Exchange {
     state: State,
     /// Decoded data went out before a transport failure replaced the stream.
     delivered_before_failure: bool,
+    /// The host ended the request (`End` or `TransportFailed`): nothing more
+    /// may arrive for it, even while the exchange waits to be retired.
+    ended_by_host: bool,
     /// The parts of a finished multi-part report.
     parts: Vec<PartSummary>,
 }
@@ -204,6 +207,7 @@ impl Exchange {
             foreign_charsets: None,
             state: State::AwaitingHead,
             delivered_before_failure: false,
+            ended_by_host: false,
             parts: Vec::new(),
         }
     }
@@ -295,6 +299,9 @@ impl Exchange {
     }
 
     pub(crate) fn chunk(&mut self, bytes: &[u8]) -> Result<(), &'static str> {
+        if self.ended_by_host {
+            return Err("Chunk fed after the request ended (End or TransportFailed)");
+        }
         let max_body = self.max_body_bytes;
         match &mut self.state {
             State::AwaitingHead => Err("Chunk fed before Head"),
@@ -322,7 +329,10 @@ impl Exchange {
     }
 
     pub(crate) fn end(&mut self) -> Result<(), &'static str> {
-        match &mut self.state {
+        if self.ended_by_host {
+            return Err("End fed after the request ended (End or TransportFailed)");
+        }
+        let ended = match &mut self.state {
             State::AwaitingHead => Err("End fed before Head"),
             State::Buffering { ended, .. } => {
                 if *ended {
@@ -338,11 +348,16 @@ impl Exchange {
                 stream.ended = true;
                 Ok(())
             }
+            // The exchange already failed (e.g. over a limit); the host
+            // did not know, and ends the request as sent.
             State::Over(_) => Ok(()),
-        }
+        };
+        self.ended_by_host = ended.is_ok();
+        ended
     }
 
     pub(crate) fn fail(&mut self, failure: TransportFailure) {
+        self.ended_by_host = true;
         if !matches!(self.state, State::Over(_)) {
             // Remember that `Data` went out, so the job can void it.
             self.delivered_before_failure = self.delivered_data();

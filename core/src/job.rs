@@ -859,6 +859,52 @@ mod tests {
     }
 
     #[test]
+    fn nothing_is_accepted_for_a_request_after_the_host_ended_it() {
+        for first in [
+            Input::TransportFailed {
+                id: RequestId::new(1),
+                failure: TransportFailure::Reset,
+            },
+            Input::End {
+                id: RequestId::new(1),
+            },
+        ] {
+            let mut job = job(0);
+            let create = next_send(&mut job, 0);
+            assert_eq!(create.id, RequestId::new(1));
+            let ending = format!("{first:?}");
+            if matches!(first, Input::End { .. }) {
+                let headers = [("Content-Type".to_owned(), "application/json".to_owned())];
+                let head = Input::Head {
+                    id: create.id,
+                    status: 202,
+                    headers: &headers,
+                };
+                job.handle(Millis(0), head).unwrap();
+            }
+            job.handle(Millis(0), first).unwrap();
+            // Before the job has polled the ending away, the request is
+            // over for the host: a second ending or more bytes are out of
+            // order, not taken.
+            for late in [
+                Input::End { id: create.id },
+                Input::Chunk {
+                    id: create.id,
+                    bytes: b"{}",
+                },
+            ] {
+                assert!(
+                    matches!(
+                        job.handle(Millis(0), late),
+                        Err(InputError::OutOfOrder { .. })
+                    ),
+                    "{ending}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn stale_and_out_of_order_inputs_are_typed_and_harmless() {
         let mut job = job(0);
         let create = next_send(&mut job, 0);
