@@ -213,6 +213,18 @@ fn out_len() -> impl Strategy<Value = usize> {
     prop_oneof![1usize..8, 28usize..40, 40usize..70_000]
 }
 
+/// Every charset a body can be declared in.
+fn any_charset() -> impl Strategy<Value = Charset> {
+    prop::sample::select(vec![
+        Charset::Utf8,
+        Charset::ShiftJis,
+        Charset::Windows1252,
+        Charset::Iso8859_1,
+        Charset::Utf16,
+        Charset::Utf16Be,
+    ])
+}
+
 fn cuts() -> impl Strategy<Value = Vec<usize>> {
     prop::collection::vec(any::<usize>(), 0..200)
 }
@@ -278,14 +290,7 @@ proptest! {
         body in prop::collection::vec(any::<u8>(), 0..600),
         cuts in cuts(),
         out in out_len(),
-        charset in prop::sample::select(vec![
-            Charset::Utf8,
-            Charset::ShiftJis,
-            Charset::Windows1252,
-            Charset::Iso8859_1,
-            Charset::Utf16,
-            Charset::Utf16Be,
-        ]),
+        charset in any_charset(),
     ) {
         let whole = decode(charset, &body, &even(body.len(), body.len().max(1)), 64 * 1024);
         let split = decode(charset, &body, &chunk_bounds(body.len(), &cuts), out);
@@ -310,14 +315,7 @@ proptest! {
         body in prop::collection::vec(any::<u8>(), 0..600),
         cuts in cuts(),
         out in out_len(),
-        charset in prop::sample::select(vec![
-            Charset::Utf8,
-            Charset::ShiftJis,
-            Charset::Windows1252,
-            Charset::Iso8859_1,
-            Charset::Utf16,
-            Charset::Utf16Be,
-        ]),
+        charset in any_charset(),
     ) {
         let bounds = chunk_bounds(body.len(), &cuts);
         let built_in = decode(charset, &body, &bounds, out);

@@ -282,14 +282,24 @@ fn latin1_to_utf8(src: &[u8], dst: &mut [u8]) -> (usize, usize) {
 /// returns the bytes copied.
 fn hand_on(out: &[u8], at: &mut usize, dst: &mut [u8]) -> usize {
     let rest = out.get(*at..).unwrap_or_default();
-    let mut n = rest.len().min(dst.len());
-    while n < rest.len() && n > 0 && rest.get(n).is_some_and(|&b| b & 0xC0 == 0x80) {
-        n -= 1;
-    }
+    let n = whole_characters(rest, dst.len());
     if let (Some(d), Some(s)) = (dst.get_mut(..n), rest.get(..n)) {
         d.copy_from_slice(s);
     }
     *at += n;
+    n
+}
+
+/// How many bytes of the UTF-8 in `utf8` fit in `room` without splitting
+/// a character: all of it if it fits, else up to the start of the
+/// character that does not (0 when not even the first one fits).
+fn whole_characters(utf8: &[u8], room: usize) -> usize {
+    let mut n = utf8.len().min(room);
+    if n < utf8.len() {
+        while n > 0 && utf8.get(n).is_some_and(|&b| b & 0xC0 == 0x80) {
+            n -= 1;
+        }
+    }
     n
 }
 
@@ -350,8 +360,9 @@ fn hand_on(out: &[u8], at: &mut usize, dst: &mut [u8]) -> usize {
 /// }
 /// let end = decoder.finish();
 /// text.extend_from_slice(end.tail());
-/// assert_eq!(String::from_utf8(text).unwrap(), "SKU\tName\nA-1\tCafé – €");
+/// assert_eq!(String::from_utf8(text)?, "SKU\tName\nA-1\tCafé – €");
 /// assert_eq!(end.summary.replacements, 0);
+/// # Ok::<(), std::string::FromUtf8Error>(())
 /// ```
 pub struct CharsetDecoder {
     declared: Charset,
@@ -661,16 +672,9 @@ impl CharsetDecoder {
             .pending
             .get(self.pending_pos..self.pending_len)
             .unwrap_or_default();
-        let mut n = pending.len().min(dst.len());
-        if n < pending.len() {
-            // Back off to the start of the character that does not fit.
-            let fit = n;
-            while n > 0 && pending.get(n).is_some_and(|&b| b & 0xC0 == 0x80) {
-                n = n.saturating_sub(1);
-            }
-            if n == 0 && may_split {
-                n = fit;
-            }
+        let mut n = whole_characters(pending, dst.len());
+        if n == 0 && may_split {
+            n = pending.len().min(dst.len());
         }
         if let (Some(d), Some(s)) = (dst.get_mut(..n), pending.get(..n)) {
             d.copy_from_slice(s);
@@ -716,7 +720,17 @@ mod tests {
         chunk: usize,
         out_len: usize,
     ) -> (String, CharsetSummary) {
-        let mut d = CharsetDecoder::new(charset);
+        let (text, summary, _) = decode_with(CharsetDecoder::new(charset), body, chunk, out_len);
+        (text, summary)
+    }
+
+    /// `decode` with a decoder made already; also whether it failed.
+    fn decode_with(
+        mut d: CharsetDecoder,
+        body: &[u8],
+        chunk: usize,
+        out_len: usize,
+    ) -> (String, CharsetSummary, bool) {
         let mut out = vec![0u8; out_len];
         let mut text = Vec::new();
         for c in body.chunks(chunk.max(1)) {
@@ -736,7 +750,8 @@ mod tests {
         }
         let end = d.finish();
         text.extend_from_slice(end.tail());
-        (String::from_utf8(text).unwrap(), end.summary)
+        let failed = end.failed();
+        (String::from_utf8(text).unwrap(), end.summary, failed)
     }
 
     /// Every chunking and output size we care about gives `expected`.
@@ -1027,28 +1042,7 @@ mod tests {
         chunk: usize,
         out_len: usize,
     ) -> (String, CharsetSummary, bool) {
-        let mut d = CharsetDecoder::foreign(charset, lend);
-        let mut out = vec![0u8; out_len];
-        let mut text = Vec::new();
-        for c in body.chunks(chunk.max(1)) {
-            let mut rest = c;
-            loop {
-                let p = d.pull(rest, &mut out);
-                text.extend_from_slice(&out[..p.produced]);
-                if out_len >= 4 {
-                    assert!(std::str::from_utf8(&out[..p.produced]).is_ok());
-                }
-                rest = &rest[p.consumed..];
-                if p.is_stalled() {
-                    break;
-                }
-            }
-            assert!(rest.is_empty());
-        }
-        let end = d.finish();
-        text.extend_from_slice(end.tail());
-        let failed = end.failed();
-        (String::from_utf8(text).expect("UTF-8"), end.summary, failed)
+        decode_with(CharsetDecoder::foreign(charset, lend), body, chunk, out_len)
     }
 
     #[test]

@@ -18,13 +18,15 @@
 //! use reportflow::records::{parse_item, JsonArraySplitter};
 //!
 //! let mut split = JsonArraySplitter::new();
-//! let mut ids = Vec::new();
+//! let mut items = Vec::new();
 //! for chunk in [&b"[{\"orderId\":12345678901234567"[..], b"89},\n {\"orderId\":7}]"] {
-//!     split.push(chunk, &mut |item: &[u8]| {
-//!         ids.push(parse_item(item).unwrap()["orderId"].as_u64());
-//!     })?;
+//!     split.push(chunk, &mut |item: &[u8]| items.push(item.to_vec()))?;
 //! }
 //! assert_eq!(split.finish()?, 2);
+//! let mut ids = Vec::new();
+//! for item in &items {
+//!     ids.push(parse_item(item)?["orderId"].as_u64());
+//! }
 //! assert_eq!(ids, [Some(1234567890123456789), Some(7)]);
 //! # Ok::<(), reportflow::records::RecordError>(())
 //! ```

@@ -563,7 +563,7 @@ impl Inbox {
 /// let job = ReportJob::new(amazon_ads::sample_spec(start), sandbox.job_config(Provider::AmazonAds), amazon_ads::credentials(), start)?;
 /// let mut harness = Harness::new(job, sandbox, start);
 /// let run = harness.drive_bounded(1_000)?;
-/// let summary = run.summary().expect("a clean run ends Done");
+/// let summary = run.summary().ok_or("a clean run ends Done")?;
 /// assert_eq!(harness.sandbox().report_content(&summary.report_id).as_ref(), Some(&run.data));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```

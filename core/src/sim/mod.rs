@@ -75,7 +75,7 @@
 //! let sandbox = Sandbox::new(SandboxConfig::default().with_rows(20).with_faults("throttle,corrupt-body".parse()?));
 //! let job = ReportJob::new(amazon_ads::sample_spec(start), sandbox.job_config(Provider::AmazonAds), amazon_ads::credentials(), start)?;
 //! let run = Harness::new(job, sandbox, start).drive()?;
-//! let summary = run.outcome.as_ref().expect("the job recovers from both faults");
+//! let summary = run.outcome?; // the job recovers from both faults
 //! assert_eq!(summary.rows, 20);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```

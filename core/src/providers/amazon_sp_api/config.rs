@@ -50,7 +50,8 @@ const MAX_OPTION_BYTES: usize = 256;
 ///     .with_window("2024-03-01T00:00:00Z", "2024-03-08T00:00:00Z")
 ///     .adopting_existing();
 /// assert!(spec.validate().is_ok());
-/// assert_eq!(spec.marketplace_ids().unwrap(), ["A1VC38T7YXB528"]);
+/// assert_eq!(spec.marketplace_ids()?, ["A1VC38T7YXB528"]);
+/// # Ok::<(), reportflow::ConfigError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
