@@ -271,9 +271,38 @@ pub(crate) fn find_header<'h>(headers: &'h [(String, String)], name: &str) -> Op
         .map(|(_, v)| v.as_str())
 }
 
+/// A response header whose value is a finite decimal number (`58.0`,
+/// `0.0167`, `2e1`), such as Amazon's quota and rate-limit headers.
+///
+/// Read with JSON's number grammar (serde_json, which the crate carries
+/// anyway) rather than `str::parse::<f64>`: the latter links core's
+/// float-parsing tables, over 10 KB of the wasm module, for two headers.
+/// The grammars differ only in forms no server sends (`+1`, `.5`, `inf`),
+/// which are refused.
+pub(crate) fn header_number(headers: &[(String, String)], name: &str) -> Option<f64> {
+    let text = find_header(headers, name)?.trim();
+    serde_json::from_slice::<f64>(text.as_bytes())
+        .ok()
+        .filter(|value| value.is_finite())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn header_numbers_are_finite_decimals() {
+        let headers = |value: &str| vec![("X-Amzn-RateLimit-Limit".to_owned(), value.to_owned())];
+        let read = |value: &str| header_number(&headers(value), "x-amzn-ratelimit-limit");
+        assert_eq!(read(" 0.0167 "), Some(0.0167));
+        assert_eq!(read("58.0"), Some(58.0));
+        assert_eq!(read("2e1"), Some(20.0));
+        assert_eq!(read("-3"), Some(-3.0));
+        for refused in ["", "fast", "1e999", "NaN", "inf", "1,5", "0x10", "1 2"] {
+            assert_eq!(read(refused), None, "{refused:?}");
+        }
+        assert_eq!(header_number(&headers("1"), "x-other"), None);
+    }
 
     #[test]
     fn debug_of_a_request_redacts_credentials() {

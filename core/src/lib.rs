@@ -143,6 +143,7 @@ mod http;
 mod http_date;
 mod input;
 mod job;
+mod json_fields;
 mod provider;
 mod retry;
 mod secret;

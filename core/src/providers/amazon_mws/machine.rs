@@ -22,7 +22,7 @@ use crate::action::{Event, Phase, WaitReason};
 use crate::calendar;
 use crate::config::JobConfig;
 use crate::error::{ConfigError, Error, ReportFailure, RestoreError};
-use crate::http::{find_header, Body, Header};
+use crate::http::{find_header, header_number, Body, Header};
 use crate::integrity::{Charset, Compression};
 use crate::http_date::parse_http_date;
 use crate::providers::{excerpt, Refusal, Cx, Lifecycle, Outgoing, Protocol, Provider, ReportBody, Response, Verdict};
@@ -504,10 +504,7 @@ fn usable_id(id: &str) -> bool {
 /// count the hourly quota: they set the call's hourly bucket (and the end of
 /// its hour); none left empties it until the reset.
 fn observe_quota(life: &mut Lifecycle<Call>, cx: &mut Cx<'_>, call: Call, headers: &[(String, String)]) {
-    let Some(remaining) = find_header(headers, "x-mws-quota-remaining")
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .filter(|v| v.is_finite() && *v >= 0.0)
-    else {
+    let Some(remaining) = header_number(headers, "x-mws-quota-remaining").filter(|v| *v >= 0.0) else {
         return;
     };
     // Whole requests left; the float form (`58.0`) is Amazon's.

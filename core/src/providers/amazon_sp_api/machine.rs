@@ -23,7 +23,7 @@ use crate::action::{Event, Phase, WaitReason};
 use crate::calendar;
 use crate::config::JobConfig;
 use crate::error::{ConfigError, Error, ReportFailure, RestoreError};
-use crate::http::{find_header, Body, Header};
+use crate::http::{find_header, header_number, Body, Header};
 use crate::integrity::{gunzip, Compression, Limits};
 use crate::providers::contract::MAX_RETUNED_REFILL_MS;
 use crate::providers::{
@@ -774,9 +774,7 @@ impl Flow {
 /// faster, a smaller one slower. Values that are not a positive rate are
 /// ignored.
 fn observe_rate(life: &mut Lifecycle<Call>, now: Millis, call: Call, headers: &[(String, String)]) {
-    let rate = find_header(headers, "x-amzn-ratelimit-limit")
-        .and_then(|value| value.trim().parse::<f64>().ok())
-        .filter(|rate| rate.is_finite() && *rate > 0.0);
+    let rate = header_number(headers, "x-amzn-ratelimit-limit").filter(|rate| *rate > 0.0);
     let (Some(rate), Some(&name)) = (rate, Flow::budgets(call).first()) else {
         return;
     };

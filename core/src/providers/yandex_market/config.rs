@@ -3,10 +3,11 @@
 //! the spec's rules before anything is sent), raw requests for kinds this
 //! version does not know, and credentials.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
 use crate::calendar;
+use crate::json_fields::Fields;
 use crate::error::ConfigError;
 use crate::records::RecordFormat;
 use crate::secret::Secret;
@@ -972,11 +973,23 @@ pub struct BarcodeOfferInfo {
 macro_rules! body {
     ($(#[$doc:meta])* $name:ident { $( $(#[$fdoc:meta])* $field:ident : $ty:ty ),* $(,)? } validate($this:ident) $check:block) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-        #[serde(rename_all = "camelCase", deny_unknown_fields)]
+        #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+        #[serde(rename_all = "camelCase")]
         #[non_exhaustive]
         pub struct $name {
             $( $(#[$fdoc])* #[serde(skip_serializing_if = "is_absent")] pub $field: $ty, )*
+        }
+
+        /// Read as serde's derive with `rename_all = "camelCase"` and
+        /// `deny_unknown_fields` would, through [`Fields`] (a fraction of
+        /// the code).
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let mut fields = Fields::read(deserializer)?;
+                let body = Self { $( $field: fields.take(stringify!($field))?, )* };
+                fields.finish(&[$(stringify!($field)),*])?;
+                Ok(body)
+            }
         }
 
         impl $name {
