@@ -14,7 +14,7 @@
 use std::fmt;
 
 use serde::de::{DeserializeOwned, Error, MapAccess, Visitor};
-use serde::{Deserialize, Deserializer};
+use serde::Deserializer;
 use serde_json::{Map, Value};
 
 /// The fields of one JSON object not taken yet.
@@ -31,17 +31,20 @@ impl Fields {
     }
 
     /// Takes the field that the Rust field `snake_name` is written as
-    /// (camelCase).
+    /// (camelCase). Generic only where it must be: each field type's
+    /// instance is its `Deserialize` call and nothing else.
     pub(crate) fn take<T: DeserializeOwned, E: Error>(&mut self, snake_name: &str) -> Result<T, E> {
+        let (name, value) = self.remove(snake_name);
+        let present = value.is_some();
+        // Only an `Option` reads from a missing field (as `None`).
+        T::deserialize(value.unwrap_or(Value::Null))
+            .map_err(|e| E::custom(field_error(&name, present, &e)))
+    }
+
+    fn remove(&mut self, snake_name: &str) -> (String, Option<Value>) {
         let name = camel_case(snake_name);
-        match self.rest.remove(&name) {
-            Some(value) => {
-                T::deserialize(value).map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
-            }
-            // Only an `Option` reads from a missing field (as `None`).
-            None => T::deserialize(Value::Null)
-                .map_err(|_| E::custom(format_args!("missing field `{name}`"))),
-        }
+        let value = self.rest.remove(&name);
+        (name, value)
     }
 
     /// Fails when a field was not taken; `expected` are the Rust names of
@@ -50,7 +53,10 @@ impl Fields {
         match self.rest.keys().next() {
             None => Ok(()),
             Some(unknown) => {
-                let expected: Vec<String> = expected.iter().map(|n| format!("`{}`", camel_case(n))).collect();
+                let expected: Vec<String> = expected
+                    .iter()
+                    .map(|n| format!("`{}`", camel_case(n)))
+                    .collect();
                 Err(E::custom(format_args!(
                     "unknown field `{unknown}`, expected one of {}",
                     expected.join(", ")
@@ -82,6 +88,14 @@ impl<'de> Visitor<'de> for ObjectVisitor {
     }
 }
 
+fn field_error(name: &str, present: bool, error: &serde_json::Error) -> String {
+    if present {
+        format!("field `{name}`: {error}")
+    } else {
+        format!("missing field `{name}`")
+    }
+}
+
 /// `date_time_from` → `dateTimeFrom`, as serde's `rename_all = "camelCase"`
 /// writes a field.
 fn camel_case(snake: &str) -> String {
@@ -102,6 +116,7 @@ fn camel_case(snake: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use serde::Deserialize;
     use serde_json::json;
 
     use super::*;
@@ -172,11 +187,23 @@ mod tests {
     #[test]
     fn a_field_written_twice_is_refused() {
         let text = br#"{"businessId": 1, "businessId": 2}"#;
-        let error = serde_json::from_slice::<Derived>(text).map(|_| ()).unwrap_err();
-        assert!(error.to_string().starts_with("duplicate field `businessId`"), "{error}");
+        let error = serde_json::from_slice::<Derived>(text)
+            .map(|_| ())
+            .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("duplicate field `businessId`"),
+            "{error}"
+        );
         let mut deserializer = serde_json::Deserializer::from_slice(text);
         let error = Fields::read(&mut deserializer).map(|_| ()).unwrap_err();
-        assert!(error.to_string().starts_with("duplicate field `businessId`"), "{error}");
+        assert!(
+            error
+                .to_string()
+                .starts_with("duplicate field `businessId`"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -23,7 +23,7 @@ use crate::action::{Event, Phase, WaitReason};
 use crate::calendar;
 use crate::config::JobConfig;
 use crate::error::{ConfigError, Error, ReportFailure, RestoreError};
-use crate::http::{find_header, header_number, Body, Header};
+use crate::http::{header_number, Body, Header};
 use crate::integrity::{gunzip, Compression, Limits};
 use crate::providers::contract::MAX_RETUNED_REFILL_MS;
 use crate::providers::{

@@ -981,7 +981,7 @@ macro_rules! body {
         }
 
         /// Read as serde's derive with `rename_all = "camelCase"` and
-        /// `deny_unknown_fields` would, through [`Fields`] (a fraction of
+        /// `deny_unknown_fields` would, through the crate's `Fields` (a fraction of
         /// the code).
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
