@@ -116,6 +116,7 @@ fn camel_case(snake: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
     use serde::Deserialize;
     use serde_json::json;
 
@@ -180,6 +181,61 @@ mod tests {
                 // are objects, and Fields refuses the array form.
                 (Ok(_), Err(_)) if case.is_array() => {}
                 (d, r) => panic!("{case}: derive {d:?}, fields {r:?}"),
+            }
+        }
+    }
+
+    fn read_text(text: &[u8]) -> Result<Read, serde_json::Error> {
+        let mut deserializer = serde_json::Deserializer::from_slice(text);
+        let mut fields = Fields::read(&mut deserializer)?;
+        let body = Read {
+            business_id: fields.take("business_id")?,
+            date_time_from: fields.take("date_time_from")?,
+            campaign_ids: fields.take("campaign_ids")?,
+        };
+        fields.finish(&["business_id", "date_time_from", "campaign_ids"])?;
+        deserializer.end()?;
+        Ok(body)
+    }
+
+    fn any_member() -> impl Strategy<Value = String> {
+        let key = prop_oneof![
+            Just("businessId"),
+            Just("dateTimeFrom"),
+            Just("campaignIds"),
+            Just("business_id"),
+            Just("extra"),
+        ];
+        let value = prop_oneof![
+            Just("null".to_owned()),
+            any::<i64>().prop_map(|n| n.to_string()),
+            Just("1.5".to_owned()),
+            Just("true".to_owned()),
+            "[a-z0-9 ]{0,8}".prop_map(|s| format!("\"{s}\"")),
+            proptest::collection::vec(any::<i32>(), 0..4).prop_map(|v| format!("{v:?}")),
+            Just(r#"[1, "2"]"#.to_owned()),
+            Just(r#"{"businessId": 1}"#.to_owned()),
+        ];
+        (key, value).prop_map(|(key, value)| format!("\"{key}\": {value}"))
+    }
+
+    proptest! {
+        /// On any object over the body's field names and some others, with
+        /// values of every JSON type and fields written twice, Fields and
+        /// serde's derive agree: the same body, or both refuse.
+        #[test]
+        fn agrees_with_the_derive_on_any_object(members in proptest::collection::vec(any_member(), 0..6)) {
+            let text = format!("{{{}}}", members.join(", "));
+            let derived = serde_json::from_slice::<Derived>(text.as_bytes());
+            let read = read_text(text.as_bytes());
+            match (derived, read) {
+                (Ok(d), Ok(r)) => prop_assert_eq!(
+                    (d.business_id, d.date_time_from, d.campaign_ids),
+                    (r.business_id, r.date_time_from, r.campaign_ids),
+                    "{}", text
+                ),
+                (Err(_), Err(_)) => {}
+                (d, r) => prop_assert!(false, "{}: derive {:?}, fields {:?}", text, d, r.map(|_| ())),
             }
         }
     }
