@@ -139,8 +139,9 @@ mod tests {
         campaign_ids: Option<Vec<i64>>,
     }
 
-    fn read(value: Value) -> Result<Read, serde_json::Error> {
-        let mut fields = Fields::read(value)?;
+    /// The `Read` body through [`Fields`], as `body!` writes it.
+    fn read_body<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Read, D::Error> {
+        let mut fields = Fields::read(deserializer)?;
         let body = Read {
             business_id: fields.take("business_id")?,
             date_time_from: fields.take("date_time_from")?,
@@ -148,6 +149,10 @@ mod tests {
         };
         fields.finish(&["business_id", "date_time_from", "campaign_ids"])?;
         Ok(body)
+    }
+
+    fn read(value: Value) -> Result<Read, serde_json::Error> {
+        read_body(value)
     }
 
     #[test]
@@ -187,13 +192,7 @@ mod tests {
 
     fn read_text(text: &[u8]) -> Result<Read, serde_json::Error> {
         let mut deserializer = serde_json::Deserializer::from_slice(text);
-        let mut fields = Fields::read(&mut deserializer)?;
-        let body = Read {
-            business_id: fields.take("business_id")?,
-            date_time_from: fields.take("date_time_from")?,
-            campaign_ids: fields.take("campaign_ids")?,
-        };
-        fields.finish(&["business_id", "date_time_from", "campaign_ids"])?;
+        let body = read_body(&mut deserializer)?;
         deserializer.end()?;
         Ok(body)
     }

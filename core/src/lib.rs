@@ -101,7 +101,7 @@
 //!         Action::Event(_) => {}
 //!         Action::Done(summary) => break summary,
 //!         Action::Failed(error) => return Err(error.into()),
-//!         other => unreachable!("a new action: {other:?}"),
+//!         other => return Err(format!("an action this loop does not know: {other:?}").into()),
 //!     }
 //! };
 //! assert_eq!(summary.rows, 2_000);

@@ -708,7 +708,8 @@ impl CharsetDecoder {
     }
 }
 
-#[cfg(all(test, feature = "charsets"))]
+#[cfg(test)]
+#[cfg(feature = "charsets")]
 mod tests {
     use super::*;
 
