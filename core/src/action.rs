@@ -53,7 +53,7 @@ pub enum Action {
 }
 
 /// Why a job is waiting. Diagnostic only; not a stable contract.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
 #[non_exhaustive]
 pub enum WaitReason {
@@ -82,6 +82,17 @@ pub enum WaitReason {
     },
 }
 
+crate::json_fields::deserialize_tagged! {
+    WaitReason, tag = "type", fields = Verbatim;
+    "pollBackoff" => PollBackoff,
+    "retryBackoff" => RetryBackoff,
+    "rateLimit" => RateLimit { bucket },
+    "awaitingResponse" => AwaitingResponse { id },
+    "deferred" => Deferred,
+    "awaitingSignature" => AwaitingSignature { id },
+}
+
+
 /// The phase of a report lifecycle, shared by every provider.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -102,7 +113,7 @@ pub enum Phase {
 }
 
 /// Progress and data reported while a job runs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
 #[non_exhaustive]
 pub enum Event {
@@ -171,6 +182,20 @@ pub enum Event {
         until: Millis,
     },
 }
+
+crate::json_fields::deserialize_tagged! {
+    Event, tag = "type", fields = Camel;
+    "phaseChanged" => PhaseChanged { from, to },
+    "reportCreated" => ReportCreated { report_id },
+    "reportStatus" => ReportStatus { status },
+    "linkObtained" => LinkObtained { expires_at },
+    "data" => Data(DataChunk),
+    "dataReset" => DataReset { cause },
+    "progress" => Progress { bytes_in, bytes_out, bytes_total },
+    "retrying" => Retrying { attempt, after_ms, cause },
+    "throttled" => Throttled { bucket, until },
+}
+
 
 /// A piece of the decoded report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -264,7 +289,7 @@ pub struct Summary {
 
 /// Something a verified report lacks. Serialized as `{"type": …, …}` with
 /// camelCase names, like [`Event`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
 #[non_exhaustive]
 pub enum Warning {
@@ -281,6 +306,12 @@ pub enum Warning {
         missing: String,
     },
 }
+
+crate::json_fields::deserialize_tagged! {
+    Warning, tag = "type", fields = Verbatim;
+    "partialReport" => PartialReport { status, missing },
+}
+
 
 impl std::fmt::Display for Warning {
     /// One line for people: what is missing and what to do.

@@ -66,7 +66,7 @@ impl std::fmt::Display for ReportFailure {
 /// Why a job failed. Delivered in `Action::Failed`; the job is finished.
 ///
 /// Messages say what happened and what to do; none contains a secret.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
 #[serde(tag = "type", content = "detail", rename_all = "camelCase")]
 #[non_exhaustive]
 pub enum Error {
@@ -188,6 +188,26 @@ pub enum Error {
         detail: String,
     },
 }
+
+crate::json_fields::deserialize_tagged! {
+    Error, tag = "type", content = "detail", fields = Verbatim;
+    "rejected" => Rejected { provider, endpoint, status, code, detail },
+    "unexpectedStatus" => UnexpectedStatus { provider, endpoint, status, detail },
+    "malformedResponse" => MalformedResponse { provider, endpoint, detail },
+    "responseTooLarge" => ResponseTooLarge { endpoint, limit },
+    "reportTooLarge" => ReportTooLarge { limit, bytes },
+    "integrity" => Integrity(IntegrityError),
+    "records" => Records(RecordError),
+    "zip" => Zip(ZipError),
+    "reportFailed" => ReportFailed { provider, failure, status, detail },
+    "transport" => Transport(TransportFailure),
+    "retriesExhausted" => RetriesExhausted { attempts, last },
+    "reportMayExist" => ReportMayExist { provider, sent_at },
+    "deadlineExceeded" => DeadlineExceeded { deadline },
+    "cancelled" => Cancelled,
+    "internal" => Internal { detail },
+}
+
 
 /// A limit of `JobConfig::report_limits` a report can exceed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -491,7 +511,7 @@ impl Error {
 
 /// Host misuse of [`crate::ReportJob::handle`]. Never fatal: the job's state
 /// is unchanged and the host may carry on.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
 #[non_exhaustive]
 pub enum InputError {
@@ -543,8 +563,19 @@ pub enum InputError {
     },
 }
 
+crate::json_fields::deserialize_tagged! {
+    InputError, tag = "type", fields = Verbatim;
+    "staleRequest" => StaleRequest { id },
+    "staleSignature" => StaleSignature { id },
+    "outOfOrder" => OutOfOrder { id, detail },
+    "finished" => Finished,
+    "backpressure" => Backpressure { id, unread, limit },
+    "invalid" => Invalid { detail },
+}
+
+
 /// A spec or config that cannot work; nothing was sent.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
 #[non_exhaustive]
 pub enum ConfigError {
@@ -566,6 +597,13 @@ pub enum ConfigError {
     },
 }
 
+crate::json_fields::deserialize_tagged! {
+    ConfigError, tag = "type", fields = Verbatim;
+    "invalid" => Invalid { field, detail },
+    "credentialsMismatch" => CredentialsMismatch { spec, credentials },
+}
+
+
 impl ConfigError {
     /// `field` is malformed: `detail` says how and what is expected.
     pub(crate) fn invalid(field: &str, detail: impl Into<String>) -> Self {
@@ -577,7 +615,7 @@ impl ConfigError {
 }
 
 /// A snapshot that cannot be restored.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
 #[non_exhaustive]
 pub enum RestoreError {
@@ -621,6 +659,16 @@ pub enum RestoreError {
         detail: String,
     },
 }
+
+crate::json_fields::deserialize_tagged! {
+    RestoreError, tag = "type", fields = Verbatim;
+    "unsupportedVersion" => UnsupportedVersion { found, supported },
+    "malformed" => Malformed { detail },
+    "config" => Config(ConfigError),
+    "endpointMismatch" => EndpointMismatch { field, snapshot, host },
+    "invalid" => Invalid { detail },
+}
+
 
 impl RestoreError {
     /// A snapshot value that is out of range or inconsistent.

@@ -18,7 +18,7 @@ use crate::time::Millis;
 pub const MAX_SIGNATURE_BYTES: usize = 1024;
 
 /// How the host must sign [`SignRequest::message`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(tag = "name", rename_all = "camelCase")]
 #[non_exhaustive]
 pub enum SignatureAlgorithm {
@@ -33,6 +33,12 @@ pub enum SignatureAlgorithm {
         salt_length: u32,
     },
 }
+
+crate::json_fields::deserialize_tagged! {
+    SignatureAlgorithm, tag = "name", fields = Camel;
+    "rsaPssSha256" => RsaPssSha256 { salt_length },
+}
+
 
 /// A request for a signature, from [`crate::Action::Sign`].
 ///

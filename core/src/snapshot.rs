@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::action::{Phase, Summary};
 use crate::config::JobConfig;
 use crate::error::{Error, RestoreError};
+use crate::json_fields;
 use crate::providers::registry::SavedMachine;
 use crate::time::Millis;
 
@@ -50,47 +51,18 @@ pub(crate) struct JobState {
     pub(crate) terminal: Option<Terminal>,
 }
 
-/// How a job ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(from = "TerminalForm", into = "TerminalForm")]
+/// How a job ended: `{"type": "done" | "failed", "value": …}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", content = "value", rename_all = "camelCase")]
 pub(crate) enum Terminal {
     Done(Summary),
     Failed(Error),
 }
 
-/// [`Terminal`] as a snapshot writes it: `{"type": "done" | "failed",
-/// "value": …}`.
-///
-/// Internally tagged with one `value` field, which is the same JSON as
-/// serde's adjacent tagging (`tag = "type", content = "value"`) but read
-/// along one path only. Adjacent tagging reads the value directly when the
-/// tag comes first and through serde's buffered `Content` when it does not,
-/// so `Summary` and the whole `Error` family were compiled twice; the
-/// lifecycle's `finish` already reads them through `Content`. One copy is
-/// 11.5 KB less gzip in the wasm module (issue 16), at no cost in format.
-#[derive(Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "camelCase")]
-enum TerminalForm {
-    Done { value: Summary },
-    Failed { value: Error },
-}
-
-impl From<TerminalForm> for Terminal {
-    fn from(form: TerminalForm) -> Self {
-        match form {
-            TerminalForm::Done { value } => Self::Done(value),
-            TerminalForm::Failed { value } => Self::Failed(value),
-        }
-    }
-}
-
-impl From<Terminal> for TerminalForm {
-    fn from(terminal: Terminal) -> Self {
-        match terminal {
-            Terminal::Done(value) => Self::Done { value },
-            Terminal::Failed(value) => Self::Failed { value },
-        }
-    }
+crate::json_fields::deserialize_tagged! {
+    Terminal, tag = "type", content = "value", fields = Verbatim;
+    "done" => Done(Summary),
+    "failed" => Failed(Error),
 }
 
 impl Snapshot {
@@ -110,24 +82,26 @@ impl Snapshot {
     /// The version is checked first, so a snapshot from a newer format gives
     /// `UnsupportedVersion` rather than a parse error.
     pub fn from_json(text: &str) -> Result<Self, RestoreError> {
-        #[derive(Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Version {
-            format_version: u32,
-        }
-        let version: Version =
-            serde_json::from_slice(text.as_bytes()).map_err(|e| RestoreError::Malformed {
-                detail: e.to_string(),
-            })?;
-        if version.format_version != FORMAT_VERSION {
+        let malformed = |detail: String| RestoreError::Malformed { detail };
+        let value =
+            json_fields::value_from_slice(text.as_bytes()).map_err(|e| malformed(e.to_string()))?;
+        let found = match value.as_object().map(|object| object.get("formatVersion")) {
+            None => return Err(malformed("a snapshot is a JSON object".to_owned())),
+            Some(None) => return Err(malformed("missing field `formatVersion`".to_owned())),
+            Some(Some(version)) => version
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or_else(|| {
+                    malformed("field `formatVersion`: not a format version number".to_owned())
+                })?,
+        };
+        if found != FORMAT_VERSION {
             return Err(RestoreError::UnsupportedVersion {
-                found: version.format_version,
+                found,
                 supported: FORMAT_VERSION,
             });
         }
-        serde_json::from_slice(text.as_bytes()).map_err(|e| RestoreError::Malformed {
-            detail: e.to_string(),
-        })
+        Self::deserialize(value).map_err(|e| malformed(e.to_string()))
     }
 }
 

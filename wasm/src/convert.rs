@@ -207,8 +207,15 @@ pub(crate) fn from_js<T: DeserializeOwned>(what: &str, value: JsValue) -> Result
             "{what}: expected a plain object (JSON.stringify refused it or gave nothing)"
         ))
     })?;
-    serde_json::from_slice(text.as_bytes())
-        .map_err(|e| Failure::invalid_config(format!("{what}: {e}")))
+    read_json(&text).map_err(|e| Failure::invalid_config(format!("{what}: {e}")))
+}
+
+/// `T` from `JSON.stringify`'s text, through a `serde_json::Value` as the
+/// core reads its snapshots: each type's deserializer is compiled into the
+/// module once, for the value. (The text has no member written twice: a
+/// JavaScript object cannot hold one.)
+fn read_json<T: DeserializeOwned>(text: &str) -> Result<T, serde_json::Error> {
+    serde_json::from_slice::<serde_json::Value>(text.as_bytes()).and_then(T::deserialize)
 }
 
 /// `JSON.stringify(value)`, or `None` when it throws (BigInt, cycles) or
@@ -227,7 +234,7 @@ pub(crate) fn credentials_from_js(value: JsValue) -> Result<reportflow::Credenti
         )
     };
     let text = json_text(&value).ok_or_else(withheld)?;
-    serde_json::from_slice(text.as_bytes()).map_err(|e| {
+    read_json(&text).map_err(|e| {
         let text = e.to_string();
         if text.starts_with("missing field") {
             Failure::invalid_config(format!("credentials: {text}"))

@@ -34,7 +34,7 @@ impl core::fmt::Display for GzipPart {
 /// the host. The message says what happened and what to do; [`kind`](Self::kind)
 /// gives a stable snake_case code for programs (it is also the `kind` tag of
 /// the serde form, e.g. `{"kind":"crc_mismatch","expected":1,"actual":2}`).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum IntegrityError {
@@ -198,6 +198,26 @@ pub enum IntegrityError {
         detail: String,
     },
 }
+
+crate::json_fields::deserialize_tagged! {
+    IntegrityError, tag = "kind", fields = Verbatim;
+    "not_gzip" => NotGzip,
+    "bad_header" => BadHeader { detail },
+    "unsupported_method" => UnsupportedMethod { method },
+    "reserved_flags" => ReservedFlags { flags },
+    "corrupt" => Corrupt { detail },
+    "truncated" => Truncated { part },
+    "crc_mismatch" => CrcMismatch { expected, actual },
+    "size_mismatch" => SizeMismatch { expected, actual },
+    "trailing_garbage" => TrailingGarbage { offset },
+    "compressed_too_large" => CompressedTooLarge { limit },
+    "decompressed_too_large" => DecompressedTooLarge { limit },
+    "ratio_exceeded" => RatioExceeded { ratio, limit },
+    "md5_mismatch" => Md5Mismatch { expected, actual },
+    "missing_content_md5" => MissingContentMd5,
+    "invalid_md5" => InvalidMd5 { detail },
+}
+
 
 impl IntegrityError {
     /// Returns a stable snake_case code for this error, for programs and JS hosts.

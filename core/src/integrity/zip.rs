@@ -216,7 +216,7 @@ impl core::fmt::Display for ZipPart {
 /// zip bombs, limits), where downloading again does not help. Member names
 /// in messages are escaped and shortened. [`kind`](Self::kind) is a stable
 /// snake_case code (also the serde `kind` tag).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ZipError {
@@ -354,6 +354,29 @@ pub enum ZipError {
         limit: u32,
     },
 }
+
+crate::json_fields::deserialize_tagged! {
+    ZipError, tag = "kind", fields = Verbatim;
+    "not_zip" => NotZip,
+    "truncated" => Truncated { part },
+    "bad_header" => BadHeader { offset, detail },
+    "corrupt" => Corrupt { name, detail },
+    "crc_mismatch" => CrcMismatch { name, expected, actual },
+    "size_mismatch" => SizeMismatch { name, expected, actual },
+    "directory_mismatch" => DirectoryMismatch { detail },
+    "trailing_garbage" => TrailingGarbage { offset },
+    "encrypted" => Encrypted { name },
+    "unsupported_method" => UnsupportedMethod { name, method },
+    "unsupported" => Unsupported { feature },
+    "unsafe_name" => UnsafeName { name, reason },
+    "duplicate_name" => DuplicateName { name },
+    "name_conflict" => NameConflict { name, other },
+    "too_many_entries" => TooManyEntries { limit },
+    "entry_too_large" => EntryTooLarge { name, limit },
+    "too_large" => TooLarge { limit },
+    "bomb" => Bomb { name, ratio, limit },
+}
+
 
 impl ZipError {
     /// A stable snake_case code, equal to the serde `kind` tag.

@@ -13,12 +13,19 @@ use crate::rate::TokenBucket;
 use crate::time::Millis;
 
 /// How a machine's lifecycle ended. Terminal: every later `next` repeats it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "finish", rename_all = "camelCase")]
 pub(crate) enum Finish {
     Done { summary: Summary },
     Failed { error: Error },
 }
+
+crate::json_fields::deserialize_tagged! {
+    Finish, tag = "finish", fields = Verbatim;
+    "done" => Done { summary },
+    "failed" => Failed { error },
+}
+
 
 impl Finish {
     /// The step that reports this end.

@@ -165,7 +165,7 @@ impl Session {
         body: &[u8],
     ) -> Verdict {
         if (200..300).contains(&status) {
-            return match serde_json::from_slice::<TokenResponse>(body) {
+            return match crate::json_fields::from_slice::<TokenResponse>(body) {
                 Ok(token) if !token.access_token.is_empty() => {
                     let expires_at = token
                         .expires_in
@@ -187,7 +187,7 @@ impl Session {
                 },
             };
         }
-        let parsed = serde_json::from_slice::<TokenError>(body).ok();
+        let parsed = crate::json_fields::from_slice::<TokenError>(body).ok();
         let code = parsed.as_ref().and_then(|e| e.error.clone());
         let description = parsed
             .and_then(|e| e.error_description)

@@ -102,7 +102,7 @@ pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
     endpoint: &str,
     body: &[u8],
 ) -> Result<T, crate::error::Error> {
-    serde_json::from_slice(body).map_err(|e| crate::error::Error::MalformedResponse {
+    crate::json_fields::from_slice(body).map_err(|e| crate::error::Error::MalformedResponse {
         provider,
         endpoint: endpoint.to_owned(),
         detail: format!("{e} in {}", excerpt(body, 120)),

@@ -4,7 +4,7 @@
 //! expanded from the provider list in [`crate::provider`], so no other file
 //! matches on providers.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::driver::Machine;
 use super::vocabulary::{Cx, Reply, Step};
@@ -19,7 +19,7 @@ use crate::time::Millis;
 macro_rules! define_registry {
     ($($variant:ident $module:ident $name:literal $doc:literal,)*) => {
         /// Which report to fetch, and from which provider.
-        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+        #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
         #[serde(tag = "provider")]
         #[non_exhaustive]
         pub enum JobSpec {
@@ -29,6 +29,11 @@ macro_rules! define_registry {
                 #[serde(rename = $name)]
                 $variant(super::$module::ReportSpec),
             )*
+        }
+
+        crate::json_fields::deserialize_tagged! {
+            JobSpec, tag = "provider", fields = Verbatim;
+            $( #[cfg(feature = $name)] $name => $variant(super::$module::ReportSpec), )*
         }
 
         impl JobSpec {
@@ -42,16 +47,19 @@ macro_rules! define_registry {
 
         /// Credentials for the job's provider. Never serialized; `Debug`
         /// redacts.
-        #[derive(Debug, Clone, Deserialize)]
-        #[serde(tag = "provider")]
+        #[derive(Debug, Clone)]
         #[non_exhaustive]
         pub enum Credentials {
             $(
                 #[doc = $doc]
                 #[cfg(feature = $name)]
-                #[serde(rename = $name)]
                 $variant(super::$module::Credentials),
             )*
+        }
+
+        crate::json_fields::deserialize_tagged! {
+            Credentials, tag = "provider", fields = Verbatim;
+            $( #[cfg(feature = $name)] $name => $variant(super::$module::Credentials), )*
         }
 
         impl Credentials {
@@ -64,7 +72,7 @@ macro_rules! define_registry {
         }
 
         /// A provider machine as a snapshot holds it: no credentials.
-        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+        #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
         #[serde(tag = "provider")]
         pub(crate) enum SavedMachine {
             $(
@@ -188,6 +196,11 @@ macro_rules! define_registry {
                     $(#[cfg(feature = $name)] Self::$variant(machine, _) => machine.defer(now, until),)*
                 }
             }
+        }
+
+        crate::json_fields::deserialize_tagged! {
+            SavedMachine, tag = "provider", fields = Verbatim;
+            $( #[cfg(feature = $name)] $name => $variant(Machine<super::$module::Flow>), )*
         }
 
         impl SavedMachine {

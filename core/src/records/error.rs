@@ -1,6 +1,6 @@
 //! The one error type of the record splitters.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// Why a report body could not be split into records.
 ///
@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 /// the report format requested, or raise the limit named in the message.
 /// [`kind`](Self::kind) gives a stable snake_case code (also the serde `kind`
 /// tag).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum RecordError {
@@ -120,6 +120,20 @@ pub enum RecordError {
         /// The charset's name, e.g. `shift_jis`.
         charset: String,
     },
+}
+
+crate::json_fields::deserialize_tagged! {
+    RecordError, tag = "kind", fields = Verbatim;
+    "not_array" => NotArray { offset, found },
+    "unterminated" => Unterminated { items },
+    "trailing_garbage" => TrailingGarbage { offset },
+    "malformed" => Malformed { offset, detail },
+    "item_too_large" => ItemTooLarge { limit },
+    "too_deep" => TooDeep { limit },
+    "row_too_large" => RowTooLarge { limit },
+    "unterminated_quote" => UnterminatedQuote { row },
+    "invalid_json" => InvalidJson { detail },
+    "charset_unavailable" => CharsetUnavailable { charset },
 }
 
 impl RecordError {

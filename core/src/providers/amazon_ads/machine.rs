@@ -384,7 +384,7 @@ impl Flow {
         headers: &[(String, String)],
         body: &[u8],
     ) -> Verdict {
-        let api_error = serde_json::from_slice::<wire::ApiError>(body).ok();
+        let api_error = crate::json_fields::from_slice::<wire::ApiError>(body).ok();
         let code = api_error
             .as_ref()
             .and_then(|e| e.code.as_ref())

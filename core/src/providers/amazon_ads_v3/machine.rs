@@ -453,7 +453,7 @@ impl Flow {
         headers: &[(String, String)],
         body: &[u8],
     ) -> Verdict {
-        let api_error = serde_json::from_slice::<wire::ApiError>(body).ok();
+        let api_error = crate::json_fields::from_slice::<wire::ApiError>(body).ok();
         let refusal = Refusal {
             provider: Provider::AmazonAdsV3,
             endpoint: endpoint_of(call),

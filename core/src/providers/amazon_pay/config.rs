@@ -123,7 +123,7 @@ pub struct ReportSpec {
 /// report, a schedule task delivers a JSON array of `ReportSchedule`
 /// objects as the job's data (see `ARCHITECTURE.md`, "Amazon Pay policy
 /// choices").
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 #[serde(tag = "kind", rename_all = "camelCase", rename_all_fields = "camelCase")]
 #[non_exhaustive]
 pub enum Task {
@@ -178,6 +178,18 @@ pub enum Task {
         next_creation_time: Option<String>,
     },
 }
+
+crate::json_fields::deserialize_tagged! {
+    Task, tag = "kind", fields = Camel;
+    "createReport" => CreateReport,
+    "findReport" => FindReport { created_since, delivered = default },
+    "listSchedules" => ListSchedules,
+    "getSchedule" => GetSchedule { schedule_id },
+    "createSchedule" => CreateSchedule { frequency, next_creation_time = default, delete_existing = default },
+    "cancelSchedule" => CancelSchedule { schedule_id },
+    "ensureSchedule" => EnsureSchedule { frequency, next_creation_time = default },
+}
+
 
 impl Task {
     fn is_create_report(&self) -> bool {

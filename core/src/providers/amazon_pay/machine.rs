@@ -911,7 +911,7 @@ fn api_failure(
     body: &[u8],
 ) -> Verdict {
     let endpoint = endpoint_of(call);
-    let parsed = serde_json::from_slice::<wire::ErrorBody>(body).ok();
+    let parsed = crate::json_fields::from_slice::<wire::ErrorBody>(body).ok();
     let code = parsed
         .as_ref()
         .and_then(|e| e.reason_code.as_deref())

@@ -98,7 +98,7 @@ enum Stage {
 }
 
 /// What a `getReports` call looks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(tag = "mode", rename_all = "camelCase")]
 enum Finding {
     /// Adopt before create: a live report (queued, in progress or done) of
@@ -108,6 +108,13 @@ enum Finding {
     /// type, marketplaces and window created since `since`.
     Recover { since: Millis },
 }
+
+crate::json_fields::deserialize_tagged! {
+    Finding, tag = "mode", fields = Verbatim;
+    "adopt" => Adopt,
+    "recover" => Recover { since },
+}
+
 
 /// A getReports search that goes on to the next page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -709,7 +716,7 @@ impl Flow {
         body: &[u8],
     ) -> Verdict {
         let endpoint = endpoint_of(call);
-        let first = serde_json::from_slice::<wire::ErrorList>(body)
+        let first = crate::json_fields::from_slice::<wire::ErrorList>(body)
             .ok()
             .and_then(|list| list.errors.into_iter().next());
         let code = first

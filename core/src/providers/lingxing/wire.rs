@@ -4,22 +4,16 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-/// `code` is an int in the business envelope and a string in the gateway one.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
-enum RawCode {
-    Int(i64),
-    Text(String),
-    Other(serde::de::IgnoredAny),
-}
-
 /// Both envelopes in one type: business (`code` int, `message`, `data`) and
 /// gateway/token (`code` string, `msg`, `data`). The WAF's
 /// `{"message": "Your IP address is not allowed"}` parses too, without a code.
 #[derive(Debug, Deserialize)]
 struct RawEnvelope {
+    /// An int in the business envelope, a string in the gateway one (read
+    /// as a `Value`: serde's untagged enums cost a buffered copy of the
+    /// whole body's deserializer in the wasm module).
     #[serde(default)]
-    code: Option<RawCode>,
+    code: Option<Value>,
     #[serde(default)]
     message: Option<Value>,
     #[serde(default)]
@@ -47,11 +41,11 @@ impl Envelope {
     /// Parses a response body. `None` when it is not a JSON object (HTML,
     /// truncated text).
     pub(super) fn parse(body: &[u8]) -> Option<Self> {
-        let raw: RawEnvelope = serde_json::from_slice(body).ok()?;
+        let raw: RawEnvelope = crate::json_fields::from_slice(body).ok()?;
         let code = raw.code.and_then(|code| match code {
-            RawCode::Int(n) => Some(n.to_string()),
-            RawCode::Text(text) => Some(text.trim().to_owned()),
-            RawCode::Other(_) => None,
+            Value::Number(n) => n.as_i64().map(|n| n.to_string()),
+            Value::String(text) => Some(text.trim().to_owned()),
+            _ => None,
         });
         let text = |value: Option<Value>| match value {
             Some(Value::String(text)) => Some(text.trim().to_owned()),

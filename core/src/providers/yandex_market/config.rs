@@ -228,7 +228,7 @@ macro_rules! kinds {
         /// Serialized as `{"kind": "united-orders", "body": {…}}` with the body
         /// in the API's own field names, so a request can be written as JSON.
         /// `raw` requests any other path with a body that is sent as given.
-        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+        #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
         #[serde(tag = "kind", content = "body")]
         #[non_exhaustive]
         pub enum ReportRequest {
@@ -237,6 +237,12 @@ macro_rules! kinds {
             /// and a body sent as given (not validated beyond JSON).
             #[serde(rename = "raw")]
             Raw(RawRequest),
+        }
+
+        crate::json_fields::deserialize_tagged! {
+            ReportRequest, tag = "kind", content = "body", fields = Verbatim;
+            $( $name => $variant($body), )*
+            "raw" => Raw(RawRequest),
         }
 
         impl ReportRequest {

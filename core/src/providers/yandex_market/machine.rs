@@ -526,7 +526,7 @@ fn api_headers(credentials: &Credentials) -> Vec<Header> {
 
 /// The first error's code and every error's message, from an error envelope.
 fn envelope(body: &[u8]) -> (Option<String>, Option<String>) {
-    let Ok(parsed) = serde_json::from_slice::<wire::ErrorResponse>(body) else {
+    let Ok(parsed) = crate::json_fields::from_slice::<wire::ErrorResponse>(body) else {
         return (None, None);
     };
     let errors = parsed.errors.unwrap_or_default();
