@@ -92,7 +92,6 @@ crate::json_fields::deserialize_tagged! {
     "awaitingSignature" => AwaitingSignature { id },
 }
 
-
 /// The phase of a report lifecycle, shared by every provider.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -196,9 +195,8 @@ crate::json_fields::deserialize_tagged! {
     "throttled" => Throttled { bucket, until },
 }
 
-
 /// A piece of the decoded report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DataChunk {
     /// Offset of `bytes` in the decoded report (all parts, in order).
     pub offset: u64,
@@ -209,12 +207,17 @@ pub struct DataChunk {
     /// A part's bytes arrive contiguously, parts in archive order; the name
     /// is a safe relative path (`/` separators, no `..`). `None` for
     /// single-file reports.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub part: Option<String>,
 }
 
+crate::json_fields::deserialize_struct! {
+    DataChunk, fields = Verbatim, unknown = Ignore;
+    offset, bytes, part = default
+}
+
 /// One part of a multi-part report (a member of a ZIP archive), verified.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct PartSummary {
@@ -225,6 +228,11 @@ pub struct PartSummary {
     /// Rows of the part (CSV lines after the header, JSON array items; 0
     /// when the part has no record structure).
     pub rows: u64,
+}
+
+crate::json_fields::deserialize_struct! {
+    PartSummary, fields = Camel, unknown = Ignore;
+    name, bytes, rows
 }
 
 /// How a finished report turned out.
@@ -239,7 +247,7 @@ pub enum Outcome {
 }
 
 /// What `Done` reports: a complete, verified report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct Summary {
@@ -264,7 +272,6 @@ pub struct Summary {
     /// Whether `md5` was verified against the digest the provider
     /// published, only computed (a fingerprint), or not computed at all
     /// (`JobConfig::md5_fingerprint` off and nothing to verify).
-    #[serde(default)]
     pub md5_check: Md5Check,
     /// Whether the body was gzip (detected from the bytes, not the labels).
     pub gzip: bool,
@@ -274,17 +281,22 @@ pub struct Summary {
     pub requests: u32,
     /// The parts of a multi-part report, in order (empty for single-file
     /// reports). `bytes` and `rows` are their totals.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub parts: Vec<PartSummary>,
     /// The charset the report was decoded from into UTF-8 (`None`: the
     /// bytes were delivered as the provider sent them).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub charset: Option<Charset>,
     /// What the host should know about a report that verified but is not
     /// all the request asked for (empty: nothing to say). Show them to the
     /// user; the data delivered is still byte-exact.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<Warning>,
+}
+
+crate::json_fields::deserialize_struct! {
+    Summary, fields = Camel, unknown = Ignore;
+    provider, report_id, outcome, content_type, record_format, raw_bytes, bytes, md5, md5_check = default, gzip, rows, requests, parts = default, charset = default, warnings = default
 }
 
 /// Something a verified report lacks. Serialized as `{"type": …, …}` with
@@ -311,7 +323,6 @@ crate::json_fields::deserialize_tagged! {
     Warning, tag = "type", fields = Verbatim;
     "partialReport" => PartialReport { status, missing },
 }
-
 
 impl std::fmt::Display for Warning {
     /// One line for people: what is missing and what to do.

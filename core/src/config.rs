@@ -1,6 +1,6 @@
 //! [`JobConfig`]: how a job behaves, whatever its provider.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::error::ConfigError;
 use crate::integrity::Limits;
@@ -8,8 +8,8 @@ use crate::retry::{PollPolicy, RetryPolicy};
 
 /// How a job behaves, independent of the provider. Every field has a
 /// sensible default; override what you need.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct JobConfig {
     /// Replaces the provider's API origin (scheme, host, optional path
@@ -59,6 +59,11 @@ pub struct JobConfig {
     /// an MD5 in an API answer) is verified whatever this says.
     /// [`Summary::md5_check`](crate::action::Summary::md5_check) says which happened.
     pub md5_fingerprint: bool,
+}
+
+crate::json_fields::deserialize_struct! {
+    JobConfig, fields = Camel, unknown = Deny, default;
+    base_url, auth_base_url, seed, deadline_ms, request_timeout_ms, download_timeout_ms, retry, poll, report_limits, max_api_body_bytes, max_header_bytes, max_link_refreshes, allow_duplicate_reports, data_chunk_bytes, md5_fingerprint
 }
 
 impl Default for JobConfig {

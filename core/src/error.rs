@@ -208,7 +208,6 @@ crate::json_fields::deserialize_tagged! {
     "internal" => Internal { detail },
 }
 
-
 /// A limit of `JobConfig::report_limits` a report can exceed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -573,7 +572,6 @@ crate::json_fields::deserialize_tagged! {
     "invalid" => Invalid { detail },
 }
 
-
 /// A spec or config that cannot work; nothing was sent.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
@@ -602,7 +600,6 @@ crate::json_fields::deserialize_tagged! {
     "invalid" => Invalid { field, detail },
     "credentialsMismatch" => CredentialsMismatch { spec, credentials },
 }
-
 
 impl ConfigError {
     /// `field` is malformed: `detail` says how and what is expected.
@@ -668,7 +665,6 @@ crate::json_fields::deserialize_tagged! {
     "endpointMismatch" => EndpointMismatch { field, snapshot, host },
     "invalid" => Invalid { detail },
 }
-
 
 impl RestoreError {
     /// A snapshot value that is out of range or inconsistent.

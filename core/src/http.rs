@@ -138,13 +138,18 @@ impl Body {
 
 /// Bounds the host should enforce on the response; the job enforces them too
 /// and fails the exchange with a typed error when they are exceeded.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ResponseLimits {
     /// Largest total size of the response headers (names + values).
     pub max_header_bytes: u64,
     /// Largest response body, as transferred (before decompression).
     pub max_body_bytes: u64,
+}
+
+crate::json_fields::deserialize_struct! {
+    ResponseLimits, fields = Camel, unknown = Ignore;
+    max_header_bytes, max_body_bytes
 }
 
 /// Whether the transport may follow redirects.

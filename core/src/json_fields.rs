@@ -78,11 +78,11 @@ impl Fields {
     /// Generic only where it must be: each field type's instance is its
     /// `Deserialize` call and nothing else.
     pub(crate) fn take<T: DeserializeOwned, E: Error>(&mut self, rust_name: &str) -> Result<T, E> {
-        let (name, value) = self.remove(rust_name);
+        let value = self.remove(rust_name);
         let present = value.is_some();
         // Only an `Option` reads from a missing field (as `None`).
         T::deserialize(value.unwrap_or(Value::Null))
-            .map_err(|e| E::custom(field_error(&name, present, &e)))
+            .map_err(|e| self.field_failure(rust_name, present, &e))
     }
 
     /// [`Self::take`] for a field with serde's `default`: a missing field is
@@ -101,9 +101,29 @@ impl Fields {
         rust_name: &str,
         fallback: T,
     ) -> Result<T, E> {
-        let (name, value) = self.remove(rust_name);
-        value.map_or(Ok(fallback), |value| {
-            T::deserialize(value).map_err(|e| E::custom(field_error(&name, true, &e)))
+        match self.remove(rust_name) {
+            None => Ok(fallback),
+            Some(value) => {
+                T::deserialize(value).map_err(|e| self.field_failure(rust_name, true, &e))
+            }
+        }
+    }
+
+    /// What went wrong with a field, named as written. Kept out of the
+    /// generic `take`s: each field type's instance is its `Deserialize` call
+    /// and a branch.
+    #[cold]
+    fn field_failure<E: Error>(
+        &self,
+        rust_name: &str,
+        present: bool,
+        error: &serde_json::Error,
+    ) -> E {
+        let name = self.name(rust_name);
+        E::custom(if present {
+            format!("field `{name}`: {error}")
+        } else {
+            format!("missing field `{name}`")
         })
     }
 
@@ -134,19 +154,28 @@ impl Fields {
         }
     }
 
-    /// A unit variant's body: nothing (`null`, or an object with no field
-    /// left).
-    pub(crate) fn unit<E: Error>(body: Value) -> Result<(), E> {
+    /// A unit variant's body: nothing. Adjacently tagged, a missing or
+    /// `null` content; internally tagged, no other field (where serde's
+    /// derive ignores them even with `deny_unknown_fields`: here nothing
+    /// is dropped unseen).
+    pub(crate) fn unit<E: Error>(body: Value, adjacent: bool) -> Result<(), E> {
         match body {
-            Value::Null => Ok(()),
-            other => Self::of(other, Names::Verbatim)?.finish(&[]),
+            Value::Null if adjacent => Ok(()),
+            Value::Object(rest) if !adjacent => Self {
+                rest,
+                names: Names::Verbatim,
+            }
+            .finish(&[]),
+            other => Err(E::custom(format_args!(
+                "invalid type: {}, expected nothing for a unit variant",
+                kind(&other)
+            ))),
         }
     }
 
-    fn remove(&mut self, rust_name: &str) -> (String, Option<Value>) {
+    fn remove(&mut self, rust_name: &str) -> Option<Value> {
         let name = self.name(rust_name);
-        let value = self.rest.remove(&name);
-        (name, value)
+        self.rest.remove(&name)
     }
 
     fn name(&self, rust_name: &str) -> String {
@@ -203,6 +232,11 @@ impl Fields {
 /// the array form the derive also accepts. A struct literal names every
 /// field, so the list cannot leave one out.
 macro_rules! deserialize_struct {
+    (@build $fields:ident $base:tt $( $field:ident $(= $how:ident)? ),*) => {
+        Self {
+            $( $field: $crate::json_fields::deserialize_struct!(@field $fields $base $field $($how)?), )*
+        }
+    };
     (@field $fields:ident [$($base:ident)?] $field:ident) => {
         $crate::json_fields::deserialize_struct!(@required $fields [$($base)?] $field)
     };
@@ -234,11 +268,9 @@ macro_rules! deserialize_struct {
                 let mut fields = $crate::json_fields::Fields::read(deserializer)?
                     .names($crate::json_fields::Names::$names);
                 $( let $default = <Self as ::core::default::Default>::default(); )?
-                let value = Self {
-                    $( $field: $crate::json_fields::deserialize_struct!(
-                        @field fields [$($default)?] $field $($how)?
-                    ), )*
-                };
+                let value = $crate::json_fields::deserialize_struct!(
+                    @build fields [$($default)?] $( $field $(= $how)? ),*
+                );
                 $crate::json_fields::deserialize_struct!(
                     @unknown $unknown fields [$(stringify!($field)),*]
                 );
@@ -278,11 +310,11 @@ pub(crate) use deserialize_struct;
 /// not compile; a variant left out is refused when read, which each enum's
 /// round-trip test over all its variants catches.
 macro_rules! deserialize_tagged {
-    (@variant $body:ident, $names:ident, $variant:ident) => {{
-        $crate::json_fields::Fields::unit($body)?;
+    (@variant $body:ident, $content:ident, $names:ident, $variant:ident) => {{
+        $crate::json_fields::Fields::unit($body, $content.is_some())?;
         Self::$variant
     }};
-    (@variant $body:ident, $names:ident, $variant:ident { $( $field:ident $(= $default:ident)? ),* }) => {{
+    (@variant $body:ident, $content:ident, $names:ident, $variant:ident { $( $field:ident $(= $default:ident)? ),* }) => {{
         let mut fields = $crate::json_fields::Fields::of($body, $crate::json_fields::Names::$names)?;
         let value = Self::$variant {
             $( $field: $crate::json_fields::deserialize_tagged!(@take fields $field $($default)?), )*
@@ -290,7 +322,7 @@ macro_rules! deserialize_tagged {
         fields.finish(&[$(stringify!($field)),*])?;
         value
     }};
-    (@variant $body:ident, $names:ident, $variant:ident ($inner:ty)) => {
+    (@variant $body:ident, $content:ident, $names:ident, $variant:ident ($inner:ty)) => {
         Self::$variant(
             <$inner as ::serde::Deserialize>::deserialize($body).map_err(::serde::de::Error::custom)?,
         )
@@ -309,6 +341,9 @@ macro_rules! deserialize_tagged {
         ),* $(,)?
     ) => {
         impl<'de> ::serde::Deserialize<'de> for $ty {
+            // The known names are pushed one by one: a variant's `cfg` can
+            // mark a statement, not an array element.
+            #[allow(clippy::vec_init_then_push)]
             fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                 let mut fields = $crate::json_fields::Fields::read(deserializer)?;
                 let tag = fields.take_tag($tag)?;
@@ -318,7 +353,7 @@ macro_rules! deserialize_tagged {
                     $(
                         $(#[$attr])*
                         $name => $crate::json_fields::deserialize_tagged!(
-                            @variant body, $names, $variant
+                            @variant body, content, $names, $variant
                             $({ $( $field $(= $default)? ),* })?
                             $(($inner))?
                         ),
@@ -394,7 +429,9 @@ struct StrictValue(Value);
 
 impl<'de> Deserialize<'de> for StrictValue {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(StrictValueVisitor).map(StrictValue)
+        deserializer
+            .deserialize_any(StrictValueVisitor)
+            .map(StrictValue)
     }
 }
 
@@ -457,14 +494,6 @@ impl<'de> Visitor<'de> for StrictValueVisitor {
     }
 }
 
-fn field_error(name: &str, present: bool, error: &serde_json::Error) -> String {
-    if present {
-        format!("field `{name}`: {error}")
-    } else {
-        format!("missing field `{name}`")
-    }
-}
-
 /// `date_time_from` → `dateTimeFrom`, as serde's `rename_all = "camelCase"`
 /// writes a field.
 fn camel_case(snake: &str) -> String {
@@ -486,7 +515,7 @@ fn camel_case(snake: &str) -> String {
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
-    use serde::Deserialize;
+    use serde::{Deserialize, Serialize};
     use serde_json::json;
 
     use super::*;
@@ -508,20 +537,13 @@ mod tests {
         campaign_ids: Option<Vec<i64>>,
     }
 
-    /// The `Read` body through [`Fields`], as `body!` writes it.
-    fn read_body<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Read, D::Error> {
-        let mut fields = Fields::read(deserializer)?;
-        let body = Read {
-            business_id: fields.take("business_id")?,
-            date_time_from: fields.take("date_time_from")?,
-            campaign_ids: fields.take("campaign_ids")?,
-        };
-        fields.finish(&["business_id", "date_time_from", "campaign_ids"])?;
-        Ok(body)
+    deserialize_struct! {
+        Read, fields = Camel, unknown = Deny;
+        business_id, date_time_from, campaign_ids
     }
 
     fn read(value: Value) -> Result<Read, serde_json::Error> {
-        read_body(value)
+        Read::deserialize(value)
     }
 
     #[test]
@@ -560,10 +582,7 @@ mod tests {
     }
 
     fn read_text(text: &[u8]) -> Result<Read, serde_json::Error> {
-        let mut deserializer = serde_json::Deserializer::from_slice(text);
-        let body = read_body(&mut deserializer)?;
-        deserializer.end()?;
-        Ok(body)
+        from_slice(text)
     }
 
     fn any_member() -> impl Strategy<Value = String> {
@@ -651,5 +670,339 @@ mod tests {
         ] {
             assert_eq!(camel_case(snake), camel);
         }
+    }
+
+    /// A field written twice is refused at any depth, where serde_json's
+    /// own `Value` keeps the last one.
+    #[test]
+    fn a_member_written_twice_is_refused_at_any_depth() {
+        for text in [
+            r#"{"a": {"b": 1, "b": 2}}"#,
+            r#"[{"x": [], "x": []}]"#,
+            r#"{"a": [1, {"c": {"d": null, "d": null}}]}"#,
+        ] {
+            let error = value_from_slice(text.as_bytes()).unwrap_err();
+            assert!(
+                error.to_string().starts_with("duplicate field"),
+                "{text}: {error}"
+            );
+            assert!(serde_json::from_str::<Value>(text).is_ok());
+        }
+        let text = r#"{"a": [1, 2.5, -3, "x", true, null, {"b": {}}]}"#;
+        assert_eq!(
+            value_from_slice(text.as_bytes()).unwrap(),
+            serde_json::from_str::<Value>(text).unwrap()
+        );
+    }
+
+    // The references: serde's derive with the same attributes, written to
+    // the same JSON by the same derived `Serialize`, so that a value read
+    // each way compares as its JSON.
+
+    #[derive(Debug, Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct DerivedInner {
+        value_ms: u64,
+        #[serde(default)]
+        tags: Vec<String>,
+    }
+
+    #[derive(Debug, Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Inner {
+        value_ms: u64,
+        tags: Vec<String>,
+    }
+
+    deserialize_struct! {
+        Inner, fields = Camel, unknown = Ignore;
+        value_ms, tags = default
+    }
+
+    #[derive(Debug, Serialize, Deserialize)]
+    #[serde(tag = "type", rename_all = "camelCase", deny_unknown_fields)]
+    enum DerivedInternal {
+        Unit,
+        Pair {
+            first_name: String,
+            count: Option<u32>,
+        },
+        Inner(DerivedInner),
+    }
+
+    #[derive(Debug, Serialize)]
+    #[serde(tag = "type", rename_all = "camelCase")]
+    enum Internal {
+        Unit,
+        Pair {
+            first_name: String,
+            count: Option<u32>,
+        },
+        Inner(Inner),
+    }
+
+    deserialize_tagged! {
+        Internal, tag = "type", fields = Verbatim;
+        "unit" => Unit,
+        "pair" => Pair { first_name, count },
+        "inner" => Inner(Inner),
+    }
+
+    #[derive(Debug, Serialize, Deserialize)]
+    #[serde(
+        tag = "t",
+        content = "c",
+        rename_all = "camelCase",
+        deny_unknown_fields
+    )]
+    enum DerivedAdjacent {
+        Unit,
+        Pair {
+            first_name: String,
+            count: Option<u32>,
+        },
+        Inner(DerivedInner),
+    }
+
+    #[derive(Debug, Serialize)]
+    #[serde(tag = "t", content = "c", rename_all = "camelCase")]
+    enum Adjacent {
+        Unit,
+        Pair {
+            first_name: String,
+            count: Option<u32>,
+        },
+        Inner(Inner),
+    }
+
+    deserialize_tagged! {
+        Adjacent, tag = "t", content = "c", fields = Verbatim;
+        "unit" => Unit,
+        "pair" => Pair { first_name, count },
+        "inner" => Inner(Inner),
+    }
+
+    /// What `from_slice` reads as `T`, and what serde's derive reads as
+    /// `R`, both as their JSON (`Err` for a refusal).
+    fn both<T: DeserializeOwned + Serialize, R: DeserializeOwned + Serialize>(
+        text: &str,
+    ) -> (Result<Value, String>, Result<Value, String>) {
+        let ours = from_slice::<T>(text.as_bytes())
+            .map(|v| serde_json::to_value(v).unwrap_or_default())
+            .map_err(|e| e.to_string());
+        let derived = serde_json::from_str::<R>(text)
+            .map(|v| serde_json::to_value(v).unwrap_or_default())
+            .map_err(|e| e.to_string());
+        (ours, derived)
+    }
+
+    fn member_value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("null".to_owned()),
+            Just("\"unit\"".to_owned()),
+            Just("\"pair\"".to_owned()),
+            Just("\"inner\"".to_owned()),
+            Just("\"other\"".to_owned()),
+            any::<u32>().prop_map(|n| n.to_string()),
+            Just("-1".to_owned()),
+            Just("true".to_owned()),
+            Just(r#"["a", "b"]"#.to_owned()),
+            Just("[1]".to_owned()),
+            Just("{}".to_owned()),
+        ]
+    }
+
+    /// An object over `keys` with values of every kind; `nested` may also
+    /// be an object over `nested_keys`.
+    fn object(keys: &'static [&'static str], depth: u32) -> BoxedStrategy<String> {
+        let value = if depth == 0 {
+            member_value().boxed()
+        } else {
+            prop_oneof![3 => member_value(), 1 => object(MEMBERS, depth - 1)].boxed()
+        };
+        proptest::collection::vec((proptest::sample::select(keys), value), 0..5)
+            .prop_map(|members| {
+                let members: Vec<String> = members
+                    .iter()
+                    .map(|(k, v)| format!("\"{k}\": {v}"))
+                    .collect();
+                format!("{{{}}}", members.join(", "))
+            })
+            .boxed()
+    }
+
+    const MEMBERS: &[&str] = &[
+        "type",
+        "first_name",
+        "firstName",
+        "count",
+        "valueMs",
+        "tags",
+        "extra",
+    ];
+    const ADJACENT: &[&str] = &["t", "c", "extra"];
+
+    /// Where the derive and [`deserialize_tagged!`] may differ: the derive
+    /// also takes a variant's index as its tag and a struct as an array,
+    /// and ignores the other members of an internally tagged unit variant
+    /// (even with `deny_unknown_fields`); a snapshot or config never holds
+    /// any of them, and [`deserialize_tagged!`] refuses them.
+    fn only_derive_reads(text: &str) -> bool {
+        let value: Value = serde_json::from_str(text).unwrap_or_default();
+        let numeric_tag = ["type", "t"]
+            .iter()
+            .any(|t| value.get(t).is_some_and(Value::is_number));
+        let arrays = |v: &Value| {
+            v.as_object()
+                .is_some_and(|o| o.values().any(Value::is_array))
+        };
+        let unit_with_members = value.get("type") == Some(&json!("unit"))
+            && value.as_object().is_some_and(|o| o.len() > 1);
+        numeric_tag
+            || arrays(&value)
+            || value.get("c").is_some_and(|c| c.is_array() || arrays(c))
+            || unit_with_members
+    }
+
+    proptest! {
+        /// An internally tagged enum reads as serde's derive reads it: the
+        /// same value, or both refuse.
+        #[test]
+        fn internally_tagged_agrees_with_the_derive(text in object(MEMBERS, 1)) {
+            let (ours, derived) = both::<Internal, DerivedInternal>(&text);
+            match (&ours, &derived) {
+                (Ok(a), Ok(b)) => prop_assert_eq!(a, b, "{}", text),
+                (Err(_), Err(_)) => {}
+                (Err(_), Ok(_)) if only_derive_reads(&text) => {}
+                _ => prop_assert!(false, "{}: ours {:?}, derive {:?}", text, ours, derived),
+            }
+        }
+
+        /// An adjacently tagged enum reads as serde's derive reads it.
+        #[test]
+        fn adjacently_tagged_agrees_with_the_derive(text in object(ADJACENT, 1)) {
+            let (ours, derived) = both::<Adjacent, DerivedAdjacent>(&text);
+            match (&ours, &derived) {
+                (Ok(a), Ok(b)) => prop_assert_eq!(a, b, "{}", text),
+                (Err(_), Err(_)) => {}
+                (Err(_), Ok(_)) if only_derive_reads(&text) => {}
+                _ => prop_assert!(false, "{}: ours {:?}, derive {:?}", text, ours, derived),
+            }
+        }
+    }
+
+    #[test]
+    fn tagged_enums_read_every_variant_in_any_member_order() {
+        for (text, expected) in [
+            (r#"{"type": "unit"}"#, json!({"type": "unit"})),
+            (
+                r#"{"count": 2, "first_name": "a", "type": "pair"}"#,
+                json!({"type": "pair", "first_name": "a", "count": 2}),
+            ),
+            (
+                r#"{"type": "pair", "first_name": "a"}"#,
+                json!({"type": "pair", "first_name": "a", "count": null}),
+            ),
+            (
+                r#"{"valueMs": 5, "type": "inner"}"#,
+                json!({"type": "inner", "valueMs": 5, "tags": []}),
+            ),
+        ] {
+            let read = from_slice::<Internal>(text.as_bytes()).unwrap();
+            assert_eq!(serde_json::to_value(read).unwrap(), expected, "{text}");
+        }
+        for (text, expected) in [
+            (r#"{"t": "unit"}"#, json!({"t": "unit"})),
+            (r#"{"c": null, "t": "unit"}"#, json!({"t": "unit"})),
+            (
+                r#"{"c": {"first_name": "a", "count": 1}, "t": "pair"}"#,
+                json!({"t": "pair", "c": {"first_name": "a", "count": 1}}),
+            ),
+            (
+                r#"{"t": "inner", "c": {"valueMs": 1, "tags": ["x"]}}"#,
+                json!({"t": "inner", "c": {"valueMs": 1, "tags": ["x"]}}),
+            ),
+        ] {
+            let read = from_slice::<Adjacent>(text.as_bytes()).unwrap();
+            assert_eq!(serde_json::to_value(read).unwrap(), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn tagged_enum_errors_say_what_is_wrong() {
+        let message = |text: &str| {
+            from_slice::<Internal>(text.as_bytes())
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(message(r#"{"first_name": "a"}"#), "missing field `type`");
+        assert_eq!(
+            message(r#"{"type": "triple"}"#),
+            "unknown variant `triple`, expected one of `unit`, `pair`, `inner`"
+        );
+        assert_eq!(message(r#"{"type": "pair"}"#), "missing field `first_name`");
+        assert_eq!(
+            message(r#"{"type": "unit", "count": 1}"#),
+            "unknown field `count`, expected none"
+        );
+        assert_eq!(
+            message(r#"{"type": "pair", "first_name": "a", "extra": 1}"#),
+            "unknown field `extra`, expected one of `first_name`, `count`"
+        );
+        assert!(message(r#"{"type": 1}"#).starts_with("field `type`: invalid type: number"));
+    }
+
+    #[derive(Debug, PartialEq, Serialize)]
+    struct WithDefaults {
+        kept: u32,
+        defaulted: u32,
+        skipped: u32,
+    }
+
+    impl Default for WithDefaults {
+        fn default() -> Self {
+            Self {
+                kept: 7,
+                defaulted: 8,
+                skipped: 9,
+            }
+        }
+    }
+
+    deserialize_struct! {
+        WithDefaults, fields = Verbatim, unknown = Deny, default;
+        kept, defaulted = default, skipped = skip
+    }
+
+    /// serde's container `default` (a missing field is the default
+    /// struct's), a field's `default` (the field type's) and `skip`.
+    #[test]
+    fn struct_defaults_are_serdes() {
+        let read = |text: &str| from_slice::<WithDefaults>(text.as_bytes());
+        assert_eq!(
+            read("{}").unwrap(),
+            WithDefaults {
+                kept: 7,
+                defaulted: 0,
+                skipped: 0
+            }
+        );
+        assert_eq!(
+            read(r#"{"kept": 1, "defaulted": 2}"#).unwrap(),
+            WithDefaults {
+                kept: 1,
+                defaulted: 2,
+                skipped: 0
+            }
+        );
+        assert!(read(r#"{"kept": null}"#).is_err());
+        assert!(read(r#"{"other": 1}"#).is_err());
+        // An unknown field is ignored with `unknown = Ignore`.
+        assert_eq!(
+            from_slice::<Inner>(br#"{"valueMs": 1, "extra": [1]}"#)
+                .map(|i| i.value_ms)
+                .unwrap(),
+            1
+        );
     }
 }

@@ -69,18 +69,20 @@ const MILLI: u64 = 1_000;
 
 /// A bucket as a snapshot holds it, before its values are checked: a
 /// snapshot is untrusted, and a zero refill period would divide by zero.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive()]
 struct SavedBucket {
     name: String,
     capacity: u32,
     refill_every_ms: u64,
     milli_tokens: u64,
     updated_at: Millis,
-    #[serde(default)]
     refill: Refill,
-    #[serde(default)]
     window_closes_at: Option<Millis>,
+}
+
+crate::json_fields::deserialize_struct! {
+    SavedBucket, fields = Camel, unknown = Deny;
+    name, capacity, refill_every_ms, milli_tokens, updated_at, refill = default, window_closes_at = default
 }
 
 impl TryFrom<SavedBucket> for TokenBucket {

@@ -3,12 +3,12 @@
 //! Jitter is a pure function of `(seed, attempt)`, so there is no RNG state to
 //! persist and the same job replays the same waits.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// How often a failing step is retried and how long the job waits between
 /// tries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct RetryPolicy {
     /// Attempts per step, the first included. At least 1.
@@ -17,6 +17,11 @@ pub struct RetryPolicy {
     pub base_delay_ms: u64,
     /// No single delay exceeds this, in ms.
     pub max_delay_ms: u64,
+}
+
+crate::json_fields::deserialize_struct! {
+    RetryPolicy, fields = Camel, unknown = Deny, default;
+    max_attempts, base_delay_ms, max_delay_ms
 }
 
 impl Default for RetryPolicy {
@@ -50,14 +55,19 @@ impl RetryPolicy {
 }
 
 /// How often the job asks whether a report is ready.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct PollPolicy {
     /// Delay before the first status poll, in ms.
     pub initial_delay_ms: u64,
     /// Longest delay between polls, in ms.
     pub max_delay_ms: u64,
+}
+
+crate::json_fields::deserialize_struct! {
+    PollPolicy, fields = Camel, unknown = Deny, default;
+    initial_delay_ms, max_delay_ms
 }
 
 impl Default for PollPolicy {

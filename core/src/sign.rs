@@ -9,7 +9,7 @@
 //! exact bytes to sign, names the key and the algorithm, and the host signs
 //! them wherever the key lives.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::http::RequestId;
 use crate::time::Millis;
@@ -39,7 +39,6 @@ crate::json_fields::deserialize_tagged! {
     "rsaPssSha256" => RsaPssSha256 { salt_length },
 }
 
-
 /// A request for a signature, from [`crate::Action::Sign`].
 ///
 /// The host signs `message` (its UTF-8 bytes) with the private key named by
@@ -48,7 +47,7 @@ crate::json_fields::deserialize_tagged! {
 /// then emits the signed request as a `Send`. A signature that arrives later,
 /// or for an id the job no longer waits for, is refused with
 /// [`crate::InputError::StaleSignature`]; the job builds and asks anew.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct SignRequest {
@@ -66,6 +65,11 @@ pub struct SignRequest {
     /// The signed request goes stale at this instant (its date header ages);
     /// a signature fed later is refused and the job signs again.
     pub sign_before: Millis,
+}
+
+crate::json_fields::deserialize_struct! {
+    SignRequest, fields = Camel, unknown = Ignore;
+    id, key_id, algorithm, message, sign_before
 }
 
 /// An RSA private key that answers [`SignRequest`]s (the `rsa` feature), for

@@ -27,7 +27,7 @@ pub const FORMAT_VERSION: u32 = 3;
 
 /// A job as plain data: provider state, counters, report id, clock. Contains
 /// no credentials, tokens or signed URLs, so it can be stored anywhere.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Snapshot {
     pub(crate) format_version: u32,
@@ -35,8 +35,13 @@ pub struct Snapshot {
     pub(crate) job: JobState,
 }
 
+crate::json_fields::deserialize_struct! {
+    Snapshot, fields = Camel, unknown = Ignore;
+    format_version, machine, job
+}
+
 /// The job's own state, whatever its provider.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct JobState {
     pub(crate) config: JobConfig,
@@ -49,6 +54,11 @@ pub(crate) struct JobState {
     pub(crate) requests: u32,
     pub(crate) phase: Phase,
     pub(crate) terminal: Option<Terminal>,
+}
+
+crate::json_fields::deserialize_struct! {
+    JobState, fields = Camel, unknown = Ignore;
+    config, clock, started_at, deadline, next_request_id, requests, phase, terminal
 }
 
 /// How a job ended: `{"type": "done" | "failed", "value": …}`.

@@ -218,7 +218,6 @@ crate::json_fields::deserialize_tagged! {
     "invalid_md5" => InvalidMd5 { detail },
 }
 
-
 impl IntegrityError {
     /// Returns a stable snake_case code for this error, for programs and JS hosts.
     ///

@@ -10,7 +10,7 @@
 //! therefore constant (about 300 KiB, plus zlib-rs's 40 KiB state), whatever
 //! the report size and chunking.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::header::HeaderParser;
 use super::inflate::{Flow, Inflater};
@@ -53,7 +53,7 @@ impl Progress {
 }
 
 /// Totals of a completely decoded gzip stream, returned by [`Gunzip::finish`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[non_exhaustive]
 pub struct GunzipStats {
     /// Compressed bytes consumed, headers, trailers and padding included.
@@ -64,6 +64,11 @@ pub struct GunzipStats {
     pub members: u32,
     /// Zero bytes that followed the last member (tolerated, see [`Gunzip`]).
     pub padding_bytes: u64,
+}
+
+crate::json_fields::deserialize_struct! {
+    GunzipStats, fields = Verbatim, unknown = Ignore;
+    compressed_bytes, decompressed_bytes, members, padding_bytes
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,6 +1,6 @@
 //! Byte limits that bound a download and its decoded size.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// Upper bounds on the bytes a download may carry, as a gzip-bomb defence.
 ///
@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 ///
 /// The defaults (4 GiB raw, 16 GiB decoded) admit any realistic marketplace
 /// report; lower them when the host keeps decoded data in memory.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct Limits {
     /// Most raw bytes (as received, compressed or not) accepted.
@@ -28,6 +28,11 @@ pub struct Limits {
     /// Decoded bytes of a gzip body before `max_ratio` applies (a tiny body
     /// may compress extremely well).
     pub ratio_grace_bytes: u64,
+}
+
+crate::json_fields::deserialize_struct! {
+    Limits, fields = Camel, unknown = Deny, default;
+    max_compressed_bytes, max_decompressed_bytes, max_ratio, ratio_grace_bytes
 }
 
 impl Limits {

@@ -51,7 +51,7 @@ pub enum Md5Check {
 }
 
 /// Totals of a verified download, returned by [`Decoder::finish`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct DecodeSummary {
     /// Raw bytes received (what the MD5 covers).
@@ -62,12 +62,16 @@ pub struct DecodeSummary {
     /// ([`Md5Check::Skipped`]).
     pub md5: Option<Md5Digest>,
     /// Whether the MD5 was verified, only computed, or skipped.
-    #[serde(default)]
     pub md5_check: Md5Check,
     /// Whether the body was gzip and has been decoded.
     pub gzip: bool,
     /// Gzip members decoded (0 for an uncompressed body).
     pub members: u32,
+}
+
+crate::json_fields::deserialize_struct! {
+    DecodeSummary, fields = Verbatim, unknown = Ignore;
+    raw_bytes, decoded_bytes, md5, md5_check = default, gzip, members
 }
 
 #[derive(Debug)]

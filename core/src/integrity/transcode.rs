@@ -22,13 +22,13 @@ use core::fmt;
 
 #[cfg(feature = "charsets")]
 use encoding_rs::{DecoderResult, SHIFT_JIS, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1252};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::foreign::{ForeignDecoder, OpenForeignDecoder};
 use super::{Charset, Progress};
 
 /// Totals of a decoded body, from [`CharsetDecoder::finish`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct CharsetSummary {
     /// The charset the decoder was created with.
@@ -48,6 +48,11 @@ pub struct CharsetSummary {
     pub input_bytes: u64,
     /// UTF-8 bytes handed out, the tail from `finish` included.
     pub output_bytes: u64,
+}
+
+crate::json_fields::deserialize_struct! {
+    CharsetSummary, fields = Verbatim, unknown = Ignore;
+    declared, charset, bom_stripped, replacements, input_bytes, output_bytes
 }
 
 /// What [`CharsetDecoder::finish`] returns: the last UTF-8 bytes and the

@@ -84,8 +84,8 @@ const MIN_ROOM_BYTES: usize = 4 * 1024;
 const NAME_EXCERPT_CHARS: usize = 120;
 
 /// Bounds on what a [`ZipReader`] accepts: the zip-bomb and abuse defence.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct ZipLimits {
     /// Most members (directories included).
@@ -103,6 +103,11 @@ pub struct ZipLimits {
     /// Decoded bytes of a member before `max_ratio` applies (tiny members
     /// of repeated bytes compress very well and are harmless).
     pub ratio_grace_bytes: u64,
+}
+
+crate::json_fields::deserialize_struct! {
+    ZipLimits, fields = Camel, unknown = Ignore, default;
+    max_entries, max_name_bytes, max_entry_bytes, max_total_bytes, max_ratio, ratio_grace_bytes
 }
 
 impl Default for ZipLimits {
@@ -158,7 +163,7 @@ impl ZipMethod {
 }
 
 /// One member of an archive, as read and verified.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct ZipEntry {
@@ -176,6 +181,11 @@ pub struct ZipEntry {
     pub size: u64,
     /// Whether the entry is a directory (a name ending in `/`, no data).
     pub is_dir: bool,
+}
+
+crate::json_fields::deserialize_struct! {
+    ZipEntry, fields = Camel, unknown = Ignore;
+    index, name, method, crc32, compressed_size, size, is_dir
 }
 
 /// Where in an archive the input ended too early.
@@ -377,7 +387,6 @@ crate::json_fields::deserialize_tagged! {
     "bomb" => Bomb { name, ratio, limit },
 }
 
-
 impl ZipError {
     /// A stable snake_case code, equal to the serde `kind` tag.
     #[must_use]
@@ -450,7 +459,7 @@ impl ZipProgress {
 }
 
 /// Totals of a completely read archive, from [`ZipReader::finish`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct ZipSummary {
@@ -460,6 +469,11 @@ pub struct ZipSummary {
     pub archive_bytes: u64,
     /// Decoded bytes of all members.
     pub decoded_bytes: u64,
+}
+
+crate::json_fields::deserialize_struct! {
+    ZipSummary, fields = Camel, unknown = Ignore;
+    entries, archive_bytes, decoded_bytes
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 //! the prologue of every `next`, the one applicator of [`Verdict`]s, and the
 //! summary of a verified report.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::contract::{Protocol, Verdict, MAX_RETUNED_REFILL_MS};
 use super::download::judge_download;
@@ -21,11 +21,16 @@ use crate::time::Millis;
 const MAX_REPORT_ID_BYTES: usize = 1024;
 
 /// A provider machine: its protocol and the shared lifecycle, as plain data.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase", bound = "")]
 pub(crate) struct Machine<P: Protocol> {
     protocol: P,
     life: Lifecycle<P::Call>,
+}
+
+crate::json_fields::deserialize_struct! {
+    Machine<P: Protocol>, fields = Camel, unknown = Ignore;
+    protocol, life
 }
 
 impl<P: Protocol> Machine<P> {

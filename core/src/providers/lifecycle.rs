@@ -3,7 +3,7 @@
 //! refresh budget, the call in flight and the report id.
 //! [`driver`](super::driver) runs the prologue and applies the verdicts.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::pacing::{Attempts, LinkRefreshes, Pacing};
 use super::vocabulary::{Cx, Link, Outgoing, ReportBody, Step};
@@ -26,7 +26,6 @@ crate::json_fields::deserialize_tagged! {
     "failed" => Failed { error },
 }
 
-
 impl Finish {
     /// The step that reports this end.
     pub(super) fn step(&self) -> Step {
@@ -48,7 +47,7 @@ pub(super) struct InFlight<C> {
 }
 
 /// What every provider machine keeps besides its own protocol state.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase", bound = "")]
 pub(crate) struct Lifecycle<C> {
     pub(super) report_id: Option<String>,
@@ -71,6 +70,11 @@ pub(crate) struct Lifecycle<C> {
     pub(super) link: Option<Link>,
     #[serde(skip)]
     pub(super) in_flight: Option<InFlight<C>>,
+}
+
+crate::json_fields::deserialize_struct! {
+    Lifecycle<C>, fields = Camel, unknown = Ignore;
+    report_id, pacing, auth_attempts, link_refreshes, budgets, finished, create_sent, link = skip, in_flight = skip
 }
 
 impl<C: Copy> Lifecycle<C> {

@@ -9,8 +9,6 @@
 //! three LwA hosts works everywhere); they are refreshed a minute before
 //! they expire and never persisted (a restored job fetches one).
 
-use serde::Deserialize;
-
 use super::{check_credential, excerpt, retry_after, Cx, Outgoing, Verdict};
 use crate::error::{ConfigError, Error};
 use crate::http::{Body, Header};
@@ -25,8 +23,7 @@ const TOKEN_MARGIN_MS: u64 = 60_000;
 
 /// Login-with-Amazon credentials. `Debug` redacts the secrets; they are never
 /// serialized.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Credentials {
     /// LwA client id (`amzn1.application-oa2-client.…`); Amazon Ads also
@@ -37,11 +34,14 @@ pub struct Credentials {
     /// LwA refresh token (`Atzr|…`).
     pub refresh_token: Secret<String>,
     /// A current access token (`Atza|…`), if the host has one.
-    #[serde(default)]
     pub access_token: Option<Secret<String>>,
     /// When `access_token` expires; without it the token is used until refused.
-    #[serde(default)]
     pub access_token_expires_at: Option<Millis>,
+}
+
+crate::json_fields::deserialize_struct! {
+    Credentials, fields = Camel, unknown = Ignore;
+    client_id, client_secret, refresh_token, access_token = default, access_token_expires_at = default
 }
 
 impl Credentials {
@@ -215,20 +215,27 @@ impl Session {
 }
 
 /// LwA token response (RFC 6749 §5.1).
-#[derive(Deserialize)]
+#[derive()]
 struct TokenResponse {
     access_token: String,
-    #[serde(default)]
     expires_in: Option<u64>,
 }
 
+crate::json_fields::deserialize_struct! {
+    TokenResponse, fields = Verbatim, unknown = Ignore;
+    access_token, expires_in = default
+}
+
 /// LwA error response (RFC 6749 §5.2).
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 struct TokenError {
-    #[serde(default)]
     error: Option<String>,
-    #[serde(default)]
     error_description: Option<String>,
+}
+
+crate::json_fields::deserialize_struct! {
+    TokenError, fields = Verbatim, unknown = Ignore;
+    error = default, error_description = default
 }
 
 #[cfg(test)]

@@ -11,9 +11,14 @@ use crate::error::Error;
 use crate::time::Millis;
 
 /// Counts attempts of one step and schedules its retries.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub(crate) struct Attempts {
     failures: u32,
+}
+
+crate::json_fields::deserialize_struct! {
+    Attempts, fields = Verbatim, unknown = Ignore;
+    failures
 }
 
 impl Attempts {
@@ -55,12 +60,17 @@ impl Attempts {
 
 /// The earliest instant a machine may send again, why it waits until then,
 /// and the attempt budget of its current step.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Pacing {
     not_before: Millis,
     waiting: WaitReason,
     attempts: Attempts,
+}
+
+crate::json_fields::deserialize_struct! {
+    Pacing, fields = Camel, unknown = Ignore;
+    not_before, waiting, attempts
 }
 
 impl Pacing {

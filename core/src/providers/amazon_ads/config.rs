@@ -126,7 +126,7 @@ impl Segment {
 }
 
 /// An SD v2 report request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct ReportSpec {
@@ -141,10 +141,14 @@ pub struct ReportSpec {
     /// Targeting tactic.
     pub tactic: Tactic,
     /// Optional segmentation (campaigns, adGroups, targets only).
-    #[serde(default)]
     pub segment: Option<Segment>,
     /// Metric names, sent comma-separated without spaces.
     pub metrics: Vec<String>,
+}
+
+crate::json_fields::deserialize_struct! {
+    ReportSpec, fields = Camel, unknown = Ignore;
+    region, profile_id, record_type, report_date, tactic, segment = default, metrics
 }
 
 impl ReportSpec {

@@ -54,7 +54,7 @@ pub(crate) enum Call {
 }
 
 /// The Amazon Ads SD v2 protocol state.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Flow {
     spec: ReportSpec,
@@ -68,6 +68,11 @@ pub(crate) struct Flow {
     // A secret: a restored job refreshes its token.
     #[serde(skip)]
     lwa: lwa::Session,
+}
+
+crate::json_fields::deserialize_struct! {
+    Flow, fields = Camel, unknown = Ignore;
+    spec, stage, file_size, polls, recreated, refreshed_after_401, lwa = skip
 }
 
 impl Protocol for Flow {

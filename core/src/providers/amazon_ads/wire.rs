@@ -1,7 +1,7 @@
 //! The Ads API's JSON, as serde types. Tolerant: unknown fields are ignored,
 //! unknown statuses are kept as strings and classified by the machine.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// `ReportRequest` body of `POST /sd/{recordType}/report`.
 #[derive(Debug, Serialize)]
@@ -15,22 +15,27 @@ pub(super) struct ReportRequest<'a> {
 }
 
 /// `ReportResponse`, from both the create and the status call.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug)]
 pub(super) struct ReportResponse {
     pub(super) report_id: Option<String>,
     pub(super) status: Option<String>,
-    #[serde(default)]
     pub(super) status_details: Option<String>,
-    #[serde(default)]
     pub(super) file_size: Option<u64>,
 }
 
+crate::json_fields::deserialize_struct! {
+    ReportResponse, fields = Camel, unknown = Ignore;
+    report_id, status, status_details = default, file_size = default
+}
+
 /// `Error` body: `{ "code": "...", "details": "..." }`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub(super) struct ApiError {
-    #[serde(default)]
     pub(super) code: Option<serde_json::Value>,
-    #[serde(default)]
     pub(super) details: Option<String>,
+}
+
+crate::json_fields::deserialize_struct! {
+    ApiError, fields = Verbatim, unknown = Ignore;
+    code = default, details = default
 }

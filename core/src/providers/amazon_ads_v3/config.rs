@@ -48,13 +48,18 @@ impl TimeUnit {
 }
 
 /// One `configuration.filters` entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct ReportFilter {
     /// The field filtered on, e.g. `campaignStatus`.
     pub field: String,
     /// The values kept.
     pub values: Vec<String>,
+}
+
+crate::json_fields::deserialize_struct! {
+    ReportFilter, fields = Verbatim, unknown = Ignore;
+    field, values
 }
 
 impl ReportFilter {
@@ -69,7 +74,7 @@ impl ReportFilter {
 
 /// A Reporting v3 report request (`POST /reporting/reports`). The format
 /// is always `GZIP_JSON`, the only value the spec allows.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct ReportSpec {
@@ -90,11 +95,14 @@ pub struct ReportSpec {
     /// Last day (included), `YYYY-MM-DD`.
     pub end_date: String,
     /// `configuration.filters` (none by default).
-    #[serde(default)]
     pub filters: Vec<ReportFilter>,
     /// The report's `name` (optional; Amazon echoes it back).
-    #[serde(default)]
     pub name: Option<String>,
+}
+
+crate::json_fields::deserialize_struct! {
+    ReportSpec, fields = Camel, unknown = Ignore;
+    region, profile_id, report_type_id, group_by, columns, time_unit, start_date, end_date, filters = default, name = default
 }
 
 impl ReportSpec {

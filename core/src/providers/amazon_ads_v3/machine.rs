@@ -63,7 +63,7 @@ pub(crate) enum Call {
 }
 
 /// The Reporting v3 protocol state.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Flow {
     spec: ReportSpec,
@@ -80,6 +80,11 @@ pub(crate) struct Flow {
     // A secret: a restored job refreshes its token.
     #[serde(skip)]
     lwa: lwa::Session,
+}
+
+crate::json_fields::deserialize_struct! {
+    Flow, fields = Camel, unknown = Ignore;
+    spec, stage, file_size, polls, adopted, relinking, refreshed_after_401, lwa = skip
 }
 
 impl Protocol for Flow {

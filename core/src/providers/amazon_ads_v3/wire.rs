@@ -32,38 +32,35 @@ pub(super) struct Configuration<'a> {
 }
 
 /// `AsyncReport`, the answer of both the create and the status call.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug)]
 pub(super) struct AsyncReport {
-    #[serde(default)]
     pub(super) report_id: Option<String>,
-    #[serde(default)]
     pub(super) status: Option<String>,
-    #[serde(default)]
     pub(super) failure_reason: Option<String>,
     /// A JSON number in the spec (bytes).
-    #[serde(default)]
     pub(super) file_size: Option<f64>,
-    #[serde(default)]
     pub(super) url: Option<String>,
-    #[serde(default)]
     pub(super) url_expires_at: Option<String>,
-    #[serde(default)]
     pub(super) start_date: Option<String>,
-    #[serde(default)]
     pub(super) end_date: Option<String>,
-    #[serde(default)]
     pub(super) configuration: Option<ReportedConfiguration>,
 }
 
+crate::json_fields::deserialize_struct! {
+    AsyncReport, fields = Camel, unknown = Ignore;
+    report_id = default, status = default, failure_reason = default, file_size = default, url = default, url_expires_at = default, start_date = default, end_date = default, configuration = default
+}
+
 /// The parts of a report's `configuration` that tell two reports apart.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug)]
 pub(super) struct ReportedConfiguration {
-    #[serde(default)]
     pub(super) report_type_id: Option<String>,
-    #[serde(default)]
     pub(super) time_unit: Option<String>,
+}
+
+crate::json_fields::deserialize_struct! {
+    ReportedConfiguration, fields = Camel, unknown = Ignore;
+    report_type_id = default, time_unit = default
 }
 
 /// `AsyncReportingError`: `{"code": "…", "detail": "…"}`. The spec's

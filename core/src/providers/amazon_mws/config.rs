@@ -188,7 +188,7 @@ pub fn marketplace_id(text: &str) -> Option<&'static str> {
 /// let known = ReportSpec::existing(Region::Jp, "3538561173");
 /// assert!(known.validate().is_ok());
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct ReportSpec {
@@ -196,34 +196,31 @@ pub struct ReportSpec {
     pub region: Region,
     /// The `ReportType`, e.g. `_GET_MERCHANT_LISTINGS_DATA_`. Empty with
     /// `report_id`.
-    #[serde(default)]
     pub report_type: String,
     /// `StartDate`, ISO 8601 (Amazon fills in "now" when absent).
-    #[serde(default)]
     pub start_date: Option<String>,
     /// `EndDate`, ISO 8601.
-    #[serde(default)]
     pub end_date: Option<String>,
     /// `ReportOptions` as Amazon writes it: `key=value` pairs joined by `;`,
     /// e.g. `ShowSalesChannel=true`.
-    #[serde(default)]
     pub report_options: Option<String>,
     /// `MarketplaceIdList.Id.N`, all in `region` (ignored in Japan, which
     /// has no such parameter).
-    #[serde(default)]
     pub marketplace_ids: Vec<String>,
     /// A report that exists already (`GeneratedReportId`, `ReportId`): the
     /// job only downloads it.
-    #[serde(default)]
     pub report_id: Option<String>,
     /// Accept a `GetReport` answer without `Content-MD5` (unverified). Off
     /// by default: MWS always sends one, so its absence is an error.
-    #[serde(default)]
     pub accept_unverified: bool,
     /// How to split the report into rows; by default flat files (every type
     /// but `…_XML_…` ones) are TSV.
-    #[serde(default)]
     pub record_format: Option<RecordFormat>,
+}
+
+crate::json_fields::deserialize_struct! {
+    ReportSpec, fields = Camel, unknown = Ignore;
+    region, report_type = default, start_date = default, end_date = default, report_options = default, marketplace_ids = default, report_id = default, accept_unverified = default, record_format = default
 }
 
 impl ReportSpec {
@@ -399,8 +396,7 @@ fn check_date(field: &str, text: Option<&str>) -> Result<Option<i64>, ConfigErro
 
 /// The seller's MWS keys. `Debug` redacts the secret key and the auth
 /// token; neither is ever serialized.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Credentials {
     /// `AWSAccessKeyId` of the developer account.
@@ -410,8 +406,12 @@ pub struct Credentials {
     /// `SellerId` (the merchant token).
     pub seller_id: String,
     /// `MWSAuthToken`, for a developer acting for another seller.
-    #[serde(default)]
     pub mws_auth_token: Option<Secret<String>>,
+}
+
+crate::json_fields::deserialize_struct! {
+    Credentials, fields = Camel, unknown = Ignore;
+    access_key_id, secret_key, seller_id, mws_auth_token = default
 }
 
 impl Credentials {

@@ -129,20 +129,25 @@ impl Call {
 }
 
 /// The MWS protocol state.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Flow {
     spec: ReportSpec,
     stage: Stage,
     /// `ReportRequestId` from RequestReport: the job's report id (the one
     /// `ReportCreated` announced and the summary names).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     request_id: Option<String>,
     /// The `ReportId` GetReport downloads, once known (`GeneratedReportId`
     /// or GetReportList's); the spec's for a known report.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     report_id: Option<String>,
     polls: u32,
+}
+
+crate::json_fields::deserialize_struct! {
+    Flow, fields = Camel, unknown = Ignore;
+    spec, stage, request_id = default, report_id = default, polls
 }
 
 impl Protocol for Flow {

@@ -83,39 +83,38 @@ pub enum Environment {
 }
 
 /// Which report to create, and with which key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct ReportSpec {
     /// The region of the merchant account.
-    #[serde(default)]
     pub region: Region,
     /// The public key id from Seller Central. `LIVE-…`/`SANDBOX-…` ids
     /// select their environment and the unified base path `/v2`; other
     /// (legacy) ids use `/live/v2` or `/sandbox/v2` as `sandbox` says.
     pub public_key_id: String,
     /// For legacy key ids: the sandbox instead of production.
-    #[serde(default)]
     pub sandbox: bool,
     /// The report type, e.g. `_GET_FLAT_FILE_OFFAMAZONPAYMENTS_ORDER_REFERENCE_DATA_`:
     /// the report to create or find, the schedule to create or ensure, the
     /// filter of a schedule list (empty: every type); unused (empty) for a
     /// schedule's get and cancel.
-    #[serde(default)]
     pub report_type: String,
     /// Start of the transaction window (creating a report only): ISO 8601
     /// UTC, basic (`20221114T074550Z`) or extended (`2022-11-14T07:45:50Z`).
-    #[serde(default)]
     pub start_time: String,
     /// End of the transaction window, as `start_time`.
-    #[serde(default)]
     pub end_time: String,
     /// The signing algorithm (default `AMZN-PAY-RSASSA-PSS-V2`).
-    #[serde(default)]
     pub algorithm: SigningAlgorithm,
     /// What the job does (default: create a report and fetch it).
-    #[serde(default, skip_serializing_if = "Task::is_create_report")]
+    #[serde(skip_serializing_if = "Task::is_create_report")]
     pub task: Task,
+}
+
+crate::json_fields::deserialize_struct! {
+    ReportSpec, fields = Camel, unknown = Ignore;
+    region = default, public_key_id, sandbox = default, report_type = default, start_time = default, end_time = default, algorithm = default, task = default
 }
 
 /// What an Amazon Pay job does. Every task runs the same way (the same

@@ -117,7 +117,7 @@ pub(crate) enum Call {
 }
 
 /// The Amazon Pay protocol state.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Flow {
     spec: ReportSpec,
@@ -125,17 +125,17 @@ pub(crate) struct Flow {
     /// `x-amz-pay-idempotency-key` of the create: derived when the job was
     /// created, persisted, never changed.
     idempotency_key: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     document_id: Option<String>,
     polls: u32,
     /// The schedule a schedule task created (ensure, create).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     schedule_id: Option<String>,
     /// Schedule writes Amazon accepted (2xx) in this job.
-    #[serde(default, skip_serializing_if = "is_zero")]
+    #[serde(skip_serializing_if = "is_zero")]
     accepted_writes: u32,
     /// Ensure's first read found a schedule of the type (a write replaces).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     replacing: bool,
     /// Ensure read what exists since it was created or restored; a restored
     /// ensure reads before it writes (its last write may have landed).
@@ -143,6 +143,11 @@ pub(crate) struct Flow {
     read_fresh: bool,
     #[serde(skip)]
     paging: Paging,
+}
+
+crate::json_fields::deserialize_struct! {
+    Flow, fields = Camel, unknown = Ignore;
+    spec, stage, idempotency_key, document_id = default, polls, schedule_id = default, accepted_writes = default, replacing = default, read_fresh = skip, paging = skip
 }
 
 #[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if signature

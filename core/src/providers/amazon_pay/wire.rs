@@ -1,102 +1,117 @@
 //! Amazon Pay's report JSON, as serde types. Tolerant: unknown fields are
 //! ignored and enums are kept as strings, classified by the machine.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// `201` of Create Report.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug)]
 pub(super) struct Created {
-    #[serde(default)]
     pub(super) report_id: Option<String>,
+}
+
+crate::json_fields::deserialize_struct! {
+    Created, fields = Camel, unknown = Ignore;
+    report_id = default
 }
 
 /// A `Report` (Get Report By Id).
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug)]
 pub(super) struct Report {
-    #[serde(default)]
     pub(super) processing_status: Option<String>,
-    #[serde(default)]
     pub(super) report_document_id: Option<String>,
+}
+
+crate::json_fields::deserialize_struct! {
+    Report, fields = Camel, unknown = Ignore;
+    processing_status = default, report_document_id = default
 }
 
 /// A `ReportDocument`.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug)]
 pub(super) struct ReportDocument {
-    #[serde(default)]
     pub(super) url: Option<String>,
 }
 
+crate::json_fields::deserialize_struct! {
+    ReportDocument, fields = Camel, unknown = Ignore;
+    url = default
+}
+
 /// The error body: `{"reasonCode": "…", "message": "…"}`.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug)]
 pub(super) struct ErrorBody {
-    #[serde(default)]
     pub(super) reason_code: Option<String>,
-    #[serde(default)]
     pub(super) message: Option<String>,
 }
 
+crate::json_fields::deserialize_struct! {
+    ErrorBody, fields = Camel, unknown = Ignore;
+    reason_code = default, message = default
+}
+
 /// A `Report` as Get Reports lists it.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug)]
 pub(super) struct Listed {
-    #[serde(default)]
     pub(super) report_id: Option<String>,
-    #[serde(default)]
     pub(super) report_type: Option<String>,
-    #[serde(default)]
     pub(super) created_time: Option<String>,
-    #[serde(default)]
     pub(super) processing_status: Option<String>,
-    #[serde(default)]
     pub(super) report_document_id: Option<String>,
 }
 
+crate::json_fields::deserialize_struct! {
+    Listed, fields = Camel, unknown = Ignore;
+    report_id = default, report_type = default, created_time = default, processing_status = default, report_document_id = default
+}
+
 /// `200` of Get Reports: a page and the token of the next one.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug)]
 pub(super) struct ReportPage {
-    #[serde(default)]
     pub(super) reports: Vec<Listed>,
-    #[serde(default)]
     pub(super) next_token: Option<String>,
+}
+
+crate::json_fields::deserialize_struct! {
+    ReportPage, fields = Camel, unknown = Ignore;
+    reports = default, next_token = default
 }
 
 /// A `ReportSchedule`: the four documented fields (others are dropped;
 /// typed fields keep the production module small).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct Schedule {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) report_schedule_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) report_type: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) schedule_frequency: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) next_report_creation_time: Option<String>,
+}
+
+crate::json_fields::deserialize_struct! {
+    Schedule, fields = Camel, unknown = Ignore;
+    report_schedule_id = default, report_type = default, schedule_frequency = default, next_report_creation_time = default
 }
 
 /// Get Report Schedules (and, per the docs' example, Get Report Schedule By
 /// Id): `{"reportSchedules": [ReportSchedule]}`; the .NET SDK reads Get By
 /// Id as a bare `ReportSchedule`, so both are read: the wrapper when it is
 /// there, else the object itself.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug)]
 pub(super) struct Schedules {
-    #[serde(default)]
     report_schedules: Option<Vec<Schedule>>,
-    #[serde(default)]
     report_schedule_id: Option<String>,
-    #[serde(default)]
     report_type: Option<String>,
-    #[serde(default)]
     schedule_frequency: Option<String>,
-    #[serde(default)]
     next_report_creation_time: Option<String>,
+}
+
+crate::json_fields::deserialize_struct! {
+    Schedules, fields = Camel, unknown = Ignore;
+    report_schedules = default, report_schedule_id = default, report_type = default, schedule_frequency = default, next_report_creation_time = default
 }
 
 impl Schedules {
@@ -115,11 +130,14 @@ impl Schedules {
 }
 
 /// Create Report Schedule's answer.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug)]
 pub(super) struct ScheduleCreated {
-    #[serde(default)]
     pub(super) report_schedule_id: Option<String>,
+}
+
+crate::json_fields::deserialize_struct! {
+    ScheduleCreated, fields = Camel, unknown = Ignore;
+    report_schedule_id = default
 }
 
 #[cfg(test)]

@@ -53,7 +53,7 @@ const MAX_OPTION_BYTES: usize = 256;
 /// assert_eq!(spec.marketplace_ids()?, ["A1VC38T7YXB528"]);
 /// # Ok::<(), reportflow::ConfigError>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct ReportSpec {
@@ -64,20 +64,24 @@ pub struct ReportSpec {
     /// Marketplace ids (or country codes of the region), 1 to 25.
     pub marketplace_ids: Vec<String>,
     /// Start of the data window (ISO 8601 / RFC 3339), if the type uses one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub data_start_time: Option<String>,
     /// End of the data window, as `data_start_time`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub data_end_time: Option<String>,
     /// `reportOptions`, sent as given (they vary by report type).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub report_options: BTreeMap<String, String>,
     /// Before creating, look for a report of the same type, marketplaces
     /// and window created in the last day (`getReports`) and continue it
     /// instead: the fix for "timeout ⇒ a new duplicate report". Off by
     /// default.
-    #[serde(default)]
     pub adopt_existing: bool,
+}
+
+crate::json_fields::deserialize_struct! {
+    ReportSpec, fields = Camel, unknown = Ignore;
+    region, report_type, marketplace_ids, data_start_time = default, data_end_time = default, report_options = default, adopt_existing = default
 }
 
 impl ReportSpec {

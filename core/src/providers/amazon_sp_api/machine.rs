@@ -117,7 +117,7 @@ crate::json_fields::deserialize_tagged! {
 
 
 /// A getReports search that goes on to the next page.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct FindPage {
     /// The `nextToken` of the last page read.
@@ -125,12 +125,17 @@ struct FindPage {
     /// Pages read so far.
     pages: u32,
     /// The best match on the pages read so far.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     best: Option<Candidate>,
 }
 
+crate::json_fields::deserialize_struct! {
+    FindPage, fields = Camel, unknown = Ignore;
+    next_token, pages, best = default
+}
+
 /// A listed report that matches the job, and how good a match it is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Candidate {
     report_id: String,
@@ -138,6 +143,11 @@ struct Candidate {
     rank: u8,
     /// `createdTime` in seconds since the epoch (newer wins a tie in rank).
     created: i64,
+}
+
+crate::json_fields::deserialize_struct! {
+    Candidate, fields = Camel, unknown = Ignore;
+    report_id, rank, created
 }
 
 /// The calls of an SP-API report.
@@ -154,26 +164,30 @@ pub(crate) enum Call {
 }
 
 /// The SP-API Reports protocol state.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Flow {
     spec: ReportSpec,
     stage: Stage,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     finding: Option<Finding>,
     /// The search reads another page next (`None`: the first page).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     find_page: Option<FindPage>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     document_id: Option<String>,
     /// The FATAL report's error document was asked for (never twice).
-    #[serde(default)]
     error_fetched: bool,
     polls: u32,
     refreshed_after_401: bool,
     // A secret: a restored job fetches a token.
     #[serde(skip)]
     lwa: lwa::Session,
+}
+
+crate::json_fields::deserialize_struct! {
+    Flow, fields = Camel, unknown = Ignore;
+    spec, stage, finding = default, find_page = default, document_id = default, error_fetched = default, polls, refreshed_after_401, lwa = skip
 }
 
 impl Protocol for Flow {

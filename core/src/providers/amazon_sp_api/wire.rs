@@ -2,73 +2,81 @@
 //! fields are ignored and enums are kept as strings, classified by the
 //! machine.
 
-use serde::Deserialize;
 
 /// `202` of createReport (`CreateReportResponse`).
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug)]
 pub(super) struct Created {
-    #[serde(default)]
     pub(super) report_id: Option<String>,
+}
+
+crate::json_fields::deserialize_struct! {
+    Created, fields = Camel, unknown = Ignore;
+    report_id = default
 }
 
 /// A `Report` (getReport, and each item of getReports).
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug)]
 pub(super) struct Report {
-    #[serde(default)]
     pub(super) report_id: Option<String>,
-    #[serde(default)]
     pub(super) report_type: Option<String>,
-    #[serde(default)]
     pub(super) marketplace_ids: Option<Vec<String>>,
-    #[serde(default)]
     pub(super) data_start_time: Option<String>,
-    #[serde(default)]
     pub(super) data_end_time: Option<String>,
-    #[serde(default)]
     pub(super) created_time: Option<String>,
-    #[serde(default)]
     pub(super) processing_status: Option<String>,
-    #[serde(default)]
     pub(super) report_document_id: Option<String>,
 }
 
+crate::json_fields::deserialize_struct! {
+    Report, fields = Camel, unknown = Ignore;
+    report_id = default, report_type = default, marketplace_ids = default, data_start_time = default, data_end_time = default, created_time = default, processing_status = default, report_document_id = default
+}
+
 /// `GetReportsResponse`.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug)]
 pub(super) struct Reports {
-    #[serde(default)]
     pub(super) reports: Vec<Report>,
     /// More reports match: the token that reads the next page.
-    #[serde(default)]
     pub(super) next_token: Option<String>,
 }
 
+crate::json_fields::deserialize_struct! {
+    Reports, fields = Camel, unknown = Ignore;
+    reports = default, next_token = default
+}
+
 /// A `ReportDocument`.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug)]
 pub(super) struct ReportDocument {
-    #[serde(default)]
     pub(super) url: Option<String>,
-    #[serde(default)]
     pub(super) compression_algorithm: Option<String>,
 }
 
+crate::json_fields::deserialize_struct! {
+    ReportDocument, fields = Camel, unknown = Ignore;
+    url = default, compression_algorithm = default
+}
+
 /// `ErrorList`: `{"errors": [{"code", "message", "details"}]}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub(super) struct ErrorList {
-    #[serde(default)]
     pub(super) errors: Vec<ApiError>,
 }
 
+crate::json_fields::deserialize_struct! {
+    ErrorList, fields = Verbatim, unknown = Ignore;
+    errors = default
+}
+
 /// One `Error` of an `ErrorList`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub(super) struct ApiError {
-    #[serde(default)]
     pub(super) code: Option<String>,
-    #[serde(default)]
     pub(super) message: Option<String>,
-    #[serde(default)]
     pub(super) details: Option<String>,
+}
+
+crate::json_fields::deserialize_struct! {
+    ApiError, fields = Verbatim, unknown = Ignore;
+    code = default, message = default, details = default
 }

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::calendar;
 use crate::error::ConfigError;
@@ -27,7 +27,7 @@ pub use crate::providers::amazon_regions::Region;
 ///     .with_data_range("2024-03-01T00:00:00Z", "2024-03-07T23:59:59Z");
 /// assert!(spec.validate().is_ok());
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct ReportSpec {
@@ -40,18 +40,19 @@ pub struct ReportSpec {
     /// Amazon marketplace ids, all of them in `region`.
     pub marketplace_ids: Vec<String>,
     /// Start of the data period, ISO 8601 (`2024-03-01T00:00:00Z` or with an offset).
-    #[serde(default)]
     pub data_start_time: Option<String>,
     /// End of the data period, ISO 8601.
-    #[serde(default)]
     pub data_end_time: Option<String>,
     /// Amazon `reportOptions` (string to string, e.g. `dateGranularity` → `DAY`).
-    #[serde(default)]
     pub report_options: BTreeMap<String, String>,
     /// How to split the report into rows; by default derived from the report
     /// type (see [`Self::record_format`]).
-    #[serde(default)]
     pub record_format: Option<RecordFormat>,
+}
+
+crate::json_fields::deserialize_struct! {
+    ReportSpec, fields = Camel, unknown = Ignore;
+    region, seller_id, report_type, marketplace_ids, data_start_time = default, data_end_time = default, report_options = default, record_format = default
 }
 
 impl ReportSpec {
@@ -298,8 +299,7 @@ fn parse_instant(field: &str, text: &str) -> Result<i64, ConfigError> {
 /// The job obtains and refreshes access tokens itself; a host that keeps
 /// fresh tokens elsewhere may hand them in with [`Self::with_tokens`].
 /// `Debug` redacts the secret and the tokens; they are never serialized.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Credentials {
     /// The AppID (`ak_…`, 16 characters). Sent as `app_key` and used as the
@@ -308,14 +308,16 @@ pub struct Credentials {
     /// The AppSecret; only ever sent to the token endpoint.
     pub app_secret: Secret<String>,
     /// A current access token, if the host has one.
-    #[serde(default)]
     pub access_token: Option<Secret<String>>,
     /// The refresh token issued with `access_token` (single use).
-    #[serde(default)]
     pub refresh_token: Option<Secret<String>>,
     /// When `access_token` expires; without it the token is used until refused.
-    #[serde(default)]
     pub access_token_expires_at: Option<Millis>,
+}
+
+crate::json_fields::deserialize_struct! {
+    Credentials, fields = Camel, unknown = Ignore;
+    app_id, app_secret, access_token = default, refresh_token = default, access_token_expires_at = default
 }
 
 impl Credentials {

@@ -101,7 +101,7 @@ struct Tokens {
 }
 
 /// The Lingxing report-export protocol state.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Flow {
     spec: ReportSpec,
@@ -115,6 +115,11 @@ pub(crate) struct Flow {
     // Secrets stay out of snapshots: a restored job fetches a token.
     #[serde(skip)]
     tokens: Tokens,
+}
+
+crate::json_fields::deserialize_struct! {
+    Flow, fields = Camel, unknown = Ignore;
+    spec, stage, report_document_id, compression, polls, reauthorized, tokens = skip
 }
 
 /// What an answer to a Lingxing call says, before the machine acts on it.

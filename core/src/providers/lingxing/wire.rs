@@ -1,27 +1,26 @@
 //! Lingxing's JSON, as serde types. Tolerant: unknown fields are ignored, both
 //! envelope shapes parse, and codes are normalised to text.
 
-use serde::Deserialize;
 use serde_json::Value;
 
 /// Both envelopes in one type: business (`code` int, `message`, `data`) and
 /// gateway/token (`code` string, `msg`, `data`). The WAF's
 /// `{"message": "Your IP address is not allowed"}` parses too, without a code.
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 struct RawEnvelope {
     /// An int in the business envelope, a string in the gateway one (read
     /// as a `Value`: serde's untagged enums cost a buffered copy of the
     /// whole body's deserializer in the wasm module).
-    #[serde(default)]
     code: Option<Value>,
-    #[serde(default)]
     message: Option<Value>,
-    #[serde(default)]
     msg: Option<Value>,
-    #[serde(default)]
     data: Option<Value>,
-    #[serde(default)]
     success: Option<bool>,
+}
+
+crate::json_fields::deserialize_struct! {
+    RawEnvelope, fields = Verbatim, unknown = Ignore;
+    code = default, message = default, msg = default, data = default, success = default
 }
 
 /// A parsed envelope.
@@ -76,43 +75,53 @@ impl Envelope {
 }
 
 /// `data` of the token calls. No `Debug`: it holds the tokens.
-#[derive(Deserialize)]
+#[derive()]
 pub(super) struct TokenData {
-    #[serde(default)]
     pub(super) access_token: Option<String>,
-    #[serde(default)]
     pub(super) refresh_token: Option<String>,
-    #[serde(default)]
     pub(super) expires_in: Option<Value>,
 }
 
+crate::json_fields::deserialize_struct! {
+    TokenData, fields = Verbatim, unknown = Ignore;
+    access_token = default, refresh_token = default, expires_in = default
+}
+
 /// `data` of `create/reportExportTask`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub(super) struct TaskCreated {
-    #[serde(default)]
     pub(super) task_id: Option<String>,
 }
 
+crate::json_fields::deserialize_struct! {
+    TaskCreated, fields = Verbatim, unknown = Ignore;
+    task_id = default
+}
+
 /// `data` of `query/reportExportTask`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub(super) struct TaskStatus {
-    #[serde(default)]
     pub(super) report_document_id: Option<String>,
-    #[serde(default)]
     pub(super) progress_status: Option<String>,
-    #[serde(default)]
     pub(super) compression_algorithm: Option<String>,
-    #[serde(default)]
     pub(super) url: Option<String>,
 }
 
+crate::json_fields::deserialize_struct! {
+    TaskStatus, fields = Verbatim, unknown = Ignore;
+    report_document_id = default, progress_status = default, compression_algorithm = default, url = default
+}
+
 /// `data` of `amazonReportExportTask` (link renewal).
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub(super) struct Renewed {
-    #[serde(default)]
     pub(super) url: Option<String>,
-    #[serde(default)]
     pub(super) report_document_id: Option<String>,
+}
+
+crate::json_fields::deserialize_struct! {
+    Renewed, fields = Verbatim, unknown = Ignore;
+    url = default, report_document_id = default
 }
 
 /// `expires_in` as seconds, whether sent as a number or as text.

@@ -3,11 +3,10 @@
 //! the spec's rules before anything is sent), raw requests for kinds this
 //! version does not know, and credentials.
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::calendar;
-use crate::json_fields::Fields;
 use crate::error::ConfigError;
 use crate::records::RecordFormat;
 use crate::secret::Secret;
@@ -126,7 +125,7 @@ impl PageFormat {
 }
 
 /// A request rate: `amount` requests per `period_ms`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct RateLimit {
@@ -134,6 +133,11 @@ pub struct RateLimit {
     pub amount: u32,
     /// The period, in ms.
     pub period_ms: u64,
+}
+
+crate::json_fields::deserialize_struct! {
+    RateLimit, fields = Camel, unknown = Ignore;
+    amount, period_ms
 }
 
 impl RateLimit {
@@ -422,33 +426,32 @@ impl ReportKind {
 }
 
 /// What to generate, in which format, and how to reach the API.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct ReportSpec {
     /// The report and its body.
     pub request: ReportRequest,
     /// `format` (reports only; documents have their own fixed format).
-    #[serde(default)]
     pub format: ReportFormat,
     /// `language` (united-netting, united-marketplace-services, united-orders).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub language: Option<ReportLanguage>,
     /// `sourceType` (promotion reports, marketing detalization), also sent
     /// with every info call when set.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub source_type: Option<SourceType>,
     /// The labels document's `format` (page layout).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_format: Option<PageFormat>,
     /// Replaces the version prefix of every path (`/v2` by the spec; `""`
     /// for the legacy unprefixed paths).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub path_prefix: Option<String>,
     /// The generate call's rate, when the account's tariff allows more than
     /// the lowest tier the spec lists (used until the API's own
     /// `X-RateLimit-*` headers say otherwise).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub generate_limit: Option<RateLimit>,
     /// Body fields sent as given, merged into the generate body: fields
     /// the schema allows that `request` does not model or leaves out (a
@@ -456,8 +459,13 @@ pub struct ReportSpec {
     /// release to use them. Not checked here beyond being JSON; the API
     /// judges them. [`Self::validate`] refuses a name the modelled body
     /// already sends (one field, two values) — set it in `request` instead.
-    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    #[serde(skip_serializing_if = "Map::is_empty")]
     pub extra_body_fields: Map<String, Value>,
+}
+
+crate::json_fields::deserialize_struct! {
+    ReportSpec, fields = Camel, unknown = Ignore;
+    request, format = default, language = default, source_type = default, page_format = default, path_prefix = default, generate_limit = default, extra_body_fields = default
 }
 
 impl ReportSpec {
@@ -736,7 +744,7 @@ impl ReportSpec {
 }
 
 /// A request for a path this version does not know.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct RawRequest {
@@ -744,6 +752,11 @@ pub struct RawRequest {
     pub path: String,
     /// The JSON body, sent as given.
     pub body: Value,
+}
+
+crate::json_fields::deserialize_struct! {
+    RawRequest, fields = Camel, unknown = Ignore;
+    path, body
 }
 
 impl RawRequest {
@@ -779,16 +792,18 @@ impl RawRequest {
 
 /// Yandex Market credentials: an `Api-Key` token (recommended) or an OAuth
 /// token (deprecated). `Debug` redacts them; they are never serialized.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Credentials {
     /// An Api-Key token (`ACMA:…`), sent as `Api-Key: <token>`.
-    #[serde(default)]
     pub api_key: Option<Secret<String>>,
     /// An OAuth token, sent as `Authorization: Bearer <token>`.
-    #[serde(default)]
     pub oauth_token: Option<Secret<String>>,
+}
+
+crate::json_fields::deserialize_struct! {
+    Credentials, fields = Camel, unknown = Ignore;
+    api_key = default, oauth_token = default
 }
 
 impl Credentials {
@@ -941,14 +956,19 @@ wire_enum!(
 );
 
 /// `MonthOfYearDTO` / `ClosureDocumentsMonthOfYearDTO`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct MonthOfYear {
     /// Year.
     pub year: i32,
     /// Month, 1–12.
     pub month: i32,
+}
+
+crate::json_fields::deserialize_struct! {
+    MonthOfYear, fields = Camel, unknown = Deny;
+    year, month
 }
 
 impl MonthOfYear {
@@ -963,14 +983,19 @@ impl MonthOfYear {
 }
 
 /// `BarcodeOfferInfoDTO`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct BarcodeOfferInfo {
     /// Your SKU.
     pub offer_id: String,
     /// Barcodes to print, 1–100.
     pub barcode_count: i64,
+}
+
+crate::json_fields::deserialize_struct! {
+    BarcodeOfferInfo, fields = Camel, unknown = Deny;
+    offer_id, barcode_count
 }
 
 // ---------------------------------------------------------------------------
@@ -986,16 +1011,9 @@ macro_rules! body {
             $( $(#[$fdoc])* #[serde(skip_serializing_if = "is_absent")] pub $field: $ty, )*
         }
 
-        /// Read as serde's derive with `rename_all = "camelCase"` and
-        /// `deny_unknown_fields` would, through the crate's `Fields` (a fraction of
-        /// the code).
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let mut fields = Fields::read(deserializer)?;
-                let body = Self { $( $field: fields.take(stringify!($field))?, )* };
-                fields.finish(&[$(stringify!($field)),*])?;
-                Ok(body)
-            }
+        crate::json_fields::deserialize_struct! {
+            $name, fields = Camel, unknown = Deny;
+            $($field),*
         }
 
         impl $name {
@@ -1552,14 +1570,19 @@ body!(
 /// `GenerateMarketingDetalizationRequest` plus the `businessId` path
 /// parameter (serialized in the body form as `businessId`, sent in the path
 /// only).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct MarketingDetalizationRequest {
     /// Cabinet id (path parameter).
     pub business_id: i64,
     /// Month of the report.
     pub month_of_year: MonthOfYear,
+}
+
+crate::json_fields::deserialize_struct! {
+    MarketingDetalizationRequest, fields = Camel, unknown = Deny;
+    business_id, month_of_year
 }
 
 impl MarketingDetalizationRequest {

@@ -73,7 +73,7 @@ pub(crate) enum Call {
 }
 
 /// The Yandex Market protocol state.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Flow {
     spec: ReportSpec,
@@ -83,8 +83,13 @@ pub(crate) struct Flow {
     relinking: bool,
     /// The report is partial (`DONE`/`RESOURCE_NOT_FOUND` with a file):
     /// the summary's warning.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     partial: Option<Warning>,
+}
+
+crate::json_fields::deserialize_struct! {
+    Flow, fields = Camel, unknown = Ignore;
+    spec, stage, polls, relinking, partial = default
 }
 
 impl Protocol for Flow {

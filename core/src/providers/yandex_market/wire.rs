@@ -2,57 +2,69 @@
 //! ignored, enums are kept as strings and classified by the machine, and
 //! `estimatedGenerationTime` may arrive as any JSON number.
 
-use serde::Deserialize;
 
 /// `GenerateReportResponse` (`T` = [`GenerateReport`]) and
 /// `GetReportInfoResponse` (`T` = [`ReportInfo`]).
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub(super) struct Answer<T> {
-    #[serde(default)]
     pub(super) status: Option<String>,
     // No `#[serde(default)]`: it would demand `T: Default`, and a missing
     // `Option` field reads as `None` without it.
     pub(super) result: Option<T>,
 }
 
+crate::json_fields::deserialize_struct! {
+    Answer<T: serde::de::DeserializeOwned>, fields = Verbatim, unknown = Ignore;
+    status = default, result
+}
+
 /// `GenerateReportDTO`.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug)]
 pub(super) struct GenerateReport {
-    #[serde(default)]
     pub(super) report_id: Option<String>,
-    #[serde(default)]
     pub(super) estimated_generation_time: Option<serde_json::Number>,
+}
+
+crate::json_fields::deserialize_struct! {
+    GenerateReport, fields = Camel, unknown = Ignore;
+    report_id = default, estimated_generation_time = default
 }
 
 /// `ReportInfoDTO`.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug)]
 pub(super) struct ReportInfo {
-    #[serde(default)]
     pub(super) status: Option<String>,
-    #[serde(default)]
     pub(super) sub_status: Option<String>,
-    #[serde(default)]
     pub(super) file: Option<String>,
-    #[serde(default)]
     pub(super) estimated_generation_time: Option<serde_json::Number>,
 }
 
+crate::json_fields::deserialize_struct! {
+    ReportInfo, fields = Camel, unknown = Ignore;
+    status = default, sub_status = default, file = default, estimated_generation_time = default
+}
+
 /// `ApiErrorResponse`: `{"status":"ERROR","errors":[{"code","message"}]}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub(super) struct ErrorResponse {
-    #[serde(default)]
     pub(super) errors: Option<Vec<ApiError>>,
 }
 
+crate::json_fields::deserialize_struct! {
+    ErrorResponse, fields = Verbatim, unknown = Ignore;
+    errors = default
+}
+
 /// `ApiErrorDTO`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub(super) struct ApiError {
-    #[serde(default)]
     pub(super) code: Option<String>,
-    #[serde(default)]
     pub(super) message: Option<String>,
+}
+
+crate::json_fields::deserialize_struct! {
+    ApiError, fields = Verbatim, unknown = Ignore;
+    code = default, message = default
 }
 
 /// Milliseconds of an `estimatedGenerationTime`, if positive.
