@@ -1,6 +1,6 @@
 //! What a job asks the host to do, and what it reports.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::error::{Error, ErrorKind, RestoreError};
 use crate::http::{HttpRequest, RequestId};
@@ -93,7 +93,7 @@ crate::json_fields::deserialize_tagged! {
 }
 
 /// The phase of a report lifecycle, shared by every provider.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub enum Phase {
@@ -109,6 +109,16 @@ pub enum Phase {
     Downloading,
     /// Finished (see `Done`/`Failed`).
     Finished,
+}
+
+crate::json_fields::deserialize_names! {
+    Phase;
+    "authorizing" => Authorizing,
+    "creating" => Creating,
+    "polling" => Polling,
+    "resolvingLink" => ResolvingLink,
+    "downloading" => Downloading,
+    "finished" => Finished,
 }
 
 /// Progress and data reported while a job runs.
@@ -213,7 +223,7 @@ pub struct DataChunk {
 
 crate::json_fields::deserialize_struct! {
     DataChunk, fields = Verbatim, unknown = Ignore;
-    offset, bytes, part = default
+    offset, bytes, part
 }
 
 /// One part of a multi-part report (a member of a ZIP archive), verified.
@@ -236,7 +246,7 @@ crate::json_fields::deserialize_struct! {
 }
 
 /// How a finished report turned out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub enum Outcome {
@@ -244,6 +254,12 @@ pub enum Outcome {
     Complete,
     /// The provider says there is no data for the request; nothing to download.
     NoData,
+}
+
+crate::json_fields::deserialize_names! {
+    Outcome;
+    "complete" => Complete,
+    "noData" => NoData,
 }
 
 /// What `Done` reports: a complete, verified report.
@@ -296,7 +312,7 @@ pub struct Summary {
 
 crate::json_fields::deserialize_struct! {
     Summary, fields = Camel, unknown = Ignore;
-    provider, report_id, outcome, content_type, record_format, raw_bytes, bytes, md5, md5_check = default, gzip, rows, requests, parts = default, charset = default, warnings = default
+    provider, report_id, outcome, content_type, record_format, raw_bytes, bytes, md5, md5_check = default, gzip, rows, requests, parts = default, charset, warnings = default
 }
 
 /// Something a verified report lacks. Serialized as `{"type": …, …}` with

@@ -5,7 +5,7 @@
 //! `handle` (never fatal); [`ConfigError`] rejects a bad spec or config before
 //! anything is sent; [`RestoreError`] rejects a snapshot.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::http::{RequestId, TransportFailure};
 use crate::integrity::{IntegrityError, ZipError};
@@ -14,7 +14,7 @@ use crate::records::RecordError;
 use crate::time::Millis;
 
 /// Who has to act to fix a failure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub enum Blame {
@@ -32,8 +32,18 @@ pub enum Blame {
     Library,
 }
 
+crate::json_fields::deserialize_names! {
+    Blame;
+    "provider" => Provider,
+    "network" => Network,
+    "config" => Config,
+    "data" => Data,
+    "host" => Host,
+    "library" => Library,
+}
+
 /// How a provider described a report it will not deliver.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub enum ReportFailure {
@@ -48,6 +58,15 @@ pub enum ReportFailure {
     /// Some entities the request names were not found (Yandex
     /// `RESOURCE_NOT_FOUND`); check the ids in the request.
     ResourceNotFound,
+}
+
+crate::json_fields::deserialize_names! {
+    ReportFailure;
+    "fatal" => Fatal,
+    "cancelled" => Cancelled,
+    "tooLarge" => TooLarge,
+    "notFound" => NotFound,
+    "resourceNotFound" => ResourceNotFound,
 }
 
 impl std::fmt::Display for ReportFailure {
@@ -209,7 +228,7 @@ crate::json_fields::deserialize_tagged! {
 }
 
 /// A limit of `JobConfig::report_limits` a report can exceed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub enum ReportLimit {
@@ -221,6 +240,13 @@ pub enum ReportLimit {
     /// Decoded bytes per compressed byte of a gzip body
     /// (`reportLimits.maxRatio`).
     MaxRatio,
+}
+
+crate::json_fields::deserialize_names! {
+    ReportLimit;
+    "maxCompressedBytes" => MaxCompressedBytes,
+    "maxDecompressedBytes" => MaxDecompressedBytes,
+    "maxRatio" => MaxRatio,
 }
 
 impl ReportLimit {
@@ -243,7 +269,7 @@ impl ReportLimit {
 }
 
 /// A stable, serializable code for each failure (JavaScript's `err.code`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ErrorKind {
@@ -279,6 +305,26 @@ pub enum ErrorKind {
     Cancelled,
     /// See [`Error::Internal`].
     Internal,
+}
+
+crate::json_fields::deserialize_names! {
+    ErrorKind;
+    "rejected" => Rejected,
+    "unexpected_status" => UnexpectedStatus,
+    "malformed_response" => MalformedResponse,
+    "response_too_large" => ResponseTooLarge,
+    "report_too_large" => ReportTooLarge,
+    "gzip" => Gzip,
+    "md5_mismatch" => Md5Mismatch,
+    "records" => Records,
+    "zip" => Zip,
+    "report_failed" => ReportFailed,
+    "transport" => Transport,
+    "retries_exhausted" => RetriesExhausted,
+    "report_may_exist" => ReportMayExist,
+    "deadline_exceeded" => DeadlineExceeded,
+    "cancelled" => Cancelled,
+    "internal" => Internal,
 }
 
 impl ErrorKind {

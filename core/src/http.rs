@@ -37,7 +37,7 @@ impl std::fmt::Display for RequestId {
 }
 
 /// HTTP method of a request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "UPPERCASE")]
 #[non_exhaustive]
 pub enum Method {
@@ -49,6 +49,14 @@ pub enum Method {
     Put,
     /// `DELETE`
     Delete,
+}
+
+crate::json_fields::deserialize_names! {
+    Method;
+    "GET" => Get,
+    "POST" => Post,
+    "PUT" => Put,
+    "DELETE" => Delete,
 }
 
 impl Method {
@@ -153,7 +161,7 @@ crate::json_fields::deserialize_struct! {
 }
 
 /// Whether the transport may follow redirects.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum RedirectPolicy {
     /// Follow redirects (the job does not care where the answer came from).
@@ -164,6 +172,12 @@ pub enum RedirectPolicy {
     /// follow, provided it drops credentials across origins as browsers do;
     /// the job then accepts the final response in place of the 3xx.
     Manual,
+}
+
+crate::json_fields::deserialize_names! {
+    RedirectPolicy;
+    "follow" => Follow,
+    "manual" => Manual,
 }
 
 /// A complete HTTP request: the transport adds nothing but bytes on a wire.

@@ -91,7 +91,14 @@ impl Fields {
         &mut self,
         rust_name: &str,
     ) -> Result<T, E> {
-        self.take_or(rust_name, T::default())
+        // Not `take_or(…, T::default())`: that would build and drop a
+        // default for every present field, in every field type's instance.
+        match self.remove(rust_name) {
+            None => Ok(T::default()),
+            Some(value) => {
+                T::deserialize(value).map_err(|e| self.field_failure(rust_name, true, &e))
+            }
+        }
     }
 
     /// [`Self::take`] for a field of a struct with serde's container
@@ -369,6 +376,34 @@ macro_rules! deserialize_tagged {
     };
 }
 pub(crate) use deserialize_tagged;
+
+/// Implements `Deserialize` for an enum of unit variants written as their
+/// names (serde's derive with `rename_all` or `rename`), listed with their
+/// JSON names: a string and a match, where the derive compiles an enum
+/// visitor, a variant visitor and its byte-string and index forms for each
+/// enum (issue 16). Only the string form is read.
+///
+/// ```text
+/// deserialize_names! {
+///     Phase;
+///     "authorizing" => Authorizing,
+///     "creating" => Creating,
+/// }
+/// ```
+macro_rules! deserialize_names {
+    ($ty:ident; $( $name:literal => $variant:ident ),* $(,)?) => {
+        impl<'de> ::serde::Deserialize<'de> for $ty {
+            fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let name = <String as ::serde::Deserialize>::deserialize(deserializer)?;
+                Ok(match name.as_str() {
+                    $( $name => Self::$variant, )*
+                    _ => return Err($crate::json_fields::unknown_variant(&name, &[$($name),*])),
+                })
+            }
+        }
+    };
+}
+pub(crate) use deserialize_names;
 
 /// serde's message for a tag that names no variant.
 pub(crate) fn unknown_variant<E: Error>(tag: &str, known: &[&str]) -> E {

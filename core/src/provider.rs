@@ -1,7 +1,7 @@
 //! [`Provider`]: the names of the APIs reportflow speaks to, and the one list
 //! of them that every registry in the crate expands.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// The one list of providers: `Variant module "stable-name" "description"`.
 ///
@@ -26,7 +26,7 @@ pub(crate) use for_each_provider;
 macro_rules! define_provider {
     ($($variant:ident $module:ident $name:literal $doc:literal,)*) => {
         /// The providers reportflow speaks to.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
         #[non_exhaustive]
         pub enum Provider {
             $(
@@ -34,6 +34,11 @@ macro_rules! define_provider {
                 #[serde(rename = $name)]
                 $variant,
             )*
+        }
+
+        crate::json_fields::deserialize_names! {
+            Provider;
+            $( $name => $variant, )*
         }
 
         impl Provider {

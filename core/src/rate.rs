@@ -45,7 +45,7 @@ pub struct TokenBucket {
 }
 
 /// How a bucket's spent tokens come back.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Refill {
     /// One token every `refill_every_ms`, continuously: a burst quota with
@@ -57,6 +57,12 @@ pub enum Refill {
     /// provider's own count (`observe`) may move its end. MWS's answers show
     /// its hour counted this way: `resetsOn` is not on the clock hour.
     Window,
+}
+
+crate::json_fields::deserialize_names! {
+    Refill;
+    "steady" => Steady,
+    "window" => Window,
 }
 
 impl Refill {
@@ -82,7 +88,7 @@ struct SavedBucket {
 
 crate::json_fields::deserialize_struct! {
     SavedBucket, fields = Camel, unknown = Deny;
-    name, capacity, refill_every_ms, milli_tokens, updated_at, refill = default, window_closes_at = default
+    name, capacity, refill_every_ms, milli_tokens, updated_at, refill = default, window_closes_at
 }
 
 impl TryFrom<SavedBucket> for TokenBucket {

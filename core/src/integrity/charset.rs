@@ -8,7 +8,7 @@
 
 use core::fmt;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// A character set a report body may be declared in.
 ///
@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 /// `CharsetDecoder` (feature `charsets`). Serialized as the name [`as_str`](Self::as_str)
 /// returns (`"shift_jis"`, `"windows-1252"`, …), which is also a label
 /// `from_label` accepts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 // Every variant is renamed to its `as_str` name so that snapshots, JS and
 // logs see one spelling; `rename_all` covers variants added later.
 #[serde(rename_all = "kebab-case")]
@@ -62,6 +62,16 @@ pub enum Charset {
     /// wins, so a body starting `FF FE` is decoded little-endian.
     #[serde(rename = "utf-16be")]
     Utf16Be,
+}
+
+crate::json_fields::deserialize_names! {
+    Charset;
+    "utf-8" => Utf8,
+    "shift_jis" => ShiftJis,
+    "windows-1252" => Windows1252,
+    "iso-8859-1" => Iso8859_1,
+    "utf-16" => Utf16,
+    "utf-16be" => Utf16Be,
 }
 
 /// Labels accepted by [`Charset::from_label`], compared ASCII

@@ -1,12 +1,12 @@
 //! The one error type of the integrity layer.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// Where in a gzip member the input ended too early.
 ///
 /// Carried by [`IntegrityError::Truncated`] so a host can tell a download cut
 /// inside the compressed data from one cut in the 8-byte trailer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum GzipPart {
@@ -16,6 +16,13 @@ pub enum GzipPart {
     Body,
     /// The CRC-32 and ISIZE trailer.
     Trailer,
+}
+
+crate::json_fields::deserialize_names! {
+    GzipPart;
+    "header" => Header,
+    "body" => Body,
+    "trailer" => Trailer,
 }
 
 impl core::fmt::Display for GzipPart {

@@ -1,7 +1,7 @@
 //! The download pipeline: MD5 over the raw bytes, gzip detection, decoding
 //! and limits, in one streaming object a state machine can own.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::{Gunzip, GzipPart, IntegrityError, Limits, Md5, Md5Digest, Progress};
 use crate::sticky::StickyError;
@@ -9,7 +9,7 @@ use crate::sticky::StickyError;
 /// What the HTTP response said about the body's compression.
 ///
 /// Labels are hints, bytes decide: see [`Decoder`] for the exact rules.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Compression {
@@ -27,6 +27,13 @@ pub enum Compression {
     Identity,
 }
 
+crate::json_fields::deserialize_names! {
+    Compression;
+    "auto" => Auto,
+    "gzip" => Gzip,
+    "identity" => Identity,
+}
+
 /// What became of the MD5 of a download's raw bytes.
 ///
 /// MD5 is verification when the provider publishes a digest (`Content-MD5`,
@@ -34,7 +41,7 @@ pub enum Compression {
 /// compare between runs. A host that does neither can turn the fingerprint
 /// off ([`Decoder::with_fingerprint`], `JobConfig::md5_fingerprint`) and
 /// save the hashing, which costs about as much as the inflating.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub enum Md5Check {
@@ -48,6 +55,13 @@ pub enum Md5Check {
     /// Not computed: the fingerprint was turned off and there was no
     /// published digest to verify.
     Skipped,
+}
+
+crate::json_fields::deserialize_names! {
+    Md5Check;
+    "verified" => Verified,
+    "computed" => Computed,
+    "skipped" => Skipped,
 }
 
 /// Totals of a verified download, returned by [`Decoder::finish`].

@@ -1,13 +1,13 @@
 //! Content detection by magic bytes, whatever the HTTP labels say.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// What the first bytes of a body look like.
 ///
 /// Providers label downloads inconsistently (gzip served as
 /// `application/octet-stream`, `Content-Encoding: gzip` already undone by a
 /// browser's `fetch`), so decisions are made from the bytes themselves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ContentKind {
@@ -24,6 +24,15 @@ pub enum ContentKind {
     Text,
     /// Anything else, including a prefix too short to tell.
     Unknown,
+}
+
+crate::json_fields::deserialize_names! {
+    ContentKind;
+    "gzip" => Gzip,
+    "zip" => Zip,
+    "json" => Json,
+    "text" => Text,
+    "unknown" => Unknown,
 }
 
 /// Classifies a body by its first bytes.

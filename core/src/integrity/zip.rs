@@ -42,7 +42,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::inflate::{self, Flow};
 use super::Crc32;
@@ -142,7 +142,7 @@ impl ZipLimits {
 }
 
 /// How a member's data is stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub enum ZipMethod {
@@ -150,6 +150,12 @@ pub enum ZipMethod {
     Stored,
     /// Method 8: raw deflate (RFC 1951).
     Deflated,
+}
+
+crate::json_fields::deserialize_names! {
+    ZipMethod;
+    "stored" => Stored,
+    "deflated" => Deflated,
 }
 
 impl ZipMethod {
@@ -189,7 +195,7 @@ crate::json_fields::deserialize_struct! {
 }
 
 /// Where in an archive the input ended too early.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ZipPart {
@@ -203,6 +209,15 @@ pub enum ZipPart {
     CentralDirectory,
     /// The end-of-central-directory record (or its comment).
     EndRecord,
+}
+
+crate::json_fields::deserialize_names! {
+    ZipPart;
+    "local_header" => LocalHeader,
+    "data" => Data,
+    "descriptor" => Descriptor,
+    "central_directory" => CentralDirectory,
+    "end_record" => EndRecord,
 }
 
 impl core::fmt::Display for ZipPart {

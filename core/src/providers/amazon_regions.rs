@@ -3,7 +3,7 @@
 //! speak of the same Amazon accounts. (The Ads API's hosts per region are
 //! in `ads_region.rs`.)
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::error::ConfigError;
 
@@ -45,7 +45,7 @@ const FE: &[(&str, &str)] = &[
 /// The Amazon region an account lives in: `na`, `eu` or `fe` on the wire.
 /// Each region has its own hosts, and an account (a seller, an advertising
 /// profile) is only visible in its own region.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum Region {
@@ -55,6 +55,13 @@ pub enum Region {
     Eu,
     /// Far East: SG, AU, JP.
     Fe,
+}
+
+crate::json_fields::deserialize_names! {
+    Region;
+    "na" => Na,
+    "eu" => Eu,
+    "fe" => Fe,
 }
 
 impl Region {

@@ -41,7 +41,7 @@ pub struct Credentials {
 
 crate::json_fields::deserialize_struct! {
     Credentials, fields = Camel, unknown = Ignore;
-    client_id, client_secret, refresh_token, access_token = default, access_token_expires_at = default
+    client_id, client_secret, refresh_token, access_token, access_token_expires_at
 }
 
 impl Credentials {
@@ -223,7 +223,7 @@ struct TokenResponse {
 
 crate::json_fields::deserialize_struct! {
     TokenResponse, fields = Verbatim, unknown = Ignore;
-    access_token, expires_in = default
+    access_token, expires_in
 }
 
 /// LwA error response (RFC 6749 §5.2).
@@ -235,7 +235,7 @@ struct TokenError {
 
 crate::json_fields::deserialize_struct! {
     TokenError, fields = Verbatim, unknown = Ignore;
-    error = default, error_description = default
+    error, error_description
 }
 
 #[cfg(test)]

@@ -36,6 +36,7 @@ macro_rules! define_registry {
             $( #[cfg(feature = $name)] $name => $variant(super::$module::ReportSpec), )*
         }
 
+
         impl JobSpec {
             /// The provider the spec is for.
             pub const fn provider(&self) -> Provider {
@@ -61,6 +62,7 @@ macro_rules! define_registry {
             Credentials, tag = "provider", fields = Verbatim;
             $( #[cfg(feature = $name)] $name => $variant(super::$module::Credentials), )*
         }
+
 
         impl Credentials {
             /// The provider the credentials are for.
@@ -202,6 +204,7 @@ macro_rules! define_registry {
             SavedMachine, tag = "provider", fields = Verbatim;
             $( #[cfg(feature = $name)] $name => $variant(Machine<super::$module::Flow>), )*
         }
+
 
         impl SavedMachine {
             const fn provider(&self) -> Provider {

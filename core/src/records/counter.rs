@@ -1,11 +1,11 @@
 //! One object that counts (and optionally hands out) the records of a download.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::{DelimitedSplitter, JsonArraySplitter, RecordError};
 
 /// The record layout of a report body, as the provider documents it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum RecordFormat {
@@ -18,6 +18,14 @@ pub enum RecordFormat {
     /// No record structure known (XML, PDF, ZIP, ...): nothing is counted.
     #[default]
     Opaque,
+}
+
+crate::json_fields::deserialize_names! {
+    RecordFormat;
+    "json_array" => JsonArray,
+    "tsv" => Tsv,
+    "csv" => Csv,
+    "opaque" => Opaque,
 }
 
 #[derive(Debug, Clone)]

@@ -1,6 +1,6 @@
 //! Public configuration of an Amazon Ads Sponsored Display v2 report job.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::calendar;
 use crate::error::ConfigError;
@@ -10,7 +10,7 @@ use crate::error::ConfigError;
 pub use crate::providers::amazon_regions::Region;
 
 /// The entity a report is about (the `recordType` path parameter).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub enum RecordType {
@@ -24,6 +24,15 @@ pub enum RecordType {
     Targets,
     /// `asins` (purchased products; seller brand owners only)
     Asins,
+}
+
+crate::json_fields::deserialize_names! {
+    RecordType;
+    "campaigns" => Campaigns,
+    "adGroups" => AdGroups,
+    "productAds" => ProductAds,
+    "targets" => Targets,
+    "asins" => Asins,
 }
 
 impl RecordType {
@@ -76,13 +85,19 @@ impl RecordType {
 
 /// Targeting tactic (`TacticReport`). SD requests need one; request both and
 /// merge for a full day.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub enum Tactic {
     /// Contextual targeting (products and categories).
     T00020,
     /// Audiences or contextual targeting.
     T00030,
+}
+
+crate::json_fields::deserialize_names! {
+    Tactic;
+    "T00020" => T00020,
+    "T00030" => T00030,
 }
 
 impl Tactic {
@@ -108,12 +123,17 @@ impl Tactic {
 }
 
 /// Report segmentation (`Segment`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub enum Segment {
     /// Rows per matched target (only targets with at least one click).
     MatchedTarget,
+}
+
+crate::json_fields::deserialize_names! {
+    Segment;
+    "matchedTarget" => MatchedTarget,
 }
 
 impl Segment {
@@ -148,8 +168,9 @@ pub struct ReportSpec {
 
 crate::json_fields::deserialize_struct! {
     ReportSpec, fields = Camel, unknown = Ignore;
-    region, profile_id, record_type, report_date, tactic, segment = default, metrics
+    region, profile_id, record_type, report_date, tactic, segment, metrics
 }
+
 
 impl ReportSpec {
     /// A spec; call [`Self::validate`] (the job does) before use.

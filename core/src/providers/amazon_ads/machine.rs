@@ -75,6 +75,7 @@ crate::json_fields::deserialize_struct! {
     spec, stage, file_size, polls, recreated, refreshed_after_401, lwa = skip
 }
 
+
 impl Protocol for Flow {
     const PROVIDER: Provider = Provider::AmazonAds;
     type Spec = ReportSpec;

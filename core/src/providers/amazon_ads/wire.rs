@@ -25,8 +25,9 @@ pub(super) struct ReportResponse {
 
 crate::json_fields::deserialize_struct! {
     ReportResponse, fields = Camel, unknown = Ignore;
-    report_id, status, status_details = default, file_size = default
+    report_id, status, status_details, file_size
 }
+
 
 /// `Error` body: `{ "code": "...", "details": "..." }`.
 #[derive(Debug)]
@@ -37,5 +38,6 @@ pub(super) struct ApiError {
 
 crate::json_fields::deserialize_struct! {
     ApiError, fields = Verbatim, unknown = Ignore;
-    code = default, details = default
+    code, details
 }
+

@@ -2,7 +2,7 @@
 //! regions are Amazon Ads' (`providers::amazon_ads`): the same Login with
 //! Amazon grant and the same three API hosts serve both versions.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::report_types::{GroupBy, ReportType};
 use crate::calendar;
@@ -12,7 +12,7 @@ pub use crate::providers::amazon_regions::Region;
 pub use crate::providers::lwa::Credentials;
 
 /// How rows are aggregated over time (`configuration.timeUnit`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[non_exhaustive]
 pub enum TimeUnit {
@@ -23,6 +23,12 @@ pub enum TimeUnit {
     Daily,
     /// One row for the whole range (`startDate`/`endDate` columns allowed).
     Summary,
+}
+
+crate::json_fields::deserialize_names! {
+    TimeUnit;
+    "DAILY" => Daily,
+    "SUMMARY" => Summary,
 }
 
 impl TimeUnit {
@@ -61,6 +67,7 @@ crate::json_fields::deserialize_struct! {
     ReportFilter, fields = Verbatim, unknown = Ignore;
     field, values
 }
+
 
 impl ReportFilter {
     /// A filter keeping `values` of `field`.
@@ -102,8 +109,9 @@ pub struct ReportSpec {
 
 crate::json_fields::deserialize_struct! {
     ReportSpec, fields = Camel, unknown = Ignore;
-    region, profile_id, report_type_id, group_by, columns, time_unit, start_date, end_date, filters = default, name = default
+    region, profile_id, report_type_id, group_by, columns, time_unit, start_date, end_date, filters = default, name
 }
+
 
 impl ReportSpec {
     /// A spec; call [`Self::validate`] (the job does) before use.

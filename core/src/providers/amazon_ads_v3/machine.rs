@@ -87,6 +87,7 @@ crate::json_fields::deserialize_struct! {
     spec, stage, file_size, polls, adopted, relinking, refreshed_after_401, lwa = skip
 }
 
+
 impl Protocol for Flow {
     const PROVIDER: Provider = Provider::AmazonAdsV3;
     type Spec = ReportSpec;

@@ -48,8 +48,9 @@ pub(super) struct AsyncReport {
 
 crate::json_fields::deserialize_struct! {
     AsyncReport, fields = Camel, unknown = Ignore;
-    report_id = default, status = default, failure_reason = default, file_size = default, url = default, url_expires_at = default, start_date = default, end_date = default, configuration = default
+    report_id, status, failure_reason, file_size, url, url_expires_at, start_date, end_date, configuration
 }
+
 
 /// The parts of a report's `configuration` that tell two reports apart.
 #[derive(Debug)]
@@ -60,8 +61,9 @@ pub(super) struct ReportedConfiguration {
 
 crate::json_fields::deserialize_struct! {
     ReportedConfiguration, fields = Camel, unknown = Ignore;
-    report_type_id = default, time_unit = default
+    report_type_id, time_unit
 }
+
 
 /// `AsyncReportingError`: `{"code": "…", "detail": "…"}`. The spec's
 /// examples give `code` as a number although the schema says string.

@@ -1,7 +1,7 @@
 //! Public configuration of an Amazon MWS Reports job: the regions and
 //! marketplaces, the report to fetch, and the seller's keys.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::calendar;
 use crate::error::ConfigError;
@@ -13,7 +13,7 @@ use crate::secret::Secret;
 /// The MWS endpoint a seller's marketplace is served from
 /// (`shared/providers/amazon.md` §2.1). Each has its own host; the request
 /// path is [`REPORTS_PATH`] everywhere.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum Region {
@@ -37,6 +37,20 @@ pub enum Region {
     Fe,
     /// `mws.amazonservices.com.cn`: CN.
     Cn,
+}
+
+crate::json_fields::deserialize_names! {
+    Region;
+    "na" => Na,
+    "ca" => Ca,
+    "mx" => Mx,
+    "eu" => Eu,
+    "ae" => Ae,
+    "in" => In,
+    "jp" => Jp,
+    "au" => Au,
+    "fe" => Fe,
+    "cn" => Cn,
 }
 
 /// The Reports API section's path and version (the official examples'
@@ -220,8 +234,9 @@ pub struct ReportSpec {
 
 crate::json_fields::deserialize_struct! {
     ReportSpec, fields = Camel, unknown = Ignore;
-    region, report_type = default, start_date = default, end_date = default, report_options = default, marketplace_ids = default, report_id = default, accept_unverified = default, record_format = default
+    region, report_type = default, start_date, end_date, report_options, marketplace_ids = default, report_id, accept_unverified = default, record_format
 }
+
 
 impl ReportSpec {
     /// A report of `report_type` to request in `region`.
@@ -411,8 +426,9 @@ pub struct Credentials {
 
 crate::json_fields::deserialize_struct! {
     Credentials, fields = Camel, unknown = Ignore;
-    access_key_id, secret_key, seller_id, mws_auth_token = default
+    access_key_id, secret_key, seller_id, mws_auth_token
 }
+
 
 impl Credentials {
     /// Keys of a seller signing for itself.

@@ -14,7 +14,7 @@
 //!   GetReport calls at most (MWS's "up to three more times");
 //! - credentials never enter a snapshot; the request id and report id do.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::config::{Credentials, ReportSpec, REPORTS_PATH};
 use super::{sign, wire};
@@ -63,13 +63,21 @@ const BUCKETS: [[&str; 2]; 4] = [
     ["amazon-mws:GetReport", "amazon-mws:GetReport:hour"],
 ];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 enum Stage {
     Request,
     Poll,
     List,
     Download,
+}
+
+crate::json_fields::deserialize_names! {
+    Stage;
+    "request" => Request,
+    "poll" => Poll,
+    "list" => List,
+    "download" => Download,
 }
 
 /// The calls of an MWS report, in [`OPERATIONS`] order.
@@ -147,8 +155,9 @@ pub(crate) struct Flow {
 
 crate::json_fields::deserialize_struct! {
     Flow, fields = Camel, unknown = Ignore;
-    spec, stage, request_id = default, report_id = default, polls
+    spec, stage, request_id, report_id, polls
 }
+
 
 impl Protocol for Flow {
     const PROVIDER: Provider = Provider::AmazonMws;

@@ -26,7 +26,7 @@ pub const REPORT_TYPES: &[&str] = &[
 ];
 
 /// An Amazon Pay region: its API host and `x-amz-pay-region` value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum Region {
@@ -37,6 +37,13 @@ pub enum Region {
     Eu,
     /// Japan (`pay-api.amazon.jp`).
     Jp,
+}
+
+crate::json_fields::deserialize_names! {
+    Region;
+    "na" => Na,
+    "eu" => Eu,
+    "jp" => Jp,
 }
 
 impl Region {
@@ -116,6 +123,7 @@ crate::json_fields::deserialize_struct! {
     ReportSpec, fields = Camel, unknown = Ignore;
     region = default, public_key_id, sandbox = default, report_type = default, start_time = default, end_time = default, algorithm = default, task = default
 }
+
 
 /// What an Amazon Pay job does. Every task runs the same way (the same
 /// host loop, `Action::Sign` for every call); a report task delivers the

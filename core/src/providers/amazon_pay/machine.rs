@@ -147,8 +147,9 @@ pub(crate) struct Flow {
 
 crate::json_fields::deserialize_struct! {
     Flow, fields = Camel, unknown = Ignore;
-    spec, stage, idempotency_key, document_id = default, polls, schedule_id = default, accepted_writes = default, replacing = default, read_fresh = skip, paging = skip
+    spec, stage, idempotency_key, document_id, polls, schedule_id, accepted_writes = default, replacing = default, read_fresh = skip, paging = skip
 }
+
 
 #[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if signature
 fn is_zero(n: &u32) -> bool {

@@ -13,13 +13,13 @@
 //! (`shared/specs/amazon-pay/signing-test-vectors.json`,
 //! `tests/amazon_pay_spec_conformance.rs`).
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::sign::SignatureAlgorithm;
 
 /// Amazon Pay's signing algorithms.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
 #[non_exhaustive]
 pub enum SigningAlgorithm {
     /// `AMZN-PAY-RSASSA-PSS-V2` (salt 32): the current one.
@@ -29,6 +29,12 @@ pub enum SigningAlgorithm {
     /// `AMZN-PAY-RSASSA-PSS` (salt 20): the legacy one.
     #[serde(rename = "AMZN-PAY-RSASSA-PSS")]
     Legacy,
+}
+
+crate::json_fields::deserialize_names! {
+    SigningAlgorithm;
+    "AMZN-PAY-RSASSA-PSS-V2" => V2,
+    "AMZN-PAY-RSASSA-PSS" => Legacy,
 }
 
 impl SigningAlgorithm {

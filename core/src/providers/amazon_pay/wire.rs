@@ -11,8 +11,9 @@ pub(super) struct Created {
 
 crate::json_fields::deserialize_struct! {
     Created, fields = Camel, unknown = Ignore;
-    report_id = default
+    report_id
 }
+
 
 /// A `Report` (Get Report By Id).
 #[derive(Debug)]
@@ -23,8 +24,9 @@ pub(super) struct Report {
 
 crate::json_fields::deserialize_struct! {
     Report, fields = Camel, unknown = Ignore;
-    processing_status = default, report_document_id = default
+    processing_status, report_document_id
 }
+
 
 /// A `ReportDocument`.
 #[derive(Debug)]
@@ -34,8 +36,9 @@ pub(super) struct ReportDocument {
 
 crate::json_fields::deserialize_struct! {
     ReportDocument, fields = Camel, unknown = Ignore;
-    url = default
+    url
 }
+
 
 /// The error body: `{"reasonCode": "…", "message": "…"}`.
 #[derive(Debug)]
@@ -46,8 +49,9 @@ pub(super) struct ErrorBody {
 
 crate::json_fields::deserialize_struct! {
     ErrorBody, fields = Camel, unknown = Ignore;
-    reason_code = default, message = default
+    reason_code, message
 }
+
 
 /// A `Report` as Get Reports lists it.
 #[derive(Debug)]
@@ -61,8 +65,9 @@ pub(super) struct Listed {
 
 crate::json_fields::deserialize_struct! {
     Listed, fields = Camel, unknown = Ignore;
-    report_id = default, report_type = default, created_time = default, processing_status = default, report_document_id = default
+    report_id, report_type, created_time, processing_status, report_document_id
 }
+
 
 /// `200` of Get Reports: a page and the token of the next one.
 #[derive(Debug)]
@@ -73,8 +78,9 @@ pub(super) struct ReportPage {
 
 crate::json_fields::deserialize_struct! {
     ReportPage, fields = Camel, unknown = Ignore;
-    reports = default, next_token = default
+    reports = default, next_token
 }
+
 
 /// A `ReportSchedule`: the four documented fields (others are dropped;
 /// typed fields keep the production module small).
@@ -93,8 +99,9 @@ pub(super) struct Schedule {
 
 crate::json_fields::deserialize_struct! {
     Schedule, fields = Camel, unknown = Ignore;
-    report_schedule_id = default, report_type = default, schedule_frequency = default, next_report_creation_time = default
+    report_schedule_id, report_type, schedule_frequency, next_report_creation_time
 }
+
 
 /// Get Report Schedules (and, per the docs' example, Get Report Schedule By
 /// Id): `{"reportSchedules": [ReportSchedule]}`; the .NET SDK reads Get By
@@ -111,8 +118,9 @@ pub(super) struct Schedules {
 
 crate::json_fields::deserialize_struct! {
     Schedules, fields = Camel, unknown = Ignore;
-    report_schedules = default, report_schedule_id = default, report_type = default, schedule_frequency = default, next_report_creation_time = default
+    report_schedules, report_schedule_id, report_type, schedule_frequency, next_report_creation_time
 }
+
 
 impl Schedules {
     pub(super) fn into_vec(self) -> Vec<Schedule> {
@@ -137,8 +145,9 @@ pub(super) struct ScheduleCreated {
 
 crate::json_fields::deserialize_struct! {
     ScheduleCreated, fields = Camel, unknown = Ignore;
-    report_schedule_id = default
+    report_schedule_id
 }
+
 
 #[cfg(test)]
 mod tests {

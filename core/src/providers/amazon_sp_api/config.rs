@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::calendar;
 use crate::error::ConfigError;
@@ -81,8 +81,9 @@ pub struct ReportSpec {
 
 crate::json_fields::deserialize_struct! {
     ReportSpec, fields = Camel, unknown = Ignore;
-    region, report_type, marketplace_ids, data_start_time = default, data_end_time = default, report_options = default, adopt_existing = default
+    region, report_type, marketplace_ids, data_start_time, data_end_time, report_options = default, adopt_existing = default
 }
+
 
 impl ReportSpec {
     /// A report of `report_type` for `marketplaces` (ids or country codes).
@@ -264,7 +265,7 @@ const JSON_REPORT_PREFIXES: &[&str] = &[
 ];
 
 /// How a report document is laid out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum DocumentFormat {
@@ -276,6 +277,14 @@ pub enum DocumentFormat {
     Json,
     /// XML, delivered as bytes (no rows counted).
     Xml,
+}
+
+crate::json_fields::deserialize_names! {
+    DocumentFormat;
+    "tsv" => Tsv,
+    "csv" => Csv,
+    "json" => Json,
+    "xml" => Xml,
 }
 
 impl DocumentFormat {

@@ -131,8 +131,9 @@ struct FindPage {
 
 crate::json_fields::deserialize_struct! {
     FindPage, fields = Camel, unknown = Ignore;
-    next_token, pages, best = default
+    next_token, pages, best
 }
+
 
 /// A listed report that matches the job, and how good a match it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -149,6 +150,7 @@ crate::json_fields::deserialize_struct! {
     Candidate, fields = Camel, unknown = Ignore;
     report_id, rank, created
 }
+
 
 /// The calls of an SP-API report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -187,8 +189,9 @@ pub(crate) struct Flow {
 
 crate::json_fields::deserialize_struct! {
     Flow, fields = Camel, unknown = Ignore;
-    spec, stage, finding = default, find_page = default, document_id = default, error_fetched = default, polls, refreshed_after_401, lwa = skip
+    spec, stage, finding, find_page, document_id, error_fetched = default, polls, refreshed_after_401, lwa = skip
 }
+
 
 impl Protocol for Flow {
     const PROVIDER: Provider = Provider::AmazonSpApi;

@@ -11,8 +11,9 @@ pub(super) struct Created {
 
 crate::json_fields::deserialize_struct! {
     Created, fields = Camel, unknown = Ignore;
-    report_id = default
+    report_id
 }
+
 
 /// A `Report` (getReport, and each item of getReports).
 #[derive(Debug)]
@@ -29,8 +30,9 @@ pub(super) struct Report {
 
 crate::json_fields::deserialize_struct! {
     Report, fields = Camel, unknown = Ignore;
-    report_id = default, report_type = default, marketplace_ids = default, data_start_time = default, data_end_time = default, created_time = default, processing_status = default, report_document_id = default
+    report_id, report_type, marketplace_ids, data_start_time, data_end_time, created_time, processing_status, report_document_id
 }
+
 
 /// `GetReportsResponse`.
 #[derive(Debug)]
@@ -42,8 +44,9 @@ pub(super) struct Reports {
 
 crate::json_fields::deserialize_struct! {
     Reports, fields = Camel, unknown = Ignore;
-    reports = default, next_token = default
+    reports = default, next_token
 }
+
 
 /// A `ReportDocument`.
 #[derive(Debug)]
@@ -54,8 +57,9 @@ pub(super) struct ReportDocument {
 
 crate::json_fields::deserialize_struct! {
     ReportDocument, fields = Camel, unknown = Ignore;
-    url = default, compression_algorithm = default
+    url, compression_algorithm
 }
+
 
 /// `ErrorList`: `{"errors": [{"code", "message", "details"}]}`.
 #[derive(Debug)]
@@ -68,6 +72,7 @@ crate::json_fields::deserialize_struct! {
     errors = default
 }
 
+
 /// One `Error` of an `ErrorList`.
 #[derive(Debug)]
 pub(super) struct ApiError {
@@ -78,5 +83,6 @@ pub(super) struct ApiError {
 
 crate::json_fields::deserialize_struct! {
     ApiError, fields = Verbatim, unknown = Ignore;
-    code = default, message = default, details = default
+    code, message, details
 }
+

@@ -52,8 +52,9 @@ pub struct ReportSpec {
 
 crate::json_fields::deserialize_struct! {
     ReportSpec, fields = Camel, unknown = Ignore;
-    region, seller_id, report_type, marketplace_ids, data_start_time = default, data_end_time = default, report_options = default, record_format = default
+    region, seller_id, report_type, marketplace_ids, data_start_time, data_end_time, report_options = default, record_format
 }
+
 
 impl ReportSpec {
     /// A spec; call [`Self::validate`] (the job does) before use.
@@ -317,8 +318,9 @@ pub struct Credentials {
 
 crate::json_fields::deserialize_struct! {
     Credentials, fields = Camel, unknown = Ignore;
-    app_id, app_secret, access_token = default, refresh_token = default, access_token_expires_at = default
+    app_id, app_secret, access_token, refresh_token, access_token_expires_at
 }
+
 
 impl Credentials {
     /// Credentials from which the job fetches its own tokens.

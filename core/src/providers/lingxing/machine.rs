@@ -17,7 +17,7 @@
 //!   gateway's 2 minutes. The buckets are persisted, so a restored job keeps
 //!   the hold.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 
 use super::config::{Credentials, ReportSpec, API_ORIGIN};
@@ -71,13 +71,21 @@ pub(crate) const BUCKET_HOLD_MS: u64 = 120_000;
 /// Multipart boundary of the token calls.
 const BOUNDARY: &str = "reportflow-lingxing-7e0c9a51d3b24f18";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 enum Stage {
     Create,
     Poll,
     Renew,
     Download,
+}
+
+crate::json_fields::deserialize_names! {
+    Stage;
+    "create" => Create,
+    "poll" => Poll,
+    "renew" => Renew,
+    "download" => Download,
 }
 
 /// The calls of a Lingxing report export.
@@ -121,6 +129,7 @@ crate::json_fields::deserialize_struct! {
     Flow, fields = Camel, unknown = Ignore;
     spec, stage, report_document_id, compression, polls, reauthorized, tokens = skip
 }
+
 
 /// What an answer to a Lingxing call says, before the machine acts on it.
 enum Answer {

@@ -20,8 +20,9 @@ struct RawEnvelope {
 
 crate::json_fields::deserialize_struct! {
     RawEnvelope, fields = Verbatim, unknown = Ignore;
-    code = default, message = default, msg = default, data = default, success = default
+    code, message, msg, data, success
 }
+
 
 /// A parsed envelope.
 #[derive(Debug, Clone, PartialEq)]
@@ -84,8 +85,9 @@ pub(super) struct TokenData {
 
 crate::json_fields::deserialize_struct! {
     TokenData, fields = Verbatim, unknown = Ignore;
-    access_token = default, refresh_token = default, expires_in = default
+    access_token, refresh_token, expires_in
 }
+
 
 /// `data` of `create/reportExportTask`.
 #[derive(Debug)]
@@ -95,8 +97,9 @@ pub(super) struct TaskCreated {
 
 crate::json_fields::deserialize_struct! {
     TaskCreated, fields = Verbatim, unknown = Ignore;
-    task_id = default
+    task_id
 }
+
 
 /// `data` of `query/reportExportTask`.
 #[derive(Debug)]
@@ -109,8 +112,9 @@ pub(super) struct TaskStatus {
 
 crate::json_fields::deserialize_struct! {
     TaskStatus, fields = Verbatim, unknown = Ignore;
-    report_document_id = default, progress_status = default, compression_algorithm = default, url = default
+    report_document_id, progress_status, compression_algorithm, url
 }
+
 
 /// `data` of `amazonReportExportTask` (link renewal).
 #[derive(Debug)]
@@ -121,8 +125,9 @@ pub(super) struct Renewed {
 
 crate::json_fields::deserialize_struct! {
     Renewed, fields = Verbatim, unknown = Ignore;
-    url = default, report_document_id = default
+    url, report_document_id
 }
+
 
 /// `expires_in` as seconds, whether sent as a number or as text.
 pub(super) fn seconds(value: Option<&Value>) -> Option<u64> {

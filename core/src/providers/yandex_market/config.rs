@@ -3,7 +3,7 @@
 //! the spec's rules before anything is sent), raw requests for kinds this
 //! version does not know, and credentials.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::calendar;
@@ -18,7 +18,7 @@ pub const API_ORIGIN: &str = "https://api.partner.market.yandex.ru";
 pub const MAX_BODY_BYTES: usize = 512 * 1024;
 
 /// `format` of a report (`ReportFormatType`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[non_exhaustive]
 pub enum ReportFormat {
@@ -29,6 +29,13 @@ pub enum ReportFormat {
     Csv,
     /// A ZIP archive with one JSON file per sheet.
     Json,
+}
+
+crate::json_fields::deserialize_names! {
+    ReportFormat;
+    "FILE" => File,
+    "CSV" => Csv,
+    "JSON" => Json,
 }
 
 impl ReportFormat {
@@ -56,7 +63,7 @@ impl ReportFormat {
 }
 
 /// `language` of a report (`ReportLanguageType`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[non_exhaustive]
 pub enum ReportLanguage {
@@ -64,6 +71,12 @@ pub enum ReportLanguage {
     Ru,
     /// English.
     En,
+}
+
+crate::json_fields::deserialize_names! {
+    ReportLanguage;
+    "RU" => Ru,
+    "EN" => En,
 }
 
 impl ReportLanguage {
@@ -77,7 +90,7 @@ impl ReportLanguage {
 }
 
 /// `sourceType`: which kind of cabinet calls (`SourceType`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[non_exhaustive]
 pub enum SourceType {
@@ -85,6 +98,12 @@ pub enum SourceType {
     Seller,
     /// An advertiser cabinet; such cabinets must always send it.
     Advertiser,
+}
+
+crate::json_fields::deserialize_names! {
+    SourceType;
+    "SELLER" => Seller,
+    "ADVERTISER" => Advertiser,
 }
 
 impl SourceType {
@@ -98,7 +117,7 @@ impl SourceType {
 }
 
 /// Label layout of the labels document (`PageFormatType`, its `format`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[non_exhaustive]
 pub enum PageFormat {
@@ -110,6 +129,14 @@ pub enum PageFormat {
     A7,
     /// A4 with the cabinet's label format.
     A4,
+}
+
+crate::json_fields::deserialize_names! {
+    PageFormat;
+    "A9_HORIZONTALLY" => A9Horizontally,
+    "A9" => A9,
+    "A7" => A7,
+    "A4" => A4,
 }
 
 impl PageFormat {
@@ -139,6 +166,7 @@ crate::json_fields::deserialize_struct! {
     RateLimit, fields = Camel, unknown = Ignore;
     amount, period_ms
 }
+
 
 impl RateLimit {
     /// `amount` requests per `period_ms`.
@@ -186,10 +214,15 @@ macro_rules! kinds {
     ($( $(#[$doc:meta])* $variant:ident => $name:literal, $operation:literal, $path:literal, $schema:literal, $limit:expr, $params:expr, $body:ident; )*) => {
         /// The report kinds of the Partner API spec (`shared/specs/yandex-market`),
         /// one per `…/generate` operation.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
         #[non_exhaustive]
         pub enum ReportKind {
             $( $(#[$doc])* #[serde(rename = $name)] $variant, )*
+        }
+
+        crate::json_fields::deserialize_names! {
+            ReportKind;
+            $( $name => $variant, )*
         }
 
         impl ReportKind {
@@ -248,6 +281,7 @@ macro_rules! kinds {
             $( $name => $variant($body), )*
             "raw" => Raw(RawRequest),
         }
+        
 
         impl ReportRequest {
             /// The kind, or `None` for a raw request.
@@ -261,7 +295,7 @@ macro_rules! kinds {
             /// The request body as it goes on the wire.
             pub fn body_json(&self) -> Value {
                 let value = match self {
-                    $(Self::$variant(body) => serde_json::to_value(body),)*
+                    $(Self::$variant(body) => serde_json::to_vec(body).and_then(|text| serde_json::from_slice(&text)),)*
                     Self::Raw(raw) => Ok(raw.body.clone()),
                 };
                 let mut value = value.unwrap_or(Value::Null);
@@ -465,8 +499,9 @@ pub struct ReportSpec {
 
 crate::json_fields::deserialize_struct! {
     ReportSpec, fields = Camel, unknown = Ignore;
-    request, format = default, language = default, source_type = default, page_format = default, path_prefix = default, generate_limit = default, extra_body_fields = default
+    request, format = default, language, source_type, page_format, path_prefix, generate_limit, extra_body_fields = default
 }
+
 
 impl ReportSpec {
     /// A spec for `request` in `format`; call [`Self::validate`] (the job does).
@@ -759,6 +794,7 @@ crate::json_fields::deserialize_struct! {
     path, body
 }
 
+
 impl RawRequest {
     /// A raw request.
     pub fn new(path: impl Into<String>, body: Value) -> Self {
@@ -803,8 +839,9 @@ pub struct Credentials {
 
 crate::json_fields::deserialize_struct! {
     Credentials, fields = Camel, unknown = Ignore;
-    api_key = default, oauth_token = default
+    api_key, oauth_token
 }
+
 
 impl Credentials {
     /// Credentials with an Api-Key token.
@@ -864,10 +901,15 @@ impl Credentials {
 macro_rules! wire_enum {
     ($(#[$doc:meta])* $name:ident { $( $(#[$vdoc:meta])* $variant:ident => $text:literal ),* $(,)? }) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
         #[non_exhaustive]
         pub enum $name {
             $( $(#[$vdoc])* #[serde(rename = $text)] $variant, )*
+        }
+
+        crate::json_fields::deserialize_names! {
+            $name;
+            $( $text => $variant, )*
         }
 
         impl $name {
@@ -971,6 +1013,7 @@ crate::json_fields::deserialize_struct! {
     year, month
 }
 
+
 impl MonthOfYear {
     /// A month.
     pub const fn new(year: i32, month: i32) -> Self {
@@ -997,6 +1040,7 @@ crate::json_fields::deserialize_struct! {
     BarcodeOfferInfo, fields = Camel, unknown = Deny;
     offer_id, barcode_count
 }
+
 
 // ---------------------------------------------------------------------------
 // Request bodies, one per kind, in the spec's field names.
@@ -1584,6 +1628,7 @@ crate::json_fields::deserialize_struct! {
     MarketingDetalizationRequest, fields = Camel, unknown = Deny;
     business_id, month_of_year
 }
+
 
 impl MarketingDetalizationRequest {
     /// Checks the body against the spec's rules.

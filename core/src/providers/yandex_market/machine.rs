@@ -89,8 +89,9 @@ pub(crate) struct Flow {
 
 crate::json_fields::deserialize_struct! {
     Flow, fields = Camel, unknown = Ignore;
-    spec, stage, polls, relinking, partial = default
+    spec, stage, polls, relinking, partial
 }
+
 
 impl Protocol for Flow {
     const PROVIDER: Provider = Provider::YandexMarket;

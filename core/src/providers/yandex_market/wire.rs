@@ -15,8 +15,9 @@ pub(super) struct Answer<T> {
 
 crate::json_fields::deserialize_struct! {
     Answer<T: serde::de::DeserializeOwned>, fields = Verbatim, unknown = Ignore;
-    status = default, result
+    status, result
 }
+
 
 /// `GenerateReportDTO`.
 #[derive(Debug)]
@@ -27,8 +28,9 @@ pub(super) struct GenerateReport {
 
 crate::json_fields::deserialize_struct! {
     GenerateReport, fields = Camel, unknown = Ignore;
-    report_id = default, estimated_generation_time = default
+    report_id, estimated_generation_time
 }
+
 
 /// `ReportInfoDTO`.
 #[derive(Debug)]
@@ -41,8 +43,9 @@ pub(super) struct ReportInfo {
 
 crate::json_fields::deserialize_struct! {
     ReportInfo, fields = Camel, unknown = Ignore;
-    status = default, sub_status = default, file = default, estimated_generation_time = default
+    status, sub_status, file, estimated_generation_time
 }
+
 
 /// `ApiErrorResponse`: `{"status":"ERROR","errors":[{"code","message"}]}`.
 #[derive(Debug)]
@@ -52,8 +55,9 @@ pub(super) struct ErrorResponse {
 
 crate::json_fields::deserialize_struct! {
     ErrorResponse, fields = Verbatim, unknown = Ignore;
-    errors = default
+    errors
 }
+
 
 /// `ApiErrorDTO`.
 #[derive(Debug)]
@@ -64,8 +68,9 @@ pub(super) struct ApiError {
 
 crate::json_fields::deserialize_struct! {
     ApiError, fields = Verbatim, unknown = Ignore;
-    code = default, message = default
+    code, message
 }
+
 
 /// Milliseconds of an `estimatedGenerationTime`, if positive.
 pub(super) fn millis(number: Option<&serde_json::Number>) -> Option<u64> {
