@@ -15,7 +15,7 @@ use crate::providers::registry::{BoundMachine, Credentials, JobSpec};
 use crate::providers::{Cx, ExchangeFailure, Outgoing, Reply, Step};
 use crate::rate::TokenBucket;
 use crate::sign::{SignRequest, MAX_SIGNATURE_BYTES};
-use crate::snapshot::{JobState, Snapshot, Terminal, FORMAT_VERSION};
+use crate::snapshot::{JobState, Snapshot, SnapshotRef, Terminal, FORMAT_VERSION};
 use crate::time::Millis;
 
 /// Passes of one `poll` before a machine that never settles is declared a bug.
@@ -199,6 +199,18 @@ impl ReportJob {
             machine: self.machine.saved(),
             job: self.state.clone(),
         }
+    }
+
+    /// [`Self::snapshot`] as JSON text ([`Snapshot::to_json`]), written
+    /// from the job without copying it first: for a host that stores the
+    /// text after every step.
+    pub fn snapshot_json(&self) -> String {
+        SnapshotRef {
+            format_version: FORMAT_VERSION,
+            machine: self.machine.saved_ref(),
+            job: &self.state,
+        }
+        .to_json()
     }
 
     /// The provider of this job.

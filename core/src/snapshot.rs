@@ -6,7 +6,7 @@ use crate::action::{Phase, Summary};
 use crate::config::JobConfig;
 use crate::error::{Error, RestoreError};
 use crate::json_fields;
-use crate::providers::registry::SavedMachine;
+use crate::providers::registry::{SavedMachine, SavedMachineRef};
 use crate::time::Millis;
 
 /// The snapshot format this build writes and reads.
@@ -38,6 +38,24 @@ pub struct Snapshot {
 crate::json_fields::deserialize_struct! {
     Snapshot, fields = Camel, unknown = Ignore;
     format_version, machine, job
+}
+
+/// A [`Snapshot`] borrowed from a running job: the same JSON, written
+/// without copying the machine and the job's state first.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct SnapshotRef<'a> {
+    pub(crate) format_version: u32,
+    pub(crate) machine: SavedMachineRef<'a>,
+    pub(crate) job: &'a JobState,
+}
+
+impl SnapshotRef<'_> {
+    /// The snapshot as JSON text ([`Snapshot::to_json`]'s).
+    pub(crate) fn to_json(&self) -> String {
+        // Serializing plain data with string keys cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
 }
 
 /// The job's own state, whatever its provider.

@@ -188,7 +188,7 @@ impl Job {
 
     /// The job as versioned, secret-free JSON text; `Job.restore` continues it.
     pub fn snapshot(&self) -> String {
-        self.inner.snapshot().to_json()
+        self.inner.snapshot_json()
     }
 
     /// The job's provider, e.g. `amazon-ads`.

@@ -84,6 +84,20 @@ macro_rules! define_registry {
             )*
         }
 
+        /// A [`SavedMachine`] written from the running machine, without the
+        /// copy: what [`Machine::persistable`] clears (secrets, the link,
+        /// the call in flight) is never serialized, so the JSON is the same
+        /// (the simulator harness checks it at every snapshot it persists).
+        #[derive(Serialize)]
+        #[serde(tag = "provider")]
+        pub(crate) enum SavedMachineRef<'a> {
+            $(
+                #[cfg(feature = $name)]
+                #[serde(rename = $name)]
+                $variant(&'a Machine<super::$module::Flow>),
+            )*
+        }
+
         /// A provider machine with the credentials it was built for: the
         /// pairing is by type, so a machine cannot hold another provider's
         /// credentials.
@@ -148,6 +162,13 @@ macro_rules! define_registry {
             pub(crate) fn saved(&self) -> SavedMachine {
                 match self {
                     $(#[cfg(feature = $name)] Self::$variant(machine, _) => SavedMachine::$variant(machine.persistable()),)*
+                }
+            }
+
+            /// The machine as [`Self::saved`] writes it, borrowed.
+            pub(crate) fn saved_ref(&self) -> SavedMachineRef<'_> {
+                match self {
+                    $(#[cfg(feature = $name)] Self::$variant(machine, _) => SavedMachineRef::$variant(machine),)*
                 }
             }
 

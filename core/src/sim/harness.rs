@@ -998,7 +998,7 @@ impl Harness {
             Action::Send(request) => {
                 // A host persists before it sends: a create must be on record
                 // before it can reach the provider.
-                self.persist();
+                self.persist()?;
                 self.send(request)?;
             }
             Action::Sign(request) => {
@@ -1022,7 +1022,7 @@ impl Harness {
                         self.max_now
                     )));
                 }
-                self.persist();
+                self.persist()?;
                 if self.inbox.as_ref().is_some_and(Inbox::has_input) {
                     self.draining = false;
                 } else {
@@ -1074,12 +1074,21 @@ impl Harness {
     }
 
     /// Persists the job's snapshot (kept once per distinct content).
-    fn persist(&mut self) {
+    /// Persists the job's snapshot, and checks that the text a host gets
+    /// without the copy (`snapshot_json`) is the same.
+    fn persist(&mut self) -> Result<(), HarnessError> {
         let persisted = self.job.snapshot().to_json();
+        if self.job.snapshot_json() != persisted {
+            return Err(self.violation(format!(
+                "snapshot_json differs from snapshot().to_json(): {}",
+                self.job.snapshot_json()
+            )));
+        }
         if self.snapshots.last() != Some(&persisted) {
             self.snapshots.push(persisted.clone());
         }
         self.persisted = persisted;
+        Ok(())
     }
 
     fn send(&mut self, request: &HttpRequest) -> Result<(), HarnessError> {

@@ -294,11 +294,17 @@ macro_rules! kinds {
 
             /// The request body as it goes on the wire.
             pub fn body_json(&self) -> Value {
-                let value = match self {
-                    $(Self::$variant(body) => serde_json::to_vec(body).and_then(|text| serde_json::from_slice(&text)),)*
-                    Self::Raw(raw) => Ok(raw.body.clone()),
+                let mut value = match self {
+                    Self::Raw(raw) => raw.body.clone(),
+                    // The typed body is the request's `body` as the request
+                    // serializes (`{"kind": …, "body": {…}}`): one serializer
+                    // for all the kinds, the snapshot's.
+                    _ => serde_json::to_vec(self)
+                        .and_then(|text| serde_json::from_slice::<Value>(&text))
+                        .ok()
+                        .and_then(|mut request| request.get_mut("body").map(Value::take))
+                        .unwrap_or(Value::Null),
                 };
-                let mut value = value.unwrap_or(Value::Null);
                 if let (Self::MarketingDetalization(_), Value::Object(map)) = (self, &mut value) {
                     // A path parameter, not a body field.
                     map.remove("businessId");
