@@ -4,7 +4,7 @@
 // Node entries lend their jobs, each cargo →
 // wasm-bindgen (--target web) → wasm-opt → import check; then tsc. No
 // wasm-pack. Prints every module's size (raw and gzip) and fails when the
-// production module is over its ceiling or a one-provider module over 300 KB.
+// production module or a one-provider module is over 300 KB.
 //
 //   node scripts/build.mjs            everything
 //   node scripts/build.mjs --no-opt   skip wasm-opt
@@ -109,28 +109,15 @@ const MODULES = [
   })),
 ];
 /**
- * The production module's size (gzip -9 bytes): the target of issue 16, and
- * the ceiling above which the build fails (a regression guard at today's
- * size plus a margin, until the target is reached; see README "Size").
- * 2026-12-02: 502,085 bytes once restore validation, create recovery and
- * provider-text sanitizing (issue 14) landed beside issue 16's cuts; then
- * 547,688 bytes with Amazon MWS (issue 15: quick-xml, HMAC-SHA256 and a
- * fourth machine). Every provider adds about 40 KB gzip: the ceiling moves
- * with the provider list, and only with it. 580,758 bytes with Amazon Ads
- * Reporting v3 (issue 12: a sixth machine and its report-type table);
- * 578,339 bytes once Amazon Pay (issue 11) was complete: its schedule tasks
- * and the find-don't-create paging (+16 KB over its first cut); 621,383
- * bytes with all seven (SP-API, Ads v3 and Amazon Pay's tasks merged);
- * 584,060 bytes once wasm-opt stopped inlining large one-caller functions;
- * 569,587 bytes with zlib-rs's CRC-32 instead of crc32fast's (issue 16);
- * 551,117 bytes once a finished job's terminal was read along one serde
- * path and the ZIP reader inflated with zlib-rs (no miniz_oxide); 425,683
- * bytes once its jobs borrowed JavaScript's charset decoders (no
- * encoding_rs); 400,759 bytes once numeric headers were read without core's
- * float parser and Yandex Market's request bodies through json_fields.
+ * The production module's size limit (gzip -9 bytes), issue 16's target:
+ * the build fails above it. The module was 680,164 bytes when the issue was
+ * filed (simulators included) and 621,383 once all seven providers were in;
+ * 2026-12-03 it is 298,774, since the core reads JSON through one
+ * `serde_json::Value` with `json_fields`' macros instead of serde's derived
+ * visitors (400,759 before) and writes the wasm job's snapshot without
+ * copying the job (README "Size of the npm package" has the steps).
  */
 const PRODUCTION_GZIP_TARGET = 300 * 1000;
-const PRODUCTION_GZIP_CEILING = 412 * 1000;
 const outDir = join(pkg, "wasm");
 rmSync(outDir, { recursive: true, force: true });
 mkdirSync(outDir, { recursive: true });
@@ -222,11 +209,10 @@ for (const { name, gzip } of sizes.filter((m) => m.oneProvider)) {
 if (chosen) {
   console.log(`production module with ${chosen.join(", ")}: ${production.gzip} bytes gzip`);
 } else if (!args.has("--no-opt")) {
-  const verdict = production.gzip <= PRODUCTION_GZIP_TARGET ? "within" : "OVER";
-  console.log(`production module: ${production.gzip} bytes gzip, ${verdict} the ${PRODUCTION_GZIP_TARGET}-byte target`);
-  if (production.gzip > PRODUCTION_GZIP_CEILING) {
-    fail(`the production module is ${production.gzip} bytes gzip, over its ceiling of ${PRODUCTION_GZIP_CEILING}: find what grew`);
+  if (production.gzip > PRODUCTION_GZIP_TARGET) {
+    fail(`the production module is ${production.gzip} bytes gzip, over the ${PRODUCTION_GZIP_TARGET}-byte target: find what grew`);
   }
+  console.log(`production module: ${production.gzip} bytes gzip, within the ${PRODUCTION_GZIP_TARGET}-byte target`);
 }
 
 /** The (module, name) pairs of a wasm binary's import section. */
