@@ -153,15 +153,15 @@ impl Fields {
         }
     }
 
-    /// What follows an enum's tag: the field `content` of an adjacently
-    /// tagged enum (`null` when missing, as for a unit variant), the only
-    /// other field there may be; or, internally tagged (`content` `None`),
-    /// the object's other fields.
-    pub(crate) fn body<E: Error>(mut self, content: Option<&str>) -> Result<Value, E> {
+    /// What follows an enum's tag (taken): the field `content` of an
+    /// adjacently tagged enum (`null` when missing, as for a unit variant),
+    /// the only other field there may be; or, internally tagged (`content`
+    /// `None`), the object's other fields.
+    pub(crate) fn body<E: Error>(mut self, tag: &str, content: Option<&str>) -> Result<Value, E> {
         match content {
             Some(content) => {
                 let body = self.rest.remove(content).unwrap_or(Value::Null);
-                self.names(Names::Verbatim).finish(&[content])?;
+                self.names(Names::Verbatim).finish(&[tag, content])?;
                 Ok(body)
             }
             None => Ok(Value::Object(self.rest)),
@@ -362,7 +362,7 @@ macro_rules! deserialize_tagged {
                 let mut fields = $crate::json_fields::Fields::read(deserializer)?;
                 let tag = fields.take_tag($tag)?;
                 let content: Option<&str> = None $(.or(Some($content)))?;
-                let body = fields.body(content)?;
+                let body = fields.body($tag, content)?;
                 Ok(match tag.as_str() {
                     $(
                         $(#[$attr])*
@@ -992,6 +992,20 @@ mod tests {
             "unknown field `extra`, expected one of `first_name`, `count`"
         );
         assert!(message(r#"{"type": 1}"#).starts_with("field `type`: invalid type: number"));
+        let adjacent = |text: &str| {
+            from_slice::<Adjacent>(text.as_bytes())
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            adjacent(r#"{"t": "unit", "x": 1}"#),
+            "unknown field `x`, expected one of `t`, `c`"
+        );
+        assert!(adjacent(r#"{"t": "unit", "c": {}}"#).starts_with("invalid type: object"));
+        assert_eq!(
+            adjacent(r#"{"t": "pair", "c": {}}"#),
+            "missing field `first_name`"
+        );
     }
 
     #[derive(Debug, PartialEq, Serialize)]
