@@ -8,8 +8,7 @@
 #[derive(Debug)]
 pub(super) struct Answer<T> {
     pub(super) status: Option<String>,
-    // No `#[serde(default)]`: it would demand `T: Default`, and a missing
-    // `Option` field reads as `None` without it.
+    // Missing reads as `None`, as every `Option` field (`deserialize_struct!`).
     pub(super) result: Option<T>,
 }
 
